@@ -1,0 +1,10 @@
+//! The checks behind every fuzz target, shared by `fuzz/` (cargo-fuzz, nightly) and by the
+//! seed-corpus replay test (`tests/tests/fuzz_corpus.rs`, stable). Each function takes the
+//! fuzzer's raw bytes and panics when an invariant breaks.
+//!
+//! To add a target: a module here with `pub fn check(data: &[u8])`, a line in [`TARGETS`],
+//! a `fuzz/fuzz_targets/<name>.rs` calling it, a `[[bin]]` in `fuzz/Cargo.toml`, and seed
+//! files in `fuzz/corpus/<name>/`.
+
+/// Every fuzz target: its name (= its corpus folder) and its check.
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[];

@@ -1,0 +1,506 @@
+//! A harness of real `redis-server` processes for tests.
+//!
+//! Each server runs on a free loopback port (never a fixed one: tests run in parallel), in a
+//! temporary directory of its own, with persistence off (`--save "" --appendonly no`).
+//! [`RedisServer::start`] returns once the server answers `PING`.
+//!
+//! No orphans: a server is killed when its handle drops, also while a test panics. As a
+//! second line of defence every server is spawned by one long-lived spawner thread with
+//! `PR_SET_PDEATHSIG = SIGKILL`, so even a test binary killed by a signal takes its servers
+//! with it (the death signal is tied to the spawning *thread*, hence the dedicated one).
+//! `cargo xtask test` also checks that no server with a harness directory survives the run.
+//!
+//! The binary is `$REDIS_SERVER` when set, else `redis-server` on `PATH`.
+
+use std::ffi::OsString;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Prefix of every harness server's temporary directory; `cargo xtask test` looks for it in
+/// `/proc/*/cwd` to prove that no server outlived the tests.
+pub const DIR_PREFIX: &str = "redis-ring-harness-";
+
+/// How long a starting server may take to answer `PING`.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The `redis-server` binary the harness runs: `$REDIS_SERVER` or `redis-server` on `PATH`.
+pub fn redis_server_binary() -> PathBuf {
+    std::env::var_os("REDIS_SERVER").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
+}
+
+/// Options for a server: extra `redis-server` arguments.
+#[derive(Clone, Debug, Default)]
+pub struct ServerOptions {
+    args: Vec<OsString>,
+}
+
+impl ServerOptions {
+    /// Default options: no extra arguments.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `--name value` to the server's command line (for example `("requirepass", "s3cret")`).
+    pub fn config(mut self, name: &str, value: &str) -> Self {
+        self.args.push(format!("--{name}").into());
+        self.args.push(value.into());
+        self
+    }
+
+    /// Sets `requirepass`.
+    pub fn password(self, password: &str) -> Self {
+        self.config("requirepass", password)
+    }
+
+    /// Enables the `DEBUG` command (`enable-debug-command yes`), e.g. for `DEBUG PROTOCOL`.
+    pub fn enable_debug(self) -> Self {
+        self.config("enable-debug-command", "yes")
+    }
+}
+
+/// One `redis-server` process owned by a test.
+#[derive(Debug)]
+pub struct RedisServer {
+    port: u16,
+    dir: tempfile::TempDir,
+    options: ServerOptions,
+    child: Option<Child>,
+    paused: bool,
+}
+
+impl RedisServer {
+    /// Starts a server with default options on a free port and waits until it answers PING.
+    pub fn start() -> io::Result<RedisServer> {
+        Self::start_with(ServerOptions::default())
+    }
+
+    /// Starts a server with `options` on a free port and waits until it answers PING.
+    pub fn start_with(options: ServerOptions) -> io::Result<RedisServer> {
+        let dir = tempfile::Builder::new().prefix(DIR_PREFIX).tempdir()?;
+        let mut server = RedisServer {
+            port: free_port()?,
+            dir,
+            options,
+            child: None,
+            paused: false,
+        };
+        // A free port can be taken by a parallel test between our probe and the server's
+        // bind; the server then exits and we try another port.
+        let mut attempts = 0;
+        loop {
+            match server.spawn_and_wait() {
+                Ok(()) => return Ok(server),
+                Err(e) if attempts >= 8 => return Err(e),
+                Err(_) => {
+                    attempts += 1;
+                    server.port = free_port()?;
+                }
+            }
+        }
+    }
+
+    /// The loopback port the server listens on (unchanged by [`RedisServer::restart`]).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `127.0.0.1:port` as a socket address.
+    pub fn socket_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// `127.0.0.1:port` as text, the form shard addresses take.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The server's working directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Whether the process is alive (paused counts as alive).
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// SIGKILL: the server dies at once, connections are reset.
+    pub fn kill(&mut self) {
+        self.stop_child();
+    }
+
+    /// `SHUTDOWN NOSAVE`: the server closes its connections and exits cleanly.
+    pub fn shutdown(&mut self) -> io::Result<()> {
+        self.resume()?;
+        let password = self.password();
+        if let Some(mut child) = self.child.take() {
+            let mut conn = RawConn::connect(self.socket_addr(), Duration::from_secs(2))?;
+            if let Some(pw) = password {
+                conn.command(&["AUTH", &pw])?;
+            }
+            // The server closes the connection instead of replying.
+            let _ = conn.command(&["SHUTDOWN", "NOSAVE"]);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                if child.try_wait()?.is_some() {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(io::Error::other("redis-server ignored SHUTDOWN NOSAVE"));
+                }
+                thread::sleep(Duration::from_millis(5));
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the server again on the same port (killing it first if it still runs).
+    pub fn restart(&mut self) -> io::Result<()> {
+        self.stop_child();
+        // The old socket may linger briefly; redis-server sets SO_REUSEADDR, so retrying
+        // covers only the rare case of another process grabbing the port.
+        let mut last = None;
+        for _ in 0..20 {
+            match self.spawn_and_wait() {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("restart failed")))
+    }
+
+    /// SIGSTOP: the process hangs; connections stay open but nothing is answered.
+    pub fn pause(&mut self) -> io::Result<()> {
+        self.signal("STOP")?;
+        self.paused = true;
+        Ok(())
+    }
+
+    /// SIGCONT after [`RedisServer::pause`].
+    pub fn resume(&mut self) -> io::Result<()> {
+        if self.paused {
+            self.signal("CONT")?;
+            self.paused = false;
+        }
+        Ok(())
+    }
+
+    /// Runs one command on a fresh plain connection and returns its reply as text
+    /// (see [`RawConn::command`]). Authenticates first when the server has a password.
+    pub fn command(&self, args: &[&str]) -> io::Result<Reply> {
+        let mut conn = RawConn::connect(self.socket_addr(), Duration::from_secs(5))?;
+        if let Some(pw) = self.password() {
+            conn.command(&["AUTH", &pw])?;
+        }
+        conn.command(args)
+    }
+
+    fn password(&self) -> Option<String> {
+        let args = &self.options.args;
+        args.iter()
+            .position(|a| a == "--requirepass")
+            .and_then(|i| args.get(i + 1))
+            .map(|p| p.to_string_lossy().into_owned())
+    }
+
+    fn signal(&self, sig: &str) -> io::Result<()> {
+        let pid = self
+            .pid()
+            .ok_or_else(|| io::Error::other("server is not running"))?;
+        let status = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(pid.to_string())
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(io::Error::other(format!("kill -{sig} {pid} failed")))
+        }
+    }
+
+    fn stop_child(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.paused = false;
+    }
+
+    fn spawn_and_wait(&mut self) -> io::Result<()> {
+        let mut cmd = Command::new(redis_server_binary());
+        cmd.arg("--port")
+            .arg(self.port.to_string())
+            .arg("--bind")
+            .arg("127.0.0.1")
+            .arg("--dir")
+            .arg(self.dir.path())
+            .arg("--save")
+            .arg("")
+            .arg("--appendonly")
+            .arg("no")
+            .arg("--daemonize")
+            .arg("no")
+            .arg("--logfile")
+            .arg(self.dir.path().join("redis.log"))
+            .args(&self.options.args)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut child = spawn_tied_to_process(cmd).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot run {}: {e} (install redis-server, or set REDIS_SERVER=/path)",
+                    redis_server_binary().display()
+                ),
+            )
+        })?;
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                let log =
+                    std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(3).collect();
+                return Err(io::Error::other(format!(
+                    "redis-server on port {} exited with {status}: {}",
+                    self.port,
+                    tail.join(" | ")
+                )));
+            }
+            if let Ok(mut conn) = RawConn::connect(self.socket_addr(), Duration::from_millis(200)) {
+                // Any reply (PONG, or NOAUTH with requirepass) means the server is serving.
+                if conn.command(&["PING"]).is_ok() {
+                    self.child = Some(child);
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(io::Error::other(format!(
+                    "redis-server on port {} did not answer PING within {START_TIMEOUT:?}",
+                    self.port
+                )));
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop_child();
+    }
+}
+
+/// Several servers started together: the shards of a ring.
+#[derive(Debug)]
+pub struct Shards {
+    servers: Vec<RedisServer>,
+}
+
+impl Shards {
+    /// Starts `n` servers with default options.
+    pub fn start(n: usize) -> io::Result<Shards> {
+        Self::start_with(n, &ServerOptions::default())
+    }
+
+    /// Starts `n` servers with `options`.
+    pub fn start_with(n: usize, options: &ServerOptions) -> io::Result<Shards> {
+        let servers = (0..n)
+            .map(|_| RedisServer::start_with(options.clone()))
+            .collect::<io::Result<_>>()?;
+        Ok(Shards { servers })
+    }
+
+    /// The servers, in start order.
+    pub fn servers(&self) -> &[RedisServer] {
+        &self.servers
+    }
+
+    /// Server `i`, mutable (to kill, pause, restart it).
+    pub fn server(&mut self, i: usize) -> &mut RedisServer {
+        &mut self.servers[i]
+    }
+
+    /// `(name, addr)` pairs with names `shard1`, `shard2`, ...
+    pub fn named(&self) -> Vec<(String, String)> {
+        self.servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("shard{}", i + 1), s.addr()))
+            .collect()
+    }
+}
+
+/// A reply read by [`RawConn`]: enough RESP2 for a harness, nothing more.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// `+...`
+    Status(String),
+    /// `-...`
+    Error(String),
+    /// `:...`
+    Int(i64),
+    /// `$...` (None for `$-1`)
+    Bulk(Option<Vec<u8>>),
+    /// `*...` (None for `*-1`)
+    Array(Option<Vec<Reply>>),
+}
+
+/// A minimal blocking RESP2 connection for the harness and for checking a server directly,
+/// independent of the code under test.
+#[derive(Debug)]
+pub struct RawConn {
+    reader: BufReader<TcpStream>,
+}
+
+impl RawConn {
+    /// Connects with `timeout` for the connect and for every read.
+    pub fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<RawConn> {
+        let stream = TcpStream::connect_timeout(&addr, timeout)?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_nodelay(true)?;
+        Ok(RawConn {
+            reader: BufReader::new(stream),
+        })
+    }
+
+    /// Sends one command and reads its reply.
+    pub fn command(&mut self, args: &[&str]) -> io::Result<Reply> {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+        }
+        self.reader.get_mut().write_all(&out)?;
+        self.read_reply()
+    }
+
+    fn read_reply(&mut self) -> io::Result<Reply> {
+        let mut line = String::new();
+        if self.reader.read_line(&mut line)? == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed",
+            ));
+        }
+        let line = line.trim_end_matches("\r\n");
+        let (kind, rest) = line.split_at(1.min(line.len()));
+        let bad = || {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("bad reply line {line:?}"),
+            )
+        };
+        match kind {
+            "+" => Ok(Reply::Status(rest.to_owned())),
+            "-" => Ok(Reply::Error(rest.to_owned())),
+            ":" => rest.parse().map(Reply::Int).map_err(|_| bad()),
+            "$" => {
+                let len: i64 = rest.parse().map_err(|_| bad())?;
+                if len < 0 {
+                    return Ok(Reply::Bulk(None));
+                }
+                let mut buf = vec![0; len as usize + 2];
+                self.reader.read_exact(&mut buf)?;
+                buf.truncate(len as usize);
+                Ok(Reply::Bulk(Some(buf)))
+            }
+            "*" => {
+                let len: i64 = rest.parse().map_err(|_| bad())?;
+                if len < 0 {
+                    return Ok(Reply::Array(None));
+                }
+                (0..len)
+                    .map(|_| self.read_reply())
+                    .collect::<io::Result<_>>()
+                    .map(|v| Reply::Array(Some(v)))
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+type SpawnRequest = (Command, mpsc::Sender<io::Result<Child>>);
+
+/// Spawns `cmd` from the harness's spawner thread, which lives as long as the process, with
+/// the parent-death signal set so the child dies if the test process dies.
+fn spawn_tied_to_process(cmd: Command) -> io::Result<Child> {
+    static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
+    let sender = SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnRequest>();
+        thread::Builder::new()
+            .name("redis-harness-spawner".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    set_parent_death_signal(&mut cmd);
+                    let _ = reply.send(cmd.spawn());
+                }
+            })
+            .expect("spawn the harness spawner thread");
+        Mutex::new(tx)
+    });
+    let (tx, rx) = mpsc::channel();
+    sender
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .send((cmd, tx))
+        .map_err(|_| io::Error::other("harness spawner thread is gone"))?;
+    rx.recv()
+        .map_err(|_| io::Error::other("harness spawner thread is gone"))?
+}
+
+#[allow(unsafe_code)]
+fn set_parent_death_signal(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs between fork and exec and only calls prctl(2), which is
+    // async-signal-safe; it touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Pids of running `redis-server` processes whose working directory is a harness
+/// directory (see [`DIR_PREFIX`]): servers that outlived their tests, if any.
+pub fn leftover_servers() -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/cwd"))
+                .map(|cwd| cwd.to_string_lossy().contains(DIR_PREFIX))
+                .unwrap_or(false)
+        })
+        .collect()
+}

@@ -1,0 +1,11 @@
+//! Test support for redis-ring.
+//!
+//! * [`harness`]: starts real `redis-server` processes on free loopback ports and can kill,
+//!   restart, shut down, pause and resume them. Every process dies with its handle.
+//!
+//! Other test crates (the drivers', the CLI's) depend on this crate as a dev-dependency.
+
+pub mod fuzz_checks;
+pub mod harness;
+
+pub use harness::{RedisServer, ServerOptions, Shards};

@@ -1,0 +1,197 @@
+//! `cargo xtask <command>`: the project's set-up and chores.
+//!
+//! * `test`: the one test command (fmt, clippy, no_std build, every test, fuzz corpora),
+//!   after making sure a `redis-server` 6.2+ is available.
+//! * `demo`: the same redis-server check, then `redis-ring demo`.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+mod redis;
+
+const NO_STD_TARGET: &str = "thumbv7em-none-eabihf";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("demo") => demo(&args[1..]),
+        None | Some("help" | "-h" | "--help") => {
+            println!("usage: cargo xtask <test|demo [ARGS...]>");
+            println!(
+                "  test   fmt, clippy, no_std build of core, all tests with real redis-servers"
+            );
+            println!("  demo   start 3 local shards and show the ring at work (redis-ring demo)");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown xtask `{other}` (try `cargo xtask help`)")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
+/// Runs `cmd`, failing with the command line when it does not succeed.
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let line = format!("{cmd:?}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {line}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{line} failed with {status}"))
+    }
+}
+
+struct Steps {
+    done: Vec<(String, Duration)>,
+}
+
+impl Steps {
+    fn run<T>(&mut self, name: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+        println!("\n==> {name}");
+        let start = Instant::now();
+        let result = f();
+        let took = start.elapsed();
+        self.done.push((
+            format!("{name}{}", if result.is_ok() { "" } else { "  FAILED" }),
+            took,
+        ));
+        result
+    }
+
+    fn summary(&self) {
+        println!("\n==> summary");
+        let total: Duration = self.done.iter().map(|(_, d)| *d).sum();
+        for (name, took) in &self.done {
+            println!("  {:>8.1}s  {name}", took.as_secs_f64());
+        }
+        println!("  {:>8.1}s  total", total.as_secs_f64());
+    }
+}
+
+fn test() -> Result<(), String> {
+    let mut steps = Steps { done: Vec::new() };
+    let result = run_tests(&mut steps);
+    steps.summary();
+    result
+}
+
+fn run_tests(steps: &mut Steps) -> Result<(), String> {
+    let redis = steps.run("redis-server 6.2+ available", redis::ensure)?;
+    println!("using {} ({})", redis.path.display(), redis.version);
+    steps.run("cargo fmt --all --check", || {
+        run(cargo().args(["fmt", "--all", "--check"]))
+    })?;
+    steps.run(
+        "cargo clippy --workspace --all-targets -- -D warnings",
+        || {
+            run(cargo().args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]))
+        },
+    )?;
+    steps.run(&format!("no_std build of core for {NO_STD_TARGET}"), || {
+        ensure_target(NO_STD_TARGET)?;
+        run(cargo().args([
+            "build",
+            "-p",
+            "redis-ring-core",
+            "--no-default-features",
+            "--target",
+            NO_STD_TARGET,
+        ]))
+    })?;
+    steps.run("cargo test --workspace --all-targets", || {
+        run(cargo()
+            .args(["test", "--workspace", "--all-targets"])
+            .env("REDIS_SERVER", &redis.path))
+    })?;
+    steps.run("cargo test --workspace --doc", || {
+        run(cargo().args(["test", "--workspace", "--doc"]))
+    })?;
+    if has_fuzz_targets() {
+        steps.run("fuzz seed corpora replayed on stable", || {
+            run(cargo().args(["test", "-p", "redis-ring-tests", "--test", "fuzz_corpus"]))
+        })?;
+    }
+    steps.run("no redis-server left behind", || {
+        let left = redis_ring_tests::harness::leftover_servers();
+        if left.is_empty() {
+            Ok(())
+        } else {
+            for pid in &left {
+                let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            }
+            Err(format!(
+                "redis-server processes outlived the tests (killed now): {left:?}"
+            ))
+        }
+    })
+}
+
+fn has_fuzz_targets() -> bool {
+    std::fs::read_dir(workspace_root().join("fuzz/fuzz_targets"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .any(|e| e.path().extension().is_some_and(|x| x == "rs"))
+        })
+        .unwrap_or(false)
+}
+
+fn ensure_target(target: &str) -> Result<(), String> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("cannot run rustup to check for {target}: {e}"))?;
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == target)
+    {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", target]))
+}
+
+fn demo(args: &[String]) -> Result<(), String> {
+    let redis = redis::ensure()?;
+    run(cargo()
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "redis-ring-cli",
+            "--bin",
+            "redis-ring",
+            "--",
+            "demo",
+        ])
+        .args(args)
+        .env("REDIS_SERVER", &redis.path))
+}

@@ -135,7 +135,7 @@ proptest! {
     fn valid_frames_agree(v in resp2_value()) {
         let wire = resp2(&v);
         compare(&wire);
-        let mut longer = wire.clone();
+        let mut longer = wire;
         longer.extend_from_slice(b":1\r\n");
         compare(&longer);
     }

@@ -151,7 +151,7 @@ proptest! {
             panic!("not complete: {:?}", String::from_utf8_lossy(&wire));
         };
         prop_assert_eq!(used, wire.len());
-        prop_assert_eq!(frame.to_value(), v.clone());
+        prop_assert_eq!(&frame.to_value(), &v);
         prop_assert_eq!(via_iteration(&frame), flatten_attributes(&v));
     }
 

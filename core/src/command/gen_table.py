@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates `table.rs` (the key-spec table) from a running redis-server.
 
-Usage: redis-server --port 6399 & ; python3 gen_table.py 6399 > table.rs ; cargo fmt
+Usage: redis-server --port 6399 & python3 gen_table.py 6399 > table.rs
 
 Data source: `COMMAND INFO` and `COMMAND DOCS` of the server (for Redis 7.0 these are the
 `key_specs`, `arity`, `flags` and first/last/step of `src/commands/*.json`). The key specs,
@@ -170,6 +170,7 @@ use super::routing::{{Class, Merge, PubSubKind}};
 use super::spec::{{Block, CommandInfo, KeySpec, SpecialKeys}};
 
 /// Every Redis {version.rsplit('.', 1)[0]} command, sorted by name.
+#[rustfmt::skip]
 pub(crate) static COMMANDS: &[CommandInfo] = &[""")
     for c in cmds:
         print(entry(c) + ",")

@@ -407,7 +407,8 @@ fn sort_keys(routing: &mut Routing<'_>) {
 }
 
 /// `MIGRATE host port key|"" db timeout [COPY] [REPLACE] [AUTH pw] [AUTH2 user pw]
-/// [KEYS key ...]`, as Redis's `migrateGetKeys`.
+/// [KEYS key ...]`, as Redis's `migrateGetKeys`: the keys after `KEYS` (the key argument
+/// must then be empty), else the key argument.
 fn migrate_keys(routing: &mut Routing<'_>) {
     let cmd = routing.cmd;
     let argc = cmd.len() + 1;
@@ -424,15 +425,16 @@ fn migrate_keys(routing: &mut Routing<'_>) {
     while i < argc {
         let a = cmd.arg_at(i - 1).unwrap_or_default();
         if a.eq_ignore_ascii_case(b"KEYS") {
-            routing.range = if i + 1 < argc {
-                ArgvRange {
+            // With KEYS the key argument must be empty; Redis rejects the command otherwise.
+            if !cmd.arg_at(2).unwrap_or_default().is_empty() {
+                routing.malformed = true;
+            } else if i + 1 < argc {
+                routing.range = ArgvRange {
                     next: i + 1,
                     last: argc - 1,
                     step: 1,
-                }
-            } else {
-                ArgvRange::EMPTY
-            };
+                };
+            }
             return;
         } else if a.eq_ignore_ascii_case(b"AUTH") {
             i += 1;

@@ -31,8 +31,8 @@ use crate::config::ConnOptions;
 use crate::error::CmdName;
 use crate::resp::{DecodeError, Decoder, Frame, Limits, Status};
 
-pub(crate) use handshake::Step;
 use handshake::Phase;
+pub(crate) use handshake::Step;
 
 /// Where a connection is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,7 +67,7 @@ pub(crate) enum Received<'f, T> {
     /// The reply to the request tagged `tag`.
     Reply(T, Frame<'f>),
     /// A RESP3 push frame (never the reply to a request).
-    Push(Frame<'f>),
+    Push(#[allow(dead_code, reason = "read by pub/sub delivery (issue 6)")] Frame<'f>),
 }
 
 /// An entry of the FIFO: who is waiting for the next reply.
@@ -254,7 +254,9 @@ impl<T: Copy> Conn<T> {
             match self.fifo.pop_front() {
                 None => return Err(Failure::Unexpected),
                 Some(Slot::User(tag)) => f(Received::Reply(tag, frame)),
-                Some(Slot::Handshake(phase, step)) => self.on_handshake_reply(phase, step, &frame)?,
+                Some(Slot::Handshake(phase, step)) => {
+                    self.on_handshake_reply(phase, step, &frame)?;
+                }
             }
         }
         Ok(pos)

@@ -505,16 +505,23 @@ mod tests {
     #[test]
     fn cmd_name_is_upper_printable_and_bounded() {
         assert_eq!(CmdName::new(b"get").as_str(), "GET");
-        assert_eq!(CmdName::with_sub(b"client", b"setname").as_str(), "CLIENT SETNAME");
+        assert_eq!(
+            CmdName::with_sub(b"client", b"setname").as_str(),
+            "CLIENT SETNAME"
+        );
         assert_eq!(CmdName::new(b"a\x00\xffb").as_str(), "A??B");
         assert_eq!(CmdName::new(&[b'x'; 100]).as_str().len(), CmdName::CAPACITY);
     }
 
     #[test]
     fn retryable_messages() {
-        assert!(is_retryable_message(b"LOADING Redis is loading the dataset in memory"));
+        assert!(is_retryable_message(
+            b"LOADING Redis is loading the dataset in memory"
+        ));
         assert!(is_retryable_message(b"BUSY Redis is busy running a script"));
-        assert!(!is_retryable_message(b"BUSYGROUP Consumer Group name already exists"));
+        assert!(!is_retryable_message(
+            b"BUSYGROUP Consumer Group name already exists"
+        ));
         assert!(!is_retryable_message(b"ERR unknown command"));
     }
 
@@ -546,7 +553,10 @@ mod tests {
             ],
         };
         let s = all.to_string();
-        assert!(s.starts_with("SET: all 2 shards are down: a (h:1) last error: GET: cannot connect"), "{s}");
+        assert!(
+            s.starts_with("SET: all 2 shards are down: a (h:1) last error: GET: cannot connect"),
+            "{s}"
+        );
         assert!(s.ends_with("; b (h:2)"), "{s}");
         assert!(e.is_retryable());
         assert_eq!(e.shard(), Some("s1"));

@@ -78,8 +78,11 @@ mod tests {
                 assert!(d >= min && d <= hi, "retry {retry}: {d:?}");
             }
         }
-        assert_eq!(retry_backoff(100, min, max, &mut j) <= max, true);
-        assert_eq!(retry_backoff(0, Duration::ZERO, max, &mut j), Duration::ZERO);
+        assert!(retry_backoff(100, min, max, &mut j) <= max);
+        assert_eq!(
+            retry_backoff(0, Duration::ZERO, max, &mut j),
+            Duration::ZERO
+        );
     }
 
     #[test]

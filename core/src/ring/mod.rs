@@ -228,10 +228,10 @@ impl RingCore {
         // Removals first (a re-addressed shard is removed, then added).
         let old: Vec<ShardSlot> = self.table.order.clone();
         for slot in old {
-            let Some(sh) = self.table.get(slot) else { continue };
-            let keep = wanted
-                .iter()
-                .any(|(n, a)| *n == sh.name && *a == sh.addr);
+            let Some(sh) = self.table.get(slot) else {
+                continue;
+            };
+            let keep = wanted.iter().any(|(n, a)| *n == sh.name && *a == sh.addr);
             if !keep {
                 self.remove_shard(slot);
             }
@@ -242,16 +242,18 @@ impl RingCore {
                 Some(slot) => slot,
                 None => {
                     let opts = self.config.conn_options_for(&name, &addr);
-                    let live = Liveness::new(self.config.fail_threshold, self.config.recover_threshold);
+                    let live =
+                        Liveness::new(self.config.fail_threshold, self.config.recover_threshold);
                     let shard = Shard::new(name.clone(), addr.clone(), opts, live, self.now);
-                    self.out.push_back(Output::Event(Event::ShardAdded { name, addr }));
+                    self.out
+                        .push_back(Output::Event(Event::ShardAdded { name, addr }));
                     self.table.insert(shard)
                 }
             };
             order.push(slot);
         }
         self.table.order = order;
-        self.table.rebuild();
+        self.table.rebuild(&self.config.placement);
         self.wake = self.now; // new shards are probed at once
         self.run_timers();
     }
@@ -272,7 +274,7 @@ impl RingCore {
         for i in 0..self.conns.capacity() {
             if let Some(id) = self.conns.id_at(i) {
                 if self.conns.get(id).is_some_and(|c| c.shard == slot) {
-                    self.drop_conn(id, cause.clone(), false);
+                    self.drop_conn(id, cause, false);
                 }
             }
         }
@@ -298,7 +300,7 @@ impl RingCore {
         now: Instant,
     ) -> Result<RequestId, Error> {
         self.advance(now);
-        let shard = self.table.route(&cmd)?;
+        let shard = self.table.route(&cmd, &self.config.commands)?;
         let deadline = self.now + timeout;
         let id = self.reqs.insert(Request {
             cmd,
@@ -325,9 +327,13 @@ impl RingCore {
                 return;
             }
         };
-        let Some(req) = self.reqs.get_mut(id) else { return };
+        let Some(req) = self.reqs.get_mut(id) else {
+            return;
+        };
         req.place = Place::Conn(conn, shard);
-        let Some(c) = self.conns.get_mut(conn) else { return };
+        let Some(c) = self.conns.get_mut(conn) else {
+            return;
+        };
         if c.io.push(Tag::Req(id), &req.cmd) {
             Self::mark_tx(&mut self.tx, conn, c);
         }
@@ -408,7 +414,9 @@ impl RingCore {
     /// Fails request `id` with `err`, or schedules a retry when `err` is retryable, retries
     /// remain and the backoff ends before the deadline.
     fn fail_or_retry(&mut self, id: RequestId, err: Error) {
-        let Some(req) = self.reqs.get_mut(id) else { return };
+        let Some(req) = self.reqs.get_mut(id) else {
+            return;
+        };
         if err.is_retryable() && req.retries < self.config.max_retries {
             let delay = retry_backoff(
                 req.retries,
@@ -449,7 +457,7 @@ impl RingCore {
         self.advance(now);
         for i in 0..self.conns.capacity() {
             if let Some(id) = self.conns.id_at(i) {
-                self.drop_conn(id, Cause::Closed, false);
+                self.drop_conn(id, &Cause::Closed, false);
             }
         }
         for i in 0..self.reqs.slot_count() {
@@ -466,7 +474,7 @@ impl RingCore {
 
     /// The next thing for the driver to do. Drain it (call until [`Output::Timeout`]) after
     /// every state change.
-    #[must_use]
+    #[must_use = "drain every output until Output::Timeout"]
     pub fn poll_output(&mut self) -> Output {
         if let Some(out) = self.out.pop_front() {
             return out;
@@ -512,7 +520,7 @@ impl RingCore {
             Input::Closed { conn, error, now } => {
                 self.advance(now);
                 if self.conns.get(conn).is_some_and(|c| c.start_at.is_none()) {
-                    self.drop_conn(conn, Cause::Net(error), true);
+                    self.drop_conn(conn, &Cause::Net(error), true);
                 }
             }
             Input::Timeout(now) => self.advance(now),
@@ -525,7 +533,9 @@ impl RingCore {
     }
 
     fn on_connected(&mut self, id: ConnId) {
-        let Some(c) = self.conns.get_mut(id) else { return };
+        let Some(c) = self.conns.get_mut(id) else {
+            return;
+        };
         if c.start_at.is_some() || c.io.state() != State::Connecting {
             return;
         }
@@ -538,7 +548,9 @@ impl RingCore {
 
     /// The handshake is done: send what was waiting, and reset the shard's connect failures.
     fn on_ready(&mut self, id: ConnId) {
-        let Some(c) = self.conns.get_mut(id) else { return };
+        let Some(c) = self.conns.get_mut(id) else {
+            return;
+        };
         while let Some(tag) = c.io.waiting.pop_front() {
             match tag {
                 Tag::Req(rid) => {
@@ -561,9 +573,13 @@ impl RingCore {
     }
 
     fn on_received(&mut self, id: ConnId, data: &[u8]) {
-        let Some(c) = self.conns.get_mut(id) else { return };
+        let Some(c) = self.conns.get_mut(id) else {
+            return;
+        };
         let slot = c.shard;
-        let Some(sh) = self.table.get(slot) else { return };
+        let Some(sh) = self.table.get(slot) else {
+            return;
+        };
         let (reqs, out, deferred, stats) = (
             &mut self.reqs,
             &mut self.out,
@@ -595,10 +611,7 @@ impl RingCore {
                 };
                 reqs.remove(rid);
                 stats.replied += 1;
-                out.push_back(Output::Reply {
-                    id: rid,
-                    result,
-                });
+                out.push_back(Output::Reply { id: rid, result });
             }
             Received::Reply(Tag::Probe(pslot, seq), frame) => {
                 let verdict = match frame.error_message() {
@@ -624,8 +637,9 @@ impl RingCore {
             Ok(true) => self.on_ready(id),
             Ok(false) => {}
             Err(failure) => {
-                self.stats.protocol_errors += u64::from(!matches!(failure, Failure::Handshake { .. }));
-                self.drop_conn(id, Cause::Conn(failure), false);
+                self.stats.protocol_errors +=
+                    u64::from(!matches!(failure, Failure::Handshake { .. }));
+                self.drop_conn(id, &Cause::Conn(failure), false);
             }
         }
         self.run_deferred();
@@ -653,22 +667,36 @@ impl RingCore {
 
     /// Drops a connection: fails what is pending on it, updates its shard's state.
     /// `reported`: the driver told us (no `Close` to emit).
-    fn drop_conn(&mut self, id: ConnId, cause: Cause, reported: bool) {
-        let Some(mut c) = self.conns.remove(id) else { return };
+    fn drop_conn(&mut self, id: ConnId, cause: &Cause, reported: bool) {
+        let Some(mut c) = self.conns.remove(id) else {
+            return;
+        };
         if !reported && c.start_at.is_none() {
             self.out.push_back(Output::Close { conn: id });
         }
         let slot = c.shard;
-        let Some(sh) = self.table.get_mut(slot) else { return };
+        let Some(sh) = self.table.get_mut(slot) else {
+            return;
+        };
         if sh.main == Some(id) {
             sh.main = None;
         }
         let connecting = c.io.state() != State::Ready;
         let (shard, addr) = (sh.name.clone(), sh.addr.clone());
         let command = CmdName::new(b"?");
-        let err = match &cause {
-            Cause::Net(e) if connecting => Error::Connect { shard, addr, command, cause: *e },
-            Cause::Net(e) => Error::Disconnected { shard, addr, command, cause: *e },
+        let err = match cause {
+            Cause::Net(e) if connecting => Error::Connect {
+                shard,
+                addr,
+                command,
+                cause: *e,
+            },
+            Cause::Net(e) => Error::Disconnected {
+                shard,
+                addr,
+                command,
+                cause: *e,
+            },
             Cause::ConnectTimeout => Error::Connect {
                 shard,
                 addr,
@@ -687,12 +715,27 @@ impl RingCore {
                 command,
                 error: *error,
             },
-            Cause::Conn(Failure::Unexpected) => Error::UnexpectedReply { shard, addr, command },
-            Cause::ShardDown => Error::ShardDown { shard, addr, command },
-            Cause::Removed => Error::ShardRemoved { shard, addr, command },
+            Cause::Conn(Failure::Unexpected) => Error::UnexpectedReply {
+                shard,
+                addr,
+                command,
+            },
+            Cause::ShardDown => Error::ShardDown {
+                shard,
+                addr,
+                command,
+            },
+            Cause::Removed => Error::ShardRemoved {
+                shard,
+                addr,
+                command,
+            },
             Cause::Closed => Error::Closed { command },
         };
-        let natural = matches!(cause, Cause::Net(_) | Cause::ConnectTimeout | Cause::Conn(_));
+        let natural = matches!(
+            cause,
+            Cause::Net(_) | Cause::ConnectTimeout | Cause::Conn(_)
+        );
         if natural {
             sh.last_error = Some(err.clone());
             if connecting {
@@ -714,7 +757,9 @@ impl RingCore {
         c.io.drain_pending(|t| tags.push(t));
         for tag in tags.drain(..) {
             if let Tag::Req(rid) = tag {
-                let Some(req) = self.reqs.get(rid) else { continue };
+                let Some(req) = self.reqs.get(rid) else {
+                    continue;
+                };
                 if req.place != Place::Conn(id, slot) {
                     continue;
                 }
@@ -762,7 +807,9 @@ impl RingCore {
             None => self.open_conn(slot, self.now),
         };
         let deadline = self.now + self.config.heartbeat_timeout;
-        let Some(sh) = self.table.get_mut(slot) else { return };
+        let Some(sh) = self.table.get_mut(slot) else {
+            return;
+        };
         sh.probe_seq = sh.probe_seq.wrapping_add(1);
         let seq = sh.probe_seq;
         sh.probe = Some(Probe {
@@ -784,7 +831,9 @@ impl RingCore {
     fn probe_done(&mut self, slot: ShardSlot, result: Result<(), Error>) {
         let now = self.now;
         let cfg = &self.config;
-        let Some(sh) = self.table.get_mut(slot) else { return };
+        let Some(sh) = self.table.get_mut(slot) else {
+            return;
+        };
         sh.probe = None;
         let failed = result.is_err();
         let transition = match result {
@@ -816,11 +865,12 @@ impl RingCore {
         );
         match transition {
             Some(Transition::Up) => {
-                self.table.rebuild();
-                self.out.push_back(Output::Event(Event::ShardUp { name, addr }));
+                self.table.rebuild(&self.config.placement);
+                self.out
+                    .push_back(Output::Event(Event::ShardUp { name, addr }));
             }
             Some(Transition::Down) => {
-                self.table.rebuild();
+                self.table.rebuild(&self.config.placement);
                 let reason = reason.unwrap_or(Error::ShardDown {
                     shard: name.clone(),
                     addr: addr.clone(),
@@ -856,8 +906,12 @@ impl RingCore {
         if now >= self.req_wake {
             let mut next = Instant::MAX;
             for i in 0..self.reqs.slot_count() {
-                let Some(id) = self.reqs.id_at(i) else { continue };
-                let Some(req) = self.reqs.get(id) else { continue };
+                let Some(id) = self.reqs.id_at(i) else {
+                    continue;
+                };
+                let Some(req) = self.reqs.get(id) else {
+                    continue;
+                };
                 if req.deadline <= now {
                     self.time_out(id);
                 } else {
@@ -887,8 +941,12 @@ impl RingCore {
         }
         // Connections: delayed starts and connect/handshake deadlines.
         for i in 0..self.conns.capacity() {
-            let Some(id) = self.conns.id_at(i) else { continue };
-            let Some(c) = self.conns.get(id) else { continue };
+            let Some(id) = self.conns.id_at(i) else {
+                continue;
+            };
+            let Some(c) = self.conns.get(id) else {
+                continue;
+            };
             let t = c.next_timer();
             if t > now {
                 self.wake = self.wake.min(t);
@@ -897,13 +955,15 @@ impl RingCore {
                     self.start_conn(id, addr);
                 }
             } else {
-                self.drop_conn(id, Cause::ConnectTimeout, false);
+                self.drop_conn(id, &Cause::ConnectTimeout, false);
             }
         }
         // Shards: heartbeat deadlines and schedules.
         for i in 0..self.table.slot_count() {
             let slot = i as ShardSlot;
-            let Some(sh) = self.table.get(slot) else { continue };
+            let Some(sh) = self.table.get(slot) else {
+                continue;
+            };
             match sh.probe {
                 Some(p) if p.deadline <= now => {
                     let err = Error::Timeout {
@@ -956,7 +1016,7 @@ impl RingCore {
         if !matches!(req.place, Place::Retry(_)) {
             return;
         }
-        match self.table.route(&req.cmd) {
+        match self.table.route(&req.cmd, &self.config.commands) {
             Ok(shard) => self.dispatch(id, shard),
             Err(e) => self.complete(id, Err(e)),
         }

@@ -100,16 +100,6 @@ impl Requests {
         self.len
     }
 
-    /// The ids of every live request (slot order).
-    pub(crate) fn ids(&self) -> impl Iterator<Item = RequestId> + '_ {
-        self.slots.iter().enumerate().filter_map(|(i, s)| {
-            s.req.as_ref().map(|_| RequestId {
-                seq: s.seq,
-                slot: i as u32,
-            })
-        })
-    }
-
     /// Number of slots (live or free), to iterate by index while mutating.
     pub(crate) fn slot_count(&self) -> usize {
         self.slots.len()
@@ -149,7 +139,7 @@ mod tests {
         assert!(r.get(a).is_none() && r.remove(a).is_none());
         assert!(r.get(b).is_some());
         assert_eq!(r.len(), 1);
-        assert_eq!(r.ids().collect::<Vec<_>>(), [b]);
+        assert_eq!(r.id_at(b.slot as usize), Some(b));
         assert!(b > a);
     }
 }

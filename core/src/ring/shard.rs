@@ -7,11 +7,12 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::api::ConnId;
-use super::route::{classify, extra_keys, Placement, Route};
-use crate::command::Cmd;
+use super::route::{classify, Route};
+use crate::command::{Cmd, CommandTable};
 use crate::config::ConnOptions;
 use crate::error::{CmdName, Error, ShardFailure};
 use crate::liveness::Liveness;
+use crate::placement::{Algorithm, AnyPlacement, Placement, ShardSpec};
 use crate::time::Instant;
 
 /// Index of a shard in [`ShardTable`]'s slots (stable while the shard exists).
@@ -89,7 +90,7 @@ pub(crate) struct ShardTable {
     pub(crate) order: Vec<ShardSlot>,
     /// The shards that are up, in configured order: placement index → slot.
     live: Vec<ShardSlot>,
-    placement: Placement,
+    placement: AnyPlacement,
     /// Round robin over live shards for keyless commands.
     rr: usize,
 }
@@ -101,15 +102,6 @@ impl ShardTable {
 
     pub(crate) fn get_mut(&mut self, slot: ShardSlot) -> Option<&mut Shard> {
         self.slots.get_mut(slot as usize)?.as_mut()
-    }
-
-    /// Every slot in use (any order).
-    pub(crate) fn slots(&self) -> impl Iterator<Item = ShardSlot> + '_ {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.is_some())
-            .map(|(i, _)| i as ShardSlot)
     }
 
     pub(crate) fn slot_count(&self) -> usize {
@@ -143,23 +135,25 @@ impl ShardTable {
     pub(crate) fn clear(&mut self) {
         self.slots.clear();
         self.order.clear();
-        self.rebuild();
+        self.live.clear();
+        self.placement = AnyPlacement::default();
     }
 
     /// Recomputes the live set and the placement (after any liveness or membership change).
-    pub(crate) fn rebuild(&mut self) {
+    pub(crate) fn rebuild(&mut self, algorithm: &Algorithm) {
         self.live.clear();
         for &s in &self.order {
             if self.get(s).is_some_and(|sh| sh.liveness.is_up()) {
                 self.live.push(s);
             }
         }
-        let slots = &self.slots;
-        self.placement = Placement::build(self.live.iter().map(|&s| {
-            slots[s as usize]
-                .as_ref()
-                .map_or(&b""[..], |sh| sh.name.as_bytes())
-        }));
+        let specs: Vec<ShardSpec<'_>> = self
+            .live
+            .iter()
+            .filter_map(|&s| self.get(s))
+            .map(|sh| ShardSpec::new(sh.name.as_bytes()))
+            .collect();
+        self.placement = algorithm.build(&specs);
     }
 
     pub(crate) fn live_len(&self) -> usize {
@@ -172,13 +166,11 @@ impl ShardTable {
     }
 
     /// Where `cmd` goes now, or why it cannot go anywhere.
-    pub(crate) fn route(&mut self, cmd: &Cmd) -> Result<ShardSlot, Error> {
+    pub(crate) fn route(&mut self, cmd: &Cmd, commands: &CommandTable) -> Result<ShardSlot, Error> {
         let command = CmdName::new(cmd.name());
-        let route = classify(cmd);
-        match route {
-            Route::Refuse(reason) => return Err(Error::Unsupported { command, reason }),
-            Route::Invalid(reason) => return Err(Error::InvalidCommand { command, reason }),
-            Route::Key(_) | Route::Keyless => {}
+        let route = classify(commands, cmd);
+        if let Route::Refuse(reason) = route {
+            return Err(Error::Unsupported { command, reason });
         }
         if self.order.is_empty() {
             return Err(Error::NoShards { command });
@@ -186,22 +178,32 @@ impl ShardTable {
         if self.live.is_empty() {
             return Err(self.all_down(command));
         }
+        let by_key = |key| self.shard_for_key(key).unwrap_or(self.live[0]);
         match route {
-            Route::Key(key) => {
-                let slot = self.shard_for_key(key).unwrap_or(self.live[0]);
-                if let Some(keys) = extra_keys(cmd) {
-                    self.same_shard(slot, keys, command)?;
+            Route::Key(key) => Ok(by_key(key)),
+            Route::SameShard(keys) => {
+                let mut keys = keys.args();
+                match keys.next() {
+                    Some(first) => {
+                        let slot = by_key(first);
+                        self.same_shard(slot, keys, command)?;
+                        Ok(slot)
+                    }
+                    None => Ok(self.any()),
                 }
-                Ok(slot)
             }
-            _ => {
-                self.rr = self.rr.wrapping_add(1);
-                Ok(self.live[self.rr % self.live.len()])
-            }
+            _ => Ok(self.any()),
         }
     }
 
-    /// Checks that every key of a multi-key command lands on `first`.
+    /// Round robin over the live shards (there is at least one).
+    fn any(&mut self) -> ShardSlot {
+        self.rr = self.rr.wrapping_add(1);
+        self.live[self.rr % self.live.len()]
+    }
+
+    /// Checks that every other key of a multi-key command lands on `first`; otherwise names
+    /// every shard involved.
     fn same_shard<'k>(
         &self,
         first: ShardSlot,

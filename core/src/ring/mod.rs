@@ -635,7 +635,12 @@ impl RingCore {
         });
         match result {
             Ok(true) => self.on_ready(id),
-            Ok(false) => {}
+            Ok(false) => {
+                // A handshake fallback may have queued bytes.
+                if let Some(c) = self.conns.get_mut(id) {
+                    Self::mark_tx(&mut self.tx, id, c);
+                }
+            }
             Err(failure) => {
                 self.stats.protocol_errors +=
                     u64::from(!matches!(failure, Failure::Handshake { .. }));

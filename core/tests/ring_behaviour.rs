@@ -370,7 +370,7 @@ fn per_shard_hook_changes_one_shards_options() {
             o.db = 5;
         }
     }));
-    let mut rig = Rig::new(config, 2);
+    let rig = Rig::new(config, 2);
     let selects = |rig: &Rig, a: &str| {
         rig.servers[a]
             .log

@@ -58,6 +58,7 @@ fn err<T>(offset: usize, kind: ErrorKind) -> Read<T> {
 
 /// Reads the node starting at `pos`: a whole scalar, or the header of an aggregate.
 /// Returns it with the offset just past what was read.
+#[inline(always)]
 pub(crate) fn read_node<'a>(buf: &'a [u8], pos: usize, limits: &Limits) -> Read<(Node<'a>, usize)> {
     let Some(&ty) = buf.get(pos) else {
         return Ok(Step::Need(pos + 1));
@@ -188,6 +189,7 @@ pub(crate) fn read_node<'a>(buf: &'a [u8], pos: usize, limits: &Limits) -> Read<
 }
 
 /// Expects CRLF at `i`; `not_cr` is the error when the byte at `i` is not CR.
+#[inline(always)]
 fn crlf(buf: &[u8], i: usize, not_cr: ErrorKind) -> Read<usize> {
     match buf.get(i) {
         None => Ok(Step::Need(i + 1)),
@@ -201,6 +203,7 @@ fn crlf(buf: &[u8], i: usize, not_cr: ErrorKind) -> Read<usize> {
 }
 
 /// A CRLF-terminated line starting at `start` (without the CRLF), and the offset after it.
+#[inline(always)]
 fn line<'a>(buf: &'a [u8], start: usize, limits: &Limits) -> Read<(&'a [u8], usize)> {
     let rest = buf.get(start..).unwrap_or_default();
     match rest.iter().position(|&b| b == b'\r' || b == b'\n') {
@@ -226,6 +229,7 @@ fn line<'a>(buf: &'a [u8], start: usize, limits: &Limits) -> Read<(&'a [u8], usi
 
 /// Decimal digits starting at `start` up to CRLF: the value (checked against `max`, reported
 /// as `too_big` at `start` as soon as it is exceeded) and the offset after the CRLF.
+#[inline(always)]
 fn digits(buf: &[u8], start: usize, max: u64, too_big: ErrorKind) -> Read<(u64, usize)> {
     let mut acc: u64 = 0;
     let mut i = start;
@@ -253,6 +257,7 @@ fn digits(buf: &[u8], start: usize, max: u64, too_big: ErrorKind) -> Read<(u64, 
 }
 
 /// The line of a `:` integer: an optional sign and digits, fitting an `i64`.
+#[inline(always)]
 fn integer(buf: &[u8], start: usize) -> Read<(i64, usize)> {
     let (negative, first) = match buf.get(start) {
         None => return Ok(Step::Need(start + 1)),
@@ -275,6 +280,7 @@ fn integer(buf: &[u8], start: usize) -> Read<(i64, usize)> {
 }
 
 /// The length line of a bulk or aggregate: `None` for the RESP2 null `-1` (when `null_ok`).
+#[inline(always)]
 fn length(
     buf: &[u8],
     start: usize,
@@ -303,6 +309,7 @@ fn length(
 }
 
 /// `n` payload bytes at `start` followed by CRLF.
+#[inline(always)]
 fn payload(buf: &[u8], start: usize, n: usize) -> Read<(&[u8], usize)> {
     let Some(end) = start.checked_add(n).and_then(|e| e.checked_add(2)) else {
         return err(start, ErrorKind::BulkTooLong);
@@ -395,6 +402,19 @@ pub(crate) fn skip(buf: &[u8], pos: usize, count: u64) -> Option<usize> {
         Ok(Step::Done(end)) => Some(end),
         _ => None,
     }
+}
+
+/// The frame at `pos` in validated bytes, and the offset after it. A scalar is read once;
+/// an aggregate or attributed frame is first skipped to find its end.
+pub(crate) fn frame_at(buf: &[u8], pos: usize) -> Option<(Frame<'_>, usize)> {
+    let Ok(Step::Done((node, end))) = read_node(buf, pos, &VALIDATED) else {
+        return None;
+    };
+    if let Node::Scalar(kind) = node {
+        return Some((Frame::new(kind, None, buf.get(pos..end)?), end));
+    }
+    let end = skip(buf, pos, 1)?;
+    Some((build_frame(buf.get(pos..end)?).ok()?, end))
 }
 
 /// The frame of `raw`, which holds exactly one validated frame.

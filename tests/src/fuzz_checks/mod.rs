@@ -6,5 +6,11 @@
 //! a `fuzz/fuzz_targets/<name>.rs` calling it, a `[[bin]]` in `fuzz/Cargo.toml`, and seed
 //! files in `fuzz/corpus/<name>/`.
 
+pub mod resp_decode;
+pub mod resp_roundtrip;
+
 /// Every fuzz target: its name (= its corpus folder) and its check.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[];
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("resp_decode", resp_decode::check),
+    ("resp_roundtrip", resp_roundtrip::check),
+];

@@ -228,29 +228,43 @@ fn line<'a>(buf: &'a [u8], start: usize, limits: &Limits) -> Read<(&'a [u8], usi
 }
 
 /// Decimal digits starting at `start` up to CRLF: the value (checked against `max`, reported
-/// as `too_big` at `start` as soon as it is exceeded) and the offset after the CRLF.
+/// as `too_big` at `start`, also before the CRLF has arrived) and the offset after the CRLF.
 #[inline(always)]
 fn digits(buf: &[u8], start: usize, max: u64, too_big: ErrorKind) -> Read<(u64, usize)> {
+    // 19 decimal digits always fit in a u64, so the common short numbers need no overflow
+    // checks in the loop (a checked multiply is a long dependency chain per digit).
+    const SAFE_DIGITS: usize = 19;
     let mut acc: u64 = 0;
     let mut i = start;
     loop {
-        match buf.get(i) {
-            None => return Ok(Step::Need(i + 1)),
-            Some(&d) if d.is_ascii_digit() => {
-                acc = match acc
-                    .checked_mul(10)
-                    .and_then(|a| a.checked_add(u64::from(d - b'0')))
-                {
-                    Some(a) if a <= max => a,
-                    Some(_) => return err(start, too_big),
-                    None => return err(start, ErrorKind::Overflow),
-                };
-                i += 1;
+        let Some(&b) = buf.get(i) else {
+            if acc > max {
+                return err(start, too_big);
             }
-            Some(b'\r') if i > start => break,
-            Some(b'\n') => return err(i, ErrorKind::StrayNewline),
-            Some(_) => return err(i, ErrorKind::ExpectedDigit),
+            return Ok(Step::Need(i + 1));
+        };
+        let d = b.wrapping_sub(b'0');
+        if d >= 10 {
+            break;
         }
+        if i - start < SAFE_DIGITS {
+            acc = acc * 10 + u64::from(d);
+        } else {
+            match acc.checked_mul(10).and_then(|a| a.checked_add(u64::from(d))) {
+                Some(a) => acc = a,
+                None if max < u64::MAX => return err(start, too_big),
+                None => return err(start, ErrorKind::Overflow),
+            }
+        }
+        i += 1;
+    }
+    if acc > max {
+        return err(start, too_big);
+    }
+    match buf[i] {
+        b'\r' if i > start => {}
+        b'\n' => return err(i, ErrorKind::StrayNewline),
+        _ => return err(i, ErrorKind::ExpectedDigit),
     }
     let end = done!(crlf(buf, i, ErrorKind::ExpectedDigit));
     Ok(Step::Done((acc, end)))
@@ -293,7 +307,8 @@ fn length(
         Some(b'?') => err(start, ErrorKind::Streamed),
         Some(b'-') => {
             let (n, end) = done!(digits(buf, start + 1, u64::MAX, ErrorKind::Overflow));
-            if n == 1 && null_ok {
+            // Exactly `-1`: `-01` is not the null marker.
+            if n == 1 && null_ok && end == start + 4 {
                 Ok(Step::Done((None, end)))
             } else {
                 err(start, ErrorKind::NegativeLength)
@@ -328,8 +343,10 @@ fn payload(buf: &[u8], start: usize, n: usize) -> Read<(&[u8], usize)> {
 /// resumed when more bytes arrive ([`Decoder`]).
 #[derive(Clone, Debug)]
 struct Scanner {
-    /// Children still expected per open level; the bottom slot is the caller's frame count.
-    stack: heapless::Vec<u64, { MAX_DEPTH + 1 }>,
+    /// Nodes still expected at the current level (0: done).
+    top: u64,
+    /// The counts of the enclosing levels, innermost last: one entry per open aggregate.
+    parents: heapless::Vec<u64, MAX_DEPTH>,
     /// Offset of the next node to read.
     pos: usize,
     /// The buffer must be at least this long before another read can progress.
@@ -339,25 +356,22 @@ struct Scanner {
 impl Scanner {
     /// A scanner expecting `count` frames starting at `pos`.
     fn new(pos: usize, count: u64) -> Self {
-        let mut stack = heapless::Vec::new();
-        if count > 0 {
-            // Capacity is at least 1.
-            let _ = stack.push(count);
-        }
         Scanner {
-            stack,
+            top: count,
+            parents: heapless::Vec::new(),
             pos,
             need: 0,
         }
     }
 
     /// Scans until the expected frames are complete: returns their end offset.
+    #[inline]
     fn run(&mut self, buf: &[u8], limits: &Limits) -> Read<usize> {
         if buf.len() < self.need {
             return Ok(Step::Need(self.need));
         }
         let max_depth = limits.max_depth.min(MAX_DEPTH);
-        while !self.stack.is_empty() {
+        while self.top > 0 {
             let (node, end) = match read_node(buf, self.pos, limits)? {
                 Step::Done(done) => done,
                 Step::Need(n) => {
@@ -373,16 +387,19 @@ impl Scanner {
                 // level of nesting, so a chain of them cannot grow the depth unchecked.
                 Node::Attribute(n) => pairs(n, self.pos)?.saturating_add(1),
             };
-            if let Some(top) = self.stack.last_mut() {
-                *top -= 1;
-            }
-            if children > 0 && (self.stack.len() > max_depth || self.stack.push(children).is_err())
-            {
-                return err(self.pos, ErrorKind::TooDeep);
+            self.top -= 1;
+            if children > 0 {
+                if self.parents.len() >= max_depth || self.parents.push(self.top).is_err() {
+                    return err(self.pos, ErrorKind::TooDeep);
+                }
+                self.top = children;
             }
             self.pos = end;
-            while self.stack.last() == Some(&0) {
-                self.stack.pop();
+            while self.top == 0 {
+                match self.parents.pop() {
+                    Some(parent) => self.top = parent,
+                    None => break,
+                }
             }
         }
         Ok(Step::Done(self.pos))
@@ -406,6 +423,7 @@ pub(crate) fn skip(buf: &[u8], pos: usize, count: u64) -> Option<usize> {
 
 /// The frame at `pos` in validated bytes, and the offset after it. A scalar is read once;
 /// an aggregate or attributed frame is first skipped to find its end.
+#[inline]
 pub(crate) fn frame_at(buf: &[u8], pos: usize) -> Option<(Frame<'_>, usize)> {
     let Ok(Step::Done((node, end))) = read_node(buf, pos, &VALIDATED) else {
         return None;

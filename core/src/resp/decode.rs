@@ -486,18 +486,33 @@ pub fn decode<'a>(
     buf: &'a [u8],
     limits: &Limits,
 ) -> Result<Status<(Frame<'a>, usize)>, DecodeError> {
-    // Fast path: a scalar (the common reply) is read in one pass, without a scanner.
-    match read_node(buf, 0, limits)? {
-        Step::Need(_) => Ok(Status::Partial),
-        Step::Done((Node::Scalar(kind), end)) => {
-            Ok(Status::Complete((Frame::new(kind, None, &buf[..end]), end)))
-        }
-        Step::Done(_) => finish(Scanner::new(0, 1).run(buf, limits)?, buf),
-    }
+    decode_with(&mut Scanner::new(0, 1), buf, limits)
 }
 
-fn finish(step: Step<usize>, buf: &[u8]) -> Result<Status<(Frame<'_>, usize)>, DecodeError> {
-    match step {
+/// [`decode`] with the scanner state kept by the caller ([`Decoder`]).
+#[inline(always)]
+fn decode_with<'a>(
+    scan: &mut Scanner,
+    buf: &'a [u8],
+    limits: &Limits,
+) -> Result<Status<(Frame<'a>, usize)>, DecodeError> {
+    if buf.len() < scan.need {
+        return Ok(Status::Partial);
+    }
+    if scan.pos == 0 {
+        // Fast path: a scalar (the common reply) is read in one pass, without the scanner.
+        match read_node(buf, 0, limits)? {
+            Step::Need(n) => {
+                scan.need = n;
+                return Ok(Status::Partial);
+            }
+            Step::Done((Node::Scalar(kind), end)) => {
+                return Ok(Status::Complete((Frame::new(kind, None, &buf[..end]), end)));
+            }
+            Step::Done(_) => {}
+        }
+    }
+    match scan.run(buf, limits)? {
         Step::Need(_) => Ok(Status::Partial),
         Step::Done(end) => Ok(Status::Complete((build_frame(&buf[..end])?, end))),
     }
@@ -557,10 +572,7 @@ impl Decoder {
 
     /// Decodes one frame from the start of `buf`, resuming a previous `Partial` scan.
     pub fn decode<'a>(&mut self, buf: &'a [u8]) -> Result<Status<(Frame<'a>, usize)>, DecodeError> {
-        let result = self
-            .scan
-            .run(buf, &self.limits)
-            .and_then(|s| finish(s, buf));
+        let result = decode_with(&mut self.scan, buf, &self.limits);
         if !matches!(result, Ok(Status::Partial)) {
             self.reset();
         }

@@ -10,6 +10,7 @@ pub mod resp_decode;
 pub mod resp_roundtrip;
 
 /// Every fuzz target: its name (= its corpus folder) and its check.
+#[allow(clippy::type_complexity)] // a table of (corpus name, check)
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("resp_decode", resp_decode::check),
     ("resp_roundtrip", resp_roundtrip::check),

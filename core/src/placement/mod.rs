@@ -48,6 +48,7 @@
 //! ```
 
 mod consistent_hash;
+mod continuum;
 mod hash;
 mod hash_tag;
 mod ketama;

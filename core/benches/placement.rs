@@ -10,6 +10,7 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
+use std::num::NonZeroU32;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use redis_ring_core::placement::{Algorithm, KetamaHash, Placement, ShardSpec};
@@ -74,6 +75,30 @@ fn lookups(c: &mut Criterion) {
         }
         group.finish();
     }
+
+    // Weighted rendezvous (weights 1..=4 cycling): the price of a `ln` per shard.
+    let mut group = c.benchmark_group("shard_for/rendezvous_weighted");
+    group.throughput(Throughput::Elements(KEYS as u64));
+    for n in SHARD_COUNTS {
+        let names = names(n);
+        let specs: Vec<ShardSpec<'_>> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| ShardSpec::weighted(name, NonZeroU32::new(1 + i as u32 % 4).unwrap()))
+            .collect();
+        let placement = Algorithm::Rendezvous.build(&specs);
+        group.bench_function(format!("{n}"), |b| {
+            b.iter(|| {
+                let mut acc = 0usize;
+                for key in &keys {
+                    acc =
+                        acc.wrapping_add(black_box(&placement).shard_for(black_box(key)).unwrap());
+                }
+                acc
+            });
+        });
+    }
+    group.finish();
 }
 
 fn rebuilds(c: &mut Criterion) {

@@ -568,3 +568,41 @@ fn an_empty_ring_and_a_fresh_ring_report_clearly() {
     );
     assert!(matches!(ring.poll_output(), Output::Timeout(Instant::MAX)));
 }
+
+#[test]
+fn a_busy_shard_still_delivering_replies_is_not_marked_down() {
+    let mut rig = Rig::new(Config::default(), 1);
+    rig.set_mode("a0", Mode::Hang); // the test answers by hand, slowly
+    let ids: Vec<_> = (0..20)
+        .map(|i| rig.submit(get(&format!("k{i}"))).unwrap())
+        .collect();
+    let (conn, _) = rig.connects.last().unwrap().clone();
+    // The next heartbeat's PING queues behind the 20 GETs; one reply comes every 300 ms,
+    // so the PING waits ~6 s, far beyond the 500 ms heartbeat timeout.
+    for _ in 0..20 {
+        rig.advance(ms(300));
+        let now = rig.now;
+        rig.ring.handle_input(Input::Received {
+            conn,
+            data: b"$-1\r\n",
+            now,
+        });
+        rig.settle();
+    }
+    rig.ring.handle_input(Input::Received {
+        conn,
+        data: b"+PONG\r\n",
+        now: rig.now,
+    });
+    rig.settle();
+    rig.advance(ms(1_000));
+    assert!(rig.down_events().is_empty(), "{:?}", rig.events);
+    // The first replies made their deadline, the later ones timed out (and their late
+    // replies were dropped, not given to other requests).
+    assert_eq!(rig.reply(ids[0]), Some(&Ok(Value::Nil)));
+    assert!(matches!(
+        rig.reply(ids[19]),
+        Some(Err(Error::Timeout { .. }))
+    ));
+    assert!(rig.ring.stats().late_replies > 0);
+}

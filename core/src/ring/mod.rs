@@ -843,6 +843,7 @@ impl RingCore {
             None => self.open_conn(slot, self.now),
         };
         let deadline = self.now + self.config.heartbeat_timeout;
+        let rx_mark = self.conns.get(conn).map_or(0, |c| c.io.rx_total);
         let Some(sh) = self.table.get_mut(slot) else {
             return;
         };
@@ -852,6 +853,7 @@ impl RingCore {
             seq,
             conn,
             deadline,
+            rx_mark,
         });
         sh.next_probe = Instant::MAX;
         self.stats.probes += 1;
@@ -1002,6 +1004,21 @@ impl RingCore {
             };
             match sh.probe {
                 Some(p) if p.deadline <= now => {
+                    // Replies still flowing on the probe's connection: the server is busy
+                    // working through a backlog ahead of the PING, not hung. Keep waiting.
+                    let rx = self.conns.get(p.conn).map(|c| c.io.rx_total);
+                    if let Some(rx) = rx.filter(|&rx| rx > p.rx_mark) {
+                        let deadline = now + self.config.heartbeat_timeout;
+                        if let Some(sh) = self.table.get_mut(slot) {
+                            sh.probe = Some(Probe {
+                                deadline,
+                                rx_mark: rx,
+                                ..p
+                            });
+                        }
+                        self.wake = self.wake.min(deadline);
+                        continue;
+                    }
                     let err = Error::Timeout {
                         shard: Some(sh.name.clone()),
                         addr: Some(sh.addr.clone()),

@@ -719,6 +719,7 @@ impl Sim {
                 match f {
                     Fault::Crash => {
                         s.alive = false;
+                        s.garbage_next = false; // it dies with the process
                         if s.up {
                             // The bound: fail_threshold × heartbeat + connect timeout.
                             let bound =

@@ -9,7 +9,7 @@ use redis_ring_core::config::{Config, HeartbeatCheck, Protocol};
 use redis_ring_core::error::{Error, NetError};
 use redis_ring_core::resp::Value;
 use redis_ring_core::ring::{Event, Input, Output, RingCore};
-use redis_ring_core::time::Instant;
+use redis_ring_core::time::{Duration, Instant};
 use ring_support::{ms, Mode, Rig};
 
 fn set(k: &str, v: &str) -> Cmd {
@@ -605,4 +605,29 @@ fn a_busy_shard_still_delivering_replies_is_not_marked_down() {
         Some(Err(Error::Timeout { .. }))
     ));
     assert!(rig.ring.stats().late_replies > 0);
+}
+
+#[test]
+fn extreme_configurations_neither_panic_nor_spin() {
+    let mut config = Config::default();
+    config.heartbeat_interval = Duration::ZERO;
+    config.heartbeat_timeout = Duration::ZERO;
+    config.probe_interval = Duration::ZERO;
+    config.connect_timeout = Duration::ZERO;
+    config.min_retry_backoff = Duration::MAX;
+    config.max_retry_backoff = Duration::MAX;
+    config.max_reconnect_backoff = Duration::MAX;
+    config.command_timeout = Duration::MAX;
+    config.fail_threshold = 0;
+    config.recover_threshold = 0;
+    let mut rig = Rig::new(config, 2);
+    rig.set_mode("a0", Mode::Refuse);
+    let _ = rig.submit(get("k"));
+    rig.advance(ms(50));
+    let _ = rig.submit_timeout(set("k", "v"), Duration::MAX);
+    rig.advance(ms(50));
+    assert!(
+        rig.ring.poll_timeout() > rig.now,
+        "the ring rests between inputs"
+    );
 }

@@ -211,7 +211,19 @@ pub struct RingCore {
 
 impl RingCore {
     /// A ring with no shards yet, configured by `config`, at time `now`.
-    pub fn new(config: Config, now: Instant) -> RingCore {
+    ///
+    /// Heartbeat interval and timeout, probe interval and connect timeout below 1 ms are taken
+    /// as 1 ms (zero would make the ring spin at one instant).
+    pub fn new(mut config: Config, now: Instant) -> RingCore {
+        let floor = Duration::from_millis(1);
+        for d in [
+            &mut config.heartbeat_interval,
+            &mut config.heartbeat_timeout,
+            &mut config.probe_interval,
+            &mut config.connect_timeout,
+        ] {
+            *d = (*d).max(floor);
+        }
         RingCore {
             jitter: Jitter::new(config.seed),
             config,

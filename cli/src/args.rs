@@ -268,7 +268,10 @@ mod tests {
             "k2",
         ])
         .unwrap();
-        assert_eq!(cli.global.placement, Algorithm::ConsistentHash { replicas: 10 });
+        assert_eq!(
+            cli.global.placement,
+            Algorithm::ConsistentHash { replicas: 10 }
+        );
         let Command::Locate(args) = cli.command else {
             panic!("not locate")
         };

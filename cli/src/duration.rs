@@ -21,7 +21,9 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(|| format!("`{text}` has no unit (write e.g. {rest}s or {rest}ms)"))?;
         if digits == 0 {
-            return Err(format!("`{text}` is not a duration (write e.g. 2s, 500ms, 1m30s)"));
+            return Err(format!(
+                "`{text}` is not a duration (write e.g. 2s, 500ms, 1m30s)"
+            ));
         }
         let number: f64 = rest[..digits]
             .parse()
@@ -101,7 +103,9 @@ mod tests {
             assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
         }
         assert!(parse_duration("10").unwrap_err().contains("10s"));
-        assert!(parse_duration("2d").unwrap_err().contains("unknown unit `d`"));
+        assert!(parse_duration("2d")
+            .unwrap_err()
+            .contains("unknown unit `d`"));
     }
 
     #[test]

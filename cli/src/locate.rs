@@ -37,7 +37,8 @@ pub(crate) struct Locate {
 pub(crate) fn run(args: Locate, out: &mut dyn io::Write) -> Result<(), String> {
     let mut keys = args.keys.clone();
     if keys.is_empty() && args.spread.is_none() && !io::stdin().is_terminal() {
-        keys = read_keys(io::stdin().lock()).map_err(|e| format!("reading keys from stdin: {e}"))?;
+        keys =
+            read_keys(io::stdin().lock()).map_err(|e| format!("reading keys from stdin: {e}"))?;
     }
     let placement = args.shards.placement(&args.algorithm);
     let names: Vec<&str> = args.shards.names().collect();
@@ -175,8 +176,10 @@ fn diff_report(args: &Locate, new: &ShardList, keys: &[String], sample: Option<u
     let mut total = 0u64;
     let mut moves = 0u64;
     let mut place = |key: &str, s: &mut String, list: bool| {
-        let (Some(a), Some(b)) = (old.shard_for(key.as_bytes()), newp.shard_for(key.as_bytes()))
-        else {
+        let (Some(a), Some(b)) = (
+            old.shard_for(key.as_bytes()),
+            newp.shard_for(key.as_bytes()),
+        ) else {
             return;
         };
         total += 1;
@@ -310,7 +313,10 @@ mod tests {
         assert!((23.5..26.5).contains(&pct), "{out}");
         assert!(out.contains("the least any placement must move for this change: 25.00%"));
         // Rendezvous moves keys only to the new shard.
-        let row_a = out.lines().find(|l| l.trim_start().starts_with("a ")).unwrap();
+        let row_a = out
+            .lines()
+            .find(|l| l.trim_start().starts_with("a "))
+            .unwrap();
         let cells: Vec<&str> = row_a.split_whitespace().collect();
         assert_eq!(&cells[1..4], ["-", "0", "0"], "{out}");
     }
@@ -323,9 +329,16 @@ mod tests {
         let out = run_to_string(args).unwrap();
         let moved: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
         // Only keys of the removed shard move, and they move off it.
-        assert!(moved.iter().all(|l| l.split('\t').nth(1) == Some("c")), "{out}");
+        assert!(
+            moved.iter().all(|l| l.split('\t').nth(1) == Some("c")),
+            "{out}"
+        );
         assert!((60..140).contains(&moved.len()), "{out}");
-        assert!(out.ends_with(&format!("# {} of 300 keys move ({:.2}%)\n", moved.len(), moved.len() as f64 / 3.0)));
+        assert!(out.ends_with(&format!(
+            "# {} of 300 keys move ({:.2}%)\n",
+            moved.len(),
+            moved.len() as f64 / 3.0
+        )));
     }
 
     #[test]

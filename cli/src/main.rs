@@ -3,7 +3,8 @@
 //! Module map (one concern each):
 //! * `args`: the command line (clap derive); `duration`, `shard_list`: its value parsers.
 //! * `locate`: offline placement reports (`locate`, `--spread`, `--diff`).
-//! * `print`: replies printed like redis-cli.
+//! * `connect`: the ring (redis-ring-std) built from the global options.
+//! * `exec`: any Redis command through the ring; `print`: replies printed like redis-cli.
 //! * `bench`: the benchmark (workload, recorder, report, plot).
 //! * `view`, `rng`: terminal helpers and the seeded random generator.
 
@@ -13,7 +14,9 @@ use clap::Parser;
 
 mod args;
 mod bench;
+mod connect;
 mod duration;
+mod exec;
 mod locate;
 mod print;
 mod rng;
@@ -37,9 +40,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     let global = cli.global;
     match cli.command {
         Command::Locate(args) => {
-            let shards = global.shards.ok_or(
-                "locate needs the shard names: --shards a,b,c (or REDIS_RING_SHARDS)",
-            )?;
+            let shards = global
+                .shards
+                .ok_or("locate needs the shard names: --shards a,b,c (or REDIS_RING_SHARDS)")?;
             locate::run(
                 locate::Locate {
                     shards,
@@ -56,12 +59,17 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Bench(args) => bench::run(&global, &args),
         Command::Demo(_) => {
             // Kept runnable for `cargo xtask demo` while the driver it needs is being built.
-            println!("redis-ring demo: will start 3 temporary redis-server shards, write 100k keys,");
+            println!(
+                "redis-ring demo: will start 3 temporary redis-server shards, write 100k keys,"
+            );
             println!("kill one shard mid-load, show its keys moving to the others, restart it and");
-            println!("show the ring healing. (It needs the redis-ring-std driver, not merged yet.)");
+            println!(
+                "show the ring healing. (It needs the redis-ring-std driver, not merged yet.)"
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Shards | Command::Redis(_) => Err(
+        Command::Redis(words) => exec::run(&global, &words),
+        Command::Shards => Err(
             "this subcommand needs the redis-ring-std driver, which has not landed on this branch \
              yet"
             .into(),

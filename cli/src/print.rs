@@ -202,7 +202,10 @@ mod tests {
     fn scalars_like_redis_cli() {
         assert_eq!(human_text(&bulk("a\nb\"c")), "\"a\\nb\\\"c\"\n");
         assert_eq!(raw_text(&bulk("a\nb\"c")), "a\nb\"c\n");
-        assert_eq!(human_text(&Value::Bulk(vec![0, 0xff, b'\t'])), "\"\\x00\\xff\\t\"\n");
+        assert_eq!(
+            human_text(&Value::Bulk(vec![0, 0xff, b'\t'])),
+            "\"\\x00\\xff\\t\"\n"
+        );
         assert_eq!(human_text(&Value::Nil), "(nil)\n");
         assert_eq!(raw_text(&Value::Nil), "\n");
         assert_eq!(human_text(&Value::Int(-3)), "(integer) -3\n");
@@ -212,10 +215,15 @@ mod tests {
         assert_eq!(raw_text(&Value::Double(f64::NEG_INFINITY)), "-inf\n");
         assert_eq!(human_text(&Value::Boolean(true)), "(true)\n");
         assert_eq!(
-            human_text(&Value::BigNumber(b"123456789012345678901234567890".to_vec())),
+            human_text(&Value::BigNumber(
+                b"123456789012345678901234567890".to_vec()
+            )),
             "(big number) 123456789012345678901234567890\n"
         );
-        assert_eq!(human_text(&Value::Error(b"ERR nope".to_vec())), "(error) ERR nope\n");
+        assert_eq!(
+            human_text(&Value::Error(b"ERR nope".to_vec())),
+            "(error) ERR nope\n"
+        );
     }
 
     #[test]
@@ -236,7 +244,10 @@ mod tests {
         let text = human_text(&long);
         assert!(text.starts_with(" 1) \"0\"\n 2) \"1\"\n"), "{text}");
         assert!(text.ends_with("10) \"9\"\n11) \"10\"\n"), "{text}");
-        assert_eq!(raw_text(&Value::Array(vec![bulk("a"), bulk("b")])), "a\nb\n");
+        assert_eq!(
+            raw_text(&Value::Array(vec![bulk("a"), bulk("b")])),
+            "a\nb\n"
+        );
     }
 
     #[test]
@@ -256,7 +267,10 @@ mod tests {
         );
         assert_eq!(human_text(&Value::Map(vec![])), "(empty hash)\n");
         assert_eq!(
-            raw_text(&Value::Map(vec![(bulk("f"), Value::Int(1)), (bulk("g"), Value::Int(2))])),
+            raw_text(&Value::Map(vec![
+                (bulk("f"), Value::Int(1)),
+                (bulk("g"), Value::Int(2))
+            ])),
             "f 1\ng 2\n"
         );
     }

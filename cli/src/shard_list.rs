@@ -214,7 +214,10 @@ mod tests {
     #[test]
     fn urls_are_addresses() {
         let list = ShardList::parse("a=redis://u:p@host:6379/2").unwrap();
-        assert_eq!(list.entries()[0].addr.as_deref(), Some("redis://u:p@host:6379/2"));
+        assert_eq!(
+            list.entries()[0].addr.as_deref(),
+            Some("redis://u:p@host:6379/2")
+        );
     }
 
     #[test]
@@ -247,7 +250,12 @@ mod tests {
             Ok(Algorithm::ConsistentHash { replicas: 160 })
         );
         assert!(parse_placement("consistent-hash:0").is_err());
-        assert!(parse_placement("ketama").unwrap_err().contains("unknown placement"));
-        assert_eq!(placement_name(&parse_placement("consistent-hash:7").unwrap()), "consistent-hash:7");
+        assert!(parse_placement("ketama")
+            .unwrap_err()
+            .contains("unknown placement"));
+        assert_eq!(
+            placement_name(&parse_placement("consistent-hash:7").unwrap()),
+            "consistent-hash:7"
+        );
     }
 }

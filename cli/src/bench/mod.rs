@@ -13,6 +13,7 @@ mod progress;
 mod recorder;
 mod redis_rs;
 mod report;
+mod ring_std;
 mod workload;
 
 use std::process::ExitCode;
@@ -198,6 +199,7 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
     };
     let measured = match (args.client, args.driver) {
         (Client::RedisRs, _) => redis_rs::run(&mut bench)?,
+        (Client::RedisRing, Driver::Std) => ring_std::run(&mut bench)?,
         (Client::RedisRing, driver) => {
             return Err(format!(
                 "bench --client redis-ring --driver {driver:?} needs the redis-ring-{} driver, \

@@ -41,8 +41,10 @@ pub(crate) fn render(
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        draw_on(&root, title, elapsed, timeline, events).map_err(|e| format!("drawing the plot: {e}"))?;
-        root.present().map_err(|e| format!("drawing the plot: {e}"))?;
+        draw_on(&root, title, elapsed, timeline, events)
+            .map_err(|e| format!("drawing the plot: {e}"))?;
+        root.present()
+            .map_err(|e| format!("drawing the plot: {e}"))?;
     }
     Ok(svg)
 }
@@ -210,12 +212,27 @@ mod tests {
             })
             .collect();
         let events = [
-            ShardEvent { t_ms: 2100, shard: "shard2".into(), up: false },
-            ShardEvent { t_ms: 3900, shard: "shard2".into(), up: true },
+            ShardEvent {
+                t_ms: 2100,
+                shard: "shard2".into(),
+                up: false,
+            },
+            ShardEvent {
+                t_ms: 3900,
+                shard: "shard2".into(),
+                up: true,
+            },
         ];
         let svg = render("bench: conc, 50 callers", 5.0, &timeline, &events).unwrap();
         assert!(svg.starts_with("<svg"), "{}", &svg[..100]);
-        for text in ["shard2 down", "shard2 up", "ok / s", "errors / s", "max latency (ms)", "40k"] {
+        for text in [
+            "shard2 down",
+            "shard2 up",
+            "ok / s",
+            "errors / s",
+            "max latency (ms)",
+            "40k",
+        ] {
             assert!(svg.contains(text), "missing {text:?}");
         }
         // An empty run still draws axes instead of failing.
@@ -224,7 +241,18 @@ mod tests {
 
     #[test]
     fn steps_and_labels() {
-        let t = [Bucket { ok: 1, err: 0, max_us: 0 }, Bucket { ok: 2, err: 0, max_us: 0 }];
+        let t = [
+            Bucket {
+                ok: 1,
+                err: 0,
+                max_us: 0,
+            },
+            Bucket {
+                ok: 2,
+                err: 0,
+                max_us: 0,
+            },
+        ];
         assert_eq!(
             steps(&t, 0.4, |_, b| b.ok as f64),
             [(0.0, 1.0), (0.25, 1.0), (0.25, 2.0), (0.4, 2.0)]

@@ -76,8 +76,8 @@ impl Recorder {
         let us = (latency.as_micros() as u64).clamp(1, MAX_US);
         // Cannot fail: the value is clamped into the histogram's range.
         let _ = self.hist.record_n(us, n);
-        let index = (done.saturating_duration_since(self.start).as_nanos()
-            / BUCKET.as_nanos()) as usize;
+        let index =
+            (done.saturating_duration_since(self.start).as_nanos() / BUCKET.as_nanos()) as usize;
         if self.buckets.len() <= index {
             self.buckets.resize(index + 1, Bucket::default());
         }
@@ -189,19 +189,51 @@ mod tests {
         let live = Arc::new(Live::default());
         let mut a = Recorder::new(start, live.clone());
         let mut b = Recorder::new(start, live.clone());
-        a.record(start + Duration::from_millis(10), Duration::from_micros(100), 1, 0);
-        a.record(start + Duration::from_millis(260), Duration::from_micros(900), 0, 1);
-        b.record(start + Duration::from_millis(20), Duration::from_micros(300), 16, 0);
-        b.record(start + Duration::from_millis(760), Duration::from_millis(5), 2, 2);
+        a.record(
+            start + Duration::from_millis(10),
+            Duration::from_micros(100),
+            1,
+            0,
+        );
+        a.record(
+            start + Duration::from_millis(260),
+            Duration::from_micros(900),
+            0,
+            1,
+        );
+        b.record(
+            start + Duration::from_millis(20),
+            Duration::from_micros(300),
+            16,
+            0,
+        );
+        b.record(
+            start + Duration::from_millis(760),
+            Duration::from_millis(5),
+            2,
+            2,
+        );
         assert_eq!(live.get(), (19, 3));
         a.merge(&b);
         assert_eq!(
             a.buckets(),
             [
-                Bucket { ok: 17, err: 0, max_us: 300 },
-                Bucket { ok: 0, err: 1, max_us: 900 },
+                Bucket {
+                    ok: 17,
+                    err: 0,
+                    max_us: 300
+                },
+                Bucket {
+                    ok: 0,
+                    err: 1,
+                    max_us: 900
+                },
                 Bucket::default(),
-                Bucket { ok: 2, err: 2, max_us: 5000 },
+                Bucket {
+                    ok: 2,
+                    err: 2,
+                    max_us: 5000
+                },
             ]
         );
         assert_eq!(a.totals(), (19, 3));

@@ -174,8 +174,10 @@ impl Shared {
 
 /// Polls every future until all are done (the per-shard sub-batches run concurrently).
 async fn join_all<T>(futures: Vec<Pin<Box<dyn Future<Output = T> + Send + '_>>>) -> Vec<T> {
-    let mut slots: Vec<(Option<Pin<Box<dyn Future<Output = T> + Send + '_>>>, Option<T>)> =
-        futures.into_iter().map(|f| (Some(f), None)).collect();
+    let mut slots: Vec<(
+        Option<Pin<Box<dyn Future<Output = T> + Send + '_>>>,
+        Option<T>,
+    )> = futures.into_iter().map(|f| (Some(f), None)).collect();
     std::future::poll_fn(move |cx: &mut Context<'_>| {
         let mut pending = false;
         for (future, out) in &mut slots {

@@ -233,8 +233,18 @@ mod tests {
     fn sample() -> Report {
         let start = Instant::now();
         let mut r = Recorder::new(start, Arc::new(Live::default()));
-        r.record(start + Duration::from_millis(1), Duration::from_micros(50), 3, 0);
-        r.record(start + Duration::from_millis(600), Duration::from_millis(2), 1, 1);
+        r.record(
+            start + Duration::from_millis(1),
+            Duration::from_micros(50),
+            3,
+            0,
+        );
+        r.record(
+            start + Duration::from_millis(600),
+            Duration::from_millis(2),
+            1,
+            1,
+        );
         Report {
             settings: Settings {
                 client: "redis-ring",
@@ -273,16 +283,28 @@ mod tests {
         assert!(j["max_us"].as_u64().unwrap() >= 1990);
         let timeline = j["timeline"].as_array().unwrap();
         assert_eq!(timeline.len(), 3);
-        assert_eq!(timeline[0], json!({"t_ms": 0, "ok": 3, "err": 0, "max_us": 50}));
-        assert_eq!(timeline[1], json!({"t_ms": 250, "ok": 0, "err": 0, "max_us": 0}));
+        assert_eq!(
+            timeline[0],
+            json!({"t_ms": 0, "ok": 3, "err": 0, "max_us": 50})
+        );
+        assert_eq!(
+            timeline[1],
+            json!({"t_ms": 250, "ok": 0, "err": 0, "max_us": 0})
+        );
         assert_eq!(timeline[2]["t_ms"], 500);
-        assert_eq!(j["events"], json!([{"t_ms": 300, "shard": "a", "state": "down"}]));
+        assert_eq!(
+            j["events"],
+            json!([{"t_ms": 300, "shard": "a", "state": "down"}])
+        );
     }
 
     #[test]
     fn human_report_reads_well() {
         let text = sample().human();
-        assert!(text.contains("5 ops in 0.80s: 4 ok, 1 errors  =>  5 ops/s"), "{text}");
+        assert!(
+            text.contains("5 ops in 0.80s: 4 ok, 1 errors  =>  5 ops/s"),
+            "{text}"
+        );
         assert!(text.contains("0.300s  a DOWN"), "{text}");
         assert!(text.contains("errors between 0.50s and 0.75s"), "{text}");
         assert!(text.contains("p99.9"), "{text}");

@@ -74,7 +74,9 @@ mod tests {
         let w = Workload::new(10, Op::Mixed, 4);
         let mut rng = Rng::new(1);
         let reqs: Vec<Request> = (0..1000).map(|_| w.next(&mut rng)).collect();
-        assert!(reqs.iter().all(|r| r.key().len() == 16 && r.key() < "key:000000000010"));
+        assert!(reqs
+            .iter()
+            .all(|r| r.key().len() == 16 && r.key() < "key:000000000010"));
         let sets = reqs.iter().filter(|r| matches!(r, Request::Set(_))).count();
         assert!((400..600).contains(&sets), "{sets}");
         assert_eq!(w.value(), b"xxxx");

@@ -5,6 +5,7 @@
 //! * `locate`: offline placement reports (`locate`, `--spread`, `--diff`).
 //! * `connect`: the ring (redis-ring-std) built from the global options.
 //! * `exec`: any Redis command through the ring; `print`: replies printed like redis-cli.
+//! * `demo`: the guided tour (3 temporary shards, a kill, the ring healing).
 //! * `bench`: the benchmark (workload, recorder, report, plot).
 //! * `view`, `rng`: terminal helpers and the seeded random generator.
 
@@ -15,6 +16,7 @@ use clap::Parser;
 mod args;
 mod bench;
 mod connect;
+mod demo;
 mod duration;
 mod exec;
 mod locate;
@@ -57,17 +59,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(args) => bench::run(&global, &args),
-        Command::Demo(_) => {
-            // Kept runnable for `cargo xtask demo` while the driver it needs is being built.
-            println!(
-                "redis-ring demo: will start 3 temporary redis-server shards, write 100k keys,"
-            );
-            println!("kill one shard mid-load, show its keys moving to the others, restart it and");
-            println!(
-                "show the ring healing. (It needs the redis-ring-std driver, not merged yet.)"
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Demo(args) => demo::run(&global, &args),
         Command::Redis(words) => exec::run(&global, &words),
         Command::Shards => Err(
             "this subcommand needs the redis-ring-std driver, which has not landed on this branch \

@@ -28,6 +28,8 @@ use recorder::{EventLog, Live, Recorder};
 use report::{Report, Settings};
 use workload::Workload;
 
+pub(crate) use ring_std::{up_down, wait_until_up};
+
 /// One bench run's parameters and shared state, handed to the client being measured.
 #[derive(Debug)]
 pub(crate) struct Bench {

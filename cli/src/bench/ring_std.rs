@@ -22,7 +22,7 @@ pub(super) fn command(workload: &Workload, req: Request) -> Cmd {
 }
 
 /// The shard name and new state of an up/down event.
-pub(super) fn up_down(event: &Event) -> Option<(&str, bool)> {
+pub(crate) fn up_down(event: &Event) -> Option<(&str, bool)> {
     match event {
         Event::ShardUp { name, .. } => Some((name, true)),
         Event::ShardDown { name, .. } => Some((name, false)),

@@ -34,7 +34,7 @@ pub(crate) struct Locate {
 }
 
 /// Runs `locate`, writing its report to `out`.
-pub(crate) fn run(args: Locate, out: &mut dyn io::Write) -> Result<(), String> {
+pub(crate) fn run(args: &Locate, out: &mut dyn io::Write) -> Result<(), String> {
     let mut keys = args.keys.clone();
     if keys.is_empty() && args.spread.is_none() && !io::stdin().is_terminal() {
         keys =
@@ -43,10 +43,10 @@ pub(crate) fn run(args: Locate, out: &mut dyn io::Write) -> Result<(), String> {
     let placement = args.shards.placement(&args.algorithm);
     let names: Vec<&str> = args.shards.names().collect();
     let text = match (&args.diff, args.spread) {
-        (Some(_), Some(_)) | (None, Some(_)) if !keys.is_empty() => {
+        (Some(_) | None, Some(_)) if !keys.is_empty() => {
             return Err("give keys or --spread N, not both".into())
         }
-        (None, Some(n)) => spread_report(&args, &placement, &names, n),
+        (None, Some(n)) => spread_report(args, &placement, &names, n),
         (None, None) if keys.is_empty() => {
             return Err(
                 "no key to locate: give keys as arguments or one per line on stdin, or use \
@@ -70,7 +70,7 @@ pub(crate) fn run(args: Locate, out: &mut dyn io::Write) -> Result<(), String> {
             } else {
                 None
             };
-            diff_report(&args, new, &keys, sample)
+            diff_report(args, new, &keys, sample)
         }
     };
     out.write_all(text.as_bytes())
@@ -260,9 +260,10 @@ mod tests {
         }
     }
 
+    #[allow(clippy::needless_pass_by_value)] // tests read better passing the whole request
     fn run_to_string(args: Locate) -> Result<String, String> {
         let mut out = Vec::new();
-        run(args, &mut out)?;
+        run(&args, &mut out)?;
         Ok(String::from_utf8(out).unwrap())
     }
 

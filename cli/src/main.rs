@@ -4,6 +4,7 @@
 //! * `args`: the command line (clap derive); `duration`, `shard_list`: its value parsers.
 //! * `locate`: offline placement reports (`locate`, `--spread`, `--diff`).
 //! * `connect`: the ring (redis-ring-std) built from the global options.
+//! * `shards`: live status of each shard.
 //! * `exec`: any Redis command through the ring; `print`: replies printed like redis-cli.
 //! * `demo`: the guided tour (3 temporary shards, a kill, the ring healing).
 //! * `bench`: the benchmark (workload, recorder, report, plot).
@@ -23,6 +24,7 @@ mod locate;
 mod print;
 mod rng;
 mod shard_list;
+mod shards;
 mod view;
 
 use args::{Cli, Command};
@@ -46,7 +48,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 .shards
                 .ok_or("locate needs the shard names: --shards a,b,c (or REDIS_RING_SHARDS)")?;
             locate::run(
-                locate::Locate {
+                &locate::Locate {
                     shards,
                     algorithm: global.placement,
                     keys: args.keys,
@@ -61,10 +63,6 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Bench(args) => bench::run(&global, &args),
         Command::Demo(args) => demo::run(&global, &args),
         Command::Redis(words) => exec::run(&global, &words),
-        Command::Shards => Err(
-            "this subcommand needs the redis-ring-std driver, which has not landed on this branch \
-             yet"
-            .into(),
-        ),
+        Command::Shards => shards::run(&global),
     }
 }

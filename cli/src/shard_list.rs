@@ -64,6 +64,7 @@ impl ShardList {
     }
 
     /// The shards, in order.
+    #[cfg(test)]
     pub(crate) fn entries(&self) -> &[ShardEntry] {
         &self.entries
     }

@@ -29,6 +29,11 @@ pub(crate) fn thousands(n: u64) -> String {
 
 /// Rows of cells printed as columns: the first column left-aligned, the others right-aligned.
 pub(crate) fn table(rows: &[Vec<String>]) -> String {
+    table_with(rows, |c| c > 0)
+}
+
+/// Rows of cells printed as columns, column `c` right-aligned when `right(c)`.
+pub(crate) fn table_with(rows: &[Vec<String>], right: impl Fn(usize) -> bool) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
@@ -43,14 +48,16 @@ pub(crate) fn table(rows: &[Vec<String>]) -> String {
     for row in rows {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
-            let pad = widths[c] - cell.chars().count();
-            if c == 0 {
-                line.push_str(cell);
-                line.push_str(&" ".repeat(pad));
-            } else {
+            let pad = " ".repeat(widths[c] - cell.chars().count());
+            if c > 0 {
                 line.push_str("  ");
-                line.push_str(&" ".repeat(pad));
+            }
+            if right(c) {
+                line.push_str(&pad);
                 line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&pad);
             }
         }
         out.push_str(line.trim_end());

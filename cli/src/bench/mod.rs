@@ -187,7 +187,7 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
         duration: args.duration,
         seed: args.seed,
         shards: shards.clone(),
-        shard_list: shard_list.clone(),
+        shard_list,
         conn,
         live: Arc::new(Live::default()),
         events: Arc::new(EventLog::new(start)),

@@ -92,6 +92,9 @@ async fn connect(addr: &str, opts: &ConnSettings) -> redis::RedisResult<Multiple
         .await
 }
 
+/// A boxed future of a sub-batch: `(ok, err)`.
+type SubBatch<'a> = Pin<Box<dyn Future<Output = (u64, u64)> + Send + 'a>>;
+
 /// What every caller shares.
 struct Shared {
     conns: Vec<MultiplexedConnection>,
@@ -145,7 +148,7 @@ impl Shared {
             groups[i].0.add_command(self.command(&req));
             groups[i].1 += 1;
         }
-        let futures: Vec<Pin<Box<dyn Future<Output = (u64, u64)> + Send + '_>>> = groups
+        let futures: Vec<SubBatch<'_>> = groups
             .into_iter()
             .enumerate()
             .filter(|(_, (_, count))| *count > 0)
@@ -162,7 +165,7 @@ impl Shared {
                         }
                         Err(_) => (0, count),
                     }
-                }) as Pin<Box<dyn Future<Output = (u64, u64)> + Send + '_>>
+                }) as SubBatch<'_>
             })
             .collect();
         join_all(futures)
@@ -173,11 +176,10 @@ impl Shared {
 }
 
 /// Polls every future until all are done (the per-shard sub-batches run concurrently).
-async fn join_all<T>(futures: Vec<Pin<Box<dyn Future<Output = T> + Send + '_>>>) -> Vec<T> {
-    let mut slots: Vec<(
-        Option<Pin<Box<dyn Future<Output = T> + Send + '_>>>,
-        Option<T>,
-    )> = futures.into_iter().map(|f| (Some(f), None)).collect();
+async fn join_all(futures: Vec<SubBatch<'_>>) -> Vec<(u64, u64)> {
+    // Each slot: the future while it runs, then its output.
+    type Slot<'a> = (Option<SubBatch<'a>>, Option<(u64, u64)>);
+    let mut slots: Vec<Slot<'_>> = futures.into_iter().map(|f| (Some(f), None)).collect();
     std::future::poll_fn(move |cx: &mut Context<'_>| {
         let mut pending = false;
         for (future, out) in &mut slots {

@@ -168,7 +168,10 @@ pub(crate) fn raw(server: &RedisServer, password: Option<&str>) -> RawConn {
 
 /// `GET key` on `conn`, as bytes.
 pub(crate) fn raw_get(conn: &mut RawConn, key: &str) -> Option<Vec<u8>> {
-    match conn.command(&["GET", key]).expect("GET on a plain connection") {
+    match conn
+        .command(&["GET", key])
+        .expect("GET on a plain connection")
+    {
         Reply::Bulk(v) => v,
         other => panic!("GET {key}: unexpected reply {other:?}"),
     }
@@ -214,11 +217,6 @@ impl SplitMix {
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
-    }
-
-    /// A value in `0..n`.
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
     }
 }
 

@@ -33,7 +33,10 @@ fn cases() -> Vec<(&'static str, Vec<u8>, bool)> {
         ),
         &mut mget,
     );
-    assert_eq!(mget.len(), 4 + 100 * (4 + 10 + 2) + 1);
+    assert_eq!(
+        mget.len(),
+        "*100\r\n".len() + 100 * "$10\r\nvalue-0000\r\n".len()
+    );
     let leaf = |i: i64| {
         Value::Map(
             (0..3)

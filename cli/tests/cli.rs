@@ -422,6 +422,24 @@ fn bench_json_with_our_driver_and_with_redis_rs() {
         })
         .sum();
     assert!(total > 0);
+    let j = bench_json(&[
+        "--shards",
+        &spec,
+        "bench",
+        "--duration",
+        "500ms",
+        "-c",
+        "8",
+        "--driver",
+        "smol",
+        "--json",
+    ]);
+    check_bench_json(&j, 500);
+    assert_eq!(
+        (j["driver"].as_str(), j["errors"].as_u64()),
+        (Some("smol"), Some(0)),
+        "{j}"
+    );
     // Human output.
     let out = ok(&run(&[
         "--shards",

@@ -13,6 +13,7 @@ mod progress;
 mod recorder;
 mod redis_rs;
 mod report;
+mod ring_smol;
 mod ring_std;
 mod workload;
 
@@ -202,13 +203,7 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
     let measured = match (args.client, args.driver) {
         (Client::RedisRs, _) => redis_rs::run(&mut bench)?,
         (Client::RedisRing, Driver::Std) => ring_std::run(&mut bench)?,
-        (Client::RedisRing, driver) => {
-            return Err(format!(
-                "bench --client redis-ring --driver {driver:?} needs the redis-ring-{} driver, \
-                 which has not landed on this branch yet; --client redis-rs works",
-                driver_name(driver)
-            ))
-        }
+        (Client::RedisRing, Driver::Smol) => ring_smol::run(&mut bench)?,
     };
     measured.progress.finish();
     let mut merged = Recorder::new(measured.clock.start, bench.live.clone());
@@ -263,13 +258,6 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn driver_name(d: Driver) -> &'static str {
-    match d {
-        Driver::Std => "std",
-        Driver::Smol => "smol",
-    }
 }
 
 fn mode_name(m: Mode) -> &'static str {

@@ -67,14 +67,25 @@ fn draw_on(
     // that was measured, not over 250 ms (else every run would seem to end with a drop).
     let width = |i: usize| (t_end - i as f64 * bucket_s).clamp(bucket_s / 25.0, bucket_s);
     let rate = |i: usize, n: u64| n as f64 / width(i);
-    let max_rate = timeline
-        .iter()
-        .enumerate()
-        .map(|(i, b)| rate(i, b.ok.max(b.err)))
-        .fold(0.0, f64::max)
-        .max(1.0)
-        * 1.15;
-
+    // A sliver of a bucket after the deadline (commands that were in flight) has no
+    // meaningful rate: not drawn.
+    let timeline = match timeline.split_last() {
+        Some((_, rest)) if width(timeline.len() - 1) < bucket_s / 5.0 => rest,
+        _ => timeline,
+    };
+    let max_of = |f: &dyn Fn(&Bucket) -> u64| {
+        timeline
+            .iter()
+            .enumerate()
+            .map(|(i, b)| rate(i, f(b)))
+            .fold(0.0, f64::max)
+            .max(1.0)
+            * 1.15
+    };
+    let max_rate = max_of(&|b| b.ok);
+    // Errors get their own scale (right axis): a failover's few hundred errors per second
+    // would be invisible next to a hundred thousand successes.
+    let max_err = max_of(&|b| b.err).max(10.0);
     // Upper panel: ok and error rates. Each bucket is drawn as a step so a short outage is
     // not smoothed away.
     let mut rates = ChartBuilder::on(&upper)
@@ -83,13 +94,21 @@ fn draw_on(
         .margin_top(10)
         .x_label_area_size(30)
         .y_label_area_size(80)
-        .build_cartesian_2d(0f64..t_end, 0f64..max_rate)?;
+        .right_y_label_area_size(70)
+        .build_cartesian_2d(0f64..t_end, 0f64..max_rate)?
+        .set_secondary_coord(0f64..t_end, 0f64..max_err);
     rates
         .configure_mesh()
-        .y_desc("operations / s")
+        .y_desc("ok operations / s")
         .y_label_formatter(&|v| si(*v))
         .light_line_style(WHITE.mix(0.0))
         .label_style(("sans-serif", 13))
+        .draw()?;
+    rates
+        .configure_secondary_axes()
+        .y_desc("errors / s")
+        .y_label_formatter(&|v| si(*v))
+        .label_style(("sans-serif", 13).into_font().color(&ERR_COLOR))
         .draw()?;
     rates
         .draw_series(LineSeries::new(
@@ -99,11 +118,11 @@ fn draw_on(
         .label("ok / s")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], OK_COLOR.stroke_width(2)));
     rates
-        .draw_series(LineSeries::new(
+        .draw_secondary_series(LineSeries::new(
             steps(timeline, t_end, |i, b| rate(i, b.err)),
             ERR_COLOR.stroke_width(2),
         ))?
-        .label("errors / s")
+        .label("errors / s (right axis)")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], ERR_COLOR.stroke_width(2)));
     for e in events {
         let t = e.t_ms as f64 / 1e3;
@@ -140,6 +159,7 @@ fn draw_on(
         .margin_top(5)
         .x_label_area_size(35)
         .y_label_area_size(80)
+        .right_y_label_area_size(70)
         .build_cartesian_2d(0f64..t_end, (0.01f64..max_ms).log_scale())?;
     latency
         .configure_mesh()

@@ -6,7 +6,8 @@
 //! Pool: servers `127.0.0.1:<port>:<weight> <name>` with names `s1`, `s2`, `redis-three:6379`,
 //! `shard4` (the name is what twemproxy hashes). Keys: `key:0` .. `key:399`, then `\xe9t\xe9`
 //! (bytes above 0x7f: twemproxy's `fnv1a_64` sign-extends them), `foo`, `bar`, `baz`, and 50
-//! `a`s. No key holds braces: twemproxy's own hash-tag rules are not ours.
+//! `a`s. No key holds braces: twemproxy's own hash-tag rules are not ours. And a pool of 25
+//! servers `n0` .. `n24`, where twemproxy's float rounding shows.
 
 use std::num::NonZeroU32;
 
@@ -97,4 +98,39 @@ fn md5_weights_1_2_3_1() {
             "11221",
         ],
     );
+}
+
+/// 25 servers: twemproxy's f32 arithmetic gives each 156 points, not 160 (see `Ketama`); a
+/// ring with 160 per server disagrees with these.
+#[test]
+fn md5_25_servers_get_156_points_each() {
+    let names: Vec<String> = (0..25).map(|i| format!("n{i}")).collect();
+    let specs: Vec<ShardSpec<'_>> = names.iter().map(ShardSpec::new).collect();
+    let ring = Ketama::new(&specs, KetamaHash::Md5);
+    assert_eq!(ring.points(), 25 * 156);
+    // Server index per key `key:0` .. `key:999`, as a letter: `a` = n0 .. `y` = n24.
+    let want: String = [
+        "gbclymvoalrggmokoioaqryyntidqnrrinxjssyxjjvjhkgseqjljciqssahkxosbbnmsertfntnawpa",
+        "cehqfcwvmevxukeuqjjxhrvuitinrwvgwqcvkerysvvvalxwbaiuufjcilfhddmibbmwiiibxfxvgtoh",
+        "byasppvrjaylbccypgfgcltwmhctoqnmuwjvmqqlkkgrnfucbywpvkmagegakcslcnbfwrwkirhlhyug",
+        "jdgqnhyftakipbgxylxpqkdgmwnrypwggwccnigoohamotrrwbptrhyxsvfvmbepnbdkyqngpxuntnbj",
+        "qviujayxfnxhyfjkqispuykemhkcrebftrxxorbafeffcybkmvrmlijewyfhgsisebmhfgfgeyxpwxdx",
+        "ulgxddcueafxiwekforwfhyoidmugpsphmtfnmbqrdsrftatcxmwtfibhhehklaulxfquypxrenpsgcl",
+        "pnuqkgsyubefcxancfyiblysyeyycscvxcykpdradknqxevkxwfocjkcycqeuhdbuhepcrjdenxnlkxf",
+        "lplpoyjmqfofujlfjqunnmfjmvowxmcigawnasxwyictfjajanfjfdiqfvfqtmrkwnnyelnhvcbclxgf",
+        "lidvgnlwxlpnecicowtmmdssppffpvctyfhjynjbhgyiqdmyyojipocqnrrxxmtnkxhnqqtblssacvvx",
+        "vdyiqsfprkawvqolyejwxdtktexcgfnqejjebkcutkgkcxjtkrqwcsfjkefmyawloepjqkwkbwylvfbo",
+        "fmxhxhfqhdxwcipljbcdhdsqdodqyepfwyktagfjjtmlrfhoappeyjtjvfkdjtijfcjnmodaqyoswifi",
+        "bhubjibykhsrsfgtcielxyierljihwqawllyerpjdcrlwpdkippwhhemhorndrcqbuwdnbuemvujkipu",
+        "mirwmuayahcmxoqjwixbalktauwlxfwdkthulplb",
+    ]
+    .concat();
+    for (i, server) in want.bytes().enumerate() {
+        let key = format!("key:{i}");
+        assert_eq!(
+            ring.shard_for(key.as_bytes()),
+            Some(usize::from(server - b'a')),
+            "{key}"
+        );
+    }
 }

@@ -651,13 +651,13 @@ impl Sim {
                     1 => ("DEL", Kind::Count(3)),
                     _ => ("EXISTS", Kind::Count(3)),
                 };
-                return self.submit_split(Cmd::new(name).arg(&keys[..]), kind, &keys, false);
+                return self.submit_split(Cmd::new(name).arg(&keys[..]), &kind, &keys, false);
             }
             98 => {
                 let keys: Vec<String> = (0..3)
                     .map(|_| format!("k{}", self.rng.range(0, 200)))
                     .collect();
-                return self.submit_split(Cmd::new("MGET").arg(&keys[..]), Kind::Get, &keys, true);
+                return self.submit_split(Cmd::new("MGET").arg(&keys[..]), &Kind::Get, &keys, true);
             }
             _ => (Cmd::new("PING"), Kind::Ping, None),
         };
@@ -710,7 +710,7 @@ impl Sim {
     fn submit_split(
         &mut self,
         cmd: Cmd,
-        kind: Kind,
+        kind: &Kind,
         keys: &[String],
         per_key: bool,
     ) -> Result<(), String> {

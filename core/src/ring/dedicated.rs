@@ -78,7 +78,12 @@ impl Dedicated {
 
 impl RingCore {
     /// Opens (now, or at `at`) a dedicated connection of `kind` to shard `slot`.
-    pub(super) fn open_dedicated(&mut self, slot: ShardSlot, kind: ConnKind, at: Instant) -> ConnId {
+    pub(super) fn open_dedicated(
+        &mut self,
+        slot: ShardSlot,
+        kind: ConnKind,
+        at: Instant,
+    ) -> ConnId {
         let Some(sh) = self.table.get(slot) else {
             return ConnId::new(u32::MAX, u32::MAX);
         };
@@ -163,7 +168,8 @@ impl RingCore {
             _ => {
                 return Err(Error::Unsupported {
                     command,
-                    reason: "this blocking command depends on the state of the connection it runs on",
+                    reason:
+                        "this blocking command depends on the state of the connection it runs on",
                 })
             }
         }
@@ -300,9 +306,16 @@ pub(crate) fn block_time(cmd: &Cmd) -> Option<Duration> {
     let name = cmd.name();
     let last = cmd.len().checked_sub(1).and_then(|i| cmd.arg_at(i));
     let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
-    let d = if ["BLPOP", "BRPOP", "BZPOPMIN", "BZPOPMAX", "BRPOPLPUSH", "BLMOVE"]
-        .iter()
-        .any(|n| is(n))
+    let d = if [
+        "BLPOP",
+        "BRPOP",
+        "BZPOPMIN",
+        "BZPOPMAX",
+        "BRPOPLPUSH",
+        "BLMOVE",
+    ]
+    .iter()
+    .any(|n| is(n))
     {
         parse_seconds(last?)?
     } else if is("BLMPOP") || is("BZMPOP") {
@@ -353,7 +366,10 @@ mod tests {
         };
         assert_eq!(c(&["BLPOP", "a", "b", "1.5"]), Some(ms(1500)));
         assert_eq!(c(&["blpop", "a", "0"]), None);
-        assert_eq!(c(&["BLMOVE", "a", "b", "LEFT", "RIGHT", "0.25"]), Some(ms(250)));
+        assert_eq!(
+            c(&["BLMOVE", "a", "b", "LEFT", "RIGHT", "0.25"]),
+            Some(ms(250))
+        );
         assert_eq!(c(&["BZMPOP", "2", "1", "z", "MIN"]), Some(ms(2000)));
         assert_eq!(
             c(&["XREAD", "COUNT", "1", "BLOCK", "300", "STREAMS", "s", "$"]),

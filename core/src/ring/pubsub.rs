@@ -111,7 +111,12 @@ impl RingCore {
     /// Subscribes to `channels` (or patterns, by `kind`). Returns at once; see the
     /// [module docs](self) for what follows. Fails with [`Error::NoShards`] or
     /// [`Error::AllShardsDown`] when nothing can be subscribed now.
-    pub fn subscribe<I, C>(&mut self, kind: SubKind, channels: I, now: Instant) -> Result<SubId, Error>
+    pub fn subscribe<I, C>(
+        &mut self,
+        kind: SubKind,
+        channels: I,
+        now: Instant,
+    ) -> Result<SubId, Error>
     where
         I: IntoIterator<Item = C>,
         C: AsRef<[u8]>,
@@ -323,7 +328,10 @@ impl RingCore {
         };
         let conns = &self.conns;
         let complete = sub.conns.iter().all(|c| {
-            c.unconfirmed == 0 && conns.get(c.conn).is_some_and(|c| c.io.state() == State::Ready)
+            c.unconfirmed == 0
+                && conns
+                    .get(c.conn)
+                    .is_some_and(|c| c.io.state() == State::Ready)
         });
         if complete && !sub.complete {
             self.out.push_back(Output::Subscribed { sub: SubId(id) });
@@ -347,7 +355,13 @@ impl RingCore {
     /// A subscription connection is gone: reopened after a backoff when the cause was the
     /// network or the server (placement decides again at the next resync), forgotten when the
     /// core closed it.
-    pub(super) fn sub_conn_dropped(&mut self, id: u64, conn: ConnId, slot: ShardSlot, natural: bool) {
+    pub(super) fn sub_conn_dropped(
+        &mut self,
+        id: u64,
+        conn: ConnId,
+        slot: ShardSlot,
+        natural: bool,
+    ) {
         let Some(sub) = self.ded.subs.get_mut(&id) else {
             return;
         };
@@ -393,7 +407,8 @@ impl RingCore {
             kind.make_ascii_lowercase();
             match &kind[..] {
                 b"message" | b"smessage" => {
-                    if let (Some(Some(channel)), Some(Some(payload))) = (items.next(), items.next()) {
+                    if let (Some(Some(channel)), Some(Some(payload))) = (items.next(), items.next())
+                    {
                         self.out.push_back(Output::Message {
                             sub: SubId(id),
                             channel,

@@ -195,7 +195,7 @@ fn close_fails_pending_and_later_commands() {
     let mut shards = Shards::start(1).unwrap();
     let ring = ring(&shards);
     let clone = ring.clone();
-    let mut events = ring.events();
+    let events = ring.events();
     smol::block_on(ring.set("k", "v")).unwrap();
     shards.server(0).pause().unwrap();
     let pending = smol::spawn({

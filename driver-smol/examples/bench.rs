@@ -40,6 +40,7 @@ struct Args {
     only: Option<String>,
     redis_benchmark: bool,
     local: bool,
+    inbox: bool,
 }
 
 fn args() -> Args {
@@ -51,6 +52,7 @@ fn args() -> Args {
         only: None,
         redis_benchmark: true,
         local: false,
+        inbox: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -63,6 +65,7 @@ fn args() -> Args {
             "--only" => a.only = Some(value()),
             "--no-redis-benchmark" => a.redis_benchmark = false,
             "--executor" => a.local = value() == "local",
+            "--submit" => a.inbox = value() == "driver",
             other => panic!("unknown flag {other}"),
         }
     }
@@ -96,6 +99,21 @@ fn pin(pid: u32, cpu: u32) {
     assert!(ok, "taskset -apc {cpu} {pid} failed");
 }
 
+/// This process's CPU time so far (user + system, from `/proc/self/stat`, in clock ticks
+/// of 10 ms): client CPU per operation is a figure the machine's noise barely moves.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the `(comm)`; utime and stime are the 14th and 15th overall.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    Duration::from_millis(f.iter().sum::<u64>() * 10)
+}
+
 fn percentile(sorted: &[u32], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -104,7 +122,8 @@ fn percentile(sorted: &[u32], p: f64) -> Duration {
     Duration::from_nanos(u64::from(sorted[i]))
 }
 
-fn concurrent(ring: &Ring, a: &Args) -> (f64, Duration, Duration) {
+fn concurrent(ring: &Ring, a: &Args) -> (f64, Duration, Duration, Duration) {
+    let cpu0 = cpu_time();
     let stop = Arc::new(AtomicBool::new(false));
     let run = |t: usize| {
         let ring = ring.clone();
@@ -162,7 +181,13 @@ fn concurrent(ring: &Ring, a: &Args) -> (f64, Duration, Duration) {
     timer.join().unwrap();
     all.sort_unstable();
     let ops = all.len() as f64 / elapsed.as_secs_f64();
-    (ops, percentile(&all, 0.5), percentile(&all, 0.99))
+    let cpu_per_op = (cpu_time() - cpu0) / all.len().max(1) as u32;
+    (
+        ops,
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+        cpu_per_op,
+    )
 }
 
 fn pipelined(ring: &Ring, a: &Args) -> f64 {
@@ -226,6 +251,7 @@ fn main() {
         pin(s.pid().expect("running"), 0);
     }
     let ring = Ring::builder()
+        .submit_in_driver(a.inbox)
         .shards(shards.named())
         .build()
         .expect("build the ring");
@@ -236,16 +262,21 @@ fn main() {
     });
     let port = shards.servers()[0].port();
     let executor = if a.local { "local" } else { "global" };
+    let executor = if a.inbox {
+        format!("{executor}, submit in driver")
+    } else {
+        executor.to_string()
+    };
     println!(
         "redis-ring-smol bench: 3 shards on cpu 0, client on cpu 1, {}s per run, executor {executor}",
         a.secs
     );
     let want = |name: &str| a.only.as_deref().is_none_or(|o| o == name);
     if want("concurrent") {
-        let (ops, p50, p99) = concurrent(&ring, &a);
+        let (ops, p50, p99, cpu) = concurrent(&ring, &a);
         println!(
-            "concurrent: {} tasks SET/GET, {} keys, 3-byte values: {:.0} ops/s, p50 {:?}, p99 {:?}",
-            a.tasks, a.keys, ops, p50, p99
+            "concurrent: {} tasks SET/GET, {} keys, 3-byte values: {:.0} ops/s, p50 {:?}, p99 {:?}, client cpu {:?}/op",
+            a.tasks, a.keys, ops, p50, p99, cpu
         );
         if a.redis_benchmark {
             let n = (250_000 * a.secs).to_string();
@@ -270,10 +301,16 @@ fn main() {
         }
     }
     if want("pipeline") {
+        let cpu0 = cpu_time();
+        let started = Instant::now();
         let ops = pipelined(&ring, &a);
+        let n = ops * started.elapsed().as_secs_f64();
+        let cpu = (cpu_time() - cpu0).as_secs_f64() / n.max(1.0);
         println!(
-            "pipeline: 1 task, batches of {} SETs: {:.0} ops/s",
-            a.batch, ops
+            "pipeline: 1 task, batches of {} SETs: {:.0} ops/s, client cpu {:.2}µs/op",
+            a.batch,
+            ops,
+            cpu * 1e6
         );
         if a.redis_benchmark {
             let n = (2_000_000 * a.secs).to_string();

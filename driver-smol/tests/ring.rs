@@ -3,7 +3,10 @@
 //! cancellation, close, events, Unix sockets, the quickstart example.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::process::Command;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use redis_ring_smol::{Cmd, Error, Event, Ring};
@@ -127,33 +130,58 @@ fn conversion_errors_name_the_command() {
     });
 }
 
-/// Automatic pipelining: 2000 concurrent GETs from one ring reach the server in far fewer
-/// reads than commands (the server counts its reads).
+/// Polls every future of `futs` until all are done (a minimal join-all): the first poll
+/// polls each once, so each submits its command before any other task can run.
+async fn join_all<F: Future + Unpin>(mut futs: Vec<F>) -> Vec<F::Output> {
+    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, o) in futs.iter_mut().zip(out.iter_mut()) {
+            if o.is_none() {
+                match Pin::new(f).poll(cx) {
+                    Poll::Ready(v) => *o = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(Option::unwrap).collect()
+}
+
+/// Automatic pipelining: 2000 commands submitted while the driver cannot run (one task on
+/// smol's single-threaded global executor, which also runs the driver) leave in one write:
+/// the server needs a handful of reads for all of them, not 2000.
 #[test]
 fn concurrent_commands_share_writes() {
+    assert!(
+        std::env::var("SMOL_THREADS").map_or(true, |n| n == "1"),
+        "this test relies on smol's default single executor thread"
+    );
     let shards = Shards::start(1).unwrap();
     let server = &shards.servers()[0];
     let ring = ring(&shards);
     smol::block_on(ring.set("k", "v")).unwrap();
     let reads_before = info_field(server, "stats", "total_reads_processed");
-    let ex = smol::LocalExecutor::new();
-    let tasks: Vec<_> = (0..2000)
-        .map(|_| {
-            let ring = &ring;
-            ex.spawn(async move { ring.get::<String>("k").await.unwrap() })
-        })
-        .collect();
-    smol::block_on(ex.run(async {
-        for t in tasks {
-            assert_eq!(t.await, "v");
-        }
+    let results = smol::block_on(smol::spawn(async move {
+        let futs: Vec<_> = (0..2000)
+            .map(|_| Box::pin(ring.get::<String>("k")))
+            .collect();
+        join_all(futs).await
     }));
-    // The INFO connection itself costs a read or two; heartbeats a few more.
+    assert!(results.into_iter().all(|r| r.unwrap() == "v"));
+    // 2000 GETs are 42 kB: the server reads 16 kB at a time. Its INFO connections and a
+    // heartbeat may add a few more.
     let reads = info_field(server, "stats", "total_reads_processed") - reads_before;
-    println!("2000 concurrent GETs: {reads} reads on the server");
+    println!("2000 commands submitted at once: {reads} reads on the server");
     assert!(
-        reads < 200,
-        "{reads} server reads for 2000 concurrent commands"
+        reads <= 10,
+        "{reads} server reads for 2000 commands submitted at once"
     );
 }
 

@@ -20,7 +20,9 @@ extern crate std;
 
 pub mod command;
 pub mod config;
+mod conn;
 pub mod error;
+mod liveness;
 pub mod placement;
 pub mod resp;
 pub mod ring;

@@ -26,6 +26,8 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use core::fmt;
 
+use crate::command::CommandTable;
+use crate::placement::Algorithm;
 use crate::resp::{Limits, Value};
 use crate::time::Duration;
 
@@ -76,7 +78,10 @@ impl fmt::Debug for ConnOptions {
 /// The per-shard options hook (go-redis `RingOptions.NewClient`): called once when a shard is
 /// added, with its name, its address and a copy of [`Config::conn`] to adjust.
 #[derive(Clone)]
-pub struct ShardHook(Arc<dyn Fn(&str, &str, &mut ConnOptions) + Send + Sync>);
+pub struct ShardHook(Arc<ShardHookFn>);
+
+/// The function behind a [`ShardHook`]: `(name, addr, options)`.
+type ShardHookFn = dyn Fn(&str, &str, &mut ConnOptions) + Send + Sync;
 
 impl ShardHook {
     /// Wraps `f(name, addr, options)`.
@@ -123,6 +128,11 @@ impl fmt::Debug for HeartbeatCheck {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Config {
+    /// How keys are placed over the live shards (default: go-redis v9 rendezvous).
+    pub placement: Algorithm,
+    /// The command table used for routing: the built-in Redis 7.0 key specs plus your
+    /// registrations (module commands). Unknown commands are routed by their first argument.
+    pub commands: CommandTable,
     /// Time between two heartbeats (`PING`) of a healthy shard. Default 500 ms (go-redis
     /// `HeartbeatFrequency`).
     pub heartbeat_interval: Duration,
@@ -169,6 +179,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            placement: Algorithm::default(),
+            commands: CommandTable::new(),
             heartbeat_interval: Duration::from_millis(500),
             heartbeat_timeout: Duration::from_millis(500),
             heartbeat_check: None,
@@ -216,7 +228,10 @@ mod tests {
             }
         }));
         assert_eq!(c.conn_options_for("a", "x").password.as_deref(), Some("pw"));
-        assert_eq!(c.conn_options_for("b", "x").password.as_deref(), Some("other"));
+        assert_eq!(
+            c.conn_options_for("b", "x").password.as_deref(),
+            Some("other")
+        );
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("pw\""), "{dbg}");
         assert!(dbg.contains("<redacted>"));

@@ -258,6 +258,25 @@ pub enum Error {
         /// The command that was pending.
         command: CmdName,
     },
+    /// The server sent a reply while no request was waiting for one (a broken server or a
+    /// proxy out of step). The connection was dropped and will be reopened.
+    UnexpectedReply {
+        /// The shard's name.
+        shard: Arc<str>,
+        /// The shard's address.
+        addr: Arc<str>,
+        /// The command pending on the dropped connection.
+        command: CmdName,
+    },
+    /// The command's keys live on different shards, so no single shard can run it. Nothing
+    /// was sent. Put the keys under one hash tag (`{user1}.a`, `{user1}.b`) to keep them
+    /// together.
+    CrossShard {
+        /// The command.
+        command: CmdName,
+        /// The shards the keys map to (each named once, in key order).
+        shards: Vec<Arc<str>>,
+    },
 }
 
 impl Error {
@@ -282,7 +301,8 @@ impl Error {
             | Error::Protocol { shard, .. }
             | Error::Handshake { shard, .. }
             | Error::ShardDown { shard, .. }
-            | Error::ShardRemoved { shard, .. } => Some(shard),
+            | Error::ShardRemoved { shard, .. }
+            | Error::UnexpectedReply { shard, .. } => Some(shard),
             Error::Timeout { shard, .. } => shard.as_deref(),
             _ => None,
         }
@@ -297,7 +317,8 @@ impl Error {
             | Error::Protocol { addr, .. }
             | Error::Handshake { addr, .. }
             | Error::ShardDown { addr, .. }
-            | Error::ShardRemoved { addr, .. } => Some(addr),
+            | Error::ShardRemoved { addr, .. }
+            | Error::UnexpectedReply { addr, .. } => Some(addr),
             Error::Timeout { addr, .. } => addr.as_deref(),
             _ => None,
         }
@@ -317,6 +338,8 @@ impl Error {
             | Error::ShardRemoved { command, .. }
             | Error::Unsupported { command, .. }
             | Error::InvalidCommand { command, .. }
+            | Error::UnexpectedReply { command, .. }
+            | Error::CrossShard { command, .. }
             | Error::Closed { command } => Some(command),
             Error::Handshake { step, .. } => Some(step),
         }
@@ -337,6 +360,8 @@ impl Error {
             | Error::ShardRemoved { command, .. }
             | Error::Unsupported { command, .. }
             | Error::InvalidCommand { command, .. }
+            | Error::UnexpectedReply { command, .. }
+            | Error::CrossShard { command, .. }
             | Error::Closed { command } => *command = cmd,
             Error::Handshake { .. } => {}
         }
@@ -448,6 +473,24 @@ impl fmt::Display for Error {
                 write!(f, "{command}: invalid command: {reason}")
             }
             Error::Closed { command } => write!(f, "{command}: the ring was closed"),
+            Error::UnexpectedReply {
+                shard,
+                addr,
+                command,
+            } => write!(
+                f,
+                "{command}: shard {shard} ({addr}) sent a reply nobody asked for; connection dropped"
+            ),
+            Error::CrossShard { command, shards } => {
+                write!(f, "{command}: the keys live on different shards (")?;
+                for (i, s) in shards.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(s)?;
+                }
+                f.write_str("); nothing was sent. Put them under one hash tag, e.g. {tag}.a and {tag}.b")
+            }
         }
     }
 }
@@ -462,16 +505,23 @@ mod tests {
     #[test]
     fn cmd_name_is_upper_printable_and_bounded() {
         assert_eq!(CmdName::new(b"get").as_str(), "GET");
-        assert_eq!(CmdName::with_sub(b"client", b"setname").as_str(), "CLIENT SETNAME");
+        assert_eq!(
+            CmdName::with_sub(b"client", b"setname").as_str(),
+            "CLIENT SETNAME"
+        );
         assert_eq!(CmdName::new(b"a\x00\xffb").as_str(), "A??B");
         assert_eq!(CmdName::new(&[b'x'; 100]).as_str().len(), CmdName::CAPACITY);
     }
 
     #[test]
     fn retryable_messages() {
-        assert!(is_retryable_message(b"LOADING Redis is loading the dataset in memory"));
+        assert!(is_retryable_message(
+            b"LOADING Redis is loading the dataset in memory"
+        ));
         assert!(is_retryable_message(b"BUSY Redis is busy running a script"));
-        assert!(!is_retryable_message(b"BUSYGROUP Consumer Group name already exists"));
+        assert!(!is_retryable_message(
+            b"BUSYGROUP Consumer Group name already exists"
+        ));
         assert!(!is_retryable_message(b"ERR unknown command"));
     }
 
@@ -503,7 +553,10 @@ mod tests {
             ],
         };
         let s = all.to_string();
-        assert!(s.starts_with("SET: all 2 shards are down: a (h:1) last error: GET: cannot connect"), "{s}");
+        assert!(
+            s.starts_with("SET: all 2 shards are down: a (h:1) last error: GET: cannot connect"),
+            "{s}"
+        );
         assert!(s.ends_with("; b (h:2)"), "{s}");
         assert!(e.is_retryable());
         assert_eq!(e.shard(), Some("s1"));

@@ -1,17 +1,232 @@
 //! Which shard owns a key.
 //!
-//! PLACEHOLDER API (the placement issue replaces the bodies).
+//! A placement is built from the *live* shards (their names, in configuration order, and
+//! optional weights) and answers [`Placement::shard_for`] with a [`ShardId`]: the index of the
+//! owning shard in the slice it was built from. The client rebuilds its placement from its
+//! [`Algorithm`] on every live-set change (see "Rebuild cost" below); lookups never allocate.
+//!
+//! Every algorithm here is deterministic across processes, platforms and Rust versions: the
+//! hashes are fixed (XXH64 with seed 0, CRC-32/IEEE, MD5), never `DefaultHasher` or random
+//! keys, so a Rust service and a Go service agree on every key.
+//!
+//! * [`Rendezvous`] (the default): byte-for-byte the go-redis v9 `Ring` default
+//!   (`dgryski/go-rendezvous` over `cespare/xxhash`).
+//! * [`WeightedRendezvous`]: rendezvous with per-shard weights (chosen automatically by
+//!   [`Algorithm::build`] when the weights differ; equal weights keep plain rendezvous).
+//! * [`ConsistentHash`]: byte-for-byte groupcache `consistenthash.New(replicas,
+//!   crc32.ChecksumIEEE)`, the go-redis v7 default.
+//! * [`Ketama`]: twemproxy / libketama continuum (MD5 points, 160 per server).
+//!
+//! Hash tags are always applied ([`hash_tag`], go-redis rules): `user:{42}:name` and
+//! `user:{42}:mail` land on the same shard.
+//!
+//! # Rebuild cost
+//!
+//! | algorithm | build time | memory | lookup |
+//! |---|---|---|---|
+//! | rendezvous | n XXH64 of the names | 8 B per shard | 1 XXH64 + n mix-and-max |
+//! | weighted rendezvous | n XXH64 | 16 B per shard | 1 XXH64 + n (mix + ln) |
+//! | consistent hash | n·replicas CRC-32 + sort (n·r·log(n·r)) | 8 B per point | 1 CRC-32 + binary search |
+//! | ketama | n·40 MD5 + sort | 8 B per point (160 per shard) | 1 MD5 + binary search |
+//!
+//! The numbers measured on the project's bench machine are in `core/benches/placement.rs`.
+//!
+//! # Example
+//! ```
+//! use redis_ring_core::placement::{Algorithm, Placement, ShardSpec};
+//!
+//! let shards = [ShardSpec::new("shard1"), ShardSpec::new("shard2"), ShardSpec::new("shard3")];
+//! let placement = Algorithm::default().build(&shards);
+//! // Same answer as go-redis v9's Ring with the same shard names.
+//! assert_eq!(placement.shard_for(b"foo"), Some(0));
+//! assert_eq!(placement.shard_for(b"bar"), Some(1));
+//! // Hash tags: only `user42` is hashed.
+//! assert_eq!(
+//!     placement.shard_for(b"{user42}:a"),
+//!     placement.shard_for(b"{user42}:b"),
+//! );
+//! ```
 
-/// Index of a live shard in the slice of names a [`Placement`] was built from.
+mod consistent_hash;
+mod hash;
+mod hash_tag;
+mod ketama;
+mod md5;
+mod rendezvous;
+mod weighted;
+
+use core::num::NonZeroU32;
+
+pub use consistent_hash::ConsistentHash;
+pub use hash::{crc32_ieee, mix64, xxh64_seed0};
+pub use hash_tag::hash_tag;
+pub use ketama::{Ketama, KetamaHash};
+pub use md5::md5;
+pub use rendezvous::Rendezvous;
+pub use weighted::WeightedRendezvous;
+
+/// Index of a live shard in the slice of [`ShardSpec`]s a placement was built from.
 pub type ShardId = usize;
 
-/// A key-to-shard mapping built from the live shards' names.
+/// A key-to-shard mapping built from the live shards.
+///
+/// Implementations are immutable once built: a change of the live set means building a new
+/// one (see the module docs for the cost). Lookups never allocate.
 pub trait Placement {
     /// The shard that owns `key` (hash tags applied), or `None` when there is no shard.
     fn shard_for(&self, key: &[u8]) -> Option<ShardId>;
+
+    /// The number of shards this placement was built from.
+    fn len(&self) -> usize;
+
+    /// `true` when built from no shard (every lookup answers `None`).
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
-/// The part of `key` that is hashed (go-redis hash-tag rules).
-pub fn hash_tag(key: &[u8]) -> &[u8] {
-    key
+/// One live shard as a placement sees it: its name (the bytes that are hashed, e.g. the
+/// go-redis `Addrs` map key) and an optional weight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ShardSpec<'a> {
+    /// The shard's name, hashed as raw bytes.
+    pub name: &'a [u8],
+    /// Relative weight; `None` means 1. When every shard has the same weight, placement is
+    /// exactly the unweighted algorithm (go-redis compatible).
+    pub weight: Option<NonZeroU32>,
+}
+
+impl<'a> ShardSpec<'a> {
+    /// An unweighted shard.
+    pub fn new(name: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
+        ShardSpec {
+            name: name.as_ref(),
+            weight: None,
+        }
+    }
+
+    /// A shard with a relative weight (2 gets about twice the keys of 1).
+    pub fn weighted(name: &'a (impl AsRef<[u8]> + ?Sized), weight: NonZeroU32) -> Self {
+        ShardSpec {
+            name: name.as_ref(),
+            weight: Some(weight),
+        }
+    }
+
+    /// The weight, `None` counted as 1.
+    pub fn weight_or_one(&self) -> u32 {
+        self.weight.map_or(1, NonZeroU32::get)
+    }
+}
+
+impl<'a> From<&'a str> for ShardSpec<'a> {
+    fn from(name: &'a str) -> Self {
+        ShardSpec::new(name)
+    }
+}
+
+impl<'a> From<&'a [u8]> for ShardSpec<'a> {
+    fn from(name: &'a [u8]) -> Self {
+        ShardSpec::new(name)
+    }
+}
+
+/// `true` when the weights make no difference (all equal, `None` counting as 1).
+pub(crate) fn all_weights_equal(shards: &[ShardSpec<'_>]) -> bool {
+    shards
+        .windows(2)
+        .all(|w| w[0].weight_or_one() == w[1].weight_or_one())
+}
+
+/// Which placement algorithm to use: the configuration the client stores and rebuilds its
+/// [`AnyPlacement`] from on every live-set change.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// go-redis v9's default: rendezvous hashing over XXH64 (see [`Rendezvous`]). Weighted
+    /// rendezvous ([`WeightedRendezvous`]) when the shards' weights differ.
+    #[default]
+    Rendezvous,
+    /// groupcache `consistenthash` with CRC-32/IEEE (see [`ConsistentHash`]); go-redis v7's
+    /// default with `replicas: 100`. A shard of weight w gets `replicas * w` points.
+    ConsistentHash {
+        /// Points per shard (groupcache's `replicas`; go-redis v7 used 100). 0 counts as 1.
+        replicas: usize,
+    },
+    /// twemproxy / libketama continuum (see [`Ketama`]); weights as twemproxy's.
+    Ketama {
+        /// How keys are hashed (twemproxy's pool `hash:`).
+        key_hash: KetamaHash,
+    },
+}
+
+impl Algorithm {
+    /// The replicas go-redis v7 (and its documented groupcache example) used.
+    pub const GO_REDIS_V7_REPLICAS: usize = 100;
+
+    /// `ConsistentHash { replicas: 100 }`: go-redis v7's placement.
+    pub fn go_redis_v7() -> Self {
+        Algorithm::ConsistentHash {
+            replicas: Self::GO_REDIS_V7_REPLICAS,
+        }
+    }
+
+    /// Builds the placement for `shards` (the live shards, in configuration order: the order
+    /// decides rendezvous ties and which of two equal consistent-hash points wins).
+    pub fn build(&self, shards: &[ShardSpec<'_>]) -> AnyPlacement {
+        match *self {
+            Algorithm::Rendezvous if all_weights_equal(shards) => {
+                AnyPlacement::Rendezvous(Rendezvous::new(shards.iter().map(|s| s.name)))
+            }
+            Algorithm::Rendezvous => {
+                AnyPlacement::WeightedRendezvous(WeightedRendezvous::new(shards))
+            }
+            Algorithm::ConsistentHash { replicas } => {
+                AnyPlacement::ConsistentHash(ConsistentHash::new(replicas, shards))
+            }
+            Algorithm::Ketama { key_hash } => AnyPlacement::Ketama(Ketama::new(shards, key_hash)),
+        }
+    }
+}
+
+/// Any placement of this module, dispatched by `match` (no virtual call on the hot path).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum AnyPlacement {
+    /// See [`Rendezvous`].
+    Rendezvous(Rendezvous),
+    /// See [`WeightedRendezvous`].
+    WeightedRendezvous(WeightedRendezvous),
+    /// See [`ConsistentHash`].
+    ConsistentHash(ConsistentHash),
+    /// See [`Ketama`].
+    Ketama(Ketama),
+}
+
+impl Default for AnyPlacement {
+    /// A rendezvous placement over no shard.
+    fn default() -> Self {
+        AnyPlacement::Rendezvous(Rendezvous::default())
+    }
+}
+
+impl Placement for AnyPlacement {
+    #[inline]
+    fn shard_for(&self, key: &[u8]) -> Option<ShardId> {
+        match self {
+            AnyPlacement::Rendezvous(p) => p.shard_for(key),
+            AnyPlacement::WeightedRendezvous(p) => p.shard_for(key),
+            AnyPlacement::ConsistentHash(p) => p.shard_for(key),
+            AnyPlacement::Ketama(p) => p.shard_for(key),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            AnyPlacement::Rendezvous(p) => p.len(),
+            AnyPlacement::WeightedRendezvous(p) => p.len(),
+            AnyPlacement::ConsistentHash(p) => p.len(),
+            AnyPlacement::Ketama(p) => p.len(),
+        }
+    }
 }

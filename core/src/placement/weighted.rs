@@ -1,0 +1,142 @@
+//! Weighted rendezvous hashing.
+
+use alloc::vec::Vec;
+
+use super::hash::{mix64, xxh64_seed0};
+use super::hash_tag::hash_tag;
+use super::{Placement, ShardId, ShardSpec};
+
+/// Rendezvous with per-shard weights (Schindelhauer & Schomaker's logarithmic method): with
+/// `u` in (0, 1) from the top 52 bits of the go-redis score `mix64(key_hash ^ node_hash)`, shard i scores `w_i / -ln(u_i)` and the highest wins (ties to the earliest).
+/// A shard then owns a share `w_i / Σw` of the keys, and adding or removing a shard moves only
+/// the keys that go to or come from it.
+///
+/// [`Algorithm::build`](super::Algorithm::build) uses plain [`Rendezvous`](super::Rendezvous)
+/// when all weights are equal, so unweighted placement stays go-redis compatible; this type
+/// is only for weights that differ (and is not go-redis compatible: go-redis has no weights).
+///
+/// `ln` is computed here from `+ - * /` only (IEEE-754 correctly rounded, no fused
+/// multiply-add): the platform's `ln` may differ in the last bit between libms, and placement
+/// must not.
+///
+/// Build: one XXH64 per name. Lookup: one XXH64 of the key, then per shard a mix, a `ln`
+/// (about twenty floating-point operations) and a division; no allocation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WeightedRendezvous {
+    /// XXH64 of each shard name, in configuration order.
+    node_hashes: Vec<u64>,
+    /// Each shard's weight.
+    weights: Vec<f64>,
+}
+
+impl WeightedRendezvous {
+    /// Builds from the live shards, in configuration order (`None` weights count as 1).
+    pub fn new(shards: &[ShardSpec<'_>]) -> Self {
+        WeightedRendezvous {
+            node_hashes: shards.iter().map(|s| xxh64_seed0(s.name)).collect(),
+            weights: shards
+                .iter()
+                .map(|s| f64::from(s.weight_or_one()))
+                .collect(),
+        }
+    }
+}
+
+impl Placement for WeightedRendezvous {
+    fn shard_for(&self, key: &[u8]) -> Option<ShardId> {
+        let key_hash = xxh64_seed0(hash_tag(key));
+        let mut best = f64::NEG_INFINITY;
+        let mut best_i = None;
+        for (i, (&node, &weight)) in self.node_hashes.iter().zip(&self.weights).enumerate() {
+            let score = weight / -ln_unit(mix64(key_hash ^ node));
+            if score > best {
+                best = score;
+                best_i = Some(i);
+            }
+        }
+        best_i
+    }
+
+    fn len(&self) -> usize {
+        self.node_hashes.len()
+    }
+}
+
+/// `ln(u)` for `u = ((x >> 12) + 1/2) / 2^52`, strictly inside (0, 1), so the result is finite
+/// and negative.
+fn ln_unit(x: u64) -> f64 {
+    // 2 * (x >> 12) + 1 is an odd integer of at most 53 bits: exact in f64, and so is the
+    // power-of-two scaling. Taking ln of u itself (not ln of the integer minus 53 ln 2) keeps
+    // full relative precision for u close to 1.
+    let odd = ((x >> 12) << 1 | 1) as f64;
+    ln_positive(odd * (1.0 / 9_007_199_254_740_992.0))
+}
+
+/// Natural log of a normal, positive, finite `x`: `x = m * 2^e` with `m` in `[sqrt(1/2),
+/// sqrt(2))`, `ln m = 2 atanh(s)` with `s = (m - 1) / (m + 1)`, `|s| < 0.172`, by its series
+/// (terms up to `s^25` bring the error below 1e-17 relative).
+fn ln_positive(x: f64) -> f64 {
+    let bits = x.to_bits();
+    let mut e = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    if m > core::f64::consts::SQRT_2 {
+        m /= 2.0;
+        e += 1;
+    }
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    // Horner over 1/(2k+1), k = 12 down to 0.
+    let mut sum = 0.0;
+    let mut k = 12;
+    loop {
+        sum = sum * s2 + 1.0 / (2 * k + 1) as f64;
+        if k == 0 {
+            break;
+        }
+        k -= 1;
+    }
+    2.0 * s * sum + e as f64 * core::f64::consts::LN_2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ln_is_accurate() {
+        // Against known values (exact to the digits given).
+        let cases = [
+            (1.0, 0.0),
+            (2.0, core::f64::consts::LN_2),
+            (10.0, core::f64::consts::LN_10),
+            (core::f64::consts::E, 1.0),
+            (0.5, -core::f64::consts::LN_2),
+            (1e-300, -690.775_527_898_213_7),
+            (123_456_789.0, 18.631_401_766_168_02),
+        ];
+        for (x, want) in cases {
+            let got = ln_positive(x);
+            assert!(
+                (got - want).abs() <= 4.0 * f64::EPSILON * want.abs().max(1.0),
+                "ln({x}) = {got}, want {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn unit_interval_is_open() {
+        assert!(ln_unit(0) < 0.0 && ln_unit(0).is_finite());
+        assert!(ln_unit(u64::MAX) < 0.0);
+        assert!(ln_unit(u64::MAX) > -1e-15);
+    }
+
+    #[test]
+    fn ln_is_monotone_over_the_scores() {
+        let mut prev = f64::NEG_INFINITY;
+        for top in (0..=(1u64 << 20)).step_by(97) {
+            let v = ln_unit(top << 44);
+            assert!(v >= prev, "not monotone at {top}");
+            prev = v;
+        }
+    }
+}

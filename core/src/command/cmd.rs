@@ -80,6 +80,22 @@ impl Cmd {
         self
     }
 
+    /// Appends the number of arguments `items` expands to, then those arguments: the
+    /// `numkeys` forms (`EVAL script numkeys key...`, `ZUNION numkeys key...`).
+    ///
+    /// ```
+    /// use redis_ring_core::command::Cmd;
+    ///
+    /// let cmd = Cmd::new("EVAL").arg("return 1").arg_counted(["a", "b"]).arg("x");
+    /// assert_eq!(cmd, Cmd::new("EVAL").arg("return 1").arg(2).arg("a").arg("b").arg("x"));
+    /// ```
+    #[must_use]
+    pub fn arg_counted<T: ToArg>(mut self, items: T) -> Cmd {
+        self.push_arg(items.num_args());
+        items.write_args(&mut self);
+        self
+    }
+
     /// Appends `arg` (which may expand to several arguments) in place.
     pub fn push_arg<T: ToArg>(&mut self, arg: T) -> &mut Cmd {
         arg.write_args(self);

@@ -14,6 +14,15 @@ pub trait ArgSink {
     fn push_arg(&mut self, bytes: &[u8]);
 }
 
+/// Counts arguments without keeping them.
+struct CountArgs(usize);
+
+impl ArgSink for CountArgs {
+    fn push_arg(&mut self, _: &[u8]) {
+        self.0 += 1;
+    }
+}
+
 impl ArgSink for Vec<Vec<u8>> {
     fn push_arg(&mut self, bytes: &[u8]) {
         self.push(bytes.to_vec());
@@ -26,7 +35,8 @@ impl ArgSink for Vec<Vec<u8>> {
 /// in decimal (formatted on the stack), floats the way Redis parses them (`inf`, `-inf`,
 /// shortest round-trip digits), `bool` as `1`/`0`. Collections expand to one argument per
 /// element: `&[&str]`, `Vec<T>`, `[T; N]` and tuples (so `[("k1", 1), ("k2", 2)]` gives
-/// `k1 1 k2 2`, the shape of `MSET` and `HSET`); `Option<T>` gives nothing for `None`.
+/// `k1 1 k2 2`, the shape of `MSET` and `HSET`); `Option<T>` gives nothing for `None`,
+/// and neither does `()`.
 /// Byte collections (`&[u8]`, `Vec<u8>`, `[u8; N]`) are the exception: one binary argument.
 ///
 /// ```
@@ -39,6 +49,13 @@ impl ArgSink for Vec<Vec<u8>> {
 pub trait ToArg {
     /// Writes this value's argument(s) to `out`.
     fn write_args<W: ArgSink + ?Sized>(&self, out: &mut W);
+
+    /// How many arguments this value writes (it is written once, to a counting sink).
+    fn num_args(&self) -> usize {
+        let mut count = CountArgs(0);
+        self.write_args(&mut count);
+        count.0
+    }
 
     /// Writes a slice of values. Every type but `u8` writes each element in turn; `u8`
     /// writes the whole slice as one binary argument (that is what makes `&[u8]` and
@@ -120,6 +137,11 @@ impl<T: ToArg> ToArg for Option<T> {
             v.write_args(out);
         }
     }
+}
+
+/// No argument at all (`eval(script, (), ())` for a script without keys or arguments).
+impl ToArg for () {
+    fn write_args<W: ArgSink + ?Sized>(&self, _: &mut W) {}
 }
 
 impl ToArg for bool {
@@ -434,5 +456,9 @@ mod tests {
         assert_eq!(args(None::<&str>), Vec::<Vec<u8>>::new());
         assert_eq!(args(("a", 1, 2.5, true, 'c', -1)).len(), 6);
         assert_eq!(args(Vec::<&str>::new()), Vec::<Vec<u8>>::new());
+        assert_eq!([("a", 1), ("b", 2)].num_args(), 4);
+        assert_eq!(None::<u8>.num_args(), 0);
+        assert_eq!(().num_args(), 0);
+        assert_eq!(b"bytes".num_args(), 1);
     }
 }

@@ -6,5 +6,8 @@
 //! a `fuzz/fuzz_targets/<name>.rs` calling it, a `[[bin]]` in `fuzz/Cargo.toml`, and seed
 //! files in `fuzz/corpus/<name>/`.
 
+/// A fuzz target's check: runs one input and panics when an invariant breaks.
+pub type Check = fn(&[u8]);
+
 /// Every fuzz target: its name (= its corpus folder) and its check.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[];
+pub const TARGETS: &[(&str, Check)] = &[];

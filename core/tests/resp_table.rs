@@ -326,6 +326,8 @@ fn invalid_inputs_give_offset_and_kind() {
         (b"$+1\r\na\r\n", 1, ExpectedDigit),
         (b"$-2\r\n", 1, NegativeLength),
         (b"$-0\r\n", 1, NegativeLength),
+        (b"$-01\r\n", 1, NegativeLength),
+        (b"*-001\r\n", 1, NegativeLength),
         (b"$-1x\r\n", 3, ExpectedDigit),
         (b"$3\r\nfooXY", 7, ExpectedCrlf),
         (b"$3\r\nfoo\rX", 7, ExpectedCrlf),

@@ -58,6 +58,7 @@ fn err<T>(offset: usize, kind: ErrorKind) -> Read<T> {
 
 /// Reads the node starting at `pos`: a whole scalar, or the header of an aggregate.
 /// Returns it with the offset just past what was read.
+#[inline(always)]
 pub(crate) fn read_node<'a>(buf: &'a [u8], pos: usize, limits: &Limits) -> Read<(Node<'a>, usize)> {
     let Some(&ty) = buf.get(pos) else {
         return Ok(Step::Need(pos + 1));
@@ -188,6 +189,7 @@ pub(crate) fn read_node<'a>(buf: &'a [u8], pos: usize, limits: &Limits) -> Read<
 }
 
 /// Expects CRLF at `i`; `not_cr` is the error when the byte at `i` is not CR.
+#[inline(always)]
 fn crlf(buf: &[u8], i: usize, not_cr: ErrorKind) -> Read<usize> {
     match buf.get(i) {
         None => Ok(Step::Need(i + 1)),
@@ -201,6 +203,7 @@ fn crlf(buf: &[u8], i: usize, not_cr: ErrorKind) -> Read<usize> {
 }
 
 /// A CRLF-terminated line starting at `start` (without the CRLF), and the offset after it.
+#[inline(always)]
 fn line<'a>(buf: &'a [u8], start: usize, limits: &Limits) -> Read<(&'a [u8], usize)> {
     let rest = buf.get(start..).unwrap_or_default();
     match rest.iter().position(|&b| b == b'\r' || b == b'\n') {
@@ -225,34 +228,50 @@ fn line<'a>(buf: &'a [u8], start: usize, limits: &Limits) -> Read<(&'a [u8], usi
 }
 
 /// Decimal digits starting at `start` up to CRLF: the value (checked against `max`, reported
-/// as `too_big` at `start` as soon as it is exceeded) and the offset after the CRLF.
+/// as `too_big` at `start`, also before the CRLF has arrived) and the offset after the CRLF.
+#[inline(always)]
 fn digits(buf: &[u8], start: usize, max: u64, too_big: ErrorKind) -> Read<(u64, usize)> {
+    // 19 decimal digits always fit in a u64, so the common short numbers need no overflow
+    // checks in the loop (a checked multiply is a long dependency chain per digit).
+    const SAFE_DIGITS: usize = 19;
     let mut acc: u64 = 0;
     let mut i = start;
     loop {
-        match buf.get(i) {
-            None => return Ok(Step::Need(i + 1)),
-            Some(&d) if d.is_ascii_digit() => {
-                acc = match acc
-                    .checked_mul(10)
-                    .and_then(|a| a.checked_add(u64::from(d - b'0')))
-                {
-                    Some(a) if a <= max => a,
-                    Some(_) => return err(start, too_big),
-                    None => return err(start, ErrorKind::Overflow),
-                };
-                i += 1;
+        let Some(&b) = buf.get(i) else {
+            if acc > max {
+                return err(start, too_big);
             }
-            Some(b'\r') if i > start => break,
-            Some(b'\n') => return err(i, ErrorKind::StrayNewline),
-            Some(_) => return err(i, ErrorKind::ExpectedDigit),
+            return Ok(Step::Need(i + 1));
+        };
+        let d = b.wrapping_sub(b'0');
+        if d >= 10 {
+            break;
         }
+        if i - start < SAFE_DIGITS {
+            acc = acc * 10 + u64::from(d);
+        } else {
+            match acc.checked_mul(10).and_then(|a| a.checked_add(u64::from(d))) {
+                Some(a) => acc = a,
+                None if max < u64::MAX => return err(start, too_big),
+                None => return err(start, ErrorKind::Overflow),
+            }
+        }
+        i += 1;
+    }
+    if acc > max {
+        return err(start, too_big);
+    }
+    match buf[i] {
+        b'\r' if i > start => {}
+        b'\n' => return err(i, ErrorKind::StrayNewline),
+        _ => return err(i, ErrorKind::ExpectedDigit),
     }
     let end = done!(crlf(buf, i, ErrorKind::ExpectedDigit));
     Ok(Step::Done((acc, end)))
 }
 
 /// The line of a `:` integer: an optional sign and digits, fitting an `i64`.
+#[inline(always)]
 fn integer(buf: &[u8], start: usize) -> Read<(i64, usize)> {
     let (negative, first) = match buf.get(start) {
         None => return Ok(Step::Need(start + 1)),
@@ -275,6 +294,7 @@ fn integer(buf: &[u8], start: usize) -> Read<(i64, usize)> {
 }
 
 /// The length line of a bulk or aggregate: `None` for the RESP2 null `-1` (when `null_ok`).
+#[inline(always)]
 fn length(
     buf: &[u8],
     start: usize,
@@ -287,7 +307,8 @@ fn length(
         Some(b'?') => err(start, ErrorKind::Streamed),
         Some(b'-') => {
             let (n, end) = done!(digits(buf, start + 1, u64::MAX, ErrorKind::Overflow));
-            if n == 1 && null_ok {
+            // Exactly `-1`: `-01` is not the null marker.
+            if n == 1 && null_ok && end == start + 4 {
                 Ok(Step::Done((None, end)))
             } else {
                 err(start, ErrorKind::NegativeLength)
@@ -303,6 +324,7 @@ fn length(
 }
 
 /// `n` payload bytes at `start` followed by CRLF.
+#[inline(always)]
 fn payload(buf: &[u8], start: usize, n: usize) -> Read<(&[u8], usize)> {
     let Some(end) = start.checked_add(n).and_then(|e| e.checked_add(2)) else {
         return err(start, ErrorKind::BulkTooLong);
@@ -321,8 +343,10 @@ fn payload(buf: &[u8], start: usize, n: usize) -> Read<(&[u8], usize)> {
 /// resumed when more bytes arrive ([`Decoder`]).
 #[derive(Clone, Debug)]
 struct Scanner {
-    /// Children still expected per open level; the bottom slot is the caller's frame count.
-    stack: heapless::Vec<u64, { MAX_DEPTH + 1 }>,
+    /// Nodes still expected at the current level (0: done).
+    top: u64,
+    /// The counts of the enclosing levels, innermost last: one entry per open aggregate.
+    parents: heapless::Vec<u64, MAX_DEPTH>,
     /// Offset of the next node to read.
     pos: usize,
     /// The buffer must be at least this long before another read can progress.
@@ -332,25 +356,22 @@ struct Scanner {
 impl Scanner {
     /// A scanner expecting `count` frames starting at `pos`.
     fn new(pos: usize, count: u64) -> Self {
-        let mut stack = heapless::Vec::new();
-        if count > 0 {
-            // Capacity is at least 1.
-            let _ = stack.push(count);
-        }
         Scanner {
-            stack,
+            top: count,
+            parents: heapless::Vec::new(),
             pos,
             need: 0,
         }
     }
 
     /// Scans until the expected frames are complete: returns their end offset.
+    #[inline]
     fn run(&mut self, buf: &[u8], limits: &Limits) -> Read<usize> {
         if buf.len() < self.need {
             return Ok(Step::Need(self.need));
         }
         let max_depth = limits.max_depth.min(MAX_DEPTH);
-        while !self.stack.is_empty() {
+        while self.top > 0 {
             let (node, end) = match read_node(buf, self.pos, limits)? {
                 Step::Done(done) => done,
                 Step::Need(n) => {
@@ -366,16 +387,19 @@ impl Scanner {
                 // level of nesting, so a chain of them cannot grow the depth unchecked.
                 Node::Attribute(n) => pairs(n, self.pos)?.saturating_add(1),
             };
-            if let Some(top) = self.stack.last_mut() {
-                *top -= 1;
-            }
-            if children > 0 && (self.stack.len() > max_depth || self.stack.push(children).is_err())
-            {
-                return err(self.pos, ErrorKind::TooDeep);
+            self.top -= 1;
+            if children > 0 {
+                if self.parents.len() >= max_depth || self.parents.push(self.top).is_err() {
+                    return err(self.pos, ErrorKind::TooDeep);
+                }
+                self.top = children;
             }
             self.pos = end;
-            while self.stack.last() == Some(&0) {
-                self.stack.pop();
+            while self.top == 0 {
+                match self.parents.pop() {
+                    Some(parent) => self.top = parent,
+                    None => break,
+                }
             }
         }
         Ok(Step::Done(self.pos))
@@ -395,6 +419,20 @@ pub(crate) fn skip(buf: &[u8], pos: usize, count: u64) -> Option<usize> {
         Ok(Step::Done(end)) => Some(end),
         _ => None,
     }
+}
+
+/// The frame at `pos` in validated bytes, and the offset after it. A scalar is read once;
+/// an aggregate or attributed frame is first skipped to find its end.
+#[inline]
+pub(crate) fn frame_at(buf: &[u8], pos: usize) -> Option<(Frame<'_>, usize)> {
+    let Ok(Step::Done((node, end))) = read_node(buf, pos, &VALIDATED) else {
+        return None;
+    };
+    if let Node::Scalar(kind) = node {
+        return Some((Frame::new(kind, None, buf.get(pos..end)?), end));
+    }
+    let end = skip(buf, pos, 1)?;
+    Some((build_frame(buf.get(pos..end)?).ok()?, end))
 }
 
 /// The frame of `raw`, which holds exactly one validated frame.
@@ -448,18 +486,33 @@ pub fn decode<'a>(
     buf: &'a [u8],
     limits: &Limits,
 ) -> Result<Status<(Frame<'a>, usize)>, DecodeError> {
-    // Fast path: a scalar (the common reply) is read in one pass, without a scanner.
-    match read_node(buf, 0, limits)? {
-        Step::Need(_) => Ok(Status::Partial),
-        Step::Done((Node::Scalar(kind), end)) => {
-            Ok(Status::Complete((Frame::new(kind, None, &buf[..end]), end)))
-        }
-        Step::Done(_) => finish(Scanner::new(0, 1).run(buf, limits)?, buf),
-    }
+    decode_with(&mut Scanner::new(0, 1), buf, limits)
 }
 
-fn finish(step: Step<usize>, buf: &[u8]) -> Result<Status<(Frame<'_>, usize)>, DecodeError> {
-    match step {
+/// [`decode`] with the scanner state kept by the caller ([`Decoder`]).
+#[inline(always)]
+fn decode_with<'a>(
+    scan: &mut Scanner,
+    buf: &'a [u8],
+    limits: &Limits,
+) -> Result<Status<(Frame<'a>, usize)>, DecodeError> {
+    if buf.len() < scan.need {
+        return Ok(Status::Partial);
+    }
+    if scan.pos == 0 {
+        // Fast path: a scalar (the common reply) is read in one pass, without the scanner.
+        match read_node(buf, 0, limits)? {
+            Step::Need(n) => {
+                scan.need = n;
+                return Ok(Status::Partial);
+            }
+            Step::Done((Node::Scalar(kind), end)) => {
+                return Ok(Status::Complete((Frame::new(kind, None, &buf[..end]), end)));
+            }
+            Step::Done(_) => {}
+        }
+    }
+    match scan.run(buf, limits)? {
         Step::Need(_) => Ok(Status::Partial),
         Step::Done(end) => Ok(Status::Complete((build_frame(&buf[..end])?, end))),
     }
@@ -519,10 +572,7 @@ impl Decoder {
 
     /// Decodes one frame from the start of `buf`, resuming a previous `Partial` scan.
     pub fn decode<'a>(&mut self, buf: &'a [u8]) -> Result<Status<(Frame<'a>, usize)>, DecodeError> {
-        let result = self
-            .scan
-            .run(buf, &self.limits)
-            .and_then(|s| finish(s, buf));
+        let result = decode_with(&mut self.scan, buf, &self.limits);
         if !matches!(result, Ok(Status::Partial)) {
             self.reset();
         }

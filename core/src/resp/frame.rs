@@ -8,7 +8,7 @@
 //! that most callers (which turn the frame into a [`Value`] or look at one field) never read,
 //! and would add a storage argument to [`decode`](super::decode).
 
-use super::decode::{build_frame, skip, value_at};
+use super::decode::{frame_at, value_at};
 use super::Value;
 
 /// The borrowed content of a [`Frame`], mirroring [`Value`]'s variants.
@@ -278,13 +278,12 @@ pub struct Elements<'a> {
 impl<'a> Iterator for Elements<'a> {
     type Item = Frame<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Frame<'a>> {
         if self.remaining == 0 {
             return None;
         }
-        let frame = skip(self.body, self.pos, 1)
-            .and_then(|end| Some((build_frame(self.body.get(self.pos..end)?).ok()?, end)));
-        match frame {
+        match frame_at(self.body, self.pos) {
             Some((frame, end)) => {
                 self.pos = end;
                 self.remaining -= 1;
@@ -358,8 +357,7 @@ pub struct AttributePairs<'a> {
 
 impl<'a> AttributePairs<'a> {
     fn element(&mut self) -> Option<Frame<'a>> {
-        let end = skip(self.raw, self.pos, 1)?;
-        let frame = build_frame(self.raw.get(self.pos..end)?).ok()?;
+        let (frame, end) = frame_at(self.raw, self.pos)?;
         self.pos = end;
         Some(frame)
     }

@@ -6,8 +6,14 @@
 //! a `fuzz/fuzz_targets/<name>.rs` calling it, a `[[bin]]` in `fuzz/Cargo.toml`, and seed
 //! files in `fuzz/corpus/<name>/`.
 
+pub mod resp_decode;
+pub mod resp_roundtrip;
+
 /// A fuzz target's check: runs one input and panics when an invariant breaks.
 pub type Check = fn(&[u8]);
 
 /// Every fuzz target: its name (= its corpus folder) and its check.
-pub const TARGETS: &[(&str, Check)] = &[];
+pub const TARGETS: &[(&str, Check)] = &[
+    ("resp_decode", resp_decode::check),
+    ("resp_roundtrip", resp_roundtrip::check),
+];

@@ -69,6 +69,7 @@
 //! |---|---|
 //! | `builder` | [`RingBuilder`] options, shard addresses (`redis://` URLs) → core `Config` |
 //! | `ring` | [`Ring`]: the public calls, each a job + a wait |
+//! | `helpers` | typed helpers (`get`, `set`, `incr`, ...) expanded from core's one table |
 //! | `pipeline` | [`Pipeline`] |
 //! | `queue` | the job queue shared with the reactor, and its wake-up rule |
 //! | `waiter` | `Batch`: where results are left and callers wait |
@@ -81,6 +82,7 @@
 mod addr;
 mod builder;
 mod clock;
+mod helpers;
 mod net;
 mod pipeline;
 mod queue;
@@ -98,6 +100,7 @@ pub use redis_ring_core as core;
 pub use redis_ring_core::command::{Cmd, FromValue, FromValueError, ToArg};
 pub use redis_ring_core::config::{Config, ConnOptions, Protocol};
 pub use redis_ring_core::error::NetError;
+pub use redis_ring_core::placement::Algorithm;
 pub use redis_ring_core::resp::Value;
 pub use redis_ring_core::ring::Event;
 pub use redis_ring_core::Error;

@@ -7,7 +7,7 @@ use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
 use polling::Poller;
-use redis_ring_core::command::{Cmd, FromValue, FromValueError, ToArg};
+use redis_ring_core::command::{Cmd, FromValue, FromValueError};
 use redis_ring_core::config::Config;
 use redis_ring_core::error::CmdName;
 use redis_ring_core::resp::Value;
@@ -201,59 +201,6 @@ impl Ring {
     /// shard, concurrently) and returns each command's own result in order.
     pub fn pipeline(&self) -> Pipeline<'_> {
         Pipeline::new(self)
-    }
-
-    /// `MGET` across shards: the values of `keys`, in key order.
-    ///
-    /// # Errors
-    /// As [`Ring::cmd`]; by default one failed shard fails the whole call.
-    pub fn mget<K: ToArg, T: FromValue>(&self, keys: &[K]) -> Result<Vec<T>, Error> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.query(Cmd::new("MGET").arg(keys))
-    }
-
-    /// `MSET` across shards.
-    ///
-    /// # Errors
-    /// As [`Ring::cmd`]; an error names the shard that failed.
-    pub fn mset<K: ToArg, V: ToArg>(&self, pairs: &[(K, V)]) -> Result<(), Error> {
-        if pairs.is_empty() {
-            return Ok(());
-        }
-        self.query(Cmd::new("MSET").arg(pairs))
-    }
-
-    /// `DEL` across shards: how many of `keys` existed.
-    ///
-    /// # Errors
-    /// As [`Ring::cmd`].
-    pub fn del<K: ToArg>(&self, keys: &[K]) -> Result<u64, Error> {
-        if keys.is_empty() {
-            return Ok(0);
-        }
-        self.query(Cmd::new("DEL").arg(keys))
-    }
-
-    /// `EXISTS` across shards: how many of `keys` exist (a key given twice counts twice).
-    ///
-    /// # Errors
-    /// As [`Ring::cmd`].
-    pub fn exists<K: ToArg>(&self, keys: &[K]) -> Result<u64, Error> {
-        if keys.is_empty() {
-            return Ok(0);
-        }
-        self.query(Cmd::new("EXISTS").arg(keys))
-    }
-
-    /// `PUBLISH` on the shard `channel` hashes to (where its subscribers listen); returns
-    /// how many clients received it.
-    ///
-    /// # Errors
-    /// As [`Ring::cmd`].
-    pub fn publish<C: ToArg, M: ToArg>(&self, channel: C, message: M) -> Result<i64, Error> {
-        self.query(Cmd::new("PUBLISH").arg(channel).arg(message))
     }
 
     /// The name of the shard that owns `key` now (hash tags applied), over the live shards;

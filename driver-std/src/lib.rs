@@ -94,7 +94,7 @@ mod waiter;
 pub use builder::{BuildError, RingBuilder, RingOptions};
 pub use pipeline::Pipeline;
 pub use ring::{Ring, EVENTS_CAPACITY};
-pub use stats::ShardStats;
+pub use stats::{IoStats, ShardStats};
 
 pub use redis_ring_core as core;
 pub use redis_ring_core::command::{Cmd, FromValue, FromValueError, ToArg};

@@ -18,6 +18,7 @@ use redis_ring_core::command::Cmd;
 use redis_ring_core::ring::{ConnId, Event, RingCore};
 use redis_ring_core::time::Instant;
 
+use crate::stats::IoCounters;
 use crate::waiter::Batch;
 
 /// A closure run on the reactor thread with the core (queries and `set_shards`).
@@ -42,8 +43,8 @@ pub(crate) enum Job {
     Resolved {
         /// The connection.
         conn: ConnId,
-        /// The first address found, or why there is none.
-        addr: std::io::Result<SocketAddr>,
+        /// The addresses found, or why there are none.
+        addrs: std::io::Result<Vec<SocketAddr>>,
     },
     /// Close the ring: fail what is pending, close every connection, exit.
     Shutdown,
@@ -55,7 +56,7 @@ impl fmt::Debug for Job {
             Job::Submit { cmds, .. } => write!(f, "Submit({} commands)", cmds.len()),
             Job::Run(_) => f.write_str("Run(..)"),
             Job::Events(_) => f.write_str("Events"),
-            Job::Resolved { conn, addr } => write!(f, "Resolved({conn}, {addr:?})"),
+            Job::Resolved { conn, addrs } => write!(f, "Resolved({conn}, {addrs:?})"),
             Job::Shutdown => f.write_str("Shutdown"),
         }
     }
@@ -76,6 +77,8 @@ pub(crate) struct Shared {
     queue: Mutex<Queue>,
     /// The reactor's poller (also held by every registered socket, to deregister on drop).
     pub(crate) poller: Arc<Poller>,
+    /// What the reactor did.
+    pub(crate) io: IoCounters,
 }
 
 impl Shared {
@@ -83,6 +86,7 @@ impl Shared {
         Shared {
             queue: Mutex::new(Queue::default()),
             poller,
+            io: IoCounters::default(),
         }
     }
 

@@ -20,7 +20,7 @@ use crate::clock::Clock;
 use crate::pipeline::Pipeline;
 use crate::queue::{Job, Shared};
 use crate::reactor::Reactor;
-use crate::stats::ShardStats;
+use crate::stats::{IoStats, ShardStats};
 use crate::waiter::{Batch, Reply};
 
 /// Capacity of each [`Ring::events`] channel; events beyond it are dropped for a receiver
@@ -263,6 +263,12 @@ impl Ring {
     pub fn stats(&self) -> Vec<ShardStats> {
         self.with_core(|core, _| core.shards().map(ShardStats::from).collect())
             .unwrap_or_default()
+    }
+
+    /// What the I/O thread has done so far (commands, writes, reads, wake-ups): for example
+    /// `commands / writes` shows how many concurrent commands share each write.
+    pub fn io_stats(&self) -> IoStats {
+        self.inner.shared.io.snapshot()
     }
 
     /// Closes the ring: pending commands fail with [`Error::Closed`], connections are closed,

@@ -1,0 +1,233 @@
+//! driver-std's own behaviour against real redis-server shards: what the shared scenario
+//! suite does not look at (the blocking API's details, pipelining through the one reactor,
+//! shutdown while busy, host names).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use redis_ring_std::{BuildError, Cmd, Error, Event, Ring, Value};
+use redis_ring_tests::scenarios::fast_config;
+use redis_ring_tests::Shards;
+
+fn ring(shards: &Shards) -> Ring {
+    Ring::builder()
+        .config(fast_config())
+        .shards(shards.named())
+        .build()
+        .expect("build")
+}
+
+#[test]
+fn ring_is_send_sync_clone() {
+    fn check<T: Send + Sync + Clone + 'static>() {}
+    check::<Ring>();
+}
+
+#[test]
+fn typed_helpers_and_pipelines() {
+    let shards = Shards::start(3).unwrap();
+    let ring = ring(&shards);
+    ring.set("helpers:s", "v").unwrap();
+    let v: Option<String> = ring.get("helpers:s").unwrap();
+    assert_eq!(v.as_deref(), Some("v"));
+    let missing: Option<String> = ring.get("helpers:none").unwrap();
+    assert_eq!(missing, None);
+    assert_eq!(ring.incr("helpers:n").unwrap(), 1);
+    assert_eq!(ring.incr_by("helpers:n", 41).unwrap(), 42);
+    ring.hset("helpers:h", "f", 1).unwrap();
+    let h: HashMap<String, i64> = ring.hgetall("helpers:h").unwrap();
+    assert_eq!(h, HashMap::from([("f".to_string(), 1)]));
+    assert!(ring.expire("helpers:s", 100).unwrap());
+    assert_eq!(ring.ping().unwrap(), "PONG");
+
+    // Typed helpers queue into pipelines too; results keep their order.
+    let mut p = ring.pipeline();
+    p.set("helpers:p", 5)
+        .incr("helpers:p")
+        .get("helpers:p")
+        .cmd(Cmd::new("LPUSH").arg("helpers:p").arg("x"));
+    assert_eq!(p.len(), 4);
+    let results = p.run();
+    assert!(p.is_empty());
+    assert_eq!(results[0], Ok(Value::Okay));
+    assert_eq!(results[1], Ok(Value::Int(6)));
+    assert_eq!(results[2], Ok(Value::Bulk(b"6".to_vec())));
+    assert!(
+        matches!(&results[3], Err(Error::Server { message, .. }) if message.starts_with("WRONGTYPE"))
+    );
+    assert!(p.run().is_empty());
+
+    // A reply that does not fit the asked type is an error naming the command.
+    let err = ring
+        .query::<i64>(Cmd::new("GET").arg("helpers:s"))
+        .unwrap_err();
+    assert_eq!(err.command().map(|c| c.as_str()), Some("GET"), "{err}");
+    ring.close();
+}
+
+#[test]
+fn concurrent_callers_share_writes() {
+    let shards = Shards::start(3).unwrap();
+    let ring = ring(&shards);
+    ring.ping().unwrap();
+    let before = ring.io_stats();
+    const THREADS: u64 = 50;
+    const OPS: u64 = 200;
+    let errors = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let ring = ring.clone();
+            let errors = &errors;
+            s.spawn(move || {
+                for i in 0..OPS {
+                    let key = format!("share:{t}:{}", i % 10);
+                    if ring.set(&*key, i).is_err() {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(errors.load(Ordering::Relaxed), 0);
+    let after = ring.io_stats();
+    let commands = after.commands - before.commands;
+    let writes = after.writes - before.writes;
+    assert_eq!(commands, THREADS * OPS);
+    // Heartbeats add a few writes of their own; concurrent commands must share most writes.
+    println!("{commands} commands in {writes} writes");
+    assert!(
+        writes * 2 < commands,
+        "no write sharing: {commands} commands took {writes} writes"
+    );
+    ring.close();
+}
+
+#[test]
+fn close_while_busy_fails_or_finishes_every_call_and_joins() {
+    let shards = Shards::start(2).unwrap();
+    let ring = ring(&shards);
+    let events = ring.events();
+    let stop = AtomicBool::new(false);
+    let (ok, closed) = (AtomicU64::new(0), AtomicU64::new(0));
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let ring = ring.clone();
+            let (stop, ok, closed) = (&stop, &ok, &closed);
+            s.spawn(move || {
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let mut p = ring.pipeline();
+                    p.set(format!("busy:{t}:{i}"), i).get(format!("busy:{t}"));
+                    for r in p.run() {
+                        match r {
+                            Ok(_) => ok.fetch_add(1, Ordering::Relaxed),
+                            Err(Error::Closed { .. }) => closed.fetch_add(1, Ordering::Relaxed),
+                            Err(e) => panic!("unexpected error: {e}"),
+                        };
+                    }
+                    i += 1;
+                    if ring.is_closed() {
+                        return;
+                    }
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let started = Instant::now();
+        ring.close();
+        assert!(started.elapsed() < Duration::from_secs(1));
+        stop.store(true, Ordering::Relaxed);
+    });
+    assert!(ok.load(Ordering::Relaxed) > 0);
+    // Every later call fails at once, naming the command.
+    let err = ring.cmd(Cmd::new("GET").arg("x")).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Closed {
+            command: err.command().copied().unwrap()
+        }
+    );
+    assert_eq!(err.to_string(), "GET: the ring was closed");
+    assert!(ring.pipeline().cmd(Cmd::new("PING")).run()[0].is_err());
+    assert!(ring.is_closed());
+    assert_eq!(ring.len(), 0);
+    assert!(ring.stats().is_empty());
+    assert_eq!(ring.shard_for_key("x"), None);
+    assert!(matches!(
+        ring.set_shards([("a", "127.0.0.1:1")]),
+        Err(BuildError::Closed)
+    ));
+    // The events channel ends once the I/O thread is gone; a new one ends at once.
+    let rest: Vec<Event> = events.iter().collect();
+    assert!(rest.len() <= redis_ring_std::EVENTS_CAPACITY);
+    assert!(ring.events().recv().is_err());
+    ring.close(); // twice is fine
+}
+
+#[test]
+fn host_names_are_resolved_off_the_io_thread() {
+    let shards = Shards::start(2).unwrap();
+    let named: Vec<(String, String)> = shards
+        .servers()
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (format!("shard{}", i + 1), format!("localhost:{}", s.port())))
+        .collect();
+    let ring = Ring::builder()
+        .config(fast_config())
+        .shards(named)
+        .build()
+        .unwrap();
+    for i in 0..20 {
+        ring.set(format!("dns:{i}"), i).unwrap();
+    }
+    assert_eq!(ring.len(), 2);
+    ring.close();
+}
+
+#[test]
+fn per_call_timeout_and_a_frozen_shard_do_not_block_others() {
+    let mut shards = Shards::start(2).unwrap();
+    let ring = ring(&shards);
+    let frozen_key = (0..)
+        .map(|i| format!("frozen:{i}"))
+        .find(|k| ring.shard_for_key(k).as_deref() == Some("shard1"))
+        .unwrap();
+    let live_key = (0..)
+        .map(|i| format!("live:{i}"))
+        .find(|k| ring.shard_for_key(k).as_deref() == Some("shard2"))
+        .unwrap();
+    ring.set(&*frozen_key, 1).unwrap();
+    shards.server(0).pause().unwrap();
+    let started = Instant::now();
+    let err = ring
+        .cmd_timeout(
+            Cmd::new("GET").arg(&*frozen_key),
+            Duration::from_millis(150),
+        )
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(
+        took >= Duration::from_millis(140) && took < Duration::from_millis(600),
+        "took {took:?}"
+    );
+    // Meanwhile the other shard answers at once.
+    let started = Instant::now();
+    ring.set(&*live_key, 2).unwrap();
+    assert!(started.elapsed() < Duration::from_millis(100));
+    shards.server(0).resume().unwrap();
+    ring.close();
+}
+
+#[test]
+fn bad_addresses_are_refused_by_the_builder() {
+    let err = Ring::builder()
+        .shard("a", "127.0.0.1:7000")
+        .shard("b", "redis://:pw@localhost:notaport")
+        .build()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("shard b") && !text.contains("pw"), "{text}");
+}

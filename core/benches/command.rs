@@ -6,7 +6,9 @@
 // criterion_group! generates undocumented public functions.
 #![allow(missing_docs)]
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use redis_ring_core::command::{classify, cmds, from_value, Cmd};
 use redis_ring_core::resp::Value;
 

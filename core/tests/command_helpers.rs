@@ -39,6 +39,11 @@ fn cases() -> Vec<(&'static str, Cmd, Vec<&'static str>)> {
             cmds::set_nx("k", "v"),
             vec!["SET", "k", "v", "NX"],
         ),
+        (
+            "set_px",
+            cmds::set_px("k", "v", 1500),
+            vec!["SET", "k", "v", "PX", "1500"],
+        ),
         ("mget", cmds::mget(["a", "b"]), vec!["MGET", "a", "b"]),
         (
             "mset",
@@ -115,6 +120,16 @@ fn cases() -> Vec<(&'static str, Cmd, Vec<&'static str>)> {
             cmds::hincr_by("h", "f", 2),
             vec!["HINCRBY", "h", "f", "2"],
         ),
+        (
+            "hincr_by_float",
+            cmds::hincr_by_float("h", "f", -0.25),
+            vec!["HINCRBYFLOAT", "h", "f", "-0.25"],
+        ),
+        (
+            "hsetnx",
+            cmds::hsetnx("h", "f", "v"),
+            vec!["HSETNX", "h", "f", "v"],
+        ),
         ("hkeys", cmds::hkeys("h"), vec!["HKEYS", "h"]),
         ("hvals", cmds::hvals("h"), vec!["HVALS", "h"]),
         ("hlen", cmds::hlen("h"), vec!["HLEN", "h"]),
@@ -138,6 +153,7 @@ fn cases() -> Vec<(&'static str, Cmd, Vec<&'static str>)> {
         ),
         ("llen", cmds::llen("l"), vec!["LLEN", "l"]),
         ("lindex", cmds::lindex("l", -1), vec!["LINDEX", "l", "-1"]),
+        ("lset", cmds::lset("l", 2, "x"), vec!["LSET", "l", "2", "x"]),
         ("lrem", cmds::lrem("l", 0, "x"), vec!["LREM", "l", "0", "x"]),
         (
             "ltrim",
@@ -159,6 +175,13 @@ fn cases() -> Vec<(&'static str, Cmd, Vec<&'static str>)> {
         ("scard", cmds::scard("s"), vec!["SCARD", "s"]),
         ("spop", cmds::spop("s"), vec!["SPOP", "s"]),
         (
+            "srandmember",
+            cmds::srandmember("s"),
+            vec!["SRANDMEMBER", "s"],
+        ),
+        ("sinter", cmds::sinter(["a", "b"]), vec!["SINTER", "a", "b"]),
+        ("sunion", cmds::sunion(["a", "b"]), vec!["SUNION", "a", "b"]),
+        (
             "zadd",
             cmds::zadd("z", 1.5, "m"),
             vec!["ZADD", "z", "1.5", "m"],
@@ -175,7 +198,23 @@ fn cases() -> Vec<(&'static str, Cmd, Vec<&'static str>)> {
             cmds::zrange_withscores("z", 0, 1),
             vec!["ZRANGE", "z", "0", "1", "WITHSCORES"],
         ),
+        (
+            "zrevrange",
+            cmds::zrevrange("z", 0, -1),
+            vec!["ZREVRANGE", "z", "0", "-1"],
+        ),
+        (
+            "zrangebyscore",
+            cmds::zrangebyscore("z", f64::NEG_INFINITY, "(2"),
+            vec!["ZRANGEBYSCORE", "z", "-inf", "(2"],
+        ),
         ("zrank", cmds::zrank("z", "m"), vec!["ZRANK", "z", "m"]),
+        (
+            "zrevrank",
+            cmds::zrevrank("z", "m"),
+            vec!["ZREVRANK", "z", "m"],
+        ),
+        ("zpopmin", cmds::zpopmin("z", 2), vec!["ZPOPMIN", "z", "2"]),
         ("zcard", cmds::zcard("z"), vec!["ZCARD", "z"]),
         (
             "zincr_by",
@@ -207,6 +246,7 @@ fn cases() -> Vec<(&'static str, Cmd, Vec<&'static str>)> {
             cmds::publish("ch", "hi"),
             vec!["PUBLISH", "ch", "hi"],
         ),
+        ("echo", cmds::echo("hi"), vec!["ECHO", "hi"]),
         ("ping", cmds::ping(), vec!["PING"]),
     ]
 }
@@ -235,12 +275,12 @@ fn every_helper_names_a_known_command_with_the_right_keys() {
         assert!(routing.is_known() && !routing.is_malformed(), "{name}");
         let keys: Vec<&[u8]> = routing.keys().args().collect();
         let expected: &[&str] = match name {
-            "mget" | "exists" | "unlink" => &["a", "b"],
+            "mget" | "exists" | "unlink" | "sinter" | "sunion" => &["a", "b"],
             "mset" => &["a", "b"],
             "del" | "touch" => &["a"],
             "rename" => &["a", "b"],
             "eval" => &["k1", "k2"],
-            "evalsha" | "script_load" | "ping" => &[],
+            "evalsha" | "script_load" | "ping" | "echo" => &[],
             "publish" => &["ch"],
             _ => &[words[1]],
         };

@@ -365,6 +365,16 @@ fn registrations() {
         &[KeySpec::range(1, -1, 0, 0)],
     );
     assert_eq!(table.classify(&cmd("Z.ALL a b c")).keys().count(), 3);
+    // A negative first-key offset pointing before the arguments is malformed, not a panic.
+    table.register(
+        "N.NEG",
+        Class::SameShard,
+        Block::Never,
+        &[KeySpec::keynum(1, 0, -2, 1)],
+    );
+    let c = cmd("N.NEG 1 a");
+    assert!(table.classify(&c).is_malformed());
+    assert_eq!(table.classify(&c).keys().count(), 0);
     // The free function ignores registrations.
     assert_eq!(classify(&cmd("FT.SEARCH idx q")).class(), Class::SingleKey);
 }

@@ -512,3 +512,122 @@ fn key_positions_match_command_getkeys() {
     );
     assert!(compared >= 500, "only {compared} invocations compared");
 }
+
+/// Every typed helper, sent to a real server: none is refused as unknown, malformed or of
+/// the wrong arity (errors about the data, such as `NOSCRIPT`, are fine).
+#[test]
+fn typed_helpers_are_valid_commands() {
+    use redis_ring_core::command::cmds;
+    let server = RedisServer::start().expect("start redis-server");
+    let mut conn = RawConn::connect(server.socket_addr(), Duration::from_secs(10)).unwrap();
+    let all = [
+        cmds::set("k", 42),
+        cmds::get("k"),
+        cmds::set_ex("k", "v", 10),
+        cmds::set_nx("k", "v"),
+        cmds::set_px("k", "v", 1500),
+        cmds::mset([("a", 1), ("b", 2)]),
+        cmds::mget(["a", "b"]),
+        cmds::getdel("a"),
+        cmds::getex("k", 5),
+        cmds::append("k", "xy"),
+        cmds::strlen("k"),
+        cmds::incr("n"),
+        cmds::incr_by("n", -5),
+        cmds::decr("n"),
+        cmds::decr_by("n", 3),
+        cmds::incr_by_float("n", 0.5),
+        cmds::getrange("k", 0, -1),
+        cmds::setrange("k", 3, "ab"),
+        cmds::exists(["a", "b"]),
+        cmds::touch(["a", "b"]),
+        cmds::expire("k", 60),
+        cmds::pexpire("k", 1500),
+        cmds::expire_at("k", 4_000_000_000i64),
+        cmds::ttl("k"),
+        cmds::pttl("k"),
+        cmds::persist("k"),
+        cmds::type_("k"),
+        cmds::rename("k", "k2"),
+        cmds::del(["k2", "b"]),
+        cmds::unlink(["n"]),
+        cmds::hset("h", "f", 1),
+        cmds::hset_multiple("h", [("f1", "v1"), ("f2", "v2")]),
+        cmds::hget("h", "f"),
+        cmds::hexists("h", "f"),
+        cmds::hincr_by("h", "f", 2),
+        cmds::hincr_by_float("h", "f", 0.5),
+        cmds::hsetnx("h", "f3", "v"),
+        cmds::hkeys("h"),
+        cmds::hvals("h"),
+        cmds::hlen("h"),
+        cmds::hmget("h", ["f1", "f2"]),
+        cmds::hgetall("h"),
+        cmds::hdel("h", ["f1", "f2"]),
+        cmds::lpush("l", [1, 2]),
+        cmds::rpush("l", "x"),
+        cmds::lrange("l", 0, -1),
+        cmds::llen("l"),
+        cmds::lindex("l", -1),
+        cmds::lset("l", 0, "y"),
+        cmds::lrem("l", 0, "x"),
+        cmds::ltrim("l", 0, 5),
+        cmds::lpop("l"),
+        cmds::rpop("l"),
+        cmds::sadd("s1", ["a", "b"]),
+        cmds::sadd("s2", "b"),
+        cmds::srem("s1", "z"),
+        cmds::smembers("s1"),
+        cmds::sismember("s1", "a"),
+        cmds::scard("s1"),
+        cmds::srandmember("s1"),
+        cmds::sinter(["s1", "s2"]),
+        cmds::sunion(["s1", "s2"]),
+        cmds::spop("s1"),
+        cmds::zadd("z", 1.5, "m"),
+        cmds::zadd("z", f64::INFINITY, "top"),
+        cmds::zincr_by("z", 2.0, "m"),
+        cmds::zscore("z", "m"),
+        cmds::zrange("z", 0, -1),
+        cmds::zrange_withscores("z", 0, -1),
+        cmds::zrevrange("z", 0, -1),
+        cmds::zrangebyscore("z", f64::NEG_INFINITY, "(2"),
+        cmds::zrank("z", "m"),
+        cmds::zrevrank("z", "m"),
+        cmds::zcard("z"),
+        cmds::zcount("z", "-inf", "+inf"),
+        cmds::zpopmin("z", 1),
+        cmds::zrem("z", ["m", "top"]),
+        cmds::eval("return KEYS[1]", ["k1"], ["a"]),
+        cmds::script_load("return 1"),
+        cmds::evalsha("e0e1f9fabfc9d4800c877a703b823ac0578ff8db", (), ()),
+        cmds::publish("ch", "hi"),
+        cmds::echo("hi"),
+        cmds::ping(),
+    ];
+    assert_eq!(
+        all.len(),
+        cmds::NAMES.len() + 2,
+        "one invocation per helper (sadd and zadd twice)"
+    );
+    for cmd in &all {
+        let words: Vec<String> = std::iter::once(cmd.name())
+            .chain(cmd.args())
+            .map(|w| String::from_utf8(w.to_vec()).unwrap())
+            .collect();
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let reply = conn.command(&words).unwrap();
+        if let Reply::Error(e) = &reply {
+            let refused = [
+                "wrong number",
+                "syntax",
+                "unknown command",
+                "unknown subcommand",
+            ]
+            .iter()
+            .any(|m| e.contains(m));
+            assert!(!refused, "{cmd}: {e}");
+            assert!(!e.starts_with("WRONGTYPE"), "{cmd}: {e}");
+        }
+    }
+}

@@ -105,6 +105,10 @@ macro_rules! for_each_command {
             fn set_nx<>(key: impl $crate::command::ToArg, value: impl $crate::command::ToArg) -> bool {
                 $crate::command::Cmd::new("SET").arg(key).arg(value).arg("NX")
             }
+            /// `SET key value PX milliseconds`: sets with a time to live in milliseconds.
+            fn set_px<>(key: impl $crate::command::ToArg, value: impl $crate::command::ToArg, milliseconds: u64) -> () {
+                $crate::command::Cmd::new("SET").arg(key).arg(value).arg("PX").arg(milliseconds)
+            }
             /// `MGET key...`: the values of several keys, in order (split per shard by the ring).
             fn mget<V>(keys: impl $crate::command::ToArg) -> V {
                 $crate::command::Cmd::new("MGET").arg(keys)
@@ -235,6 +239,14 @@ macro_rules! for_each_command {
             fn hincr_by<>(key: impl $crate::command::ToArg, field: impl $crate::command::ToArg, delta: i64) -> i64 {
                 $crate::command::Cmd::new("HINCRBY").arg(key).arg(field).arg(delta)
             }
+            /// `HINCRBYFLOAT key field delta`: the field's value after adding `delta`.
+            fn hincr_by_float<>(key: impl $crate::command::ToArg, field: impl $crate::command::ToArg, delta: f64) -> f64 {
+                $crate::command::Cmd::new("HINCRBYFLOAT").arg(key).arg(field).arg(delta)
+            }
+            /// `HSETNX key field value`: whether the field was set (only if it did not exist).
+            fn hsetnx<>(key: impl $crate::command::ToArg, field: impl $crate::command::ToArg, value: impl $crate::command::ToArg) -> bool {
+                $crate::command::Cmd::new("HSETNX").arg(key).arg(field).arg(value)
+            }
             /// `HKEYS key`: the field names.
             fn hkeys<V>(key: impl $crate::command::ToArg) -> V {
                 $crate::command::Cmd::new("HKEYS").arg(key)
@@ -280,6 +292,10 @@ macro_rules! for_each_command {
             fn lindex<V>(key: impl $crate::command::ToArg, index: isize) -> V {
                 $crate::command::Cmd::new("LINDEX").arg(key).arg(index)
             }
+            /// `LSET key index value`: replaces the element at `index`.
+            fn lset<>(key: impl $crate::command::ToArg, index: isize, value: impl $crate::command::ToArg) -> () {
+                $crate::command::Cmd::new("LSET").arg(key).arg(index).arg(value)
+            }
             /// `LREM key count value`: how many elements were removed.
             fn lrem<>(key: impl $crate::command::ToArg, count: isize, value: impl $crate::command::ToArg) -> u64 {
                 $crate::command::Cmd::new("LREM").arg(key).arg(count).arg(value)
@@ -313,6 +329,18 @@ macro_rules! for_each_command {
             fn spop<V>(key: impl $crate::command::ToArg) -> V {
                 $crate::command::Cmd::new("SPOP").arg(key)
             }
+            /// `SRANDMEMBER key`: a random member, not removed (nil when empty).
+            fn srandmember<V>(key: impl $crate::command::ToArg) -> V {
+                $crate::command::Cmd::new("SRANDMEMBER").arg(key)
+            }
+            /// `SINTER key...`: the intersection (the keys must be on one shard).
+            fn sinter<V>(keys: impl $crate::command::ToArg) -> V {
+                $crate::command::Cmd::new("SINTER").arg(keys)
+            }
+            /// `SUNION key...`: the union (the keys must be on one shard).
+            fn sunion<V>(keys: impl $crate::command::ToArg) -> V {
+                $crate::command::Cmd::new("SUNION").arg(keys)
+            }
             // ---- sorted sets ----
             /// `ZADD key score member`: how many members were added.
             fn zadd<>(key: impl $crate::command::ToArg, score: f64, member: impl $crate::command::ToArg) -> u64 {
@@ -334,9 +362,26 @@ macro_rules! for_each_command {
             fn zrange_withscores<V>(key: impl $crate::command::ToArg, start: isize, stop: isize) -> V {
                 $crate::command::Cmd::new("ZRANGE").arg(key).arg(start).arg(stop).arg("WITHSCORES")
             }
+            /// `ZREVRANGE key start stop`: the members in the rank range, highest score first.
+            fn zrevrange<V>(key: impl $crate::command::ToArg, start: isize, stop: isize) -> V {
+                $crate::command::Cmd::new("ZREVRANGE").arg(key).arg(start).arg(stop)
+            }
+            /// `ZRANGEBYSCORE key min max`: members with a score in the range (`"-inf"`, `"(1"`).
+            fn zrangebyscore<V>(key: impl $crate::command::ToArg, min: impl $crate::command::ToArg, max: impl $crate::command::ToArg) -> V {
+                $crate::command::Cmd::new("ZRANGEBYSCORE").arg(key).arg(min).arg(max)
+            }
             /// `ZRANK key member`: the member's rank, if it is in the set.
             fn zrank<>(key: impl $crate::command::ToArg, member: impl $crate::command::ToArg) -> ::core::option::Option<u64> {
                 $crate::command::Cmd::new("ZRANK").arg(key).arg(member)
+            }
+            /// `ZREVRANK key member`: the member's rank from the highest score, if present.
+            fn zrevrank<>(key: impl $crate::command::ToArg, member: impl $crate::command::ToArg) -> ::core::option::Option<u64> {
+                $crate::command::Cmd::new("ZREVRANK").arg(key).arg(member)
+            }
+            /// `ZPOPMIN key count`: removes and returns up to `count` lowest members with
+            /// their scores (e.g. `Vec<(String, f64)>`).
+            fn zpopmin<V>(key: impl $crate::command::ToArg, count: u64) -> V {
+                $crate::command::Cmd::new("ZPOPMIN").arg(key).arg(count)
             }
             /// `ZCARD key`: the number of members.
             fn zcard<>(key: impl $crate::command::ToArg) -> u64 {
@@ -369,6 +414,10 @@ macro_rules! for_each_command {
             /// shard).
             fn publish<>(channel: impl $crate::command::ToArg, message: impl $crate::command::ToArg) -> u64 {
                 $crate::command::Cmd::new("PUBLISH").arg(channel).arg(message)
+            }
+            /// `ECHO message`: the message, from one live shard.
+            fn echo<V>(message: impl $crate::command::ToArg) -> V {
+                $crate::command::Cmd::new("ECHO").arg(message)
             }
             /// `PING`: `PONG` from one live shard.
             fn ping<>() -> $crate::command::__private::String {

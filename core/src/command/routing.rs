@@ -1,5 +1,19 @@
 //! Routing: the class of a command and where its keys are, from the key-spec table or from
 //! run-time registrations.
+//!
+//! Choices worth knowing (the server has no notion of classes; these are ours):
+//! * `MSETNX` is [`Class::SameShard`], not split: it is all-or-nothing, which independent
+//!   per-shard parts cannot keep.
+//! * `SCRIPT LOAD`, `FUNCTION LOAD` and the other script/function management commands are
+//!   [`Class::FanOut`]: every shard must know a script an `EVALSHA`/`FCALL` may be routed to.
+//! * `SORT ... BY pattern / GET pattern` read keys named by the sorted data, which no client
+//!   can route; they are read on the sort key's shard (only `STORE dest` is a routed key).
+//! * `WAIT` is [`Class::Connection`] (and blocking, though Redis 7.0 does not flag it): it
+//!   waits for the replication of the calling connection's writes, which a ring shares.
+//! * `PUBSUB CHANNELS/NUMSUB/...` are [`Class::FanOut`]; `CLIENT LIST/KILL/PAUSE` too,
+//!   while `CLIENT SETNAME/ID/INFO/REPLY/TRACKING` are [`Class::Connection`].
+//! * A container without a known subcommand (`OBJECT`, `OBJECT NOPE`) is
+//!   [`Class::Keyless`]: the server answers it with an error.
 
 use alloc::vec::Vec;
 

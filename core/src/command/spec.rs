@@ -199,7 +199,8 @@ impl KeySpec {
             }
             FindKeys::Unknown => return Ok(None),
         };
-        if last >= argc || last < first || first >= argc {
+        // `first < 1` is only possible with a negative `first_key` (a registration).
+        if first < 1 || last >= argc || last < first || first >= argc {
             return Err(Malformed);
         }
         Ok(Some(ArgvRange {

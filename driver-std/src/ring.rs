@@ -7,7 +7,7 @@ use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
 use polling::Poller;
-use redis_ring_core::command::{Cmd, FromValue, FromValueError};
+use redis_ring_core::command::{Cmd, FromValue, FromValueError, ToArg};
 use redis_ring_core::config::Config;
 use redis_ring_core::error::CmdName;
 use redis_ring_core::resp::Value;
@@ -201,6 +201,43 @@ impl Ring {
     /// shard, concurrently) and returns each command's own result in order.
     pub fn pipeline(&self) -> Pipeline<'_> {
         Pipeline::new(self)
+    }
+
+    /// `MGET` across shards: the values of `keys` in key order (`T = Option<_>` for keys that
+    /// may be missing), split per shard and merged by the core.
+    ///
+    /// # Errors
+    /// As [`Ring::cmd`].
+    pub fn mget<K: ToArg, T: FromValue>(&self, keys: &[K]) -> Result<Vec<T>, Error> {
+        self.query(Cmd::new("MGET").arg(keys))
+    }
+
+    /// `MSET` across shards.
+    ///
+    /// # Errors
+    /// As [`Ring::cmd`].
+    pub fn mset<K: ToArg, V: ToArg>(&self, pairs: &[(K, V)]) -> Result<(), Error> {
+        let mut cmd = Cmd::with_capacity("MSET", pairs.len() * 2, pairs.len() * 16);
+        for (k, v) in pairs {
+            cmd.push_arg(k).push_arg(v);
+        }
+        self.query(cmd)
+    }
+
+    /// `DEL` across shards: how many of `keys` were deleted (counts summed over shards).
+    ///
+    /// # Errors
+    /// As [`Ring::cmd`].
+    pub fn del<K: ToArg>(&self, keys: &[K]) -> Result<u64, Error> {
+        self.query(Cmd::new("DEL").arg(keys))
+    }
+
+    /// `EXISTS` across shards: how many of `keys` exist (a key given twice counts twice).
+    ///
+    /// # Errors
+    /// As [`Ring::cmd`].
+    pub fn exists<K: ToArg>(&self, keys: &[K]) -> Result<u64, Error> {
+        self.query(Cmd::new("EXISTS").arg(keys))
     }
 
     /// The name of the shard that owns `key` now (hash tags applied), over the live shards;

@@ -75,7 +75,7 @@ impl RingUnderTest for StdRing {
     }
 
     fn mget(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error> {
-        self.ring.mget(keys)
+        self.ring.mget::<_, Option<Vec<u8>>>(keys)
     }
 
     fn mset(&self, pairs: &[(&str, &str)]) -> Result<(), Error> {

@@ -11,30 +11,21 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use polling::Poller;
-use redis_ring_core::command::Cmd;
 use redis_ring_core::ring::{ConnId, Event, RingCore};
 use redis_ring_core::time::Instant;
 
 use crate::stats::IoCounters;
-use crate::waiter::Batch;
+use crate::waiter::Submission;
 
 /// A closure run on the reactor thread with the core (queries and `set_shards`).
 pub(crate) type CoreFn = Box<dyn FnOnce(&mut RingCore, Instant) + Send>;
 
 /// Work for the reactor.
 pub(crate) enum Job {
-    /// Submit commands; result `i` goes to slot `i` of `batch`.
-    Submit {
-        /// The commands.
-        cmds: Vec<Cmd>,
-        /// Per-request deadline (`None`: the configured `command_timeout`).
-        timeout: Option<Duration>,
-        /// Where results go.
-        batch: Arc<Batch>,
-    },
+    /// Submit commands (results to the submission's batch).
+    Submit(Submission),
     /// Run a closure with the core.
     Run(CoreFn),
     /// Send every future [`Event`] to this channel too.
@@ -53,7 +44,7 @@ pub(crate) enum Job {
 impl fmt::Debug for Job {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Job::Submit { cmds, .. } => write!(f, "Submit({} commands)", cmds.len()),
+            Job::Submit(sub) => write!(f, "Submit({} commands)", sub.len()),
             Job::Run(_) => f.write_str("Run(..)"),
             Job::Events(_) => f.write_str("Events"),
             Job::Resolved { conn, addrs } => write!(f, "Resolved({conn}, {addrs:?})"),
@@ -150,6 +141,7 @@ impl Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn push_wakes_a_sleeping_reactor_once_and_close_refuses() {

@@ -31,7 +31,7 @@ use crate::clock::Clock;
 use crate::net::{net_error, start_connect, ConnectStatus, Registered};
 use crate::queue::{Job, Shared};
 use crate::stats::IoCounters;
-use crate::waiter::{Batch, Reply};
+use crate::waiter::Batch;
 
 /// Bytes read per `read` call.
 const READ_BUF: usize = 64 * 1024;
@@ -205,14 +205,12 @@ impl Reactor {
     /// Handles one job; returns whether it asks to shut down.
     fn job(&mut self, job: Job, now: Instant) -> bool {
         match job {
-            Job::Submit {
-                cmds,
-                timeout,
-                batch,
-            } => {
-                IoCounters::add(&self.shared.io.commands, cmds.len() as u64);
-                for (i, cmd) in cmds.into_iter().enumerate() {
-                    self.submit(cmd, timeout, &batch, i, now);
+            Job::Submit(mut sub) => {
+                IoCounters::add(&self.shared.io.commands, sub.len() as u64);
+                while let Some((slot, cmd)) = sub.take() {
+                    self.submit(cmd, sub.timeout, &sub.batch, slot, now);
+                    sub.handed();
+                    self.pump();
                 }
             }
             Job::Run(f) => {
@@ -246,7 +244,6 @@ impl Reactor {
             }
             Err(e) => batch.complete(index, Err(e)),
         }
-        self.pump();
     }
 
     /// Drains the core's outputs, acting on each; `Transmit` only marks the connection
@@ -619,18 +616,9 @@ impl Drop for Reactor {
     /// Runs on shutdown and on a panic alike: no caller is left waiting, no socket open, no
     /// resolver thread running.
     fn drop(&mut self) {
-        let closed = |cmd: &Cmd| -> Reply {
-            Err(Error::Closed {
-                command: CmdName::new(cmd.name()),
-            })
-        };
-        for job in self.shared.close() {
-            if let Job::Submit { cmds, batch, .. } = job {
-                for (i, cmd) in cmds.iter().enumerate() {
-                    batch.complete(i, closed(cmd));
-                }
-            }
-        }
+        // Dropping queued submissions fails their commands (see `Submission`); closures
+        // dropped unrun make their callers see a closed ring.
+        drop(self.shared.close());
         // Normally empty: `RingCore::close` replied to everything.
         for (_, (batch, index, command)) in self.waiting.drain() {
             batch.complete(index, Err(Error::Closed { command }));

@@ -21,7 +21,7 @@ use crate::pipeline::Pipeline;
 use crate::queue::{Job, Shared};
 use crate::reactor::Reactor;
 use crate::stats::{IoStats, ShardStats};
-use crate::waiter::{Batch, Reply};
+use crate::waiter::{Reply, Submission};
 
 /// Capacity of each [`Ring::events`] channel; events beyond it are dropped for a receiver
 /// that does not keep up.
@@ -128,31 +128,16 @@ impl Ring {
         if cmds.is_empty() {
             return Vec::new();
         }
-        let batch = Arc::new(Batch::new(cmds.len()));
-        let job = Job::Submit {
-            cmds,
-            timeout,
-            batch: batch.clone(),
-        };
-        match self.inner.shared.push(job) {
-            Ok(()) => batch.wait(),
-            Err(Job::Submit { cmds, .. }) => cmds.iter().map(|c| Err(closed(c))).collect(),
-            Err(_) => unreachable!("push gives back the job it was given"),
-        }
+        let (sub, batch) = Submission::new(cmds, timeout);
+        // Refused by a closed ring: dropping the submission fails every command.
+        drop(self.inner.shared.push(Job::Submit(sub)));
+        batch.wait()
     }
 
     fn run_one(&self, cmd: Cmd, timeout: Option<Duration>) -> Reply {
-        let batch = Arc::new(Batch::new(1));
-        let job = Job::Submit {
-            cmds: vec![cmd],
-            timeout,
-            batch: batch.clone(),
-        };
-        match self.inner.shared.push(job) {
-            Ok(()) => batch.wait_one(),
-            Err(Job::Submit { cmds, .. }) => Err(closed(&cmds[0])),
-            Err(_) => unreachable!("push gives back the job it was given"),
-        }
+        let (sub, batch) = Submission::new(vec![cmd], timeout);
+        drop(self.inner.shared.push(Job::Submit(sub)));
+        batch.wait_one()
     }
 
     /// Runs `f` on the I/O thread with the core and returns its result; `None` when the ring
@@ -318,12 +303,6 @@ impl Ring {
     /// Whether the ring is closed.
     pub fn is_closed(&self) -> bool {
         self.inner.shared.is_closed()
-    }
-}
-
-fn closed(cmd: &Cmd) -> Error {
-    Error::Closed {
-        command: CmdName::new(cmd.name()),
     }
 }
 

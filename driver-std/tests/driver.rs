@@ -231,3 +231,35 @@ fn bad_addresses_are_refused_by_the_builder() {
     let text = err.to_string();
     assert!(text.contains("shard b") && !text.contains("pw"), "{text}");
 }
+
+#[test]
+fn a_panicking_hook_fails_callers_instead_of_hanging_them() {
+    static EXPLODE: AtomicBool = AtomicBool::new(false);
+    let shards = Shards::start(1).unwrap();
+    let ring = Ring::builder()
+        .config(fast_config())
+        .shards(shards.named())
+        .heartbeat_interval(Duration::from_millis(20))
+        .heartbeat_check(|_| {
+            assert!(
+                !EXPLODE.load(Ordering::Relaxed),
+                "hook exploded (on purpose)"
+            );
+            true
+        })
+        .build()
+        .unwrap();
+    ring.set("panic:k", 1).unwrap();
+    EXPLODE.store(true, Ordering::Relaxed);
+    // The next heartbeat kills the I/O thread; everything after fails with `Closed`.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !ring.is_closed() {
+        assert!(Instant::now() < deadline, "the I/O thread did not stop");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(matches!(
+        ring.cmd(Cmd::new("GET").arg("panic:k")),
+        Err(Error::Closed { .. })
+    ));
+    ring.close();
+}

@@ -50,8 +50,10 @@ fn keys(seed: u64, count: usize) -> impl Iterator<Item = Vec<u8>> {
 }
 
 proptest! {
-    // No regression files: the seeds that matter are in the fuzz corpus / vector tests.
-    #![proptest_config(Config { failure_persistence: None, ..Config::default() })]
+    // 64 cases (each builds every algorithm, ketama and 100-replica rings included, in a debug
+    // build): the fuzz target covers the same ground at volume. No regression files: the
+    // inputs that matter live in the fuzz corpus and the vector tests.
+    #![proptest_config(Config { cases: 64, failure_persistence: None, ..Config::default() })]
 
     #[test]
     fn deterministic_and_always_a_live_shard(

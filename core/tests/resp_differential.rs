@@ -23,7 +23,10 @@ fn theirs(data: &[u8]) -> Option<Result<usize, ()>> {
     QUIET.call_once(|| {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if !info.location().is_some_and(|l| l.file().contains("resp-protocol")) {
+            if !info
+                .location()
+                .is_some_and(|l| l.file().contains("resp-protocol"))
+            {
                 default(info);
             }
         }));

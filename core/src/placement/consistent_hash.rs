@@ -2,6 +2,7 @@
 
 use alloc::vec::Vec;
 
+use super::continuum::Continuum;
 use super::hash::{crc32_ieee, CRC32};
 use super::hash_tag::hash_tag;
 use super::{Placement, ShardId, ShardSpec};
@@ -15,8 +16,9 @@ use super::{Placement, ShardId, ShardSpec};
 /// Weights (not in groupcache): a shard of weight w gets `replicas * w` points (`i` in
 /// `0..replicas*w`), so weight 1 everywhere is exactly groupcache.
 ///
-/// Build: `n * replicas` CRC-32 and a sort, 8 bytes per point (go-redis v7: 100 points per
-/// shard). Lookup: one CRC-32 of the key and a binary search; no allocation.
+/// Build: `n * replicas` CRC-32 and a sort; 8 bytes per point (go-redis v7: 100 points per
+/// shard) plus a bucket index of 4 to 8 bytes per point. Lookup: one CRC-32 of the key, then a
+/// bucket lookup and a search of about one point; no allocation.
 ///
 /// Groupcache compares `int(crc)`; on 32-bit Go platforms that value can be negative and the
 /// order differs. We follow 64-bit Go (every server platform Go ships for today).
@@ -30,10 +32,8 @@ use super::{Placement, ShardId, ShardSpec};
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConsistentHash {
-    /// Sorted, distinct points.
-    points: Vec<u32>,
-    /// `owners[j]` owns `points[j]`.
-    owners: Vec<u32>,
+    /// The points and their owners.
+    ring: Continuum,
     /// Number of shards built from.
     shards: usize,
 }
@@ -62,18 +62,12 @@ impl ConsistentHash {
         // Sort by point, then owner: among equal points the last is the latest added, which
         // is the owner groupcache's map ends up with.
         ring.sort_unstable();
-        let mut points = Vec::with_capacity(ring.len());
-        let mut owners = Vec::with_capacity(ring.len());
-        for (j, &(point, owner)) in ring.iter().enumerate() {
-            let last_of_equal = ring.get(j + 1).is_none_or(|next| next.0 != point);
-            if last_of_equal {
-                points.push(point);
-                owners.push(owner);
-            }
-        }
+        // Keep the last of each run of equal points: reverse, keep the first, reverse back.
+        ring.reverse();
+        ring.dedup_by_key(|&mut (point, _)| point);
+        ring.reverse();
         ConsistentHash {
-            points,
-            owners,
+            ring: Continuum::from_sorted(ring),
             shards: shards.len(),
         }
     }
@@ -81,17 +75,12 @@ impl ConsistentHash {
     /// The owner of an already computed key hash (CRC-32 of the hash-tagged key).
     #[inline]
     pub fn shard_for_hash(&self, key_hash: u32) -> Option<ShardId> {
-        if self.points.is_empty() {
-            return None;
-        }
-        let j = self.points.partition_point(|&p| p < key_hash);
-        let j = if j == self.points.len() { 0 } else { j };
-        Some(self.owners[j] as ShardId)
+        self.ring.owner_of(key_hash)
     }
 
     /// The number of distinct points on the ring.
     pub fn points(&self) -> usize {
-        self.points.len()
+        self.ring.len()
     }
 }
 

@@ -34,9 +34,48 @@ pub fn crc32_ieee(bytes: &[u8]) -> u32 {
 /// assert_eq!(redis_ring_core::placement::mix64(0), 0);
 /// ```
 #[inline(always)]
-pub const fn mix64(mut x: u64) -> u64 {
+pub const fn mix64(x: u64) -> u64 {
+    xorshift(x).wrapping_mul(MIX_MULTIPLIER)
+}
+
+/// The multiplier of [`mix64`].
+pub(crate) const MIX_MULTIPLIER: u64 = 0x2545_F491_4F6C_DD1D;
+
+/// The xorshift part of [`mix64`]. It is linear over GF(2): `xorshift(a ^ b) == xorshift(a) ^
+/// xorshift(b)`, because each step (`x ^= x >> s`, `x ^= x << s`) is. So
+/// `mix64(key ^ node) == (xorshift(key) ^ xorshift(node)) * MIX_MULTIPLIER`: rendezvous
+/// precomputes `xorshift(node)` once per build and `xorshift(key)` once per lookup, and its
+/// per-node loop is an xor, a multiply and a compare.
+#[inline(always)]
+pub(crate) const fn xorshift(mut x: u64) -> u64 {
     x ^= x >> 12;
     x ^= x << 25;
     x ^= x >> 27;
-    x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xorshift_is_linear_so_mix64_splits() {
+        let mut a = 0x0123_4567_89ab_cdefu64;
+        for _ in 0..10_000 {
+            let b = mix64(a).rotate_left(17) ^ 0x5555;
+            assert_eq!(xorshift(a ^ b), xorshift(a) ^ xorshift(b));
+            assert_eq!(
+                mix64(a ^ b),
+                (xorshift(a) ^ xorshift(b)).wrapping_mul(MIX_MULTIPLIER)
+            );
+            a = mix64(a.wrapping_add(1));
+        }
+        for bit in 0..64 {
+            let x = 1u64 << bit;
+            assert_eq!(
+                mix64(x ^ u64::MAX),
+                (xorshift(x) ^ xorshift(u64::MAX)).wrapping_mul(MIX_MULTIPLIER)
+            );
+        }
+    }
 }

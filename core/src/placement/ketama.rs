@@ -2,6 +2,7 @@
 
 use alloc::vec::Vec;
 
+use super::continuum::Continuum;
 use super::hash_tag::hash_tag;
 use super::md5::md5;
 use super::{Placement, ShardId, ShardSpec};
@@ -58,8 +59,8 @@ impl KetamaHash {
 /// are not twemproxy-compatible. Hash tags follow go-redis rules (as everywhere in redis-ring),
 /// not twemproxy's `hash_tag:` setting.
 ///
-/// Build: 40 MD5 per shard and a sort, 8 bytes per point. Lookup: one key hash and a binary
-/// search; no allocation.
+/// Build: 40 MD5 per shard and a sort, 8 bytes per point plus a bucket index. Lookup: one key
+/// hash, a bucket lookup and a search of about one point; no allocation.
 ///
 /// ```
 /// use redis_ring_core::placement::{Ketama, KetamaHash, Placement, ShardSpec};
@@ -70,10 +71,8 @@ impl KetamaHash {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ketama {
-    /// Sorted, distinct points.
-    points: Vec<u32>,
-    /// `owners[j]` owns `points[j]`.
-    owners: Vec<u32>,
+    /// The points and their owners.
+    ring: Continuum,
     /// Number of shards built from.
     shards: usize,
     /// How keys are hashed.
@@ -105,10 +104,8 @@ impl Ketama {
         // leftmost of equal points is the one a lookup lands on.
         ring.sort_unstable();
         ring.dedup_by_key(|&mut (point, _)| point);
-        let (points, owners) = ring.into_iter().unzip();
         Ketama {
-            points,
-            owners,
+            ring: Continuum::from_sorted(ring),
             shards: n,
             key_hash,
         }
@@ -117,24 +114,19 @@ impl Ketama {
     /// The owner of an already computed key hash.
     #[inline]
     pub fn shard_for_hash(&self, key_hash: u32) -> Option<ShardId> {
-        if self.points.is_empty() {
-            return None;
-        }
-        let j = self.points.partition_point(|&p| p < key_hash);
-        let j = if j == self.points.len() { 0 } else { j };
-        Some(self.owners[j] as ShardId)
+        self.ring.owner_of(key_hash)
     }
 
     /// The number of distinct points on the continuum.
     pub fn points(&self) -> usize {
-        self.points.len()
+        self.ring.len()
     }
 }
 
 impl Placement for Ketama {
     #[inline]
     fn shard_for(&self, key: &[u8]) -> Option<ShardId> {
-        if self.points.is_empty() {
+        if self.ring.len() == 0 {
             return None;
         }
         self.shard_for_hash(self.key_hash.hash(hash_tag(key)))

@@ -47,7 +47,9 @@
 //! );
 //! ```
 
+mod algorithm;
 mod consistent_hash;
+mod continuum;
 mod hash;
 mod hash_tag;
 mod ketama;
@@ -57,6 +59,7 @@ mod weighted;
 
 use core::num::NonZeroU32;
 
+pub use algorithm::{Algorithm, AnyPlacement, ParseAlgorithmError};
 pub use consistent_hash::ConsistentHash;
 pub use hash::{crc32_ieee, mix64, xxh64_seed0};
 pub use hash_tag::hash_tag;
@@ -128,105 +131,5 @@ impl<'a> From<&'a str> for ShardSpec<'a> {
 impl<'a> From<&'a [u8]> for ShardSpec<'a> {
     fn from(name: &'a [u8]) -> Self {
         ShardSpec::new(name)
-    }
-}
-
-/// `true` when the weights make no difference (all equal, `None` counting as 1).
-pub(crate) fn all_weights_equal(shards: &[ShardSpec<'_>]) -> bool {
-    shards
-        .windows(2)
-        .all(|w| w[0].weight_or_one() == w[1].weight_or_one())
-}
-
-/// Which placement algorithm to use: the configuration the client stores and rebuilds its
-/// [`AnyPlacement`] from on every live-set change.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Algorithm {
-    /// go-redis v9's default: rendezvous hashing over XXH64 (see [`Rendezvous`]). Weighted
-    /// rendezvous ([`WeightedRendezvous`]) when the shards' weights differ.
-    #[default]
-    Rendezvous,
-    /// groupcache `consistenthash` with CRC-32/IEEE (see [`ConsistentHash`]); go-redis v7's
-    /// default with `replicas: 100`. A shard of weight w gets `replicas * w` points.
-    ConsistentHash {
-        /// Points per shard (groupcache's `replicas`; go-redis v7 used 100). 0 counts as 1.
-        replicas: usize,
-    },
-    /// twemproxy / libketama continuum (see [`Ketama`]); weights as twemproxy's.
-    Ketama {
-        /// How keys are hashed (twemproxy's pool `hash:`).
-        key_hash: KetamaHash,
-    },
-}
-
-impl Algorithm {
-    /// The replicas go-redis v7 (and its documented groupcache example) used.
-    pub const GO_REDIS_V7_REPLICAS: usize = 100;
-
-    /// `ConsistentHash { replicas: 100 }`: go-redis v7's placement.
-    pub fn go_redis_v7() -> Self {
-        Algorithm::ConsistentHash {
-            replicas: Self::GO_REDIS_V7_REPLICAS,
-        }
-    }
-
-    /// Builds the placement for `shards` (the live shards, in configuration order: the order
-    /// decides rendezvous ties and which of two equal consistent-hash points wins).
-    pub fn build(&self, shards: &[ShardSpec<'_>]) -> AnyPlacement {
-        match *self {
-            Algorithm::Rendezvous if all_weights_equal(shards) => {
-                AnyPlacement::Rendezvous(Rendezvous::new(shards.iter().map(|s| s.name)))
-            }
-            Algorithm::Rendezvous => {
-                AnyPlacement::WeightedRendezvous(WeightedRendezvous::new(shards))
-            }
-            Algorithm::ConsistentHash { replicas } => {
-                AnyPlacement::ConsistentHash(ConsistentHash::new(replicas, shards))
-            }
-            Algorithm::Ketama { key_hash } => AnyPlacement::Ketama(Ketama::new(shards, key_hash)),
-        }
-    }
-}
-
-/// Any placement of this module, dispatched by `match` (no virtual call on the hot path).
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum AnyPlacement {
-    /// See [`Rendezvous`].
-    Rendezvous(Rendezvous),
-    /// See [`WeightedRendezvous`].
-    WeightedRendezvous(WeightedRendezvous),
-    /// See [`ConsistentHash`].
-    ConsistentHash(ConsistentHash),
-    /// See [`Ketama`].
-    Ketama(Ketama),
-}
-
-impl Default for AnyPlacement {
-    /// A rendezvous placement over no shard.
-    fn default() -> Self {
-        AnyPlacement::Rendezvous(Rendezvous::default())
-    }
-}
-
-impl Placement for AnyPlacement {
-    #[inline]
-    fn shard_for(&self, key: &[u8]) -> Option<ShardId> {
-        match self {
-            AnyPlacement::Rendezvous(p) => p.shard_for(key),
-            AnyPlacement::WeightedRendezvous(p) => p.shard_for(key),
-            AnyPlacement::ConsistentHash(p) => p.shard_for(key),
-            AnyPlacement::Ketama(p) => p.shard_for(key),
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            AnyPlacement::Rendezvous(p) => p.len(),
-            AnyPlacement::WeightedRendezvous(p) => p.len(),
-            AnyPlacement::ConsistentHash(p) => p.len(),
-            AnyPlacement::Ketama(p) => p.len(),
-        }
     }
 }

@@ -7,7 +7,8 @@ use super::hash_tag::hash_tag;
 use super::{Placement, ShardId, ShardSpec};
 
 /// Rendezvous with per-shard weights (Schindelhauer & Schomaker's logarithmic method): with
-/// `u` in (0, 1) from the top 52 bits of the go-redis score `mix64(key_hash ^ node_hash)`, shard i scores `w_i / -ln(u_i)` and the highest wins (ties to the earliest).
+/// `u` in (0, 1) from the top 52 bits of the go-redis score `mix64(key_hash ^ node_hash)`, shard i scores `w_i / -ln(u_i)` and the highest wins (ties to the earliest; computed as
+/// the lowest `-ln(u_i) * (1 / w_i)`).
 /// A shard then owns a share `w_i / Σw` of the keys, and adding or removing a shard moves only
 /// the keys that go to or come from it.
 ///
@@ -19,14 +20,14 @@ use super::{Placement, ShardId, ShardSpec};
 /// multiply-add): the platform's `ln` may differ in the last bit between libms, and placement
 /// must not.
 ///
-/// Build: one XXH64 per name. Lookup: one XXH64 of the key, then per shard a mix, a `ln`
-/// (about twenty floating-point operations) and a division; no allocation.
+/// Build: one XXH64 per name. Lookup: one XXH64 of the key, then per shard a mix and a `ln`
+/// (one division and about thirty multiplications and additions); no allocation.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WeightedRendezvous {
     /// XXH64 of each shard name, in configuration order.
     node_hashes: Vec<u64>,
-    /// Each shard's weight.
-    weights: Vec<f64>,
+    /// `1 / weight` of each shard.
+    inverse_weights: Vec<f64>,
 }
 
 impl WeightedRendezvous {
@@ -34,9 +35,9 @@ impl WeightedRendezvous {
     pub fn new(shards: &[ShardSpec<'_>]) -> Self {
         WeightedRendezvous {
             node_hashes: shards.iter().map(|s| xxh64_seed0(s.name)).collect(),
-            weights: shards
+            inverse_weights: shards
                 .iter()
-                .map(|s| f64::from(s.weight_or_one()))
+                .map(|s| 1.0 / f64::from(s.weight_or_one()))
                 .collect(),
         }
     }
@@ -45,12 +46,18 @@ impl WeightedRendezvous {
 impl Placement for WeightedRendezvous {
     fn shard_for(&self, key: &[u8]) -> Option<ShardId> {
         let key_hash = xxh64_seed0(hash_tag(key));
-        let mut best = f64::NEG_INFINITY;
+        // Highest w / -ln(u) = lowest -ln(u) / w = lowest -ln(u) * (1 / w): no division.
+        let mut best = f64::INFINITY;
         let mut best_i = None;
-        for (i, (&node, &weight)) in self.node_hashes.iter().zip(&self.weights).enumerate() {
-            let score = weight / -ln_unit(mix64(key_hash ^ node));
-            if score > best {
-                best = score;
+        for (i, (&node, &inverse)) in self
+            .node_hashes
+            .iter()
+            .zip(&self.inverse_weights)
+            .enumerate()
+        {
+            let cost = -ln_unit(mix64(key_hash ^ node)) * inverse;
+            if cost < best {
+                best = cost;
                 best_i = Some(i);
             }
         }
@@ -72,6 +79,23 @@ fn ln_unit(x: u64) -> f64 {
     ln_positive(odd * (1.0 / 9_007_199_254_740_992.0))
 }
 
+/// `1 / (2k + 1)` for k = 12 down to 0: the series of `atanh(s) / s` in `s^2`, Horner order.
+const ATANH_COEFFICIENTS: [f64; 13] = [
+    1.0 / 25.0,
+    1.0 / 23.0,
+    1.0 / 21.0,
+    1.0 / 19.0,
+    1.0 / 17.0,
+    1.0 / 15.0,
+    1.0 / 13.0,
+    1.0 / 11.0,
+    1.0 / 9.0,
+    1.0 / 7.0,
+    1.0 / 5.0,
+    1.0 / 3.0,
+    1.0,
+];
+
 /// Natural log of a normal, positive, finite `x`: `x = m * 2^e` with `m` in `[sqrt(1/2),
 /// sqrt(2))`, `ln m = 2 atanh(s)` with `s = (m - 1) / (m + 1)`, `|s| < 0.172`, by its series
 /// (terms up to `s^25` bring the error below 1e-17 relative).
@@ -85,15 +109,9 @@ fn ln_positive(x: f64) -> f64 {
     }
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
-    // Horner over 1/(2k+1), k = 12 down to 0.
     let mut sum = 0.0;
-    let mut k = 12;
-    loop {
-        sum = sum * s2 + 1.0 / (2 * k + 1) as f64;
-        if k == 0 {
-            break;
-        }
-        k -= 1;
+    for c in ATANH_COEFFICIENTS {
+        sum = sum * s2 + c;
     }
     2.0 * s * sum + e as f64 * core::f64::consts::LN_2
 }

@@ -250,7 +250,10 @@ fn digits(buf: &[u8], start: usize, max: u64, too_big: ErrorKind) -> Read<(u64, 
         if i - start < SAFE_DIGITS {
             acc = acc * 10 + u64::from(d);
         } else {
-            match acc.checked_mul(10).and_then(|a| a.checked_add(u64::from(d))) {
+            match acc
+                .checked_mul(10)
+                .and_then(|a| a.checked_add(u64::from(d)))
+            {
                 Some(a) => acc = a,
                 None if max < u64::MAX => return err(start, too_big),
                 None => return err(start, ErrorKind::Overflow),

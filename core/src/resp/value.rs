@@ -119,16 +119,24 @@ impl Value {
     }
 }
 
-/// Writes bytes as text, escaping what is not printable ASCII.
+/// Writes bytes as text: printable ASCII as is, `"` and `\\` escaped, `\n`, `\r`, `\t`, and
+/// `\xNN` for every other byte (as redis-cli does).
 struct Escaped<'a>(&'a [u8]);
 
 impl core::fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use core::fmt::Write;
         for &b in self.0 {
-            if b == b'"' || b == b'\\' {
-                write!(f, "\\{}", char::from(b))?;
-            } else {
-                write!(f, "{}", b.escape_ascii())?;
+            match b {
+                b'"' | b'\\' => {
+                    f.write_char('\\')?;
+                    f.write_char(char::from(b))?;
+                }
+                b'\n' => f.write_str("\\n")?,
+                b'\r' => f.write_str("\\r")?,
+                b'\t' => f.write_str("\\t")?,
+                0x20..=0x7e => f.write_char(char::from(b))?,
+                _ => write!(f, "\\x{b:02x}")?,
             }
         }
         Ok(())
@@ -140,8 +148,8 @@ impl core::fmt::Display for Escaped<'_> {
 ///
 /// ```
 /// use redis_ring_core::resp::Value;
-/// let v = Value::Array(vec![Value::Bulk(b"a\n".to_vec()), Value::Int(2), Value::Nil]);
-/// assert_eq!(v.to_string(), r#"["a\n", (integer) 2, (nil)]"#);
+/// let v = Value::Array(vec![Value::Bulk(b"it's\n\xff".to_vec()), Value::Int(2), Value::Nil]);
+/// assert_eq!(v.to_string(), r#"["it's\n\xff", (integer) 2, (nil)]"#);
 /// ```
 impl core::fmt::Display for Value {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

@@ -6,6 +6,7 @@
 //! a `fuzz/fuzz_targets/<name>.rs` calling it, a `[[bin]]` in `fuzz/Cargo.toml`, and seed
 //! files in `fuzz/corpus/<name>/`.
 
+pub mod placement;
 pub mod resp_decode;
 pub mod resp_roundtrip;
 
@@ -14,6 +15,7 @@ pub type Check = fn(&[u8]);
 
 /// Every fuzz target: its name (= its corpus folder) and its check.
 pub const TARGETS: &[(&str, Check)] = &[
+    ("placement", placement::check),
     ("resp_decode", resp_decode::check),
     ("resp_roundtrip", resp_roundtrip::check),
 ];

@@ -40,7 +40,7 @@ pub fn check(data: &[u8]) {
             };
             assert_eq!(used2, used);
             assert_eq!(format!("{:?}", again.to_value()), format!("{value:?}"));
-            if used <= 512 {
+            if used <= 128 {
                 for end in 0..used {
                     assert_eq!(
                         decode(&data[..end], &limits),

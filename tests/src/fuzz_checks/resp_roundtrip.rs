@@ -31,7 +31,7 @@ impl Bytes<'_> {
 fn build(b: &mut Bytes<'_>, depth: usize) -> Value {
     let tag = b.byte() % 16;
     let aggregate = depth < 6 && !b.0.is_empty();
-    let mut items = |b: &mut Bytes<'_>| {
+    let items = |b: &mut Bytes<'_>| {
         let n = usize::from(b.byte() % 5);
         (0..n).map(|_| build(b, depth + 1)).collect::<Vec<_>>()
     };

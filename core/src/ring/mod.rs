@@ -122,33 +122,64 @@ enum Deferred {
 ///
 /// # Example: a driver loop
 ///
-/// ```no_run
+/// The network here is a stand-in that answers like a Redis server; a real driver opens a
+/// socket on `Connect`, writes on `Transmit`, and feeds what it reads.
+///
+/// ```
 /// use redis_ring_core::command::Cmd;
 /// use redis_ring_core::config::Config;
+/// use redis_ring_core::resp::Value;
 /// use redis_ring_core::ring::{Input, Output, RingCore};
 /// use redis_ring_core::time::Instant;
+/// # use redis_ring_core::resp::{decode, Limits, Status};
+/// # /// Answers every command in `bytes` as a Redis server would.
+/// # fn server(mut bytes: &[u8]) -> Vec<u8> {
+/// #     let mut out = Vec::new();
+/// #     while let Ok(Status::Complete((cmd, used))) = decode(bytes, &Limits::default()) {
+/// #         let name = cmd.as_aggregate().unwrap().iter().next().unwrap().as_bulk().unwrap();
+/// #         out.extend_from_slice(match name {
+/// #             b"HELLO" => b"%1\r\n+proto\r\n:3\r\n",
+/// #             b"PING" => b"+PONG\r\n",
+/// #             _ => b"+OK\r\n",
+/// #         });
+/// #         bytes = &bytes[used..];
+/// #     }
+/// #     out
+/// # }
 ///
-/// # fn now() -> Instant { Instant::ZERO }
-/// let mut ring = RingCore::new(Config::default(), now());
-/// ring.set_shards([("shard1", "127.0.0.1:7000"), ("shard2", "127.0.0.1:7001")], now());
-/// let id = ring.submit(Cmd::new("SET").arg("key").arg("value"), now())?;
-/// loop {
-///     match ring.poll_output() {
-///         Output::Connect { conn, addr } => { /* open a socket to addr, later:
-///             ring.handle_input(Input::Connected { conn, now: now() }) */ }
-///         Output::Transmit { conn } => {
-///             let n = ring.send_buf(conn).len(); // write them, count what was written
-///             ring.handle_input(Input::Sent { conn, n, now: now() });
+/// let now = Instant::ZERO; // a real driver reads its clock for every input
+/// let mut ring = RingCore::new(Config::default(), now);
+/// ring.set_shards([("shard1", "127.0.0.1:7000"), ("shard2", "127.0.0.1:7001")], now);
+/// let id = ring.submit(Cmd::new("SET").arg("key").arg("value"), now)?;
+/// let mut read = Vec::new(); // what the sockets received: (conn, bytes)
+/// let result = 'run: loop {
+///     // 1. Drain every output.
+///     loop {
+///         match ring.poll_output() {
+///             Output::Connect { conn, addr: _ } => {
+///                 // Open a TCP connection to `addr`; once it is up:
+///                 ring.handle_input(Input::Connected { conn, now });
+///             }
+///             Output::Transmit { conn } => {
+///                 let bytes = ring.send_buf(conn); // everything queued: one write
+///                 read.push((conn, server(bytes)));
+///                 let n = bytes.len(); // what the socket took
+///                 ring.handle_input(Input::Sent { conn, n, now });
+///             }
+///             Output::Close { conn: _ } => { /* close the socket */ }
+///             Output::Reply { id: done, result } if done == id => break 'run result,
+///             Output::Reply { .. } => { /* wake that caller */ }
+///             Output::Event(event) => println!("{event:?}"),
+///             Output::Timeout(_at) => break, // 2. wait for a socket, or until `at`
+///             _ => {}
 ///         }
-///         Output::Close { conn } => { /* close the socket */ }
-///         Output::Reply { id: done, result } => {
-///             if done == id { println!("SET: {result:?}"); break; }
-///         }
-///         Output::Event(event) => println!("{event:?}"),
-///         Output::Timeout(_at) => { /* wait for a socket or `at`, feed the input, loop */ }
-///         _ => {}
 ///     }
-/// }
+///     // 3. Feed what happened: bytes read (or `Input::Timeout(now)` when `at` came).
+///     for (conn, data) in read.drain(..) {
+///         ring.handle_input(Input::Received { conn, data: &data, now });
+///     }
+/// };
+/// assert_eq!(result?, Value::Okay);
 /// # Ok::<(), redis_ring_core::error::Error>(())
 /// ```
 #[derive(Debug)]

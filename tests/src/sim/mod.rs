@@ -499,7 +499,7 @@ impl Sim {
                 });
                 Ok(())
             }
-            Ev::ToServer(conn, bytes) => self.to_server(conn, &bytes),
+            Ev::ToServer(conn, bytes) => self.deliver_to_server(conn, &bytes),
             Ev::ToClient(conn, bytes) => {
                 let Some(link) = self.links.get(&conn) else {
                     return Ok(());
@@ -543,7 +543,7 @@ impl Sim {
         }
     }
 
-    fn to_server(&mut self, conn: ConnId, bytes: &[u8]) -> Result<(), String> {
+    fn deliver_to_server(&mut self, conn: ConnId, bytes: &[u8]) -> Result<(), String> {
         let Some(link) = self.links.get_mut(&conn) else {
             return Ok(());
         };
@@ -629,7 +629,7 @@ impl Sim {
                 (Cmd::new(name).arg(&a).arg(&b), Kind::Count(2), Some(a))
             }
             90..=94 => {
-                let (a, b, c) = (format!("{{{key}}}a"), format!("{{{key}}}b"), key.clone());
+                let (a, b, c) = (format!("{{{key}}}a"), format!("{{{key}}}b"), key);
                 (
                     Cmd::new("MGET").arg(&a).arg(&b).arg(&c),
                     Kind::Mget(3),

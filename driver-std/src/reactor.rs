@@ -175,11 +175,13 @@ impl Reactor {
             // 2. Settle, 3. timers.
             self.settle(now);
             self.fire_timers();
-            // 4. Sleep.
-            if !self.shared.sleep_if_idle() {
-                continue;
-            }
-            let timeout = Clock::until(self.clock.now(), self.deadline);
+            // 4. Sleep — or only look at the sockets when more jobs are queued already, so
+            //    that replies are read even while callers keep the queue busy.
+            let timeout = if self.shared.sleep_if_idle() {
+                Clock::until(self.clock.now(), self.deadline)
+            } else {
+                Some(std::time::Duration::ZERO)
+            };
             events.clear();
             let waited = self.shared.poller.wait(&mut events, timeout);
             self.shared.awake();
@@ -252,8 +254,7 @@ impl Reactor {
         loop {
             match self.core.poll_output() {
                 Output::Connect { conn, addr } => self.open(conn, &addr),
-                Output::Transmit { conn } if !self.dirty.contains(&conn) => self.dirty.push(conn),
-                Output::Transmit { .. } => {}
+                Output::Transmit { conn } => self.mark_dirty(conn),
                 Output::Close { conn } => self.forget(conn),
                 Output::Reply { id, result } => {
                     if let Some((batch, index, _)) = self.waiting.remove(&id.as_u64()) {
@@ -272,6 +273,14 @@ impl Reactor {
         }
     }
 
+    /// Writes `conn` at the end of this turn (anything queued for it, if it can be written:
+    /// also marked on `Connected`, in case requests were queued while connecting).
+    fn mark_dirty(&mut self, conn: ConnId) {
+        if !self.dirty.contains(&conn) {
+            self.dirty.push(conn);
+        }
+    }
+
     /// Pumps, writes dirty connections and feeds deferred inputs until nothing is left.
     fn settle(&mut self, now: Instant) {
         loop {
@@ -282,6 +291,7 @@ impl Reactor {
                 match d {
                     Deferred::Connected(conn) => {
                         self.core.handle_input(Input::Connected { conn, now });
+                        self.mark_dirty(conn);
                     }
                     Deferred::Closed(conn, error) => {
                         self.core.handle_input(Input::Closed { conn, error, now });
@@ -501,6 +511,7 @@ impl Reactor {
                         c.state = ConnState::Open(reg);
                     }
                     self.core.handle_input(Input::Connected { conn, now });
+                    self.mark_dirty(conn);
                     self.pump();
                 }
                 ConnectStatus::Pending => {

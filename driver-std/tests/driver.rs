@@ -263,3 +263,29 @@ fn a_panicking_hook_fails_callers_instead_of_hanging_them() {
     ));
     ring.close();
 }
+
+#[test]
+fn large_values_cross_partial_writes_and_many_reads() {
+    let shards = Shards::start(2).unwrap();
+    let ring = ring(&shards);
+    // Bigger than any socket buffer: the write goes out in pieces (writability events),
+    // the reply comes back over many reads; small commands keep flowing meanwhile.
+    let big: Vec<u8> = (0..8 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::thread::scope(|s| {
+        let small = s.spawn(|| {
+            for i in 0..500 {
+                ring.set(format!("small:{i}"), i).unwrap();
+            }
+        });
+        ring.set("big", &big[..]).unwrap();
+        let back: Vec<u8> = ring.get("big").unwrap();
+        assert!(back == big, "the 8 MiB value came back changed");
+        small.join().unwrap();
+    });
+    let io = ring.io_stats();
+    assert!(
+        io.bytes_written > 8 * 1024 * 1024 && io.bytes_read > 8 * 1024 * 1024,
+        "{io:?}"
+    );
+    ring.close();
+}

@@ -390,6 +390,8 @@ pub(crate) struct Request<'a> {
 enum ReqState {
     New(Cmd, Option<Duration>),
     Waiting(RequestId),
+    /// EXPERIMENT: queued for the driver under a ticket.
+    Queued(u64),
     Done,
 }
 
@@ -409,6 +411,31 @@ impl Future for Request<'_> {
         let this = self.get_mut();
         let shared = this.shared;
         match std::mem::replace(&mut this.state, ReqState::Done) {
+            ReqState::New(cmd, timeout)
+                if shared.inbox_mode.load(std::sync::atomic::Ordering::Relaxed) =>
+            {
+                let ticket = shared.with(|st| {
+                    let ticket = st.next_ticket;
+                    st.next_ticket += 1;
+                    if let Some(inbox) = st.inbox.as_mut() {
+                        inbox.push((cmd, timeout, ticket));
+                    }
+                    st.expect_key(ticket, Some(cx.waker().clone()));
+                    st.wake_driver();
+                    ticket
+                });
+                this.state = ReqState::Queued(ticket);
+                Poll::Pending
+            }
+            ReqState::Queued(ticket) => {
+                match shared.with(|st| st.take_reply_key(ticket, Some(cx.waker()))) {
+                    Some(result) => Poll::Ready(result),
+                    None => {
+                        this.state = ReqState::Queued(ticket);
+                        Poll::Pending
+                    }
+                }
+            }
             ReqState::New(cmd, timeout) => {
                 match shared.with(|st| submit(shared, st, cmd, timeout, Some(cx.waker()))) {
                     Err(e) => Poll::Ready(Err(e)),

@@ -94,7 +94,7 @@ fn ring_calls(ring: &Ring, threads: usize, dur: Duration) -> Sample {
                     while !stop.load(Ordering::Relaxed) {
                         let key = rng.key();
                         let t0 = Instant::now();
-                        if i % 2 == 0 {
+                        if i.is_multiple_of(2) {
                             ring.set(&*key, "xxx").expect("SET");
                         } else {
                             let _: Option<Vec<u8>> = ring.get(&*key).expect("GET");
@@ -127,7 +127,7 @@ fn ring_pipelined(ring: &Ring, batch: usize, dur: Duration) -> Sample {
         let mut p = ring.pipeline();
         for _ in 0..batch {
             let key = rng.key();
-            if round % 2 == 0 {
+            if round.is_multiple_of(2) {
                 p.set(key, "xxx");
             } else {
                 p.get(key);

@@ -128,6 +128,9 @@ impl Ring {
         if cmds.is_empty() {
             return Vec::new();
         }
+        if self.on_io_thread() {
+            return cmds.iter().map(reentrant).collect();
+        }
         let (sub, batch) = Submission::new(cmds, timeout);
         // Refused by a closed ring: dropping the submission fails every command.
         drop(self.inner.shared.push(Job::Submit(sub)));
@@ -135,9 +138,18 @@ impl Ring {
     }
 
     fn run_one(&self, cmd: Cmd, timeout: Option<Duration>) -> Reply {
+        if self.on_io_thread() {
+            return reentrant(&cmd);
+        }
         let (sub, batch) = Submission::new(vec![cmd], timeout);
         drop(self.inner.shared.push(Job::Submit(sub)));
         batch.wait_one()
+    }
+
+    /// Whether the caller is the ring's own I/O thread (a hook such as `heartbeat_check`
+    /// calling the ring): it must not wait for itself.
+    fn on_io_thread(&self) -> bool {
+        std::thread::current().id() == self.inner.thread_id
     }
 
     /// Runs `f` on the I/O thread with the core and returns its result; `None` when the ring
@@ -146,6 +158,9 @@ impl Ring {
         &self,
         f: impl FnOnce(&mut RingCore, Instant) -> R + Send + 'static,
     ) -> Option<R> {
+        if self.on_io_thread() {
+            return None;
+        }
         let (tx, rx) = mpsc::sync_channel(1);
         let job = Job::Run(Box::new(move |core, now| {
             let _ = tx.send(f(core, now));
@@ -304,6 +319,14 @@ impl Ring {
     pub fn is_closed(&self) -> bool {
         self.inner.shared.is_closed()
     }
+}
+
+/// The error of a call made from the ring's own I/O thread (it would wait for itself).
+fn reentrant(cmd: &Cmd) -> Reply {
+    Err(Error::Unsupported {
+        command: CmdName::new(cmd.name()),
+        reason: "called from the ring's own I/O thread (inside a hook): it would deadlock",
+    })
 }
 
 /// Converts a reply for [`Ring::query`] and friends.

@@ -289,3 +289,63 @@ fn large_values_cross_partial_writes_and_many_reads() {
     );
     ring.close();
 }
+
+#[test]
+fn one_pipeline_leaves_in_one_write_per_shard() {
+    let shards = Shards::start(3).unwrap();
+    let ring = ring(&shards);
+    ring.pipeline()
+        .set("warm:1", 1)
+        .set("warm:2", 2)
+        .set("warm:3", 3)
+        .run();
+    let before = ring.io_stats();
+    let mut p = ring.pipeline();
+    for i in 0..2000 {
+        p.set(format!("batch:{i}"), i);
+    }
+    let results = p.run();
+    assert!(results.iter().all(Result::is_ok));
+    let after = ring.io_stats();
+    let writes = after.writes - before.writes;
+    // 2000 commands, ~60 KB: one write per shard (a heartbeat may add one or two).
+    assert!(
+        writes <= 5,
+        "{writes} writes for one pipeline over 3 shards"
+    );
+    ring.close();
+}
+
+#[test]
+fn a_hook_calling_the_ring_gets_an_error_not_a_deadlock() {
+    use std::sync::{Arc, OnceLock};
+    let shards = Shards::start(1).unwrap();
+    let slot: Arc<OnceLock<Ring>> = Arc::new(OnceLock::new());
+    let seen: Arc<OnceLock<(String, usize)>> = Arc::new(OnceLock::new());
+    let (hook_slot, hook_seen) = (slot.clone(), seen.clone());
+    let ring = Ring::builder()
+        .config(fast_config())
+        .shards(shards.named())
+        .heartbeat_interval(Duration::from_millis(10))
+        .heartbeat_check(move |_| {
+            if let Some(ring) = hook_slot.get() {
+                let err = ring.cmd(Cmd::new("GET").arg("x")).unwrap_err();
+                let _ = hook_seen.set((err.to_string(), ring.len()));
+            }
+            true
+        })
+        .build()
+        .unwrap();
+    // The hook holds a clone: close explicitly (a cycle through the config keeps it alive).
+    let _ = slot.set(ring.clone());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while seen.get().is_none() {
+        assert!(Instant::now() < deadline, "the hook never ran");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (text, len) = seen.get().unwrap();
+    assert!(text.contains("own I/O thread"), "{text}");
+    assert_eq!(*len, 0);
+    ring.set("still", "works").unwrap();
+    ring.close();
+}

@@ -441,7 +441,7 @@ impl fmt::Display for Error {
                 error,
             } => write!(
                 f,
-                "{command}: shard {shard} ({addr}) sent invalid RESP ({error:?}); connection dropped"
+                "{command}: shard {shard} ({addr}) sent bad data ({error}); connection dropped"
             ),
             Error::Handshake {
                 shard,

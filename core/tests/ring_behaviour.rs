@@ -466,10 +466,10 @@ fn push_frames_are_counted_and_dropped() {
 }
 
 #[test]
-fn multi_key_commands_across_shards_are_refused_before_sending() {
+fn same_shard_commands_across_shards_are_refused_before_sending() {
     let mut rig = Rig::new(Config::default(), 3);
     let (a, b) = (key_on(&rig, "a0"), key_on(&rig, "a1"));
-    let err = rig.submit(Cmd::new("MGET").arg(&a).arg(&b)).unwrap_err();
+    let err = rig.submit(Cmd::new("RENAME").arg(&a).arg(&b)).unwrap_err();
     let Error::CrossShard { shards, .. } = &err else {
         panic!("{err}")
     };

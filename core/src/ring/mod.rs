@@ -12,19 +12,23 @@ mod backoff;
 mod conns;
 mod conns_io;
 mod dedicated;
+mod fanout;
 mod health;
 mod pubsub;
 mod request;
 mod route;
+mod scan;
 mod shard;
+mod split;
 mod timers;
 mod transaction;
 
 pub use api::{ConnId, Event, Input, Output, RequestId};
 pub use pubsub::{SubId, SubKind};
 pub use transaction::TxId;
+pub use scan::RingScan;
 
-use alloc::collections::VecDeque;
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -32,6 +36,7 @@ use backoff::Jitter;
 use conns::ConnTable;
 use request::{Place, Request, Requests};
 use shard::{Shard, ShardSlot, ShardTable};
+use split::Splits;
 
 use crate::command::Cmd;
 use crate::config::Config;
@@ -214,6 +219,10 @@ pub struct RingCore {
     stats: Stats,
     /// Dedicated connections: blocking commands, transactions, subscriptions.
     ded: dedicated::Dedicated,
+    /// Split commands in progress (`split`).
+    splits: Splits,
+    /// Requests pinned to a shard by name (`fanout`): retried there, never re-routed.
+    pinned: BTreeMap<RequestId, Arc<str>>,
 }
 
 impl RingCore {
@@ -248,6 +257,8 @@ impl RingCore {
             scratch: Vec::new(),
             stats: Stats::default(),
             ded: dedicated::Dedicated::default(),
+            splits: Splits::default(),
+            pinned: BTreeMap::new(),
         }
     }
 
@@ -351,6 +362,10 @@ impl RingCore {
         if self.config.commands.classify(&cmd).is_blocking() {
             return self.submit_blocking(cmd, timeout);
         }
+        if let Some(id) = self.try_split(&cmd, timeout) {
+            self.run_timers();
+            return Ok(id);
+        }
         let shard = self.table.route(&cmd, &self.config.commands)?;
         let deadline = self.now + timeout;
         let id = self.reqs.insert(Request {
@@ -377,6 +392,10 @@ impl RingCore {
     /// Forgets request `id`: no [`Output::Reply`] will come for it (if its command was
     /// already sent, the server may still execute it). Returns whether it was pending.
     pub fn cancel(&mut self, id: RequestId) -> bool {
+        if self.cancel_split(id) {
+            return true;
+        }
+        self.pinned.remove(&id);
         let Some(req) = self.reqs.remove(id) else {
             return false;
         };
@@ -414,7 +433,16 @@ impl RingCore {
     /// every state change.
     #[must_use = "drain every output until Output::Timeout"]
     pub fn poll_output(&mut self) -> Output {
-        if let Some(out) = self.out.pop_front() {
+        while let Some(mut out) = self.out.pop_front() {
+            // Parts of split commands are merged here, where every reply passes.
+            if let Output::Reply { id, result } = &mut out {
+                if !self.splits.is_empty() && self.on_part_reply(*id, result) {
+                    continue;
+                }
+                if !self.pinned.is_empty() {
+                    self.pinned.remove(id);
+                }
+            }
             return out;
         }
         while let Some(conn) = self.tx.pop_front() {

@@ -190,12 +190,17 @@ impl RingCore {
 
     /// Request `id`'s backoff ended: route it again over the shards live now.
     pub(super) fn retry(&mut self, id: RequestId) {
+        if self.retry_part(id) || self.retry_pinned(id) {
+            return;
+        }
         let Some(req) = self.reqs.get(id) else { return };
         if !matches!(req.place, Place::Retry(_)) {
             return;
         }
         match self.table.route(&req.cmd, &self.config.commands) {
             Ok(shard) => self.dispatch(id, shard),
+            // A split command whose keys spread when its shard went down: split it now.
+            Err(Error::CrossShard { .. }) if self.convert_to_split(id) => {}
             Err(e) => self.complete(id, Err(e)),
         }
     }

@@ -11,8 +11,8 @@ mod api;
 mod backoff;
 mod conns;
 mod conns_io;
-mod fanout;
 mod dedicated;
+mod fanout;
 mod health;
 mod pubsub;
 mod request;
@@ -24,9 +24,9 @@ mod timers;
 mod transaction;
 
 pub use api::{ConnId, Event, Input, Output, RequestId};
-pub use scan::RingScan;
 pub use pubsub::{SubId, SubKind};
 pub use transaction::TxId;
+pub use scan::RingScan;
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
@@ -217,12 +217,12 @@ pub struct RingCore {
     deferred: Vec<Deferred>,
     scratch: Vec<Tag>,
     stats: Stats,
+    /// Dedicated connections: blocking commands, transactions, subscriptions.
+    ded: dedicated::Dedicated,
     /// Split commands in progress (`split`).
     splits: Splits,
     /// Requests pinned to a shard by name (`fanout`): retried there, never re-routed.
     pinned: BTreeMap<RequestId, Arc<str>>,
-    /// Dedicated connections: blocking commands, transactions, subscriptions.
-    ded: dedicated::Dedicated,
 }
 
 impl RingCore {
@@ -256,9 +256,9 @@ impl RingCore {
             deferred: Vec::new(),
             scratch: Vec::new(),
             stats: Stats::default(),
+            ded: dedicated::Dedicated::default(),
             splits: Splits::default(),
             pinned: BTreeMap::new(),
-            ded: dedicated::Dedicated::default(),
         }
     }
 
@@ -359,12 +359,12 @@ impl RingCore {
         now: Instant,
     ) -> Result<RequestId, Error> {
         self.advance(now);
+        if self.config.commands.classify(&cmd).is_blocking() {
+            return self.submit_blocking(cmd, timeout);
+        }
         if let Some(id) = self.try_split(&cmd, timeout) {
             self.run_timers();
             return Ok(id);
-        }
-        if self.config.commands.classify(&cmd).is_blocking() {
-            return self.submit_blocking(cmd, timeout);
         }
         let shard = self.table.route(&cmd, &self.config.commands)?;
         let deadline = self.now + timeout;

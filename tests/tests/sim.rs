@@ -26,16 +26,21 @@ fn many(default_runs: u64) {
     };
     let started = Instant::now();
     let (mut requests, mut faults, mut timeouts, mut steps) = (0, 0, 0, 0);
-    let (mut detect, mut recover, mut healthy) = Default::default();
+    let (mut detect, mut recover, mut resume, mut healthy) = Default::default();
     for seed in first..first + runs {
         match run(seed, &options) {
             Ok(o) => {
+                if runs == 1 {
+                    // Replaying one seed: show its trace even though it passed.
+                    o.trace.iter().for_each(|line| println!("{line}"));
+                }
                 requests += o.tally.accepted;
                 timeouts += o.tally.timeouts;
                 faults += o.faults;
                 steps += o.steps;
                 detect = o.tally.max_crash_detection.max(detect);
                 recover = o.tally.max_restart_recovery.max(recover);
+                resume = o.tally.max_resume_recovery.max(resume);
                 healthy = o.tally.max_healthy_latency.max(healthy);
             }
             Err(failure) => panic!("{failure}"),
@@ -44,7 +49,7 @@ fn many(default_runs: u64) {
     println!(
         "{runs} runs from seed {first}: {requests} requests, {faults} faults, {timeouts} timeouts, \
          {steps} steps in {:?}; worst crash→down {detect:?}, restart→up {recover:?}, \
-         healthy-shard latency {healthy:?}",
+         resume/heal→up {resume:?}, healthy-shard latency {healthy:?}",
         started.elapsed()
     );
 }
@@ -100,4 +105,24 @@ fn the_checker_catches_bytes_written_twice() {
     };
     let failure = run(5, &options).expect_err("a double write must be caught");
     println!("{}", failure.message);
+}
+
+#[test]
+fn random_input_programs_keep_the_ring_invariants() {
+    // The `ring_inputs` fuzz check on seeded random programs (cargo-fuzz explores further).
+    use redis_ring_tests::fuzz_checks::ring_inputs::check;
+    use redis_ring_tests::sim::rng::SimRng;
+    let runs = env_u64("SIM_RUNS", 2_000);
+    let first = env_u64("SIM_SEED", 1);
+    for seed in first..first + runs {
+        let mut rng = SimRng::new(seed);
+        let len = rng.range(0, 400) as usize;
+        let program: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+        let result = std::panic::catch_unwind(|| check(&program));
+        assert!(
+            result.is_ok(),
+            "ring_inputs program from seed {seed} fails; replay: SIM_SEED={seed} SIM_RUNS=1 \
+             cargo test -p redis-ring-tests --test sim random_input_programs; bytes: {program:?}"
+        );
+    }
 }

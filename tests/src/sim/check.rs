@@ -77,8 +77,11 @@ pub struct Tally {
     pub cancelled: u64,
     /// Longest time from a crash to its `ShardDown`.
     pub max_crash_detection: Duration,
-    /// Longest time from a restart to its `ShardUp`.
+    /// Longest time from a restart (after a crash) to its `ShardUp`, undisturbed.
     pub max_restart_recovery: Duration,
+    /// Longest time to `ShardUp` after a resume (hang), a heal (partition), or a restart
+    /// whose recovery was disturbed by a reset or garbage.
+    pub max_resume_recovery: Duration,
     /// Longest latency of a request on a healthy shard.
     pub max_healthy_latency: Duration,
 }
@@ -156,18 +159,11 @@ impl Checker {
             }
             Err(e) => {
                 self.tally.errors += 1;
-                match e {
-                    Error::Timeout { .. } => self.tally.timeouts += 1,
-                    Error::Connect { .. }
-                    | Error::Disconnected { .. }
-                    | Error::ShardDown { .. }
-                    | Error::ShardRemoved { .. }
-                    | Error::Protocol { .. }
-                    | Error::UnexpectedReply { .. }
-                    | Error::AllShardsDown { .. } => {}
-                    other => {
-                        return Err(format!("{id} ({:?}) failed unexpectedly: {other}", p.kind))
-                    }
+                if matches!(e, Error::Timeout { .. }) {
+                    self.tally.timeouts += 1;
+                }
+                if !fault_error(e) {
+                    return Err(format!("{id} ({:?}) failed unexpectedly: {e}", p.kind));
                 }
                 if p.healthy && !matches!(e, Error::ShardRemoved { .. }) {
                     return Err(format!("{id} on a healthy shard failed: {e}"));
@@ -210,6 +206,24 @@ impl Checker {
             ));
         }
         Ok(())
+    }
+}
+
+/// Whether `e` is an error a fault can cause (for a split command: every failed part's).
+fn fault_error(e: &Error) -> bool {
+    match e {
+        Error::Timeout { .. }
+        | Error::Connect { .. }
+        | Error::Disconnected { .. }
+        | Error::ShardDown { .. }
+        | Error::ShardRemoved { .. }
+        | Error::Protocol { .. }
+        | Error::UnexpectedReply { .. }
+        | Error::AllShardsDown { .. } => true,
+        Error::Split { failures, .. } => {
+            !failures.is_empty() && failures.iter().all(|f| fault_error(&f.error))
+        }
+        _ => false,
     }
 }
 

@@ -82,6 +82,8 @@ pub struct Outcome {
     pub faults: u32,
     /// Events processed.
     pub steps: u64,
+    /// The readable trace, when [`SimOptions::verbose`].
+    pub trace: Vec<String>,
 }
 
 /// A run that broke an invariant.
@@ -91,7 +93,8 @@ pub struct Failure {
     pub seed: u64,
     /// What broke, and when.
     pub message: String,
-    /// The readable trace, when [`SimOptions::verbose`].
+    /// The readable trace, when [`SimOptions::verbose`] (its last `SIM_TRACE_LINES`, default
+    /// 400, are printed).
     pub trace: Vec<String>,
 }
 
@@ -103,7 +106,11 @@ impl std::fmt::Display for Failure {
             "replay: SIM_SEED={} SIM_RUNS=1 SIM_VERBOSE=1 cargo test -p redis-ring-tests --test sim -- --nocapture seeds",
             self.seed
         )?;
-        for line in self.trace.iter().rev().take(400).rev() {
+        let keep = std::env::var("SIM_TRACE_LINES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(400);
+        for line in self.trace.iter().rev().take(keep).rev() {
             writeln!(f, "  {line}")?;
         }
         Ok(())
@@ -121,6 +128,7 @@ pub fn run(seed: u64, options: &SimOptions) -> Result<Outcome, Failure> {
                 tally: sim.check.tally.clone(),
                 faults: sim.faults,
                 steps: sim.steps,
+                trace: std::mem::take(&mut sim.trace),
             })
         }
         Ok(Err(m)) => m,
@@ -212,7 +220,8 @@ struct Shard {
     up: bool,
     /// Must be down by this time (crash), or up by this time (recovery).
     expect_down_by: Option<Instant>,
-    expect_up_by: Option<(Instant, Instant)>,
+    /// (deadline, recovery time, what ended: Restart, Resume or Heal).
+    expect_up_by: Option<(Instant, Instant, Fault)>,
 }
 
 struct Sim {
@@ -636,6 +645,24 @@ impl Sim {
                     Some(c),
                 )
             }
+            95..=97 => {
+                // Split commands over keys that usually span shards.
+                let keys: Vec<String> = (0..3)
+                    .map(|_| format!("k{}", self.rng.range(0, 200)))
+                    .collect();
+                let (name, kind) = match self.rng.range(0, 3) {
+                    0 => ("MGET", Kind::Mget(3)),
+                    1 => ("DEL", Kind::Count(3)),
+                    _ => ("EXISTS", Kind::Count(3)),
+                };
+                return self.submit_split(Cmd::new(name).arg(&keys[..]), &kind, &keys, false);
+            }
+            98 => {
+                let keys: Vec<String> = (0..3)
+                    .map(|_| format!("k{}", self.rng.range(0, 200)))
+                    .collect();
+                return self.submit_split(Cmd::new("MGET").arg(&keys[..]), &Kind::Get, &keys, true);
+            }
             _ => (Cmd::new("PING"), Kind::Ping, None),
         };
         let timeout = if self.rng.chance(0.2) {
@@ -678,8 +705,63 @@ impl Sim {
                 self.mix(&[8]);
                 Ok(())
             }
-            Err(Error::CrossShard { .. }) if matches!(kind, Kind::Mget(_)) => Ok(()),
             Err(e) => Err(format!("submit refused unexpectedly ({live} live): {e}")),
+        }
+    }
+
+    /// Submits a split command (`per_key`: its per-key form, one request per key of `kind`).
+    /// It is healthy when every shard its keys map to is.
+    fn submit_split(
+        &mut self,
+        cmd: Cmd,
+        kind: &Kind,
+        keys: &[String],
+        per_key: bool,
+    ) -> Result<(), String> {
+        let owners: Vec<String> = keys
+            .iter()
+            .filter_map(|k| self.ring.shard_for_key(k.as_bytes()))
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let healthy = !owners.is_empty() && owners.iter().all(|o| self.is_healthy(o));
+        let timeout = self.config.command_timeout;
+        let live = self.ring.live_len();
+        let ids = if per_key {
+            self.ring.submit_per_key(cmd, self.now)
+        } else {
+            self.ring.submit(cmd, self.now).map(|id| vec![id])
+        };
+        match ids {
+            Ok(ids) => {
+                for id in ids {
+                    self.mix(&[9, id.as_u64()]);
+                    self.log(|| format!("submit {id} split {kind:?} -> {owners:?}"));
+                    self.check.accepted(
+                        id,
+                        Pending {
+                            kind: kind.clone(),
+                            submitted: self.now,
+                            deadline: self.now + timeout,
+                            allowed: owners.clone(),
+                            cancelled: false,
+                            healthy,
+                        },
+                    )?;
+                    if self.rng.chance(0.02) {
+                        let later = self.now + Duration::from_millis(self.rng.range(0, 100));
+                        self.at(later, Ev::Cancel(id));
+                    }
+                }
+                Ok(())
+            }
+            Err(Error::AllShardsDown { .. }) if live == 0 => {
+                self.check.tally.refused += 1;
+                self.mix(&[8]);
+                Ok(())
+            }
+            Err(e) => Err(format!(
+                "split submit refused unexpectedly ({live} live): {e}"
+            )),
         }
     }
 
@@ -714,6 +796,7 @@ impl Sim {
                 match f {
                     Fault::Crash => {
                         s.alive = false;
+                        s.garbage_next = false; // it dies with the process
                         if s.up {
                             // The bound: fail_threshold × heartbeat + connect timeout.
                             let bound =
@@ -748,7 +831,7 @@ impl Sim {
                     _ => self.config.heartbeat_timeout + hb + rtts,
                 };
                 if !s.up {
-                    s.expect_up_by = Some((now + bound, now));
+                    s.expect_up_by = Some((now + bound, now, f));
                 }
                 match f {
                     Fault::Restart => {
@@ -775,13 +858,14 @@ impl Sim {
             }
             Fault::Reset | Fault::Garbage => {
                 // A recovery in progress may have to start over.
-                if let Some((_, since)) = s.expect_up_by {
+                if let Some((_, since, _)) = s.expect_up_by {
                     let bound = self.config.heartbeat_timeout + hb + rtts;
-                    s.expect_up_by = Some((now + bound, since));
+                    s.expect_up_by = Some((now + bound, since, f));
                 }
                 if f == Fault::Reset {
                     self.reset_links(shard);
-                } else {
+                } else if s.fault_since.is_none() {
+                    // Garbage comes from a running server (a crashed one sends nothing).
                     s.garbage_next = true;
                 }
             }
@@ -791,6 +875,8 @@ impl Sim {
                 }
                 s.removed = true;
                 s.fault_since = Some((f, now));
+                s.expect_up_by = None;
+                s.expect_down_by = None;
                 let shards = self.ring_shards();
                 self.ring.set_shards(shards, now);
             }
@@ -801,6 +887,7 @@ impl Sim {
                 s.removed = false;
                 s.fault_since = None;
                 s.up = true;
+                s.expect_up_by = None;
                 let shards = self.ring_shards();
                 self.ring.set_shards(shards, now);
             }
@@ -937,9 +1024,13 @@ impl Sim {
         match code {
             1 => {
                 s.up = true;
-                if let Some((_, since)) = s.expect_up_by.take() {
-                    self.check.tally.max_restart_recovery =
-                        self.check.tally.max_restart_recovery.max(now - since);
+                if let Some((_, since, kind)) = s.expect_up_by.take() {
+                    let t = &mut self.check.tally;
+                    if kind == Fault::Restart {
+                        t.max_restart_recovery = t.max_restart_recovery.max(now - since);
+                    } else {
+                        t.max_resume_recovery = t.max_resume_recovery.max(now - since);
+                    }
                 }
             }
             2 => {
@@ -973,7 +1064,7 @@ impl Sim {
                     ));
                 }
             }
-            if let Some((by, since)) = s.expect_up_by {
+            if let Some((by, since, _)) = s.expect_up_by {
                 if self.now > by && s.fault_since.is_none() && !s.removed {
                     return Err(format!(
                         "recovered shard {} (at {} ms) still not up after {:?}",

@@ -11,16 +11,21 @@ mod api;
 mod backoff;
 mod conns;
 mod conns_io;
+mod dedicated;
 mod fanout;
 mod health;
+mod pubsub;
 mod request;
 mod route;
 mod scan;
 mod shard;
 mod split;
 mod timers;
+mod transaction;
 
 pub use api::{ConnId, Event, Input, Output, RequestId};
+pub use pubsub::{SubId, SubKind};
+pub use transaction::TxId;
 pub use scan::RingScan;
 
 use alloc::collections::{BTreeMap, VecDeque};
@@ -212,6 +217,8 @@ pub struct RingCore {
     deferred: Vec<Deferred>,
     scratch: Vec<Tag>,
     stats: Stats,
+    /// Dedicated connections: blocking commands, transactions, subscriptions.
+    ded: dedicated::Dedicated,
     /// Split commands in progress (`split`).
     splits: Splits,
     /// Requests pinned to a shard by name (`fanout`): retried there, never re-routed.
@@ -249,6 +256,7 @@ impl RingCore {
             deferred: Vec::new(),
             scratch: Vec::new(),
             stats: Stats::default(),
+            ded: dedicated::Dedicated::default(),
             splits: Splits::default(),
             pinned: BTreeMap::new(),
         }
@@ -337,8 +345,13 @@ impl RingCore {
     /// The command is routed and encoded straight into its connection's send buffer; its
     /// result comes later as [`Output::Reply`] with the returned id. Refused at once with
     /// `Err` when it cannot be placed: [`Error::NoShards`], [`Error::AllShardsDown`],
-    /// [`Error::CrossShard`], [`Error::Unsupported`] (blocking, pub/sub, transaction,
-    /// fan-out and connection-state commands), [`Error::InvalidCommand`].
+    /// [`Error::CrossShard`], [`Error::Unsupported`] (pub/sub, transaction, fan-out and
+    /// connection-state commands), [`Error::InvalidCommand`].
+    ///
+    /// A blocking command (`BLPOP`, `BLMOVE`, `BZPOPMIN`, `XREAD ... BLOCK`...) goes to a
+    /// dedicated connection of its keys' shard (reused once idle), never to the shared one,
+    /// so it never stalls other requests; its deadline is its own block time plus `timeout`
+    /// (none for a block time of 0), and it is not retried on another connection.
     pub fn submit_with_timeout(
         &mut self,
         cmd: Cmd,
@@ -346,6 +359,9 @@ impl RingCore {
         now: Instant,
     ) -> Result<RequestId, Error> {
         self.advance(now);
+        if self.config.commands.classify(&cmd).is_blocking() {
+            return self.submit_blocking(cmd, timeout);
+        }
         if let Some(id) = self.try_split(&cmd, timeout) {
             self.run_timers();
             return Ok(id);
@@ -380,7 +396,14 @@ impl RingCore {
             return true;
         }
         self.pinned.remove(&id);
-        self.reqs.remove(id).is_some()
+        let Some(req) = self.reqs.remove(id) else {
+            return false;
+        };
+        if let Place::Conn(conn, _) = req.place {
+            // A blocking command still waits on its dedicated connection: close it.
+            self.dedicated_cancelled(conn);
+        }
+        true
     }
 
     /// Fails every pending request with [`Error::Closed`], closes every connection, forgets
@@ -400,6 +423,7 @@ impl RingCore {
             }
         }
         self.retries.clear();
+        self.ded.close();
         self.table.clear();
         self.wake = Instant::MAX;
         self.req_wake = Instant::MAX;

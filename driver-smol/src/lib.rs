@@ -87,6 +87,7 @@
 mod addr;
 mod builder;
 mod driver;
+mod multi;
 mod net;
 mod pipeline;
 mod ring;
@@ -95,6 +96,7 @@ mod stats;
 
 pub use builder::{BuildError, RingBuilder, RingOptions};
 pub use driver::driver_tasks;
+pub use multi::Scan;
 pub use pipeline::Pipeline;
 pub use ring::{Ring, EVENTS_CAPACITY};
 pub use stats::{IoStats, ShardStats};

@@ -86,6 +86,7 @@ mod addr;
 mod builder;
 mod clock;
 mod helpers;
+mod multi;
 mod net;
 mod pipeline;
 mod queue;
@@ -95,6 +96,7 @@ mod stats;
 mod waiter;
 
 pub use builder::{BuildError, RingBuilder, RingOptions};
+pub use multi::Scan;
 pub use pipeline::Pipeline;
 pub use ring::{Ring, EVENTS_CAPACITY};
 pub use stats::{IoStats, ShardStats};

@@ -23,7 +23,7 @@ use std::thread::JoinHandle;
 use polling::{Events, PollMode};
 use redis_ring_core::command::Cmd;
 use redis_ring_core::error::{CmdName, NetError};
-use redis_ring_core::ring::{ConnId, Event, Input, Output, RingCore};
+use redis_ring_core::ring::{ConnId, Event, Input, Output, RequestId, RingCore};
 use redis_ring_core::time::Instant;
 use redis_ring_core::Error;
 
@@ -31,7 +31,7 @@ use crate::clock::Clock;
 use crate::net::{net_error, start_connect, ConnectStatus, Registered};
 use crate::queue::{Job, Shared};
 use crate::stats::IoCounters;
-use crate::waiter::Batch;
+use crate::waiter::{Batch, Submission, Target};
 
 /// Bytes read per `read` call.
 const READ_BUF: usize = 64 * 1024;
@@ -210,6 +210,12 @@ impl Reactor {
             Job::Submit(mut sub) => {
                 IoCounters::add(&self.shared.io.commands, sub.len() as u64);
                 while let Some((slot, cmd)) = sub.take() {
+                    if !matches!(sub.target(), Target::Routed) {
+                        self.submit_targeted(cmd, &sub, slot, now);
+                        sub.handed();
+                        self.pump();
+                        continue;
+                    }
                     self.submit(cmd, sub.timeout, &sub.batch, slot, now);
                     sub.handed();
                     self.pump();
@@ -245,6 +251,42 @@ impl Reactor {
                     .insert(id.as_u64(), (batch.clone(), index, name));
             }
             Err(e) => batch.complete(index, Err(e)),
+        }
+    }
+
+    /// Submits a command of a submission with a [`Target`] other than `Routed` (`multi`).
+    fn submit_targeted(&mut self, cmd: Cmd, sub: &Submission, index: usize, now: Instant) {
+        let name = CmdName::new(cmd.name());
+        let core = &mut self.core;
+        let ids: Vec<(usize, Result<RequestId, Error>)> = match sub.target() {
+            Target::Routed => Vec::new(),
+            Target::Shards(names) => {
+                let shard = names.get(index).map_or("", |n| &**n);
+                let r = match sub.timeout {
+                    Some(t) => core.submit_to_shard_with_timeout(shard, cmd, t, now),
+                    None => core.submit_to_shard(shard, cmd, now),
+                };
+                vec![(index, r)]
+            }
+            Target::PerKey(n) => {
+                let r = match sub.timeout {
+                    Some(t) => core.submit_per_key_with_timeout(cmd, t, now),
+                    None => core.submit_per_key(cmd, now),
+                };
+                match r {
+                    Ok(ids) => ids.into_iter().map(Ok).enumerate().collect(),
+                    Err(e) => (0..*n).map(|i| (i, Err(e.clone()))).collect(),
+                }
+            }
+        };
+        for (slot, r) in ids {
+            match r {
+                Ok(id) => {
+                    self.waiting
+                        .insert(id.as_u64(), (sub.batch.clone(), slot, name));
+                }
+                Err(e) => sub.batch.complete(slot, Err(e)),
+            }
         }
     }
 

@@ -21,7 +21,7 @@ use crate::pipeline::Pipeline;
 use crate::queue::{Job, Shared};
 use crate::reactor::Reactor;
 use crate::stats::{IoStats, ShardStats};
-use crate::waiter::{Reply, Submission};
+use crate::waiter::{Reply, Submission, Target};
 
 /// Capacity of each [`Ring::events`] channel; events beyond it are dropped for a receiver
 /// that does not keep up.
@@ -137,6 +137,27 @@ impl Ring {
         batch.wait()
     }
 
+    /// [`Ring::run_batch`] sent to `target` (`multi`: per shard, per key).
+    pub(crate) fn run_targeted(
+        &self,
+        cmds: Vec<Cmd>,
+        timeout: Option<Duration>,
+        target: Target,
+    ) -> Vec<Reply> {
+        if self.on_io_thread() {
+            let n = match target {
+                Target::PerKey(n) => n,
+                _ => cmds.len(),
+            };
+            return cmds
+                .first()
+                .map_or(Vec::new(), |c| (0..n).map(|_| reentrant(c)).collect());
+        }
+        let (sub, batch) = Submission::targeted(cmds, timeout, target);
+        drop(self.inner.shared.push(Job::Submit(sub)));
+        batch.wait()
+    }
+
     fn run_one(&self, cmd: Cmd, timeout: Option<Duration>) -> Reply {
         if self.on_io_thread() {
             return reentrant(&cmd);
@@ -154,7 +175,7 @@ impl Ring {
 
     /// Runs `f` on the I/O thread with the core and returns its result; `None` when the ring
     /// is closed.
-    fn with_core<R: Send + 'static>(
+    pub(crate) fn with_core<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut RingCore, Instant) -> R + Send + 'static,
     ) -> Option<R> {

@@ -5,6 +5,18 @@
 //! slots as replies arrive (in any order) and wakes the caller once, when the last arrives.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+/// Where a [`Submission`]'s commands go (`multi`).
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Target {
+    /// Each command by its keys (split commands split by the core): one result each.
+    #[default]
+    Routed,
+    /// Command `i` to the shard named `names[i]`.
+    Shards(Vec<Arc<str>>),
+    /// One split command in its per-key form: results in slots `0..n`, one per key.
+    PerKey(usize),
+}
 use std::time::Duration;
 
 use redis_ring_core::command::Cmd;
@@ -103,20 +115,45 @@ pub(crate) struct Submission {
     pub(crate) timeout: Option<Duration>,
     /// Where results go.
     pub(crate) batch: Arc<Batch>,
+    /// Where the commands go; `None` for [`Target::Routed`] (boxed: most submissions are
+    /// routed, and a job must stay small).
+    target: Option<Box<Target>>,
 }
 
 impl Submission {
     /// `cmds`, whose results go to a new batch (returned too, for the caller to wait on).
     pub(crate) fn new(cmds: Vec<Cmd>, timeout: Option<Duration>) -> (Submission, Arc<Batch>) {
-        let batch = Arc::new(Batch::new(cmds.len()));
+        Submission::targeted(cmds, timeout, Target::Routed)
+    }
+
+    /// [`Submission::new`] sent to `target` (a per-key submission has one result per key).
+    pub(crate) fn targeted(
+        cmds: Vec<Cmd>,
+        timeout: Option<Duration>,
+        target: Target,
+    ) -> (Submission, Arc<Batch>) {
+        let slots = match target {
+            Target::PerKey(n) => n,
+            _ => cmds.len(),
+        };
+        let batch = Arc::new(Batch::new(slots));
         let sub = Submission {
             cmds: cmds.into_iter(),
             next: 0,
             in_hand: None,
             timeout,
             batch: batch.clone(),
+            target: match target {
+                Target::Routed => None,
+                other => Some(Box::new(other)),
+            },
         };
         (sub, batch)
+    }
+
+    /// Where the commands go.
+    pub(crate) fn target(&self) -> &Target {
+        self.target.as_deref().unwrap_or(&Target::Routed)
     }
 
     /// How many commands are left.
@@ -142,6 +179,14 @@ impl Submission {
 
 impl Drop for Submission {
     fn drop(&mut self) {
+        if let (Some(Target::PerKey(n)), Some((_, command))) =
+            (self.target.as_deref(), self.in_hand)
+        {
+            // Every key's slot (filled ones ignore it).
+            for slot in 0..*n {
+                self.batch.complete(slot, Err(Error::Closed { command }));
+            }
+        }
         if let Some((slot, command)) = self.in_hand.take() {
             self.batch.complete(slot, Err(Error::Closed { command }));
         }

@@ -114,16 +114,18 @@ impl RingUnderTest for StdRing {
     }
 
     fn for_each_shard(&self, cmd: &Cmd) -> Vec<(String, Result<Value, Error>)> {
+        self.ring.for_each_shard(cmd)
+    }
+
+    fn mget_per_key(&self, keys: &[&str]) -> Vec<Result<Option<Vec<u8>>, Error>> {
+        self.ring.mget_per_key(keys)
+    }
+
+    fn scan(&self, pattern: &str) -> Result<Vec<String>, Error> {
         self.ring
-            .stats()
-            .into_iter()
-            .map(|s| {
-                let e = unsupported(
-                    cmd.name(),
-                    "driver-std: for_each_shard waits for per-shard submission in core (issue 6)",
-                );
-                (s.name, Err(e))
-            })
+            .scan()
+            .pattern(pattern)
+            .map(|k| k.map(|k| String::from_utf8_lossy(&k).into_owned()))
             .collect()
     }
 

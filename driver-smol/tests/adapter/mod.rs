@@ -122,14 +122,19 @@ impl<const THREAD: bool> RingUnderTest for Smol<THREAD> {
     }
 
     fn for_each_shard(&self, cmd: &Cmd) -> Vec<(String, Result<Value, Error>)> {
-        let _ = cmd;
-        vec![(
-            String::new(),
-            Err(unsupported(
-                "FOR_EACH_SHARD",
-                "needs per-shard submission in the core (issue 6)",
-            )),
-        )]
+        smol::block_on(self.ring.for_each_shard(cmd))
+    }
+
+    fn mget_per_key(&self, keys: &[&str]) -> Vec<Result<Option<Vec<u8>>, Error>> {
+        smol::block_on(self.ring.mget_per_key(keys))
+    }
+
+    fn scan(&self, pattern: &str) -> Result<Vec<String>, Error> {
+        let keys = smol::block_on(self.ring.scan().pattern(pattern).collect_all())?;
+        Ok(keys
+            .into_iter()
+            .map(|k| String::from_utf8_lossy(&k).into_owned())
+            .collect())
     }
 
     fn shard_for_key(&self, key: &str) -> Option<String> {

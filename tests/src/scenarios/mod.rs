@@ -182,6 +182,12 @@ pub trait RingUnderTest: Sized + Send + Sync + 'static {
 
     /// `Ring::for_each_shard` running `cmd` on every live shard: `(shard name, result)`.
     fn for_each_shard(&self, cmd: &Cmd) -> Vec<(String, Result<Value, Error>)>;
+    /// `Ring::mget_per_key`: `MGET` across shards with one result per key (a failed shard
+    /// fails only its own keys).
+    fn mget_per_key(&self, keys: &[&str]) -> Vec<Result<Option<Vec<u8>>, Error>>;
+    /// `Ring::scan` with `MATCH pattern`: every key of every shard, in the order the scan
+    /// yields them (duplicates included, so a scenario can check there are none).
+    fn scan(&self, pattern: &str) -> Result<Vec<String>, Error>;
     /// `Ring::shard_for_key`: the name of the live shard that owns `key` now.
     fn shard_for_key(&self, key: &str) -> Option<String>;
     /// `Ring::len`: live shards.
@@ -241,16 +247,14 @@ macro_rules! scenario_tests {
             faults::pause_one_shard,
             multi::pipelines_keep_order_and_per_command_results,
             multi::pipeline_with_a_dead_shard_fails_only_its_commands,
+            multi::mget_mset_del_exists_across_shards,
+            multi::cross_shard_multi_key_command_fails_naming_shards,
+            multi::split_command_with_a_killed_shard,
+            multi::scan_over_the_ring_returns_every_key_once,
+            topology::for_each_shard_reaches_every_shard,
             load::ten_thousand_tasks,
             load::no_leak_after_restarts,
             load::drop_last_handle_cleans_up,
-        );
-        $crate::scenario_tests!(@ignored $ring; "needs multi-key split in core (issue 6)";
-            multi::mget_mset_del_exists_across_shards,
-            multi::cross_shard_multi_key_command_fails_naming_shards,
-        );
-        $crate::scenario_tests!(@ignored $ring; "needs per-shard (fan-out) submission in core (issue 6)";
-            topology::for_each_shard_reaches_every_shard,
         );
         $crate::scenario_tests!(@ignored $ring; "needs dedicated connections (WATCH/MULTI/EXEC) in core (issue 6)";
             multi::transactions_on_one_shard,

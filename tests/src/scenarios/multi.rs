@@ -186,6 +186,102 @@ pub fn pipeline_with_a_dead_shard_fails_only_its_commands<R: RingUnderTest>() {
     ring.close();
 }
 
+/// MGET/MSET/DEL across shards while one shard is dead (before the ring marks it down): the
+/// whole form fails naming the dead shard and its keys; the per-key form answers the keys of
+/// the live shards and fails only the dead shard's; once the shard is down, its keys go to
+/// the others and the whole form works again.
+pub fn split_command_with_a_killed_shard<R: RingUnderTest>() {
+    let _g = guard(false);
+    let mut shards = Shards::start(3).unwrap();
+    let ring: R = build(&spec(&shards));
+    let keys: Vec<String> = (0..30).map(|i| format!("sk:{i}")).collect();
+    let pairs: Vec<(&str, &str)> = keys.iter().map(|k| (&**k, "v")).collect();
+    ring.mset(&pairs).unwrap();
+    let homes: Vec<String> = keys
+        .iter()
+        .map(|k| ring.shard_for_key(k).unwrap())
+        .collect();
+    let asked: Vec<&str> = keys.iter().map(|k| &**k).collect();
+    shards.server(1).kill();
+    // Per key: the live shards' keys are answered, shard2's fail naming it.
+    let per_key = ring.mget_per_key(&asked);
+    assert_eq!(per_key.len(), keys.len());
+    let mut failed = 0;
+    for ((k, h), r) in keys.iter().zip(&homes).zip(&per_key) {
+        match r {
+            // A shard2 key retried after shard2 went down was read from its new shard.
+            Ok(v) if h == "shard2" => assert_eq!(v, &None, "{k}"),
+            Ok(v) => assert_eq!(v.as_deref(), Some(&b"v"[..]), "{k}"),
+            Err(e) => {
+                failed += 1;
+                assert_eq!(h, "shard2", "{k} (on {h}) failed: {e}");
+                assert!(e.to_string().contains("shard2"), "{e}");
+            }
+        }
+    }
+    // Whole: fails naming shard2 and (some of) its keys, unless shard2 is already down.
+    match ring.mget(&asked) {
+        Ok(values) => assert_eq!(values.len(), keys.len()),
+        Err(e) => {
+            let text = e.to_string();
+            assert!(text.contains("shard2"), "{text}");
+            let k2 = keys
+                .iter()
+                .zip(&homes)
+                .find(|(_, h)| *h == "shard2")
+                .unwrap()
+                .0;
+            assert!(text.contains(&**k2), "{text}");
+        }
+    }
+    assert!(
+        failed > 0 || ring.len() == 2,
+        "shard2's keys failed or it was down already"
+    );
+    // Once shard2 is down its keys live on the two others: the split works again.
+    assert!(wait_until(std::time::Duration::from_secs(3), || ring.len() == 2));
+    let values = ring.mget(&asked).unwrap();
+    for ((k, h), v) in keys.iter().zip(&homes).zip(&values) {
+        if h == "shard2" {
+            assert_eq!(v, &None, "{k}: its data died with shard2");
+        } else {
+            assert_eq!(v.as_deref(), Some(&b"v"[..]), "{k}");
+        }
+    }
+    let survivors = homes.iter().filter(|h| *h != "shard2").count();
+    assert_eq!(ring.del(&asked).unwrap(), survivors as i64);
+    ring.close();
+}
+
+/// SCAN over the ring: every key of every shard exactly once, with MATCH.
+pub fn scan_over_the_ring_returns_every_key_once<R: RingUnderTest>() {
+    let _g = guard(false);
+    let shards = Shards::start(3).unwrap();
+    let ring: R = build(&spec(&shards));
+    let keys: Vec<String> = (0..500).map(|i| format!("scan:{i}")).collect();
+    for chunk in keys.chunks(100) {
+        let pairs: Vec<(&str, &str)> = chunk.iter().map(|k| (&**k, "v")).collect();
+        ring.mset(&pairs).unwrap();
+    }
+    ring.mset(&[("other:1", "x"), ("other:2", "y")]).unwrap();
+    let mut homes: Vec<String> = keys
+        .iter()
+        .map(|k| ring.shard_for_key(k).unwrap())
+        .collect();
+    homes.sort();
+    homes.dedup();
+    assert_eq!(homes.len(), 3, "the keys span every shard");
+    let mut got = ring.scan("scan:*").unwrap();
+    assert_eq!(got.len(), keys.len(), "every key once, no duplicates");
+    got.sort();
+    let mut want = keys.clone();
+    want.sort();
+    assert_eq!(got, want);
+    let all = ring.scan("*").unwrap();
+    assert_eq!(all.len(), keys.len() + 2);
+    ring.close();
+}
+
 /// Optimistic transactions on one shard: concurrent read-modify-write loses no update.
 pub fn transactions_on_one_shard<R: RingUnderTest>() {
     let _g = guard(false);

@@ -128,6 +128,15 @@ enum Deferred {
 ///   triggers an immediate probe, and a failing shard is probed every `probe_interval`, so a
 ///   dead shard is down in about `fail_threshold` round trips; commands for other shards
 ///   never wait for it.
+/// * **Multi-key commands** (`MGET`, `MSET`, `DEL`, `UNLINK`, `EXISTS`, `TOUCH`) whose keys
+///   land on several shards are split, one part per shard, sent concurrently and merged into
+///   one [`Output::Reply`] (values in key order, `OK` when every part is, counts summed); a
+///   failed part fails the whole command with [`Error::Split`] naming each failed shard and
+///   its keys. [`RingCore::submit_per_key`] answers each key on its own instead. Other
+///   multi-key commands must have all their keys on one shard ([`Error::CrossShard`]).
+/// * **Per-shard commands** (`DBSIZE`, `FLUSHDB`, `SCAN`, `INFO`...) are refused by `submit`
+///   and sent with [`RingCore::submit_to_shard`] / [`RingCore::submit_to_all`]; [`RingScan`]
+///   walks the whole ring with them. [`RingCore::submit_pipeline`] submits a batch.
 /// * **Retries**: a request that fails with a [retryable](Error::is_retryable) error is
 ///   retried up to `max_retries` times with jittered exponential backoff, re-routed over
 ///   the live shards each time, within its deadline (`command_timeout` or the per-request
@@ -509,7 +518,8 @@ impl RingCore {
         self.table.live_len()
     }
 
-    /// Number of requests accepted and not yet replied to (nor cancelled).
+    /// Number of requests accepted and not yet replied to (nor cancelled); a split command
+    /// counts once per part still pending.
     pub fn pending(&self) -> usize {
         self.reqs.len()
     }
@@ -568,7 +578,8 @@ pub struct ShardState {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Requests accepted by `submit`.
+    /// Requests accepted by `submit` (a split command counts once per part, so that every
+    /// accepted request is matched by one of `replied`).
     pub submitted: u64,
     /// Replies delivered (success or error).
     pub replied: u64,

@@ -375,3 +375,34 @@ fn a_pipeline_keeps_submission_order_and_a_hung_shard_fails_only_its_commands() 
     }
     assert!(rig.reply(ids[30]).is_some());
 }
+
+#[test]
+fn retryable_errors_retry_only_the_part_or_the_pinned_shard() {
+    let mut rig = Rig::new(Config::default(), 3);
+    let (on0, on1) = (keys_on(&rig, "a0", 1), keys_on(&rig, "a1", 1));
+    rig.server("a1").loading = 1;
+    let id = rig
+        .submit(Cmd::new("MGET").arg(&on0[0]).arg(&on1[0]))
+        .unwrap();
+    rig.advance(ms(100));
+    assert_eq!(
+        rig.reply(id),
+        Some(&Ok(Value::Array(vec![Value::Nil, Value::Nil])))
+    );
+    // a0 got its part once; a1 twice (LOADING, then the retry).
+    assert_eq!(count(&rig, "a0", "MGET"), 1);
+    assert_eq!(count(&rig, "a1", "MGET"), 2);
+    assert_eq!(rig.ring.stats().retries, 1);
+    // A pinned request is retried on its shard, whatever the keys say.
+    rig.server("a2").loading = 1;
+    let now = rig.now;
+    let id = rig
+        .ring
+        .submit_to_shard("s2", Cmd::new("GET").arg(&on0[0]), now)
+        .unwrap();
+    rig.settle();
+    rig.advance(ms(100));
+    assert_eq!(rig.reply(id), Some(&Ok(Value::Nil)));
+    assert_eq!(count(&rig, "a2", "GET"), 2);
+    assert_eq!(count(&rig, "a0", "GET"), 0);
+}

@@ -2,7 +2,7 @@
 //! the same run (until the CLI's `redis-ring bench` exists).
 //!
 //! ```text
-//! cargo run --release -p redis-ring-smol --example bench -- [--secs 10] [--tasks 50]
+//! cargo run --release -p redis-ring-smol --example smol-bench -- [--secs 10] [--tasks 50]
 //!     [--keys 100000] [--batch 100] [--only concurrent|pipeline] [--no-redis-benchmark]
 //!     [--executor global|local] [--driver-thread] [--shards 3]
 //! ```

@@ -25,8 +25,8 @@ mod transaction;
 
 pub use api::{ConnId, Event, Input, Output, RequestId};
 pub use pubsub::{SubId, SubKind};
-pub use transaction::TxId;
 pub use scan::RingScan;
+pub use transaction::TxId;
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;

@@ -139,7 +139,7 @@ fn concurrent(ring: &Ring, a: &Args) -> (f64, Duration, Duration, Duration) {
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let k = key(&mut rng, keys);
-                let cmd = if i % 2 == 0 {
+                let cmd = if i.is_multiple_of(2) {
                     Cmd::new("SET").arg(&*k).arg("xxx")
                 } else {
                     Cmd::new("GET").arg(&*k)

@@ -350,6 +350,8 @@ impl Driver {
         st.drain();
         st.io = Default::default();
         st.subscribers.clear();
+        // Subscriptions end: their channels close, `next_message` returns `None`.
+        st.subs.clear();
         st.driver = None;
         self.socks.clear();
         self.timer = Timer::never();

@@ -1,6 +1,6 @@
-//! Commands over several shards: the per-key form of `MGET`/`MSET`, per-shard commands
-//! (`for_each_shard`, `on_shard`), a `SCAN` over the whole ring ([`Scan`]) and the future
-//! that waits for a group of requests ([`Gather`], also behind [`Pipeline`](crate::Pipeline)).
+//! Commands over several shards: the per-key form of `MGET`, a `SCAN` over the whole ring
+//! ([`Scan`]) and the future that waits for a group of requests submitted at once
+//! ([`Gather`]). Per-shard commands are in `shard` (`Ring::shard`, `Ring::for_each_shard`).
 //!
 //! Splitting `MGET`/`MSET`/`DEL`/`EXISTS`/`UNLINK`/`TOUCH` over shards and merging the replies
 //! is the core's work (`RingCore::submit`): [`Ring::mget`] and friends send one command.
@@ -148,54 +148,6 @@ impl Ring {
         per_key(name, n, results)
     }
 
-    /// Runs `cmd` on the shard named `shard`, whatever its keys: per-server commands
-    /// (`DBSIZE`, `INFO`, `FLUSHDB`, `SCAN`, `SCRIPT LOAD`, `CONFIG SET`...) or any command on a
-    /// shard of your choice. Retried on that shard only.
-    ///
-    /// # Errors
-    /// An unknown name ([`Error::InvalidCommand`]), the shard being down
-    /// ([`Error::ShardDown`]), and everything [`Ring::cmd`] reports.
-    pub async fn on_shard(&self, shard: &str, cmd: Cmd) -> Result<Value, Error> {
-        let name = CmdName::new(cmd.name());
-        let shard = shard.to_string();
-        let mut r = Gather::new(self.shared(), name, move |core: &mut RingCore, now| {
-            vec![core.submit_to_shard(&shard, cmd, now)]
-        })
-        .await;
-        r.pop().unwrap_or(Err(Error::Closed { command: name }))
-    }
-
-    /// Runs `cmd` on every configured shard at once (go-redis `ForEachShard`), for per-server
-    /// commands: `DBSIZE`, `FLUSHDB`, `INFO`, `SCRIPT LOAD`, `CONFIG SET`... Returns each
-    /// shard's name with its own result, in configured order; a shard that is down gets
-    /// [`Error::ShardDown`] without stopping the others. A plain [`Ring::cmd`] refuses these
-    /// commands rather than send them to one shard at random.
-    pub async fn for_each_shard(&self, cmd: &Cmd) -> Vec<(String, Result<Value, Error>)> {
-        let name = CmdName::new(cmd.name());
-        let cmd = cmd.clone();
-        let mut names = Vec::new();
-        {
-            let st = self.shared().lock();
-            names.extend(st.core.shards().map(|s| s.name.to_string()));
-        }
-        let results = Gather::new(self.shared(), name, move |core: &mut RingCore, now| {
-            core.submit_to_all(&cmd, now)
-                .into_iter()
-                .map(|(_, r)| r)
-                .collect()
-        })
-        .await;
-        if results.len() != names.len() {
-            // Closed, or the shard set changed between the two looks: report by position.
-            let err = results
-                .into_iter()
-                .find_map(Result::err)
-                .unwrap_or(Error::Closed { command: name });
-            return names.into_iter().map(|n| (n, Err(err.clone()))).collect();
-        }
-        names.into_iter().zip(results).collect()
-    }
-
     /// A `SCAN` over the whole ring: shard after shard, every key once while the ring is
     /// stable (see [`RingScan`]). Read it with [`Scan::next`] or as a [`Stream`].
     ///
@@ -283,7 +235,7 @@ impl<'a> Scan<'a> {
                 }
             };
             let (shard, cmd) = scan.next_command()?;
-            let step = match self.ring.on_shard(&shard, cmd).await {
+            let step = match self.ring.shard(&shard).cmd(cmd).await {
                 Ok(reply) => scan.on_reply(reply, None),
                 Err(e) => Err(e),
             };

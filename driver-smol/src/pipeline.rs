@@ -3,12 +3,10 @@
 use std::time::Duration;
 
 use redis_ring_core::command::Cmd;
-use redis_ring_core::error::CmdName;
 use redis_ring_core::error::Error;
 use redis_ring_core::resp::Value;
-use redis_ring_core::ring::RingCore;
 
-use crate::multi::Gather;
+use crate::request::{Batch, Target};
 use crate::ring::Ring;
 
 /// Commands queued to be sent together by [`Pipeline::run`].
@@ -73,17 +71,7 @@ impl<'a> Pipeline<'a> {
     /// empty afterwards and can be filled again.
     pub async fn run(&mut self) -> Vec<Result<Value, Error>> {
         let cmds = std::mem::take(&mut self.cmds);
-        let timeout = self.timeout;
-        let name = CmdName::new(b"PIPELINE");
-        Gather::new(
-            self.ring.shared(),
-            name,
-            move |core: &mut RingCore, now| match timeout {
-                Some(t) => core.submit_pipeline_with_timeout(cmds, t, now),
-                None => core.submit_pipeline(cmds, now),
-            },
-        )
-        .await
+        Batch::new(self.ring.shared(), Target::Ring, cmds, self.timeout).await
     }
 }
 

@@ -22,6 +22,7 @@ use redis_ring_core::time::Instant;
 use smol::channel::{Sender, TrySendError};
 
 use crate::addr::ShardAddr;
+use crate::pubsub::{Message, SubSink};
 
 /// Everything the handles and the driver task share.
 #[derive(Debug)]
@@ -58,6 +59,8 @@ pub(crate) struct State {
     to_wake: Vec<Waker>,
     /// `events()` receivers; closed ones are dropped on the next event.
     pub(crate) subscribers: Vec<Sender<Event>>,
+    /// Pub/sub subscriptions, by `SubId`.
+    pub(crate) subs: HashMap<u64, SubSink, BuildHasherDefault<IdHasher>>,
 }
 
 /// Where a caller's reply lands.
@@ -114,6 +117,7 @@ impl Shared {
                 io_stats: crate::stats::IoStats::default(),
                 to_wake: Vec::new(),
                 subscribers: Vec::new(),
+                subs: HashMap::default(),
             }),
             epoch,
             urls,
@@ -188,6 +192,28 @@ impl State {
                     self.subscribers.retain(|s| {
                         !matches!(s.try_send(event.clone()), Err(TrySendError::Closed(_)))
                     });
+                }
+                Output::Message {
+                    sub,
+                    channel,
+                    pattern,
+                    payload,
+                } => {
+                    if let Some(sink) = self.subs.get(&sub.as_u64()) {
+                        sink.send(Message {
+                            channel,
+                            pattern,
+                            payload,
+                        });
+                    }
+                }
+                Output::Subscribed { sub } => {
+                    if let Some(sink) = self.subs.get_mut(&sub.as_u64()) {
+                        sink.subscribed = true;
+                        if let Some(w) = sink.waker.take() {
+                            self.to_wake.push(w);
+                        }
+                    }
                 }
                 Output::Timeout(at) => {
                     self.deadline = at;

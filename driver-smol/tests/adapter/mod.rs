@@ -6,7 +6,6 @@
 
 use std::time::{Duration, Instant};
 
-use redis_ring_core::error::CmdName;
 use redis_ring_smol::{Cmd, Error, Event, Ring, Value};
 use redis_ring_tests::scenarios::{
     BuildError, EventStream, Job, Message, RingSpec, RingUnderTest, ShardView, SubKind,
@@ -33,25 +32,25 @@ impl EventStream for Events {
     }
 }
 
-/// Pub/sub is not in the driver yet (it needs dedicated connections in the core); the
-/// scenarios that use it are ignored until then.
-pub(crate) struct NoSubscription;
+/// A driver subscription read in blocking style.
+pub(crate) struct Sub(redis_ring_smol::Subscription);
 
-impl Subscription for NoSubscription {
-    fn next_message(&mut self, _timeout: Duration) -> Option<Result<Message, Error>> {
-        None
-    }
-}
-
-fn unsupported(command: &str, reason: &'static str) -> Error {
-    Error::Unsupported {
-        command: CmdName::new(command.as_bytes()),
-        reason,
+impl Subscription for Sub {
+    fn next_message(&mut self, timeout: Duration) -> Option<Result<Message, Error>> {
+        let msg = smol::block_on(async { self.0.next_message().await }.or(async {
+            smol::Timer::after(timeout).await;
+            None
+        }))?;
+        Some(Ok(Message {
+            channel: msg.channel,
+            pattern: msg.pattern,
+            payload: msg.payload,
+        }))
     }
 }
 
 impl<const THREAD: bool> RingUnderTest for Smol<THREAD> {
-    type Sub = NoSubscription;
+    type Sub = Sub;
     type Events = Events;
 
     const DRIVER: &'static str = if THREAD {
@@ -100,21 +99,29 @@ impl<const THREAD: bool> RingUnderTest for Smol<THREAD> {
 
     fn transaction(
         &self,
-        _keys: &[&str],
-        _reads: &[Cmd],
-        _write: &(dyn Fn(&[Value]) -> Vec<Cmd> + Sync),
+        keys: &[&str],
+        reads: &[Cmd],
+        write: &(dyn Fn(&[Value]) -> Vec<Cmd> + Sync),
     ) -> Result<Vec<Value>, Error> {
-        Err(unsupported(
-            "MULTI",
-            "transactions need dedicated connections in the core (issue 6)",
-        ))
+        smol::block_on(self.ring.transaction(keys, async |tx| {
+            let mut values = Vec::with_capacity(reads.len());
+            for r in reads {
+                values.push(tx.cmd(r.clone()).await?);
+            }
+            for c in write(&values) {
+                tx.queue(c);
+            }
+            Ok(())
+        }))
     }
 
-    fn subscribe(&self, _kind: SubKind, _channels: &[&str]) -> Result<Self::Sub, Error> {
-        Err(unsupported(
-            "SUBSCRIBE",
-            "pub/sub needs dedicated connections in the core (issue 6)",
-        ))
+    fn subscribe(&self, kind: SubKind, channels: &[&str]) -> Result<Self::Sub, Error> {
+        let sub = match kind {
+            SubKind::Channel => smol::block_on(self.ring.subscribe(channels)),
+            SubKind::Pattern => smol::block_on(self.ring.psubscribe(channels)),
+            SubKind::Sharded => smol::block_on(self.ring.ssubscribe(channels)),
+        };
+        sub.map(Sub)
     }
 
     fn publish(&self, channel: &str, payload: &str) -> Result<i64, Error> {
@@ -122,7 +129,10 @@ impl<const THREAD: bool> RingUnderTest for Smol<THREAD> {
     }
 
     fn for_each_shard(&self, cmd: &Cmd) -> Vec<(String, Result<Value, Error>)> {
-        smol::block_on(self.ring.for_each_shard(cmd))
+        smol::block_on(
+            self.ring
+                .for_each_shard(async |shard| shard.cmd(cmd.clone()).await),
+        )
     }
 
     fn mget_per_key(&self, keys: &[&str]) -> Vec<Result<Option<Vec<u8>>, Error>> {

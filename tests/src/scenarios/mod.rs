@@ -256,11 +256,9 @@ macro_rules! scenario_tests {
             load::no_leak_after_restarts,
             load::drop_last_handle_cleans_up,
         );
-        $crate::scenario_tests!(@ignored $ring; "needs dedicated connections (WATCH/MULTI/EXEC) in core (issue 6)";
+        $crate::scenario_tests!(@tests $ring;
             multi::transactions_on_one_shard,
             multi::transaction_across_shards_is_refused,
-        );
-        $crate::scenario_tests!(@ignored $ring; "needs dedicated pub/sub connections in core (issue 6)";
             pubsub::subscribe_across_shards,
             pubsub::psubscribe_sees_every_shard,
             pubsub::ssubscribe_sharded,

@@ -13,9 +13,11 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use polling::Poller;
-use redis_ring_core::ring::{ConnId, Event, RingCore};
+use redis_ring_core::ring::{ConnId, Event, RingCore, SubId, SubKind};
 use redis_ring_core::time::Instant;
+use redis_ring_core::Error;
 
+use crate::pubsub::SubSink;
 use crate::stats::IoCounters;
 use crate::waiter::Submission;
 
@@ -37,6 +39,19 @@ pub(crate) enum Job {
         /// The addresses found, or why there are none.
         addrs: std::io::Result<Vec<SocketAddr>>,
     },
+    /// Subscribe; the id (or why not) goes to `reply`, messages to `sink`.
+    Subscribe {
+        /// Channels, patterns or shard channels.
+        kind: SubKind,
+        /// What to subscribe to.
+        channels: Vec<Vec<u8>>,
+        /// Where messages go.
+        sink: SubSink,
+        /// Where the id goes.
+        reply: SyncSender<Result<SubId, Error>>,
+    },
+    /// End a subscription (its `Subscription` was dropped).
+    EndSubscription(SubId),
     /// Close the ring: fail what is pending, close every connection, exit.
     Shutdown,
 }
@@ -48,6 +63,10 @@ impl fmt::Debug for Job {
             Job::Run(_) => f.write_str("Run(..)"),
             Job::Events(_) => f.write_str("Events"),
             Job::Resolved { conn, addrs } => write!(f, "Resolved({conn}, {addrs:?})"),
+            Job::Subscribe { kind, channels, .. } => {
+                write!(f, "Subscribe({kind:?}, {} channels)", channels.len())
+            }
+            Job::EndSubscription(id) => write!(f, "EndSubscription({id})"),
             Job::Shutdown => f.write_str("Shutdown"),
         }
     }

@@ -104,12 +104,13 @@ impl Shared {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues `job` and wakes the reactor if it sleeps. Gives the job back when the ring is
-    /// closed.
-    pub(crate) fn push(&self, job: Job) -> Result<(), Job> {
+    /// Queues `job` and wakes the reactor if it sleeps. Returns `false` when the ring is
+    /// closed: the job is dropped then, which fails whatever it carries (a submission fails
+    /// its commands with `Error::Closed`, a closure's reply channel closes).
+    pub(crate) fn push(&self, job: Job) -> bool {
         let mut q = self.lock();
         if q.closed {
-            return Err(job);
+            return false;
         }
         q.jobs.push(job);
         let wake = std::mem::replace(&mut q.sleeping, false);
@@ -119,7 +120,7 @@ impl Shared {
             // the reactor still wakes at its next timer.
             let _ = self.poller.notify();
         }
-        Ok(())
+        true
     }
 
     /// Reactor: moves every queued job into `into` (which should be empty).
@@ -167,8 +168,8 @@ mod tests {
         let shared = Shared::new(Arc::new(Poller::new().unwrap()));
         let mut jobs = Vec::new();
         assert!(shared.sleep_if_idle());
-        shared.push(Job::Shutdown).unwrap();
-        shared.push(Job::Shutdown).unwrap();
+        assert!(shared.push(Job::Shutdown));
+        assert!(shared.push(Job::Shutdown));
         // One notify is pending: a wait returns at once.
         let mut events = polling::Events::new();
         let t = std::time::Instant::now();
@@ -182,9 +183,9 @@ mod tests {
         shared.take(&mut jobs);
         assert_eq!(jobs.len(), 2);
         jobs.clear();
-        shared.push(Job::Shutdown).unwrap();
+        assert!(shared.push(Job::Shutdown));
         assert_eq!(shared.close().len(), 1);
         assert!(shared.is_closed());
-        assert!(shared.push(Job::Shutdown).is_err());
+        assert!(!shared.push(Job::Shutdown));
     }
 }

@@ -303,9 +303,9 @@ impl Reactor {
                         pattern,
                         payload,
                     };
-                    self.to_subscriber(sub, SubItem::Message(message));
+                    self.forward_to_subscriber(sub, SubItem::Message(message));
                 }
-                Output::Subscribed { sub } => self.to_subscriber(sub, SubItem::Subscribed),
+                Output::Subscribed { sub } => self.forward_to_subscriber(sub, SubItem::Subscribed),
                 Output::Timeout(at) => {
                     self.deadline = at;
                     return;
@@ -653,7 +653,7 @@ impl Reactor {
 
     /// Forwards an output of subscription `sub` to its `Subscription`; one that is gone is
     /// ended once the drain is over.
-    fn to_subscriber(&mut self, sub: SubId, item: SubItem) {
+    fn forward_to_subscriber(&mut self, sub: SubId, item: SubItem) {
         let alive = self.subs.get(&sub.as_u64()).is_some_and(|s| s.send(item));
         if !alive && self.subs.remove(&sub.as_u64()).is_some() {
             self.orphans.push(sub);

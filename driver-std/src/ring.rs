@@ -148,7 +148,7 @@ impl Ring {
         }
         let (sub, batch) = Submission::new(cmds, target, timeout);
         // Refused by a closed ring: dropping the submission fails every command.
-        drop(self.inner.shared.push(Job::Submit(sub)));
+        self.inner.shared.push(Job::Submit(sub));
         batch.wait()
     }
 
@@ -162,7 +162,7 @@ impl Ring {
             return reentrant(&cmd);
         }
         let (sub, batch) = Submission::new(vec![cmd], target, timeout);
-        drop(self.inner.shared.push(Job::Submit(sub)));
+        self.inner.shared.push(Job::Submit(sub));
         batch.wait_one()
     }
 
@@ -174,7 +174,7 @@ impl Ring {
 
     /// Queues a job (`false`: the ring is closed).
     pub(crate) fn push_job(&self, job: Job) -> bool {
-        self.inner.shared.push(job).is_ok()
+        self.inner.shared.push(job)
     }
 
     /// Starts a subscription on the I/O thread; `None` when the ring is closed.
@@ -211,7 +211,7 @@ impl Ring {
         let job = Job::Run(Box::new(move |core, now| {
             let _ = tx.send(f(core, now));
         }));
-        self.inner.shared.push(job).ok()?;
+        self.inner.shared.push(job).then_some(())?;
         rx.recv().ok()
     }
 

@@ -41,6 +41,7 @@ struct Args {
     redis_benchmark: bool,
     local: bool,
     inbox: bool,
+    shards: usize,
 }
 
 fn args() -> Args {
@@ -53,6 +54,7 @@ fn args() -> Args {
         redis_benchmark: true,
         local: false,
         inbox: false,
+        shards: 3,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -66,6 +68,7 @@ fn args() -> Args {
             "--no-redis-benchmark" => a.redis_benchmark = false,
             "--executor" => a.local = value() == "local",
             "--submit" => a.inbox = value() == "driver",
+            "--shards" => a.shards = value().parse().expect("--shards N"),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -169,7 +172,9 @@ fn concurrent(ring: &Ring, a: &Args) -> (f64, Duration, Duration, Duration) {
         }))
     } else {
         let tasks: Vec<_> = (0..a.tasks).map(|t| smol::spawn(run(t))).collect();
-        smol::block_on(async {
+        // Waits without driving the reactor (`smol::block_on` would take it from the
+        // executor thread and bounce every readiness event through this one).
+        smol::future::block_on(async {
             let mut all = Vec::new();
             for t in tasks {
                 all.extend(t.await);
@@ -212,7 +217,7 @@ fn pipelined(ring: &Ring, a: &Args) -> f64 {
     if a.local {
         smol::block_on(work)
     } else {
-        smol::block_on(smol::spawn(work))
+        smol::future::block_on(smol::spawn(work))
     }
 }
 
@@ -246,7 +251,7 @@ fn main() {
     let a = args();
     // Pin ourselves before any thread exists, so every thread inherits cpu 1.
     pin(std::process::id(), 1);
-    let shards = Shards::start(3).expect("start 3 redis-servers");
+    let shards = Shards::start(a.shards).expect("start the redis-servers");
     for s in shards.servers() {
         pin(s.pid().expect("running"), 0);
     }
@@ -256,7 +261,7 @@ fn main() {
         .build()
         .expect("build the ring");
     smol::block_on(async {
-        for i in 0..3 {
+        for i in 0..10 {
             ring.set(format!("warm{i}"), 1).await.expect("warm up");
         }
     });
@@ -268,12 +273,20 @@ fn main() {
         executor.to_string()
     };
     println!(
-        "redis-ring-smol bench: 3 shards on cpu 0, client on cpu 1, {}s per run, executor {executor}",
-        a.secs
+        "redis-ring-smol bench: {} shards on cpu 0, client on cpu 1, {}s per run, executor {executor}",
+        a.shards, a.secs
     );
     let want = |name: &str| a.only.as_deref().is_none_or(|o| o == name);
     if want("concurrent") {
+        let io0 = ring.io_stats();
         let (ops, p50, p99, cpu) = concurrent(&ring, &a);
+        let io = ring.io_stats();
+        let cmds = (io.commands - io0.commands) as f64;
+        println!(
+            "  {:.1} commands per write, {:.1} per driver wake-up",
+            cmds / (io.writes - io0.writes).max(1) as f64,
+            cmds / (io.wakeups - io0.wakeups).max(1) as f64
+        );
         println!(
             "concurrent: {} tasks SET/GET, {} keys, 3-byte values: {:.0} ops/s, p50 {:?}, p99 {:?}, client cpu {:?}/op",
             a.tasks, a.keys, ops, p50, p99, cpu

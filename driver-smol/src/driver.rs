@@ -141,6 +141,7 @@ impl Driver {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let shared = self.shared.clone();
         let mut st = shared.lock();
+        st.io_stats.wakeups += 1;
         if st.closing {
             self.shutdown(&mut st);
             Shared::unlock_and_wake(st);
@@ -296,6 +297,8 @@ impl Driver {
                                 return true;
                             }
                             Ok(n) => {
+                                st.io_stats.reads += 1;
+                                st.io_stats.bytes_read += n as u64;
                                 st.core.handle_input(Input::Received {
                                     conn: id,
                                     data: &self.buf[..n],
@@ -330,6 +333,8 @@ impl Driver {
                     }
                     match o.stream.write(buf) {
                         Ok(n) => {
+                            st.io_stats.writes += 1;
+                            st.io_stats.bytes_written += n as u64;
                             o.dirty = false;
                             st.core.handle_input(Input::Sent { conn: id, n, now });
                             st.drain();

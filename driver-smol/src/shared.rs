@@ -67,6 +67,8 @@ pub(crate) struct State {
     pub(crate) driver: Option<Waker>,
     /// Set when the ring is closed (explicitly or by dropping the last handle).
     pub(crate) closing: bool,
+    /// Counters for `Ring::io_stats` (kept under the lock: no atomics needed).
+    pub(crate) io_stats: crate::stats::IoStats,
     /// Wakers to wake once the lock is released.
     to_wake: Vec<Waker>,
     /// `events()` receivers; closed ones are dropped on the next event.
@@ -127,6 +129,7 @@ impl Shared {
                 armed: Instant::MAX,
                 driver: None,
                 closing: false,
+                io_stats: crate::stats::IoStats::default(),
                 to_wake: Vec::new(),
                 subscribers: Vec::new(),
             }),

@@ -168,6 +168,8 @@ fn concurrent_commands_share_writes() {
     let ring = ring(&shards);
     smol::block_on(ring.set("k", "v")).unwrap();
     let reads_before = info_field(server, "stats", "total_reads_processed");
+    let io_before = ring.io_stats();
+    let client = ring.clone();
     let results = smol::block_on(smol::spawn(async move {
         let futs: Vec<_> = (0..2000)
             .map(|_| Box::pin(ring.get::<String>("k")))

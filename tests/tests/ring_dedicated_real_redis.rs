@@ -16,6 +16,9 @@ use redis_ring_tests::harness::{RawConn, Reply};
 #[allow(unused_imports)]
 use redis_ring_tests::{RedisServer, ServerOptions, Shards};
 
+/// A message as received: subscription, channel, pattern, payload.
+type Msg = (SubId, Vec<u8>, Option<Vec<u8>>, Vec<u8>);
+
 /// The smallest honest driver: blocking connects, non-blocking reads, polling every ms.
 struct Mini {
     ring: RingCore,
@@ -24,7 +27,7 @@ struct Mini {
     replies: HashMap<RequestId, Result<Value, Error>>,
     events: Vec<(Event, Duration)>,
     wake: Instant,
-    messages: Vec<(SubId, Vec<u8>, Option<Vec<u8>>, Vec<u8>)>,
+    messages: Vec<Msg>,
     subscribed: Vec<SubId>,
 }
 
@@ -180,6 +183,7 @@ impl Mini {
         }
         panic!("no reply for {id}");
     }
+}
 
 impl Mini {
     /// Pumps until `pred` holds, at most `limit`.
@@ -199,7 +203,9 @@ impl Mini {
     }
 
     fn reply_of(&mut self, id: RequestId) -> Result<Value, Error> {
-        self.wait(Duration::from_secs(5), "reply", |m| m.replies.contains_key(&id));
+        self.wait(Duration::from_secs(5), "reply", |m| {
+            m.replies.contains_key(&id)
+        });
         self.replies.remove(&id).unwrap()
     }
 
@@ -228,7 +234,10 @@ fn a_blocking_command_waits_on_its_own_connection_beyond_the_command_timeout() {
     let empty = m.submit(Cmd::new("BLPOP").arg("nothing").arg("0.5"));
     let waiting = m.submit(Cmd::new("BLPOP").arg("q").arg(0));
     // The shared connection is not stalled behind them.
-    assert_eq!(m.run(Cmd::new("SET").arg("k").arg("v")).unwrap(), Value::Okay);
+    assert_eq!(
+        m.run(Cmd::new("SET").arg("k").arg("v")).unwrap(),
+        Value::Okay
+    );
     assert!(t0.elapsed() < Duration::from_millis(300));
     assert_eq!(m.reply_of(empty).unwrap(), Value::Nil);
     assert!(t0.elapsed() >= Duration::from_millis(450));
@@ -253,7 +262,8 @@ fn a_blocking_command_waits_on_its_own_connection_beyond_the_command_timeout() {
     m.pump(Duration::from_millis(20));
     assert!(m.ring.cancel(id));
     m.drain();
-    let mut c = RawConn::connect(shards.servers()[0].socket_addr(), Duration::from_secs(1)).unwrap();
+    let mut c =
+        RawConn::connect(shards.servers()[0].socket_addr(), Duration::from_secs(1)).unwrap();
     m.wait(Duration::from_secs(1), "blocked client closed", |_| true);
     std::thread::sleep(Duration::from_millis(50));
     let Reply::Bulk(Some(info)) = c.command(&["INFO", "clients"]).unwrap() else {
@@ -276,8 +286,14 @@ fn transactions_watch_conflict_retry_and_cross_shard_refusal() {
     let now = m.now();
     let tx = m.ring.begin_transaction(&[k, log], now).unwrap();
     assert_eq!(&**m.ring.transaction_shard(tx).unwrap(), home);
-    assert_eq!(m.tx(tx, Cmd::new("WATCH").arg(k).arg(log)).unwrap(), Value::Okay);
-    assert_eq!(m.tx(tx, Cmd::new("GET").arg(k)).unwrap(), Value::Bulk(b"5".to_vec()));
+    assert_eq!(
+        m.tx(tx, Cmd::new("WATCH").arg(k).arg(log)).unwrap(),
+        Value::Okay
+    );
+    assert_eq!(
+        m.tx(tx, Cmd::new("GET").arg(k)).unwrap(),
+        Value::Bulk(b"5".to_vec())
+    );
     shards.servers()[idx].command(&["SET", k, "50"]).unwrap();
     assert_eq!(m.tx(tx, Cmd::new("MULTI")).unwrap(), Value::Okay);
     assert_eq!(
@@ -291,7 +307,10 @@ fn transactions_watch_conflict_retry_and_cross_shard_refusal() {
         .find(|o| **m.ring.shard_for_key(o.as_bytes()).unwrap().0 != *home)
         .unwrap();
     let err = m.tx(tx, Cmd::new("GET").arg(&other)).unwrap_err();
-    assert!(matches!(err, Error::CrossShard { ref shards, .. } if shards.len() == 2), "{err}");
+    assert!(
+        matches!(err, Error::CrossShard { ref shards, .. } if shards.len() == 2),
+        "{err}"
+    );
     let now = m.now();
     m.ring.end_transaction(tx, now);
     m.drain();
@@ -321,8 +340,16 @@ fn transactions_watch_conflict_retry_and_cross_shard_refusal() {
     let now = m.now();
     let err = m.ring.begin_transaction(&[k, &other], now).unwrap_err();
     let msg = err.to_string();
-    let other_home = m.ring.shard_for_key(other.as_bytes()).unwrap().0.to_string();
-    assert!(msg.contains(&home) && msg.contains(&other_home) && msg.contains("hash tag"), "{msg}");
+    let other_home = m
+        .ring
+        .shard_for_key(other.as_bytes())
+        .unwrap()
+        .0
+        .to_string();
+    assert!(
+        msg.contains(&home) && msg.contains(&other_home) && msg.contains("hash tag"),
+        "{msg}"
+    );
 }
 
 fn pubsub_round(protocol: Protocol) {
@@ -353,13 +380,22 @@ fn pubsub_round(protocol: Protocol) {
         }
     }
     for (i, c) in chans.iter().enumerate() {
-        let n = m.run(Cmd::new("PUBLISH").arg(c).arg(format!("m{i}"))).unwrap();
+        let n = m
+            .run(Cmd::new("PUBLISH").arg(c).arg(format!("m{i}")))
+            .unwrap();
         let pattern = usize::from(c.starts_with("ch:1"));
         assert_eq!(n, Value::Int(1 + pattern as i64), "PUBLISH {c}");
     }
-    m.wait(Duration::from_secs(2), "messages", |m| m.messages.len() == 20 + 11);
+    m.wait(Duration::from_secs(2), "messages", |m| {
+        m.messages.len() == 20 + 11
+    });
     for (i, c) in chans.iter().enumerate() {
-        assert!(m.messages.contains(&(sub, c.clone().into_bytes(), None, format!("m{i}").into_bytes())));
+        assert!(m.messages.contains(&(
+            sub,
+            c.clone().into_bytes(),
+            None,
+            format!("m{i}").into_bytes()
+        )));
     }
     let via_pattern = m.messages.iter().filter(|(s, ..)| *s == psub).count();
     assert_eq!(via_pattern, 11);
@@ -405,16 +441,28 @@ fn a_subscription_is_restored_after_its_shard_restarts() {
     let now = m.now();
     let sub = m.ring.subscribe(SubKind::Channel, &chans, now).unwrap();
     m.drain();
-    m.wait(Duration::from_secs(2), "subscribed", |m| m.subscribed.len() == 1);
+    m.wait(Duration::from_secs(2), "subscribed", |m| {
+        m.subscribed.len() == 1
+    });
     shards.server(0).kill();
     shards.server(0).restart().unwrap();
-    m.wait(Duration::from_secs(3), "subscribed again", |m| m.subscribed.len() >= 2);
-    m.wait(Duration::from_secs(3), "both shards up", |m| m.ring.live_len() == 2);
+    m.wait(Duration::from_secs(3), "subscribed again", |m| {
+        m.subscribed.len() >= 2
+    });
+    m.wait(Duration::from_secs(3), "both shards up", |m| {
+        m.ring.live_len() == 2
+    });
     m.pump(Duration::from_millis(100));
     m.messages.clear();
     for c in &chans {
-        assert_eq!(m.run(Cmd::new("PUBLISH").arg(c).arg("x")).unwrap(), Value::Int(1), "{c}");
+        assert_eq!(
+            m.run(Cmd::new("PUBLISH").arg(c).arg("x")).unwrap(),
+            Value::Int(1),
+            "{c}"
+        );
     }
-    m.wait(Duration::from_secs(2), "messages", |m| m.messages.len() == 10);
+    m.wait(Duration::from_secs(2), "messages", |m| {
+        m.messages.len() == 10
+    });
     assert!(m.messages.iter().all(|(s, ..)| *s == sub));
 }

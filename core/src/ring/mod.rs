@@ -217,12 +217,12 @@ pub struct RingCore {
     deferred: Vec<Deferred>,
     scratch: Vec<Tag>,
     stats: Stats,
+    /// Dedicated connections: blocking commands, transactions, subscriptions.
+    ded: dedicated::Dedicated,
     /// Split commands in progress (`split`).
     splits: Splits,
     /// Requests pinned to a shard by name (`fanout`): retried there, never re-routed.
     pinned: BTreeMap<RequestId, Arc<str>>,
-    /// Dedicated connections: blocking commands, transactions, subscriptions.
-    ded: dedicated::Dedicated,
 }
 
 impl RingCore {
@@ -256,9 +256,9 @@ impl RingCore {
             deferred: Vec::new(),
             scratch: Vec::new(),
             stats: Stats::default(),
+            ded: dedicated::Dedicated::default(),
             splits: Splits::default(),
             pinned: BTreeMap::new(),
-            ded: dedicated::Dedicated::default(),
         }
     }
 

@@ -80,15 +80,36 @@ impl Ring {
     }
 
     /// Creates the core and spawns the driver task (see [`RingBuilder::build`]).
-    pub(crate) fn start(config: Config, urls: Arc<Mutex<HashMap<String, ShardAddr>>>) -> Ring {
+    pub(crate) fn start(
+        config: Config,
+        urls: Arc<Mutex<HashMap<String, ShardAddr>>>,
+        driver_thread: bool,
+    ) -> Ring {
         let epoch = StdInstant::now();
         let core = RingCore::new(config, Instant::ZERO);
         let shared = Arc::new(Shared::new(core, epoch, urls));
         let (done_tx, done_rx) = channel::bounded(1);
         let driver = Driver::new(shared.clone(), Alive::new(done_tx));
-        if std::env::var_os("REDIS_RING_DRIVER_THREAD").is_some() {
-            // EXPERIMENT: the driver on a thread of its own.
-            std::thread::spawn(move || async_io::block_on(driver.run()));
+        if driver_thread {
+            // If no thread can be started, the global executor runs the driver instead:
+            // a ring without a driver would hang every caller.
+            let slot = Arc::new(Mutex::new(Some(driver)));
+            let theirs = slot.clone();
+            let started = std::thread::Builder::new()
+                .name("redis-ring-smol".into())
+                .spawn(move || {
+                    let driver = theirs.lock().unwrap_or_else(PoisonError::into_inner).take();
+                    if let Some(driver) = driver {
+                        async_io::block_on(driver.run());
+                    }
+                })
+                .is_ok();
+            if !started {
+                let left = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+                if let Some(driver) = left {
+                    smol::spawn(driver.run()).detach();
+                }
+            }
         } else {
             smol::spawn(driver.run()).detach();
         }
@@ -401,8 +422,6 @@ pub(crate) struct Request<'a> {
 enum ReqState {
     New(Cmd, Option<Duration>),
     Waiting(RequestId),
-    /// EXPERIMENT: queued for the driver under a ticket.
-    Queued(u64),
     Done,
 }
 
@@ -422,31 +441,6 @@ impl Future for Request<'_> {
         let this = self.get_mut();
         let shared = this.shared;
         match std::mem::replace(&mut this.state, ReqState::Done) {
-            ReqState::New(cmd, timeout)
-                if shared.inbox_mode.load(std::sync::atomic::Ordering::Relaxed) =>
-            {
-                let ticket = shared.with(|st| {
-                    let ticket = st.next_ticket;
-                    st.next_ticket += 1;
-                    if let Some(inbox) = st.inbox.as_mut() {
-                        inbox.push((cmd, timeout, ticket));
-                    }
-                    st.expect_key(ticket, Some(cx.waker().clone()));
-                    st.wake_driver();
-                    ticket
-                });
-                this.state = ReqState::Queued(ticket);
-                Poll::Pending
-            }
-            ReqState::Queued(ticket) => {
-                match shared.with(|st| st.take_reply_key(ticket, Some(cx.waker()))) {
-                    Some(result) => Poll::Ready(result),
-                    None => {
-                        this.state = ReqState::Queued(ticket);
-                        Poll::Pending
-                    }
-                }
-            }
             ReqState::New(cmd, timeout) => {
                 match shared.with(|st| submit(shared, st, cmd, timeout, Some(cx.waker()))) {
                     Err(e) => Poll::Ready(Err(e)),

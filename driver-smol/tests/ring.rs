@@ -185,6 +185,14 @@ fn concurrent_commands_share_writes() {
         reads <= 10,
         "{reads} server reads for 2000 commands submitted at once"
     );
+    let io = client.io_stats();
+    assert_eq!(io.commands - io_before.commands, 2000);
+    let writes = io.writes - io_before.writes;
+    println!("2000 commands submitted at once: {writes} writes by the driver");
+    assert!(
+        writes <= 3,
+        "{writes} writes for 2000 commands submitted at once"
+    );
 }
 
 /// A command future dropped before its reply is cancelled in the core: nothing stays in
@@ -395,4 +403,41 @@ fn quickstart_example_runs() {
         total, 9,
         "greeting, visits, user:{{42}} and 6 items, no more"
     );
+}
+
+/// `driver_thread(true)`: the driver runs on a thread named `redis-ring-smol`, which ends
+/// with the ring.
+#[test]
+fn driver_thread_runs_and_ends_with_the_ring() {
+    fn driver_threads() -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
+            .filter(|name| name.trim() == "redis-ring-smol")
+            .count()
+    }
+    let shards = Shards::start(2).unwrap();
+    let before = driver_threads();
+    let ring = Ring::builder()
+        .shards(shards.named())
+        .driver_thread(true)
+        .build()
+        .unwrap();
+    assert_eq!(driver_threads(), before + 1);
+    smol::block_on(async {
+        for i in 0..20 {
+            ring.set(format!("t{i}"), i).await.unwrap();
+            assert_eq!(ring.get::<i64>(format!("t{i}")).await.unwrap(), i);
+        }
+    });
+    // Rings of other tests may run beside this one: wait for at most `before`.
+    drop(ring);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while driver_threads() > before {
+        assert!(
+            Instant::now() < deadline,
+            "the driver thread outlived its ring"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }

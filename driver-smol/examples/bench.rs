@@ -2,7 +2,7 @@
 //! the same run (until the CLI's `redis-ring bench` exists).
 //!
 //! ```text
-//! cargo run --release -p redis-ring-smol --example bench -- [--secs 10] [--tasks 50]
+//! cargo run --release -p redis-ring-smol --example smol-bench -- [--secs 10] [--tasks 50]
 //!     [--keys 100000] [--batch 100] [--only concurrent|pipeline] [--no-redis-benchmark]
 //!     [--executor global|local] [--driver-thread] [--shards 3]
 //! ```
@@ -139,7 +139,7 @@ fn concurrent(ring: &Ring, a: &Args) -> (f64, Duration, Duration, Duration) {
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let k = key(&mut rng, keys);
-                let cmd = if i % 2 == 0 {
+                let cmd = if i.is_multiple_of(2) {
                     Cmd::new("SET").arg(&*k).arg("xxx")
                 } else {
                     Cmd::new("GET").arg(&*k)

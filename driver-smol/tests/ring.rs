@@ -348,7 +348,7 @@ fn quickstart_example_runs() {
     let shards = Shards::start(3).unwrap();
     let exe = std::env::current_exe().unwrap();
     let examples = exe.parent().unwrap().parent().unwrap().join("examples");
-    let bin = examples.join("quickstart");
+    let bin = examples.join("smol-quickstart");
     // `cargo test` builds examples only when no target filter is given: make sure the
     // binary is current (a no-op when it is), in this test's profile.
     let mut build = Command::new(env!("CARGO"));
@@ -358,14 +358,14 @@ fn quickstart_example_runs() {
         "-p",
         "redis-ring-smol",
         "--example",
-        "quickstart",
+        "smol-quickstart",
     ]);
     if examples.to_string_lossy().contains("/release/") {
         build.arg("--release");
     }
     assert!(
         build.status().unwrap().success(),
-        "cargo build --example quickstart"
+        "cargo build --example smol-quickstart"
     );
     let out = Command::new(&bin)
         .args(shards.named().into_iter().map(|(_, a)| a))
@@ -423,7 +423,12 @@ fn driver_thread_runs_and_ends_with_the_ring() {
         .driver_thread(true)
         .build()
         .unwrap();
-    assert_eq!(driver_threads(), before + 1);
+    // The new thread names itself as it starts.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while driver_threads() != before + 1 {
+        assert!(Instant::now() < deadline, "no redis-ring-smol thread");
+        std::thread::sleep(Duration::from_millis(1));
+    }
     smol::block_on(async {
         for i in 0..20 {
             ring.set(format!("t{i}"), i).await.unwrap();

@@ -1,5 +1,5 @@
-//! Commands over several shards: the per-key form of `MGET`, per-shard commands
-//! (`for_each_shard`, `on_shard`) and a `SCAN` over the whole ring ([`Scan`]).
+//! Commands over several shards: the per-key form of `MGET` and a `SCAN` over the whole ring
+//! ([`Scan`]). Per-shard commands are in `shard` (`Ring::shard`, `Ring::for_each_shard`).
 //!
 //! Splitting `MGET`/`MSET`/`DEL`/`EXISTS`/`UNLINK`/`TOUCH` over shards and merging the replies
 //! is the core's work (`RingCore::submit`): [`Ring::mget`] and friends send one command.
@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use redis_ring_core::command::{Cmd, FromValue, ToArg};
 use redis_ring_core::error::CmdName;
-use redis_ring_core::resp::Value;
 use redis_ring_core::ring::RingScan;
 use redis_ring_core::Error;
 
@@ -27,41 +26,9 @@ impl Ring {
         if n == 0 {
             return Vec::new();
         }
-        self.run_targeted(vec![cmd], None, Target::PerKey(n))
+        self.run_batch_to(vec![cmd], Target::PerKey(n), None)
             .into_iter()
             .map(|r| r.and_then(|v| convert(name, v)))
-            .collect()
-    }
-
-    /// Runs `cmd` on the shard named `shard`, whatever its keys: per-server commands
-    /// (`DBSIZE`, `INFO`, `FLUSHDB`, `SCAN`, `SCRIPT LOAD`, `CONFIG SET`...) or any command on a
-    /// shard of your choice. Retried on that shard only.
-    ///
-    /// # Errors
-    /// An unknown name ([`Error::InvalidCommand`]), the shard being down
-    /// ([`Error::ShardDown`]), and everything [`Ring::cmd`] reports.
-    pub fn on_shard(&self, shard: &str, cmd: Cmd) -> Result<Value, Error> {
-        let name = CmdName::new(cmd.name());
-        self.run_targeted(vec![cmd], None, Target::Shards(vec![shard.into()]))
-            .pop()
-            .unwrap_or(Err(Error::Closed { command: name }))
-    }
-
-    /// Runs `cmd` on every configured shard at once (go-redis `ForEachShard`), for per-server
-    /// commands: `DBSIZE`, `FLUSHDB`, `INFO`, `SCRIPT LOAD`, `CONFIG SET`... Returns each
-    /// shard's name with its own result, in configured order; a shard that is down gets
-    /// [`Error::ShardDown`] without stopping the others. A plain [`Ring::cmd`] refuses these
-    /// commands rather than send them to one shard at random.
-    pub fn for_each_shard(&self, cmd: &Cmd) -> Vec<(String, Result<Value, Error>)> {
-        let names: Vec<Arc<str>> = self
-            .with_core(|core, _| core.shards().map(|s| s.name).collect())
-            .unwrap_or_default();
-        let cmds = vec![cmd.clone(); names.len()];
-        let results = self.run_targeted(cmds, None, Target::Shards(names.clone()));
-        names
-            .into_iter()
-            .map(|n| n.to_string())
-            .zip(results)
             .collect()
     }
 
@@ -137,7 +104,7 @@ impl Iterator for Scan<'_> {
             }
             let scan = self.cursor.as_mut()?;
             let (shard, cmd) = scan.next_command()?;
-            let step = match self.ring.on_shard(&shard, cmd) {
+            let step = match self.ring.shard(&shard).cmd(cmd) {
                 Ok(reply) => scan.on_reply(reply, None),
                 Err(e) => Err(e),
             };

@@ -23,15 +23,16 @@ use std::thread::JoinHandle;
 use polling::{Events, PollMode};
 use redis_ring_core::command::Cmd;
 use redis_ring_core::error::{CmdName, NetError};
-use redis_ring_core::ring::{ConnId, Event, Input, Output, RequestId, RingCore};
+use redis_ring_core::ring::{ConnId, Event, Input, Output, RingCore, SubId};
 use redis_ring_core::time::Instant;
 use redis_ring_core::Error;
 
 use crate::clock::Clock;
 use crate::net::{net_error, start_connect, ConnectStatus, Registered};
+use crate::pubsub::{Message, SubItem, SubSink};
 use crate::queue::{Job, Shared};
 use crate::stats::IoCounters;
-use crate::waiter::{Batch, Submission, Target};
+use crate::waiter::{Batch, Target};
 
 /// Bytes read per `read` call.
 const READ_BUF: usize = 64 * 1024;
@@ -110,6 +111,10 @@ pub(crate) struct Reactor {
     /// The core's next deadline.
     deadline: Instant,
     sinks: Vec<SyncSender<Event>>,
+    /// Live subscriptions, by `SubId`.
+    subs: IdMap<SubSink>,
+    /// Subscriptions whose `Subscription` is gone (ended after the drain).
+    orphans: Vec<SubId>,
     resolvers: Vec<JoinHandle<()>>,
     read_buf: Box<[u8]>,
     jobs: Vec<Job>,
@@ -145,6 +150,8 @@ impl Reactor {
             deferred: Vec::new(),
             deadline: Instant::ZERO,
             sinks: Vec::new(),
+            subs: IdMap::default(),
+            orphans: Vec::new(),
             resolvers: Vec::new(),
             read_buf: vec![0; READ_BUF].into_boxed_slice(),
             jobs: Vec::new(),
@@ -210,13 +217,7 @@ impl Reactor {
             Job::Submit(mut sub) => {
                 IoCounters::add(&self.shared.io.commands, sub.len() as u64);
                 while let Some((slot, cmd)) = sub.take() {
-                    if !matches!(sub.target(), Target::Routed) {
-                        self.submit_targeted(cmd, &sub, slot, now);
-                        sub.handed();
-                        self.pump();
-                        continue;
-                    }
-                    self.submit(cmd, sub.timeout, &sub.batch, slot, now);
+                    self.submit(cmd, &sub.target, sub.timeout, &sub.batch, slot, now);
                     sub.handed();
                     self.pump();
                 }
@@ -226,6 +227,24 @@ impl Reactor {
                 self.pump();
             }
             Job::Events(sink) => self.sinks.push(sink),
+            Job::Subscribe {
+                kind,
+                channels,
+                sink,
+                reply,
+            } => {
+                let result = self.core.subscribe(kind, channels, now);
+                if let Ok(id) = result {
+                    self.subs.insert(id.as_u64(), sink);
+                }
+                let _ = reply.send(result);
+                self.pump();
+            }
+            Job::EndSubscription(id) => {
+                self.subs.remove(&id.as_u64());
+                self.core.end_subscription(id, now);
+                self.pump();
+            }
             Job::Resolved { conn, addrs } => self.resolved(conn, addrs, now),
             Job::Shutdown => return true,
         }
@@ -235,15 +254,33 @@ impl Reactor {
     fn submit(
         &mut self,
         cmd: Cmd,
+        target: &Target,
         timeout: Option<std::time::Duration>,
         batch: &Arc<Batch>,
         index: usize,
         now: Instant,
     ) {
         let name = CmdName::new(cmd.name());
-        let result = match timeout {
-            Some(t) => self.core.submit_with_timeout(cmd, t, now),
-            None => self.core.submit(cmd, now),
+        let core = &mut self.core;
+        let timeout = timeout.unwrap_or(core.config().command_timeout);
+        let result = match target {
+            Target::PerKey(n) => {
+                // One id per key, each answering its own slot.
+                match core.submit_per_key_with_timeout(cmd, timeout, now) {
+                    Ok(ids) => {
+                        for (slot, id) in ids.into_iter().enumerate() {
+                            self.waiting
+                                .insert(id.as_u64(), (batch.clone(), slot, name));
+                        }
+                    }
+                    Err(e) => (0..*n).for_each(|slot| batch.complete(slot, Err(e.clone()))),
+                }
+                return;
+            }
+            Target::Routed => core.submit_with_timeout(cmd, timeout, now),
+            Target::Shard(shard) => core.submit_to_shard_with_timeout(shard, cmd, timeout, now),
+            // A transaction's commands take the configured timeout (the core has no other).
+            Target::Tx(tx) => core.submit_in(*tx, cmd, now),
         };
         match result {
             Ok(id) => {
@@ -251,42 +288,6 @@ impl Reactor {
                     .insert(id.as_u64(), (batch.clone(), index, name));
             }
             Err(e) => batch.complete(index, Err(e)),
-        }
-    }
-
-    /// Submits a command of a submission with a [`Target`] other than `Routed` (`multi`).
-    fn submit_targeted(&mut self, cmd: Cmd, sub: &Submission, index: usize, now: Instant) {
-        let name = CmdName::new(cmd.name());
-        let core = &mut self.core;
-        let ids: Vec<(usize, Result<RequestId, Error>)> = match sub.target() {
-            Target::Routed => Vec::new(),
-            Target::Shards(names) => {
-                let shard = names.get(index).map_or("", |n| &**n);
-                let r = match sub.timeout {
-                    Some(t) => core.submit_to_shard_with_timeout(shard, cmd, t, now),
-                    None => core.submit_to_shard(shard, cmd, now),
-                };
-                vec![(index, r)]
-            }
-            Target::PerKey(n) => {
-                let r = match sub.timeout {
-                    Some(t) => core.submit_per_key_with_timeout(cmd, t, now),
-                    None => core.submit_per_key(cmd, now),
-                };
-                match r {
-                    Ok(ids) => ids.into_iter().map(Ok).enumerate().collect(),
-                    Err(e) => (0..*n).map(|i| (i, Err(e.clone()))).collect(),
-                }
-            }
-        };
-        for (slot, r) in ids {
-            match r {
-                Ok(id) => {
-                    self.waiting
-                        .insert(id.as_u64(), (sub.batch.clone(), slot, name));
-                }
-                Err(e) => sub.batch.complete(slot, Err(e)),
-            }
         }
     }
 
@@ -304,6 +305,20 @@ impl Reactor {
                     }
                 }
                 Output::Event(event) => self.publish(&event),
+                Output::Message {
+                    sub,
+                    channel,
+                    pattern,
+                    payload,
+                } => {
+                    let message = Message {
+                        channel,
+                        pattern,
+                        payload,
+                    };
+                    self.forward_to_subscriber(sub, SubItem::Message(message));
+                }
+                Output::Subscribed { sub } => self.forward_to_subscriber(sub, SubItem::Subscribed),
                 Output::Timeout(at) => {
                     self.deadline = at;
                     return;
@@ -327,6 +342,10 @@ impl Reactor {
     fn settle(&mut self, now: Instant) {
         loop {
             self.pump();
+            for sub in std::mem::take(&mut self.orphans) {
+                self.core.end_subscription(sub, now);
+                self.pump();
+            }
             let mut fed = self.flush(now);
             for d in std::mem::take(&mut self.deferred) {
                 fed = true;
@@ -643,6 +662,15 @@ impl Reactor {
 
     fn conn_mut(&mut self, conn: ConnId) -> Option<&mut Conn> {
         conn_in(&mut self.conns, conn)
+    }
+
+    /// Forwards an output of subscription `sub` to its `Subscription`; one that is gone is
+    /// ended once the drain is over.
+    fn forward_to_subscriber(&mut self, sub: SubId, item: SubItem) {
+        let alive = self.subs.get(&sub.as_u64()).is_some_and(|s| s.send(item));
+        if !alive && self.subs.remove(&sub.as_u64()).is_some() {
+            self.orphans.push(sub);
+        }
     }
 
     /// Sends `event` to every live subscriber; a full channel drops it (a subscriber that

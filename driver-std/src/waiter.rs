@@ -5,23 +5,12 @@
 //! slots as replies arrive (in any order) and wakes the caller once, when the last arrives.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-
-/// Where a [`Submission`]'s commands go (`multi`).
-#[derive(Debug, Clone, Default)]
-pub(crate) enum Target {
-    /// Each command by its keys (split commands split by the core): one result each.
-    #[default]
-    Routed,
-    /// Command `i` to the shard named `names[i]`.
-    Shards(Vec<Arc<str>>),
-    /// One split command in its per-key form: results in slots `0..n`, one per key.
-    PerKey(usize),
-}
 use std::time::Duration;
 
 use redis_ring_core::command::Cmd;
 use redis_ring_core::error::CmdName;
 use redis_ring_core::resp::Value;
+use redis_ring_core::ring::TxId;
 use redis_ring_core::Error;
 
 /// The result of one command.
@@ -99,6 +88,20 @@ impl Batch {
     }
 }
 
+/// Where the commands of a [`Submission`] go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// Routed by their keys (`RingCore::submit`).
+    Routed,
+    /// To the shard of this name (`RingCore::submit_to_shard`).
+    Shard(Arc<str>),
+    /// Into this transaction's connection (`RingCore::submit_in`).
+    Tx(TxId),
+    /// One split command in its per-key form (`RingCore::submit_per_key`): `n` results, one
+    /// per key, in key order.
+    PerKey(usize),
+}
+
 /// Commands on their way to the core, with the batch their results go to.
 ///
 /// Whatever is still in it when it is dropped fails with [`Error::Closed`]: a submission
@@ -113,24 +116,19 @@ pub(crate) struct Submission {
     in_hand: Option<(usize, CmdName)>,
     /// Per-request deadline (`None`: the configured `command_timeout`).
     pub(crate) timeout: Option<Duration>,
+    /// Where the commands go.
+    pub(crate) target: Target,
     /// Where results go.
     pub(crate) batch: Arc<Batch>,
-    /// Where the commands go; `None` for [`Target::Routed`] (boxed: most submissions are
-    /// routed, and a job must stay small).
-    target: Option<Box<Target>>,
 }
 
 impl Submission {
-    /// `cmds`, whose results go to a new batch (returned too, for the caller to wait on).
-    pub(crate) fn new(cmds: Vec<Cmd>, timeout: Option<Duration>) -> (Submission, Arc<Batch>) {
-        Submission::targeted(cmds, timeout, Target::Routed)
-    }
-
-    /// [`Submission::new`] sent to `target` (a per-key submission has one result per key).
-    pub(crate) fn targeted(
+    /// `cmds` for `target`, whose results go to a new batch (returned too, for the caller to
+    /// wait on).
+    pub(crate) fn new(
         cmds: Vec<Cmd>,
-        timeout: Option<Duration>,
         target: Target,
+        timeout: Option<Duration>,
     ) -> (Submission, Arc<Batch>) {
         let slots = match target {
             Target::PerKey(n) => n,
@@ -142,18 +140,10 @@ impl Submission {
             next: 0,
             in_hand: None,
             timeout,
+            target,
             batch: batch.clone(),
-            target: match target {
-                Target::Routed => None,
-                other => Some(Box::new(other)),
-            },
         };
         (sub, batch)
-    }
-
-    /// Where the commands go.
-    pub(crate) fn target(&self) -> &Target {
-        self.target.as_deref().unwrap_or(&Target::Routed)
     }
 
     /// How many commands are left.
@@ -179,9 +169,7 @@ impl Submission {
 
 impl Drop for Submission {
     fn drop(&mut self) {
-        if let (Some(Target::PerKey(n)), Some((_, command))) =
-            (self.target.as_deref(), self.in_hand)
-        {
+        if let (Target::PerKey(n), Some((_, command))) = (&self.target, self.in_hand) {
             // Every key's slot (filled ones ignore it).
             for slot in 0..*n {
                 self.batch.complete(slot, Err(Error::Closed { command }));
@@ -229,6 +217,7 @@ mod tests {
                 Cmd::new("SET").arg("b").arg(1),
                 Cmd::new("INCR").arg("c"),
             ],
+            Target::Routed,
             None,
         );
         assert_eq!(sub.len(), 3);

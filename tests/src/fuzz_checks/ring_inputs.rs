@@ -124,6 +124,7 @@ pub fn check(data: &[u8]) {
                     2 => Cmd::new("MGET").arg(&key[..]).arg("{k}x"),
                     // Blocking: a dedicated connection; deadline = block time + timeout.
                     3 => Cmd::new("BLPOP").arg(&key[..]).arg("0.05"),
+                    5 => Cmd::new("MGET").arg(&key[..]).arg("{k}x").arg("y"),
                     _ => Cmd::new("GET").arg(&key[..]),
                 };
                 let timeout = Duration::from_millis(u64::from(arg) * 20 + 1);
@@ -132,7 +133,27 @@ pub fn check(data: &[u8]) {
                 } else {
                     Duration::ZERO
                 };
-                if let Ok(id) = h.ring.submit_with_timeout(cmd, timeout, h.now) {
+                // Split commands answered per key, and per-shard commands.
+                let ids: Vec<RequestId> = match arg >> 5 {
+                    5 => h
+                        .ring
+                        .submit_per_key_with_timeout(cmd, timeout, h.now)
+                        .unwrap_or_default(),
+                    6 => {
+                        let shard = names[usize::from(arg) % 3];
+                        let dbsize = Cmd::new("DBSIZE");
+                        h.ring
+                            .submit_to_shard_with_timeout(shard, dbsize, timeout, h.now)
+                            .into_iter()
+                            .collect()
+                    }
+                    _ => h
+                        .ring
+                        .submit_with_timeout(cmd, timeout, h.now)
+                        .into_iter()
+                        .collect(),
+                };
+                for id in ids {
                     h.pending.insert(id, h.now + timeout + block);
                     submitted.push(id);
                 }

@@ -368,10 +368,13 @@ impl RingCore {
         now: Instant,
     ) -> Result<RequestId, Error> {
         self.advance(now);
-        if self.config.commands.classify(&cmd).is_blocking() {
+        // One classification for both checks: submit is the hot path.
+        let routing = self.config.commands.classify(&cmd);
+        if routing.is_blocking() {
             return self.submit_blocking(cmd, timeout);
         }
-        if let Some(id) = self.try_split(&cmd, timeout) {
+        if let Some(plan) = self.plan(&cmd, &routing, false) {
+            let id = self.start_split(cmd, plan, timeout);
             self.run_timers();
             return Ok(id);
         }

@@ -24,7 +24,7 @@ use alloc::vec::Vec;
 use super::request::{Place, Request};
 use super::shard::ShardSlot;
 use super::{Output, RequestId, RingCore};
-use crate::command::{Class, Cmd, Merge};
+use crate::command::{Class, Cmd, Merge, Routing};
 use crate::error::{CmdName, Error, PartFailure};
 use crate::resp::Value;
 use crate::time::{Duration, Instant};
@@ -83,18 +83,17 @@ impl Splits {
 }
 
 /// The key groups of a split command and the shard of each, when they span several shards.
-struct Plan {
+pub(super) struct Plan {
     merge: Merge,
     groups: Vec<usize>,
     by_shard: Vec<(ShardSlot, Vec<u32>)>,
 }
 
 impl RingCore {
-    /// The split of `cmd` over the live shards, if it is a split command whose keys land on
-    /// more than one of them (`want_single` also plans a one-shard command, for the per-key
+    /// The split of `cmd` (classified as `routing`) over the live shards, if it is a split
+    /// command whose keys land on more than one of them (`want_single` also plans a one-shard command, for the per-key
     /// form).
-    fn plan(&self, cmd: &Cmd, want_single: bool) -> Option<Plan> {
-        let routing = self.config.commands.classify(cmd);
+    pub(super) fn plan(&self, cmd: &Cmd, routing: &Routing<'_>, want_single: bool) -> Option<Plan> {
         let Class::Split(merge) = routing.class() else {
             return None;
         };
@@ -120,18 +119,17 @@ impl RingCore {
         })
     }
 
-    /// Splits `cmd` when it is a split command spanning shards: returns the parent's id, or
-    /// `None` to route it as one request.
-    pub(super) fn try_split(&mut self, cmd: &Cmd, timeout: Duration) -> Option<RequestId> {
-        let plan = self.plan(cmd, false)?;
+    /// Starts split command `cmd` as `plan` says (from [`RingCore::plan`]); returns the
+    /// parent's id.
+    pub(super) fn start_split(&mut self, cmd: Cmd, plan: Plan, timeout: Duration) -> RequestId {
         let id = self.reqs.reserve_id();
         let mode = Mode::Whole {
             values: alloc::vec![Value::Nil; if plan.merge == Merge::Values { plan.groups.len() } else { 0 }],
             count: 0,
             failures: Vec::new(),
         };
-        self.start_parent(id, cmd.clone(), plan, mode, self.now + timeout, timeout);
-        Some(id)
+        self.start_parent(id, cmd, plan, mode, self.now + timeout, timeout);
+        id
     }
 
     /// Submits a split command (`MGET`, `MSET`; see [`Class::Split`]) in its per-key form: one
@@ -179,7 +177,8 @@ impl RingCore {
         if self.table.live_len() == 0 {
             return Err(self.table.all_down(command));
         }
-        let Some(plan) = self.plan(&cmd, true) else {
+        let routing = self.config.commands.classify(&cmd);
+        let Some(plan) = self.plan(&cmd, &routing, true) else {
             return Err(Error::InvalidCommand {
                 command,
                 reason: "no key to split",
@@ -450,7 +449,8 @@ impl RingCore {
         let Some(req) = self.reqs.get(id) else {
             return false;
         };
-        let Some(plan) = self.plan(&req.cmd, true) else {
+        let routing = self.config.commands.classify(&req.cmd);
+        let Some(plan) = self.plan(&req.cmd, &routing, true) else {
             return false;
         };
         let Some(req) = self.reqs.remove(id) else {

@@ -7,7 +7,17 @@
 //! files in `fuzz/corpus/<name>/`.
 
 pub mod placement;
+pub mod resp_decode;
+pub mod resp_roundtrip;
+pub mod ring_inputs;
+
+/// A fuzz target's check: runs one input and panics when an invariant breaks.
+pub type Check = fn(&[u8]);
 
 /// Every fuzz target: its name (= its corpus folder) and its check.
-#[allow(clippy::type_complexity)] // clippy scores `fn(&[u8])` in a slice of pairs as complex
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[("placement", placement::check)];
+pub const TARGETS: &[(&str, Check)] = &[
+    ("placement", placement::check),
+    ("resp_decode", resp_decode::check),
+    ("resp_roundtrip", resp_roundtrip::check),
+    ("ring_inputs", ring_inputs::check),
+];

@@ -1,0 +1,458 @@
+//! [`Cmd`]: one Redis command, stored already encoded so that sending it is one copy.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use super::to_arg::{write_decimal_u64, ArgSink, ToArg};
+
+/// Where one word's payload sits in [`Cmd::buf`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Span {
+    /// Offset of the word's `$` header.
+    header: usize,
+    /// Offset of the first payload byte.
+    start: usize,
+    /// Payload length.
+    len: usize,
+}
+
+impl Span {
+    /// One past the word's trailing `\r\n`.
+    fn end(self) -> usize {
+        self.start + self.len + 2
+    }
+}
+
+/// A Redis command: a name and its arguments, cheap to build and to encode.
+///
+/// The words (name first) are kept in their RESP wire form, `$<len>\r\n<bytes>\r\n`, one
+/// after another in a single buffer, beside a small table of where each payload starts.
+/// Building a command therefore costs two allocations whatever its size (the buffer and the
+/// table, both amortised), and [`Cmd::encode`] is the `*<n>\r\n` header plus one copy.
+///
+/// Argument indices used by [`Cmd::arg_at`], [`Cmd::args`] and the key-spec functions of
+/// this module count the arguments *after* the name from 0: in `SET k v`, `arg_at(0)` is
+/// `k`. (Redis's own `argv` indices, as in `COMMAND INFO`, count the name as 0; ours are
+/// those minus one.)
+///
+/// ```
+/// use redis_ring_core::command::Cmd;
+///
+/// let cmd = Cmd::new("SET").arg("k").arg(42);
+/// assert_eq!(cmd.name(), b"SET");
+/// assert_eq!(cmd.arg_at(1), Some(&b"42"[..]));
+/// let mut out = Vec::new();
+/// cmd.encode(&mut out);
+/// assert_eq!(out, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n42\r\n");
+/// assert_eq!(out.len(), cmd.encoded_len());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Cmd {
+    /// Every word, name first, as RESP bulk strings.
+    buf: Vec<u8>,
+    /// One span per word, name first.
+    spans: Vec<Span>,
+}
+
+impl Cmd {
+    /// A command with no arguments yet.
+    pub fn new(name: impl AsRef<[u8]>) -> Cmd {
+        Self::with_capacity(name, 4, 64)
+    }
+
+    /// A command with room reserved for `args` arguments totalling about `bytes` payload
+    /// bytes, so that pushing them does not reallocate.
+    pub fn with_capacity(name: impl AsRef<[u8]>, args: usize, bytes: usize) -> Cmd {
+        let name = name.as_ref();
+        let mut cmd = Cmd {
+            buf: Vec::with_capacity(name.len() + 8 + bytes + args * 8),
+            spans: Vec::with_capacity(args + 1),
+        };
+        cmd.push_word(name);
+        cmd
+    }
+
+    /// Appends `arg` (which may expand to several arguments, see [`ToArg`]) and returns the
+    /// command, for chaining.
+    #[must_use]
+    pub fn arg<T: ToArg>(mut self, arg: T) -> Cmd {
+        arg.write_args(&mut self);
+        self
+    }
+
+    /// Appends the number of arguments `items` expands to, then those arguments: the
+    /// `numkeys` forms (`EVAL script numkeys key...`, `ZUNION numkeys key...`).
+    ///
+    /// ```
+    /// use redis_ring_core::command::Cmd;
+    ///
+    /// let cmd = Cmd::new("EVAL").arg("return 1").arg_counted(["a", "b"]).arg("x");
+    /// assert_eq!(cmd, Cmd::new("EVAL").arg("return 1").arg(2).arg("a").arg("b").arg("x"));
+    /// ```
+    #[must_use]
+    pub fn arg_counted<T: ToArg>(mut self, items: T) -> Cmd {
+        self.push_arg(items.num_args());
+        items.write_args(&mut self);
+        self
+    }
+
+    /// Appends `arg` (which may expand to several arguments) in place.
+    pub fn push_arg<T: ToArg>(&mut self, arg: T) -> &mut Cmd {
+        arg.write_args(self);
+        self
+    }
+
+    /// Appends one argument given as raw bytes.
+    pub fn push_bytes(&mut self, bytes: &[u8]) -> &mut Cmd {
+        self.push_word(bytes);
+        self
+    }
+
+    /// Appends argument `index` of `other` (already encoded: one copy, no formatting).
+    ///
+    /// # Panics
+    /// If `other` has no argument `index`, as slice indexing does.
+    pub fn push_arg_of(&mut self, other: &Cmd, index: usize) -> &mut Cmd {
+        let span = other.spans[index + 1];
+        let header = self.buf.len();
+        self.buf
+            .extend_from_slice(&other.buf[span.header..span.end()]);
+        self.spans.push(Span {
+            header,
+            start: header + (span.start - span.header),
+            len: span.len,
+        });
+        self
+    }
+
+    /// A new command named like this one whose arguments are this one's arguments at
+    /// `indices`, in that order: how the ring splits `MGET a b c` into `MGET a c` and
+    /// `MGET b`, or `MSET` into its per-shard pairs. Each argument is copied in its encoded
+    /// form; nothing is formatted again.
+    ///
+    /// # Panics
+    /// If an index is out of range, as slice indexing does.
+    ///
+    /// ```
+    /// use redis_ring_core::command::Cmd;
+    ///
+    /// let mset = Cmd::new("MSET").arg("a").arg("1").arg("b").arg("2");
+    /// let part = mset.select([2, 3]);
+    /// assert_eq!(part, Cmd::new("MSET").arg("b").arg("2"));
+    /// ```
+    pub fn select<I: IntoIterator<Item = usize>>(&self, indices: I) -> Cmd {
+        let indices = indices.into_iter();
+        let name = self.spans[0];
+        let mut cmd = Cmd {
+            buf: Vec::with_capacity(self.buf.len()),
+            spans: Vec::with_capacity(indices.size_hint().0 + 1),
+        };
+        cmd.buf
+            .extend_from_slice(&self.buf[name.header..name.end()]);
+        cmd.spans.push(name);
+        for i in indices {
+            cmd.push_arg_of(self, i);
+        }
+        cmd
+    }
+
+    /// The command's name, as given (not case-normalised).
+    pub fn name(&self) -> &[u8] {
+        self.word(0)
+    }
+
+    /// The number of arguments after the name.
+    pub fn len(&self) -> usize {
+        self.spans.len() - 1
+    }
+
+    /// Whether the command has no arguments after its name.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Argument `index` (0 = the first after the name), if there is one.
+    pub fn arg_at(&self, index: usize) -> Option<&[u8]> {
+        let span = *self.spans.get(index.checked_add(1)?)?;
+        Some(&self.buf[span.start..span.start + span.len])
+    }
+
+    /// The arguments after the name, in order.
+    pub fn args(&self) -> Args<'_> {
+        Args {
+            cmd: self,
+            next: 1,
+            end: self.spans.len(),
+        }
+    }
+
+    /// Appends the command as a RESP multi-bulk array (`*N\r\n$len\r\n...`) to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(self.encoded_len());
+        out.push(b'*');
+        let mut digits = [0u8; 20];
+        out.extend_from_slice(write_decimal_u64(self.spans.len() as u64, &mut digits));
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&self.buf);
+    }
+
+    /// Writes the encoded command to the start of `out` and returns its length, or `None`
+    /// (writing nothing) when `out` is shorter than [`Cmd::encoded_len`].
+    pub fn encode_to_slice(&self, out: &mut [u8]) -> Option<usize> {
+        let len = self.encoded_len();
+        let out = out.get_mut(..len)?;
+        let mut digits = [0u8; 20];
+        let count = write_decimal_u64(self.spans.len() as u64, &mut digits);
+        let (head, rest) = out.split_at_mut(1 + count.len() + 2);
+        head[0] = b'*';
+        head[1..1 + count.len()].copy_from_slice(count);
+        head[1 + count.len()..].copy_from_slice(b"\r\n");
+        rest.copy_from_slice(&self.buf);
+        Some(len)
+    }
+
+    /// The exact number of bytes [`Cmd::encode`] appends.
+    pub fn encoded_len(&self) -> usize {
+        1 + decimal_len(self.spans.len() as u64) + 2 + self.buf.len()
+    }
+
+    fn word(&self, i: usize) -> &[u8] {
+        let span = self.spans[i];
+        &self.buf[span.start..span.start + span.len]
+    }
+
+    fn push_word(&mut self, bytes: &[u8]) {
+        let header = self.buf.len();
+        let mut digits = [0u8; 20];
+        let len = write_decimal_u64(bytes.len() as u64, &mut digits);
+        self.buf.reserve(len.len() + bytes.len() + 5);
+        self.buf.push(b'$');
+        self.buf.extend_from_slice(len);
+        self.buf.extend_from_slice(b"\r\n");
+        let start = self.buf.len();
+        self.buf.extend_from_slice(bytes);
+        self.buf.extend_from_slice(b"\r\n");
+        self.spans.push(Span {
+            header,
+            start,
+            len: bytes.len(),
+        });
+    }
+}
+
+impl ArgSink for Cmd {
+    fn push_arg(&mut self, bytes: &[u8]) {
+        self.push_word(bytes);
+    }
+}
+
+fn decimal_len(mut n: u64) -> usize {
+    let mut len = 1;
+    while n >= 10 {
+        n /= 10;
+        len += 1;
+    }
+    len
+}
+
+/// Iterator over a command's arguments (after the name), from [`Cmd::args`].
+#[derive(Clone, Debug)]
+pub struct Args<'a> {
+    cmd: &'a Cmd,
+    next: usize,
+    end: usize,
+}
+
+impl<'a> Iterator for Args<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.next == self.end {
+            return None;
+        }
+        let word = self.cmd.word(self.next);
+        self.next += 1;
+        Some(word)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.end - self.next;
+        (n, Some(n))
+    }
+}
+
+impl DoubleEndedIterator for Args<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.next == self.end {
+            return None;
+        }
+        self.end -= 1;
+        Some(self.cmd.word(self.end))
+    }
+}
+
+impl ExactSizeIterator for Args<'_> {}
+impl core::iter::FusedIterator for Args<'_> {}
+
+/// Writes `bytes` readably: printable ASCII as is, the rest as `\xNN`, quoted when needed.
+pub(crate) fn write_escaped(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    let plain = !bytes.is_empty()
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+    if plain {
+        // Checked above: all ASCII.
+        return f.write_str(core::str::from_utf8(bytes).map_err(|_| fmt::Error)?);
+    }
+    f.write_str("\"")?;
+    for &b in bytes {
+        match b {
+            b'"' => f.write_str("\\\"")?,
+            b'\\' => f.write_str("\\\\")?,
+            b'\n' => f.write_str("\\n")?,
+            b'\r' => f.write_str("\\r")?,
+            b'\t' => f.write_str("\\t")?,
+            b' '..=b'~' => fmt::Write::write_char(f, char::from(b))?,
+            _ => write!(f, "\\x{b:02x}")?,
+        }
+    }
+    f.write_str("\"")
+}
+
+/// Shows the command as `redis-cli` would print it; long commands are cut after a few
+/// arguments and long arguments after a few bytes, so it is safe in error messages.
+impl fmt::Display for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const MAX_ARGS: usize = 8;
+        const MAX_BYTES: usize = 64;
+        write_escaped(f, self.name())?;
+        for arg in self.args().take(MAX_ARGS) {
+            f.write_str(" ")?;
+            if arg.len() > MAX_BYTES {
+                write_escaped(f, &arg[..MAX_BYTES])?;
+                write!(f, "...({} bytes)", arg.len())?;
+            } else {
+                write_escaped(f, arg)?;
+            }
+        }
+        if self.len() > MAX_ARGS {
+            write!(f, " ...({} more)", self.len() - MAX_ARGS)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Cmd({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+    use alloc::vec;
+
+    fn encoded(cmd: &Cmd) -> Vec<u8> {
+        let mut out = Vec::new();
+        cmd.encode(&mut out);
+        assert_eq!(out.len(), cmd.encoded_len());
+        out
+    }
+
+    #[test]
+    fn encodes_as_multi_bulk() {
+        assert_eq!(encoded(&Cmd::new("PING")), b"*1\r\n$4\r\nPING\r\n");
+        assert_eq!(
+            encoded(&Cmd::new("SET").arg("k").arg(42)),
+            b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n42\r\n"
+        );
+        assert_eq!(
+            encoded(&Cmd::new("SET").arg("").arg(&b"\r\n\0"[..])),
+            b"*3\r\n$3\r\nSET\r\n$0\r\n\r\n$3\r\n\r\n\0\r\n"
+        );
+        // Appends, never overwrites.
+        let mut out = b"xx".to_vec();
+        Cmd::new("A").encode(&mut out);
+        assert_eq!(out, b"xx*1\r\n$1\r\nA\r\n");
+    }
+
+    #[test]
+    fn long_commands_count_right() {
+        let mut cmd = Cmd::new("DEL");
+        for i in 0..1000 {
+            cmd.push_arg(i);
+        }
+        let out = encoded(&cmd);
+        assert!(out.starts_with(b"*1001\r\n$3\r\nDEL\r\n$1\r\n0\r\n"));
+        assert!(out.ends_with(b"$3\r\n999\r\n"));
+        let big = vec![b'x'; 100_000];
+        let cmd = Cmd::new("SET").arg("k").arg(&big);
+        let out = encoded(&cmd);
+        assert!(out.starts_with(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000\r\nxxx"));
+        assert_eq!(cmd.arg_at(1), Some(&big[..]));
+    }
+
+    #[test]
+    fn accessors() {
+        let cmd = Cmd::new("get").arg("k");
+        assert_eq!(cmd.name(), b"get");
+        assert_eq!(cmd.len(), 1);
+        assert!(!cmd.is_empty());
+        assert!(Cmd::new("PING").is_empty());
+        assert_eq!(cmd.arg_at(0), Some(&b"k"[..]));
+        assert_eq!(cmd.arg_at(1), None);
+        assert_eq!(cmd.arg_at(usize::MAX), None);
+        let cmd = Cmd::new("MSET").arg([("a", 1), ("b", 2)]);
+        let args: Vec<&[u8]> = cmd.args().collect();
+        assert_eq!(args, [&b"a"[..], b"1", b"b", b"2"]);
+        assert_eq!(cmd.args().len(), 4);
+        assert_eq!(cmd.args().next_back(), Some(&b"2"[..]));
+    }
+
+    #[test]
+    fn select_copies_chosen_arguments() {
+        let mget = Cmd::new("MGET").arg(["a", "bb", "ccc", "dddd"]);
+        let part = mget.select([3, 0]);
+        assert_eq!(part, Cmd::new("MGET").arg("dddd").arg("a"));
+        assert_eq!(
+            encoded(&part),
+            encoded(&Cmd::new("MGET").arg("dddd").arg("a"))
+        );
+        assert_eq!(mget.select([]), Cmd::new("MGET"));
+        let mut other = Cmd::new("DEL");
+        other.push_arg_of(&mget, 1).push_bytes(b"z");
+        assert_eq!(other, Cmd::new("DEL").arg("bb").arg("z"));
+        assert_eq!(other.arg_at(0), Some(&b"bb"[..]));
+    }
+
+    #[test]
+    #[should_panic]
+    fn select_out_of_range_panics_like_indexing() {
+        let _ = Cmd::new("GET").arg("k").select([1]);
+    }
+
+    #[test]
+    fn encode_to_slice() {
+        let cmd = Cmd::new("SET").arg("k").arg("v");
+        let mut buf = [0u8; 64];
+        let n = cmd.encode_to_slice(&mut buf).unwrap();
+        assert_eq!(&buf[..n], &encoded(&cmd)[..]);
+        let mut small = [7u8; 10];
+        assert_eq!(cmd.encode_to_slice(&mut small), None);
+        assert_eq!(small, [7u8; 10]);
+    }
+
+    #[test]
+    fn display_is_readable_and_bounded() {
+        let cmd = Cmd::new("SET").arg("k").arg("a b\n\x01\"");
+        assert_eq!(format!("{cmd}"), "SET k \"a b\\n\\x01\\\"\"");
+        assert_eq!(format!("{cmd:?}"), "Cmd(SET k \"a b\\n\\x01\\\"\")");
+        let long = Cmd::new("DEL").arg((0..20).collect::<Vec<u32>>());
+        assert_eq!(format!("{long}"), "DEL 0 1 2 3 4 5 6 7 ...(12 more)");
+        let big = Cmd::new("SET").arg("k").arg(vec![b'x'; 100]);
+        assert!(format!("{big}").ends_with("...(100 bytes)"));
+        assert_eq!(format!("{}", Cmd::new("SET").arg("")), "SET \"\"");
+    }
+}

@@ -1,0 +1,248 @@
+//! [`Config`]: every knob of the ring client, with go-redis's defaults.
+//!
+//! A `Config` is plain data plus two optional hooks, all `Clone + Send + Sync`, so a driver can
+//! keep it inside a thread-safe client handle. Build one with [`Config::default`] and assign
+//! the fields you want to change (the struct is `#[non_exhaustive]`, so new knobs can be added
+//! without breaking you):
+//!
+//! ```
+//! use redis_ring_core::config::{Config, Protocol, ShardHook};
+//! use redis_ring_core::time::Duration;
+//!
+//! let mut config = Config::default();
+//! config.heartbeat_interval = Duration::from_millis(250);
+//! config.conn.password = Some("s3cret".into());
+//! config.conn.protocol = Protocol::Resp2;
+//! // go-redis's `NewClient` hook: adjust the connection options of one shard.
+//! config.new_client = Some(ShardHook::new(|name, _addr, opts| {
+//!     if name == "legacy" {
+//!         opts.db = 3;
+//!     }
+//! }));
+//! assert_eq!(config.fail_threshold, 3);
+//! ```
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use core::fmt;
+
+use crate::command::CommandTable;
+use crate::placement::Algorithm;
+use crate::resp::{Limits, Value};
+use crate::time::Duration;
+
+/// Which RESP version connections speak.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// RESP3 (`HELLO 3`), falling back to RESP2 on a server that does not know `HELLO`
+    /// (Redis < 6). The default.
+    #[default]
+    Auto,
+    /// RESP3 only: a server without `HELLO 3` is a handshake error.
+    Resp3,
+    /// RESP2 only: never sends `HELLO`; authenticates with `AUTH`.
+    Resp2,
+}
+
+/// How to open and set up a connection to one shard: the part of the configuration the
+/// [`ShardHook`] may change per shard (go-redis's per-shard `redis.Options`).
+#[derive(Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnOptions {
+    /// RESP version (default [`Protocol::Auto`]).
+    pub protocol: Protocol,
+    /// ACL user name (`AUTH user pass`); `None` with a password means the `default` user.
+    pub username: Option<String>,
+    /// Password; no authentication when `None`.
+    pub password: Option<String>,
+    /// Database index selected after connecting (`SELECT db`, only sent when not 0).
+    pub db: u32,
+    /// Connection name (`CLIENT SETNAME`, or `HELLO ... SETNAME`).
+    pub client_name: Option<String>,
+}
+
+impl fmt::Debug for ConnOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the password.
+        f.debug_struct("ConnOptions")
+            .field("protocol", &self.protocol)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("db", &self.db)
+            .field("client_name", &self.client_name)
+            .finish()
+    }
+}
+
+/// The per-shard options hook (go-redis `RingOptions.NewClient`): called once when a shard is
+/// added, with its name, its address and a copy of [`Config::conn`] to adjust.
+#[derive(Clone)]
+pub struct ShardHook(Arc<ShardHookFn>);
+
+/// The function behind a [`ShardHook`]: `(name, addr, options)`.
+type ShardHookFn = dyn Fn(&str, &str, &mut ConnOptions) + Send + Sync;
+
+impl ShardHook {
+    /// Wraps `f(name, addr, options)`.
+    pub fn new(f: impl Fn(&str, &str, &mut ConnOptions) + Send + Sync + 'static) -> ShardHook {
+        ShardHook(Arc::new(f))
+    }
+
+    /// Runs the hook.
+    pub fn apply(&self, name: &str, addr: &str, options: &mut ConnOptions) {
+        (self.0)(name, addr, options);
+    }
+}
+
+impl fmt::Debug for ShardHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ShardHook(..)")
+    }
+}
+
+/// Judges a heartbeat reply: `true` means the shard is healthy. The default (no hook) accepts
+/// any reply that is not an error.
+#[derive(Clone)]
+pub struct HeartbeatCheck(Arc<dyn Fn(&Value) -> bool + Send + Sync>);
+
+impl HeartbeatCheck {
+    /// Wraps `f(reply) -> healthy`.
+    pub fn new(f: impl Fn(&Value) -> bool + Send + Sync + 'static) -> HeartbeatCheck {
+        HeartbeatCheck(Arc::new(f))
+    }
+
+    /// Runs the check.
+    pub fn check(&self, reply: &Value) -> bool {
+        (self.0)(reply)
+    }
+}
+
+impl fmt::Debug for HeartbeatCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HeartbeatCheck(..)")
+    }
+}
+
+/// Every setting of the ring client. See the module docs for how to build one.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// How keys are placed over the live shards (default: go-redis v9 rendezvous).
+    pub placement: Algorithm,
+    /// The command table used for routing: the built-in Redis 7.0 key specs plus your
+    /// registrations (module commands). Unknown commands are routed by their first argument.
+    pub commands: CommandTable,
+    /// Time between two heartbeats (`PING`) of a healthy shard. Default 500 ms (go-redis
+    /// `HeartbeatFrequency`).
+    pub heartbeat_interval: Duration,
+    /// How long a heartbeat (including the connect and handshake it may need) may take before
+    /// it counts as failed. Default 500 ms. While replies keep arriving on the heartbeat's
+    /// connection (a backlog of pipelined requests ahead of the `PING`), the wait is extended:
+    /// a busy shard is not a hung one. A shard that answers nothing for this long (a slow
+    /// script, `KEYS` on a big database) counts as failing.
+    pub heartbeat_timeout: Duration,
+    /// Judges heartbeat replies; `None` (default) accepts any non-error reply.
+    pub heartbeat_check: Option<HeartbeatCheck>,
+    /// Time between probes of a shard that is failing but not yet down, and the first delay
+    /// of the reconnect backoff of a down shard. Default 50 ms. A connect refusal, reset or
+    /// timeout seen by a real command triggers a probe at once.
+    pub probe_interval: Duration,
+    /// Consecutive failed heartbeats that mark a shard down. Default 3.
+    pub fail_threshold: u32,
+    /// Consecutive successful heartbeats that bring a down shard back up. Default 1.
+    pub recover_threshold: u32,
+    /// How long opening a connection plus its handshake may take. Default 5 s.
+    pub connect_timeout: Duration,
+    /// Default deadline of a request, from `submit` to its reply, retries included; a request
+    /// can override it (`RingCore::submit_with_timeout`). Default 3 s.
+    pub command_timeout: Duration,
+    /// Retries of a request that failed with a retryable error ([`Error::is_retryable`](crate::error::Error::is_retryable)),
+    /// each re-routed over the shards live at that moment. Default 3 (so 4 attempts).
+    pub max_retries: u32,
+    /// Backoff before the first retry; it doubles on each retry, with jitter. Default 8 ms.
+    pub min_retry_backoff: Duration,
+    /// Upper bound of the retry backoff. Default 512 ms.
+    pub max_retry_backoff: Duration,
+    /// Upper bound of the reconnect backoff of a down shard (it starts at `probe_interval`
+    /// and doubles, with jitter). Keep it at most `heartbeat_interval` so a restarted shard
+    /// is seen within one heartbeat. Default 500 ms.
+    pub max_reconnect_backoff: Duration,
+    /// Connection options of every shard (protocol, credentials, db, client name).
+    pub conn: ConnOptions,
+    /// Per-shard adjustment of [`Config::conn`] (go-redis `NewClient`).
+    pub new_client: Option<ShardHook>,
+    /// Decoder limits for replies (bulk length, element count, nesting depth).
+    pub limits: Limits,
+    /// Seed of the jitter the core adds to backoffs. The core has no entropy of its own:
+    /// drivers should pass a random value; the simulator passes its run's seed.
+    pub seed: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            placement: Algorithm::default(),
+            commands: CommandTable::new(),
+            heartbeat_interval: Duration::from_millis(500),
+            heartbeat_timeout: Duration::from_millis(500),
+            heartbeat_check: None,
+            probe_interval: Duration::from_millis(50),
+            fail_threshold: 3,
+            recover_threshold: 1,
+            connect_timeout: Duration::from_secs(5),
+            command_timeout: Duration::from_secs(3),
+            max_retries: 3,
+            min_retry_backoff: Duration::from_millis(8),
+            max_retry_backoff: Duration::from_millis(512),
+            max_reconnect_backoff: Duration::from_millis(500),
+            conn: ConnOptions::default(),
+            new_client: None,
+            limits: Limits::default(),
+            seed: 0x5eed_2b1d_9e37_79b9,
+        }
+    }
+}
+
+impl Config {
+    /// The connection options of shard `name` at `addr`: [`Config::conn`] passed through
+    /// [`Config::new_client`].
+    pub fn conn_options_for(&self, name: &str, addr: &str) -> ConnOptions {
+        let mut opts = self.conn.clone();
+        if let Some(hook) = &self.new_client {
+            hook.apply(name, addr, &mut opts);
+        }
+        opts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    #[test]
+    fn hook_changes_one_shard_and_debug_hides_password() {
+        let mut c = Config::default();
+        c.conn.password = Some("pw".into());
+        c.new_client = Some(ShardHook::new(|name, _, o| {
+            if name == "b" {
+                o.password = Some("other".into());
+            }
+        }));
+        assert_eq!(c.conn_options_for("a", "x").password.as_deref(), Some("pw"));
+        assert_eq!(
+            c.conn_options_for("b", "x").password.as_deref(),
+            Some("other")
+        );
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("pw\""), "{dbg}");
+        assert!(dbg.contains("<redacted>"));
+    }
+
+    #[test]
+    fn config_is_send_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Config>();
+    }
+}

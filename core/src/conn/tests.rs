@@ -1,0 +1,205 @@
+//! Unit tests of one connection's protocol: handshake variants, FIFO matching, pushes,
+//! split input, poisoning.
+#![allow(clippy::field_reassign_with_default)]
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::*;
+use crate::config::Protocol;
+use crate::resp::Value;
+
+fn conn(opts: ConnOptions) -> Conn<u32> {
+    Conn::new(Arc::new(opts), Limits::default())
+}
+
+/// What one `on_received` produced: (ready now, replies as (tag, value), pushes).
+type Fed = (bool, Vec<(u32, Value)>, usize);
+
+fn feed(c: &mut Conn<u32>, data: &[u8]) -> Result<Fed, Failure> {
+    let mut replies = Vec::new();
+    let mut pushes = 0;
+    let ready = c.on_received(data, |r| match r {
+        Received::Reply(tag, frame) => replies.push((tag, frame.to_value())),
+        Received::Push(_) => pushes += 1,
+    })?;
+    Ok((ready, replies, pushes))
+}
+
+fn take_sent(c: &mut Conn<u32>) -> String {
+    let s = String::from_utf8(c.send_buf().to_vec()).unwrap();
+    let n = c.send_buf().len();
+    assert!(!c.on_sent(n));
+    s
+}
+
+const HELLO_REPLY: &[u8] = b"%1\r\n+server\r\n+redis\r\n";
+
+#[test]
+fn resp3_default_handshake_then_requests_in_fifo_order() {
+    let mut c = conn(ConnOptions::default());
+    assert!(!c.push(1, &Cmd::new("GET").arg("a")), "queued until ready");
+    assert!(!c.on_connected());
+    assert_eq!(take_sent(&mut c), "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n");
+    assert_eq!(c.pending(), 1);
+    let (ready, replies, _) = feed(&mut c, HELLO_REPLY).unwrap();
+    assert!(ready && replies.is_empty() && c.is_resp3());
+    // The ring moves the waiting tags into the send buffer.
+    let tag = c.waiting.pop_front().unwrap();
+    assert!(c.push(tag, &Cmd::new("GET").arg("a")));
+    assert!(c.push(2, &Cmd::new("SET").arg("b").arg("1")));
+    assert_eq!(
+        take_sent(&mut c),
+        "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n1\r\n"
+    );
+    let (_, replies, _) = feed(&mut c, b"$1\r\nx\r\n+OK\r\n").unwrap();
+    assert_eq!(replies, [(1, Value::Bulk(b"x".to_vec())), (2, Value::Okay)]);
+    assert_eq!(c.pending(), 0);
+}
+
+#[test]
+fn full_options_handshake_and_fallback_to_resp2() {
+    let mut opts = ConnOptions::default();
+    opts.username = Some("u".into());
+    opts.password = Some("p".into());
+    opts.db = 2;
+    opts.client_name = Some("n".into());
+    let mut c = conn(opts);
+    c.on_connected();
+    assert_eq!(
+        take_sent(&mut c),
+        "*7\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$4\r\nAUTH\r\n$1\r\nu\r\n$1\r\np\r\n$7\r\nSETNAME\r\n$1\r\nn\r\n\
+         *2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n"
+    );
+    // Redis 5: HELLO unknown; the pipelined SELECT fails (no auth yet) and is ignored.
+    let (ready, ..) = feed(
+        &mut c,
+        b"-ERR unknown command `HELLO`, with args beginning with: `3`, \r\n-NOAUTH Authentication required.\r\n",
+    )
+    .unwrap();
+    assert!(!ready);
+    assert_eq!(
+        take_sent(&mut c),
+        "*3\r\n$4\r\nAUTH\r\n$1\r\nu\r\n$1\r\np\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n\
+         *3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$1\r\nn\r\n"
+    );
+    let (ready, ..) = feed(&mut c, b"+OK\r\n+OK\r\n").unwrap();
+    assert!(!ready);
+    let (ready, ..) = feed(&mut c, b"+OK\r\n").unwrap();
+    assert!(ready && !c.is_resp3());
+}
+
+#[test]
+fn resp2_forced_without_options_is_ready_at_once() {
+    let mut opts = ConnOptions::default();
+    opts.protocol = Protocol::Resp2;
+    let mut c = conn(opts);
+    assert!(c.on_connected());
+    assert!(c.send_buf().is_empty());
+    assert_eq!(c.state(), State::Ready);
+}
+
+#[test]
+fn handshake_errors_name_the_step() {
+    let mut opts = ConnOptions::default();
+    opts.password = Some("bad".into());
+    let mut c = conn(opts.clone());
+    c.on_connected();
+    let err = feed(&mut c, b"-WRONGPASS invalid username-password pair\r\n").unwrap_err();
+    assert_eq!(
+        err,
+        Failure::Handshake {
+            step: CmdName::new(b"HELLO"),
+            message: "WRONGPASS invalid username-password pair".into()
+        }
+    );
+    // RESP3 forced: no fallback.
+    opts.password = None;
+    opts.protocol = Protocol::Resp3;
+    let mut c = conn(opts);
+    c.on_connected();
+    let err = feed(&mut c, b"-ERR unknown command 'HELLO'\r\n").unwrap_err();
+    assert!(matches!(err, Failure::Handshake { .. }));
+    // RESP2 + db: SELECT refused.
+    let mut opts = ConnOptions::default();
+    opts.protocol = Protocol::Resp2;
+    opts.db = 99;
+    let mut c = conn(opts);
+    c.on_connected();
+    let err = feed(&mut c, b"-ERR DB index is out of range\r\n").unwrap_err();
+    assert!(matches!(err, Failure::Handshake { step, .. } if step.as_str() == "SELECT"));
+}
+
+#[test]
+fn replies_split_at_every_byte_match_in_order() {
+    let wire: &[u8] = b"$5\r\nhello\r\n:42\r\n*2\r\n$1\r\na\r\n_\r\n-ERR x\r\n";
+    for split in 0..=wire.len() {
+        let mut opts = ConnOptions::default();
+        opts.protocol = Protocol::Resp2;
+        let mut c = conn(opts);
+        assert!(c.on_connected());
+        for tag in 0..4 {
+            c.push(tag, &Cmd::new("GET").arg("k"));
+        }
+        let (_, mut replies, _) = feed(&mut c, &wire[..split]).unwrap();
+        let (_, rest, _) = feed(&mut c, &wire[split..]).unwrap();
+        replies.extend(rest);
+        assert_eq!(replies.len(), 4, "split at {split}");
+        assert_eq!(replies[0], (0, Value::Bulk(b"hello".to_vec())));
+        assert_eq!(replies[1], (1, Value::Int(42)));
+        assert_eq!(replies[3], (3, Value::Error(b"ERR x".to_vec())));
+        assert_eq!(c.pending(), 0);
+    }
+}
+
+#[test]
+fn push_frames_are_never_matched_to_requests() {
+    let mut opts = ConnOptions::default();
+    opts.protocol = Protocol::Resp2;
+    let mut c = conn(opts);
+    c.on_connected();
+    c.push(7, &Cmd::new("GET").arg("k"));
+    let (_, replies, pushes) = feed(
+        &mut c,
+        b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n$1\r\nv\r\n",
+    )
+    .unwrap();
+    assert_eq!(
+        (replies, pushes),
+        (alloc::vec![(7, Value::Bulk(b"v".to_vec()))], 1)
+    );
+}
+
+#[test]
+fn garbage_and_unexpected_replies_poison() {
+    let mut opts = ConnOptions::default();
+    opts.protocol = Protocol::Resp2;
+    let mut c = conn(opts.clone());
+    c.on_connected();
+    c.push(1, &Cmd::new("GET").arg("k"));
+    assert!(matches!(
+        feed(&mut c, b"?what\r\n"),
+        Err(Failure::Decode(_))
+    ));
+    let mut pending = Vec::new();
+    c.drain_pending(|t| pending.push(t));
+    assert_eq!(pending, [1]);
+
+    let mut c = conn(opts);
+    c.on_connected();
+    assert_eq!(feed(&mut c, b"+OK\r\n").unwrap_err(), Failure::Unexpected);
+}
+
+#[test]
+fn partial_write_keeps_the_rest() {
+    let mut opts = ConnOptions::default();
+    opts.protocol = Protocol::Resp2;
+    let mut c = conn(opts);
+    c.on_connected();
+    c.push(1, &Cmd::new("PING"));
+    let all = c.send_buf().to_vec();
+    assert!(c.on_sent(3));
+    assert_eq!(c.send_buf(), &all[3..]);
+    assert!(!c.on_sent(usize::MAX), "n is clamped");
+}

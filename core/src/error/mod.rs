@@ -1,0 +1,611 @@
+//! The crate's one error type, [`Error`], and the small pieces it is built from.
+//!
+//! Every error that reaches a caller says what a person needs to act on it: which shard (name
+//! and address), which command, and what went wrong. Errors are cheap to clone: shard names
+//! and addresses are shared (`Arc<str>`), command names are stored inline ([`CmdName`]).
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::resp::DecodeError;
+use crate::time::Duration;
+
+/// Why a connection could not be opened or broke: what the driver saw on its socket.
+///
+/// Drivers map their platform's errors onto these (for `std::io::ErrorKind`:
+/// `ConnectionRefused` → [`Refused`](NetError::Refused), `ConnectionReset` /
+/// `ConnectionAborted` / `BrokenPipe` → [`Reset`](NetError::Reset), a read of 0 bytes or
+/// `UnexpectedEof` → [`Eof`](NetError::Eof), `TimedOut` → [`TimedOut`](NetError::TimedOut),
+/// host/network unreachable → [`Unreachable`](NetError::Unreachable), a name that does not
+/// resolve → [`Resolve`](NetError::Resolve), anything else → [`Other`](NetError::Other)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NetError {
+    /// The server refused the connection (nothing listens on the port).
+    Refused,
+    /// The connection was reset or aborted by the peer or the network.
+    Reset,
+    /// The peer closed the connection (end of stream).
+    Eof,
+    /// The operation timed out: an OS-level timeout, or the core's connect timeout.
+    TimedOut,
+    /// The host or network is unreachable.
+    Unreachable,
+    /// The address could not be parsed or resolved.
+    Resolve,
+    /// Any other I/O error.
+    Other,
+}
+
+impl fmt::Display for NetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NetError::Refused => "connection refused",
+            NetError::Reset => "connection reset",
+            NetError::Eof => "connection closed by the server",
+            NetError::TimedOut => "timed out",
+            NetError::Unreachable => "host unreachable",
+            NetError::Resolve => "address could not be resolved",
+            NetError::Other => "I/O error",
+        })
+    }
+}
+
+/// A command's name (and subcommand, where it matters), stored inline so that building an
+/// error never allocates for it. Names longer than [`CmdName::CAPACITY`] bytes are cut.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CmdName {
+    len: u8,
+    buf: [u8; CmdName::CAPACITY],
+}
+
+impl CmdName {
+    /// The most bytes a name keeps.
+    pub const CAPACITY: usize = 30;
+
+    /// The name of `bytes`, upper-cased; bytes that are not printable ASCII become `?`.
+    pub fn new(bytes: &[u8]) -> CmdName {
+        let mut name = CmdName {
+            len: 0,
+            buf: [0; CmdName::CAPACITY],
+        };
+        name.push(bytes);
+        name
+    }
+
+    /// `name` followed by a space and `sub` (for example `CLIENT SETNAME`).
+    pub fn with_sub(name: &[u8], sub: &[u8]) -> CmdName {
+        let mut n = CmdName::new(name);
+        n.push(b" ");
+        n.push(sub);
+        n
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            let len = usize::from(self.len);
+            if len == CmdName::CAPACITY {
+                return;
+            }
+            self.buf[len] = match b {
+                b'a'..=b'z' => b.to_ascii_uppercase(),
+                0x20..=0x7e => b,
+                _ => b'?',
+            };
+            self.len += 1;
+        }
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        // Only printable ASCII is ever stored (see `push`), so this cannot fail.
+        core::str::from_utf8(&self.buf[..usize::from(self.len)]).unwrap_or("?")
+    }
+}
+
+impl fmt::Display for CmdName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for CmdName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// One shard in an [`Error::AllShardsDown`]: who it is and the last error it gave.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShardFailure {
+    /// The shard's name.
+    pub name: Arc<str>,
+    /// The shard's address.
+    pub addr: Arc<str>,
+    /// The last error seen on this shard (connection, handshake or heartbeat), if any.
+    pub last_error: Option<Box<Error>>,
+}
+
+/// Everything that can go wrong with a request, a connection or a shard.
+///
+/// Variants carry the shard (`shard` = its configured name, `addr` = its address) and the
+/// command they concern where that applies. [`Error::is_retryable`] tells which ones the ring
+/// retries by itself (see [`Config::max_retries`](crate::config::Config::max_retries)).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The ring has no shards at all (`set_shards` was never called, or with an empty list).
+    NoShards {
+        /// The command that could not be placed.
+        command: CmdName,
+    },
+    /// Every shard is down: nothing can serve the command. Lists each shard and its last error.
+    AllShardsDown {
+        /// The command that could not be placed.
+        command: CmdName,
+        /// Every configured shard with its last error.
+        shards: Vec<ShardFailure>,
+    },
+    /// Opening a connection to the shard failed (refused, unreachable, connect timeout...).
+    Connect {
+        /// The shard's name.
+        shard: Arc<str>,
+        /// The shard's address.
+        addr: Arc<str>,
+        /// The command that was waiting for the connection.
+        command: CmdName,
+        /// What the driver (or the connect timeout) reported.
+        cause: NetError,
+    },
+    /// The connection broke (reset, closed by the server...) while the command was queued or
+    /// in flight. The command may or may not have been executed.
+    Disconnected {
+        /// The shard's name.
+        shard: Arc<str>,
+        /// The shard's address.
+        addr: Arc<str>,
+        /// The command that lost its connection.
+        command: CmdName,
+        /// What the driver reported.
+        cause: NetError,
+    },
+    /// The request's deadline passed before a reply came (it may still have been executed).
+    Timeout {
+        /// The shard's name, when the request had been routed to one.
+        shard: Option<Arc<str>>,
+        /// The shard's address, when the request had been routed to one.
+        addr: Option<Arc<str>>,
+        /// The command that timed out.
+        command: CmdName,
+        /// The request's timeout (time between `submit` and the deadline).
+        after: Duration,
+    },
+    /// The server replied with an error (`-ERR ...`, `-WRONGTYPE ...`, a RESP3 bulk error...).
+    Server {
+        /// The shard's name.
+        shard: Arc<str>,
+        /// The shard's address.
+        addr: Arc<str>,
+        /// The command the server rejected.
+        command: CmdName,
+        /// The whole error line, such as `WRONGTYPE Operation against a key holding the wrong
+        /// kind of value`.
+        message: String,
+    },
+    /// The server sent bytes that are not valid RESP (or exceed the decoder's limits). The
+    /// connection was dropped and will be reopened; every request pending on it fails so.
+    Protocol {
+        /// The shard's name.
+        shard: Arc<str>,
+        /// The shard's address.
+        addr: Arc<str>,
+        /// The command pending on the poisoned connection.
+        command: CmdName,
+        /// What the decoder found.
+        error: DecodeError,
+    },
+    /// The connection handshake failed: wrong password (`WRONGPASS`), authentication required
+    /// (`NOAUTH`), bad database index, RESP3 refused while forced...
+    Handshake {
+        /// The shard's name.
+        shard: Arc<str>,
+        /// The shard's address.
+        addr: Arc<str>,
+        /// The handshake step that failed (`HELLO`, `AUTH`, `SELECT`, `CLIENT SETNAME`).
+        step: CmdName,
+        /// The server's error line.
+        message: String,
+    },
+    /// The shard was marked down while the command was pending on it; its connection was
+    /// closed.
+    ShardDown {
+        /// The shard's name.
+        shard: Arc<str>,
+        /// The shard's address.
+        addr: Arc<str>,
+        /// The command that was pending.
+        command: CmdName,
+    },
+    /// The shard was removed (or re-addressed) by `set_shards` while the command was pending.
+    ShardRemoved {
+        /// The shard's name.
+        shard: Arc<str>,
+        /// The shard's (old) address.
+        addr: Arc<str>,
+        /// The command that was pending.
+        command: CmdName,
+    },
+    /// The command cannot be sent over the ring's shared connections (for example a blocking
+    /// command, `SUBSCRIBE`, `MULTI`, `SELECT`): `reason` says why and what to use instead.
+    Unsupported {
+        /// The refused command.
+        command: CmdName,
+        /// Why, and what to do instead.
+        reason: &'static str,
+    },
+    /// The command is malformed (for example it has no name, or lacks its key).
+    InvalidCommand {
+        /// The command.
+        command: CmdName,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The ring was closed (`RingCore::close`) while the command was pending.
+    Closed {
+        /// The command that was pending.
+        command: CmdName,
+    },
+    /// The server sent a reply while no request was waiting for one (a broken server or a
+    /// proxy out of step). The connection was dropped and will be reopened.
+    UnexpectedReply {
+        /// The shard's name.
+        shard: Arc<str>,
+        /// The shard's address.
+        addr: Arc<str>,
+        /// The command pending on the dropped connection.
+        command: CmdName,
+    },
+    /// The command's keys live on different shards, so no single shard can run it. Nothing
+    /// was sent. Put the keys under one hash tag (`{user1}.a`, `{user1}.b`) to keep them
+    /// together.
+    CrossShard {
+        /// The command.
+        command: CmdName,
+        /// The shards the keys map to (each named once, in key order).
+        shards: Vec<Arc<str>>,
+    },
+    /// A multi-key command split over several shards (`MGET`, `MSET`, `DEL`...) failed on
+    /// some of them. The other parts may have been executed (a split command is not atomic).
+    Split {
+        /// The command.
+        command: CmdName,
+        /// How many parts (shards) the command was split into.
+        parts: usize,
+        /// Each part that failed: its shard, its keys and its error.
+        failures: Vec<PartFailure>,
+    },
+}
+
+/// One failed part of an [`Error::Split`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartFailure {
+    /// The shard the part was last sent to (`None` if it never reached one).
+    pub shard: Option<Arc<str>>,
+    /// The part's keys, in the order they had in the command.
+    pub keys: Vec<Vec<u8>>,
+    /// Why the part failed.
+    pub error: Box<Error>,
+}
+
+impl Error {
+    /// Whether the ring retries a request that failed with this error (when retries remain
+    /// and its deadline allows): connection failures, a shard marked down under the request,
+    /// and the server replies `LOADING`, `READONLY`, `CLUSTERDOWN`, `TRYAGAIN`, `MASTERDOWN`,
+    /// `BUSY` and `ERR max number of clients reached` (go-redis's list, plus `BUSY`).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Connect { .. } | Error::Disconnected { .. } | Error::ShardDown { .. } => true,
+            Error::Server { message, .. } => is_retryable_message(message.as_bytes()),
+            _ => false,
+        }
+    }
+
+    /// The name of the shard this error concerns, if it concerns one.
+    pub fn shard(&self) -> Option<&str> {
+        match self {
+            Error::Connect { shard, .. }
+            | Error::Disconnected { shard, .. }
+            | Error::Server { shard, .. }
+            | Error::Protocol { shard, .. }
+            | Error::Handshake { shard, .. }
+            | Error::ShardDown { shard, .. }
+            | Error::ShardRemoved { shard, .. }
+            | Error::UnexpectedReply { shard, .. } => Some(shard),
+            Error::Timeout { shard, .. } => shard.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The address of the shard this error concerns, if it concerns one.
+    pub fn addr(&self) -> Option<&str> {
+        match self {
+            Error::Connect { addr, .. }
+            | Error::Disconnected { addr, .. }
+            | Error::Server { addr, .. }
+            | Error::Protocol { addr, .. }
+            | Error::Handshake { addr, .. }
+            | Error::ShardDown { addr, .. }
+            | Error::ShardRemoved { addr, .. }
+            | Error::UnexpectedReply { addr, .. } => Some(addr),
+            Error::Timeout { addr, .. } => addr.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The command this error concerns (the handshake step for [`Error::Handshake`]).
+    pub fn command(&self) -> Option<&CmdName> {
+        match self {
+            Error::NoShards { command }
+            | Error::AllShardsDown { command, .. }
+            | Error::Connect { command, .. }
+            | Error::Disconnected { command, .. }
+            | Error::Timeout { command, .. }
+            | Error::Server { command, .. }
+            | Error::Protocol { command, .. }
+            | Error::ShardDown { command, .. }
+            | Error::ShardRemoved { command, .. }
+            | Error::Unsupported { command, .. }
+            | Error::InvalidCommand { command, .. }
+            | Error::UnexpectedReply { command, .. }
+            | Error::CrossShard { command, .. }
+            | Error::Split { command, .. }
+            | Error::Closed { command } => Some(command),
+            Error::Handshake { step, .. } => Some(step),
+        }
+    }
+
+    /// The same error, about `command` instead (used when one shard-level failure fails
+    /// several requests).
+    pub(crate) fn for_command(mut self, cmd: CmdName) -> Error {
+        match &mut self {
+            Error::NoShards { command }
+            | Error::AllShardsDown { command, .. }
+            | Error::Connect { command, .. }
+            | Error::Disconnected { command, .. }
+            | Error::Timeout { command, .. }
+            | Error::Server { command, .. }
+            | Error::Protocol { command, .. }
+            | Error::ShardDown { command, .. }
+            | Error::ShardRemoved { command, .. }
+            | Error::Unsupported { command, .. }
+            | Error::InvalidCommand { command, .. }
+            | Error::UnexpectedReply { command, .. }
+            | Error::CrossShard { command, .. }
+            | Error::Split { command, .. }
+            | Error::Closed { command } => *command = cmd,
+            Error::Handshake { .. } => {}
+        }
+        self
+    }
+}
+
+/// The server error prefixes a retry can cure (go-redis `shouldRetry`, plus `BUSY` for a
+/// running script). The trailing space keeps `BUSYGROUP` and the like out.
+pub(crate) fn is_retryable_message(msg: &[u8]) -> bool {
+    const RETRYABLE: &[&[u8]] = &[
+        b"LOADING ",
+        b"READONLY ",
+        b"CLUSTERDOWN ",
+        b"TRYAGAIN ",
+        b"MASTERDOWN ",
+        b"BUSY ",
+        b"ERR max number of clients reached",
+    ];
+    RETRYABLE.iter().any(|p| msg.starts_with(p))
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NoShards { command } => {
+                write!(f, "{command}: the ring has no shards (call set_shards)")
+            }
+            Error::AllShardsDown { command, shards } => {
+                write!(f, "{command}: all {} shards are down", shards.len())?;
+                for (i, s) in shards.iter().enumerate() {
+                    f.write_str(if i == 0 { ": " } else { "; " })?;
+                    write!(f, "{} ({})", s.name, s.addr)?;
+                    if let Some(e) = &s.last_error {
+                        write!(f, " last error: {e}")?;
+                    }
+                }
+                Ok(())
+            }
+            Error::Connect {
+                shard,
+                addr,
+                command,
+                cause,
+            } => write!(f, "{command}: cannot connect to shard {shard} ({addr}): {cause}"),
+            Error::Disconnected {
+                shard,
+                addr,
+                command,
+                cause,
+            } => write!(
+                f,
+                "{command}: connection to shard {shard} ({addr}) lost: {cause}"
+            ),
+            Error::Timeout {
+                shard,
+                addr,
+                command,
+                after,
+            } => {
+                write!(f, "{command}: no reply within {} ms", after.as_millis())?;
+                if let (Some(s), Some(a)) = (shard, addr) {
+                    write!(f, " from shard {s} ({a})")?;
+                }
+                Ok(())
+            }
+            Error::Server {
+                shard,
+                addr,
+                command,
+                message,
+            } => write!(f, "{command}: shard {shard} ({addr}) replied: {message}"),
+            Error::Protocol {
+                shard,
+                addr,
+                command,
+                error,
+            } => write!(
+                f,
+                "{command}: shard {shard} ({addr}) sent bad data ({error}); connection dropped"
+            ),
+            Error::Handshake {
+                shard,
+                addr,
+                step,
+                message,
+            } => write!(
+                f,
+                "connection handshake with shard {shard} ({addr}) failed at {step}: {message}"
+            ),
+            Error::ShardDown {
+                shard,
+                addr,
+                command,
+            } => write!(
+                f,
+                "{command}: shard {shard} ({addr}) was marked down while the command was pending"
+            ),
+            Error::ShardRemoved {
+                shard,
+                addr,
+                command,
+            } => write!(
+                f,
+                "{command}: shard {shard} ({addr}) was removed from the ring while the command was pending"
+            ),
+            Error::Unsupported { command, reason } => write!(f, "{command}: {reason}"),
+            Error::InvalidCommand { command, reason } => {
+                write!(f, "{command}: invalid command: {reason}")
+            }
+            Error::Closed { command } => write!(f, "{command}: the ring was closed"),
+            Error::UnexpectedReply {
+                shard,
+                addr,
+                command,
+            } => write!(
+                f,
+                "{command}: shard {shard} ({addr}) sent a reply nobody asked for; connection dropped"
+            ),
+            Error::CrossShard { command, shards } => {
+                write!(f, "{command}: the keys live on different shards (")?;
+                for (i, s) in shards.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(s)?;
+                }
+                f.write_str("); nothing was sent. Put them under one hash tag, e.g. {tag}.a and {tag}.b")
+            }
+            Error::Split {
+                command,
+                parts,
+                failures,
+            } => {
+                write!(
+                    f,
+                    "{command}: {} of {parts} shard parts failed (the others may have run)",
+                    failures.len()
+                )?;
+                for (i, p) in failures.iter().enumerate() {
+                    f.write_str(if i == 0 { ": " } else { "; " })?;
+                    f.write_str(p.shard.as_deref().unwrap_or("(no shard)"))?;
+                    f.write_str(" keys [")?;
+                    for (j, k) in p.keys.iter().enumerate() {
+                        if j > 0 {
+                            f.write_str(", ")?;
+                        }
+                        crate::command::write_key(f, &k[..k.len().min(64)])?;
+                    }
+                    write!(f, "]: {}", p.error)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn cmd_name_is_upper_printable_and_bounded() {
+        assert_eq!(CmdName::new(b"get").as_str(), "GET");
+        assert_eq!(
+            CmdName::with_sub(b"client", b"setname").as_str(),
+            "CLIENT SETNAME"
+        );
+        assert_eq!(CmdName::new(b"a\x00\xffb").as_str(), "A??B");
+        assert_eq!(CmdName::new(&[b'x'; 100]).as_str().len(), CmdName::CAPACITY);
+    }
+
+    #[test]
+    fn retryable_messages() {
+        assert!(is_retryable_message(
+            b"LOADING Redis is loading the dataset in memory"
+        ));
+        assert!(is_retryable_message(b"BUSY Redis is busy running a script"));
+        assert!(!is_retryable_message(
+            b"BUSYGROUP Consumer Group name already exists"
+        ));
+        assert!(!is_retryable_message(b"ERR unknown command"));
+    }
+
+    #[test]
+    fn display_names_shard_addr_and_command() {
+        let e = Error::Connect {
+            shard: "s1".into(),
+            addr: "127.0.0.1:1".into(),
+            command: CmdName::new(b"GET"),
+            cause: NetError::Refused,
+        };
+        assert_eq!(
+            e.to_string(),
+            "GET: cannot connect to shard s1 (127.0.0.1:1): connection refused"
+        );
+        let all = Error::AllShardsDown {
+            command: CmdName::new(b"SET"),
+            shards: alloc::vec![
+                ShardFailure {
+                    name: "a".into(),
+                    addr: "h:1".into(),
+                    last_error: Some(Box::new(e.clone())),
+                },
+                ShardFailure {
+                    name: "b".into(),
+                    addr: "h:2".into(),
+                    last_error: None,
+                },
+            ],
+        };
+        let s = all.to_string();
+        assert!(
+            s.starts_with("SET: all 2 shards are down: a (h:1) last error: GET: cannot connect"),
+            "{s}"
+        );
+        assert!(s.ends_with("; b (h:2)"), "{s}");
+        assert!(e.is_retryable());
+        assert_eq!(e.shard(), Some("s1"));
+    }
+}

@@ -1,0 +1,589 @@
+//! [`RingCore`]: the whole ring client as one sans-io state machine.
+//!
+//! See the type's documentation for the call protocol. Submodules, one concern each:
+//! `api` (what crosses the driver boundary), `route` (which shard a command goes to),
+//! `shard` (the shard table, live set and placement), `request` (the request slab), `conns`
+//! (the connection table), `conns_io` (queueing on connections, replies, dropping a
+//! connection), `health` (heartbeats, probes, Up/Down), `timers` (deadlines, retries),
+//! `backoff` (delays and their jitter).
+
+mod api;
+mod backoff;
+mod conns;
+mod conns_io;
+mod dedicated;
+mod fanout;
+mod health;
+mod pubsub;
+mod request;
+mod route;
+mod scan;
+mod shard;
+mod split;
+mod timers;
+mod transaction;
+
+pub use api::{ConnId, Event, Input, Output, RequestId};
+pub use pubsub::{SubId, SubKind};
+pub use scan::RingScan;
+pub use transaction::TxId;
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use backoff::Jitter;
+use conns::ConnTable;
+use request::{Place, Request, Requests};
+use shard::{Shard, ShardSlot, ShardTable};
+use split::Splits;
+
+use crate::command::Cmd;
+use crate::config::Config;
+use crate::conn::Failure;
+use crate::error::{CmdName, Error, NetError};
+use crate::liveness::Liveness;
+use crate::time::{Duration, Instant};
+
+/// What a connection's FIFO entry stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tag {
+    /// A user request.
+    Req(RequestId),
+    /// A heartbeat of shard `.0`, number `.1`.
+    Probe(ShardSlot, u32),
+}
+
+/// Why the ring drops a connection.
+#[derive(Clone, Debug)]
+enum Cause {
+    /// The driver reported the socket closed or failed.
+    Net(NetError),
+    /// Connect + handshake took longer than `connect_timeout`.
+    ConnectTimeout,
+    /// The connection itself failed (handshake refused, bad RESP, unexpected reply).
+    Conn(Failure),
+    /// The shard was marked down.
+    ShardDown,
+    /// The shard was removed by `set_shards`.
+    Removed,
+    /// `RingCore::close`.
+    Closed,
+}
+
+/// Work found while the connection table is borrowed, done right after.
+#[derive(Debug)]
+enum Deferred {
+    Retry(RequestId, Error),
+    Probe(ShardSlot, u32, Result<(), Error>),
+}
+
+/// The ring client as a state machine: shards, their connections and health, routing,
+/// retries and timeouts, with no I/O and no clock.
+///
+/// # Call protocol
+///
+/// A driver owns one `RingCore` and the sockets it asks for. It only moves bytes and time:
+///
+/// 1. Create it with [`RingCore::new`] and give it shards with [`RingCore::set_shards`].
+/// 2. Submit commands with [`RingCore::submit`]; each accepted one gets exactly one
+///    [`Output::Reply`] with the same [`RequestId`] (unless [cancelled](RingCore::cancel)).
+///    A command that cannot be placed at all (no shards, every shard down, a command the
+///    shared connections cannot carry) is refused at once with `Err`.
+/// 3. **After every call that changes the state** (`set_shards`, `submit`, `cancel`,
+///    `handle_input`, `close`), drain [`RingCore::poll_output`] until it returns
+///    [`Output::Timeout`]:
+///    * [`Output::Connect`] `{ conn, addr }`: open a TCP connection; report
+///      [`Input::Connected`] or [`Input::Closed`] (the core enforces the connect timeout).
+///    * [`Output::Transmit`] `{ conn }`: write [`RingCore::send_buf`]`(conn)` (everything
+///      queued for that connection, ideally in one syscall) and report [`Input::Sent`]
+///      with the number of bytes written. Every request queued since the last write is in
+///      that buffer: concurrent callers share one connection per shard (pipelining).
+///    * [`Output::Close`] `{ conn }`: close the socket; nothing more is expected about it.
+///    * [`Output::Reply`] `{ id, result }`: hand the result to whoever submitted `id`.
+///    * [`Output::Event`]: shard added / removed / up / down; log it or expose it.
+///    * [`Output::Timeout`]`(at)`: nothing more to do now; call
+///      `handle_input(Input::Timeout(now))` at `at` (or earlier, with any other input).
+/// 4. Feed what the sockets do through [`RingCore::handle_input`]: bytes read
+///    ([`Input::Received`]), bytes written ([`Input::Sent`]), connections established or
+///    lost ([`Input::Connected`], [`Input::Closed`]), and time ([`Input::Timeout`]).
+///
+/// Rules: every input carries `now`, and time never goes backwards (an earlier `now` is
+/// taken as the latest seen). An early or repeated [`Input::Timeout`] is a no-op. Inputs
+/// about connections the core has closed are ignored. Nothing a server sends can make the
+/// core panic: bad bytes fail the requests of that connection with
+/// [`Error::Protocol`], the connection is dropped and reopened. The core never blocks,
+/// allocates nothing per request in steady state, and does bounded work per call.
+///
+/// # Behaviour
+///
+/// * **Routing**: a command's key (hash tags applied) is placed over the shards that are up,
+///   in configured order; keyless commands (`PING`, `TIME`...) go to any live shard, round
+///   robin. With no live shard, `submit` fails at once with [`Error::AllShardsDown`] naming
+///   each shard and its last error.
+/// * **Liveness** (go-redis semantics): a `PING` per shard every `heartbeat_interval`; a shard
+///   is down after `fail_threshold` consecutive failed heartbeats and up again after
+///   `recover_threshold` successful ones; placement is rebuilt on every change and an
+///   [`Event`] emitted. Improvement over go-redis: a refused/reset/timed-out real command
+///   triggers an immediate probe, and a failing shard is probed every `probe_interval`, so a
+///   dead shard is down in about `fail_threshold` round trips; commands for other shards
+///   never wait for it.
+/// * **Retries**: a request that fails with a [retryable](Error::is_retryable) error is
+///   retried up to `max_retries` times with jittered exponential backoff, re-routed over
+///   the live shards each time, within its deadline (`command_timeout` or the per-request
+///   override): when the deadline passes it fails with [`Error::Timeout`].
+///
+/// # Example: a driver loop
+///
+/// The network here is a stand-in that answers like a Redis server; a real driver opens a
+/// socket on `Connect`, writes on `Transmit`, and feeds what it reads.
+///
+/// ```
+/// use redis_ring_core::command::Cmd;
+/// use redis_ring_core::config::Config;
+/// use redis_ring_core::resp::Value;
+/// use redis_ring_core::ring::{Input, Output, RingCore};
+/// use redis_ring_core::time::Instant;
+/// # use redis_ring_core::resp::{decode, Limits, Status};
+/// # /// Answers every command in `bytes` as a Redis server would.
+/// # fn server(mut bytes: &[u8]) -> Vec<u8> {
+/// #     let mut out = Vec::new();
+/// #     while let Ok(Status::Complete((cmd, used))) = decode(bytes, &Limits::default()) {
+/// #         let name = cmd.as_aggregate().unwrap().iter().next().unwrap().as_bulk().unwrap();
+/// #         out.extend_from_slice(match name {
+/// #             b"HELLO" => b"%1\r\n+proto\r\n:3\r\n",
+/// #             b"PING" => b"+PONG\r\n",
+/// #             _ => b"+OK\r\n",
+/// #         });
+/// #         bytes = &bytes[used..];
+/// #     }
+/// #     out
+/// # }
+///
+/// let now = Instant::ZERO; // a real driver reads its clock for every input
+/// let mut ring = RingCore::new(Config::default(), now);
+/// ring.set_shards([("shard1", "127.0.0.1:7000"), ("shard2", "127.0.0.1:7001")], now);
+/// let id = ring.submit(Cmd::new("SET").arg("key").arg("value"), now)?;
+/// let mut read = Vec::new(); // what the sockets received: (conn, bytes)
+/// let result = 'run: loop {
+///     // 1. Drain every output.
+///     loop {
+///         match ring.poll_output() {
+///             Output::Connect { conn, addr: _ } => {
+///                 // Open a TCP connection to `addr`; once it is up:
+///                 ring.handle_input(Input::Connected { conn, now });
+///             }
+///             Output::Transmit { conn } => {
+///                 let bytes = ring.send_buf(conn); // everything queued: one write
+///                 read.push((conn, server(bytes)));
+///                 let n = bytes.len(); // what the socket took
+///                 ring.handle_input(Input::Sent { conn, n, now });
+///             }
+///             Output::Close { conn: _ } => { /* close the socket */ }
+///             Output::Reply { id: done, result } if done == id => break 'run result,
+///             Output::Reply { .. } => { /* wake that caller */ }
+///             Output::Event(event) => println!("{event:?}"),
+///             Output::Timeout(_at) => break, // 2. wait for a socket, or until `at`
+///             _ => {}
+///         }
+///     }
+///     // 3. Feed what happened: bytes read (or `Input::Timeout(now)` when `at` came).
+///     for (conn, data) in read.drain(..) {
+///         ring.handle_input(Input::Received { conn, data: &data, now });
+///     }
+/// };
+/// assert_eq!(result?, Value::Okay);
+/// # Ok::<(), redis_ring_core::error::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct RingCore {
+    config: Config,
+    now: Instant,
+    jitter: Jitter,
+    table: ShardTable,
+    conns: ConnTable,
+    reqs: Requests,
+    /// Requests waiting for their retry backoff: (due, id). Stale entries are skipped.
+    retries: Vec<(Instant, RequestId)>,
+    out: VecDeque<Output>,
+    /// Connections with bytes to announce with `Transmit`.
+    tx: VecDeque<ConnId>,
+    /// Conservative (never late) earliest timer: nothing is due before it.
+    wake: Instant,
+    /// Conservative earliest request deadline.
+    req_wake: Instant,
+    /// The heartbeat command, built once.
+    ping: Cmd,
+    deferred: Vec<Deferred>,
+    scratch: Vec<Tag>,
+    stats: Stats,
+    /// Dedicated connections: blocking commands, transactions, subscriptions.
+    ded: dedicated::Dedicated,
+    /// Split commands in progress (`split`).
+    splits: Splits,
+    /// Requests pinned to a shard by name (`fanout`): retried there, never re-routed.
+    pinned: BTreeMap<RequestId, Arc<str>>,
+}
+
+impl RingCore {
+    /// A ring with no shards yet, configured by `config`, at time `now`.
+    ///
+    /// Heartbeat interval and timeout, probe interval and connect timeout below 1 ms are taken
+    /// as 1 ms (zero would make the ring spin at one instant).
+    pub fn new(mut config: Config, now: Instant) -> RingCore {
+        let floor = Duration::from_millis(1);
+        for d in [
+            &mut config.heartbeat_interval,
+            &mut config.heartbeat_timeout,
+            &mut config.probe_interval,
+            &mut config.connect_timeout,
+        ] {
+            *d = (*d).max(floor);
+        }
+        RingCore {
+            jitter: Jitter::new(config.seed),
+            config,
+            now,
+            table: ShardTable::default(),
+            conns: ConnTable::default(),
+            reqs: Requests::default(),
+            retries: Vec::new(),
+            out: VecDeque::new(),
+            tx: VecDeque::new(),
+            wake: Instant::MAX,
+            req_wake: Instant::MAX,
+            ping: Cmd::new("PING"),
+            deferred: Vec::new(),
+            scratch: Vec::new(),
+            stats: Stats::default(),
+            ded: dedicated::Dedicated::default(),
+            splits: Splits::default(),
+            pinned: BTreeMap::new(),
+        }
+    }
+
+    /// The configuration the ring was created with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Replaces the set of shards with `shards`, `(name, address)` pairs in the order that
+    /// defines placement (go-redis `Addrs`; names are what is hashed).
+    ///
+    /// A shard whose name and address are unchanged keeps its connection and health. A new
+    /// name (or a known name at a new address) is added, up, and probed at once; a name that
+    /// is gone (or re-addressed) is removed: its pending requests fail with
+    /// [`Error::ShardRemoved`] and its connections are closed. Emits
+    /// [`Event::ShardAdded`] / [`Event::ShardRemoved`] for each change. A name given twice
+    /// keeps its first address.
+    pub fn set_shards<I, N, A>(&mut self, shards: I, now: Instant)
+    where
+        I: IntoIterator<Item = (N, A)>,
+        N: AsRef<str>,
+        A: AsRef<str>,
+    {
+        self.advance(now);
+        let mut wanted: Vec<(Arc<str>, Arc<str>)> = Vec::new();
+        for (name, addr) in shards {
+            let (name, addr) = (name.as_ref(), addr.as_ref());
+            if !wanted.iter().any(|(n, _)| &**n == name) {
+                wanted.push((name.into(), addr.into()));
+            }
+        }
+        // Removals first (a re-addressed shard is removed, then added).
+        let old: Vec<ShardSlot> = self.table.order.clone();
+        for slot in old {
+            let Some(sh) = self.table.get(slot) else {
+                continue;
+            };
+            let keep = wanted.iter().any(|(n, a)| *n == sh.name && *a == sh.addr);
+            if !keep {
+                self.remove_shard(slot);
+            }
+        }
+        let mut order = Vec::with_capacity(wanted.len());
+        for (name, addr) in wanted {
+            let slot = match self.table.find(&name) {
+                Some(slot) => slot,
+                None => {
+                    let opts = self.config.conn_options_for(&name, &addr);
+                    let live =
+                        Liveness::new(self.config.fail_threshold, self.config.recover_threshold);
+                    let shard = Shard::new(name.clone(), addr.clone(), opts, live, self.now);
+                    self.out
+                        .push_back(Output::Event(Event::ShardAdded { name, addr }));
+                    self.table.insert(shard)
+                }
+            };
+            order.push(slot);
+        }
+        self.table.order = order;
+        self.table.rebuild(&self.config.placement);
+        self.wake = self.now; // new shards are probed at once
+        self.run_timers();
+    }
+
+    fn remove_shard(&mut self, slot: ShardSlot) {
+        self.close_shard_conns(slot, &Cause::Removed);
+        self.table.order.retain(|&s| s != slot);
+        if let Some(sh) = self.table.remove(slot) {
+            self.out.push_back(Output::Event(Event::ShardRemoved {
+                name: sh.name,
+                addr: sh.addr,
+            }));
+        }
+    }
+
+    /// Submits `cmd` with the configured `command_timeout`. See [`RingCore::submit_with_timeout`].
+    pub fn submit(&mut self, cmd: Cmd, now: Instant) -> Result<RequestId, Error> {
+        let timeout = self.config.command_timeout;
+        self.submit_with_timeout(cmd, timeout, now)
+    }
+
+    /// Submits `cmd`, which must get its reply within `timeout` (retries included).
+    ///
+    /// The command is routed and encoded straight into its connection's send buffer; its
+    /// result comes later as [`Output::Reply`] with the returned id. Refused at once with
+    /// `Err` when it cannot be placed: [`Error::NoShards`], [`Error::AllShardsDown`],
+    /// [`Error::CrossShard`], [`Error::Unsupported`] (pub/sub, transaction, fan-out and
+    /// connection-state commands), [`Error::InvalidCommand`].
+    ///
+    /// A blocking command (`BLPOP`, `BLMOVE`, `BZPOPMIN`, `XREAD ... BLOCK`...) goes to a
+    /// dedicated connection of its keys' shard (reused once idle), never to the shared one,
+    /// so it never stalls other requests; its deadline is its own block time plus `timeout`
+    /// (none for a block time of 0), and it is not retried on another connection.
+    pub fn submit_with_timeout(
+        &mut self,
+        cmd: Cmd,
+        timeout: Duration,
+        now: Instant,
+    ) -> Result<RequestId, Error> {
+        self.advance(now);
+        if self.config.commands.classify(&cmd).is_blocking() {
+            return self.submit_blocking(cmd, timeout);
+        }
+        if let Some(id) = self.try_split(&cmd, timeout) {
+            self.run_timers();
+            return Ok(id);
+        }
+        let shard = self.table.route(&cmd, &self.config.commands)?;
+        let deadline = self.now + timeout;
+        let id = self.reqs.insert(Request {
+            cmd,
+            timeout,
+            deadline,
+            retries: 0,
+            place: Place::Retry(self.now),
+        });
+        self.stats.submitted += 1;
+        self.req_wake = self.req_wake.min(deadline);
+        self.wake = self.wake.min(deadline);
+        self.dispatch(id, shard);
+        self.run_timers();
+        Ok(id)
+    }
+
+    fn command_name(&self, id: RequestId) -> CmdName {
+        self.reqs
+            .get(id)
+            .map_or(CmdName::new(b"?"), |r| CmdName::new(r.cmd.name()))
+    }
+
+    /// Forgets request `id`: no [`Output::Reply`] will come for it (if its command was
+    /// already sent, the server may still execute it). Returns whether it was pending.
+    pub fn cancel(&mut self, id: RequestId) -> bool {
+        if self.cancel_split(id) {
+            return true;
+        }
+        self.pinned.remove(&id);
+        let Some(req) = self.reqs.remove(id) else {
+            return false;
+        };
+        if let Place::Conn(conn, _) = req.place {
+            // A blocking command still waits on its dedicated connection: close it.
+            self.dedicated_cancelled(conn);
+        }
+        true
+    }
+
+    /// Fails every pending request with [`Error::Closed`], closes every connection, forgets
+    /// every shard (without events) and stops all timers. The ring can be given shards again
+    /// afterwards.
+    pub fn close(&mut self, now: Instant) {
+        self.advance(now);
+        for i in 0..self.conns.capacity() {
+            if let Some(id) = self.conns.id_at(i) {
+                self.drop_conn(id, &Cause::Closed, false);
+            }
+        }
+        for i in 0..self.reqs.slot_count() {
+            if let Some(id) = self.reqs.id_at(i) {
+                let command = self.command_name(id);
+                self.complete(id, Err(Error::Closed { command }));
+            }
+        }
+        self.retries.clear();
+        self.ded.close();
+        self.table.clear();
+        self.wake = Instant::MAX;
+        self.req_wake = Instant::MAX;
+    }
+
+    /// The next thing for the driver to do. Drain it (call until [`Output::Timeout`]) after
+    /// every state change.
+    #[must_use = "drain every output until Output::Timeout"]
+    pub fn poll_output(&mut self) -> Output {
+        while let Some(mut out) = self.out.pop_front() {
+            // Parts of split commands are merged here, where every reply passes.
+            if let Output::Reply { id, result } = &mut out {
+                if !self.splits.is_empty() && self.on_part_reply(*id, result) {
+                    continue;
+                }
+                if !self.pinned.is_empty() {
+                    self.pinned.remove(id);
+                }
+            }
+            return out;
+        }
+        while let Some(conn) = self.tx.pop_front() {
+            if self
+                .conns
+                .get(conn)
+                .is_some_and(|c| c.io.tx_queued && !c.io.send_buf().is_empty())
+            {
+                return Output::Transmit { conn };
+            }
+        }
+        Output::Timeout(self.wake)
+    }
+
+    /// The instant [`Output::Timeout`] would name now ([`Instant::MAX`]: no timer). It may be
+    /// early (a timer that was cancelled), never late.
+    pub fn poll_timeout(&self) -> Instant {
+        self.wake
+    }
+
+    /// Feeds one input (socket event or time). Drain [`RingCore::poll_output`] afterwards.
+    pub fn handle_input(&mut self, input: Input<'_>) {
+        match input {
+            Input::Connected { conn, now } => {
+                self.advance(now);
+                self.on_connected(conn);
+            }
+            Input::Received { conn, data, now } => {
+                self.advance(now);
+                self.on_received(conn, data);
+            }
+            Input::Sent { conn, n, now } => {
+                self.advance(now);
+                if let Some(c) = self.conns.get_mut(conn) {
+                    c.io.tx_queued = false;
+                    if c.io.on_sent(n) {
+                        Self::mark_tx(&mut self.tx, conn, c);
+                    }
+                }
+            }
+            Input::Closed { conn, error, now } => {
+                self.advance(now);
+                if self.conns.get(conn).is_some_and(|c| c.start_at.is_none()) {
+                    self.drop_conn(conn, &Cause::Net(error), true);
+                }
+            }
+            Input::Timeout(now) => self.advance(now),
+        }
+        self.run_timers();
+    }
+
+    fn advance(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+    }
+
+    /// The bytes waiting to be written to `conn` (empty for an unknown connection). After
+    /// writing some, report [`Input::Sent`]; the buffer then drops them.
+    pub fn send_buf(&self, conn: ConnId) -> &[u8] {
+        self.conns.get(conn).map_or(&[], |c| c.io.send_buf())
+    }
+
+    /// Number of shards currently up (go-redis `Ring.Len`).
+    pub fn live_len(&self) -> usize {
+        self.table.live_len()
+    }
+
+    /// Number of requests accepted and not yet replied to (nor cancelled).
+    pub fn pending(&self) -> usize {
+        self.reqs.len()
+    }
+
+    /// The shards in configured order.
+    pub fn shards(&self) -> impl Iterator<Item = ShardState> + '_ {
+        self.table.order.iter().filter_map(|&slot| {
+            let sh = self.table.get(slot)?;
+            let pending = sh
+                .main
+                .and_then(|c| self.conns.get(c))
+                .map_or(0, |c| c.io.pending());
+            Some(ShardState {
+                name: sh.name.clone(),
+                addr: sh.addr.clone(),
+                up: sh.liveness.is_up(),
+                failures: sh.liveness.failures(),
+                last_error: sh.last_error.clone(),
+                pending,
+            })
+        })
+    }
+
+    /// The shard that owns `key` now (hash tags applied), as `(name, addr)`; `None` when no
+    /// shard is up.
+    pub fn shard_for_key(&self, key: &[u8]) -> Option<(&Arc<str>, &Arc<str>)> {
+        let sh = self.table.get(self.table.shard_for_key(key)?)?;
+        Some((&sh.name, &sh.addr))
+    }
+
+    /// Counters since creation.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+}
+
+/// One shard as reported by [`RingCore::shards`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ShardState {
+    /// The shard's name.
+    pub name: Arc<str>,
+    /// The shard's address.
+    pub addr: Arc<str>,
+    /// Whether the shard is up (in the placement).
+    pub up: bool,
+    /// Consecutive failed heartbeats.
+    pub failures: u32,
+    /// The last error seen on the shard (connection, handshake or heartbeat).
+    pub last_error: Option<Error>,
+    /// Requests queued or in flight on the shard's connection.
+    pub pending: usize,
+}
+
+/// Counters of a [`RingCore`] since its creation (see [`RingCore::stats`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Requests accepted by `submit`.
+    pub submitted: u64,
+    /// Replies delivered (success or error).
+    pub replied: u64,
+    /// Retries made.
+    pub retries: u64,
+    /// Requests that failed by their deadline.
+    pub timeouts: u64,
+    /// Connections asked for.
+    pub connects: u64,
+    /// Heartbeats and probes sent.
+    pub probes: u64,
+    /// RESP3 push frames received and dropped (no subscriber).
+    pub pushes_dropped: u64,
+    /// Replies that arrived for requests already timed out or cancelled.
+    pub late_replies: u64,
+    /// Connections dropped for a protocol error.
+    pub protocol_errors: u64,
+}

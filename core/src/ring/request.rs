@@ -1,0 +1,155 @@
+//! The request slab: every accepted request until its reply leaves the core. Slots and the
+//! free list are reused, so a request costs no allocation in steady state.
+
+use alloc::vec::Vec;
+
+use super::api::{ConnId, RequestId};
+use super::shard::ShardSlot;
+use crate::command::Cmd;
+use crate::time::{Duration, Instant};
+
+/// Where a request is waiting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// Queued or in flight on a connection of a shard.
+    Conn(ConnId, ShardSlot),
+    /// Waiting for its retry backoff to end.
+    Retry(Instant),
+}
+
+/// One accepted request.
+#[derive(Debug)]
+pub(crate) struct Request {
+    pub(crate) cmd: Cmd,
+    pub(crate) timeout: Duration,
+    pub(crate) deadline: Instant,
+    /// Retries made so far.
+    pub(crate) retries: u32,
+    pub(crate) place: Place,
+}
+
+#[derive(Debug)]
+struct Slot {
+    seq: u64,
+    req: Option<Request>,
+}
+
+/// Requests by id. See the module docs.
+#[derive(Debug, Default)]
+pub(crate) struct Requests {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    next_seq: u64,
+    len: usize,
+}
+
+impl Requests {
+    pub(crate) fn insert(&mut self, req: Request) -> RequestId {
+        self.next_seq += 1;
+        let seq = self.next_seq;
+        self.len += 1;
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Slot {
+                    seq,
+                    req: Some(req),
+                };
+                i
+            }
+            None => {
+                self.slots.push(Slot {
+                    seq,
+                    req: Some(req),
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        RequestId { seq, slot }
+    }
+
+    /// A fresh id that names no slot (for replies the ring assembles itself, such as a
+    /// split command's merged reply): never equal to any other id, never found by `get`.
+    pub(crate) fn reserve_id(&mut self) -> RequestId {
+        self.next_seq += 1;
+        RequestId {
+            seq: self.next_seq,
+            slot: u32::MAX,
+        }
+    }
+
+    pub(crate) fn get(&self, id: RequestId) -> Option<&Request> {
+        let s = self.slots.get(id.slot as usize)?;
+        if s.seq == id.seq {
+            s.req.as_ref()
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn get_mut(&mut self, id: RequestId) -> Option<&mut Request> {
+        let s = self.slots.get_mut(id.slot as usize)?;
+        if s.seq == id.seq {
+            s.req.as_mut()
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn remove(&mut self, id: RequestId) -> Option<Request> {
+        let s = self.slots.get_mut(id.slot as usize)?;
+        if s.seq != id.seq {
+            return None;
+        }
+        let req = s.req.take()?;
+        self.free.push(id.slot);
+        self.len -= 1;
+        Some(req)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Number of slots (live or free), to iterate by index while mutating.
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The id of the request in slot `i`, if live.
+    pub(crate) fn id_at(&self, i: usize) -> Option<RequestId> {
+        let s = self.slots.get(i)?;
+        s.req.as_ref().map(|_| RequestId {
+            seq: s.seq,
+            slot: i as u32,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req() -> Request {
+        Request {
+            cmd: Cmd::new("PING"),
+            timeout: Duration::ZERO,
+            deadline: Instant::ZERO,
+            retries: 0,
+            place: Place::Retry(Instant::ZERO),
+        }
+    }
+
+    #[test]
+    fn stale_ids_never_match_a_reused_slot() {
+        let mut r = Requests::default();
+        let a = r.insert(req());
+        assert!(r.remove(a).is_some());
+        let b = r.insert(req());
+        assert_eq!(a.slot, b.slot);
+        assert!(r.get(a).is_none() && r.remove(a).is_none());
+        assert!(r.get(b).is_some());
+        assert_eq!(r.len(), 1);
+        assert_eq!(r.id_at(b.slot as usize), Some(b));
+        assert!(b > a);
+    }
+}

@@ -1,0 +1,261 @@
+//! The shard table: every configured shard (name, address, connection options, health,
+//! probe schedule, reconnect state), the live subset in configured order, and the placement
+//! built over it.
+
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::api::ConnId;
+use super::route::{classify, Route};
+use crate::command::{Cmd, CommandTable};
+use crate::config::ConnOptions;
+use crate::error::{CmdName, Error, ShardFailure};
+use crate::liveness::Liveness;
+use crate::placement::{Algorithm, AnyPlacement, Placement, ShardSpec};
+use crate::time::Instant;
+
+/// Index of a shard in [`ShardTable`]'s slots (stable while the shard exists).
+pub(crate) type ShardSlot = u32;
+
+/// An outstanding heartbeat.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Probe {
+    /// Matches the reply's tag; replies to older probes are ignored.
+    pub(crate) seq: u32,
+    /// The connection the `PING` was queued on.
+    pub(crate) conn: ConnId,
+    /// When it counts as failed (unless the connection made progress meanwhile).
+    pub(crate) deadline: Instant,
+    /// The connection's received-bytes count when the deadline was (re)set.
+    pub(crate) rx_mark: u64,
+}
+
+/// One configured shard.
+#[derive(Debug)]
+pub(crate) struct Shard {
+    pub(crate) name: Arc<str>,
+    pub(crate) addr: Arc<str>,
+    pub(crate) opts: Arc<ConnOptions>,
+    pub(crate) liveness: Liveness,
+    /// The shared (multiplexed) connection, in whatever state.
+    pub(crate) main: Option<ConnId>,
+    /// Consecutive failed connection attempts (connect or handshake); while non-zero and no
+    /// connection is in progress, requests fail fast with `last_error`.
+    pub(crate) connect_failures: u32,
+    /// A new shared connection is not opened before this (after a protocol error).
+    pub(crate) next_connect: Instant,
+    pub(crate) last_error: Option<Error>,
+    pub(crate) probe: Option<Probe>,
+    pub(crate) probe_seq: u32,
+    /// When the next heartbeat starts ([`Instant::MAX`] while one is outstanding).
+    pub(crate) next_probe: Instant,
+}
+
+impl Shard {
+    pub(crate) fn new(
+        name: Arc<str>,
+        addr: Arc<str>,
+        opts: ConnOptions,
+        liveness: Liveness,
+        now: Instant,
+    ) -> Shard {
+        Shard {
+            name,
+            addr,
+            opts: Arc::new(opts),
+            liveness,
+            main: None,
+            connect_failures: 0,
+            next_connect: now,
+            last_error: None,
+            probe: None,
+            probe_seq: 0,
+            next_probe: now,
+        }
+    }
+
+    /// The earliest of this shard's timers.
+    pub(crate) fn next_timer(&self) -> Instant {
+        match &self.probe {
+            Some(p) => p.deadline,
+            None => self.next_probe,
+        }
+    }
+}
+
+/// Every shard, the live ones, and the placement over them.
+#[derive(Debug, Default)]
+pub(crate) struct ShardTable {
+    slots: Vec<Option<Shard>>,
+    /// Configured order (placement order).
+    pub(crate) order: Vec<ShardSlot>,
+    /// The shards that are up, in configured order: placement index → slot.
+    live: Vec<ShardSlot>,
+    placement: AnyPlacement,
+    /// Round robin over live shards for keyless commands.
+    rr: usize,
+    /// Bumped by every [`ShardTable::rebuild`]: placement may have changed.
+    pub(crate) epoch: u64,
+}
+
+impl ShardTable {
+    pub(crate) fn get(&self, slot: ShardSlot) -> Option<&Shard> {
+        self.slots.get(slot as usize)?.as_ref()
+    }
+
+    pub(crate) fn get_mut(&mut self, slot: ShardSlot) -> Option<&mut Shard> {
+        self.slots.get_mut(slot as usize)?.as_mut()
+    }
+
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub(crate) fn find(&self, name: &str) -> Option<ShardSlot> {
+        self.order
+            .iter()
+            .copied()
+            .find(|&s| self.get(s).is_some_and(|sh| &*sh.name == name))
+    }
+
+    /// Stores a new shard (not yet in `order`).
+    pub(crate) fn insert(&mut self, shard: Shard) -> ShardSlot {
+        if let Some(i) = self.slots.iter().position(Option::is_none) {
+            self.slots[i] = Some(shard);
+            i as ShardSlot
+        } else {
+            self.slots.push(Some(shard));
+            (self.slots.len() - 1) as ShardSlot
+        }
+    }
+
+    /// Drops a shard (the caller fixes `order` and rebuilds).
+    pub(crate) fn remove(&mut self, slot: ShardSlot) -> Option<Shard> {
+        self.slots.get_mut(slot as usize)?.take()
+    }
+
+    /// Removes every shard.
+    pub(crate) fn clear(&mut self) {
+        self.slots.clear();
+        self.order.clear();
+        self.live.clear();
+        self.placement = AnyPlacement::default();
+    }
+
+    /// Recomputes the live set and the placement (after any liveness or membership change).
+    pub(crate) fn rebuild(&mut self, algorithm: &Algorithm) {
+        self.epoch = self.epoch.wrapping_add(1);
+        self.live.clear();
+        for &s in &self.order {
+            if self.get(s).is_some_and(|sh| sh.liveness.is_up()) {
+                self.live.push(s);
+            }
+        }
+        let specs: Vec<ShardSpec<'_>> = self
+            .live
+            .iter()
+            .filter_map(|&s| self.get(s))
+            .map(|sh| ShardSpec::new(sh.name.as_bytes()))
+            .collect();
+        self.placement = algorithm.build(&specs);
+    }
+
+    pub(crate) fn live_len(&self) -> usize {
+        self.live.len()
+    }
+
+    /// The live shard owning `key`.
+    pub(crate) fn shard_for_key(&self, key: &[u8]) -> Option<ShardSlot> {
+        self.placement.shard_for(key).map(|i| self.live[i])
+    }
+
+    /// Where `cmd` goes now, or why it cannot go anywhere.
+    pub(crate) fn route(&mut self, cmd: &Cmd, commands: &CommandTable) -> Result<ShardSlot, Error> {
+        let command = CmdName::new(cmd.name());
+        let route = classify(commands, cmd);
+        if let Route::Refuse(reason) = route {
+            return Err(Error::Unsupported { command, reason });
+        }
+        if self.order.is_empty() {
+            return Err(Error::NoShards { command });
+        }
+        if self.live.is_empty() {
+            return Err(self.all_down(command));
+        }
+        let by_key = |key| self.shard_for_key(key).unwrap_or(self.live[0]);
+        match route {
+            Route::Key(key) => Ok(by_key(key)),
+            Route::SameShard(keys) => {
+                let mut keys = keys.args();
+                match keys.next() {
+                    Some(first) => {
+                        let slot = by_key(first);
+                        self.same_shard(slot, keys, command)?;
+                        Ok(slot)
+                    }
+                    None => Ok(self.any()),
+                }
+            }
+            _ => Ok(self.any()),
+        }
+    }
+
+    /// The shards that are up, in configured order.
+    pub(crate) fn live(&self) -> &[ShardSlot] {
+        &self.live
+    }
+
+    /// Round robin over the live shards (there is at least one).
+    pub(crate) fn any(&mut self) -> ShardSlot {
+        self.rr = self.rr.wrapping_add(1);
+        self.live[self.rr % self.live.len()]
+    }
+
+    /// Checks that every other key of a multi-key command lands on `first`; otherwise names
+    /// every shard involved.
+    fn same_shard<'k>(
+        &self,
+        first: ShardSlot,
+        keys: impl Iterator<Item = &'k [u8]>,
+        command: CmdName,
+    ) -> Result<(), Error> {
+        let mut shards: Vec<ShardSlot> = Vec::new();
+        for key in keys {
+            let s = self.shard_for_key(key).unwrap_or(first);
+            if s != first && !shards.contains(&s) {
+                if shards.is_empty() {
+                    shards.push(first);
+                }
+                shards.push(s);
+            }
+        }
+        if shards.is_empty() {
+            return Ok(());
+        }
+        Err(Error::CrossShard {
+            command,
+            shards: shards
+                .iter()
+                .filter_map(|&s| self.get(s).map(|sh| sh.name.clone()))
+                .collect(),
+        })
+    }
+
+    /// [`Error::AllShardsDown`] naming every shard and its last error.
+    pub(crate) fn all_down(&self, command: CmdName) -> Error {
+        Error::AllShardsDown {
+            command,
+            shards: self
+                .order
+                .iter()
+                .filter_map(|&s| self.get(s))
+                .map(|sh| ShardFailure {
+                    name: sh.name.clone(),
+                    addr: sh.addr.clone(),
+                    last_error: sh.last_error.clone().map(Box::new),
+                })
+                .collect(),
+        }
+    }
+}

@@ -32,10 +32,10 @@
 //! | consistent hash | n·r CRC-32, a sort, a bucket index | 12 to 16 B per point (n·r points) | 1 CRC-32 + 2 reads + ~1 compare |
 //! | ketama | 40·n MD5, a sort, a bucket index | 12 to 16 B per point (160·n points) | 1 MD5 (or FNV) + 2 reads + ~1 compare |
 //!
-//! Measured (`taskset -c 1 cargo bench -p redis-ring-core --bench placement`, medians on the
-//! project's 2-core bench machine): rendezvous builds in about 0.1 µs at 3 shards and 1 µs
-//! at 64; consistent hash (100 replicas) in about 15 µs and 300 µs; ketama in about 35 µs and
-//! 900 µs. Lookup figures are in `core/benches/placement.rs`.
+//! Measured (`taskset -c 1 cargo bench -p redis-ring-core --bench placement`): a rendezvous
+//! build takes about 0.05 µs at 3 shards and 0.6 µs at 64; consistent hash (100 replicas)
+//! about 15 µs and 300 µs; ketama about 30 µs and 750 µs. Lookup figures are in
+//! `core/benches/placement.rs`.
 //!
 //! # Example
 //! ```

@@ -485,8 +485,12 @@ fn same_shard_commands_across_shards_are_refused_before_sending() {
         rig.reply(id),
         Some(&Ok(Value::Array(vec![Value::Nil, Value::Nil])))
     );
+    // A blocking command is accepted, on a dedicated connection of its own.
+    let connects = rig.connects.len();
+    let id = rig.submit(Cmd::new("BLPOP").arg("k").arg(0)).unwrap();
+    assert_eq!(rig.connects.len(), connects + 1);
+    assert!(matches!(rig.reply(id), Some(Err(Error::Server { .. }))));
     for cmd in [
-        Cmd::new("BLPOP").arg("k").arg(0),
         Cmd::new("SUBSCRIBE").arg("c"),
         Cmd::new("MULTI"),
         Cmd::new("KEYS").arg("*"),

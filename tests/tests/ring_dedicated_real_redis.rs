@@ -16,6 +16,9 @@ use redis_ring_tests::harness::{RawConn, Reply};
 #[allow(unused_imports)]
 use redis_ring_tests::{RedisServer, ServerOptions, Shards};
 
+/// A message as received: subscription, channel, pattern, payload.
+type Msg = (SubId, Vec<u8>, Option<Vec<u8>>, Vec<u8>);
+
 /// The smallest honest driver: blocking connects, non-blocking reads, polling every ms.
 struct Mini {
     ring: RingCore,
@@ -24,7 +27,7 @@ struct Mini {
     replies: HashMap<RequestId, Result<Value, Error>>,
     events: Vec<(Event, Duration)>,
     wake: Instant,
-    messages: Vec<(SubId, Vec<u8>, Option<Vec<u8>>, Vec<u8>)>,
+    messages: Vec<Msg>,
     subscribed: Vec<SubId>,
 }
 

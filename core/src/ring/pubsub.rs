@@ -109,7 +109,7 @@ struct SubConn {
 
 impl RingCore {
     /// Subscribes to `channels` (or patterns, by `kind`). Returns at once; see the
-    /// [module docs](self) for what follows. Fails with [`Error::NoShards`] or
+    /// [`Output::Subscribed`] and [`Output::Message`] for what follows. Fails with [`Error::NoShards`] or
     /// [`Error::AllShardsDown`] when nothing can be subscribed now.
     pub fn subscribe<I, C>(
         &mut self,

@@ -62,8 +62,8 @@ pub(crate) struct Tx {
 
 impl RingCore {
     /// Starts a transaction over `keys` (which `WATCH` will name): they must all live on one
-    /// shard. Opens a dedicated connection there. See the [module docs](self) for the
-    /// protocol.
+    /// shard. Opens a dedicated connection there. Then [`RingCore::submit_in`] each command
+    /// (`WATCH`, reads, `MULTI`, writes, `EXEC`), and [`RingCore::end_transaction`].
     ///
     /// Fails at once, with nothing sent, with [`Error::CrossShard`] (keys on several shards,
     /// each named), [`Error::NoShards`] or [`Error::AllShardsDown`]. With no keys, the

@@ -293,7 +293,7 @@ fn main() {
             a.tasks, a.keys, ops, p50, p99, cpu
         );
         if a.redis_benchmark {
-            let n = (250_000 * a.secs).to_string();
+            let n = (100_000 * a.secs).to_string();
             let rb = redis_benchmark(
                 port,
                 &[
@@ -327,7 +327,7 @@ fn main() {
             cpu * 1e6
         );
         if a.redis_benchmark {
-            let n = (2_000_000 * a.secs).to_string();
+            let n = (500_000 * a.secs).to_string();
             let p = a.batch.to_string();
             let rb = redis_benchmark(
                 port,

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use redis_ring_smol::{Cmd, Ring};
+use redis_ring_smol::{cmds, Cmd, Ring};
 
 fn shards() -> Vec<(String, String)> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -76,7 +76,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             results.last()
         );
 
-        // 5. Where keys live, and the shards' health.
+        // 5. A transaction on one shard (hash tag), retried if a watched key changes.
+        let replies = ring
+            .transaction(&["{acct}:a", "{acct}:b"], async |tx| {
+                let a: i64 = tx.get::<Option<i64>>("{acct}:a").await?.unwrap_or(100);
+                tx.queue(cmds::set("{acct}:a", a - 10))
+                    .queue(cmds::incr_by("{acct}:b", 10));
+                Ok(())
+            })
+            .await?;
+        println!("transaction: {} replies", replies.len());
+
+        // 6. Pub/sub: each channel on the shard PUBLISH routes it to.
+        let mut sub = ring.subscribe(&["news"]).await?;
+        ring.publish("news", "hello subscribers").await?;
+        if let Some(msg) = sub.next_message().await {
+            println!("message on news: {}", String::from_utf8_lossy(&msg.payload));
+        }
+        drop(sub);
+
+        // 7. Per-shard commands, on every live shard.
+        for (shard, size) in ring
+            .for_each_shard(async |s| s.query::<i64>(Cmd::new("DBSIZE")).await)
+            .await
+        {
+            println!("  {shard}: {size:?} keys");
+        }
+
+        // 8. Where keys live, and the shards' health.
         for i in 0..6 {
             let key = format!("item:{i}");
             println!(
@@ -92,7 +119,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         println!("live shards: {}", ring.len());
 
-        // 6. Membership changes at run time (go-redis SetAddrs), seen as events.
+        // 9. Membership changes at run time (go-redis SetAddrs), seen as events.
         let all = shards();
         ring.set_shards(all[..all.len() - 1].iter().cloned())?;
         println!("live shards after set_shards: {}", ring.len());

@@ -64,19 +64,46 @@
 //!   driver, which closes the core (pending commands fail with `Error::Closed`), drops its
 //!   sockets and ends; `close` waits for that. [`driver_tasks`] counts live driver tasks.
 //!
-//! Why one mutex and not a channel into a task that owns the core: see the measurements in
-//! the repository's `ARCHITECTURE.md` (driver-smol section). In short, the channel costs an
-//! extra hand-off per command and makes refusals and `shard_for_key` asynchronous, while
-//! the lock is held for microseconds and, with callers and driver on one executor thread,
-//! is never contended.
+//! * **Where the driver runs**: by default a task on smol's global executor; with
+//!   [`RingBuilder::driver_thread`] a thread of its own. When your tasks also run on the
+//!   global executor's single thread, everything shares one thread: the cheapest in CPU, but
+//!   a busy executor delays replies. Awaiting from your own thread (`smol::block_on` in
+//!   `main`, a `LocalExecutor`) or `driver_thread(true)` puts callers and driver on two
+//!   threads: about 1.5× the CPU per command, more throughput and a much lower p99 on a busy
+//!   machine (numbers in the repository's `ARCHITECTURE.md`, driver-smol section).
+//!
+//! Why one mutex and not a channel into a task that owns the core: measured (same
+//! section): the hand-off brought no throughput or CPU gain, and would make refusals and
+//! `shard_for_key` asynchronous. The lock is held for microseconds and never across an
+//! await.
+//!
+//! # The API at a glance
+//!
+//! | call | what |
+//! |---|---|
+//! | [`Ring::builder`] → [`RingBuilder`] | shards (`host:port`, `redis://user:pass@host:port/db`, Unix paths), every core option |
+//! | `ring.get/set/incr/hset/...` | typed helpers, one definition in the core ([`cmds`] for the plain constructors) |
+//! | [`Ring::cmd`], [`Ring::query`], [`Ring::cmd_timeout`] | any command, routed by its keys |
+//! | [`Ring::pipeline`] | several commands at once, each its own result |
+//! | [`Ring::mget`], [`Ring::mset`], [`Ring::del`], [`Ring::exists`] | split per shard by the core, merged |
+//! | [`Ring::transaction`] | `WATCH` / reads / `MULTI` … `EXEC` on one shard, optimistic retry |
+//! | [`Ring::subscribe`], [`Ring::psubscribe`], [`Ring::ssubscribe`] → [`Subscription`] | pub/sub, a `Stream` of [`Message`]s |
+//! | [`Ring::for_each_shard`], [`Ring::shard`] | per-server commands (`DBSIZE`, `FLUSHDB`, `INFO`...) |
+//! | [`Ring::shard_for_key`], [`Ring::len`], [`Ring::stats`], [`Ring::io_stats`] | placement and health, synchronous |
+//! | [`Ring::set_shards`], [`Ring::events`] | membership changes; `ShardUp` / `ShardDown` / ... |
+//! | [`Ring::close`] (or drop the last clone) | shuts down; [`driver_tasks`] counts live drivers |
 //!
 //! # Modules
 //!
 //! | module | concern |
 //! |---|---|
 //! | `builder` | [`RingBuilder`] options → core `Config`; random jitter seed |
-//! | `ring` | [`Ring`]: the public calls; the typed helpers from the core's table; `Request` |
-//! | `pipeline` | [`Pipeline`] and its future |
+//! | `ring` | [`Ring`]: the public calls; the typed helpers from the core's table |
+//! | `request` | where a request goes (ring, shard, transaction), its future, batches |
+//! | `pipeline` | [`Pipeline`] |
+//! | `transaction` | [`Ring::transaction`], [`Tx`] |
+//! | `shard` | [`Shard`], [`Ring::for_each_shard`] |
+//! | `pubsub` | [`Subscription`], [`Message`] |
 //! | `shared` | the state behind the mutex: core, reply slots, socket work queue, wake-ups |
 //! | `driver` | the driver task: sockets, timer, feeding the core |
 //! | `net` | TCP / Unix sockets, error mapping |

@@ -127,9 +127,12 @@ impl Ring {
     /// it; keyless commands go to any live shard. An error reply from the server is
     /// `Err(Error::Server { .. })` naming the shard.
     ///
-    /// Blocking commands, `SUBSCRIBE`, `MULTI`/`EXEC`, per-server commands (`KEYS`,
-    /// `FLUSHDB`...) and connection-state commands (`SELECT`, `AUTH`...) are refused with
-    /// `Error::Unsupported` saying what to use instead.
+    /// Split commands (`MGET`, `MSET`, `DEL`, `EXISTS`...) are split per shard by the core
+    /// and merged; blocking commands (`BLPOP`...) wait on a dedicated connection of their
+    /// shard, never stalling the shared one. `SUBSCRIBE` ([`Ring::subscribe`]), `MULTI`/`EXEC`
+    /// ([`Ring::transaction`]), per-server commands such as `KEYS` or `FLUSHDB`
+    /// ([`Ring::for_each_shard`]) and connection-state commands (`SELECT`, `AUTH`: use the
+    /// builder) are refused with `Error::Unsupported` saying what to use instead.
     ///
     /// # Errors
     /// Every [`Error`]: the ring retries network failures by itself within the command

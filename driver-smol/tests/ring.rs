@@ -395,6 +395,8 @@ fn quickstart_example_runs() {
         "visits = 1",
         "pipeline: 7 results",
         "live shards: 3",
+        "transaction: 2 replies",
+        "message on news: hello subscribers",
         "event: ShardRemoved",
         "live shards after set_shards: 2",
     ] {
@@ -413,8 +415,8 @@ fn quickstart_example_runs() {
         })
         .sum();
     assert_eq!(
-        total, 9,
-        "greeting, visits, user:{{42}} and 6 items, no more"
+        total, 11,
+        "greeting, visits, user:{{42}}, 6 items, {{acct}}:a and :b, no more"
     );
 }
 

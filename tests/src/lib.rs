@@ -4,11 +4,14 @@
 //!   restart, shut down, pause and resume them. Every process dies with its handle.
 //! * [`sim`]: a deterministic simulator of the ring client (fake shards, simulated network,
 //!   faults, invariants), seeded and replayable.
+//! * [`scenarios`]: the shared end-to-end scenario suite every driver runs unchanged
+//!   ([`scenarios::RingUnderTest`], [`scenario_tests!`]).
 //!
 //! Other test crates (the drivers', the CLI's) depend on this crate as a dev-dependency.
 
 pub mod fuzz_checks;
 pub mod harness;
 pub mod sim;
+pub mod scenarios;
 
 pub use harness::{RedisServer, ServerOptions, Shards};

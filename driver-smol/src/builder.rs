@@ -1,0 +1,254 @@
+//! [`RingBuilder`]: every option of the ring; [`RingBuilder::build`] starts it.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use redis_ring_core::command::CommandTable;
+use redis_ring_core::config::{Config, ConnOptions, HeartbeatCheck, Protocol, ShardHook};
+use redis_ring_core::placement::Algorithm;
+use redis_ring_core::resp::{Limits, Value};
+
+use crate::addr::{self, ShardAddr};
+use crate::ring::Ring;
+
+/// Builds a [`Ring`]: the shards, then any option to change (go-redis `RingOptions`; the
+/// defaults are go-redis's, see [`Config`]).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use redis_ring_smol::Ring;
+///
+/// let ring = Ring::builder()
+///     .shard("shard1", "127.0.0.1:7000")
+///     .shard("shard2", "redis://:s3cret@127.0.0.1:7001/2")
+///     .heartbeat_interval(Duration::from_millis(250))
+///     .command_timeout(Duration::from_secs(1))
+///     .client_name("billing")
+///     .build()?;
+/// # Ok::<(), redis_ring_smol::BuildError>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct RingBuilder {
+    config: Config,
+    shards: Vec<(String, String)>,
+    hook: Option<ShardHook>,
+    seed: Option<u64>,
+}
+
+/// go-redis's name for the ring's options: the same type as [`RingBuilder`].
+pub type RingOptions = RingBuilder;
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty => $($field:ident).+;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.config.$($field).+ = value;
+            self
+        }
+    )*};
+}
+
+impl RingBuilder {
+    /// A builder with no shards and the default options.
+    pub fn new() -> RingBuilder {
+        RingBuilder::default()
+    }
+
+    /// Starts from a whole core [`Config`] (shards, the `shard_options` hook and the seed
+    /// set on this builder are kept).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Adds a shard: `name` is what placement hashes (as go-redis `Addrs` keys), `addr` is
+    /// `host:port`, a Unix socket path, or `redis://[user[:password]@]host[:port][/db]`
+    /// (the URL's credentials and database apply to this shard only).
+    pub fn shard(mut self, name: impl Into<String>, addr: impl Into<String>) -> Self {
+        self.shards.push((name.into(), addr.into()));
+        self
+    }
+
+    /// Adds shards from any `(name, addr)` pairs, such as a `HashMap` or an array.
+    pub fn shards<I, N, A>(mut self, shards: I) -> Self
+    where
+        I: IntoIterator<Item = (N, A)>,
+        N: Into<String>,
+        A: Into<String>,
+    {
+        self.shards
+            .extend(shards.into_iter().map(|(n, a)| (n.into(), a.into())));
+        self
+    }
+
+    setters! {
+        /// How keys are placed (default: go-redis v9 rendezvous;
+        /// `Algorithm::go_redis_v7()` for go-redis v7's consistent hash).
+        placement: Algorithm => placement;
+        /// The command table used for routing: register module commands' keys here.
+        commands: CommandTable => commands;
+        /// Time between two heartbeats of a healthy shard (default 500 ms).
+        heartbeat_interval: Duration => heartbeat_interval;
+        /// How long a heartbeat may take before it counts as failed (default 500 ms).
+        heartbeat_timeout: Duration => heartbeat_timeout;
+        /// Time between probes of a failing shard, and the first reconnect backoff (default
+        /// 50 ms).
+        probe_interval: Duration => probe_interval;
+        /// Consecutive failed heartbeats that mark a shard down (default 3).
+        fail_threshold: u32 => fail_threshold;
+        /// Consecutive good heartbeats that bring a down shard back (default 1).
+        recover_threshold: u32 => recover_threshold;
+        /// How long connecting plus the handshake may take (default 5 s).
+        connect_timeout: Duration => connect_timeout;
+        /// Deadline of a command, retries included (default 3 s).
+        command_timeout: Duration => command_timeout;
+        /// Retries of a command that failed with a retryable error (default 3).
+        retries: u32 => max_retries;
+        /// Upper bound of the reconnect backoff of a down shard (default 500 ms).
+        max_reconnect_backoff: Duration => max_reconnect_backoff;
+        /// Reply decoder limits (bulk length, element count, nesting depth).
+        limits: Limits => limits;
+        /// RESP version (default: RESP3 with fallback to RESP2).
+        protocol: Protocol => conn.protocol;
+        /// Database selected on every connection (default 0).
+        db: u32 => conn.db;
+    }
+
+    /// Backoff before the first retry and its upper bound (default 8 ms .. 512 ms).
+    pub fn retry_backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.config.min_retry_backoff = min;
+        self.config.max_retry_backoff = max;
+        self
+    }
+
+    /// ACL user name (with [`password`](Self::password)).
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.config.conn.username = Some(username.into());
+        self
+    }
+
+    /// Password (`AUTH`, or `HELLO 3 AUTH`).
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.config.conn.password = Some(password.into());
+        self
+    }
+
+    /// Connection name (`CLIENT SETNAME`), visible in `CLIENT LIST`.
+    pub fn client_name(mut self, name: impl Into<String>) -> Self {
+        self.config.conn.client_name = Some(name.into());
+        self
+    }
+
+    /// Judges heartbeat replies (default: any reply that is not an error is healthy).
+    pub fn heartbeat_check(
+        mut self,
+        check: impl Fn(&Value) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.config.heartbeat_check = Some(HeartbeatCheck::new(check));
+        self
+    }
+
+    /// go-redis's `NewClient` hook: adjusts the connection options of each shard
+    /// (`name`, `addr`, options), after a `redis://` address's own settings.
+    pub fn shard_options(
+        mut self,
+        hook: impl Fn(&str, &str, &mut ConnOptions) + Send + Sync + 'static,
+    ) -> Self {
+        self.hook = Some(ShardHook::new(hook));
+        self
+    }
+
+    /// Seed of the core's backoff jitter. By default every ring draws a random one.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Starts the ring: its driver task on smol's global executor. Connections open
+    /// lazily, with the first command or heartbeat.
+    ///
+    /// # Errors
+    /// A shard address that cannot be parsed ([`BuildError`]).
+    pub fn build(self) -> Result<Ring, BuildError> {
+        let RingBuilder {
+            mut config,
+            shards,
+            hook,
+            seed,
+        } = self;
+        let shards = parse_shards(shards)?;
+        let urls: Arc<Mutex<HashMap<String, ShardAddr>>> = Arc::default();
+        config.new_client = Some(url_hook(urls.clone(), hook.or(config.new_client.take())));
+        config.seed = seed.unwrap_or_else(random_seed);
+        let ring = Ring::start(config, urls);
+        ring.apply_shards(&shards);
+        Ok(ring)
+    }
+}
+
+/// The per-shard hook the core runs: a `redis://` address's settings, then the user's.
+fn url_hook(urls: Arc<Mutex<HashMap<String, ShardAddr>>>, user: Option<ShardHook>) -> ShardHook {
+    ShardHook::new(move |name, addr, opts| {
+        if let Some(url) = urls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+        {
+            if url.addr == addr {
+                url.apply(opts);
+            }
+        }
+        if let Some(hook) = &user {
+            hook.apply(name, addr, opts);
+        }
+    })
+}
+
+/// Parses every shard address.
+pub(crate) fn parse_shards(
+    shards: Vec<(String, String)>,
+) -> Result<Vec<(String, ShardAddr)>, BuildError> {
+    shards
+        .into_iter()
+        .map(|(name, a)| match addr::parse(&a) {
+            Ok(parsed) => Ok((name, parsed)),
+            Err(e) => Err(BuildError {
+                shard: name,
+                reason: e.0,
+            }),
+        })
+        .collect()
+}
+
+/// A fresh random seed for the core's jitter (std's per-process random hash keys mixed
+/// with the clock: no dependency needed for 64 unpredictable bits).
+fn random_seed() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
+/// A shard address that could not be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildError {
+    /// The shard's name.
+    pub shard: String,
+    /// What is wrong with its address.
+    pub reason: &'static str,
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "shard {}: bad address: {}", self.shard, self.reason)
+    }
+}
+
+impl std::error::Error for BuildError {}

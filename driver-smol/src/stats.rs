@@ -1,0 +1,35 @@
+//! [`ShardStats`]: one shard as [`Ring::stats`](crate::Ring::stats) reports it.
+
+use redis_ring_core::error::Error;
+use redis_ring_core::ring::ShardState;
+
+/// One shard's state.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ShardStats {
+    /// The shard's name.
+    pub name: String,
+    /// The shard's address (`host:port`, never a password).
+    pub addr: String,
+    /// Whether it is up (in the placement).
+    pub up: bool,
+    /// Consecutive failed heartbeats.
+    pub failures: u32,
+    /// Commands queued or in flight on its connection.
+    pub in_flight: usize,
+    /// The last error seen on it (connection, handshake or heartbeat).
+    pub last_error: Option<Error>,
+}
+
+impl From<ShardState> for ShardStats {
+    fn from(s: ShardState) -> ShardStats {
+        ShardStats {
+            name: s.name.to_string(),
+            addr: s.addr.to_string(),
+            up: s.up,
+            failures: s.failures,
+            in_flight: s.pending,
+            last_error: s.last_error,
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! Faults: every shard down, one shard killed under load and restarted, one shard paused
+//! (SIGSTOP) and resumed.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use redis_ring_core::placement::{Algorithm, Placement, ShardSpec};
+
+use super::util::{build, guard, is_down, is_up, mix, raw, raw_get, spec, wait_event, wait_until};
+use super::{Cmd, Error, Job, RingUnderTest, Value};
+use crate::Shards;
+
+const NAMES: [&str; 3] = ["shard1", "shard2", "shard3"];
+
+/// Index in [`NAMES`] of the shard that owns `key` while all three are up.
+fn home(key: &str) -> usize {
+    let specs: Vec<ShardSpec<'_>> = NAMES.iter().map(|n| ShardSpec::new(*n)).collect();
+    Algorithm::default()
+        .build(&specs)
+        .shard_for(key.as_bytes())
+        .expect("three shards")
+}
+
+/// With every shard down, a command fails at once with an error that says so and names
+/// every shard; when one comes back, it serves everything.
+pub fn all_shards_down_fails_at_once<R: RingUnderTest>() {
+    let _g = guard(false);
+    let mut shards = Shards::start(3).unwrap();
+    let ring: R = build(&spec(&shards));
+    let mut events = ring.events();
+    ring.cmd(Cmd::new("SET").arg("a").arg("1")).unwrap();
+    for i in 0..3 {
+        shards.server(i).kill();
+    }
+    let mut down = Vec::new();
+    while down.len() < 3 {
+        let e = wait_event(&mut events, Duration::from_secs(3), |e| {
+            NAMES.iter().any(|n| is_down(e, n))
+        })
+        .unwrap_or_else(|| panic!("only {down:?} went down"));
+        down.push(e);
+    }
+    assert_eq!(ring.len(), 0);
+    for _ in 0..20 {
+        let started = Instant::now();
+        let err = ring.cmd(Cmd::new("GET").arg("a")).unwrap_err();
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(50), "took {took:?}: {err}");
+        assert!(matches!(err, Error::AllShardsDown { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("all 3 shards are down"), "{text}");
+        for (name, addr) in shards.named() {
+            assert!(text.contains(&name) && text.contains(&addr), "{text}");
+        }
+    }
+    assert!(ring.shards().iter().all(|v| !v.up));
+    shards.server(0).restart().unwrap();
+    assert!(
+        wait_event(&mut events, Duration::from_secs(2), |e| is_up(e, "shard1")).is_some(),
+        "shard1 did not come back"
+    );
+    assert_eq!(ring.len(), 1);
+    for key in ["a", "b", "c", "d"] {
+        assert_eq!(ring.shard_for_key(key).as_deref(), Some("shard1"));
+        ring.cmd(Cmd::new("SET").arg(key).arg("x")).unwrap();
+    }
+    ring.close();
+}
+
+/// One operation of a load, as recorded by [`Recorder`].
+#[derive(Clone, Copy, Debug)]
+struct Op {
+    /// Start, relative to the recorder's epoch.
+    start: Duration,
+    elapsed: Duration,
+    /// Index of the key's home shard (all shards up).
+    home: usize,
+    ok: bool,
+}
+
+/// A load of SET/GET over a keyspace whose homes are known, until stopped, recording every
+/// operation per task (one lock per task: the recording must not serialise the tasks).
+struct Recorder {
+    epoch: Instant,
+    /// The keyspace with each key's home.
+    keys: Vec<(String, usize)>,
+    /// Set to end the load: every task finishes after its current command.
+    stop: AtomicBool,
+    ops: Vec<Mutex<Vec<Op>>>,
+    errors: Mutex<Vec<String>>,
+}
+
+impl Recorder {
+    /// `keys` keys whose home is in `only_homes` (any home when empty).
+    fn new(tasks: usize, keys: usize, only_homes: &[usize]) -> Recorder {
+        let keys = (0..)
+            .map(|i| format!("load:{i}"))
+            .map(|k| {
+                let h = home(&k);
+                (k, h)
+            })
+            .filter(|(_, h)| only_homes.is_empty() || only_homes.contains(h))
+            .take(keys)
+            .collect();
+        Recorder {
+            epoch: Instant::now(),
+            keys,
+            stop: AtomicBool::new(false),
+            ops: (0..tasks).map(|_| Mutex::new(Vec::new())).collect(),
+            errors: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn key(&self, task: usize, i: u64) -> &(String, usize) {
+        &self.keys[(mix(task, i) % self.keys.len() as u64) as usize]
+    }
+
+    fn all(&self) -> Vec<Op> {
+        self.ops
+            .iter()
+            .flat_map(|m| m.lock().unwrap().clone())
+            .collect()
+    }
+}
+
+impl Job for Recorder {
+    fn next(&self, task: usize, i: u64) -> Option<Cmd> {
+        if self.stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        let (key, _) = self.key(task, i);
+        Some(if i % 2 == 0 {
+            Cmd::new("SET").arg(&**key).arg("abc")
+        } else {
+            Cmd::new("GET").arg(&**key)
+        })
+    }
+
+    fn done(&self, task: usize, i: u64, result: Result<Value, Error>, elapsed: Duration) {
+        let (key, home) = self.key(task, i);
+        let start = Instant::now()
+            .saturating_duration_since(self.epoch)
+            .saturating_sub(elapsed);
+        if let Err(e) = &result {
+            let mut errors = self.errors.lock().unwrap();
+            if errors.len() < 20 {
+                errors.push(format!("{key} (home {}): {e}", NAMES[*home]));
+            }
+        }
+        self.ops[task].lock().unwrap().push(Op {
+            start,
+            elapsed,
+            home: *home,
+            ok: result.is_ok(),
+        });
+    }
+}
+
+/// Kill one of three shards under 50 concurrent tasks: it is marked down, its keys then
+/// succeed on the others, and no command for the two live shards takes longer than 250 ms
+/// meanwhile. Restart it: up again within 1 s, and its keys route home.
+pub fn kill_one_shard_under_load<R: RingUnderTest>() {
+    let _g = guard(true);
+    let mut shards = Shards::start(3).unwrap();
+    let ring: R = build(&spec(&shards));
+    let mut events = ring.events();
+    let victim = 1;
+    let load = Recorder::new(50, 1000, &[]);
+
+    let (t_down, t_up) = std::thread::scope(|s| {
+        let runner = s.spawn(|| ring.run_concurrent(50, &load));
+        let since = |t: Instant| t.saturating_duration_since(load.epoch);
+        std::thread::sleep(Duration::from_millis(300));
+        shards.server(victim).kill();
+        let killed = Instant::now();
+        let down = wait_event(&mut events, Duration::from_secs(3), |e| {
+            is_down(e, NAMES[victim])
+        });
+        let t_down = since(Instant::now());
+        // Stop the load before failing so the runner thread finishes.
+        let fail = |msg: String| {
+            load.stop.store(true, Ordering::Relaxed);
+            panic!("{msg}");
+        };
+        if down.is_none() {
+            fail(format!("{} not marked down within 3 s", NAMES[victim]));
+        }
+        println!("{}: down {:?} after the kill", R::DRIVER, killed.elapsed());
+        std::thread::sleep(Duration::from_millis(300));
+        shards.server(victim).restart().unwrap();
+        let restarted = Instant::now();
+        let up = wait_event(&mut events, Duration::from_secs(1), |e| {
+            is_up(e, NAMES[victim])
+        });
+        if up.is_none() {
+            fail(format!(
+                "{} not up within 1 s of its restart",
+                NAMES[victim]
+            ));
+        }
+        let t_up = since(Instant::now());
+        println!(
+            "{}: up {:?} after the restart",
+            R::DRIVER,
+            restarted.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        load.stop.store(true, Ordering::Relaxed);
+        runner.join().unwrap();
+        (t_down, t_up)
+    });
+
+    let ops = load.all();
+    let errors = load.errors.lock().unwrap().clone();
+    assert!(ops.len() > 2000, "the load barely ran: {} ops", ops.len());
+    let live: Vec<&Op> = ops.iter().filter(|o| o.home != victim).collect();
+    let worst = live.iter().map(|o| o.elapsed).max().unwrap();
+    println!(
+        "{}: {} ops, {} on live shards, slowest {worst:?}; errors: {errors:#?}",
+        R::DRIVER,
+        ops.len(),
+        live.len()
+    );
+    assert!(
+        live.iter().all(|o| o.ok),
+        "a live shard's command failed: {errors:#?}"
+    );
+    assert!(
+        worst < Duration::from_millis(250),
+        "a live shard's command took {worst:?}"
+    );
+    // Once the victim is down its keys are served by the others; after it is up, by it.
+    let late: Vec<&Op> = ops
+        .iter()
+        .filter(|o| o.home == victim && o.start > t_down)
+        .collect();
+    assert!(
+        late.len() > 100,
+        "too few ops on the victim's keys after Down"
+    );
+    assert!(
+        late.iter().all(|o| o.ok),
+        "a command for the down shard's keys failed after Down: {errors:#?}"
+    );
+    assert!(ops.iter().any(|o| o.home == victim && o.start > t_up));
+
+    // Its keys route home again, and land on its server.
+    let server = shards.server(victim);
+    let mut conn = raw(server, None);
+    for (key, h) in load.keys.iter().filter(|(_, h)| *h == victim).take(20) {
+        assert_eq!(ring.shard_for_key(key).as_deref(), Some(NAMES[*h]));
+        ring.cmd(Cmd::new("SET").arg(&**key).arg("home")).unwrap();
+        assert_eq!(
+            raw_get(&mut conn, key).as_deref(),
+            Some(&b"home"[..]),
+            "{key}"
+        );
+    }
+    ring.close();
+}
+
+/// Pause (SIGSTOP) one shard: its commands time out at the command timeout, it goes down
+/// while the others keep serving; resume it: up again, its keys route home.
+pub fn pause_one_shard<R: RingUnderTest>() {
+    let _g = guard(true);
+    let mut shards = Shards::start(3).unwrap();
+    let mut s = spec(&shards);
+    let timeout = Duration::from_millis(150);
+    s.config.command_timeout = timeout;
+    let ring: R = build(&s);
+    let mut events = ring.events();
+    let victim = 2;
+    let victim_key = (0..)
+        .map(|i| format!("paused:{i}"))
+        .find(|k| home(k) == victim)
+        .unwrap();
+    ring.cmd(Cmd::new("SET").arg(&*victim_key).arg("v"))
+        .unwrap();
+    let live_load = Recorder::new(10, 300, &[0, 1]);
+
+    std::thread::scope(|sc| {
+        let runner = sc.spawn(|| ring.run_concurrent(10, &live_load));
+        let stop = || live_load.stop.store(true, Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(200));
+        shards.server(victim).pause().unwrap();
+        let started = Instant::now();
+        let result = ring.cmd(Cmd::new("GET").arg(&*victim_key));
+        let took = started.elapsed();
+        let ok = matches!(&result, Err(Error::Timeout { shard: Some(sh), .. }) if &**sh == NAMES[victim])
+            && took >= timeout - Duration::from_millis(10)
+            && took < timeout + Duration::from_millis(150);
+        if !ok {
+            stop();
+            panic!("GET on the paused shard: {result:?} after {took:?} (timeout {timeout:?})");
+        }
+        if wait_event(&mut events, Duration::from_secs(3), |e| {
+            is_down(e, NAMES[victim])
+        })
+        .is_none()
+        {
+            stop();
+            panic!("paused {} not marked down within 3 s", NAMES[victim]);
+        }
+        println!(
+            "{}: paused shard down after {:?}",
+            R::DRIVER,
+            started.elapsed()
+        );
+        // Its keys are served elsewhere now.
+        let t = Instant::now();
+        let r = ring.cmd(Cmd::new("GET").arg(&*victim_key));
+        if r.is_err() || t.elapsed() > Duration::from_millis(100) {
+            stop();
+            panic!(
+                "GET of a paused shard's key after Down: {r:?} in {:?}",
+                t.elapsed()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        shards.server(victim).resume().unwrap();
+        let resumed = Instant::now();
+        let up = wait_event(&mut events, Duration::from_secs(1), |e| {
+            is_up(e, NAMES[victim])
+        });
+        stop();
+        runner.join().unwrap();
+        assert!(
+            up.is_some(),
+            "{} not up within 1 s of SIGCONT",
+            NAMES[victim]
+        );
+        println!("{}: up {:?} after SIGCONT", R::DRIVER, resumed.elapsed());
+    });
+
+    let ops = live_load.all();
+    let errors = live_load.errors.lock().unwrap().clone();
+    let worst = ops.iter().map(|o| o.elapsed).max().unwrap();
+    println!("{}: {} live ops, slowest {worst:?}", R::DRIVER, ops.len());
+    assert!(ops.len() > 500, "the live load barely ran: {}", ops.len());
+    assert!(ops.iter().all(|o| o.ok), "live shards failed: {errors:#?}");
+    assert!(
+        worst < Duration::from_millis(250),
+        "a live command took {worst:?}"
+    );
+    // Home again: the (unchanged, never expired) value is read from the victim.
+    assert!(wait_until(Duration::from_secs(1), || ring.len() == 3));
+    assert_eq!(
+        ring.shard_for_key(&victim_key).as_deref(),
+        Some(NAMES[victim])
+    );
+    assert_eq!(
+        ring.cmd(Cmd::new("GET").arg(&*victim_key)).unwrap(),
+        Value::Bulk(b"v".to_vec())
+    );
+    assert_eq!(
+        raw_get(&mut raw(shards.server(victim), None), &victim_key).as_deref(),
+        Some(&b"v"[..])
+    );
+    ring.close();
+}

@@ -1,0 +1,200 @@
+//! Load and resources: 10k concurrent tasks, no leak after 200 shard restarts, and a clean
+//! shutdown when the last handle is dropped.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::util::{build, guard, isolated, open_fds, raw, raw_text, spec, threads, wait_until};
+use super::{Cmd, Error, Job, RingSpec, RingUnderTest, Value};
+use crate::{RedisServer, Shards};
+
+/// Each task sets its own key and reads it back.
+struct SetGet {
+    ok: AtomicU64,
+    errors: Mutex<Vec<String>>,
+}
+
+impl Job for SetGet {
+    fn next(&self, task: usize, i: u64) -> Option<Cmd> {
+        let key = format!("tenk:{task}");
+        match i {
+            0 => Some(Cmd::new("SET").arg(&*key).arg(task)),
+            1 => Some(Cmd::new("GET").arg(&*key)),
+            _ => None,
+        }
+    }
+
+    fn done(&self, task: usize, i: u64, result: Result<Value, Error>, _elapsed: Duration) {
+        let expected = if i == 0 {
+            Value::Okay
+        } else {
+            Value::Bulk(task.to_string().into_bytes())
+        };
+        match result {
+            Ok(v) if v == expected => {
+                self.ok.fetch_add(1, Ordering::Relaxed);
+            }
+            other => {
+                let mut errors = self.errors.lock().unwrap();
+                if errors.len() < 10 {
+                    errors.push(format!("task {task} op {i}: {other:?}"));
+                }
+            }
+        }
+    }
+}
+
+/// 10,000 concurrent tasks doing SET then GET of their own key all succeed.
+pub fn ten_thousand_tasks<R: RingUnderTest>() {
+    let _g = guard(true);
+    let shards = Shards::start(3).unwrap();
+    let mut s = spec(&shards);
+    // The point is concurrency, not latency: allow a slow CI machine its time.
+    s.config.command_timeout = Duration::from_secs(10);
+    let ring: R = build(&s);
+    let job = SetGet {
+        ok: AtomicU64::new(0),
+        errors: Mutex::new(Vec::new()),
+    };
+    ring.run_concurrent(10_000, &job);
+    let errors = job.errors.lock().unwrap();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(job.ok.load(Ordering::Relaxed), 20_000);
+    ring.close();
+}
+
+/// Runs commands on every shard of `ring` until each has answered one.
+fn touch_all<R: RingUnderTest>(ring: &R) {
+    for i in 0..100 {
+        ring.cmd(Cmd::new("SET").arg(format!("touch:{i}")).arg(i))
+            .unwrap_or_else(|e| panic!("{}: {e}", R::DRIVER));
+    }
+}
+
+/// What the process holds: file descriptors, threads, the driver's background tasks.
+fn resources<R: RingUnderTest>() -> (usize, usize, usize) {
+    (
+        open_fds().unwrap(),
+        threads().unwrap(),
+        R::background_tasks(),
+    )
+}
+
+/// Connections named `name` the server sees (`CLIENT LIST`).
+fn named_clients(server: &RedisServer, name: &str) -> usize {
+    raw_text(&mut raw(server, None), &["CLIENT", "LIST"])
+        .lines()
+        .filter(|l| l.contains(&format!("name={name} ")))
+        .count()
+}
+
+/// Builds, uses and closes one ring so that everything a driver starts lazily once per
+/// process (an executor's threads, say) exists before resources are counted.
+fn warm_up<R: RingUnderTest>(spec: &RingSpec) {
+    let ring: R = build(spec);
+    touch_all(&ring);
+    ring.close();
+}
+
+/// 200 restarts of one shard leave no task, connection or file descriptor behind, neither
+/// while the ring lives nor after it is closed.
+pub fn no_leak_after_restarts<R: RingUnderTest>() {
+    isolated("no_leak_after_restarts", || {
+        let mut shards = Shards::start(3).unwrap();
+        let mut s = spec(&shards);
+        s.config.conn.client_name = Some("leak-check".into());
+        warm_up::<R>(&s);
+        let before = resources::<R>();
+
+        let ring: R = build(&s);
+        touch_all(&ring);
+        let victim_key = (0..)
+            .map(|i| format!("victim:{i}"))
+            .find(|k| ring.shard_for_key(k).as_deref() == Some("shard1"))
+            .unwrap();
+        let warm = resources::<R>();
+        for round in 0..200 {
+            shards.server(0).kill();
+            // Whatever the ring makes of it (an error now, success after the restart).
+            let _ = ring.cmd(Cmd::new("GET").arg(&*victim_key));
+            shards.server(0).restart().unwrap();
+            if round % 20 == 0 {
+                let _ = ring.cmd(Cmd::new("SET").arg(&*victim_key).arg(round));
+            }
+        }
+        assert!(
+            wait_until(Duration::from_secs(3), || ring.len() == 3
+                && ring.cmd(Cmd::new("SET").arg(&*victim_key).arg("x")).is_ok()),
+            "shard1 did not come back after the restarts"
+        );
+        touch_all(&ring);
+        let settled = wait_until(Duration::from_secs(2), || {
+            let now = resources::<R>();
+            now.0 <= warm.0 + 2 && now.1 <= warm.1 && now.2 <= warm.2
+        });
+        assert!(
+            settled,
+            "{}: resources (fds, threads, tasks) grew over 200 restarts: warm {warm:?}, now {:?}",
+            R::DRIVER,
+            resources::<R>()
+        );
+        for (i, server) in shards.servers().iter().enumerate() {
+            let n = named_clients(server, "leak-check");
+            assert!(
+                n <= 3,
+                "{} connections to shard{} after the restarts",
+                n,
+                i + 1
+            );
+        }
+        ring.close();
+        let cleaned = wait_until(Duration::from_secs(2), || resources::<R>() == before);
+        assert!(
+            cleaned,
+            "{}: after close: before {before:?}, now {:?}",
+            R::DRIVER,
+            resources::<R>()
+        );
+    });
+}
+
+/// Dropping a clone keeps the ring working; dropping the last handle (without `close`)
+/// closes every connection and ends every task.
+pub fn drop_last_handle_cleans_up<R: RingUnderTest>() {
+    isolated("drop_last_handle_cleans_up", || {
+        let shards = Shards::start(3).unwrap();
+        let mut s = spec(&shards);
+        s.config.conn.client_name = Some("drop-check".into());
+        warm_up::<R>(&s);
+        let before = resources::<R>();
+
+        let ring: R = build(&s);
+        let clone = ring.clone_handle();
+        touch_all(&ring);
+        drop(ring);
+        touch_all(&clone);
+        assert!(shards
+            .servers()
+            .iter()
+            .all(|srv| named_clients(srv, "drop-check") >= 1));
+        drop(clone);
+        let cleaned = wait_until(Duration::from_secs(2), || resources::<R>() == before);
+        assert!(
+            cleaned,
+            "{}: after the last drop: before {before:?}, now {:?}",
+            R::DRIVER,
+            resources::<R>()
+        );
+        for (i, server) in shards.servers().iter().enumerate() {
+            assert!(
+                wait_until(Duration::from_secs(1), || named_clients(
+                    server,
+                    "drop-check"
+                ) == 0),
+                "shard{} still sees the dropped ring's connections",
+                i + 1
+            );
+        }
+    });
+}

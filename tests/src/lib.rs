@@ -11,7 +11,7 @@
 
 pub mod fuzz_checks;
 pub mod harness;
-pub mod sim;
 pub mod scenarios;
+pub mod sim;
 
 pub use harness::{RedisServer, ServerOptions, Shards};

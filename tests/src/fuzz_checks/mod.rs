@@ -9,6 +9,7 @@
 pub mod placement;
 pub mod resp_decode;
 pub mod resp_roundtrip;
+pub mod ring_core;
 
 /// A fuzz target's check: runs one input and panics when an invariant breaks.
 pub type Check = fn(&[u8]);
@@ -18,4 +19,5 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("placement", placement::check),
     ("resp_decode", resp_decode::check),
     ("resp_roundtrip", resp_roundtrip::check),
+    ("ring_core", ring_core::check),
 ];

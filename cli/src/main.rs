@@ -1,36 +1,68 @@
 //! `redis-ring`: the command-line face of redis-ring.
+//!
+//! Module map (one concern each):
+//! * `args`: the command line (clap derive); `duration`, `shard_list`: its value parsers.
+//! * `locate`: offline placement reports (`locate`, `--spread`, `--diff`).
+//! * `connect`: the ring (redis-ring-std) built from the global options.
+//! * `shards`: live status of each shard.
+//! * `exec`: any Redis command through the ring; `print`: replies printed like redis-cli.
+//! * `demo`: the guided tour (3 temporary shards, a kill, the ring healing).
+//! * `bench`: the benchmark (workload, recorder, report, plot).
+//! * `view`, `rng`: terminal helpers and the seeded random generator.
 
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-redis-ring: a consistent-hashing client over several independent Redis servers
+use clap::Parser;
 
-USAGE:
-    redis-ring <COMMAND> [ARGS...]
+mod args;
+mod bench;
+mod connect;
+mod demo;
+mod duration;
+mod exec;
+mod locate;
+mod print;
+mod rng;
+mod shard_list;
+mod shards;
+mod view;
 
-COMMANDS:
-    demo      start 3 local shards, write keys, kill one, watch the ring heal
-    help      print this text
-";
+use args::{Cli, Command};
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    match args.next().as_deref() {
-        Some("demo") => {
-            println!(
-                "redis-ring demo: will start 3 temporary redis-server shards, write 100k keys,"
-            );
-            println!("kill one shard mid-load, show its keys moving to the others, restart it and");
-            println!("show the ring healing. (The full demo arrives with the CLI issue.)");
-            ExitCode::SUCCESS
-        }
-        None | Some("help" | "-h" | "--help") => {
-            print!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Some(other) => {
-            eprintln!("redis-ring: unknown command `{other}` (try `redis-ring --help`)");
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("redis-ring: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    let global = cli.global;
+    match cli.command {
+        Command::Locate(args) => {
+            let shards = global
+                .shards
+                .ok_or("locate needs the shard names: --shards a,b,c (or REDIS_RING_SHARDS)")?;
+            locate::run(
+                &locate::Locate {
+                    shards,
+                    algorithm: global.placement,
+                    keys: args.keys,
+                    spread: args.spread,
+                    diff: args.diff,
+                    seed: args.seed,
+                },
+                &mut std::io::stdout().lock(),
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => bench::run(&global, &args),
+        Command::Demo(args) => demo::run(&global, &args),
+        Command::Redis(words) => exec::run(&global, &words),
+        Command::Shards => shards::run(&global),
     }
 }

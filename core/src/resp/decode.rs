@@ -231,25 +231,28 @@ fn line<'a>(buf: &'a [u8], start: usize, limits: &Limits) -> Read<(&'a [u8], usi
 /// as `too_big` at `start`, also before the CRLF has arrived) and the offset after the CRLF.
 #[inline(always)]
 fn digits(buf: &[u8], start: usize, max: u64, too_big: ErrorKind) -> Read<(u64, usize)> {
-    // 19 decimal digits always fit in a u64, so the common short numbers need no overflow
-    // checks in the loop (a checked multiply is a long dependency chain per digit).
+    // 19 decimal digits always fit in a u64, so the common short numbers are read by a loop
+    // without overflow checks (a checked multiply is a long dependency chain per digit) or
+    // bounds checks; longer ones continue in a checked loop.
     const SAFE_DIGITS: usize = 19;
+    let bytes = buf.get(start..).unwrap_or_default();
+    let fast = &bytes[..bytes.len().min(SAFE_DIGITS)];
     let mut acc: u64 = 0;
-    let mut i = start;
-    loop {
-        let Some(&b) = buf.get(i) else {
-            if acc > max {
-                return err(start, too_big);
-            }
-            return Ok(Step::Need(i + 1));
-        };
+    let mut n = 0;
+    for &b in fast {
         let d = b.wrapping_sub(b'0');
         if d >= 10 {
             break;
         }
-        if i - start < SAFE_DIGITS {
-            acc = acc * 10 + u64::from(d);
-        } else {
+        acc = acc * 10 + u64::from(d);
+        n += 1;
+    }
+    if n == fast.len() {
+        for &b in &bytes[n..] {
+            let d = b.wrapping_sub(b'0');
+            if d >= 10 {
+                break;
+            }
             match acc
                 .checked_mul(10)
                 .and_then(|a| a.checked_add(u64::from(d)))
@@ -258,16 +261,18 @@ fn digits(buf: &[u8], start: usize, max: u64, too_big: ErrorKind) -> Read<(u64, 
                 None if max < u64::MAX => return err(start, too_big),
                 None => return err(start, ErrorKind::Overflow),
             }
+            n += 1;
         }
-        i += 1;
     }
     if acc > max {
         return err(start, too_big);
     }
-    match buf[i] {
-        b'\r' if i > start => {}
-        b'\n' => return err(i, ErrorKind::StrayNewline),
-        _ => return err(i, ErrorKind::ExpectedDigit),
+    let i = start + n;
+    match bytes.get(n) {
+        None => return Ok(Step::Need(i + 1)),
+        Some(b'\r') if n > 0 => {}
+        Some(b'\n') => return err(i, ErrorKind::StrayNewline),
+        Some(_) => return err(i, ErrorKind::ExpectedDigit),
     }
     let end = done!(crlf(buf, i, ErrorKind::ExpectedDigit));
     Ok(Step::Done((acc, end)))
@@ -417,11 +422,25 @@ fn pairs(n: usize, pos: usize) -> Result<u64, DecodeError> {
 }
 
 /// The end of `count` consecutive frames at `pos` in already-validated bytes.
-pub(crate) fn skip(buf: &[u8], pos: usize, count: u64) -> Option<usize> {
-    match Scanner::new(pos, count).run(buf, &VALIDATED) {
-        Ok(Step::Done(end)) => Some(end),
-        _ => None,
+///
+/// Validated bytes need no depth check, so one counter of pending nodes replaces the
+/// scanner's stack: each node is one pending node done and its children pending.
+pub(crate) fn skip(buf: &[u8], mut pos: usize, count: u64) -> Option<usize> {
+    let mut pending = count;
+    while pending > 0 {
+        let Ok(Step::Done((node, end))) = read_node(buf, pos, &VALIDATED) else {
+            return None;
+        };
+        let children = match node {
+            Node::Scalar(_) => 0,
+            Node::Aggregate(AggKind::Map, n) => (n as u64).checked_mul(2)?,
+            Node::Aggregate(_, n) => n as u64,
+            Node::Attribute(n) => (n as u64).checked_mul(2)?.checked_add(1)?,
+        };
+        pending = (pending - 1).checked_add(children)?;
+        pos = end;
     }
+    Some(pos)
 }
 
 /// The frame at `pos` in validated bytes, and the offset after it. A scalar is read once;
@@ -489,32 +508,24 @@ pub fn decode<'a>(
     buf: &'a [u8],
     limits: &Limits,
 ) -> Result<Status<(Frame<'a>, usize)>, DecodeError> {
-    decode_with(&mut Scanner::new(0, 1), buf, limits)
+    // Fast path: a scalar (the common reply) is read in one pass, without the scanner, whose
+    // fixed-size state is only set up for aggregates.
+    match read_node(buf, 0, limits)? {
+        Step::Need(_) => Ok(Status::Partial),
+        Step::Done((Node::Scalar(kind), end)) => {
+            Ok(Status::Complete((Frame::new(kind, None, &buf[..end]), end)))
+        }
+        Step::Done(_) => scan_aggregate(&mut Scanner::new(0, 1), buf, limits),
+    }
 }
 
-/// [`decode`] with the scanner state kept by the caller ([`Decoder`]).
-#[inline(always)]
-fn decode_with<'a>(
+/// Runs (or resumes) `scan` to the end of the frame, then builds the frame.
+#[inline(never)]
+fn scan_aggregate<'a>(
     scan: &mut Scanner,
     buf: &'a [u8],
     limits: &Limits,
 ) -> Result<Status<(Frame<'a>, usize)>, DecodeError> {
-    if buf.len() < scan.need {
-        return Ok(Status::Partial);
-    }
-    if scan.pos == 0 {
-        // Fast path: a scalar (the common reply) is read in one pass, without the scanner.
-        match read_node(buf, 0, limits)? {
-            Step::Need(n) => {
-                scan.need = n;
-                return Ok(Status::Partial);
-            }
-            Step::Done((Node::Scalar(kind), end)) => {
-                return Ok(Status::Complete((Frame::new(kind, None, &buf[..end]), end)));
-            }
-            Step::Done(_) => {}
-        }
-    }
     match scan.run(buf, limits)? {
         Step::Need(_) => Ok(Status::Partial),
         Step::Done(end) => Ok(Status::Complete((build_frame(&buf[..end])?, end))),
@@ -570,12 +581,36 @@ impl Decoder {
 
     /// Forgets any progress (for a new connection or a buffer that was replaced).
     pub fn reset(&mut self) {
-        self.scan = Scanner::new(0, 1);
+        // In place: rebuilding the scanner would copy its whole fixed-size stack.
+        let scan = &mut self.scan;
+        scan.top = 1;
+        scan.parents.clear();
+        scan.pos = 0;
+        scan.need = 0;
     }
 
     /// Decodes one frame from the start of `buf`, resuming a previous `Partial` scan.
     pub fn decode<'a>(&mut self, buf: &'a [u8]) -> Result<Status<(Frame<'a>, usize)>, DecodeError> {
-        let result = decode_with(&mut self.scan, buf, &self.limits);
+        if buf.len() < self.scan.need {
+            return Ok(Status::Partial);
+        }
+        let result = if self.scan.pos == 0 {
+            // Nothing scanned yet: the one-pass scalar path first, as in `decode`.
+            match read_node(buf, 0, &self.limits) {
+                Ok(Step::Need(n)) => {
+                    self.scan.need = n;
+                    return Ok(Status::Partial);
+                }
+                Ok(Step::Done((Node::Scalar(kind), end))) => {
+                    self.scan.need = 0;
+                    return Ok(Status::Complete((Frame::new(kind, None, &buf[..end]), end)));
+                }
+                Ok(Step::Done(_)) => scan_aggregate(&mut self.scan, buf, &self.limits),
+                Err(e) => Err(e),
+            }
+        } else {
+            scan_aggregate(&mut self.scan, buf, &self.limits)
+        };
         if !matches!(result, Ok(Status::Partial)) {
             self.reset();
         }

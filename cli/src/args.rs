@@ -1,0 +1,310 @@
+//! The command line: global options and subcommands (clap derive).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use redis_ring_core::placement::Algorithm;
+
+use crate::duration::parse_duration;
+use crate::shard_list::{parse_placement, ShardList};
+
+const EXAMPLES: &str = "\
+Examples:
+  redis-ring demo                                   3 temporary shards, kill one, watch the ring heal
+  redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 set foo bar
+  redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 mget foo bar baz
+  redis-ring --shards a,b,c locate user:1 user:2    offline: names are enough
+  redis-ring --shards a,b,c locate --diff a,b,c,d   how many keys would move
+  redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 shards
+  redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 bench --duration 10s --json
+
+Any word that is not a subcommand is a Redis command sent through the ring and printed like
+redis-cli prints it; options of redis-ring go before it.";
+
+/// redis-ring: one logical Redis over several independent servers, keys spread by
+/// consistent hashing (go-redis Ring compatible).
+#[derive(Debug, Parser)]
+#[command(
+    name = "redis-ring",
+    version,
+    after_help = EXAMPLES,
+    arg_required_else_help = true,
+    max_term_width = 100
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every subcommand understands.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// The shards: NAME=HOST:PORT[,NAME=HOST:PORT...] (a redis:// URL may stand for
+    /// HOST:PORT). Names are what placement hashes; `locate` needs names only: a,b,c
+    #[arg(
+        long,
+        global = true,
+        env = "REDIS_RING_SHARDS",
+        value_name = "SHARDS",
+        value_parser = ShardList::parse
+    )]
+    pub(crate) shards: Option<ShardList>,
+
+    /// Key placement: rendezvous (go-redis v9) or consistent-hash[:REPLICAS] (go-redis v7,
+    /// 100 replicas unless given)
+    #[arg(
+        long,
+        global = true,
+        value_name = "ALGORITHM",
+        default_value = "rendezvous",
+        value_parser = parse_placement
+    )]
+    pub(crate) placement: Algorithm,
+
+    /// User name for AUTH (ACL)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(crate) user: Option<String>,
+
+    /// Password for AUTH (never printed)
+    #[arg(
+        long,
+        global = true,
+        env = "REDIS_RING_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
+    pub(crate) password: Option<String>,
+
+    /// Database number (SELECT)
+    #[arg(long, global = true, value_name = "N", default_value_t = 0)]
+    pub(crate) db: u32,
+
+    /// Protocol: 3 (HELLO 3, falls back to 2 on old servers) or 2
+    #[arg(long, global = true, value_name = "2|3", value_parser = clap::value_parser!(u8).range(2..=3))]
+    pub(crate) resp: Option<u8>,
+
+    /// Timeout of a command and of a connection attempt, e.g. 2s, 500ms
+    #[arg(long, global = true, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub(crate) timeout: Duration,
+
+    /// Print replies raw (as redis-cli --raw); the default when stdout is not a terminal
+    #[arg(long, global = true, conflicts_with = "no_raw")]
+    pub(crate) raw: bool,
+
+    /// Print replies formatted (as redis-cli --no-raw); the default on a terminal
+    #[arg(long, global = true)]
+    pub(crate) no_raw: bool,
+}
+
+/// The subcommands; anything else is a Redis command.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Start 3 temporary shards (or use --shards), write keys, kill a shard mid-load and
+    /// watch the ring detect it and heal
+    Demo(DemoArgs),
+    /// Which shard owns each key, computed offline from the shard names
+    Locate(LocateArgs),
+    /// Measure throughput and latency against the shards
+    Bench(BenchArgs),
+    /// Live status of each shard: up/down, address, PING latency, DBSIZE, memory
+    Shards,
+    /// Any Redis command, sent through the ring: get foo, set foo bar, mget a b c, ...
+    #[command(external_subcommand)]
+    Redis(Vec<String>),
+}
+
+/// `redis-ring demo`
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// How many keys to write
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub(crate) keys: u64,
+
+    /// Target write rate, so the load lasts long enough to watch (0: as fast as possible)
+    #[arg(long, value_name = "OPS_PER_SEC", default_value_t = 20_000)]
+    pub(crate) rate: u64,
+
+    /// Plain line-by-line output even on a terminal
+    #[arg(long)]
+    pub(crate) plain: bool,
+}
+
+/// `redis-ring locate`
+#[derive(Debug, Args)]
+pub(crate) struct LocateArgs {
+    /// Show how N random keys would spread over the shards
+    #[arg(long, value_name = "N", conflicts_with = "keys")]
+    pub(crate) spread: Option<u64>,
+
+    /// Show which keys (given, or 100 000 random ones) would move if the shards became
+    /// NEW_SHARDS (names only are enough: a,b,c,d)
+    #[arg(long, value_name = "NEW_SHARDS", value_parser = ShardList::parse)]
+    pub(crate) diff: Option<ShardList>,
+
+    /// Seed of the random keys of --spread / --diff
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) seed: u64,
+
+    /// Keys to locate (else read one per line from stdin)
+    #[arg(value_name = "KEY", trailing_var_arg = true)]
+    pub(crate) keys: Vec<String>,
+}
+
+/// How bench callers issue commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Mode {
+    /// One caller, one command at a time
+    Seq,
+    /// --concurrency callers, one command at a time each (the client pipelines them)
+    Conc,
+    /// --concurrency callers, each sending batches of --pipeline commands
+    Pipeline,
+}
+
+/// Which client bench drives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Client {
+    /// This project's ring client
+    RedisRing,
+    /// The `redis` crate: one multiplexed connection per shard, keys placed like ours
+    RedisRs,
+}
+
+/// Which redis-ring driver bench uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Driver {
+    /// redis-ring-std: blocking, one thread per caller
+    Std,
+    /// redis-ring-smol: async, one task per caller
+    Smol,
+}
+
+/// The commands bench sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Op {
+    /// SET key value
+    Set,
+    /// GET key
+    Get,
+    /// half SET, half GET
+    Mixed,
+}
+
+/// `redis-ring bench`
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    /// seq: one caller; conc: N callers; pipeline: N callers sending batches
+    #[arg(long, value_enum, default_value_t = Mode::Conc)]
+    pub(crate) mode: Mode,
+
+    /// Concurrent callers (threads with --driver std, tasks otherwise)
+    #[arg(long, short = 'c', value_name = "N", default_value_t = 50)]
+    pub(crate) concurrency: usize,
+
+    /// How long to measure
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub(crate) duration: Duration,
+
+    /// Size of the key space (keys key:000000000000 .. key:N-1)
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub(crate) keys: u64,
+
+    /// Bytes per value written by SET
+    #[arg(long, value_name = "BYTES", default_value_t = 3)]
+    pub(crate) value_size: usize,
+
+    /// Commands per batch in --mode pipeline
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub(crate) pipeline: usize,
+
+    /// Which commands to send
+    #[arg(long, value_enum, default_value_t = Op::Mixed)]
+    pub(crate) op: Op,
+
+    /// Which client to measure
+    #[arg(long, value_enum, default_value_t = Client::RedisRing)]
+    pub(crate) client: Client,
+
+    /// Which redis-ring driver (with --client redis-ring)
+    #[arg(long, value_enum, default_value_t = Driver::Std)]
+    pub(crate) driver: Driver,
+
+    /// One JSON object on stdout instead of the human report
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Draw the timeline (ok/error rates, max latency, shard events) into FILE.svg
+    #[arg(long, value_name = "FILE.svg")]
+    pub(crate) plot: Option<PathBuf>,
+
+    /// Seed of the random key sequence
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub(crate) seed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_go_before_or_after_a_subcommand() {
+        let cli = Cli::try_parse_from([
+            "redis-ring",
+            "locate",
+            "--shards",
+            "a,b",
+            "--placement",
+            "consistent-hash:10",
+            "k1",
+            "k2",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.global.placement,
+            Algorithm::ConsistentHash { replicas: 10 }
+        );
+        let Command::Locate(args) = cli.command else {
+            panic!("not locate")
+        };
+        assert_eq!(args.keys, ["k1", "k2"]);
+    }
+
+    #[test]
+    fn other_words_are_redis_commands_with_their_own_dashes() {
+        let cli = Cli::try_parse_from([
+            "redis-ring",
+            "--shards",
+            "a=127.0.0.1:1",
+            "--timeout",
+            "500ms",
+            "set",
+            "k",
+            "--not-an-option",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.timeout, Duration::from_millis(500));
+        let Command::Redis(words) = cli.command else {
+            panic!("not a redis command")
+        };
+        assert_eq!(words, ["set", "k", "--not-an-option"]);
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_reason() {
+        let err = Cli::try_parse_from(["redis-ring", "--timeout", "2", "shards"]).unwrap_err();
+        assert!(err.to_string().contains("no unit"), "{err}");
+        let err = Cli::try_parse_from(["redis-ring", "--resp", "4", "shards"]).unwrap_err();
+        assert!(err.to_string().contains("4"), "{err}");
+        let err = Cli::try_parse_from(["redis-ring", "--shards", "a=b", "shards"]).unwrap_err();
+        assert!(err.to_string().contains("needs a port"), "{err}");
+    }
+}

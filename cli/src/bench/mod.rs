@@ -1,0 +1,277 @@
+//! `redis-ring bench`: throughput and latency against real shards.
+//!
+//! Submodules, one concern each: `workload` (which command next), `recorder` (histograms,
+//! timeline buckets, events), `progress` (the live line), `report` (JSON and text), `plot`
+//! (the SVG), and one module per client measured (`redis_rs`; the redis-ring drivers).
+//!
+//! Every client follows the same steps: connect, [`Bench::begin`] (the clock starts), run the
+//! callers until the deadline, hand back one [`Recorder`] per caller. Commands still in
+//! flight at the deadline complete and are counted; `elapsed` runs until the last one.
+
+mod plot;
+mod progress;
+mod recorder;
+mod redis_rs;
+mod report;
+mod ring_smol;
+mod ring_std;
+mod workload;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::args::{BenchArgs, Client, Driver, Global, Mode, Op};
+use crate::shard_list::{placement_name, ShardList};
+use crate::view;
+use progress::Progress;
+use recorder::{EventLog, Live, Recorder};
+use report::{Report, Settings};
+use workload::Workload;
+
+pub(crate) use ring_std::{up_down, wait_until_up};
+
+/// One bench run's parameters and shared state, handed to the client being measured.
+#[derive(Debug)]
+pub(crate) struct Bench {
+    /// The commands to send.
+    pub(crate) workload: Workload,
+    /// seq / conc / pipeline.
+    pub(crate) mode: Mode,
+    /// Concurrent callers (1 in seq mode).
+    pub(crate) callers: usize,
+    /// Commands per batch (1 unless pipelining).
+    pub(crate) batch: usize,
+    /// Measurement time.
+    pub(crate) duration: Duration,
+    /// Seed of the key sequence.
+    pub(crate) seed: u64,
+    /// The shards, with addresses.
+    pub(crate) shards: Vec<(String, String)>,
+    /// The shard list as given (for placement).
+    pub(crate) shard_list: ShardList,
+    /// Connection options.
+    pub(crate) conn: ConnSettings,
+    live: Arc<Live>,
+    events: Arc<EventLog>,
+    progress: bool,
+}
+
+/// What every client needs to connect, from the global options.
+#[derive(Clone, Debug)]
+pub(crate) struct ConnSettings {
+    /// Placement algorithm.
+    pub(crate) placement: redis_ring_core::placement::Algorithm,
+    /// ACL user.
+    pub(crate) user: Option<String>,
+    /// AUTH password.
+    pub(crate) password: Option<String>,
+    /// SELECT db.
+    pub(crate) db: u32,
+    /// 2 or 3 (None: client default).
+    pub(crate) resp: Option<u8>,
+    /// Command and connect timeout.
+    pub(crate) timeout: Duration,
+}
+
+/// The clock of a running measurement.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Clock {
+    /// When the measurement started.
+    pub(crate) start: Instant,
+    /// When callers stop starting new commands.
+    pub(crate) deadline: Instant,
+    start_unix_ms: u64,
+}
+
+/// What a client hands back.
+#[derive(Debug)]
+pub(crate) struct Measured {
+    clock: Clock,
+    recorders: Vec<Recorder>,
+    end: Instant,
+    progress: Progress,
+}
+
+impl Bench {
+    /// Starts the clock (and the progress line): call once connected, right before the
+    /// callers start.
+    pub(crate) fn begin(&mut self) -> (Clock, Progress) {
+        let start = Instant::now();
+        let start_unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        self.events = Arc::new(EventLog::new(start));
+        let progress = Progress::start(
+            self.progress,
+            start,
+            self.duration,
+            self.live.clone(),
+            self.events.clone(),
+        );
+        (
+            Clock {
+                start,
+                deadline: start + self.duration,
+                start_unix_ms,
+            },
+            progress,
+        )
+    }
+
+    /// A recorder for one caller of the measurement that started at `clock`.
+    pub(crate) fn recorder(&self, clock: &Clock) -> Recorder {
+        Recorder::new(clock.start, self.live.clone())
+    }
+
+    /// Where the client reports shard up/down events.
+    pub(crate) fn events(&self) -> Arc<EventLog> {
+        self.events.clone()
+    }
+
+    /// The seed of caller `i`.
+    pub(crate) fn caller_seed(&self, i: usize) -> u64 {
+        Workload::caller_seed(self.seed, i)
+    }
+
+    /// Bundles a finished measurement.
+    pub(crate) fn measured(clock: Clock, progress: Progress, recorders: Vec<Recorder>) -> Measured {
+        Measured {
+            clock,
+            recorders,
+            end: Instant::now(),
+            progress,
+        }
+    }
+}
+
+/// Runs `bench` and prints its report.
+pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String> {
+    let shard_list = global
+        .shards
+        .clone()
+        .ok_or("bench needs shards: --shards NAME=HOST:PORT,... (or REDIS_RING_SHARDS)")?;
+    let shards = shard_list.with_addrs()?;
+    if args.concurrency == 0 {
+        return Err("--concurrency must be at least 1".into());
+    }
+    if args.pipeline == 0 {
+        return Err("--pipeline must be at least 1".into());
+    }
+    if args.duration.is_zero() {
+        return Err("--duration must be more than 0".into());
+    }
+    let callers = if args.mode == Mode::Seq {
+        1
+    } else {
+        args.concurrency
+    };
+    let batch = if args.mode == Mode::Pipeline {
+        args.pipeline
+    } else {
+        1
+    };
+    let conn = ConnSettings {
+        placement: global.placement.clone(),
+        user: global.user.clone(),
+        password: global.password.clone(),
+        db: global.db,
+        resp: global.resp,
+        timeout: global.timeout,
+    };
+    let start = Instant::now();
+    let mut bench = Bench {
+        workload: Workload::new(args.keys, args.op, args.value_size),
+        mode: args.mode,
+        callers,
+        batch,
+        duration: args.duration,
+        seed: args.seed,
+        shards: shards.clone(),
+        shard_list,
+        conn,
+        live: Arc::new(Live::default()),
+        events: Arc::new(EventLog::new(start)),
+        progress: view::stderr_is_live(),
+    };
+    let (client, driver) = match (args.client, args.driver) {
+        // redis-rs is not a redis-ring driver: "smol" names the runtime it runs on.
+        (Client::RedisRs, _) => ("redis-rs", "smol"),
+        (Client::RedisRing, Driver::Std) => ("redis-ring", "std"),
+        (Client::RedisRing, Driver::Smol) => ("redis-ring", "smol"),
+    };
+    let measured = match (args.client, args.driver) {
+        (Client::RedisRs, _) => redis_rs::run(&mut bench)?,
+        (Client::RedisRing, Driver::Std) => ring_std::run(&mut bench)?,
+        (Client::RedisRing, Driver::Smol) => ring_smol::run(&mut bench)?,
+    };
+    measured.progress.finish();
+    let mut merged = Recorder::new(measured.clock.start, bench.live.clone());
+    for r in &measured.recorders {
+        merged.merge(r);
+    }
+    let report = Report {
+        settings: Settings {
+            client,
+            driver,
+            mode: mode_name(args.mode),
+            concurrency: callers,
+            pipeline: batch,
+            op: op_name(args.op),
+            duration: args.duration,
+            keys: args.keys,
+            value_size: args.value_size,
+            shards: shards.iter().map(|(n, a)| format!("{n}={a}")).collect(),
+            placement: placement_name(&global.placement),
+        },
+        start_unix_ms: measured.clock.start_unix_ms,
+        elapsed: measured.end.duration_since(measured.clock.start),
+        recorder: merged,
+        events: bench.events.snapshot(),
+    };
+    if let Some(path) = &args.plot {
+        let title = format!(
+            "{client} ({driver}) {} x{}{}: {:.0} ops/s",
+            report.settings.mode,
+            callers,
+            if batch > 1 {
+                format!(" batch {batch}")
+            } else {
+                String::new()
+            },
+            report.ops_per_sec()
+        );
+        plot::draw(
+            path,
+            &title,
+            report.elapsed.as_secs_f64(),
+            report.recorder.buckets(),
+            &report.events,
+        )?;
+    }
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.human());
+        if let Some(path) = &args.plot {
+            println!("  timeline plot: {}", path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn mode_name(m: Mode) -> &'static str {
+    match m {
+        Mode::Seq => "seq",
+        Mode::Conc => "conc",
+        Mode::Pipeline => "pipeline",
+    }
+}
+
+fn op_name(o: Op) -> &'static str {
+    match o {
+        Op::Set => "set",
+        Op::Get => "get",
+        Op::Mixed => "mixed",
+    }
+}

@@ -1,0 +1,203 @@
+//! `bench --client redis-rs`: the same workload through the `redis` crate, for a
+//! side-by-side figure.
+//!
+//! One multiplexed connection per shard (opened before the clock starts, shared by every
+//! caller), keys placed with our placement over all the shards. redis-rs has no ring: no
+//! health checks, no events, and a broken multiplexed connection stays broken, so a killed
+//! shard fails its keys until the end of the run (that is the behaviour being compared).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo, ProtocolVersion};
+use redis_ring_core::placement::{AnyPlacement, Placement};
+
+use super::workload::{Request, Workload};
+use super::{Bench, ConnSettings, Measured};
+use crate::args::Mode;
+use crate::rng::Rng;
+
+/// Connects, measures, hands back the callers' recorders.
+pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
+    smol::block_on(async {
+        let mut conns = Vec::with_capacity(bench.shards.len());
+        for (name, addr) in &bench.shards {
+            let conn = connect(addr, &bench.conn)
+                .await
+                .map_err(|e| format!("redis-rs: shard {name} ({addr}): {e}"))?;
+            conns.push(conn);
+        }
+        let shared = Arc::new(Shared {
+            conns,
+            placement: bench.shard_list.placement(&bench.conn.placement),
+            workload: bench.workload.clone(),
+        });
+        let (clock, progress) = bench.begin();
+        let tasks: Vec<_> = (0..bench.callers)
+            .map(|i| {
+                let shared = shared.clone();
+                let mut rec = bench.recorder(&clock);
+                let mut rng = Rng::new(bench.caller_seed(i));
+                let (mode, batch) = (bench.mode, bench.batch);
+                smol::spawn(async move {
+                    while Instant::now() < clock.deadline {
+                        let t0 = Instant::now();
+                        let (ok, err) = if mode == Mode::Pipeline {
+                            shared.batch(&mut rng, batch).await
+                        } else {
+                            shared.one(&mut rng).await
+                        };
+                        let t1 = Instant::now();
+                        rec.record(t1, t1 - t0, ok, err);
+                    }
+                    rec
+                })
+            })
+            .collect();
+        let mut recorders = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            recorders.push(t.await);
+        }
+        Ok(Bench::measured(clock, progress, recorders))
+    })
+}
+
+async fn connect(addr: &str, opts: &ConnSettings) -> redis::RedisResult<MultiplexedConnection> {
+    let url = if addr.contains("://") {
+        addr.to_owned()
+    } else {
+        format!("redis://{addr}")
+    };
+    let info = url.as_str().into_connection_info()?;
+    let mut settings = info.redis_settings().clone().set_db(i64::from(opts.db));
+    if let Some(user) = &opts.user {
+        settings = settings.set_username(user);
+    }
+    if let Some(password) = &opts.password {
+        settings = settings.set_password(password);
+    }
+    if opts.resp == Some(3) {
+        settings = settings.set_protocol(ProtocolVersion::RESP3);
+    }
+    let client = Client::open(info.set_redis_settings(settings))?;
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(opts.timeout))
+        .set_response_timeout(Some(opts.timeout));
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+}
+
+/// A boxed future of a sub-batch: `(ok, err)`.
+type SubBatch<'a> = Pin<Box<dyn Future<Output = (u64, u64)> + Send + 'a>>;
+
+/// What every caller shares.
+struct Shared {
+    conns: Vec<MultiplexedConnection>,
+    placement: AnyPlacement,
+    workload: Workload,
+}
+
+impl Shared {
+    fn conn_for(&self, key: &str) -> MultiplexedConnection {
+        // Placement over all the configured shards: never empty.
+        let i = self.placement.shard_for(key.as_bytes()).unwrap_or(0);
+        self.conns[i].clone()
+    }
+
+    fn command(&self, req: &Request) -> redis::Cmd {
+        match req {
+            Request::Set(key) => {
+                let mut c = redis::cmd("SET");
+                c.arg(key).arg(self.workload.value());
+                c
+            }
+            Request::Get(key) => {
+                let mut c = redis::cmd("GET");
+                c.arg(key);
+                c
+            }
+        }
+    }
+
+    /// One command: `(1, 0)` or `(0, 1)`.
+    async fn one(&self, rng: &mut Rng) -> (u64, u64) {
+        let req = self.workload.next(rng);
+        let mut conn = self.conn_for(req.key());
+        match self
+            .command(&req)
+            .query_async::<redis::Value>(&mut conn)
+            .await
+        {
+            Ok(redis::Value::ServerError(_)) | Err(_) => (0, 1),
+            Ok(_) => (1, 0),
+        }
+    }
+
+    /// A batch: split per shard, one redis-rs pipeline per shard, all sent concurrently.
+    async fn batch(&self, rng: &mut Rng, n: usize) -> (u64, u64) {
+        let mut groups: Vec<(redis::Pipeline, u64)> =
+            (0..self.conns.len()).map(|_| (redis::pipe(), 0)).collect();
+        for _ in 0..n {
+            let req = self.workload.next(rng);
+            let i = self.placement.shard_for(req.key().as_bytes()).unwrap_or(0);
+            groups[i].0.add_command(self.command(&req));
+            groups[i].1 += 1;
+        }
+        let futures: Vec<SubBatch<'_>> = groups
+            .into_iter()
+            .enumerate()
+            .filter(|(_, (_, count))| *count > 0)
+            .map(|(i, (pipe, count))| {
+                let mut conn = self.conns[i].clone();
+                Box::pin(async move {
+                    match pipe.query_async::<Vec<redis::Value>>(&mut conn).await {
+                        Ok(values) => {
+                            let err = values
+                                .iter()
+                                .filter(|v| matches!(v, redis::Value::ServerError(_)))
+                                .count() as u64;
+                            (count - err, err)
+                        }
+                        Err(_) => (0, count),
+                    }
+                }) as SubBatch<'_>
+            })
+            .collect();
+        join_all(futures)
+            .await
+            .into_iter()
+            .fold((0, 0), |(o, e), (a, b)| (o + a, e + b))
+    }
+}
+
+/// Polls every future until all are done (the per-shard sub-batches run concurrently).
+async fn join_all(futures: Vec<SubBatch<'_>>) -> Vec<(u64, u64)> {
+    // Each slot: the future while it runs, then its output.
+    type Slot<'a> = (Option<SubBatch<'a>>, Option<(u64, u64)>);
+    let mut slots: Vec<Slot<'_>> = futures.into_iter().map(|f| (Some(f), None)).collect();
+    std::future::poll_fn(move |cx: &mut Context<'_>| {
+        let mut pending = false;
+        for (future, out) in &mut slots {
+            if let Some(f) = future {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => {
+                        *out = Some(v);
+                        *future = None;
+                    }
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(slots.iter_mut().filter_map(|(_, out)| out.take()).collect())
+        }
+    })
+    .await
+}

@@ -1,0 +1,126 @@
+//! `bench --client redis-ring --driver std`: one thread per caller, all sharing one `Ring`.
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use redis_ring_core::command::Cmd;
+use redis_ring_core::ring::Event;
+use redis_ring_std::Ring;
+
+use super::workload::{Request, Workload};
+use super::{Bench, Measured};
+use crate::args::Mode;
+use crate::connect::{GlobalConn, RingSettings};
+use crate::rng::Rng;
+
+/// The command for a workload request.
+pub(super) fn command(workload: &Workload, req: Request) -> Cmd {
+    match req {
+        Request::Set(key) => Cmd::new("SET").arg(key).arg(workload.value()),
+        Request::Get(key) => Cmd::new("GET").arg(key),
+    }
+}
+
+/// The shard name and new state of an up/down event.
+pub(crate) fn up_down(event: &Event) -> Option<(&str, bool)> {
+    match event {
+        Event::ShardUp { name, .. } => Some((name, true)),
+        Event::ShardDown { name, .. } => Some((name, false)),
+        _ => None,
+    }
+}
+
+/// Builds the ring, waits for its shards, measures, hands back the callers' recorders.
+pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
+    let settings = RingSettings {
+        shards: bench.shards.clone(),
+        global: GlobalConn {
+            placement: bench.conn.placement.clone(),
+            user: bench.conn.user.clone(),
+            password: bench.conn.password.clone(),
+            db: bench.conn.db,
+            resp: bench.conn.resp,
+            timeout: bench.conn.timeout,
+        },
+    };
+    let ring = settings.build(|b| b)?;
+    wait_until_up(&ring, bench.conn.timeout.max(Duration::from_secs(2)))?;
+    let events = ring.events();
+    let (clock, progress) = bench.begin();
+    let log = bench.events();
+    let forwarder = thread::Builder::new()
+        .name("bench-events".into())
+        .spawn(move || {
+            for event in events {
+                if let Some((shard, up)) = up_down(&event) {
+                    log.push(shard, up);
+                }
+            }
+        })
+        .map_err(|e| format!("cannot start a thread: {e}"))?;
+    let recorders = thread::scope(|s| {
+        let handles: Vec<_> = (0..bench.callers)
+            .map(|i| {
+                let ring = &ring;
+                let workload = &bench.workload;
+                let mut rec = bench.recorder(&clock);
+                let mut rng = Rng::new(bench.caller_seed(i));
+                let (mode, batch) = (bench.mode, bench.batch);
+                s.spawn(move || {
+                    while Instant::now() < clock.deadline {
+                        let t0 = Instant::now();
+                        let (ok, err) = if mode == Mode::Pipeline {
+                            let mut p = ring.pipeline();
+                            for _ in 0..batch {
+                                p.cmd(command(workload, workload.next(&mut rng)));
+                            }
+                            let results = p.run();
+                            let ok = results.iter().filter(|r| r.is_ok()).count() as u64;
+                            (ok, results.len() as u64 - ok)
+                        } else {
+                            match ring.cmd(command(workload, workload.next(&mut rng))) {
+                                Ok(_) => (1, 0),
+                                Err(_) => (0, 1),
+                            }
+                        };
+                        let t1 = Instant::now();
+                        rec.record(t1, t1 - t0, ok, err);
+                    }
+                    rec
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a bench caller panicked"))
+            .collect::<Vec<_>>()
+    });
+    let measured = Bench::measured(clock, progress, recorders);
+    ring.close(); // ends the event channel, so the forwarder returns
+    let _ = forwarder.join();
+    Ok(measured)
+}
+
+/// Waits until every shard is up (the ring probes new shards at once), so the measurement
+/// does not start with connection set-up; fails naming the shards still down.
+pub(crate) fn wait_until_up(ring: &Ring, patience: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + patience;
+    loop {
+        let stats = ring.stats();
+        let down: Vec<String> = stats
+            .iter()
+            .filter(|s| !s.up)
+            .map(|s| match &s.last_error {
+                Some(e) => format!("{} ({}): {e}", s.name, s.addr),
+                None => format!("{} ({})", s.name, s.addr),
+            })
+            .collect();
+        if down.is_empty() && !stats.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("shards not up: {}", down.join("; ")));
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}

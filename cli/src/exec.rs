@@ -1,0 +1,80 @@
+//! Any other word on the command line: a Redis command sent through the ring, its reply
+//! printed like redis-cli prints it.
+//!
+//! Differences from redis-cli, on purpose: an error reply goes to stderr as
+//! `(error) MESSAGE` and the exit code is 1 (scripts can test it); errors of the ring itself
+//! (keys on different shards, every shard down, a timeout) are one `redis-ring: ...` line
+//! naming the shards.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use redis_ring_core::command::Cmd;
+use redis_ring_core::resp::Value;
+use redis_ring_core::Error;
+use redis_ring_std::Ring;
+
+use crate::args::Global;
+use crate::connect::RingSettings;
+use crate::print::{self, Style};
+use crate::view;
+
+/// The reply style the options and stdout ask for.
+pub(crate) fn style(global: &Global) -> Style {
+    if global.raw {
+        Style::Raw
+    } else if global.no_raw || view::stdout_is_live() {
+        Style::Human
+    } else {
+        Style::Raw
+    }
+}
+
+/// Sends `words` (command name first) and prints the reply.
+pub(crate) fn run(global: &Global, words: &[String]) -> Result<ExitCode, String> {
+    let settings = RingSettings::from_global(global, "a Redis command")?;
+    let Some((name, args)) = words.split_first() else {
+        return Err("no command given".into());
+    };
+    let mut cmd = Cmd::new(name.as_str());
+    for a in args {
+        cmd = cmd.arg(a.as_str());
+    }
+    let ring = settings.build(|b| b)?;
+    let result = send(&ring, name, args, cmd);
+    ring.close();
+    match result {
+        Ok(value) => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&print::format(&value, style(global)))
+                .and_then(|()| out.flush())
+                .map_err(|e| format!("writing the reply: {e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(Error::Server { message, .. }) => {
+            eprintln!("{}", print::format_error(message.as_bytes()));
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Sends the command; the multi-key commands the ring splits per shard go through the
+/// driver's split helpers (`Ring::cmd` routes one command to one shard and refuses keys on
+/// several), with their replies rebuilt as Redis would send them.
+fn send(ring: &Ring, name: &str, args: &[String], cmd: Cmd) -> Result<Value, Error> {
+    match name.to_ascii_uppercase().as_str() {
+        "MGET" if !args.is_empty() => ring.mget::<_, Value>(args).map(Value::Array),
+        "MSET" if !args.is_empty() && args.len() % 2 == 0 => {
+            let pairs: Vec<(&str, &str)> = args
+                .chunks(2)
+                .map(|p| (p[0].as_str(), p[1].as_str()))
+                .collect();
+            ring.mset(&pairs).map(|()| Value::Okay)
+        }
+        "DEL" if !args.is_empty() => ring.del(args).map(|n| Value::Int(n as i64)),
+        "EXISTS" if !args.is_empty() => ring.exists(args).map(|n| Value::Int(n as i64)),
+        // Wrong arity and every other command: as given (the server words the errors).
+        _ => ring.cmd(cmd),
+    }
+}

@@ -1,0 +1,262 @@
+//! `--shards`: the shard set as written on the command line or in `REDIS_RING_SHARDS`.
+//!
+//! Entries are separated by commas (or white space). Each one is
+//! * `NAME=ADDR`: a shard called NAME at ADDR (`host:port` or a `redis://` URL), or
+//! * `NAME` alone: a name without address — enough for `locate`, which never connects. When
+//!   NAME itself looks like `host:port`, it is also the address (go-redis users often name
+//!   shards by their address).
+//!
+//! Names are what placement hashes, so they must match the names the other clients of the
+//! same servers use (the keys of go-redis's `Addrs` map).
+
+use std::fmt;
+
+use redis_ring_core::placement::{Algorithm, AnyPlacement, ShardSpec};
+
+/// One shard as given on the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ShardEntry {
+    /// The name placement hashes.
+    pub(crate) name: String,
+    /// Where to connect, when known.
+    pub(crate) addr: Option<String>,
+}
+
+/// The shards given with `--shards`, in order (the order breaks placement ties).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ShardList {
+    entries: Vec<ShardEntry>,
+}
+
+impl ShardList {
+    /// Parses `a=127.0.0.1:7000,b=127.0.0.1:7001`, `a,b,c` or a mix.
+    pub(crate) fn parse(text: &str) -> Result<ShardList, String> {
+        let mut entries: Vec<ShardEntry> = Vec::new();
+        for item in text
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+        {
+            let entry = match item.split_once('=') {
+                Some((name, addr)) => {
+                    if name.is_empty() {
+                        return Err(format!("`{item}`: the shard name before `=` is empty"));
+                    }
+                    check_addr(addr).map_err(|e| format!("shard `{name}`: {e}"))?;
+                    ShardEntry {
+                        name: name.to_owned(),
+                        addr: Some(addr.to_owned()),
+                    }
+                }
+                None => ShardEntry {
+                    name: item.to_owned(),
+                    addr: check_addr(item).is_ok().then(|| item.to_owned()),
+                },
+            };
+            if entries.iter().any(|e| e.name == entry.name) {
+                return Err(format!("shard name `{}` is given twice", entry.name));
+            }
+            entries.push(entry);
+        }
+        if entries.is_empty() {
+            return Err("no shard given (write NAME=HOST:PORT[,NAME=HOST:PORT...])".into());
+        }
+        Ok(ShardList { entries })
+    }
+
+    /// The shards, in order.
+    #[cfg(test)]
+    pub(crate) fn entries(&self) -> &[ShardEntry] {
+        &self.entries
+    }
+
+    /// The names, in order.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.entries.iter().map(|e| e.name.as_str())
+    }
+
+    /// `(name, addr)` for every shard, or an error naming the first shard without address.
+    pub(crate) fn with_addrs(&self) -> Result<Vec<(String, String)>, String> {
+        self.entries
+            .iter()
+            .map(|e| match &e.addr {
+                Some(addr) => Ok((e.name.clone(), addr.clone())),
+                None => Err(format!(
+                    "shard `{0}` has no address: write {0}=HOST:PORT (names alone are enough \
+                     only for `locate`)",
+                    e.name
+                )),
+            })
+            .collect()
+    }
+
+    /// The placement `algorithm` builds over these shards (all of them, as when all are up).
+    pub(crate) fn placement(&self, algorithm: &Algorithm) -> AnyPlacement {
+        let specs: Vec<ShardSpec<'_>> = self.names().map(ShardSpec::new).collect();
+        algorithm.build(&specs)
+    }
+}
+
+impl fmt::Display for ShardList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.entries.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            match &e.addr {
+                Some(addr) if *addr != e.name => write!(f, "{}={}", e.name, addr)?,
+                _ => f.write_str(&e.name)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Accepts `host:port` (port 1..=65535, `[v6]:port` included) and `redis://` / `rediss://`
+/// / `unix://` URLs; the driver validates URLs further when it connects.
+fn check_addr(addr: &str) -> Result<(), String> {
+    if addr.starts_with("redis://") || addr.starts_with("rediss://") || addr.starts_with("unix://")
+    {
+        return Ok(());
+    }
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return Err(format!("address `{addr}` needs a port (HOST:PORT)"));
+    };
+    if host.is_empty() {
+        return Err(format!("address `{addr}` has no host"));
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(()),
+        _ => Err(format!("address `{addr}`: `{port}` is not a port number")),
+    }
+}
+
+/// `--placement`: `rendezvous` (go-redis v9) or `consistent-hash[:REPLICAS]` (go-redis v7,
+/// 100 replicas by default).
+pub(crate) fn parse_placement(text: &str) -> Result<Algorithm, String> {
+    let (name, arg) = match text.split_once(':') {
+        Some((n, a)) => (n, Some(a)),
+        None => (text, None),
+    };
+    match (name, arg) {
+        ("rendezvous", None) => Ok(Algorithm::Rendezvous),
+        ("consistent-hash" | "consistent", None) => Ok(Algorithm::go_redis_v7()),
+        ("consistent-hash" | "consistent", Some(r)) => match r.parse::<usize>() {
+            Ok(replicas) if replicas > 0 => Ok(Algorithm::ConsistentHash { replicas }),
+            _ => Err(format!("`{r}` is not a positive number of replicas")),
+        },
+        ("rendezvous", Some(_)) => Err("rendezvous takes no argument".into()),
+        _ => Err(format!(
+            "unknown placement `{name}` (use rendezvous or consistent-hash[:REPLICAS])"
+        )),
+    }
+}
+
+/// The name `--placement` accepts for `algorithm`, for messages.
+pub(crate) fn placement_name(algorithm: &Algorithm) -> String {
+    match algorithm {
+        Algorithm::Rendezvous => "rendezvous".into(),
+        Algorithm::ConsistentHash { replicas } => format!("consistent-hash:{replicas}"),
+        other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, addr: Option<&str>) -> ShardEntry {
+        ShardEntry {
+            name: name.into(),
+            addr: addr.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn parses_names_with_addresses() {
+        let list = ShardList::parse("a=127.0.0.1:7000,b=localhost:7001").unwrap();
+        assert_eq!(
+            list.entries(),
+            [
+                entry("a", Some("127.0.0.1:7000")),
+                entry("b", Some("localhost:7001"))
+            ]
+        );
+        assert_eq!(
+            list.with_addrs().unwrap(),
+            vec![
+                ("a".to_owned(), "127.0.0.1:7000".to_owned()),
+                ("b".to_owned(), "localhost:7001".to_owned())
+            ]
+        );
+        assert_eq!(list.to_string(), "a=127.0.0.1:7000,b=localhost:7001");
+    }
+
+    #[test]
+    fn names_alone_are_enough_for_placement_but_not_to_connect() {
+        let list = ShardList::parse("a,b, c").unwrap();
+        assert_eq!(list.names().collect::<Vec<_>>(), ["a", "b", "c"]);
+        let err = list.with_addrs().unwrap_err();
+        assert!(err.contains("shard `a` has no address"), "{err}");
+    }
+
+    #[test]
+    fn an_address_alone_is_name_and_address() {
+        let list = ShardList::parse("127.0.0.1:7000 [::1]:7001").unwrap();
+        assert_eq!(
+            list.entries(),
+            [
+                entry("127.0.0.1:7000", Some("127.0.0.1:7000")),
+                entry("[::1]:7001", Some("[::1]:7001"))
+            ]
+        );
+        assert_eq!(list.to_string(), "127.0.0.1:7000,[::1]:7001");
+    }
+
+    #[test]
+    fn urls_are_addresses() {
+        let list = ShardList::parse("a=redis://u:p@host:6379/2").unwrap();
+        assert_eq!(
+            list.entries()[0].addr.as_deref(),
+            Some("redis://u:p@host:6379/2")
+        );
+    }
+
+    #[test]
+    fn rejects_bad_lists_with_a_reason() {
+        let cases = [
+            ("", "no shard given"),
+            (" , ", "no shard given"),
+            ("=1.2.3.4:5", "name before `=` is empty"),
+            ("a=host", "needs a port"),
+            ("a=:7000", "has no host"),
+            ("a=host:0", "not a port number"),
+            ("a=host:99999", "not a port number"),
+            ("a,b,a", "`a` is given twice"),
+        ];
+        for (text, why) in cases {
+            let err = ShardList::parse(text).unwrap_err();
+            assert!(err.contains(why), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn placement_names() {
+        assert_eq!(parse_placement("rendezvous"), Ok(Algorithm::Rendezvous));
+        assert_eq!(
+            parse_placement("consistent-hash"),
+            Ok(Algorithm::ConsistentHash { replicas: 100 })
+        );
+        assert_eq!(
+            parse_placement("consistent-hash:160"),
+            Ok(Algorithm::ConsistentHash { replicas: 160 })
+        );
+        assert!(parse_placement("consistent-hash:0").is_err());
+        assert!(parse_placement("ketama")
+            .unwrap_err()
+            .contains("unknown placement"));
+        assert_eq!(
+            placement_name(&parse_placement("consistent-hash:7").unwrap()),
+            "consistent-hash:7"
+        );
+    }
+}

@@ -1,0 +1,599 @@
+//! The `redis-ring` binary against real redis-servers from the harness: every subcommand,
+//! the demo end to end, and `bench --json` parsed.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use redis_ring_tests::harness::Reply;
+use redis_ring_tests::{RedisServer, Shards};
+use serde_json::Value as Json;
+
+fn redis_ring() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_redis-ring"));
+    cmd.env_remove("REDIS_RING_SHARDS")
+        .env_remove("REDIS_RING_PASSWORD")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    redis_ring().args(args).output().expect("run redis-ring")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn shards_arg(shards: &Shards) -> String {
+    shards
+        .named()
+        .iter()
+        .map(|(n, a)| format!("{n}={a}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+#[test]
+fn locate_is_offline_and_agrees_with_where_the_ring_writes() {
+    let shards = Shards::start(3).unwrap();
+    let spec = shards_arg(&shards);
+    let keys: Vec<String> = (0..24).map(|i| format!("user:{i}")).collect();
+    for key in &keys {
+        ok(&run(&["--shards", &spec, "set", key, "v"]));
+    }
+    // Names only, keys on stdin, shards from the environment: no address, no connection.
+    let mut child = redis_ring()
+        .env("REDIS_RING_SHARDS", "shard1,shard2,shard3")
+        .arg("locate")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{}", keys.join("\n")).unwrap();
+    }
+    let out = ok(&child.wait_with_output().unwrap());
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), keys.len(), "{out}");
+    let mut used = std::collections::HashSet::new();
+    for (line, key) in lines.iter().zip(&keys) {
+        let (k, shard) = line.split_once('\t').expect("KEY<TAB>SHARD");
+        assert_eq!(k, key);
+        used.insert(shard.to_owned());
+        let i: usize = shard.trim_start_matches("shard").parse::<usize>().unwrap() - 1;
+        for (j, server) in shards.servers().iter().enumerate() {
+            let there = server.command(&["EXISTS", key]).unwrap() == Reply::Int(1);
+            assert_eq!(
+                there,
+                i == j,
+                "{key}: locate says {shard}, found on shard{}",
+                j + 1
+            );
+        }
+    }
+    assert_eq!(used.len(), 3, "24 keys should use every shard: {out}");
+}
+
+#[test]
+fn locate_spread_and_diff() {
+    let out = ok(&run(&["--shards", "a,b,c", "locate", "--spread", "30000"]));
+    assert!(
+        out.starts_with("30 000 random keys over 3 shards (rendezvous, seed 0):"),
+        "{out}"
+    );
+    for name in ["a", "b", "c"] {
+        assert!(
+            out.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{name} "))),
+            "{out}"
+        );
+    }
+    let out = ok(&run(&[
+        "--shards",
+        "a,b,c",
+        "--placement",
+        "consistent-hash",
+        "locate",
+        "--diff",
+        "a,b,c,d",
+    ]));
+    assert!(out.contains("(consistent-hash:100)"), "{out}");
+    let pct: f64 = out
+        .split(" keys move: ")
+        .nth(1)
+        .and_then(|r| r.split('%').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((15.0..35.0).contains(&pct), "{out}");
+    let out = run(&["--shards", "a,b", "locate"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no key to locate"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&["locate", "k"]);
+    assert!(
+        text(&out.stderr).contains("--shards"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// Runs `args` through redis-ring (against the single shard) and through redis-cli, and
+/// expects the same stdout byte for byte.
+fn same_as_redis_cli(server: &RedisServer, ring_opts: &[&str], cli_opts: &[&str], args: &[&str]) {
+    let addr = server.addr();
+    let spec = format!("only={addr}");
+    let mut ours = vec!["--shards", spec.as_str()];
+    ours.extend_from_slice(ring_opts);
+    ours.extend_from_slice(args);
+    let ours = run(&ours);
+    let port = server.port().to_string();
+    let theirs = Command::new("redis-cli")
+        .args(["-p", &port])
+        .args(cli_opts)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("redis-cli (installed with redis-server) runs");
+    assert_eq!(
+        text(&ours.stdout),
+        text(&theirs.stdout),
+        "{args:?} with {ring_opts:?} / {cli_opts:?}; our stderr: {}",
+        text(&ours.stderr)
+    );
+}
+
+#[test]
+fn replies_print_like_redis_cli() {
+    let server = RedisServer::start().unwrap();
+    for setup in [
+        vec!["set", "foo", "a\nb\"c\u{1}"],
+        vec![
+            "rpush", "l", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k",
+        ],
+        vec!["hset", "h", "f", "1", "g", "2"],
+        vec!["sadd", "s", "x"],
+        vec!["zadd", "z", "1.5", "m"],
+    ] {
+        assert!(server.command(&setup).is_ok());
+    }
+    let cases: &[&[&str]] = &[
+        &["get", "foo"],
+        &["get", "missing"],
+        &["strlen", "foo"],
+        &["exists", "foo", "missing"],
+        &["lrange", "l", "0", "-1"],
+        &["lrange", "nothing", "0", "-1"],
+        &["hgetall", "h"],
+        &["smembers", "s"],
+        &["zscore", "z", "m"],
+        &["zrange", "z", "0", "-1", "withscores"],
+        &["set", "k", "v"],
+    ];
+    for case in cases {
+        same_as_redis_cli(&server, &["--resp", "2", "--no-raw"], &["--no-raw"], case);
+        same_as_redis_cli(&server, &["--resp", "2", "--raw"], &["--raw"], case);
+        same_as_redis_cli(
+            &server,
+            &["--resp", "3", "--no-raw"],
+            &["-3", "--no-raw"],
+            case,
+        );
+        same_as_redis_cli(&server, &["--resp", "3", "--raw"], &["-3", "--raw"], case);
+    }
+}
+
+#[test]
+fn errors_are_one_line_on_stderr_with_a_non_zero_exit() {
+    let shards = Shards::start(3).unwrap();
+    let spec = shards_arg(&shards);
+    // An error reply from the server.
+    let out = run(&["--shards", &spec, "bogus", "x"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(
+        text(&out.stderr).starts_with("(error) ERR unknown command 'bogus'"),
+        "{}",
+        text(&out.stderr)
+    );
+    // RENAME across shards is refused before anything is sent: find two keys on different
+    // shards with locate.
+    let located = ok(&run(&[
+        "--shards",
+        "shard1,shard2,shard3",
+        "locate",
+        "a",
+        "b",
+        "c",
+        "d",
+        "e",
+    ]));
+    let pairs: Vec<(&str, &str)> = located
+        .lines()
+        .map(|l| l.split_once('\t').unwrap())
+        .collect();
+    let (a, sa) = pairs[0];
+    let (b, sb) = *pairs
+        .iter()
+        .find(|(_, s)| *s != sa)
+        .expect("two shards among 5 keys");
+    ok(&run(&["--shards", &spec, "set", a, "1"]));
+    let out = run(&["--shards", &spec, "rename", a, b]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("RENAME") && err.contains(sa) && err.contains(sb),
+        "{err}"
+    );
+    assert!(err.contains("hash tag"), "{err}");
+    assert_eq!(
+        ok(&run(&["--shards", &spec, "--raw", "get", a])),
+        "1\n",
+        "nothing renamed"
+    );
+    // Hash tags keep keys together: that rename works.
+    ok(&run(&["--shards", &spec, "set", "{t}a", "1"]));
+    assert_eq!(
+        ok(&run(&["--shards", &spec, "rename", "{t}a", "{t}b"])),
+        "OK\n"
+    );
+    // Option errors.
+    let out = run(&["--shards", "a,b", "get", "k"]);
+    assert!(
+        text(&out.stderr).contains("shard `a` has no address"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&["--shards", &spec, "--timeout", "5", "get", "k"]);
+    assert_eq!(out.status.code(), Some(2), "usage errors exit 2 (clap)");
+    assert!(
+        text(&out.stderr).contains("has no unit"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&["get", "k"]);
+    assert!(
+        text(&out.stderr).contains("--shards NAME=HOST:PORT"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn password_from_the_environment_is_used_and_never_printed() {
+    let server =
+        RedisServer::start_with(redis_ring_tests::ServerOptions::new().password("s3cret-pw"))
+            .unwrap();
+    let spec = format!("one={}", server.addr());
+    let out = redis_ring()
+        .env("REDIS_RING_PASSWORD", "s3cret-pw")
+        .args(["--shards", &spec, "set", "k", "v"])
+        .output()
+        .unwrap();
+    assert_eq!(ok(&out), "OK\n");
+    let help = redis_ring()
+        .env("REDIS_RING_PASSWORD", "s3cret-pw")
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(!text(&help.stdout).contains("s3cret-pw"));
+    assert!(text(&help.stdout).contains("REDIS_RING_PASSWORD"));
+}
+
+#[test]
+fn shards_shows_each_shard_and_fails_when_one_is_down() {
+    let mut shards = Shards::start(2).unwrap();
+    let spec = shards_arg(&shards);
+    for i in 0..5 {
+        assert!(shards.servers()[0]
+            .command(&["SET", &format!("k{i}"), "v"])
+            .is_ok());
+    }
+    let out = ok(&run(&["--shards", &spec, "shards"]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("shard") && lines[0].contains("ping"),
+        "{out}"
+    );
+    let row1: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(row1[0], "shard1");
+    assert_eq!(row1[2], "up");
+    assert!(row1[3].parse::<f64>().is_ok() && row1[4] == "ms", "{out}");
+    assert_eq!(row1[5], "5", "DBSIZE: {out}");
+    shards.server(1).kill();
+    let out = run(&["--shards", &spec, "shards"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let row2 = stdout.lines().find(|l| l.starts_with("shard2")).unwrap();
+    assert!(
+        row2.contains("DOWN") || row2.contains("failing"),
+        "{stdout}"
+    );
+    assert!(row2.contains("refused"), "{stdout}");
+}
+
+fn bench_json(args: &[&str]) -> Json {
+    let out = ok(&run(args));
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
+fn check_bench_json(j: &Json, duration_ms: u64) {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let start = j["start_unix_ms"].as_u64().unwrap();
+    assert!(start <= now_ms && now_ms - start < 60_000, "{j}");
+    let ops = j["ops"].as_u64().unwrap();
+    let errors = j["errors"].as_u64().unwrap();
+    assert!(ops > 100, "{j}");
+    assert!(j["ops_per_sec"].as_f64().unwrap() > 0.0);
+    let (p50, p99, max) = (
+        j["p50_us"].as_u64().unwrap(),
+        j["p99_us"].as_u64().unwrap(),
+        j["max_us"].as_u64().unwrap(),
+    );
+    assert!(0 < p50 && p50 <= p99 && p99 <= max, "{j}");
+    let timeline = j["timeline"].as_array().unwrap();
+    let expected = (duration_ms / 250) as usize;
+    assert!((expected..=expected + 2).contains(&timeline.len()), "{j}");
+    let (mut ok_sum, mut err_sum) = (0, 0);
+    for (i, b) in timeline.iter().enumerate() {
+        assert_eq!(b["t_ms"].as_u64().unwrap(), i as u64 * 250);
+        ok_sum += b["ok"].as_u64().unwrap();
+        err_sum += b["err"].as_u64().unwrap();
+        assert!(b["max_us"].as_u64().unwrap() <= max);
+    }
+    assert_eq!(ok_sum + err_sum, ops);
+    assert_eq!(err_sum, errors);
+    assert!(j["events"].is_array());
+}
+
+#[test]
+fn bench_json_with_our_driver_and_with_redis_rs() {
+    let shards = Shards::start(2).unwrap();
+    let spec = shards_arg(&shards);
+    let plot = tempfile_path("bench.svg");
+    let j = bench_json(&[
+        "--shards",
+        &spec,
+        "bench",
+        "--duration",
+        "1s",
+        "--concurrency",
+        "4",
+        "--json",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    check_bench_json(&j, 1000);
+    assert_eq!(j["errors"], 0, "{j}");
+    assert_eq!(j["client"], "redis-ring");
+    assert_eq!(j["events"], serde_json::json!([]));
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("ok / s"));
+    let j = bench_json(&[
+        "--shards",
+        &spec,
+        "bench",
+        "--duration",
+        "750ms",
+        "--mode",
+        "pipeline",
+        "--pipeline",
+        "8",
+        "-c",
+        "2",
+        "--client",
+        "redis-rs",
+        "--op",
+        "set",
+        "--json",
+    ]);
+    check_bench_json(&j, 750);
+    assert_eq!(j["errors"], 0, "{j}");
+    assert_eq!(j["client"], "redis-rs");
+    assert_eq!(j["pipeline"], 8);
+    // Every SET landed where our placement puts it: the two shards together hold the keys.
+    let total: i64 = shards
+        .servers()
+        .iter()
+        .map(|s| match s.command(&["DBSIZE"]).unwrap() {
+            Reply::Int(n) => n,
+            other => panic!("{other:?}"),
+        })
+        .sum();
+    assert!(total > 0);
+    let j = bench_json(&[
+        "--shards",
+        &spec,
+        "bench",
+        "--duration",
+        "500ms",
+        "-c",
+        "8",
+        "--driver",
+        "smol",
+        "--json",
+    ]);
+    check_bench_json(&j, 500);
+    assert_eq!(
+        (j["driver"].as_str(), j["errors"].as_u64()),
+        (Some("smol"), Some(0)),
+        "{j}"
+    );
+    // Human output.
+    let out = ok(&run(&[
+        "--shards",
+        &spec,
+        "bench",
+        "--duration",
+        "300ms",
+        "--mode",
+        "seq",
+    ]));
+    assert!(
+        out.contains("seq mode, 1 caller") && out.contains("ops/s") && out.contains("p99"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bench_sees_a_shard_die_and_come_back() {
+    let mut shards = Shards::start(3).unwrap();
+    let spec = shards_arg(&shards);
+    let child = redis_ring()
+        .args([
+            "--shards",
+            &spec,
+            "--timeout",
+            "500ms",
+            "bench",
+            "--duration",
+            "3s",
+            "-c",
+            "8",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(900));
+    shards.server(1).kill();
+    std::thread::sleep(Duration::from_millis(1000));
+    shards.server(1).restart().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let j: Json = serde_json::from_str(ok(&out).trim()).unwrap();
+    check_bench_json(&j, 3000);
+    let events = j["events"].as_array().unwrap();
+    let down = events
+        .iter()
+        .find(|e| e["shard"] == "shard2" && e["state"] == "down")
+        .unwrap_or_else(|| panic!("no down event: {j}"));
+    let up = events
+        .iter()
+        .find(|e| e["shard"] == "shard2" && e["state"] == "up")
+        .unwrap_or_else(|| panic!("no up event: {j}"));
+    let (t_down, t_up) = (down["t_ms"].as_u64().unwrap(), up["t_ms"].as_u64().unwrap());
+    assert!((800..2000).contains(&t_down) && t_up > t_down, "{events:?}");
+    // The other shards kept serving while shard2 was down: no empty bucket.
+    let timeline = j["timeline"].as_array().unwrap();
+    let during = &timeline[(t_down / 250) as usize + 1..(t_up / 250) as usize];
+    assert!(
+        during.iter().all(|b| b["ok"].as_u64().unwrap() > 0),
+        "{timeline:?}"
+    );
+}
+
+fn tempfile_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("redis-ring-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn demo_runs_end_to_end_and_cleans_up() {
+    let t0 = Instant::now();
+    let out = run(&["demo", "--keys", "6000", "--rate", "3000"]);
+    let took = t0.elapsed();
+    let stdout = ok(&out);
+    for needle in [
+        "Starting 3 temporary redis-server shards",
+        "killed shard2 (SIGKILL)",
+        "shard2 is DOWN",
+        "restarted shard2",
+        "shard2 is UP",
+        "time to detect",
+        "time to heal",
+        "error window",
+        "went to the others",
+        "read back",
+        "Stopped the 3 temporary shards",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
+    }
+    assert!(took < Duration::from_secs(30), "demo took {took:?}");
+    // Every redis-server the demo started is gone.
+    let pids: Vec<u32> = stdout
+        .lines()
+        .filter_map(|l| l.split("(pid ").nth(1))
+        .filter_map(|r| r.trim_end_matches(')').parse().ok())
+        .collect();
+    assert_eq!(pids.len(), 3, "{stdout}");
+    for pid in pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists() || is_zombie_or_other(pid),
+            "redis-server {pid} survived the demo"
+        );
+    }
+}
+
+/// A pid can be reused by another process quickly; only a redis-server counts as a survivor.
+fn is_zombie_or_other(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+        .map(|c| !c.contains("redis-server"))
+        .unwrap_or(true)
+}
+
+#[test]
+fn demo_against_given_shards_kills_nothing_and_deletes_its_keys() {
+    let mut shards = Shards::start(2).unwrap();
+    assert!(shards.servers()[0]
+        .command(&["SET", "mine", "keep"])
+        .is_ok());
+    let spec = shards_arg(&shards);
+    let stdout = ok(&run(&[
+        "--shards", &spec, "demo", "--keys", "3000", "--rate", "0",
+    ]));
+    assert!(stdout.contains("nothing will be killed"), "{stdout}");
+    assert!(!stdout.contains("killed shard"), "{stdout}");
+    assert!(stdout.contains("3 000 of 3 000 keys found"), "{stdout}");
+    assert!(stdout.contains("Deleted 3 000 demo keys"), "{stdout}");
+    for i in 0..2 {
+        assert!(shards.server(i).is_running());
+    }
+    let sizes: Vec<Reply> = shards
+        .servers()
+        .iter()
+        .map(|s| s.command(&["DBSIZE"]).unwrap())
+        .collect();
+    assert_eq!(
+        sizes,
+        [Reply::Int(1), Reply::Int(0)],
+        "only the user's key is left"
+    );
+}
+
+#[test]
+fn demo_says_clearly_when_redis_server_is_missing() {
+    let out = redis_ring()
+        .env("REDIS_SERVER", "/nonexistent/redis-server")
+        .args(["demo", "--keys", "10"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("cannot start redis-server") && err.contains("REDIS_SERVER"),
+        "{err}"
+    );
+}

@@ -1,0 +1,358 @@
+//! [`Ring`]: the handle callers use, from any number of threads.
+
+use std::fmt;
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::Duration;
+
+use polling::Poller;
+use redis_ring_core::command::{Cmd, FromValue, FromValueError, ToArg};
+use redis_ring_core::config::Config;
+use redis_ring_core::error::CmdName;
+use redis_ring_core::resp::Value;
+use redis_ring_core::ring::{Event, RingCore};
+use redis_ring_core::time::Instant;
+use redis_ring_core::Error;
+
+use crate::builder::{BuildError, Overrides, RingBuilder};
+use crate::clock::Clock;
+use crate::pipeline::Pipeline;
+use crate::queue::{Job, Shared};
+use crate::reactor::Reactor;
+use crate::stats::ShardStats;
+use crate::waiter::{Batch, Reply};
+
+/// Capacity of each [`Ring::events`] channel; events beyond it are dropped for a receiver
+/// that does not keep up.
+pub const EVENTS_CAPACITY: usize = 1024;
+
+/// A client of several Redis servers ("shards") that spreads keys over them by consistent
+/// hashing, watches their health and routes around dead ones (go-redis's `Ring`).
+///
+/// `Ring` is `Clone + Send + Sync`: clones share one I/O thread, one connection per shard and
+/// the shards' health. Many threads may call it at once; no lock is held while a command is
+/// in flight, and commands issued concurrently share each shard's connection (automatic
+/// pipelining). The I/O thread stops, after failing whatever is pending with
+/// [`Error::Closed`], on [`Ring::close`] or when the last clone is dropped.
+///
+/// ```no_run
+/// use redis_ring_std::{Cmd, Ring};
+///
+/// let ring = Ring::builder()
+///     .shard("shard1", "127.0.0.1:7000")
+///     .shard("shard2", "127.0.0.1:7001")
+///     .build()?;
+/// ring.cmd(Cmd::new("SET").arg("greeting").arg("hello"))?;
+/// let v: Option<String> = ring.query(Cmd::new("GET").arg("greeting"))?;
+/// assert_eq!(v.as_deref(), Some("hello"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Ring {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    thread_id: ThreadId,
+    overrides: Overrides,
+}
+
+impl fmt::Debug for Ring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ring")
+            .field("closed", &self.inner.shared.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl Inner {
+    /// Stops the I/O thread and waits for it (every other caller of `shutdown` waits too).
+    fn shutdown(&self) {
+        let mut thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(handle) = thread.take() else {
+            return;
+        };
+        let _ = self.shared.push(Job::Shutdown);
+        if std::thread::current().id() == self.thread_id {
+            // Called from the I/O thread itself (a hook closing the ring): it exits after
+            // this job; it cannot wait for itself.
+            return;
+        }
+        let _ = handle.join();
+    }
+}
+
+impl Ring {
+    /// A [`RingBuilder`] with the default options.
+    pub fn builder() -> RingBuilder {
+        RingBuilder::new()
+    }
+
+    pub(crate) fn start(
+        config: Config,
+        shards: Vec<(String, String)>,
+        overrides: Overrides,
+    ) -> Result<Ring, BuildError> {
+        let poller = Arc::new(Poller::new().map_err(BuildError::Io)?);
+        let shared = Arc::new(Shared::new(poller));
+        let clock = Clock::new();
+        let now = clock.now();
+        let mut core = RingCore::new(config, now);
+        core.set_shards(shards, now);
+        let reactor = Reactor::new(core, clock, shared.clone());
+        let thread = std::thread::Builder::new()
+            .name("redis-ring-io".into())
+            .spawn(move || reactor.run())
+            .map_err(BuildError::Io)?;
+        Ok(Ring {
+            inner: Arc::new(Inner {
+                shared,
+                thread_id: thread.thread().id(),
+                thread: Mutex::new(Some(thread)),
+                overrides,
+            }),
+        })
+    }
+
+    /// Runs `cmds` as one batch and waits for every result, in order.
+    pub(crate) fn run_batch(&self, cmds: Vec<Cmd>, timeout: Option<Duration>) -> Vec<Reply> {
+        if cmds.is_empty() {
+            return Vec::new();
+        }
+        let batch = Arc::new(Batch::new(cmds.len()));
+        let job = Job::Submit {
+            cmds,
+            timeout,
+            batch: batch.clone(),
+        };
+        match self.inner.shared.push(job) {
+            Ok(()) => batch.wait(),
+            Err(Job::Submit { cmds, .. }) => cmds.iter().map(|c| Err(closed(c))).collect(),
+            Err(_) => unreachable!("push gives back the job it was given"),
+        }
+    }
+
+    fn run_one(&self, cmd: Cmd, timeout: Option<Duration>) -> Reply {
+        let batch = Arc::new(Batch::new(1));
+        let job = Job::Submit {
+            cmds: vec![cmd],
+            timeout,
+            batch: batch.clone(),
+        };
+        match self.inner.shared.push(job) {
+            Ok(()) => batch.wait_one(),
+            Err(Job::Submit { cmds, .. }) => Err(closed(&cmds[0])),
+            Err(_) => unreachable!("push gives back the job it was given"),
+        }
+    }
+
+    /// Runs `f` on the I/O thread with the core and returns its result; `None` when the ring
+    /// is closed.
+    fn with_core<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut RingCore, Instant) -> R + Send + 'static,
+    ) -> Option<R> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let job = Job::Run(Box::new(move |core, now| {
+            let _ = tx.send(f(core, now));
+        }));
+        self.inner.shared.push(job).ok()?;
+        rx.recv().ok()
+    }
+
+    /// Sends any command and returns the server's reply as a [`Value`]. The command is
+    /// routed by its key (hash tags apply); multi-key commands the core can split (MGET,
+    /// MSET, DEL, EXISTS, ...) are split per shard and merged.
+    ///
+    /// # Errors
+    /// Whatever [`Error`] the command met: the server's error reply ([`Error::Server`]), a
+    /// connection or timeout error naming the shard, [`Error::AllShardsDown`], ...
+    pub fn cmd(&self, cmd: Cmd) -> Result<Value, Error> {
+        self.run_one(cmd, None)
+    }
+
+    /// [`Ring::cmd`] with its own deadline instead of the configured `command_timeout`.
+    ///
+    /// # Errors
+    /// As [`Ring::cmd`]; [`Error::Timeout`] after `timeout`.
+    pub fn cmd_timeout(&self, cmd: Cmd, timeout: Duration) -> Result<Value, Error> {
+        self.run_one(cmd, Some(timeout))
+    }
+
+    /// Sends any command and converts the reply with [`FromValue`].
+    ///
+    /// # Errors
+    /// As [`Ring::cmd`], plus a reply that does not convert to `T`.
+    pub fn query<T: FromValue>(&self, cmd: Cmd) -> Result<T, Error> {
+        let name = CmdName::new(cmd.name());
+        convert(name, self.run_one(cmd, None)?)
+    }
+
+    /// A pipeline: queue commands, then [`Pipeline::run`] sends them all at once (split per
+    /// shard, concurrently) and returns each command's own result in order.
+    pub fn pipeline(&self) -> Pipeline<'_> {
+        Pipeline::new(self)
+    }
+
+    /// `MGET` across shards: the values of `keys`, in key order.
+    ///
+    /// # Errors
+    /// As [`Ring::cmd`]; by default one failed shard fails the whole call.
+    pub fn mget<K: ToArg, T: FromValue>(&self, keys: &[K]) -> Result<Vec<T>, Error> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.query(Cmd::new("MGET").arg(keys))
+    }
+
+    /// `MSET` across shards.
+    ///
+    /// # Errors
+    /// As [`Ring::cmd`]; an error names the shard that failed.
+    pub fn mset<K: ToArg, V: ToArg>(&self, pairs: &[(K, V)]) -> Result<(), Error> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        self.query(Cmd::new("MSET").arg(pairs))
+    }
+
+    /// `DEL` across shards: how many of `keys` existed.
+    ///
+    /// # Errors
+    /// As [`Ring::cmd`].
+    pub fn del<K: ToArg>(&self, keys: &[K]) -> Result<u64, Error> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        self.query(Cmd::new("DEL").arg(keys))
+    }
+
+    /// `EXISTS` across shards: how many of `keys` exist (a key given twice counts twice).
+    ///
+    /// # Errors
+    /// As [`Ring::cmd`].
+    pub fn exists<K: ToArg>(&self, keys: &[K]) -> Result<u64, Error> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        self.query(Cmd::new("EXISTS").arg(keys))
+    }
+
+    /// `PUBLISH` on the shard `channel` hashes to (where its subscribers listen); returns
+    /// how many clients received it.
+    ///
+    /// # Errors
+    /// As [`Ring::cmd`].
+    pub fn publish<C: ToArg, M: ToArg>(&self, channel: C, message: M) -> Result<i64, Error> {
+        self.query(Cmd::new("PUBLISH").arg(channel).arg(message))
+    }
+
+    /// The name of the shard that owns `key` now (hash tags applied), over the live shards;
+    /// `None` when no shard is up or the ring is closed.
+    pub fn shard_for_key(&self, key: impl AsRef<[u8]>) -> Option<String> {
+        let key = key.as_ref().to_vec();
+        self.with_core(move |core, _| core.shard_for_key(&key).map(|(name, _)| name.to_string()))
+            .flatten()
+    }
+
+    /// How many shards are up (go-redis `Ring.Len`).
+    pub fn len(&self) -> usize {
+        self.with_core(|core, _| core.live_len()).unwrap_or(0)
+    }
+
+    /// Whether no shard is up.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Replaces the shards (add, remove, re-address) while running. A shard whose name and
+    /// address are unchanged keeps its connection and health; commands pending on a removed
+    /// shard fail with [`Error::ShardRemoved`]. Returns once the ring uses the new set.
+    ///
+    /// # Errors
+    /// [`BuildError::Address`] for an address that cannot be parsed (nothing is changed),
+    /// [`BuildError::Closed`] when the ring is closed.
+    pub fn set_shards<I, N, A>(&self, shards: I) -> Result<(), BuildError>
+    where
+        I: IntoIterator<Item = (N, A)>,
+        N: Into<String>,
+        A: Into<String>,
+    {
+        let given: Vec<(String, String)> = shards
+            .into_iter()
+            .map(|(n, a)| (n.into(), a.into()))
+            .collect();
+        let overrides = self.inner.overrides.clone();
+        // Parsed and recorded on the I/O thread, right before the core adds the shards and
+        // calls the hook that reads the overrides: no other `set_shards` can interleave.
+        let parsed = self.with_core(move |core, now| {
+            let parsed = overrides.parse(&given)?;
+            core.set_shards(parsed, now);
+            Ok(())
+        });
+        parsed.unwrap_or(Err(BuildError::Closed))
+    }
+
+    /// A channel of the ring's [`Event`]s from now on (shard added, removed, up, down). Each
+    /// call makes a new receiver; a receiver more than [`EVENTS_CAPACITY`] events behind
+    /// misses the newest. The channel ends when the ring closes.
+    pub fn events(&self) -> Receiver<Event> {
+        let (tx, rx) = mpsc::sync_channel(EVENTS_CAPACITY);
+        // On a closed ring the sender is dropped here: the receiver ends at once.
+        let _ = self.inner.shared.push(Job::Events(tx));
+        rx
+    }
+
+    /// Per-shard state, in configured order; empty when the ring is closed.
+    pub fn stats(&self) -> Vec<ShardStats> {
+        self.with_core(|core, _| core.shards().map(ShardStats::from).collect())
+            .unwrap_or_default()
+    }
+
+    /// Closes the ring: pending commands fail with [`Error::Closed`], connections are closed,
+    /// the I/O thread is joined. Later calls fail with [`Error::Closed`]. Dropping the last
+    /// clone does the same.
+    pub fn close(&self) {
+        self.inner.shutdown();
+    }
+
+    /// Whether the ring is closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.shared.is_closed()
+    }
+}
+
+fn closed(cmd: &Cmd) -> Error {
+    Error::Closed {
+        command: CmdName::new(cmd.name()),
+    }
+}
+
+/// Converts a reply for [`Ring::query`] and friends.
+pub(crate) fn convert<T: FromValue>(command: CmdName, value: Value) -> Result<T, Error> {
+    T::from_value(value).map_err(|e| conversion_error(command, &e))
+}
+
+/// TEMPORARY ADAPTATION (driver-std): the core's `Error` has no variant for "the reply does
+/// not convert to the type asked for" yet; until it has one (requested from the core), this
+/// reports it as `InvalidCommand` with a static reason.
+fn conversion_error(command: CmdName, e: &FromValueError) -> Error {
+    let reason = match e {
+        FromValueError::UnexpectedType { .. } => {
+            "the reply has another type than the one asked for"
+        }
+        FromValueError::WrongLength { .. } => "the reply has another length than the one asked for",
+        FromValueError::Server(_) => "the reply holds a server error",
+        _ => "the reply's value does not fit the type asked for",
+    };
+    Error::InvalidCommand { command, reason }
+}

@@ -1,0 +1,35 @@
+//! [`ShardStats`]: what [`Ring::stats`](crate::Ring::stats) reports per shard.
+
+use redis_ring_core::ring::ShardState;
+use redis_ring_core::Error;
+
+/// One shard's state.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ShardStats {
+    /// The shard's name.
+    pub name: String,
+    /// The shard's address (`host:port`).
+    pub addr: String,
+    /// Whether it is up (in the placement).
+    pub up: bool,
+    /// Consecutive failed heartbeats.
+    pub failures: u32,
+    /// Commands queued or in flight on its connection.
+    pub in_flight: usize,
+    /// The last error seen on it (connection, handshake or heartbeat).
+    pub last_error: Option<Error>,
+}
+
+impl From<ShardState> for ShardStats {
+    fn from(s: ShardState) -> ShardStats {
+        ShardStats {
+            name: s.name.to_string(),
+            addr: s.addr.to_string(),
+            up: s.up,
+            failures: s.failures,
+            in_flight: s.pending,
+            last_error: s.last_error,
+        }
+    }
+}

@@ -9,7 +9,7 @@ use redis_ring_core::config::{Config, HeartbeatCheck, Protocol};
 use redis_ring_core::error::{Error, NetError};
 use redis_ring_core::resp::Value;
 use redis_ring_core::ring::{Event, Input, Output, RingCore};
-use redis_ring_core::time::Instant;
+use redis_ring_core::time::{Duration, Instant};
 use ring_support::{ms, Mode, Rig};
 
 fn set(k: &str, v: &str) -> Cmd {
@@ -567,4 +567,67 @@ fn an_empty_ring_and_a_fresh_ring_report_clearly() {
         "GET: the ring has no shards (call set_shards)"
     );
     assert!(matches!(ring.poll_output(), Output::Timeout(Instant::MAX)));
+}
+
+#[test]
+fn a_busy_shard_still_delivering_replies_is_not_marked_down() {
+    let mut rig = Rig::new(Config::default(), 1);
+    rig.set_mode("a0", Mode::Hang); // the test answers by hand, slowly
+    let ids: Vec<_> = (0..20)
+        .map(|i| rig.submit(get(&format!("k{i}"))).unwrap())
+        .collect();
+    let (conn, _) = rig.connects.last().unwrap().clone();
+    // The next heartbeat's PING queues behind the 20 GETs; one reply comes every 300 ms,
+    // so the PING waits ~6 s, far beyond the 500 ms heartbeat timeout.
+    for _ in 0..20 {
+        rig.advance(ms(300));
+        let now = rig.now;
+        rig.ring.handle_input(Input::Received {
+            conn,
+            data: b"$-1\r\n",
+            now,
+        });
+        rig.settle();
+    }
+    rig.ring.handle_input(Input::Received {
+        conn,
+        data: b"+PONG\r\n",
+        now: rig.now,
+    });
+    rig.settle();
+    rig.advance(ms(1_000));
+    assert!(rig.down_events().is_empty(), "{:?}", rig.events);
+    // The first replies made their deadline, the later ones timed out (and their late
+    // replies were dropped, not given to other requests).
+    assert_eq!(rig.reply(ids[0]), Some(&Ok(Value::Nil)));
+    assert!(matches!(
+        rig.reply(ids[19]),
+        Some(Err(Error::Timeout { .. }))
+    ));
+    assert!(rig.ring.stats().late_replies > 0);
+}
+
+#[test]
+fn extreme_configurations_neither_panic_nor_spin() {
+    let mut config = Config::default();
+    config.heartbeat_interval = Duration::ZERO;
+    config.heartbeat_timeout = Duration::ZERO;
+    config.probe_interval = Duration::ZERO;
+    config.connect_timeout = Duration::ZERO;
+    config.min_retry_backoff = Duration::MAX;
+    config.max_retry_backoff = Duration::MAX;
+    config.max_reconnect_backoff = Duration::MAX;
+    config.command_timeout = Duration::MAX;
+    config.fail_threshold = 0;
+    config.recover_threshold = 0;
+    let mut rig = Rig::new(config, 2);
+    rig.set_mode("a0", Mode::Refuse);
+    let _ = rig.submit(get("k"));
+    rig.advance(ms(50));
+    let _ = rig.submit_timeout(set("k", "v"), Duration::MAX);
+    rig.advance(ms(50));
+    assert!(
+        rig.ring.poll_timeout() > rig.now,
+        "the ring rests between inputs"
+    );
 }

@@ -101,3 +101,23 @@ fn the_checker_catches_bytes_written_twice() {
     let failure = run(5, &options).expect_err("a double write must be caught");
     println!("{}", failure.message);
 }
+
+#[test]
+fn random_input_programs_keep_the_ring_invariants() {
+    // The `ring_inputs` fuzz check on seeded random programs (cargo-fuzz explores further).
+    use redis_ring_tests::fuzz_checks::ring_inputs::check;
+    use redis_ring_tests::sim::rng::SimRng;
+    let runs = env_u64("SIM_RUNS", 2_000);
+    let first = env_u64("SIM_SEED", 1);
+    for seed in first..first + runs {
+        let mut rng = SimRng::new(seed);
+        let len = rng.range(0, 400) as usize;
+        let program: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+        let result = std::panic::catch_unwind(|| check(&program));
+        assert!(
+            result.is_ok(),
+            "ring_inputs program from seed {seed} fails; replay: SIM_SEED={seed} SIM_RUNS=1 \
+             cargo test -p redis-ring-tests --test sim random_input_programs; bytes: {program:?}"
+        );
+    }
+}

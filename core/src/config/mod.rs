@@ -137,7 +137,10 @@ pub struct Config {
     /// `HeartbeatFrequency`).
     pub heartbeat_interval: Duration,
     /// How long a heartbeat (including the connect and handshake it may need) may take before
-    /// it counts as failed. Default 500 ms.
+    /// it counts as failed. Default 500 ms. While replies keep arriving on the heartbeat's
+    /// connection (a backlog of pipelined requests ahead of the `PING`), the wait is extended:
+    /// a busy shard is not a hung one. A shard that answers nothing for this long (a slow
+    /// script, `KEYS` on a big database) counts as failing.
     pub heartbeat_timeout: Duration,
     /// Judges heartbeat replies; `None` (default) accepts any non-error reply.
     pub heartbeat_check: Option<HeartbeatCheck>,

@@ -97,6 +97,8 @@ pub(crate) struct Conn<T> {
     pub(crate) waiting: VecDeque<T>,
     /// Whether a `Transmit` is announced (or queued) and not yet answered by `Sent`.
     pub(crate) tx_queued: bool,
+    /// Bytes received so far: progress, which tells a busy server from a hung one.
+    pub(crate) rx_total: u64,
 }
 
 impl<T: Copy> Conn<T> {
@@ -113,6 +115,7 @@ impl<T: Copy> Conn<T> {
             fifo: VecDeque::new(),
             waiting: VecDeque::new(),
             tx_queued: false,
+            rx_total: 0,
         }
     }
 
@@ -216,6 +219,7 @@ impl<T: Copy> Conn<T> {
         mut f: impl FnMut(Received<'_, T>),
     ) -> Result<bool, Failure> {
         let was_ready = self.state == State::Ready;
+        self.rx_total += data.len() as u64;
         if self.recv.is_empty() {
             // Fast path: decode straight from the driver's buffer, keep only the tail.
             let used = self.dispatch(data, &mut f)?;

@@ -47,7 +47,7 @@ pub(crate) fn retry_backoff(
     if min.is_zero() {
         return Duration::ZERO;
     }
-    let d = min + jitter.below(shifted(min, retry));
+    let d = min.saturating_add(jitter.below(shifted(min, retry)));
     d.min(max)
 }
 

@@ -1,35 +1,38 @@
 //! [`RingCore`]: the whole ring client as one sans-io state machine.
 //!
 //! See the type's documentation for the call protocol. Submodules, one concern each:
-//! `api` (what crosses the driver boundary), `shard` (one shard's table entry: liveness,
-//! probes, reconnect backoff), `request` (the request slab), `route` (which shard a command
-//! goes to), `backoff` (delays and their jitter).
+//! `api` (what crosses the driver boundary), `route` (which shard a command goes to),
+//! `shard` (the shard table, live set and placement), `request` (the request slab), `conns`
+//! (the connection table), `conns_io` (queueing on connections, replies, dropping a
+//! connection), `health` (heartbeats, probes, Up/Down), `timers` (deadlines, retries),
+//! `backoff` (delays and their jitter).
 
 mod api;
 mod backoff;
 mod conns;
+mod conns_io;
+mod health;
 mod request;
 mod route;
 mod shard;
+mod timers;
 
 pub use api::{ConnId, Event, Input, Output, RequestId};
 
 use alloc::collections::VecDeque;
-use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use backoff::{reconnect_backoff, retry_backoff, Jitter};
-use conns::{ConnSlot, ConnTable};
+use backoff::Jitter;
+use conns::ConnTable;
 use request::{Place, Request, Requests};
-use shard::{Probe, Shard, ShardSlot, ShardTable};
+use shard::{Shard, ShardSlot, ShardTable};
 
 use crate::command::Cmd;
 use crate::config::Config;
-use crate::conn::{Conn, Failure, Received, State};
+use crate::conn::Failure;
 use crate::error::{CmdName, Error, NetError};
-use crate::liveness::{Liveness, Transition};
-use crate::resp::Value;
+use crate::liveness::Liveness;
 use crate::time::{Duration, Instant};
 
 /// What a connection's FIFO entry stands for.
@@ -208,7 +211,19 @@ pub struct RingCore {
 
 impl RingCore {
     /// A ring with no shards yet, configured by `config`, at time `now`.
-    pub fn new(config: Config, now: Instant) -> RingCore {
+    ///
+    /// Heartbeat interval and timeout, probe interval and connect timeout below 1 ms are taken
+    /// as 1 ms (zero would make the ring spin at one instant).
+    pub fn new(mut config: Config, now: Instant) -> RingCore {
+        let floor = Duration::from_millis(1);
+        for d in [
+            &mut config.heartbeat_interval,
+            &mut config.heartbeat_timeout,
+            &mut config.probe_interval,
+            &mut config.connect_timeout,
+        ] {
+            *d = (*d).max(floor);
+        }
         RingCore {
             jitter: Jitter::new(config.seed),
             config,
@@ -300,17 +315,6 @@ impl RingCore {
         }
     }
 
-    /// Closes every connection of a shard (the core's decision), failing what is pending.
-    fn close_shard_conns(&mut self, slot: ShardSlot, cause: &Cause) {
-        for i in 0..self.conns.capacity() {
-            if let Some(id) = self.conns.id_at(i) {
-                if self.conns.get(id).is_some_and(|c| c.shard == slot) {
-                    self.drop_conn(id, cause, false);
-                }
-            }
-        }
-    }
-
     /// Submits `cmd` with the configured `command_timeout`. See [`RingCore::submit_with_timeout`].
     pub fn submit(&mut self, cmd: Cmd, now: Instant) -> Result<RequestId, Error> {
         let timeout = self.config.command_timeout;
@@ -348,131 +352,10 @@ impl RingCore {
         Ok(id)
     }
 
-    /// Queues request `id` on `shard`'s shared connection (or fails it fast).
-    fn dispatch(&mut self, id: RequestId, shard: ShardSlot) {
-        let conn = match self.conn_for(shard) {
-            Ok(conn) => conn,
-            Err(e) => {
-                let name = self.command_name(id);
-                self.fail_or_retry(id, e.for_command(name));
-                return;
-            }
-        };
-        let Some(req) = self.reqs.get_mut(id) else {
-            return;
-        };
-        req.place = Place::Conn(conn, shard);
-        let Some(c) = self.conns.get_mut(conn) else {
-            return;
-        };
-        if c.io.push(Tag::Req(id), &req.cmd) {
-            Self::mark_tx(&mut self.tx, conn, c);
-        }
-    }
-
     fn command_name(&self, id: RequestId) -> CmdName {
         self.reqs
             .get(id)
             .map_or(CmdName::new(b"?"), |r| CmdName::new(r.cmd.name()))
-    }
-
-    /// The shard's shared connection, opened if needed; fails fast while the shard's last
-    /// connection attempts failed and none is in progress.
-    fn conn_for(&mut self, slot: ShardSlot) -> Result<ConnId, Error> {
-        let Some(sh) = self.table.get(slot) else {
-            return Err(Error::NoShards {
-                command: CmdName::new(b"?"),
-            });
-        };
-        if let Some(conn) = sh.main {
-            return Ok(conn);
-        }
-        if sh.connect_failures > 0 {
-            return Err(sh.last_error.clone().unwrap_or(Error::Connect {
-                shard: sh.name.clone(),
-                addr: sh.addr.clone(),
-                command: CmdName::new(b"?"),
-                cause: NetError::Other,
-            }));
-        }
-        let at = sh.next_connect.max(self.now);
-        Ok(self.open_conn(slot, at))
-    }
-
-    /// Opens (now or at `at`) the shared connection of a shard.
-    fn open_conn(&mut self, slot: ShardSlot, at: Instant) -> ConnId {
-        let Some(sh) = self.table.get(slot) else {
-            return ConnId::new(u32::MAX, u32::MAX);
-        };
-        let (opts, addr) = (sh.opts.clone(), sh.addr.clone());
-        let io = Conn::new(opts, self.config.limits);
-        let id = self.conns.insert(ConnSlot {
-            shard: slot,
-            io,
-            start_at: Some(at),
-            deadline: Instant::MAX,
-        });
-        if let Some(sh) = self.table.get_mut(slot) {
-            sh.main = Some(id);
-        }
-        if at <= self.now {
-            self.start_conn(id, addr);
-        } else {
-            self.wake = self.wake.min(at);
-        }
-        id
-    }
-
-    /// Emits `Connect` for a connection created with a delay.
-    fn start_conn(&mut self, id: ConnId, addr: Arc<str>) {
-        let deadline = self.now + self.config.connect_timeout;
-        if let Some(c) = self.conns.get_mut(id) {
-            c.start_at = None;
-            c.deadline = deadline;
-            self.stats.connects += 1;
-            self.wake = self.wake.min(deadline);
-            self.out.push_back(Output::Connect { conn: id, addr });
-        }
-    }
-
-    fn mark_tx(tx: &mut VecDeque<ConnId>, id: ConnId, c: &mut ConnSlot) {
-        if !c.io.tx_queued && c.is_connected() && !c.io.send_buf().is_empty() {
-            c.io.tx_queued = true;
-            tx.push_back(id);
-        }
-    }
-
-    /// Fails request `id` with `err`, or schedules a retry when `err` is retryable, retries
-    /// remain and the backoff ends before the deadline.
-    fn fail_or_retry(&mut self, id: RequestId, err: Error) {
-        let Some(req) = self.reqs.get_mut(id) else {
-            return;
-        };
-        if err.is_retryable() && req.retries < self.config.max_retries {
-            let delay = retry_backoff(
-                req.retries,
-                self.config.min_retry_backoff,
-                self.config.max_retry_backoff,
-                &mut self.jitter,
-            );
-            let at = self.now + delay;
-            if at < req.deadline {
-                req.retries += 1;
-                req.place = Place::Retry(at);
-                self.retries.push((at, id));
-                self.wake = self.wake.min(at);
-                self.stats.retries += 1;
-                return;
-            }
-        }
-        self.complete(id, Err(err));
-    }
-
-    fn complete(&mut self, id: RequestId, result: Result<Value, Error>) {
-        if self.reqs.remove(id).is_some() {
-            self.stats.replied += 1;
-            self.out.push_back(Output::Reply { id, result });
-        }
     }
 
     /// Forgets request `id`: no [`Output::Reply`] will come for it (if its command was
@@ -561,501 +444,6 @@ impl RingCore {
 
     fn advance(&mut self, now: Instant) {
         self.now = self.now.max(now);
-    }
-
-    fn on_connected(&mut self, id: ConnId) {
-        let Some(c) = self.conns.get_mut(id) else {
-            return;
-        };
-        if c.start_at.is_some() || c.io.state() != State::Connecting {
-            return;
-        }
-        let ready = c.io.on_connected();
-        Self::mark_tx(&mut self.tx, id, c);
-        if ready {
-            self.on_ready(id);
-        }
-    }
-
-    /// The handshake is done: send what was waiting, and reset the shard's connect failures.
-    fn on_ready(&mut self, id: ConnId) {
-        let Some(c) = self.conns.get_mut(id) else {
-            return;
-        };
-        while let Some(tag) = c.io.waiting.pop_front() {
-            match tag {
-                Tag::Req(rid) => {
-                    if let Some(req) = self.reqs.get(rid) {
-                        if req.place == Place::Conn(id, c.shard) {
-                            c.io.push(tag, &req.cmd);
-                        }
-                    }
-                }
-                Tag::Probe(..) => {
-                    c.io.push(tag, &self.ping);
-                }
-            }
-        }
-        Self::mark_tx(&mut self.tx, id, c);
-        let slot = c.shard;
-        if let Some(sh) = self.table.get_mut(slot) {
-            sh.connect_failures = 0;
-        }
-    }
-
-    fn on_received(&mut self, id: ConnId, data: &[u8]) {
-        let Some(c) = self.conns.get_mut(id) else {
-            return;
-        };
-        let slot = c.shard;
-        let Some(sh) = self.table.get(slot) else {
-            return;
-        };
-        let (reqs, out, deferred, stats) = (
-            &mut self.reqs,
-            &mut self.out,
-            &mut self.deferred,
-            &mut self.stats,
-        );
-        let check = self.config.heartbeat_check.as_ref();
-        let result = c.io.on_received(data, |received| match received {
-            Received::Reply(Tag::Req(rid), frame) => {
-                let Some(req) = reqs.get(rid).filter(|r| r.place == Place::Conn(id, slot)) else {
-                    stats.late_replies += 1;
-                    return;
-                };
-                let result = match frame.error_message() {
-                    None => Ok(frame.to_value()),
-                    Some(message) => {
-                        let err = Error::Server {
-                            shard: sh.name.clone(),
-                            addr: sh.addr.clone(),
-                            command: CmdName::new(req.cmd.name()),
-                            message: String::from_utf8_lossy(message).into_owned(),
-                        };
-                        if err.is_retryable() {
-                            deferred.push(Deferred::Retry(rid, err));
-                            return;
-                        }
-                        Err(err)
-                    }
-                };
-                reqs.remove(rid);
-                stats.replied += 1;
-                out.push_back(Output::Reply { id: rid, result });
-            }
-            Received::Reply(Tag::Probe(pslot, seq), frame) => {
-                let verdict = match frame.error_message() {
-                    Some(message) => Err(String::from_utf8_lossy(message).into_owned()),
-                    None => match check {
-                        Some(check) if !check.check(&frame.to_value()) => {
-                            Err(String::from("the heartbeat check rejected the reply"))
-                        }
-                        _ => Ok(()),
-                    },
-                };
-                let verdict = verdict.map_err(|message| Error::Server {
-                    shard: sh.name.clone(),
-                    addr: sh.addr.clone(),
-                    command: CmdName::new(b"PING"),
-                    message,
-                });
-                deferred.push(Deferred::Probe(pslot, seq, verdict));
-            }
-            Received::Push(_) => stats.pushes_dropped += 1,
-        });
-        match result {
-            Ok(true) => self.on_ready(id),
-            Ok(false) => {
-                // A handshake fallback may have queued bytes.
-                if let Some(c) = self.conns.get_mut(id) {
-                    Self::mark_tx(&mut self.tx, id, c);
-                }
-            }
-            Err(failure) => {
-                self.stats.protocol_errors +=
-                    u64::from(!matches!(failure, Failure::Handshake { .. }));
-                self.drop_conn(id, &Cause::Conn(failure), false);
-            }
-        }
-        self.run_deferred();
-    }
-
-    fn run_deferred(&mut self) {
-        let mut deferred = core::mem::take(&mut self.deferred);
-        for d in deferred.drain(..) {
-            match d {
-                Deferred::Retry(id, err) => self.fail_or_retry(id, err),
-                Deferred::Probe(slot, seq, result) => {
-                    if self
-                        .table
-                        .get(slot)
-                        .and_then(|s| s.probe)
-                        .is_some_and(|p| p.seq == seq)
-                    {
-                        self.probe_done(slot, result);
-                    }
-                }
-            }
-        }
-        self.deferred = deferred;
-    }
-
-    /// Drops a connection: fails what is pending on it, updates its shard's state.
-    /// `reported`: the driver told us (no `Close` to emit).
-    fn drop_conn(&mut self, id: ConnId, cause: &Cause, reported: bool) {
-        let Some(mut c) = self.conns.remove(id) else {
-            return;
-        };
-        if !reported && c.start_at.is_none() {
-            self.out.push_back(Output::Close { conn: id });
-        }
-        let slot = c.shard;
-        let Some(sh) = self.table.get_mut(slot) else {
-            return;
-        };
-        if sh.main == Some(id) {
-            sh.main = None;
-        }
-        let connecting = c.io.state() != State::Ready;
-        let (shard, addr) = (sh.name.clone(), sh.addr.clone());
-        let command = CmdName::new(b"?");
-        let err = match cause {
-            Cause::Net(e) if connecting => Error::Connect {
-                shard,
-                addr,
-                command,
-                cause: *e,
-            },
-            Cause::Net(e) => Error::Disconnected {
-                shard,
-                addr,
-                command,
-                cause: *e,
-            },
-            Cause::ConnectTimeout => Error::Connect {
-                shard,
-                addr,
-                command,
-                cause: NetError::TimedOut,
-            },
-            Cause::Conn(Failure::Handshake { step, message }) => Error::Handshake {
-                shard,
-                addr,
-                step: *step,
-                message: message.clone(),
-            },
-            Cause::Conn(Failure::Decode(error)) => Error::Protocol {
-                shard,
-                addr,
-                command,
-                error: *error,
-            },
-            Cause::Conn(Failure::Unexpected) => Error::UnexpectedReply {
-                shard,
-                addr,
-                command,
-            },
-            Cause::ShardDown => Error::ShardDown {
-                shard,
-                addr,
-                command,
-            },
-            Cause::Removed => Error::ShardRemoved {
-                shard,
-                addr,
-                command,
-            },
-            Cause::Closed => Error::Closed { command },
-        };
-        let natural = matches!(
-            cause,
-            Cause::Net(_) | Cause::ConnectTimeout | Cause::Conn(_)
-        );
-        if natural {
-            sh.last_error = Some(err.clone());
-            if connecting {
-                sh.connect_failures = sh.connect_failures.saturating_add(1);
-            } else if matches!(cause, Cause::Conn(_)) {
-                // A poisoned connection is reopened after a (jittered) pause.
-                let pause = reconnect_backoff(
-                    0,
-                    self.config.probe_interval,
-                    self.config.max_reconnect_backoff,
-                    &mut self.jitter,
-                );
-                sh.next_connect = self.now + pause;
-            }
-        }
-        let probe_here = sh.probe.is_some_and(|p| p.conn == id);
-        // Fail (or retry) every request that was pending on this connection.
-        let mut tags = core::mem::take(&mut self.scratch);
-        c.io.drain_pending(|t| tags.push(t));
-        for tag in tags.drain(..) {
-            if let Tag::Req(rid) = tag {
-                let Some(req) = self.reqs.get(rid) else {
-                    continue;
-                };
-                if req.place != Place::Conn(id, slot) {
-                    continue;
-                }
-                let e = err.clone().for_command(CmdName::new(req.cmd.name()));
-                self.fail_or_retry(rid, e);
-            }
-        }
-        self.scratch = tags;
-        if !natural {
-            return;
-        }
-        let is_handshake = matches!(cause, Cause::Conn(Failure::Handshake { .. }));
-        if probe_here || is_handshake {
-            // The heartbeat on this connection failed (a refused handshake always counts).
-            self.probe_done(slot, Err(err.for_command(CmdName::new(b"PING"))));
-        } else if matches!(cause, Cause::Net(_) | Cause::ConnectTimeout) {
-            self.suspect(slot);
-        }
-    }
-
-    /// A real command saw the shard misbehave: probe it now (once; a probe in flight or a
-    /// down shard's own schedule is left alone).
-    fn suspect(&mut self, slot: ShardSlot) {
-        let now = self.now;
-        if let Some(sh) = self.table.get_mut(slot) {
-            if sh.liveness.is_up() && sh.probe.is_none() {
-                sh.next_probe = sh.next_probe.min(now);
-                self.wake = self.wake.min(now);
-            }
-        }
-    }
-
-    fn start_probe(&mut self, slot: ShardSlot) {
-        let conn = match self.table.get(slot).and_then(|s| s.main) {
-            Some(conn) => {
-                // A connection held back by a reconnect pause is opened now.
-                if self.conns.get(conn).is_some_and(|c| c.start_at.is_some()) {
-                    let addr = self.table.get(slot).map(|s| s.addr.clone());
-                    if let Some(addr) = addr {
-                        self.start_conn(conn, addr);
-                    }
-                }
-                conn
-            }
-            None => self.open_conn(slot, self.now),
-        };
-        let deadline = self.now + self.config.heartbeat_timeout;
-        let Some(sh) = self.table.get_mut(slot) else {
-            return;
-        };
-        sh.probe_seq = sh.probe_seq.wrapping_add(1);
-        let seq = sh.probe_seq;
-        sh.probe = Some(Probe {
-            seq,
-            conn,
-            deadline,
-        });
-        sh.next_probe = Instant::MAX;
-        self.stats.probes += 1;
-        self.wake = self.wake.min(deadline);
-        if let Some(c) = self.conns.get_mut(conn) {
-            if c.io.push(Tag::Probe(slot, seq), &self.ping) {
-                Self::mark_tx(&mut self.tx, conn, c);
-            }
-        }
-    }
-
-    /// Records a heartbeat result, schedules the next one, applies a transition.
-    fn probe_done(&mut self, slot: ShardSlot, result: Result<(), Error>) {
-        let now = self.now;
-        let cfg = &self.config;
-        let Some(sh) = self.table.get_mut(slot) else {
-            return;
-        };
-        sh.probe = None;
-        let failed = result.is_err();
-        let transition = match result {
-            Ok(()) => sh.liveness.record_success(),
-            Err(e) => {
-                sh.last_error = Some(e);
-                sh.liveness.record_failure()
-            }
-        };
-        let delay = if sh.liveness.is_up() && !sh.liveness.is_suspect() {
-            cfg.heartbeat_interval
-        } else if sh.liveness.is_up() || !failed {
-            cfg.probe_interval
-        } else {
-            reconnect_backoff(
-                sh.liveness.failures_while_down(),
-                cfg.probe_interval,
-                cfg.max_reconnect_backoff,
-                &mut self.jitter,
-            )
-        };
-        sh.next_probe = now + delay;
-        self.wake = self.wake.min(sh.next_probe);
-        let (name, addr, down, reason) = (
-            sh.name.clone(),
-            sh.addr.clone(),
-            !sh.liveness.is_up(),
-            sh.last_error.clone(),
-        );
-        match transition {
-            Some(Transition::Up) => {
-                self.table.rebuild(&self.config.placement);
-                self.out
-                    .push_back(Output::Event(Event::ShardUp { name, addr }));
-            }
-            Some(Transition::Down) => {
-                self.table.rebuild(&self.config.placement);
-                let reason = reason.unwrap_or(Error::ShardDown {
-                    shard: name.clone(),
-                    addr: addr.clone(),
-                    command: CmdName::new(b"PING"),
-                });
-                self.out
-                    .push_back(Output::Event(Event::ShardDown { name, addr, reason }));
-            }
-            None => {}
-        }
-        if down && failed {
-            // A down shard gets a fresh connection for each probe: the old one may be stuck.
-            self.close_shard_conns(slot, &Cause::ShardDown);
-        }
-    }
-
-    /// Runs every timer that is due (the driver's `Timeout`, or any input at a late `now`).
-    fn run_timers(&mut self) {
-        // A pass can make new work due now (a timed-out request triggers a probe); a few
-        // passes settle it. Bounded so that a bug cannot spin forever.
-        for _ in 0..4 {
-            if self.now < self.wake {
-                return;
-            }
-            self.run_timers_once();
-        }
-    }
-
-    fn run_timers_once(&mut self) {
-        let now = self.now;
-        self.wake = Instant::MAX;
-        // Request deadlines: one scan when the earliest may have passed.
-        if now >= self.req_wake {
-            let mut next = Instant::MAX;
-            for i in 0..self.reqs.slot_count() {
-                let Some(id) = self.reqs.id_at(i) else {
-                    continue;
-                };
-                let Some(req) = self.reqs.get(id) else {
-                    continue;
-                };
-                if req.deadline <= now {
-                    self.time_out(id);
-                } else {
-                    next = next.min(req.deadline);
-                }
-            }
-            self.req_wake = next;
-        }
-        self.wake = self.wake.min(self.req_wake);
-        // Retries whose backoff ended.
-        if !self.retries.is_empty() {
-            let mut due = Vec::new();
-            let mut next = Instant::MAX;
-            self.retries.retain(|&(at, id)| {
-                if at <= now {
-                    due.push(id);
-                    false
-                } else {
-                    next = next.min(at);
-                    true
-                }
-            });
-            self.wake = self.wake.min(next);
-            for id in due {
-                self.retry(id);
-            }
-        }
-        // Connections: delayed starts and connect/handshake deadlines.
-        for i in 0..self.conns.capacity() {
-            let Some(id) = self.conns.id_at(i) else {
-                continue;
-            };
-            let Some(c) = self.conns.get(id) else {
-                continue;
-            };
-            let t = c.next_timer();
-            if t > now {
-                self.wake = self.wake.min(t);
-            } else if c.start_at.is_some() {
-                if let Some(addr) = self.table.get(c.shard).map(|s| s.addr.clone()) {
-                    self.start_conn(id, addr);
-                }
-            } else {
-                self.drop_conn(id, &Cause::ConnectTimeout, false);
-            }
-        }
-        // Shards: heartbeat deadlines and schedules.
-        for i in 0..self.table.slot_count() {
-            let slot = i as ShardSlot;
-            let Some(sh) = self.table.get(slot) else {
-                continue;
-            };
-            match sh.probe {
-                Some(p) if p.deadline <= now => {
-                    let err = Error::Timeout {
-                        shard: Some(sh.name.clone()),
-                        addr: Some(sh.addr.clone()),
-                        command: CmdName::new(b"PING"),
-                        after: self.config.heartbeat_timeout,
-                    };
-                    self.probe_done(slot, Err(err));
-                }
-                None if sh.next_probe <= now => self.start_probe(slot),
-                _ => {}
-            }
-            if let Some(sh) = self.table.get(slot) {
-                self.wake = self.wake.min(sh.next_timer());
-            }
-        }
-    }
-
-    /// Request `id` reached its deadline.
-    fn time_out(&mut self, id: RequestId) {
-        let Some(req) = self.reqs.get(id) else { return };
-        let (command, after) = (CmdName::new(req.cmd.name()), req.timeout);
-        let shard = match req.place {
-            Place::Conn(_, slot) => Some(slot),
-            Place::Retry(_) => None,
-        };
-        let (name, addr) = match shard.and_then(|s| self.table.get(s)) {
-            Some(sh) => (Some(sh.name.clone()), Some(sh.addr.clone())),
-            None => (None, None),
-        };
-        self.stats.timeouts += 1;
-        self.complete(
-            id,
-            Err(Error::Timeout {
-                shard: name,
-                addr,
-                command,
-                after,
-            }),
-        );
-        if let Some(slot) = shard {
-            self.suspect(slot);
-        }
-    }
-
-    /// Request `id`'s backoff ended: route it again over the shards live now.
-    fn retry(&mut self, id: RequestId) {
-        let Some(req) = self.reqs.get(id) else { return };
-        if !matches!(req.place, Place::Retry(_)) {
-            return;
-        }
-        match self.table.route(&req.cmd, &self.config.commands) {
-            Ok(shard) => self.dispatch(id, shard),
-            Err(e) => self.complete(id, Err(e)),
-        }
     }
 
     /// The bytes waiting to be written to `conn` (empty for an unknown connection). After

@@ -25,8 +25,10 @@ pub(crate) struct Probe {
     pub(crate) seq: u32,
     /// The connection the `PING` was queued on.
     pub(crate) conn: ConnId,
-    /// When it counts as failed.
+    /// When it counts as failed (unless the connection made progress meanwhile).
     pub(crate) deadline: Instant,
+    /// The connection's received-bytes count when the deadline was (re)set.
+    pub(crate) rx_mark: u64,
 }
 
 /// One configured shard.

@@ -10,6 +10,7 @@ pub mod placement;
 pub mod resp_decode;
 pub mod resp_roundtrip;
 pub mod ring_core;
+pub mod ring_inputs;
 
 /// A fuzz target's check: runs one input and panics when an invariant breaks.
 pub type Check = fn(&[u8]);
@@ -20,4 +21,5 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("resp_decode", resp_decode::check),
     ("resp_roundtrip", resp_roundtrip::check),
     ("ring_core", ring_core::check),
+    ("ring_inputs", ring_inputs::check),
 ];

@@ -6,6 +6,7 @@
 //! Input layout (every field optional, missing bytes read as 0):
 //! `[algorithm] [replicas] [shard count] ([name len] [name bytes] [weight])* ([key len] [key])*`.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 
 use redis_ring_core::placement::{
@@ -74,6 +75,19 @@ pub fn check(data: &[u8]) {
     let placement = algorithm.build(&shards);
     let again = algorithm.build(&shards);
     assert_eq!(placement.len(), shards.len());
+    let groupcache = match placement {
+        AnyPlacement::ConsistentHash(_) => Some(GroupcacheMap::new(&shards, replicas.max(1))),
+        _ => None,
+    };
+    let twemproxy = match &placement {
+        AnyPlacement::Ketama(ring) => {
+            assert!(ring.points() <= shards.len() * 160);
+            // Equal weights and fewer than 25 shards: 160 points each (see `Ketama`).
+            let unweighted = shards.iter().all(|s| s.weight.is_none()) && shards.len() < 25;
+            unweighted.then(|| reference_continuum(&shards))
+        }
+        _ => None,
+    };
 
     for key in keys {
         let tag = hash_tag(key);
@@ -97,7 +111,7 @@ pub fn check(data: &[u8]) {
                 );
             }
             AnyPlacement::ConsistentHash(ring) => {
-                let want = reference_consistent_hash(&shards, replicas.max(1), tag);
+                let want = groupcache.as_ref().and_then(|map| map.get(tag));
                 assert_eq!(shard, want, "consistent hash vs groupcache for {key:?}");
                 assert_eq!(ring.shard_for_hash(crc32_ieee(tag)), shard);
             }
@@ -105,7 +119,7 @@ pub fn check(data: &[u8]) {
                 let Algorithm::Ketama { key_hash } = algorithm else {
                     unreachable!("a ketama placement from another algorithm")
                 };
-                check_ketama(ring, key_hash, &shards, tag, shard);
+                check_ketama(ring, key_hash, twemproxy.as_deref(), tag, shard);
             }
             _ => {}
         }
@@ -140,37 +154,45 @@ fn reference_rendezvous(shards: &[ShardSpec<'_>], tag: &[u8]) -> Option<usize> {
     Some(midx)
 }
 
-/// groupcache `Map.Add` + `Map.Get`, transcribed (weights as `replicas * weight` points).
-fn reference_consistent_hash(
-    shards: &[ShardSpec<'_>],
-    replicas: usize,
-    tag: &[u8],
-) -> Option<usize> {
-    let mut keys = Vec::new();
-    let mut owner = std::collections::HashMap::new();
-    for (s, shard) in shards.iter().enumerate() {
-        for i in 0..replicas * shard.weight_or_one() as usize {
-            let mut label = i.to_string().into_bytes();
-            label.extend_from_slice(shard.name);
-            let hash = crc32_ieee(&label);
-            keys.push(hash);
-            owner.insert(hash, s); // later shards overwrite, as groupcache's map
-        }
-    }
-    if keys.is_empty() {
-        return None;
-    }
-    keys.sort_unstable();
-    let hash = crc32_ieee(tag);
-    let idx = keys.partition_point(|&k| k < hash);
-    let idx = if idx == keys.len() { 0 } else { idx };
-    Some(owner[&keys[idx]])
+/// groupcache's `Map`, transcribed (weights as `replicas * weight` points).
+struct GroupcacheMap {
+    keys: Vec<u32>,
+    hash_map: HashMap<u32, usize>,
 }
 
-/// twemproxy `ketama_update` + `ketama_dispatch` for equal weights, transcribed (160 points
-/// per server for the shard counts this check generates, < 25), earliest server first among
-/// equal points (a stable sort).
-fn reference_ketama(shards: &[ShardSpec<'_>], key_hash: u32) -> Option<usize> {
+impl GroupcacheMap {
+    /// `New(replicas, crc32.ChecksumIEEE)` + `Add(names...)`.
+    fn new(shards: &[ShardSpec<'_>], replicas: usize) -> Self {
+        let mut keys = Vec::new();
+        let mut hash_map = HashMap::new();
+        for (s, shard) in shards.iter().enumerate() {
+            for i in 0..replicas * shard.weight_or_one() as usize {
+                let mut label = i.to_string().into_bytes();
+                label.extend_from_slice(shard.name);
+                let hash = crc32_ieee(&label);
+                keys.push(hash);
+                hash_map.insert(hash, s); // later shards overwrite
+            }
+        }
+        keys.sort_unstable();
+        GroupcacheMap { keys, hash_map }
+    }
+
+    /// `Get(key)`.
+    fn get(&self, key: &[u8]) -> Option<usize> {
+        if self.keys.is_empty() {
+            return None;
+        }
+        let hash = crc32_ieee(key);
+        let idx = self.keys.partition_point(|&k| k < hash);
+        let idx = if idx == self.keys.len() { 0 } else { idx };
+        Some(self.hash_map[&self.keys[idx]])
+    }
+}
+
+/// twemproxy `ketama_update` for equal weights, transcribed (160 points per server below 25
+/// servers), earliest server first among equal points (a stable sort).
+fn reference_continuum(shards: &[ShardSpec<'_>]) -> Vec<(u32, usize)> {
     let mut continuum = Vec::new();
     for (s, shard) in shards.iter().enumerate() {
         for i in 0..40 {
@@ -183,29 +205,37 @@ fn reference_ketama(shards: &[ShardSpec<'_>], key_hash: u32) -> Option<usize> {
         }
     }
     continuum.sort_by_key(|&(value, _)| value); // stable
-    let first = *continuum.first()?;
+    continuum
+}
+
+/// `ketama_dispatch` over [`reference_continuum`], as a linear scan.
+fn reference_ketama(continuum: &[(u32, usize)], key_hash: u32) -> Option<usize> {
+    let first = continuum.first()?;
     Some(
         continuum
             .iter()
             .find(|(value, _)| *value >= key_hash)
-            .unwrap_or(&first)
+            .unwrap_or(first)
             .1,
     )
 }
 
-/// Ketama: the lookup agrees with its own key hash, the continuum holds at most 160 points
-/// per shard, and unweighted rings match the transcription of twemproxy.
+/// Ketama: the lookup agrees with its own key hash, and with the transcription of twemproxy
+/// when there is one.
 fn check_ketama(
     ring: &Ketama,
     key_hash: KetamaHash,
-    shards: &[ShardSpec<'_>],
+    reference: Option<&[(u32, usize)]>,
     tag: &[u8],
     shard: Option<usize>,
 ) {
     let hash = key_hash.hash(tag);
     assert_eq!(ring.shard_for_hash(hash), shard);
-    assert!(ring.points() <= shards.len() * 160);
-    if shards.iter().all(|s| s.weight.is_none()) && shards.len() < 25 {
-        assert_eq!(shard, reference_ketama(shards, hash), "ketama vs twemproxy");
+    if let Some(continuum) = reference {
+        assert_eq!(
+            shard,
+            reference_ketama(continuum, hash),
+            "ketama vs twemproxy"
+        );
     }
 }

@@ -91,7 +91,8 @@ pub struct Failure {
     pub seed: u64,
     /// What broke, and when.
     pub message: String,
-    /// The readable trace, when [`SimOptions::verbose`].
+    /// The readable trace, when [`SimOptions::verbose`] (its last `SIM_TRACE_LINES`, default
+    /// 400, are printed).
     pub trace: Vec<String>,
 }
 
@@ -103,7 +104,11 @@ impl std::fmt::Display for Failure {
             "replay: SIM_SEED={} SIM_RUNS=1 SIM_VERBOSE=1 cargo test -p redis-ring-tests --test sim -- --nocapture seeds",
             self.seed
         )?;
-        for line in self.trace.iter().rev().take(400).rev() {
+        let keep = std::env::var("SIM_TRACE_LINES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(400);
+        for line in self.trace.iter().rev().take(keep).rev() {
             writeln!(f, "  {line}")?;
         }
         Ok(())
@@ -714,6 +719,7 @@ impl Sim {
                 match f {
                     Fault::Crash => {
                         s.alive = false;
+                        s.garbage_next = false; // it dies with the process
                         if s.up {
                             // The bound: fail_threshold × heartbeat + connect timeout.
                             let bound =
@@ -781,7 +787,8 @@ impl Sim {
                 }
                 if f == Fault::Reset {
                     self.reset_links(shard);
-                } else {
+                } else if s.fault_since.is_none() {
+                    // Garbage comes from a running server (a crashed one sends nothing).
                     s.garbage_next = true;
                 }
             }
@@ -791,6 +798,8 @@ impl Sim {
                 }
                 s.removed = true;
                 s.fault_since = Some((f, now));
+                s.expect_up_by = None;
+                s.expect_down_by = None;
                 let shards = self.ring_shards();
                 self.ring.set_shards(shards, now);
             }
@@ -801,6 +810,7 @@ impl Sim {
                 s.removed = false;
                 s.fault_since = None;
                 s.up = true;
+                s.expect_up_by = None;
                 let shards = self.ring_shards();
                 self.ring.set_shards(shards, now);
             }

@@ -1,0 +1,370 @@
+//! The connection side of [`RingCore`]: opening shared connections, queueing requests on
+//! them, handshake completion, decoding replies, and dropping a connection with everything
+//! pending on it.
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::sync::Arc;
+
+use super::backoff::reconnect_backoff;
+use super::conns::ConnSlot;
+use super::request::Place;
+use super::shard::ShardSlot;
+use super::{Cause, ConnId, Deferred, Output, RequestId, RingCore, Tag};
+use crate::conn::{Conn, Failure, Received, State};
+use crate::error::{CmdName, Error, NetError};
+use crate::time::Instant;
+
+impl RingCore {
+    /// Closes every connection of a shard (the core's decision), failing what is pending.
+    pub(super) fn close_shard_conns(&mut self, slot: ShardSlot, cause: &Cause) {
+        for i in 0..self.conns.capacity() {
+            if let Some(id) = self.conns.id_at(i) {
+                if self.conns.get(id).is_some_and(|c| c.shard == slot) {
+                    self.drop_conn(id, cause, false);
+                }
+            }
+        }
+    }
+
+    /// Queues request `id` on `shard`'s shared connection (or fails it fast).
+    pub(super) fn dispatch(&mut self, id: RequestId, shard: ShardSlot) {
+        let conn = match self.conn_for(shard) {
+            Ok(conn) => conn,
+            Err(e) => {
+                let name = self.command_name(id);
+                self.fail_or_retry(id, e.for_command(name));
+                return;
+            }
+        };
+        let Some(req) = self.reqs.get_mut(id) else {
+            return;
+        };
+        req.place = Place::Conn(conn, shard);
+        let Some(c) = self.conns.get_mut(conn) else {
+            return;
+        };
+        if c.io.push(Tag::Req(id), &req.cmd) {
+            Self::mark_tx(&mut self.tx, conn, c);
+        }
+    }
+
+    /// The shard's shared connection, opened if needed; fails fast while the shard's last
+    /// connection attempts failed and none is in progress.
+    pub(super) fn conn_for(&mut self, slot: ShardSlot) -> Result<ConnId, Error> {
+        let Some(sh) = self.table.get(slot) else {
+            return Err(Error::NoShards {
+                command: CmdName::new(b"?"),
+            });
+        };
+        if let Some(conn) = sh.main {
+            return Ok(conn);
+        }
+        if sh.connect_failures > 0 {
+            return Err(sh.last_error.clone().unwrap_or(Error::Connect {
+                shard: sh.name.clone(),
+                addr: sh.addr.clone(),
+                command: CmdName::new(b"?"),
+                cause: NetError::Other,
+            }));
+        }
+        let at = sh.next_connect.max(self.now);
+        Ok(self.open_conn(slot, at))
+    }
+
+    /// Opens (now or at `at`) the shared connection of a shard.
+    pub(super) fn open_conn(&mut self, slot: ShardSlot, at: Instant) -> ConnId {
+        let Some(sh) = self.table.get(slot) else {
+            return ConnId::new(u32::MAX, u32::MAX);
+        };
+        let (opts, addr) = (sh.opts.clone(), sh.addr.clone());
+        let io = Conn::new(opts, self.config.limits);
+        let id = self.conns.insert(ConnSlot {
+            shard: slot,
+            io,
+            start_at: Some(at),
+            deadline: Instant::MAX,
+        });
+        if let Some(sh) = self.table.get_mut(slot) {
+            sh.main = Some(id);
+        }
+        if at <= self.now {
+            self.start_conn(id, addr);
+        } else {
+            self.wake = self.wake.min(at);
+        }
+        id
+    }
+
+    /// Emits `Connect` for a connection created with a delay.
+    pub(super) fn start_conn(&mut self, id: ConnId, addr: Arc<str>) {
+        let deadline = self.now + self.config.connect_timeout;
+        if let Some(c) = self.conns.get_mut(id) {
+            c.start_at = None;
+            c.deadline = deadline;
+            self.stats.connects += 1;
+            self.wake = self.wake.min(deadline);
+            self.out.push_back(Output::Connect { conn: id, addr });
+        }
+    }
+
+    pub(super) fn mark_tx(tx: &mut VecDeque<ConnId>, id: ConnId, c: &mut ConnSlot) {
+        if !c.io.tx_queued && c.is_connected() && !c.io.send_buf().is_empty() {
+            c.io.tx_queued = true;
+            tx.push_back(id);
+        }
+    }
+
+    pub(super) fn on_connected(&mut self, id: ConnId) {
+        let Some(c) = self.conns.get_mut(id) else {
+            return;
+        };
+        if c.start_at.is_some() || c.io.state() != State::Connecting {
+            return;
+        }
+        let ready = c.io.on_connected();
+        Self::mark_tx(&mut self.tx, id, c);
+        if ready {
+            self.on_ready(id);
+        }
+    }
+
+    /// The handshake is done: send what was waiting, and reset the shard's connect failures.
+    pub(super) fn on_ready(&mut self, id: ConnId) {
+        let Some(c) = self.conns.get_mut(id) else {
+            return;
+        };
+        while let Some(tag) = c.io.waiting.pop_front() {
+            match tag {
+                Tag::Req(rid) => {
+                    if let Some(req) = self.reqs.get(rid) {
+                        if req.place == Place::Conn(id, c.shard) {
+                            c.io.push(tag, &req.cmd);
+                        }
+                    }
+                }
+                Tag::Probe(..) => {
+                    c.io.push(tag, &self.ping);
+                }
+            }
+        }
+        Self::mark_tx(&mut self.tx, id, c);
+        let slot = c.shard;
+        if let Some(sh) = self.table.get_mut(slot) {
+            sh.connect_failures = 0;
+        }
+    }
+
+    pub(super) fn on_received(&mut self, id: ConnId, data: &[u8]) {
+        let Some(c) = self.conns.get_mut(id) else {
+            return;
+        };
+        let slot = c.shard;
+        let Some(sh) = self.table.get(slot) else {
+            return;
+        };
+        let (reqs, out, deferred, stats) = (
+            &mut self.reqs,
+            &mut self.out,
+            &mut self.deferred,
+            &mut self.stats,
+        );
+        let check = self.config.heartbeat_check.as_ref();
+        let result = c.io.on_received(data, |received| match received {
+            Received::Reply(Tag::Req(rid), frame) => {
+                let Some(req) = reqs.get(rid).filter(|r| r.place == Place::Conn(id, slot)) else {
+                    stats.late_replies += 1;
+                    return;
+                };
+                let result = match frame.error_message() {
+                    None => Ok(frame.to_value()),
+                    Some(message) => {
+                        let err = Error::Server {
+                            shard: sh.name.clone(),
+                            addr: sh.addr.clone(),
+                            command: CmdName::new(req.cmd.name()),
+                            message: String::from_utf8_lossy(message).into_owned(),
+                        };
+                        if err.is_retryable() {
+                            deferred.push(Deferred::Retry(rid, err));
+                            return;
+                        }
+                        Err(err)
+                    }
+                };
+                reqs.remove(rid);
+                stats.replied += 1;
+                out.push_back(Output::Reply { id: rid, result });
+            }
+            Received::Reply(Tag::Probe(pslot, seq), frame) => {
+                let verdict = match frame.error_message() {
+                    Some(message) => Err(String::from_utf8_lossy(message).into_owned()),
+                    None => match check {
+                        Some(check) if !check.check(&frame.to_value()) => {
+                            Err(String::from("the heartbeat check rejected the reply"))
+                        }
+                        _ => Ok(()),
+                    },
+                };
+                let verdict = verdict.map_err(|message| Error::Server {
+                    shard: sh.name.clone(),
+                    addr: sh.addr.clone(),
+                    command: CmdName::new(b"PING"),
+                    message,
+                });
+                deferred.push(Deferred::Probe(pslot, seq, verdict));
+            }
+            Received::Push(_) => stats.pushes_dropped += 1,
+        });
+        match result {
+            Ok(true) => self.on_ready(id),
+            Ok(false) => {
+                // A handshake fallback may have queued bytes.
+                if let Some(c) = self.conns.get_mut(id) {
+                    Self::mark_tx(&mut self.tx, id, c);
+                }
+            }
+            Err(failure) => {
+                self.stats.protocol_errors +=
+                    u64::from(!matches!(failure, Failure::Handshake { .. }));
+                self.drop_conn(id, &Cause::Conn(failure), false);
+            }
+        }
+        self.run_deferred();
+    }
+
+    pub(super) fn run_deferred(&mut self) {
+        let mut deferred = core::mem::take(&mut self.deferred);
+        for d in deferred.drain(..) {
+            match d {
+                Deferred::Retry(id, err) => self.fail_or_retry(id, err),
+                Deferred::Probe(slot, seq, result) => {
+                    if self
+                        .table
+                        .get(slot)
+                        .and_then(|s| s.probe)
+                        .is_some_and(|p| p.seq == seq)
+                    {
+                        self.probe_done(slot, result);
+                    }
+                }
+            }
+        }
+        self.deferred = deferred;
+    }
+
+    /// Drops a connection: fails what is pending on it, updates its shard's state.
+    /// `reported`: the driver told us (no `Close` to emit).
+    pub(super) fn drop_conn(&mut self, id: ConnId, cause: &Cause, reported: bool) {
+        let Some(mut c) = self.conns.remove(id) else {
+            return;
+        };
+        if !reported && c.start_at.is_none() {
+            self.out.push_back(Output::Close { conn: id });
+        }
+        let slot = c.shard;
+        let Some(sh) = self.table.get_mut(slot) else {
+            return;
+        };
+        if sh.main == Some(id) {
+            sh.main = None;
+        }
+        let connecting = c.io.state() != State::Ready;
+        let (shard, addr) = (sh.name.clone(), sh.addr.clone());
+        let command = CmdName::new(b"?");
+        let err = match cause {
+            Cause::Net(e) if connecting => Error::Connect {
+                shard,
+                addr,
+                command,
+                cause: *e,
+            },
+            Cause::Net(e) => Error::Disconnected {
+                shard,
+                addr,
+                command,
+                cause: *e,
+            },
+            Cause::ConnectTimeout => Error::Connect {
+                shard,
+                addr,
+                command,
+                cause: NetError::TimedOut,
+            },
+            Cause::Conn(Failure::Handshake { step, message }) => Error::Handshake {
+                shard,
+                addr,
+                step: *step,
+                message: message.clone(),
+            },
+            Cause::Conn(Failure::Decode(error)) => Error::Protocol {
+                shard,
+                addr,
+                command,
+                error: *error,
+            },
+            Cause::Conn(Failure::Unexpected) => Error::UnexpectedReply {
+                shard,
+                addr,
+                command,
+            },
+            Cause::ShardDown => Error::ShardDown {
+                shard,
+                addr,
+                command,
+            },
+            Cause::Removed => Error::ShardRemoved {
+                shard,
+                addr,
+                command,
+            },
+            Cause::Closed => Error::Closed { command },
+        };
+        let natural = matches!(
+            cause,
+            Cause::Net(_) | Cause::ConnectTimeout | Cause::Conn(_)
+        );
+        if natural {
+            sh.last_error = Some(err.clone());
+            if connecting {
+                sh.connect_failures = sh.connect_failures.saturating_add(1);
+            } else if matches!(cause, Cause::Conn(_)) {
+                // A poisoned connection is reopened after a (jittered) pause.
+                let pause = reconnect_backoff(
+                    0,
+                    self.config.probe_interval,
+                    self.config.max_reconnect_backoff,
+                    &mut self.jitter,
+                );
+                sh.next_connect = self.now + pause;
+            }
+        }
+        let probe_here = sh.probe.is_some_and(|p| p.conn == id);
+        // Fail (or retry) every request that was pending on this connection.
+        let mut tags = core::mem::take(&mut self.scratch);
+        c.io.drain_pending(|t| tags.push(t));
+        for tag in tags.drain(..) {
+            if let Tag::Req(rid) = tag {
+                let Some(req) = self.reqs.get(rid) else {
+                    continue;
+                };
+                if req.place != Place::Conn(id, slot) {
+                    continue;
+                }
+                let e = err.clone().for_command(CmdName::new(req.cmd.name()));
+                self.fail_or_retry(rid, e);
+            }
+        }
+        self.scratch = tags;
+        if !natural {
+            return;
+        }
+        let is_handshake = matches!(cause, Cause::Conn(Failure::Handshake { .. }));
+        if probe_here || is_handshake {
+            // The heartbeat on this connection failed (a refused handshake always counts).
+            self.probe_done(slot, Err(err.for_command(CmdName::new(b"PING"))));
+        } else if matches!(cause, Cause::Net(_) | Cause::ConnectTimeout) {
+            self.suspect(slot);
+        }
+    }
+}

@@ -127,7 +127,9 @@ struct Sock {
     session: Session,
     /// Replies the server produced and the client has not received yet.
     to_client: Vec<u8>,
-    /// [`Harness::submitted_bytes`] when the connection was asked for.
+    /// [`Harness::submitted_bytes`] when the shard's previous connection went away: this
+    /// one was created (by the core) after that, so no request submitted earlier and no
+    /// longer owed can have been queued on it.
     submitted_bytes_at_open: usize,
 }
 
@@ -148,18 +150,23 @@ struct Harness {
     config: Config,
     /// Connect immediately on `Connect` (as a driver on a healthy network would).
     auto_connect: bool,
-    /// Current `(name index, address)` of every configured shard.
+    /// Every `(name index, address)` ever configured (old connections may still name them).
     shards: Vec<(usize, String)>,
+    /// The shards configured now.
+    configured: Vec<(usize, String)>,
     servers: Vec<FakeRedis>,
     socks: Vec<Sock>,
     index: HashMap<ConnId, usize>,
-    /// Accepted requests still owed their reply, with the encoded size of the command.
-    owed: HashMap<RequestId, usize>,
+    /// Accepted requests still owed their reply: encoded size of the command, deadline.
+    owed: HashMap<RequestId, (usize, Instant)>,
     /// Requests replied to or cancelled: never to be replied to (again).
     finished: HashSet<RequestId>,
     submitted: u64,
     /// Encoded size of every command accepted so far.
     submitted_bytes: usize,
+    /// Per shard name: `submitted_bytes` when its last connection went away or it was
+    /// (re)configured.
+    last_gone: [usize; NAMES.len()],
     replied: u64,
     /// The latest deadline of any accepted request.
     last_deadline: Instant,
@@ -176,6 +183,7 @@ impl Harness {
             config,
             auto_connect,
             shards: Vec::new(),
+            configured: Vec::new(),
             servers: NAMES
                 .iter()
                 .map(|n| FakeRedis::new(n, password.map(str::to_string)))
@@ -186,6 +194,7 @@ impl Harness {
             finished: HashSet::new(),
             submitted: 0,
             submitted_bytes: 0,
+            last_gone: [0; NAMES.len()],
             replied: 0,
             last_deadline: Instant::ZERO,
             wake: Instant::MAX,
@@ -221,7 +230,7 @@ impl Harness {
                         state: SockState::Connecting,
                         session,
                         to_client: Vec::new(),
-                        submitted_bytes_at_open: self.submitted_bytes,
+                        submitted_bytes_at_open: self.last_gone[shard],
                     });
                     if self.auto_connect {
                         self.socks.last_mut().unwrap().state = SockState::Open;
@@ -244,6 +253,8 @@ impl Harness {
                         .unwrap_or_else(|| panic!("Close of unknown {conn}"));
                     assert_ne!(sock.state, SockState::Gone, "Close of closed {conn}");
                     sock.state = SockState::Gone;
+                    let shard = sock.shard;
+                    self.last_gone[shard] = self.submitted_bytes;
                 }
                 Output::Reply { id, result } => {
                     assert!(
@@ -284,7 +295,11 @@ impl Harness {
         // the connection was asked for: a request that timed out before the driver wrote
         // it keeps its bytes (they cannot be taken back from a pipelined stream).
         let attempts = self.config.max_retries as usize + 1;
-        let owed: usize = self.owed.values().sum();
+        let owed: usize = self.owed.values().map(|&(size, _)| size).sum();
+        // Never late: a request whose deadline has come has had its reply.
+        if let Some((id, (_, at))) = self.owed.iter().find(|(_, &(_, at))| at <= self.now) {
+            panic!("{id} is past its deadline {at:?} at {:?}", self.now);
+        }
         let fixed = 4096 + 64 * (self.config.fail_threshold as usize + 2);
         for s in &self.socks {
             if s.state != SockState::Gone {
@@ -346,9 +361,13 @@ impl Harness {
             Ok(id) => {
                 self.submitted += 1;
                 self.submitted_bytes += size;
-                assert!(self.owed.insert(id, size).is_none(), "{id} given twice");
                 let t = timeout.unwrap_or(self.config.command_timeout);
-                self.last_deadline = self.last_deadline.max(now + t);
+                let deadline = now + t;
+                assert!(
+                    self.owed.insert(id, (size, deadline)).is_none(),
+                    "{id} given twice"
+                );
+                self.last_deadline = self.last_deadline.max(deadline);
             }
             Err(e) => assert!(!e.to_string().is_empty()),
         }
@@ -406,7 +425,10 @@ impl Harness {
 
     fn closed(&mut self, i: usize, error: NetError) {
         let id = self.socks[i].id;
-        self.socks[i].state = SockState::Gone;
+        if self.socks[i].state != SockState::Gone {
+            self.socks[i].state = SockState::Gone;
+            self.last_gone[self.socks[i].shard] = self.submitted_bytes;
+        }
         let now = self.now;
         self.input(Input::Closed {
             conn: id,
@@ -435,7 +457,12 @@ impl Harness {
             if !self.shards.contains(s) {
                 self.shards.push(s.clone());
             }
+            if !self.configured.contains(s) {
+                // A new shard (or a new address): its connections start from scratch.
+                self.last_gone[s.0] = self.submitted_bytes;
+            }
         }
+        self.configured.clone_from(&shards);
         let now = self.now;
         self.ring.set_shards(list, now);
         self.drain();
@@ -682,6 +709,8 @@ pub fn check(data: &[u8]) {
                     // again afterwards.
                     let now = h.now;
                     h.ring.close(now);
+                    h.last_gone = [h.submitted_bytes; NAMES.len()];
+                    h.configured.clear();
                     h.drain();
                     assert!(h.owed.is_empty(), "close() left {} requests", h.owed.len());
                     h.shards.clear();

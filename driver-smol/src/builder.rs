@@ -37,6 +37,7 @@ pub struct RingBuilder {
     shards: Vec<(String, String)>,
     hook: Option<ShardHook>,
     seed: Option<u64>,
+    inbox: bool,
 }
 
 /// go-redis's name for the ring's options: the same type as [`RingBuilder`].
@@ -162,6 +163,13 @@ impl RingBuilder {
         self
     }
 
+    /// EXPERIMENT: callers queue, the driver task submits (the channel design).
+    #[doc(hidden)]
+    pub fn submit_in_driver(mut self, on: bool) -> Self {
+        self.inbox = on;
+        self
+    }
+
     /// Seed of the core's backoff jitter. By default every ring draws a random one.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
@@ -179,12 +187,19 @@ impl RingBuilder {
             shards,
             hook,
             seed,
+            inbox,
         } = self;
         let shards = parse_shards(shards)?;
         let urls: Arc<Mutex<HashMap<String, ShardAddr>>> = Arc::default();
         config.new_client = Some(url_hook(urls.clone(), hook.or(config.new_client.take())));
         config.seed = seed.unwrap_or_else(random_seed);
         let ring = Ring::start(config, urls);
+        if inbox {
+            ring.shared().lock().inbox = Some(Vec::new());
+            ring.shared()
+                .inbox_mode
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         ring.apply_shards(&shards);
         Ok(ring)
     }

@@ -4,8 +4,8 @@
 //! It is a single future polled by the executor (spawned on smol's global executor). Each
 //! poll, under the shared lock, it:
 //!
-//! 1. applies the socket work the core queued ([`IoQueue`](crate::shared::IoQueue)):
-//!    closes, new connects (each a small boxed future), and marks connections with bytes to
+//! 1. applies the socket work the core queued ([`IoQueue`](crate::shared::IoQueue)), in
+//!    order: closes, new connects (each a small boxed future), connections with bytes to
 //!    send;
 //! 2. polls connecting sockets and reports `Connected` / `Closed`;
 //! 3. reads every socket the reactor reported readable (one `read` per readiness event,
@@ -37,7 +37,7 @@ use redis_ring_core::time::Instant;
 use smol::channel::Sender;
 
 use crate::net::{net_error, Stream};
-use crate::shared::{Shared, State};
+use crate::shared::{IoOp, Shared, State};
 
 /// Rounds of work per poll before the task yields to others.
 const MAX_ROUNDS: usize = 64;
@@ -106,6 +106,8 @@ pub(crate) struct Driver {
     /// The core deadline `timer` is armed for (`Instant::MAX`: not armed).
     timer_at: Instant,
     buf: Box<[u8]>,
+    /// The socket work being applied (swapped with the shared queue).
+    ops: Vec<IoOp>,
     _alive: Alive,
 }
 
@@ -126,6 +128,7 @@ impl Driver {
             timer: Timer::never(),
             timer_at: Instant::MAX,
             buf: vec![0; READ_BUF].into_boxed_slice(),
+            ops: Vec::new(),
             _alive: alive,
         }
     }
@@ -138,6 +141,7 @@ impl Driver {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let shared = self.shared.clone();
         let mut st = shared.lock();
+        st.io_stats.wakeups += 1;
         if st.closing {
             self.shutdown(&mut st);
             Shared::unlock_and_wake(st);
@@ -145,6 +149,24 @@ impl Driver {
         }
         let mut rounds = 0;
         loop {
+            // EXPERIMENT: in inbox mode the driver submits what callers queued.
+            if st.inbox.as_ref().is_some_and(|i| !i.is_empty()) {
+                let queued = std::mem::take(st.inbox.as_mut().unwrap_or(&mut Vec::new()));
+                for (cmd, timeout, ticket) in queued {
+                    let now = shared.now();
+                    let r = match timeout {
+                        Some(t) => st.core.submit_with_timeout(cmd, t, now),
+                        None => st.core.submit(cmd, now),
+                    };
+                    match r {
+                        Ok(id) => {
+                            st.tickets.insert(id.as_u64(), ticket);
+                        }
+                        Err(e) => st.fill(ticket, Err(e)),
+                    }
+                    st.drain();
+                }
+            }
             let mut progress = self.apply_queue(&mut st);
             let now = shared.now();
             for i in 0..self.socks.len() {
@@ -190,24 +212,32 @@ impl Driver {
         if st.io.is_empty() {
             return false;
         }
-        for id in std::mem::take(&mut st.io.close) {
-            if self.slot(id).is_some() {
-                self.socks[id.index()] = None;
+        // Swapped with a buffer of our own, so both keep their capacity.
+        std::mem::swap(&mut self.ops, &mut st.io.ops);
+        let mut ops = std::mem::take(&mut self.ops);
+        for op in ops.drain(..) {
+            match op {
+                IoOp::Close(id) => {
+                    if self.slot(id).is_some() {
+                        self.socks[id.index()] = None;
+                    }
+                }
+                IoOp::Connect(id, addr) => {
+                    let fut: Connecting = Box::pin(async move { Stream::connect(&addr).await });
+                    let i = id.index();
+                    if self.socks.len() <= i {
+                        self.socks.resize_with(i + 1, || None);
+                    }
+                    self.socks[i] = Some(Sock::Connecting { id, fut });
+                }
+                IoOp::Transmit(id) => {
+                    if let Some(Sock::Open(o)) = self.slot(id) {
+                        o.dirty = true;
+                    }
+                }
             }
         }
-        for (id, addr) in std::mem::take(&mut st.io.connect) {
-            let fut: Connecting = Box::pin(async move { Stream::connect(&addr).await });
-            let i = id.index();
-            if self.socks.len() <= i {
-                self.socks.resize_with(i + 1, || None);
-            }
-            self.socks[i] = Some(Sock::Connecting { id, fut });
-        }
-        for id in std::mem::take(&mut st.io.transmit) {
-            if let Some(Sock::Open(o)) = self.slot(id) {
-                o.dirty = true;
-            }
-        }
+        self.ops = ops;
         true
     }
 
@@ -267,6 +297,8 @@ impl Driver {
                                 return true;
                             }
                             Ok(n) => {
+                                st.io_stats.reads += 1;
+                                st.io_stats.bytes_read += n as u64;
                                 st.core.handle_input(Input::Received {
                                     conn: id,
                                     data: &self.buf[..n],
@@ -301,6 +333,8 @@ impl Driver {
                     }
                     match o.stream.write(buf) {
                         Ok(n) => {
+                            st.io_stats.writes += 1;
+                            st.io_stats.bytes_written += n as u64;
                             o.dirty = false;
                             st.core.handle_input(Input::Sent { conn: id, n, now });
                             st.drain();

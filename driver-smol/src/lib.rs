@@ -81,7 +81,7 @@
 //! | `driver` | the driver task: sockets, timer, feeding the core |
 //! | `net` | TCP / Unix sockets, error mapping |
 //! | `addr` | `redis://user:pass@host:port/db` addresses (to move into the core) |
-//! | `stats` | [`ShardStats`] |
+//! | `stats` | [`ShardStats`], [`IoStats`] |
 #![forbid(unsafe_code)]
 
 mod addr;
@@ -97,7 +97,7 @@ pub use builder::{BuildError, RingBuilder, RingOptions};
 pub use driver::driver_tasks;
 pub use pipeline::Pipeline;
 pub use ring::{Ring, EVENTS_CAPACITY};
-pub use stats::ShardStats;
+pub use stats::{IoStats, ShardStats};
 
 pub use redis_ring_core as core;
 pub use redis_ring_core::command::{Cmd, FromValue, FromValueError, ToArg};

@@ -20,7 +20,7 @@ use crate::builder::{parse_shards, BuildError, RingBuilder};
 use crate::driver::{Alive, Driver};
 use crate::pipeline::Pipeline;
 use crate::shared::{Shared, State};
-use crate::stats::ShardStats;
+use crate::stats::{IoStats, ShardStats};
 
 /// How many events an [`Ring::events`] receiver may fall behind before it misses some.
 pub const EVENTS_CAPACITY: usize = 1024;
@@ -86,7 +86,12 @@ impl Ring {
         let shared = Arc::new(Shared::new(core, epoch, urls));
         let (done_tx, done_rx) = channel::bounded(1);
         let driver = Driver::new(shared.clone(), Alive::new(done_tx));
-        smol::spawn(driver.run()).detach();
+        if std::env::var_os("REDIS_RING_DRIVER_THREAD").is_some() {
+            // EXPERIMENT: the driver on a thread of its own.
+            std::thread::spawn(move || async_io::block_on(driver.run()));
+        } else {
+            smol::spawn(driver.run()).detach();
+        }
         Ring {
             inner: Arc::new(Inner {
                 shared,
@@ -264,6 +269,11 @@ impl Ring {
             .collect()
     }
 
+    /// What the driver has done so far: commands, writes, reads, wake-ups.
+    pub fn io_stats(&self) -> IoStats {
+        self.shared().lock().io_stats
+    }
+
     /// Commands waiting for their reply, over all shards.
     pub fn in_flight(&self) -> usize {
         self.shared().lock().waiting()
@@ -365,6 +375,7 @@ pub(crate) fn submit(
         Some(t) => st.core.submit_with_timeout(cmd, t, now),
         None => st.core.submit(cmd, now),
     };
+    st.io_stats.commands += 1;
     let id = match submitted {
         Ok(id) => id,
         Err(e) => {
@@ -390,6 +401,8 @@ pub(crate) struct Request<'a> {
 enum ReqState {
     New(Cmd, Option<Duration>),
     Waiting(RequestId),
+    /// EXPERIMENT: queued for the driver under a ticket.
+    Queued(u64),
     Done,
 }
 
@@ -409,6 +422,31 @@ impl Future for Request<'_> {
         let this = self.get_mut();
         let shared = this.shared;
         match std::mem::replace(&mut this.state, ReqState::Done) {
+            ReqState::New(cmd, timeout)
+                if shared.inbox_mode.load(std::sync::atomic::Ordering::Relaxed) =>
+            {
+                let ticket = shared.with(|st| {
+                    let ticket = st.next_ticket;
+                    st.next_ticket += 1;
+                    if let Some(inbox) = st.inbox.as_mut() {
+                        inbox.push((cmd, timeout, ticket));
+                    }
+                    st.expect_key(ticket, Some(cx.waker().clone()));
+                    st.wake_driver();
+                    ticket
+                });
+                this.state = ReqState::Queued(ticket);
+                Poll::Pending
+            }
+            ReqState::Queued(ticket) => {
+                match shared.with(|st| st.take_reply_key(ticket, Some(cx.waker()))) {
+                    Some(result) => Poll::Ready(result),
+                    None => {
+                        this.state = ReqState::Queued(ticket);
+                        Poll::Pending
+                    }
+                }
+            }
             ReqState::New(cmd, timeout) => {
                 match shared.with(|st| submit(shared, st, cmd, timeout, Some(cx.waker()))) {
                     Err(e) => Poll::Ready(Err(e)),

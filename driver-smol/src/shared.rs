@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     /// Per-shard settings from `redis://` addresses, read by the core's per-shard options
     /// hook (see `addr`: an adaptation until the core parses addresses itself).
     pub(crate) urls: Arc<Mutex<HashMap<String, ShardAddr>>>,
+    /// EXPERIMENT: inbox mode on (read without the lock).
+    pub(crate) inbox_mode: std::sync::atomic::AtomicBool,
 }
 
 /// The mutable part of [`Shared`].
@@ -41,6 +43,19 @@ pub(crate) struct State {
     pub(crate) core: RingCore,
     /// Callers waiting for a reply, by request id.
     pending: HashMap<u64, Slot, BuildHasherDefault<IdHasher>>,
+    /// EXPERIMENT (measurement of the channel design): when set, callers only queue their
+    /// commands here and the driver task submits them.
+    pub(crate) inbox: Option<
+        Vec<(
+            redis_ring_core::command::Cmd,
+            Option<std::time::Duration>,
+            u64,
+        )>,
+    >,
+    /// EXPERIMENT: request id -> caller ticket, in inbox mode.
+    pub(crate) tickets: HashMap<u64, u64, BuildHasherDefault<IdHasher>>,
+    /// EXPERIMENT: next ticket.
+    pub(crate) next_ticket: u64,
     /// Socket work for the driver.
     pub(crate) io: IoQueue,
     /// The core's next deadline, from the last drain.
@@ -52,6 +67,8 @@ pub(crate) struct State {
     pub(crate) driver: Option<Waker>,
     /// Set when the ring is closed (explicitly or by dropping the last handle).
     pub(crate) closing: bool,
+    /// Counters for `Ring::io_stats` (kept under the lock: no atomics needed).
+    pub(crate) io_stats: crate::stats::IoStats,
     /// Wakers to wake once the lock is released.
     to_wake: Vec<Waker>,
     /// `events()` receivers; closed ones are dropped on the next event.
@@ -65,20 +82,27 @@ struct Slot {
     result: Option<Result<Value, Error>>,
 }
 
-/// What the core asked of the sockets since the driver last looked.
+/// What the core asked of the sockets since the driver last looked, in the order it asked
+/// (a connection may be opened and closed again before the driver runs).
 #[derive(Debug, Default)]
 pub(crate) struct IoQueue {
+    pub(crate) ops: Vec<IoOp>,
+}
+
+/// One request of the core to the sockets.
+#[derive(Debug)]
+pub(crate) enum IoOp {
     /// `Output::Connect`.
-    pub(crate) connect: Vec<(ConnId, Arc<str>)>,
+    Connect(ConnId, Arc<str>),
     /// `Output::Transmit`.
-    pub(crate) transmit: Vec<ConnId>,
+    Transmit(ConnId),
     /// `Output::Close`.
-    pub(crate) close: Vec<ConnId>,
+    Close(ConnId),
 }
 
 impl IoQueue {
     pub(crate) fn is_empty(&self) -> bool {
-        self.connect.is_empty() && self.transmit.is_empty() && self.close.is_empty()
+        self.ops.is_empty()
     }
 }
 
@@ -97,16 +121,21 @@ impl Shared {
             state: Mutex::new(State {
                 core,
                 pending: HashMap::default(),
+                inbox: None,
+                tickets: HashMap::default(),
+                next_ticket: 1 << 62,
                 io: IoQueue::default(),
                 deadline: Instant::MAX,
                 armed: Instant::MAX,
                 driver: None,
                 closing: false,
+                io_stats: crate::stats::IoStats::default(),
                 to_wake: Vec::new(),
                 subscribers: Vec::new(),
             }),
             epoch,
             urls,
+            inbox_mode: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -161,15 +190,15 @@ impl State {
         loop {
             match self.core.poll_output() {
                 Output::Connect { conn, addr } => {
-                    self.io.connect.push((conn, addr));
+                    self.io.ops.push(IoOp::Connect(conn, addr));
                     self.wake_driver();
                 }
                 Output::Transmit { conn } => {
-                    self.io.transmit.push(conn);
+                    self.io.ops.push(IoOp::Transmit(conn));
                     self.wake_driver();
                 }
                 Output::Close { conn } => {
-                    self.io.close.push(conn);
+                    self.io.ops.push(IoOp::Close(conn));
                     self.wake_driver();
                 }
                 Output::Reply { id, result } => self.deliver(id, result),
@@ -193,7 +222,13 @@ impl State {
     }
 
     fn deliver(&mut self, id: RequestId, result: Result<Value, Error>) {
-        if let Some(slot) = self.pending.get_mut(&id.as_u64()) {
+        let key = self.tickets.remove(&id.as_u64()).unwrap_or(id.as_u64());
+        self.fill(key, result);
+    }
+
+    /// Fills slot `key` and wakes its caller.
+    pub(crate) fn fill(&mut self, key: u64, result: Result<Value, Error>) {
+        if let Some(slot) = self.pending.get_mut(&key) {
             slot.result = Some(result);
             if let Some(w) = slot.waker.take() {
                 self.to_wake.push(w);
@@ -210,8 +245,13 @@ impl State {
 
     /// Registers a caller for request `id`.
     pub(crate) fn expect(&mut self, id: RequestId, waker: Option<Waker>) {
+        self.expect_key(id.as_u64(), waker);
+    }
+
+    /// Registers a caller under `key`.
+    pub(crate) fn expect_key(&mut self, key: u64, waker: Option<Waker>) {
         self.pending.insert(
-            id.as_u64(),
+            key,
             Slot {
                 waker,
                 result: None,
@@ -225,9 +265,18 @@ impl State {
         id: RequestId,
         waker: Option<&Waker>,
     ) -> Option<Result<Value, Error>> {
-        let slot = self.pending.get_mut(&id.as_u64())?;
+        self.take_reply_key(id.as_u64(), waker)
+    }
+
+    /// [`State::take_reply`] by slot key.
+    pub(crate) fn take_reply_key(
+        &mut self,
+        key: u64,
+        waker: Option<&Waker>,
+    ) -> Option<Result<Value, Error>> {
+        let slot = self.pending.get_mut(&key)?;
         if let Some(result) = slot.result.take() {
-            self.pending.remove(&id.as_u64());
+            self.pending.remove(&key);
             return Some(result);
         }
         if let Some(w) = waker {

@@ -33,3 +33,22 @@ impl From<ShardState> for ShardStats {
         }
     }
 }
+
+/// What the driver has done so far ([`Ring::io_stats`](crate::Ring::io_stats)): for example
+/// `commands / writes` is how many commands share each write (automatic pipelining).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IoStats {
+    /// Commands handed to the core (pipelines count each command).
+    pub commands: u64,
+    /// `write` calls on shard sockets.
+    pub writes: u64,
+    /// Bytes written.
+    pub bytes_written: u64,
+    /// `read` calls on shard sockets that returned data.
+    pub reads: u64,
+    /// Bytes read.
+    pub bytes_read: u64,
+    /// Times the driver task was polled (woken by a caller, a socket or the timer).
+    pub wakeups: u64,
+}

@@ -1,0 +1,398 @@
+//! Tests of what is specific to the smol driver (the behaviour every driver shares is in
+//! the scenario suite, `tests/scenarios.rs`): typed helpers, automatic pipelining,
+//! cancellation, close, events, Unix sockets, the quickstart example.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::process::Command;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use redis_ring_smol::{Cmd, Error, Event, Ring};
+use redis_ring_tests::harness::{RawConn, Reply};
+use redis_ring_tests::{RedisServer, ServerOptions, Shards};
+use smol::future::FutureExt;
+
+fn ring(shards: &Shards) -> Ring {
+    Ring::builder()
+        .shards(shards.named())
+        .heartbeat_interval(Duration::from_millis(100))
+        .heartbeat_timeout(Duration::from_millis(100))
+        .probe_interval(Duration::from_millis(20))
+        .max_reconnect_backoff(Duration::from_millis(100))
+        .command_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap()
+}
+
+fn info_field(server: &RedisServer, section: &str, field: &str) -> u64 {
+    let Reply::Bulk(Some(text)) = server.command(&["INFO", section]).unwrap() else {
+        panic!("INFO {section}")
+    };
+    let text = String::from_utf8(text).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in INFO {section}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn ring_and_its_futures_are_send_sync() {
+    fn send_sync<T: Send + Sync + Clone + 'static>(_: &T) {}
+    fn send<T: Send>(_: &T) {}
+    let shards = Shards::start(1).unwrap();
+    let ring = ring(&shards);
+    send_sync(&ring);
+    let get = ring.get::<Option<String>>("k");
+    send(&get);
+    drop(get);
+    let cmd = ring.cmd(Cmd::new("PING"));
+    send(&cmd);
+    drop(cmd);
+    let mut p = ring.pipeline();
+    p.set("a", 1);
+    let run = p.run();
+    send(&run);
+}
+
+/// The helpers expanded from the core's table talk to real servers, over several shards.
+#[test]
+fn typed_helpers_from_the_core_table() {
+    let shards = Shards::start(3).unwrap();
+    let ring = ring(&shards);
+    smol::block_on(async {
+        ring.set("s", "v").await.unwrap();
+        assert_eq!(ring.get::<String>("s").await.unwrap(), "v");
+        assert_eq!(ring.get::<Option<String>>("nope").await.unwrap(), None);
+        assert!(!ring.set_nx("s", "w").await.unwrap());
+        ring.set_ex("e", "v", 100).await.unwrap();
+        let ttl = ring.ttl("e").await.unwrap();
+        assert!((95..=100).contains(&ttl), "{ttl}");
+        assert_eq!(ring.append("s", "w").await.unwrap(), 2);
+        assert_eq!(ring.incr("n").await.unwrap(), 1);
+        assert_eq!(ring.incr_by("n", 9).await.unwrap(), 10);
+        assert_eq!(ring.decr("n").await.unwrap(), 9);
+        assert_eq!(ring.incr_by_float("f", 0.5).await.unwrap(), 0.5);
+        assert!(ring.expire("n", 100).await.unwrap());
+        assert!(ring.persist("n").await.unwrap());
+        assert_eq!(ring.type_("n").await.unwrap(), "string");
+
+        ring.hset("h", "a", 1).await.unwrap();
+        ring.hset_multiple("h", [("b", "2"), ("c", "3")])
+            .await
+            .unwrap();
+        let all: HashMap<String, i64> = ring.hgetall("h").await.unwrap();
+        assert_eq!(
+            all,
+            HashMap::from([("a".into(), 1), ("b".into(), 2), ("c".into(), 3)])
+        );
+        assert_eq!(ring.hlen("h").await.unwrap(), 3);
+
+        ring.rpush("l", ["x", "y", "z"]).await.unwrap();
+        assert_eq!(
+            ring.lrange::<Vec<String>>("l", 0, -1).await.unwrap(),
+            ["x", "y", "z"]
+        );
+        assert_eq!(ring.llen("l").await.unwrap(), 3);
+
+        ring.sadd("set", ["a", "b"]).await.unwrap();
+        assert!(ring.sismember("set", "a").await.unwrap());
+        assert_eq!(ring.scard("set").await.unwrap(), 2);
+
+        ring.zadd("z", 2.5, "m").await.unwrap();
+        let with: Vec<(String, f64)> = ring.zrange_withscores("z", 0, -1).await.unwrap();
+        assert_eq!(with, [("m".to_string(), 2.5)]);
+
+        let v: i64 = ring
+            .eval("return #KEYS + tonumber(ARGV[1])", ["{t}a", "{t}b"], 40)
+            .await
+            .unwrap();
+        assert_eq!(v, 42);
+        assert_eq!(ring.ping().await.unwrap(), "PONG");
+        assert_eq!(ring.publish("nobody-listens", "x").await.unwrap(), 0);
+    });
+}
+
+/// A reply that does not fit the type asked for is an error naming the command, never a
+/// panic (reported as `InvalidCommand` until the core has a conversion error).
+#[test]
+fn conversion_errors_name_the_command() {
+    let shards = Shards::start(1).unwrap();
+    let ring = ring(&shards);
+    smol::block_on(async {
+        ring.set("text", "abc").await.unwrap();
+        let err = ring.get::<i64>("text").await.unwrap_err();
+        assert!(matches!(err, Error::InvalidCommand { .. }), "{err:?}");
+        assert!(err.to_string().contains("GET"), "{err}");
+    });
+}
+
+/// Polls every future of `futs` until all are done (a minimal join-all): the first poll
+/// polls each once, so each submits its command before any other task can run.
+async fn join_all<F: Future + Unpin>(mut futs: Vec<F>) -> Vec<F::Output> {
+    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, o) in futs.iter_mut().zip(out.iter_mut()) {
+            if o.is_none() {
+                match Pin::new(f).poll(cx) {
+                    Poll::Ready(v) => *o = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(Option::unwrap).collect()
+}
+
+/// Automatic pipelining: 2000 commands submitted while the driver cannot run (one task on
+/// smol's single-threaded global executor, which also runs the driver) leave in one write:
+/// the server needs a handful of reads for all of them, not 2000.
+#[test]
+fn concurrent_commands_share_writes() {
+    assert!(
+        std::env::var("SMOL_THREADS").map_or(true, |n| n == "1"),
+        "this test relies on smol's default single executor thread"
+    );
+    let shards = Shards::start(1).unwrap();
+    let server = &shards.servers()[0];
+    let ring = ring(&shards);
+    smol::block_on(ring.set("k", "v")).unwrap();
+    let reads_before = info_field(server, "stats", "total_reads_processed");
+    let io_before = ring.io_stats();
+    let client = ring.clone();
+    let results = smol::block_on(smol::spawn(async move {
+        let futs: Vec<_> = (0..2000)
+            .map(|_| Box::pin(ring.get::<String>("k")))
+            .collect();
+        join_all(futs).await
+    }));
+    assert!(results.into_iter().all(|r| r.unwrap() == "v"));
+    // 2000 GETs are 42 kB: the server reads 16 kB at a time. Its INFO connections and a
+    // heartbeat may add a few more.
+    let reads = info_field(server, "stats", "total_reads_processed") - reads_before;
+    println!("2000 commands submitted at once: {reads} reads on the server");
+    assert!(
+        reads <= 10,
+        "{reads} server reads for 2000 commands submitted at once"
+    );
+}
+
+/// A command future dropped before its reply is cancelled in the core: nothing stays in
+/// flight, and the ring keeps working.
+#[test]
+fn dropped_command_is_cancelled() {
+    let mut shards = Shards::start(1).unwrap();
+    let ring = ring(&shards);
+    smol::block_on(ring.set("k", "v")).unwrap();
+    shards.server(0).pause().unwrap();
+    let outcome = smol::block_on(async { Some(ring.get::<String>("k").await) }.or(async {
+        smol::Timer::after(Duration::from_millis(50)).await;
+        None
+    }));
+    assert!(outcome.is_none(), "a paused server answered: {outcome:?}");
+    assert_eq!(
+        ring.in_flight(),
+        0,
+        "the dropped command is still waited for"
+    );
+    shards.server(0).resume().unwrap();
+    let started = Instant::now();
+    loop {
+        match smol::block_on(ring.get::<String>("k")) {
+            Ok(v) => {
+                assert_eq!(v, "v");
+                break;
+            }
+            Err(e) => assert!(started.elapsed() < Duration::from_secs(3), "{e}"),
+        }
+    }
+}
+
+/// `close`: pending commands fail with `Closed`, later ones too, the driver task ends and
+/// every clone sees it; event receivers end.
+#[test]
+fn close_fails_pending_and_later_commands() {
+    let mut shards = Shards::start(1).unwrap();
+    let ring = ring(&shards);
+    let clone = ring.clone();
+    let events = ring.events();
+    smol::block_on(ring.set("k", "v")).unwrap();
+    shards.server(0).pause().unwrap();
+    let pending = smol::spawn({
+        let ring = ring.clone();
+        async move { ring.get::<String>("k").await }
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    smol::block_on(clone.close());
+    assert!(ring.is_closed());
+    let err = smol::block_on(pending).unwrap_err();
+    assert!(matches!(err, Error::Closed { .. }), "{err:?}");
+    let err = smol::block_on(ring.get::<String>("k")).unwrap_err();
+    assert!(matches!(err, Error::Closed { .. }), "{err:?}");
+    assert_eq!(err.to_string(), "GET: the ring was closed");
+    // The stream ends after what was sent before the close.
+    let rest: Vec<Event> = smol::block_on(async {
+        let mut v = Vec::new();
+        while let Ok(e) = events.recv().await {
+            v.push(e);
+        }
+        v
+    });
+    assert!(
+        rest.iter()
+            .all(|e| matches!(e, Event::ShardAdded { .. } | Event::ShardDown { .. })),
+        "{rest:?}"
+    );
+    // A closed ring refuses new events receivers' content too.
+    assert!(smol::block_on(ring.events().recv()).is_err());
+    shards.server(0).resume().unwrap();
+}
+
+/// Events: added at build, down on kill, up on restart, removed by `set_shards`.
+#[test]
+fn events_stream() {
+    let mut shards = Shards::start(2).unwrap();
+    let ring = ring(&shards);
+    let mut events = ring.events();
+    let next = |events: &mut smol::channel::Receiver<Event>| {
+        smol::block_on(async { events.recv().await.ok() }.or(async {
+            smol::Timer::after(Duration::from_secs(3)).await;
+            None
+        }))
+        .expect("an event within 3 s")
+    };
+    shards.server(1).kill();
+    smol::block_on(async {
+        // Commands notice the dead shard at once (a probe follows).
+        for i in 0..10 {
+            let _ = ring.get::<Option<String>>(format!("k{i}")).await;
+        }
+    });
+    assert!(matches!(next(&mut events), Event::ShardDown { name, .. } if &*name == "shard2"));
+    assert_eq!(ring.len(), 1);
+    shards.server(1).restart().unwrap();
+    assert!(matches!(next(&mut events), Event::ShardUp { name, .. } if &*name == "shard2"));
+    ring.set_shards(shards.named().into_iter().take(1)).unwrap();
+    assert!(matches!(next(&mut events), Event::ShardRemoved { name, .. } if &*name == "shard2"));
+    assert_eq!(ring.stats().len(), 1);
+}
+
+/// Unix-socket shard addresses.
+#[test]
+fn unix_socket_shard() {
+    let path = std::env::temp_dir().join(format!("redis-ring-smol-{}.sock", std::process::id()));
+    let path_str = path.to_str().unwrap().to_owned();
+    let server = RedisServer::start_with(
+        ServerOptions::new()
+            .config("unixsocket", &path_str)
+            .config("unixsocketperm", "700"),
+    )
+    .unwrap();
+    // Only the socket path is given: the value can only have come through it.
+    let ring = Ring::builder()
+        .shard("local", format!("unix:{path_str}"))
+        .build()
+        .unwrap();
+    smol::block_on(ring.set("via", "unix")).unwrap();
+    let mut raw = RawConn::connect(server.socket_addr(), Duration::from_secs(2)).unwrap();
+    assert_eq!(
+        raw.command(&["GET", "via"]).unwrap(),
+        Reply::Bulk(Some(b"unix".to_vec()))
+    );
+    assert_eq!(ring.stats()[0].addr, format!("unix:{path_str}"));
+    drop(server);
+    let _ = std::fs::remove_file(&path);
+}
+
+/// Bad addresses are refused by the builder, naming the shard and never echoing a
+/// password.
+#[test]
+fn bad_addresses_are_build_errors() {
+    for (addr, reason) in [
+        ("rediss://h:1", "TLS"),
+        ("redis://:secret@h:notaport", "port"),
+        ("", "empty"),
+    ] {
+        let err = Ring::builder().shard("s1", addr).build().unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("s1") && text.contains(reason), "{text}");
+        assert!(!text.contains("secret"), "{text}");
+    }
+    let ring = Ring::builder().build().unwrap();
+    assert!(ring.set_shards([("s2", "http://x")]).is_err());
+    let err = smol::block_on(ring.cmd(Cmd::new("GET").arg("k"))).unwrap_err();
+    assert!(matches!(err, Error::NoShards { .. }), "{err:?}");
+}
+
+/// The quickstart example runs against local shards and shows what it promises.
+#[test]
+fn quickstart_example_runs() {
+    let shards = Shards::start(3).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let examples = exe.parent().unwrap().parent().unwrap().join("examples");
+    let bin = examples.join("quickstart");
+    // `cargo test` builds examples only when no target filter is given: make sure the
+    // binary is current (a no-op when it is), in this test's profile.
+    let mut build = Command::new(env!("CARGO"));
+    build.args([
+        "build",
+        "-q",
+        "-p",
+        "redis-ring-smol",
+        "--example",
+        "quickstart",
+    ]);
+    if examples.to_string_lossy().contains("/release/") {
+        build.arg("--release");
+    }
+    assert!(
+        build.status().unwrap().success(),
+        "cargo build --example quickstart"
+    );
+    let out = Command::new(&bin)
+        .args(shards.named().into_iter().map(|(_, a)| a))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for expected in [
+        "greeting = Some(\"hello\")",
+        "visits = 1",
+        "pipeline: 7 results",
+        "live shards: 3",
+        "event: ShardRemoved",
+        "live shards after set_shards: 2",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+    // Its writes are on the servers.
+    let total: u64 = shards
+        .servers()
+        .iter()
+        .map(|s| match s.command(&["DBSIZE"]).unwrap() {
+            Reply::Int(n) => n as u64,
+            other => panic!("{other:?}"),
+        })
+        .sum();
+    assert_eq!(
+        total, 9,
+        "greeting, visits, user:{{42}} and 6 items, no more"
+    );
+}

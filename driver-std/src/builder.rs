@@ -6,7 +6,9 @@ use std::io;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use redis_ring_core::command::CommandTable;
 use redis_ring_core::config::{Config, ConnOptions, HeartbeatCheck, Protocol, ShardHook};
+use redis_ring_core::placement::Algorithm;
 use redis_ring_core::resp::{Limits, Value};
 
 use crate::addr::ShardAddr;
@@ -109,6 +111,11 @@ impl RingBuilder {
         protocol: Protocol => conn.protocol;
         /// Database selected on every connection (default 0).
         db: u32 => conn.db;
+        /// Key placement (default go-redis v9 rendezvous; `Algorithm::go_redis_v7()` for
+        /// go-redis v7's consistent hash).
+        placement: Algorithm => placement;
+        /// The command table (key positions and classes); register module commands in it.
+        commands: CommandTable => commands;
     }
 
     /// Backoff before the first retry and its upper bound (default 8 ms .. 512 ms).

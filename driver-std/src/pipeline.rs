@@ -13,8 +13,8 @@ use crate::ring::Ring;
 /// [`Pipeline::run`] hands them all to the I/O thread at once: the core routes each to its
 /// shard, every shard's share leaves in one write, shards are served concurrently, and the
 /// results come back in the order the commands were queued, each with its own `Ok`/`Err`
-/// (a dead shard fails only its own commands). It is not a transaction: see
-/// [`Ring::transaction`](crate::Ring) for that.
+/// (a dead shard fails only its own commands). It is not a transaction: commands of other
+/// callers may run between them.
 ///
 /// ```no_run
 /// # let ring = redis_ring_std::Ring::builder().shard("a", "127.0.0.1:7000").build()?;

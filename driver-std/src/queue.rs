@@ -11,29 +11,21 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use polling::Poller;
-use redis_ring_core::command::Cmd;
 use redis_ring_core::ring::{ConnId, Event, RingCore};
 use redis_ring_core::time::Instant;
 
-use crate::waiter::Batch;
+use crate::stats::IoCounters;
+use crate::waiter::Submission;
 
 /// A closure run on the reactor thread with the core (queries and `set_shards`).
 pub(crate) type CoreFn = Box<dyn FnOnce(&mut RingCore, Instant) + Send>;
 
 /// Work for the reactor.
 pub(crate) enum Job {
-    /// Submit commands; result `i` goes to slot `i` of `batch`.
-    Submit {
-        /// The commands.
-        cmds: Vec<Cmd>,
-        /// Per-request deadline (`None`: the configured `command_timeout`).
-        timeout: Option<Duration>,
-        /// Where results go.
-        batch: Arc<Batch>,
-    },
+    /// Submit commands (results to the submission's batch).
+    Submit(Submission),
     /// Run a closure with the core.
     Run(CoreFn),
     /// Send every future [`Event`] to this channel too.
@@ -42,8 +34,8 @@ pub(crate) enum Job {
     Resolved {
         /// The connection.
         conn: ConnId,
-        /// The first address found, or why there is none.
-        addr: std::io::Result<SocketAddr>,
+        /// The addresses found, or why there are none.
+        addrs: std::io::Result<Vec<SocketAddr>>,
     },
     /// Close the ring: fail what is pending, close every connection, exit.
     Shutdown,
@@ -52,10 +44,10 @@ pub(crate) enum Job {
 impl fmt::Debug for Job {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Job::Submit { cmds, .. } => write!(f, "Submit({} commands)", cmds.len()),
+            Job::Submit(sub) => write!(f, "Submit({} commands)", sub.len()),
             Job::Run(_) => f.write_str("Run(..)"),
             Job::Events(_) => f.write_str("Events"),
-            Job::Resolved { conn, addr } => write!(f, "Resolved({conn}, {addr:?})"),
+            Job::Resolved { conn, addrs } => write!(f, "Resolved({conn}, {addrs:?})"),
             Job::Shutdown => f.write_str("Shutdown"),
         }
     }
@@ -76,6 +68,8 @@ pub(crate) struct Shared {
     queue: Mutex<Queue>,
     /// The reactor's poller (also held by every registered socket, to deregister on drop).
     pub(crate) poller: Arc<Poller>,
+    /// What the reactor did.
+    pub(crate) io: IoCounters,
 }
 
 impl Shared {
@@ -83,6 +77,7 @@ impl Shared {
         Shared {
             queue: Mutex::new(Queue::default()),
             poller,
+            io: IoCounters::default(),
         }
     }
 
@@ -146,6 +141,7 @@ impl Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn push_wakes_a_sleeping_reactor_once_and_close_refuses() {

@@ -30,7 +30,8 @@ use redis_ring_core::Error;
 use crate::clock::Clock;
 use crate::net::{net_error, start_connect, ConnectStatus, Registered};
 use crate::queue::{Job, Shared};
-use crate::waiter::{Batch, Reply};
+use crate::stats::IoCounters;
+use crate::waiter::Batch;
 
 /// Bytes read per `read` call.
 const READ_BUF: usize = 64 * 1024;
@@ -67,6 +68,9 @@ struct Conn {
     state: ConnState,
     /// A write left bytes behind: wait for writability before writing again.
     blocked: bool,
+    /// Addresses still to try, last first, when the host name resolved to several (as
+    /// `TcpStream::connect` does: `localhost` may be `::1` then `127.0.0.1`).
+    fallbacks: Vec<SocketAddr>,
 }
 
 #[derive(Debug)]
@@ -171,14 +175,17 @@ impl Reactor {
             // 2. Settle, 3. timers.
             self.settle(now);
             self.fire_timers();
-            // 4. Sleep.
-            if !self.shared.sleep_if_idle() {
-                continue;
-            }
-            let timeout = Clock::until(self.clock.now(), self.deadline);
+            // 4. Sleep — or only look at the sockets when more jobs are queued already, so
+            //    that replies are read even while callers keep the queue busy.
+            let timeout = if self.shared.sleep_if_idle() {
+                Clock::until(self.clock.now(), self.deadline)
+            } else {
+                Some(std::time::Duration::ZERO)
+            };
             events.clear();
             let waited = self.shared.poller.wait(&mut events, timeout);
             self.shared.awake();
+            IoCounters::add(&self.shared.io.wakeups, 1);
             if let Err(e) = waited {
                 // Only EINTR-like failures are expected (polling retries those itself);
                 // anything else would spin, so back off a little.
@@ -200,13 +207,12 @@ impl Reactor {
     /// Handles one job; returns whether it asks to shut down.
     fn job(&mut self, job: Job, now: Instant) -> bool {
         match job {
-            Job::Submit {
-                cmds,
-                timeout,
-                batch,
-            } => {
-                for (i, cmd) in cmds.into_iter().enumerate() {
-                    self.submit(cmd, timeout, &batch, i, now);
+            Job::Submit(mut sub) => {
+                IoCounters::add(&self.shared.io.commands, sub.len() as u64);
+                while let Some((slot, cmd)) = sub.take() {
+                    self.submit(cmd, sub.timeout, &sub.batch, slot, now);
+                    sub.handed();
+                    self.pump();
                 }
             }
             Job::Run(f) => {
@@ -214,7 +220,7 @@ impl Reactor {
                 self.pump();
             }
             Job::Events(sink) => self.sinks.push(sink),
-            Job::Resolved { conn, addr } => self.resolved(conn, &addr, now),
+            Job::Resolved { conn, addrs } => self.resolved(conn, addrs, now),
             Job::Shutdown => return true,
         }
         false
@@ -240,7 +246,6 @@ impl Reactor {
             }
             Err(e) => batch.complete(index, Err(e)),
         }
-        self.pump();
     }
 
     /// Drains the core's outputs, acting on each; `Transmit` only marks the connection
@@ -249,8 +254,7 @@ impl Reactor {
         loop {
             match self.core.poll_output() {
                 Output::Connect { conn, addr } => self.open(conn, &addr),
-                Output::Transmit { conn } if !self.dirty.contains(&conn) => self.dirty.push(conn),
-                Output::Transmit { .. } => {}
+                Output::Transmit { conn } => self.mark_dirty(conn),
                 Output::Close { conn } => self.forget(conn),
                 Output::Reply { id, result } => {
                     if let Some((batch, index, _)) = self.waiting.remove(&id.as_u64()) {
@@ -269,6 +273,14 @@ impl Reactor {
         }
     }
 
+    /// Writes `conn` at the end of this turn (anything queued for it, if it can be written:
+    /// also marked on `Connected`, in case requests were queued while connecting).
+    fn mark_dirty(&mut self, conn: ConnId) {
+        if !self.dirty.contains(&conn) {
+            self.dirty.push(conn);
+        }
+    }
+
     /// Pumps, writes dirty connections and feeds deferred inputs until nothing is left.
     fn settle(&mut self, now: Instant) {
         loop {
@@ -279,6 +291,7 @@ impl Reactor {
                 match d {
                     Deferred::Connected(conn) => {
                         self.core.handle_input(Input::Connected { conn, now });
+                        self.mark_dirty(conn);
                     }
                     Deferred::Closed(conn, error) => {
                         self.core.handle_input(Input::Closed { conn, error, now });
@@ -334,8 +347,10 @@ impl Reactor {
                     other => break other,
                 }
             };
+            IoCounters::add(&self.shared.io.writes, 1);
             match written {
                 Ok(n) => {
+                    IoCounters::add(&self.shared.io.bytes_written, n as u64);
                     if n < len {
                         c.blocked = true;
                         let _ = reg.set_interest(true, true);
@@ -377,9 +392,10 @@ impl Reactor {
             key,
             state: ConnState::Resolving,
             blocked: false,
+            fallbacks: Vec::new(),
         });
         match addr.parse::<SocketAddr>() {
-            Ok(sa) => self.connect(conn, sa),
+            Ok(sa) => self.connect(conn, vec![sa]),
             Err(_) => self.resolve(conn, addr),
         }
     }
@@ -392,12 +408,11 @@ impl Reactor {
         let spawned = std::thread::Builder::new()
             .name("redis-ring-resolve".into())
             .spawn(move || {
-                let result = addr.to_socket_addrs().and_then(|mut it| {
-                    it.next().ok_or_else(|| {
-                        io::Error::new(io::ErrorKind::NotFound, "no address for host")
-                    })
+                let result = addr.to_socket_addrs().map(Iterator::collect);
+                let _ = shared.push(Job::Resolved {
+                    conn,
+                    addrs: result,
                 });
-                let _ = shared.push(Job::Resolved { conn, addr: result });
             });
         match spawned {
             Ok(handle) => self.resolvers.push(handle),
@@ -408,7 +423,7 @@ impl Reactor {
         }
     }
 
-    fn resolved(&mut self, conn: ConnId, addr: &io::Result<SocketAddr>, now: Instant) {
+    fn resolved(&mut self, conn: ConnId, addrs: io::Result<Vec<SocketAddr>>, now: Instant) {
         match self.conn_mut(conn) {
             Some(Conn {
                 state: ConnState::Resolving,
@@ -417,9 +432,9 @@ impl Reactor {
             // Closed by the core meanwhile.
             _ => return,
         }
-        match addr {
-            Ok(sa) => self.connect(conn, *sa),
-            Err(_) => {
+        match addrs {
+            Ok(addrs) if !addrs.is_empty() => self.connect(conn, addrs),
+            _ => {
                 self.forget(conn);
                 self.core.handle_input(Input::Closed {
                     conn,
@@ -431,29 +446,50 @@ impl Reactor {
         self.pump();
     }
 
-    /// Starts the non-blocking connect of a `Resolving` connection.
-    fn connect(&mut self, conn: ConnId, sa: SocketAddr) {
+    /// Starts the non-blocking connect of a `Resolving` connection to the first of `addrs`
+    /// (the others are tried in turn if it fails).
+    fn connect(&mut self, conn: ConnId, mut addrs: Vec<SocketAddr>) {
+        addrs.reverse();
+        if let Some(c) = self.conn_mut(conn) {
+            c.fallbacks = addrs;
+            self.connect_next(conn);
+        }
+    }
+
+    /// Connects to the next fallback address of `conn`; reports the failure to the core
+    /// (deferred) when none is left.
+    fn connect_next(&mut self, conn: ConnId) {
         let poller = self.shared.poller.clone();
         let mode = self.mode;
         let Some(c) = self.conn_mut(conn) else {
             return;
         };
         let key = c.key;
-        let registered = start_connect(sa).and_then(|(stream, connected)| {
-            let reg = Registered::new(stream, poller, key, mode, connected, !connected)?;
-            Ok((reg, connected))
-        });
-        match registered {
-            Ok((reg, true)) => {
-                c.state = ConnState::Open(reg);
-                self.deferred.push(Deferred::Connected(conn));
-            }
-            Ok((reg, false)) => c.state = ConnState::Connecting(reg),
-            Err(e) => {
-                self.forget(conn);
-                self.deferred.push(Deferred::Closed(conn, net_error(&e)));
+        let mut error = NetError::Resolve;
+        while let Some(sa) = c.fallbacks.pop() {
+            // Drop (and deregister) a previous attempt before registering the next.
+            c.state = ConnState::Resolving;
+            let registered = start_connect(sa).and_then(|(stream, connected)| {
+                let reg =
+                    Registered::new(stream, poller.clone(), key, mode, connected, !connected)?;
+                Ok((reg, connected))
+            });
+            match registered {
+                Ok((reg, true)) => {
+                    c.state = ConnState::Open(reg);
+                    c.fallbacks.clear();
+                    self.deferred.push(Deferred::Connected(conn));
+                    return;
+                }
+                Ok((reg, false)) => {
+                    c.state = ConnState::Connecting(reg);
+                    return;
+                }
+                Err(e) => error = net_error(&e),
             }
         }
+        self.forget(conn);
+        self.deferred.push(Deferred::Closed(conn, error));
     }
 
     /// Handles one readiness event.
@@ -475,12 +511,19 @@ impl Reactor {
                         c.state = ConnState::Open(reg);
                     }
                     self.core.handle_input(Input::Connected { conn, now });
+                    self.mark_dirty(conn);
                     self.pump();
                 }
                 ConnectStatus::Pending => {
                     let _ = reg.rearm();
                 }
-                ConnectStatus::Failed(e) => self.lost(conn, net_error(&e), now),
+                ConnectStatus::Failed(e) if c.fallbacks.is_empty() => {
+                    self.lost(conn, net_error(&e), now);
+                }
+                ConnectStatus::Failed(_) => {
+                    self.connect_next(conn);
+                    self.settle(now);
+                }
             },
             ConnState::Open(reg) => {
                 if ev.writable && c.blocked {
@@ -512,6 +555,8 @@ impl Reactor {
             match reg.read(&mut self.read_buf) {
                 Ok(0) => return self.lost(conn, NetError::Eof, now),
                 Ok(n) => {
+                    IoCounters::add(&self.shared.io.reads, 1);
+                    IoCounters::add(&self.shared.io.bytes_read, n as u64);
                     self.core.handle_input(Input::Received {
                         conn,
                         data: &self.read_buf[..n],
@@ -582,18 +627,9 @@ impl Drop for Reactor {
     /// Runs on shutdown and on a panic alike: no caller is left waiting, no socket open, no
     /// resolver thread running.
     fn drop(&mut self) {
-        let closed = |cmd: &Cmd| -> Reply {
-            Err(Error::Closed {
-                command: CmdName::new(cmd.name()),
-            })
-        };
-        for job in self.shared.close() {
-            if let Job::Submit { cmds, batch, .. } = job {
-                for (i, cmd) in cmds.iter().enumerate() {
-                    batch.complete(i, closed(cmd));
-                }
-            }
-        }
+        // Dropping queued submissions fails their commands (see `Submission`); closures
+        // dropped unrun make their callers see a closed ring.
+        drop(self.shared.close());
         // Normally empty: `RingCore::close` replied to everything.
         for (_, (batch, index, command)) in self.waiting.drain() {
             batch.complete(index, Err(Error::Closed { command }));

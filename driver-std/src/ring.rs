@@ -20,8 +20,8 @@ use crate::clock::Clock;
 use crate::pipeline::Pipeline;
 use crate::queue::{Job, Shared};
 use crate::reactor::Reactor;
-use crate::stats::ShardStats;
-use crate::waiter::{Batch, Reply};
+use crate::stats::{IoStats, ShardStats};
+use crate::waiter::{Reply, Submission};
 
 /// Capacity of each [`Ring::events`] channel; events beyond it are dropped for a receiver
 /// that does not keep up.
@@ -128,31 +128,28 @@ impl Ring {
         if cmds.is_empty() {
             return Vec::new();
         }
-        let batch = Arc::new(Batch::new(cmds.len()));
-        let job = Job::Submit {
-            cmds,
-            timeout,
-            batch: batch.clone(),
-        };
-        match self.inner.shared.push(job) {
-            Ok(()) => batch.wait(),
-            Err(Job::Submit { cmds, .. }) => cmds.iter().map(|c| Err(closed(c))).collect(),
-            Err(_) => unreachable!("push gives back the job it was given"),
+        if self.on_io_thread() {
+            return cmds.iter().map(reentrant).collect();
         }
+        let (sub, batch) = Submission::new(cmds, timeout);
+        // Refused by a closed ring: dropping the submission fails every command.
+        drop(self.inner.shared.push(Job::Submit(sub)));
+        batch.wait()
     }
 
     fn run_one(&self, cmd: Cmd, timeout: Option<Duration>) -> Reply {
-        let batch = Arc::new(Batch::new(1));
-        let job = Job::Submit {
-            cmds: vec![cmd],
-            timeout,
-            batch: batch.clone(),
-        };
-        match self.inner.shared.push(job) {
-            Ok(()) => batch.wait_one(),
-            Err(Job::Submit { cmds, .. }) => Err(closed(&cmds[0])),
-            Err(_) => unreachable!("push gives back the job it was given"),
+        if self.on_io_thread() {
+            return reentrant(&cmd);
         }
+        let (sub, batch) = Submission::new(vec![cmd], timeout);
+        drop(self.inner.shared.push(Job::Submit(sub)));
+        batch.wait_one()
+    }
+
+    /// Whether the caller is the ring's own I/O thread (a hook such as `heartbeat_check`
+    /// calling the ring): it must not wait for itself.
+    fn on_io_thread(&self) -> bool {
+        std::thread::current().id() == self.inner.thread_id
     }
 
     /// Runs `f` on the I/O thread with the core and returns its result; `None` when the ring
@@ -161,6 +158,9 @@ impl Ring {
         &self,
         f: impl FnOnce(&mut RingCore, Instant) -> R + Send + 'static,
     ) -> Option<R> {
+        if self.on_io_thread() {
+            return None;
+        }
         let (tx, rx) = mpsc::sync_channel(1);
         let job = Job::Run(Box::new(move |core, now| {
             let _ = tx.send(f(core, now));
@@ -203,36 +203,32 @@ impl Ring {
         Pipeline::new(self)
     }
 
-    /// `MGET` across shards: the values of `keys`, in key order.
+    /// `MGET` across shards: the values of `keys` in key order (`T = Option<_>` for keys that
+    /// may be missing), split per shard and merged by the core.
     ///
     /// # Errors
-    /// As [`Ring::cmd`]; by default one failed shard fails the whole call.
+    /// As [`Ring::cmd`].
     pub fn mget<K: ToArg, T: FromValue>(&self, keys: &[K]) -> Result<Vec<T>, Error> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
         self.query(Cmd::new("MGET").arg(keys))
     }
 
     /// `MSET` across shards.
     ///
     /// # Errors
-    /// As [`Ring::cmd`]; an error names the shard that failed.
+    /// As [`Ring::cmd`].
     pub fn mset<K: ToArg, V: ToArg>(&self, pairs: &[(K, V)]) -> Result<(), Error> {
-        if pairs.is_empty() {
-            return Ok(());
+        let mut cmd = Cmd::with_capacity("MSET", pairs.len() * 2, pairs.len() * 16);
+        for (k, v) in pairs {
+            cmd.push_arg(k).push_arg(v);
         }
-        self.query(Cmd::new("MSET").arg(pairs))
+        self.query(cmd)
     }
 
-    /// `DEL` across shards: how many of `keys` existed.
+    /// `DEL` across shards: how many of `keys` were deleted (counts summed over shards).
     ///
     /// # Errors
     /// As [`Ring::cmd`].
     pub fn del<K: ToArg>(&self, keys: &[K]) -> Result<u64, Error> {
-        if keys.is_empty() {
-            return Ok(0);
-        }
         self.query(Cmd::new("DEL").arg(keys))
     }
 
@@ -241,19 +237,7 @@ impl Ring {
     /// # Errors
     /// As [`Ring::cmd`].
     pub fn exists<K: ToArg>(&self, keys: &[K]) -> Result<u64, Error> {
-        if keys.is_empty() {
-            return Ok(0);
-        }
         self.query(Cmd::new("EXISTS").arg(keys))
-    }
-
-    /// `PUBLISH` on the shard `channel` hashes to (where its subscribers listen); returns
-    /// how many clients received it.
-    ///
-    /// # Errors
-    /// As [`Ring::cmd`].
-    pub fn publish<C: ToArg, M: ToArg>(&self, channel: C, message: M) -> Result<i64, Error> {
-        self.query(Cmd::new("PUBLISH").arg(channel).arg(message))
     }
 
     /// The name of the shard that owns `key` now (hash tags applied), over the live shards;
@@ -318,6 +302,12 @@ impl Ring {
             .unwrap_or_default()
     }
 
+    /// What the I/O thread has done so far (commands, writes, reads, wake-ups): for example
+    /// `commands / writes` shows how many concurrent commands share each write.
+    pub fn io_stats(&self) -> IoStats {
+        self.inner.shared.io.snapshot()
+    }
+
     /// Closes the ring: pending commands fail with [`Error::Closed`], connections are closed,
     /// the I/O thread is joined. Later calls fail with [`Error::Closed`]. Dropping the last
     /// clone does the same.
@@ -331,10 +321,12 @@ impl Ring {
     }
 }
 
-fn closed(cmd: &Cmd) -> Error {
-    Error::Closed {
+/// The error of a call made from the ring's own I/O thread (it would wait for itself).
+fn reentrant(cmd: &Cmd) -> Reply {
+    Err(Error::Unsupported {
         command: CmdName::new(cmd.name()),
-    }
+        reason: "called from the ring's own I/O thread (inside a hook): it would deadlock",
+    })
 }
 
 /// Converts a reply for [`Ring::query`] and friends.

@@ -4,8 +4,11 @@
 //! The caller blocks on a condition variable until every slot is filled; the reactor fills
 //! slots as replies arrive (in any order) and wakes the caller once, when the last arrives.
 
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
+use redis_ring_core::command::Cmd;
+use redis_ring_core::error::CmdName;
 use redis_ring_core::resp::Value;
 use redis_ring_core::Error;
 
@@ -84,6 +87,73 @@ impl Batch {
     }
 }
 
+/// Commands on their way to the core, with the batch their results go to.
+///
+/// Whatever is still in it when it is dropped fails with [`Error::Closed`]: a submission
+/// refused by a closed ring, left in the queue at shutdown or dropped by a panicking
+/// reactor never leaves its caller waiting.
+#[derive(Debug)]
+pub(crate) struct Submission {
+    cmds: std::vec::IntoIter<Cmd>,
+    /// Slot of the next command.
+    next: usize,
+    /// The command taken by [`Submission::take`] and not yet [`Submission::handed`] on.
+    in_hand: Option<(usize, CmdName)>,
+    /// Per-request deadline (`None`: the configured `command_timeout`).
+    pub(crate) timeout: Option<Duration>,
+    /// Where results go.
+    pub(crate) batch: Arc<Batch>,
+}
+
+impl Submission {
+    /// `cmds`, whose results go to a new batch (returned too, for the caller to wait on).
+    pub(crate) fn new(cmds: Vec<Cmd>, timeout: Option<Duration>) -> (Submission, Arc<Batch>) {
+        let batch = Arc::new(Batch::new(cmds.len()));
+        let sub = Submission {
+            cmds: cmds.into_iter(),
+            next: 0,
+            in_hand: None,
+            timeout,
+            batch: batch.clone(),
+        };
+        (sub, batch)
+    }
+
+    /// How many commands are left.
+    pub(crate) fn len(&self) -> usize {
+        self.cmds.len()
+    }
+
+    /// The next command and its slot. Until [`Submission::handed`], a drop fails that slot.
+    pub(crate) fn take(&mut self) -> Option<(usize, Cmd)> {
+        let cmd = self.cmds.next()?;
+        let slot = self.next;
+        self.next += 1;
+        self.in_hand = Some((slot, CmdName::new(cmd.name())));
+        Some((slot, cmd))
+    }
+
+    /// The command taken last is now someone else's to complete (the core's reply, or an
+    /// error already given to the batch).
+    pub(crate) fn handed(&mut self) {
+        self.in_hand = None;
+    }
+}
+
+impl Drop for Submission {
+    fn drop(&mut self) {
+        if let Some((slot, command)) = self.in_hand.take() {
+            self.batch.complete(slot, Err(Error::Closed { command }));
+        }
+        for cmd in self.cmds.by_ref() {
+            let command = CmdName::new(cmd.name());
+            self.batch
+                .complete(self.next, Err(Error::Closed { command }));
+            self.next += 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,7 +167,7 @@ mod tests {
             b.complete(2, Ok(Value::Int(2)));
             b.complete(0, Ok(Value::Int(0)));
             b.complete(0, Ok(Value::Int(99))); // ignored
-            std::thread::sleep(std::time::Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(10));
             b.complete(1, Ok(Value::Int(1)));
             b.complete(7, Ok(Value::Int(7))); // out of range: ignored
         });
@@ -107,6 +177,32 @@ mod tests {
             got,
             vec![Ok(Value::Int(0)), Ok(Value::Int(1)), Ok(Value::Int(2))]
         );
+        // Dropped submissions fail what they still hold, named after each command.
+        let (mut sub, batch) = Submission::new(
+            vec![
+                Cmd::new("GET").arg("a"),
+                Cmd::new("SET").arg("b").arg(1),
+                Cmd::new("INCR").arg("c"),
+            ],
+            None,
+        );
+        assert_eq!(sub.len(), 3);
+        let (slot, _) = sub.take().unwrap();
+        sub.handed();
+        batch.complete(slot, Ok(Value::Okay));
+        let _in_hand = sub.take().unwrap();
+        drop(sub);
+        let got = batch.wait();
+        assert_eq!(got[0], Ok(Value::Okay));
+        assert_eq!(
+            got[1].as_ref().unwrap_err().to_string(),
+            "SET: the ring was closed"
+        );
+        assert_eq!(
+            got[2].as_ref().unwrap_err().to_string(),
+            "INCR: the ring was closed"
+        );
+
         let one = Batch::new(1);
         one.complete(0, Ok(Value::Okay));
         assert_eq!(one.wait_one(), Ok(Value::Okay));

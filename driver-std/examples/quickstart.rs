@@ -1,0 +1,103 @@
+//! redis-ring-std in one page: a ring over three shards, typed helpers, any command, a
+//! pipeline, multi-key calls, threads sharing the ring, events and stats.
+//!
+//! ```text
+//! cargo run -p redis-ring-std --example quickstart -- 127.0.0.1:7000 127.0.0.1:7001 127.0.0.1:7002
+//! cargo run -p redis-ring-std --example quickstart      # starts three throwaway redis-servers
+//! ```
+#![allow(clippy::print_stdout)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use redis_ring_std::{Cmd, Ring, Value};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Without addresses, start local servers (they stop when `_servers` is dropped).
+    let (addrs, _servers) = if args.is_empty() {
+        let shards = redis_ring_tests::Shards::start(3)?;
+        let addrs = shards.servers().iter().map(|s| s.addr()).collect();
+        (addrs, Some(shards))
+    } else {
+        (args, None)
+    };
+
+    // 1. Build: name each shard (names are what placement hashes, as in go-redis).
+    let ring = Ring::builder()
+        .shards(
+            addrs
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (format!("shard{}", i + 1), a.clone())),
+        )
+        .heartbeat_interval(Duration::from_millis(500))
+        .command_timeout(Duration::from_secs(1))
+        .client_name("quickstart")
+        .build()?;
+    let events = ring.events();
+
+    // 2. Typed helpers, generated from the one command table in redis-ring-core.
+    ring.set("greeting", "hello")?;
+    let greeting: Option<String> = ring.get("greeting")?;
+    println!(
+        "greeting = {greeting:?} (on {:?})",
+        ring.shard_for_key("greeting")
+    );
+    println!("visits = {}", ring.incr("visits")?);
+    ring.hset("user:1", "name", "ada")?;
+    let user: HashMap<String, String> = ring.hgetall("user:1")?;
+    println!("user:1 = {user:?}");
+
+    // 3. Any command: `cmd` returns a Value, `query` converts it.
+    let encoding: Value = ring.cmd(Cmd::new("OBJECT").arg("ENCODING").arg("visits"))?;
+    let ttl: i64 = ring.query(Cmd::new("TTL").arg("greeting"))?;
+    println!("OBJECT ENCODING visits = {encoding:?}, TTL greeting = {ttl}");
+
+    // 4. A pipeline: split per shard, sent at once, results in order.
+    let mut p = ring.pipeline();
+    for i in 0..5 {
+        p.set(format!("item:{i}"), i * 10);
+    }
+    p.get("item:3");
+    let results = p.run();
+    println!(
+        "pipeline: {} results, last = {:?}",
+        results.len(),
+        results.last()
+    );
+
+    // 5. Many threads share the ring (and each shard's connection).
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let ring = ring.clone();
+            s.spawn(move || {
+                for i in 0..100 {
+                    ring.set(format!("thread:{t}:{i}"), i).expect("SET");
+                }
+            });
+        }
+    });
+    let io = ring.io_stats();
+    println!(
+        "{} commands so far in {} writes ({:.1} per write)",
+        io.commands,
+        io.writes,
+        io.commands as f64 / io.writes.max(1) as f64
+    );
+
+    // 6. Health: live shards, per-shard state, events.
+    println!("live shards: {}", ring.len());
+    for s in ring.stats() {
+        println!(
+            "  {} {} up={} in_flight={}",
+            s.name, s.addr, s.up, s.in_flight
+        );
+    }
+    while let Ok(event) = events.try_recv() {
+        println!("event: {event:?}");
+    }
+
+    ring.close();
+    Ok(())
+}

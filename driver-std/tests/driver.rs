@@ -1,0 +1,351 @@
+//! driver-std's own behaviour against real redis-server shards: what the shared scenario
+//! suite does not look at (the blocking API's details, pipelining through the one reactor,
+//! shutdown while busy, host names).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use redis_ring_std::{BuildError, Cmd, Error, Event, Ring, Value};
+use redis_ring_tests::scenarios::fast_config;
+use redis_ring_tests::Shards;
+
+fn ring(shards: &Shards) -> Ring {
+    Ring::builder()
+        .config(fast_config())
+        .shards(shards.named())
+        .build()
+        .expect("build")
+}
+
+#[test]
+fn ring_is_send_sync_clone() {
+    fn check<T: Send + Sync + Clone + 'static>() {}
+    check::<Ring>();
+}
+
+#[test]
+fn typed_helpers_and_pipelines() {
+    let shards = Shards::start(3).unwrap();
+    let ring = ring(&shards);
+    ring.set("helpers:s", "v").unwrap();
+    let v: Option<String> = ring.get("helpers:s").unwrap();
+    assert_eq!(v.as_deref(), Some("v"));
+    let missing: Option<String> = ring.get("helpers:none").unwrap();
+    assert_eq!(missing, None);
+    assert_eq!(ring.incr("helpers:n").unwrap(), 1);
+    assert_eq!(ring.incr_by("helpers:n", 41).unwrap(), 42);
+    ring.hset("helpers:h", "f", 1).unwrap();
+    let h: HashMap<String, i64> = ring.hgetall("helpers:h").unwrap();
+    assert_eq!(h, HashMap::from([("f".to_string(), 1)]));
+    assert!(ring.expire("helpers:s", 100).unwrap());
+    assert_eq!(ring.ping().unwrap(), "PONG");
+
+    // Typed helpers queue into pipelines too; results keep their order.
+    let mut p = ring.pipeline();
+    p.set("helpers:p", 5)
+        .incr("helpers:p")
+        .get("helpers:p")
+        .cmd(Cmd::new("LPUSH").arg("helpers:p").arg("x"));
+    assert_eq!(p.len(), 4);
+    let results = p.run();
+    assert!(p.is_empty());
+    assert_eq!(results[0], Ok(Value::Okay));
+    assert_eq!(results[1], Ok(Value::Int(6)));
+    assert_eq!(results[2], Ok(Value::Bulk(b"6".to_vec())));
+    assert!(
+        matches!(&results[3], Err(Error::Server { message, .. }) if message.starts_with("WRONGTYPE"))
+    );
+    assert!(p.run().is_empty());
+
+    // A reply that does not fit the asked type is an error naming the command.
+    let err = ring
+        .query::<i64>(Cmd::new("GET").arg("helpers:s"))
+        .unwrap_err();
+    assert_eq!(err.command().map(|c| c.as_str()), Some("GET"), "{err}");
+    ring.close();
+}
+
+#[test]
+fn concurrent_callers_share_writes() {
+    let shards = Shards::start(3).unwrap();
+    let ring = ring(&shards);
+    ring.ping().unwrap();
+    let before = ring.io_stats();
+    const THREADS: u64 = 50;
+    const OPS: u64 = 200;
+    let errors = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let ring = ring.clone();
+            let errors = &errors;
+            s.spawn(move || {
+                for i in 0..OPS {
+                    let key = format!("share:{t}:{}", i % 10);
+                    if ring.set(&*key, i).is_err() {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(errors.load(Ordering::Relaxed), 0);
+    let after = ring.io_stats();
+    let commands = after.commands - before.commands;
+    let writes = after.writes - before.writes;
+    assert_eq!(commands, THREADS * OPS);
+    // Heartbeats add a few writes of their own; concurrent commands must share most writes.
+    println!("{commands} commands in {writes} writes");
+    assert!(
+        writes * 2 < commands,
+        "no write sharing: {commands} commands took {writes} writes"
+    );
+    ring.close();
+}
+
+#[test]
+fn close_while_busy_fails_or_finishes_every_call_and_joins() {
+    let shards = Shards::start(2).unwrap();
+    let ring = ring(&shards);
+    let events = ring.events();
+    let stop = AtomicBool::new(false);
+    let (ok, closed) = (AtomicU64::new(0), AtomicU64::new(0));
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let ring = ring.clone();
+            let (stop, ok, closed) = (&stop, &ok, &closed);
+            s.spawn(move || {
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let mut p = ring.pipeline();
+                    p.set(format!("busy:{t}:{i}"), i).get(format!("busy:{t}"));
+                    for r in p.run() {
+                        match r {
+                            Ok(_) => ok.fetch_add(1, Ordering::Relaxed),
+                            Err(Error::Closed { .. }) => closed.fetch_add(1, Ordering::Relaxed),
+                            Err(e) => panic!("unexpected error: {e}"),
+                        };
+                    }
+                    i += 1;
+                    if ring.is_closed() {
+                        return;
+                    }
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let started = Instant::now();
+        ring.close();
+        assert!(started.elapsed() < Duration::from_secs(1));
+        stop.store(true, Ordering::Relaxed);
+    });
+    assert!(ok.load(Ordering::Relaxed) > 0);
+    // Every later call fails at once, naming the command.
+    let err = ring.cmd(Cmd::new("GET").arg("x")).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Closed {
+            command: err.command().copied().unwrap()
+        }
+    );
+    assert_eq!(err.to_string(), "GET: the ring was closed");
+    assert!(ring.pipeline().cmd(Cmd::new("PING")).run()[0].is_err());
+    assert!(ring.is_closed());
+    assert_eq!(ring.len(), 0);
+    assert!(ring.stats().is_empty());
+    assert_eq!(ring.shard_for_key("x"), None);
+    assert!(matches!(
+        ring.set_shards([("a", "127.0.0.1:1")]),
+        Err(BuildError::Closed)
+    ));
+    // The events channel ends once the I/O thread is gone; a new one ends at once.
+    let rest: Vec<Event> = events.iter().collect();
+    assert!(rest.len() <= redis_ring_std::EVENTS_CAPACITY);
+    assert!(ring.events().recv().is_err());
+    ring.close(); // twice is fine
+}
+
+#[test]
+fn host_names_are_resolved_off_the_io_thread() {
+    let shards = Shards::start(2).unwrap();
+    let named: Vec<(String, String)> = shards
+        .servers()
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (format!("shard{}", i + 1), format!("localhost:{}", s.port())))
+        .collect();
+    let ring = Ring::builder()
+        .config(fast_config())
+        .shards(named)
+        .build()
+        .unwrap();
+    for i in 0..20 {
+        ring.set(format!("dns:{i}"), i).unwrap();
+    }
+    assert_eq!(ring.len(), 2);
+    ring.close();
+}
+
+#[test]
+fn per_call_timeout_and_a_frozen_shard_do_not_block_others() {
+    let mut shards = Shards::start(2).unwrap();
+    let ring = ring(&shards);
+    let frozen_key = (0..)
+        .map(|i| format!("frozen:{i}"))
+        .find(|k| ring.shard_for_key(k).as_deref() == Some("shard1"))
+        .unwrap();
+    let live_key = (0..)
+        .map(|i| format!("live:{i}"))
+        .find(|k| ring.shard_for_key(k).as_deref() == Some("shard2"))
+        .unwrap();
+    ring.set(&*frozen_key, 1).unwrap();
+    shards.server(0).pause().unwrap();
+    let started = Instant::now();
+    let err = ring
+        .cmd_timeout(
+            Cmd::new("GET").arg(&*frozen_key),
+            Duration::from_millis(150),
+        )
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(
+        took >= Duration::from_millis(140) && took < Duration::from_millis(600),
+        "took {took:?}"
+    );
+    // Meanwhile the other shard answers at once.
+    let started = Instant::now();
+    ring.set(&*live_key, 2).unwrap();
+    assert!(started.elapsed() < Duration::from_millis(100));
+    shards.server(0).resume().unwrap();
+    ring.close();
+}
+
+#[test]
+fn bad_addresses_are_refused_by_the_builder() {
+    let err = Ring::builder()
+        .shard("a", "127.0.0.1:7000")
+        .shard("b", "redis://:pw@localhost:notaport")
+        .build()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("shard b") && !text.contains("pw"), "{text}");
+}
+
+#[test]
+fn a_panicking_hook_fails_callers_instead_of_hanging_them() {
+    static EXPLODE: AtomicBool = AtomicBool::new(false);
+    let shards = Shards::start(1).unwrap();
+    let ring = Ring::builder()
+        .config(fast_config())
+        .shards(shards.named())
+        .heartbeat_interval(Duration::from_millis(20))
+        .heartbeat_check(|_| {
+            assert!(
+                !EXPLODE.load(Ordering::Relaxed),
+                "hook exploded (on purpose)"
+            );
+            true
+        })
+        .build()
+        .unwrap();
+    ring.set("panic:k", 1).unwrap();
+    EXPLODE.store(true, Ordering::Relaxed);
+    // The next heartbeat kills the I/O thread; everything after fails with `Closed`.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !ring.is_closed() {
+        assert!(Instant::now() < deadline, "the I/O thread did not stop");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(matches!(
+        ring.cmd(Cmd::new("GET").arg("panic:k")),
+        Err(Error::Closed { .. })
+    ));
+    ring.close();
+}
+
+#[test]
+fn large_values_cross_partial_writes_and_many_reads() {
+    let shards = Shards::start(2).unwrap();
+    let ring = ring(&shards);
+    // Bigger than any socket buffer: the write goes out in pieces (writability events),
+    // the reply comes back over many reads; small commands keep flowing meanwhile.
+    let big: Vec<u8> = (0..8 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::thread::scope(|s| {
+        let small = s.spawn(|| {
+            for i in 0..500 {
+                ring.set(format!("small:{i}"), i).unwrap();
+            }
+        });
+        ring.set("big", &big[..]).unwrap();
+        let back: Vec<u8> = ring.get("big").unwrap();
+        assert!(back == big, "the 8 MiB value came back changed");
+        small.join().unwrap();
+    });
+    let io = ring.io_stats();
+    assert!(
+        io.bytes_written > 8 * 1024 * 1024 && io.bytes_read > 8 * 1024 * 1024,
+        "{io:?}"
+    );
+    ring.close();
+}
+
+#[test]
+fn one_pipeline_leaves_in_one_write_per_shard() {
+    let shards = Shards::start(3).unwrap();
+    let ring = ring(&shards);
+    ring.pipeline()
+        .set("warm:1", 1)
+        .set("warm:2", 2)
+        .set("warm:3", 3)
+        .run();
+    let before = ring.io_stats();
+    let mut p = ring.pipeline();
+    for i in 0..2000 {
+        p.set(format!("batch:{i}"), i);
+    }
+    let results = p.run();
+    assert!(results.iter().all(Result::is_ok));
+    let after = ring.io_stats();
+    let writes = after.writes - before.writes;
+    // 2000 commands, ~60 KB: one write per shard (a heartbeat may add one or two).
+    assert!(
+        writes <= 5,
+        "{writes} writes for one pipeline over 3 shards"
+    );
+    ring.close();
+}
+
+#[test]
+fn a_hook_calling_the_ring_gets_an_error_not_a_deadlock() {
+    use std::sync::{Arc, OnceLock};
+    let shards = Shards::start(1).unwrap();
+    let slot: Arc<OnceLock<Ring>> = Arc::new(OnceLock::new());
+    let seen: Arc<OnceLock<(String, usize)>> = Arc::new(OnceLock::new());
+    let (hook_slot, hook_seen) = (slot.clone(), seen.clone());
+    let ring = Ring::builder()
+        .config(fast_config())
+        .shards(shards.named())
+        .heartbeat_interval(Duration::from_millis(10))
+        .heartbeat_check(move |_| {
+            if let Some(ring) = hook_slot.get() {
+                let err = ring.cmd(Cmd::new("GET").arg("x")).unwrap_err();
+                let _ = hook_seen.set((err.to_string(), ring.len()));
+            }
+            true
+        })
+        .build()
+        .unwrap();
+    // The hook holds a clone: close explicitly (a cycle through the config keeps it alive).
+    let _ = slot.set(ring.clone());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while seen.get().is_none() {
+        assert!(Instant::now() < deadline, "the hook never ran");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (text, len) = seen.get().unwrap();
+    assert!(text.contains("own I/O thread"), "{text}");
+    assert_eq!(*len, 0);
+    ring.set("still", "works").unwrap();
+    ring.close();
+}

@@ -43,6 +43,8 @@ use crate::shared::{IoOp, Shared, State};
 const MAX_ROUNDS: usize = 64;
 /// Bytes read per `read` call.
 const READ_BUF: usize = 64 * 1024;
+/// Reads of one socket per round (1 MiB): bounded work per socket, whatever the peer sends.
+const MAX_READS_PER_ROUND: usize = 16;
 
 static DRIVER_TASKS: AtomicUsize = AtomicUsize::new(0);
 
@@ -282,14 +284,22 @@ impl Driver {
             Sock::Open(o) => {
                 let id = o.id;
                 let mut progress = false;
-                // Reads: one per readiness event, more only while the buffer fills up.
-                loop {
+                // Reads: one per readiness event, more only while the buffer fills up, and
+                // at most MAX_READS_PER_ROUND: a peer that floods without end must not keep
+                // the task here, away from timers, closes and the other sockets. What is
+                // left is read next round (the socket stays readable, the reactor says so).
+                let mut reads = 0;
+                'reading: loop {
                     match o.stream.poll_readable(cx) {
                         Poll::Pending => break,
                         Poll::Ready(Err(e)) => return self.fail(i, st, id, &e, now),
                         Poll::Ready(Ok(())) => {}
                     }
                     loop {
+                        if reads == MAX_READS_PER_ROUND {
+                            break 'reading;
+                        }
+                        reads += 1;
                         match o.stream.read(&mut self.buf) {
                             Ok(0) => {
                                 self.socks[i] = None;

@@ -23,8 +23,16 @@ use std::time::{Duration, Instant};
 
 use redis_ring_core::resp::{decode, encode_value_as, Limits, Protocol, Status, Value};
 
+pub mod scenarios;
+
 /// Commands whose first argument starts with this trigger the misbehaviour.
 pub const TRIGGER: &[u8] = b"hostile";
+
+/// The push frame of the floods (50 bytes).
+const PUSH: &[u8] = b">3\r\n$7\r\nmessage\r\n$5\r\nflood\r\n$16\r\n0123456789abcdef\r\n";
+
+/// What `GET` of a trigger key that was never set answers (when the reply comes at all).
+pub const TRIGGER_VALUE: &[u8] = b"0123456789abcdef";
 
 /// How the server misbehaves when a trigger command arrives on a connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +80,11 @@ pub enum Misbehaviour {
         /// How many push frames.
         count: usize,
     },
+    /// RESP3 push frames as fast as the socket takes them, for ever (until the client
+    /// closes the connection); no reply.
+    EndlessPushFlood,
+    /// The honest reply, then the connection is closed (a shard killed after each command).
+    CloseAfterReply,
 }
 
 /// A handle on a running hostile server; dropping it stops the server.
@@ -90,8 +103,8 @@ struct Shared {
     open: AtomicUsize,
     triggered: AtomicUsize,
     served: AtomicUsize,
-    /// Every connection's socket (to shut them down) and thread.
-    conns: Mutex<Vec<(TcpStream, JoinHandle<()>)>>,
+    /// Every connection's thread (they notice `stop` within 10 ms).
+    conns: Mutex<Vec<JoinHandle<()>>>,
     store: Mutex<HashMap<Vec<u8>, Vec<u8>>>,
 }
 
@@ -165,11 +178,7 @@ impl Drop for HostileServer {
         if let Some(t) = self.acceptor.take() {
             let _ = t.join();
         }
-        let conns = std::mem::take(&mut *lock(&self.shared.conns));
-        for (sock, _) in &conns {
-            let _ = sock.shutdown(Shutdown::Both);
-        }
-        for (_, t) in conns {
+        for t in std::mem::take(&mut *lock(&self.shared.conns)) {
             let _ = t.join();
         }
     }
@@ -185,9 +194,6 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
             return;
         }
         let Ok(stream) = stream else { continue };
-        let Ok(handle) = stream.try_clone() else {
-            continue;
-        };
         shared.accepted.fetch_add(1, Ordering::SeqCst);
         shared.open.fetch_add(1, Ordering::SeqCst);
         let s = shared.clone();
@@ -200,13 +206,13 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
         match spawned {
             Ok(t) => {
                 let mut conns = lock(&shared.conns);
-                // Forget the threads that are done, so 1000 reconnects keep no garbage.
+                // Join the threads that are done, so 1000 reconnects keep nothing behind.
                 let (done, live): (Vec<_>, Vec<_>) =
-                    conns.drain(..).partition(|(_, t)| t.is_finished());
+                    conns.drain(..).partition(JoinHandle::is_finished);
                 *conns = live;
-                conns.push((handle, t));
+                conns.push(t);
                 drop(conns);
-                for (_, t) in done {
+                for t in done {
                     let _ = t.join();
                 }
             }
@@ -230,6 +236,10 @@ enum Out {
     },
     /// One byte every `every`, for ever.
     Endless { every: Duration, next: Instant },
+    /// This many bytes of `x`, written in chunks as fast as the socket takes them.
+    Fill(usize),
+    /// Push frames, 64 KiB at a time, for ever.
+    Pushes,
     /// Bytes to write once `at` has come.
     At(Instant, Vec<u8>),
     /// Close the connection.
@@ -261,6 +271,10 @@ impl<'a> Connection<'a> {
     fn run(&mut self) -> io::Result<()> {
         self.stream
             .set_read_timeout(Some(Duration::from_millis(10)))?;
+        // A client that neither reads nor closes cannot block this thread (and `Drop`) for
+        // long.
+        self.stream
+            .set_write_timeout(Some(Duration::from_secs(2)))?;
         self.stream.set_nodelay(true)?;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -296,6 +310,27 @@ impl<'a> Connection<'a> {
                 Out::Now(bytes) => {
                     self.stream.write_all(bytes)?;
                     self.outbox.pop_front();
+                }
+                Out::Fill(left) => {
+                    // As fast as the client reads; a client that gives up closes the
+                    // socket, which fails the write.
+                    let chunk = [b'x'; 64 * 1024];
+                    while *left > 0 {
+                        let n = (*left).min(chunk.len());
+                        self.stream.write_all(&chunk[..n])?;
+                        *left -= n;
+                    }
+                    self.outbox.pop_front();
+                }
+                Out::Pushes => {
+                    // As fast as the client reads, back to reading (and to the stop flag)
+                    // every 100 ms.
+                    let chunk = PUSH.repeat(64 * 1024 / PUSH.len());
+                    let until = now + Duration::from_millis(100);
+                    while Instant::now() < until {
+                        self.stream.write_all(&chunk)?;
+                    }
+                    break;
                 }
                 Out::At(at, bytes) => {
                     if *at > now {
@@ -397,18 +432,17 @@ impl<'a> Connection<'a> {
                 self.mute = true;
             }
             Misbehaviour::BulkFlood { len } => {
-                let mut bytes = format!("${len}\r\n").into_bytes();
-                bytes.resize(bytes.len() + len, b'x');
-                bytes.extend_from_slice(b"\r\n");
-                self.outbox.push_back(Out::Now(bytes));
+                self.outbox
+                    .push_back(Out::Now(format!("${len}\r\n").into_bytes()));
+                self.outbox.push_back(Out::Fill(*len));
+                self.outbox.push_back(Out::Now(b"\r\n".to_vec()));
             }
             Misbehaviour::HugeArray => {
                 self.outbox.push_back(Out::Now(b"*2147483647\r\n".to_vec()));
                 self.mute = true;
             }
             Misbehaviour::DeepNesting { depth } => {
-                self.outbox
-                    .push_back(Out::Now(b"*1\r\n".repeat(*depth)));
+                self.outbox.push_back(Out::Now(b"*1\r\n".repeat(*depth)));
                 self.mute = true;
             }
             Misbehaviour::Trickle { every } => self.outbox.push_back(Out::Trickle {
@@ -419,11 +453,21 @@ impl<'a> Connection<'a> {
             }),
             Misbehaviour::CloseMidFrame => {
                 let half = reply.len() / 2;
-                self.outbox.push_back(Out::Now(reply[..half.max(1)].to_vec()));
+                self.outbox
+                    .push_back(Out::Now(reply[..half.max(1)].to_vec()));
                 self.outbox.push_back(Out::Close);
                 self.mute = true;
             }
             Misbehaviour::Silent => self.mute = true,
+            Misbehaviour::EndlessPushFlood => {
+                self.outbox.push_back(Out::Pushes);
+                self.mute = true;
+            }
+            Misbehaviour::CloseAfterReply => {
+                self.outbox.push_back(Out::Now(reply));
+                self.outbox.push_back(Out::Close);
+                self.mute = true;
+            }
             Misbehaviour::Unsolicited => {
                 self.outbox.push_back(Out::Now(reply));
                 self.outbox.push_back(Out::At(
@@ -432,8 +476,7 @@ impl<'a> Connection<'a> {
                 ));
             }
             Misbehaviour::PushFlood { count } => {
-                let push: &[u8] = b">3\r\n$7\r\nmessage\r\n$5\r\nflood\r\n$16\r\n0123456789abcdef\r\n";
-                let mut bytes = push.repeat(*count);
+                let mut bytes = PUSH.repeat(*count);
                 bytes.extend_from_slice(&reply);
                 self.outbox.push_back(Out::Now(bytes));
             }
@@ -446,7 +489,9 @@ impl<'a> Connection<'a> {
         let ok = Value::Okay;
         let value = match name.as_str() {
             "HELLO" => {
-                let proto = args.get(1).map_or(2, |v| i64::from(v.as_slice() == b"3") + 2);
+                let proto = args
+                    .get(1)
+                    .map_or(2, |v| i64::from(v.as_slice() == b"3") + 2);
                 self.resp3 = proto == 3;
                 Value::Map(vec![
                     (bulk(b"server"), bulk(b"redis")),
@@ -462,7 +507,11 @@ impl<'a> Connection<'a> {
                 self.shared.served.fetch_add(1, Ordering::SeqCst);
                 let mut store = lock(&self.shared.store);
                 match (name.as_str(), args.get(1)) {
-                    ("GET", Some(k)) => store.get(k).map_or(Value::Nil, |v| bulk(v)),
+                    ("GET", Some(k)) => match store.get(k) {
+                        Some(v) => bulk(v),
+                        None if k.starts_with(TRIGGER) => bulk(TRIGGER_VALUE),
+                        None => Value::Nil,
+                    },
                     ("SET", Some(k)) => {
                         store.insert(k.clone(), args.get(2).cloned().unwrap_or_default());
                         ok
@@ -491,6 +540,18 @@ fn bulk(b: &[u8]) -> Value {
 /// Resident memory of this process in KiB (`VmRSS` of `/proc/self/status`), if known.
 pub fn vm_rss_kib() -> Option<u64> {
     proc_status_field("VmRSS:")
+}
+
+/// Peak resident memory of this process in KiB (`VmHWM`), since the start or since the
+/// last [`reset_peak_rss`].
+pub fn peak_rss_kib() -> Option<u64> {
+    proc_status_field("VmHWM:")
+}
+
+/// Resets the peak of [`peak_rss_kib`] to the current resident memory (Linux ≥ 4.0:
+/// `echo 5 > /proc/self/clear_refs`); `false` where that is not allowed.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 /// Threads of this process (`Threads` of `/proc/self/status`), if known.

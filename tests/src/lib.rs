@@ -6,11 +6,15 @@
 //!   ([`scenarios::RingUnderTest`], [`scenario_tests!`]).
 //! * [`sim`]: a deterministic simulator of the ring client (fake shards, simulated network,
 //!   faults, invariants), seeded and replayable.
+//! * [`hostile`]: a TCP server that completes the Redis handshake, then misbehaves on
+//!   purpose (garbage, huge lengths, deep nesting, trickles, silence, floods...), and the
+//!   hostile-peer scenarios every driver runs ([`hostile_tests!`]).
 //!
 //! Other test crates (the drivers', the CLI's) depend on this crate as a dev-dependency.
 
 pub mod fuzz_checks;
 pub mod harness;
+pub mod hostile;
 pub mod scenarios;
 pub mod sim;
 

@@ -174,6 +174,18 @@ pub struct Config {
     pub new_client: Option<ShardHook>,
     /// Decoder limits for replies (bulk length, element count, nesting depth).
     pub limits: Limits,
+    /// Most bytes one connection buffers for a reply that is still incomplete; beyond it the
+    /// connection is dropped and its requests fail with a protocol error
+    /// ([`ErrorKind::ReplyTooLong`](crate::resp::ErrorKind::ReplyTooLong)). Default 1 GiB.
+    ///
+    /// Why it exists: [`Limits`] bound each bulk string (512 MiB) and each aggregate's
+    /// element count, but not a whole reply (an array of large bulks), and the decoder never
+    /// allocates from a claimed length, so memory only grows with bytes that really arrive:
+    /// this is the bound on how much a misbehaving (or hostile) server can make the client
+    /// hold per connection. The default, like Redis's own `client-query-buffer-limit` for
+    /// what a client may make the server buffer, admits any value Redis can store; a
+    /// service whose values are small can lower it (say to 64 MiB) to bound memory tighter.
+    pub max_reply_len: usize,
     /// Seed of the jitter the core adds to backoffs. The core has no entropy of its own:
     /// drivers should pass a random value; the simulator passes its run's seed.
     pub seed: u64,
@@ -199,6 +211,7 @@ impl Default for Config {
             conn: ConnOptions::default(),
             new_client: None,
             limits: Limits::default(),
+            max_reply_len: 1 << 30,
             seed: 0x5eed_2b1d_9e37_79b9,
         }
     }

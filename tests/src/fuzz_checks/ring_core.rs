@@ -497,7 +497,12 @@ fn period(b: u8) -> Duration {
 fn config(input: &mut Bytes<'_>) -> (Config, bool, Option<String>, u8) {
     let flags = input.byte();
     let mut c = Config::default();
-    c.seed = u64::from(input.byte());
+    let seed = input.byte();
+    c.seed = u64::from(seed);
+    if seed & 0x80 != 0 {
+        // A receive cap small enough for canned and raw frames to hit it.
+        c.max_reply_len = 16 + usize::from(seed & 0x3f);
+    }
     c.heartbeat_interval = period(input.byte());
     c.probe_interval = period(input.byte());
     c.max_reconnect_backoff = period(input.byte());

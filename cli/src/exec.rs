@@ -65,7 +65,7 @@ pub(crate) fn run(global: &Global, words: &[String]) -> Result<ExitCode, String>
 fn send(ring: &Ring, name: &str, args: &[String], cmd: Cmd) -> Result<Value, Error> {
     match name.to_ascii_uppercase().as_str() {
         "MGET" if !args.is_empty() => ring.mget::<_, Value>(args).map(Value::Array),
-        "MSET" if !args.is_empty() && args.len() % 2 == 0 => {
+        "MSET" if !args.is_empty() && args.len().is_multiple_of(2) => {
             let pairs: Vec<(&str, &str)> = args
                 .chunks(2)
                 .map(|p| (p[0].as_str(), p[1].as_str()))

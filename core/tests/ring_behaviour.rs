@@ -217,9 +217,9 @@ fn hung_shard_goes_down_and_never_delays_the_others() {
     let t0 = rig.now;
     rig.set_mode("a2", Mode::Hang);
     let stuck = rig.submit(set(&stuck_key, "v")).unwrap();
-    for i in 0..25 {
+    for i in 0..25u32 {
         rig.advance(ms(100));
-        let k = key_on(&rig, if i % 2 == 0 { "a0" } else { "a1" });
+        let k = key_on(&rig, if i.is_multiple_of(2) { "a0" } else { "a1" });
         let id = rig.submit(set(&k, "v")).unwrap();
         assert_eq!(rig.reply(id), Some(&Ok(Value::Okay)), "answered at once");
     }
@@ -466,10 +466,10 @@ fn push_frames_are_counted_and_dropped() {
 }
 
 #[test]
-fn multi_key_commands_across_shards_are_refused_before_sending() {
+fn same_shard_commands_across_shards_are_refused_before_sending() {
     let mut rig = Rig::new(Config::default(), 3);
     let (a, b) = (key_on(&rig, "a0"), key_on(&rig, "a1"));
-    let err = rig.submit(Cmd::new("MGET").arg(&a).arg(&b)).unwrap_err();
+    let err = rig.submit(Cmd::new("RENAME").arg(&a).arg(&b)).unwrap_err();
     let Error::CrossShard { shards, .. } = &err else {
         panic!("{err}")
     };
@@ -485,8 +485,12 @@ fn multi_key_commands_across_shards_are_refused_before_sending() {
         rig.reply(id),
         Some(&Ok(Value::Array(vec![Value::Nil, Value::Nil])))
     );
+    // A blocking command is accepted, on a dedicated connection of its own.
+    let connects = rig.connects.len();
+    let id = rig.submit(Cmd::new("BLPOP").arg("k").arg(0)).unwrap();
+    assert_eq!(rig.connects.len(), connects + 1);
+    assert!(matches!(rig.reply(id), Some(Err(Error::Server { .. }))));
     for cmd in [
-        Cmd::new("BLPOP").arg("k").arg(0),
         Cmd::new("SUBSCRIBE").arg("c"),
         Cmd::new("MULTI"),
         Cmd::new("KEYS").arg("*"),

@@ -26,16 +26,21 @@ fn many(default_runs: u64) {
     };
     let started = Instant::now();
     let (mut requests, mut faults, mut timeouts, mut steps) = (0, 0, 0, 0);
-    let (mut detect, mut recover, mut healthy) = Default::default();
+    let (mut detect, mut recover, mut resume, mut healthy) = Default::default();
     for seed in first..first + runs {
         match run(seed, &options) {
             Ok(o) => {
+                if runs == 1 {
+                    // Replaying one seed: show its trace even though it passed.
+                    o.trace.iter().for_each(|line| println!("{line}"));
+                }
                 requests += o.tally.accepted;
                 timeouts += o.tally.timeouts;
                 faults += o.faults;
                 steps += o.steps;
                 detect = o.tally.max_crash_detection.max(detect);
                 recover = o.tally.max_restart_recovery.max(recover);
+                resume = o.tally.max_resume_recovery.max(resume);
                 healthy = o.tally.max_healthy_latency.max(healthy);
             }
             Err(failure) => panic!("{failure}"),
@@ -44,7 +49,7 @@ fn many(default_runs: u64) {
     println!(
         "{runs} runs from seed {first}: {requests} requests, {faults} faults, {timeouts} timeouts, \
          {steps} steps in {:?}; worst crash→down {detect:?}, restart→up {recover:?}, \
-         healthy-shard latency {healthy:?}",
+         resume/heal→up {resume:?}, healthy-shard latency {healthy:?}",
         started.elapsed()
     );
 }

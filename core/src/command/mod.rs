@@ -17,6 +17,7 @@ mod spec;
 mod table;
 mod to_arg;
 
+pub(crate) use cmd::write_escaped as write_key;
 pub use cmd::{Args, Cmd};
 pub use from_value::{from_value, FromValue, FromValueError, ServerError, ValueKind};
 pub use helpers::cmds;

@@ -66,8 +66,9 @@ pub(crate) enum Failure {
 pub(crate) enum Received<'f, T> {
     /// The reply to the request tagged `tag`.
     Reply(T, Frame<'f>),
-    /// A RESP3 push frame (never the reply to a request).
-    Push(#[allow(dead_code, reason = "read by pub/sub delivery (issue 6)")] Frame<'f>),
+    /// A RESP3 push frame (never the reply to a request), or, on a connection in pub/sub
+    /// mode ([`Conn::pubsub`]), any frame no request waits for (RESP2 message arrays).
+    Push(Frame<'f>),
 }
 
 /// An entry of the FIFO: who is waiting for the next reply.
@@ -104,6 +105,9 @@ pub(crate) struct Conn<T> {
     /// one byte at a time, or flooding push frames, makes no progress through the FIFO and
     /// must not keep a heartbeat waiting for ever.
     pub(crate) replies_total: u64,
+    /// Pub/sub mode: once ready, frames no request waits for are pushes (RESP2 sends
+    /// messages and subscribe confirmations as plain arrays), not a protocol error.
+    pub(crate) pubsub: bool,
 }
 
 impl<T: Copy> Conn<T> {
@@ -123,6 +127,7 @@ impl<T: Copy> Conn<T> {
             waiting: VecDeque::new(),
             tx_queued: false,
             replies_total: 0,
+            pubsub: false,
         }
     }
 
@@ -190,6 +195,17 @@ impl<T: Copy> Conn<T> {
             true
         } else {
             self.waiting.push_back(tag);
+            false
+        }
+    }
+
+    /// Encodes `cmd` with no FIFO entry: its answers come as pushes (`SUBSCRIBE` and friends
+    /// on a pub/sub connection). Only once ready; returns whether bytes were added.
+    pub(crate) fn push_untracked(&mut self, cmd: &Cmd) -> bool {
+        if self.state == State::Ready {
+            cmd.encode(&mut self.send);
+            true
+        } else {
             false
         }
     }
@@ -284,7 +300,8 @@ impl<T: Copy> Conn<T> {
                 Err(e) => return Err(Failure::Decode(e)),
             };
             pos += n;
-            if frame.is_push() {
+            let unclaimed = self.pubsub && self.state == State::Ready && self.fifo.is_empty();
+            if frame.is_push() || unclaimed {
                 f(Received::Push(frame));
                 continue;
             }

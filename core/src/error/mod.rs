@@ -277,6 +277,27 @@ pub enum Error {
         /// The shards the keys map to (each named once, in key order).
         shards: Vec<Arc<str>>,
     },
+    /// A multi-key command split over several shards (`MGET`, `MSET`, `DEL`...) failed on
+    /// some of them. The other parts may have been executed (a split command is not atomic).
+    Split {
+        /// The command.
+        command: CmdName,
+        /// How many parts (shards) the command was split into.
+        parts: usize,
+        /// Each part that failed: its shard, its keys and its error.
+        failures: Vec<PartFailure>,
+    },
+}
+
+/// One failed part of an [`Error::Split`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartFailure {
+    /// The shard the part was last sent to (`None` if it never reached one).
+    pub shard: Option<Arc<str>>,
+    /// The part's keys, in the order they had in the command.
+    pub keys: Vec<Vec<u8>>,
+    /// Why the part failed.
+    pub error: Box<Error>,
 }
 
 impl Error {
@@ -340,6 +361,7 @@ impl Error {
             | Error::InvalidCommand { command, .. }
             | Error::UnexpectedReply { command, .. }
             | Error::CrossShard { command, .. }
+            | Error::Split { command, .. }
             | Error::Closed { command } => Some(command),
             Error::Handshake { step, .. } => Some(step),
         }
@@ -362,6 +384,7 @@ impl Error {
             | Error::InvalidCommand { command, .. }
             | Error::UnexpectedReply { command, .. }
             | Error::CrossShard { command, .. }
+            | Error::Split { command, .. }
             | Error::Closed { command } => *command = cmd,
             Error::Handshake { .. } => {}
         }
@@ -441,7 +464,7 @@ impl fmt::Display for Error {
                 error,
             } => write!(
                 f,
-                "{command}: shard {shard} ({addr}) sent invalid RESP ({error:?}); connection dropped"
+                "{command}: shard {shard} ({addr}) sent bad data ({error}); connection dropped"
             ),
             Error::Handshake {
                 shard,
@@ -490,6 +513,30 @@ impl fmt::Display for Error {
                     f.write_str(s)?;
                 }
                 f.write_str("); nothing was sent. Put them under one hash tag, e.g. {tag}.a and {tag}.b")
+            }
+            Error::Split {
+                command,
+                parts,
+                failures,
+            } => {
+                write!(
+                    f,
+                    "{command}: {} of {parts} shard parts failed (the others may have run)",
+                    failures.len()
+                )?;
+                for (i, p) in failures.iter().enumerate() {
+                    f.write_str(if i == 0 { ": " } else { "; " })?;
+                    f.write_str(p.shard.as_deref().unwrap_or("(no shard)"))?;
+                    f.write_str(" keys [")?;
+                    for (j, k) in p.keys.iter().enumerate() {
+                        if j > 0 {
+                            f.write_str(", ")?;
+                        }
+                        crate::command::write_key(f, &k[..k.len().min(64)])?;
+                    }
+                    write!(f, "]: {}", p.error)?;
+                }
+                Ok(())
             }
         }
     }

@@ -2,6 +2,7 @@
 //! identifiers, [`Input`], [`Output`] and [`Event`].
 
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::fmt;
 
 use crate::error::{Error, NetError};
@@ -160,6 +161,25 @@ pub enum Output {
     },
     /// Something happened to the ring (a shard went down, came back, was added...).
     Event(Event),
+    /// A message for subscription `sub` (see [`RingCore::subscribe`](super::RingCore::subscribe)).
+    Message {
+        /// The subscription.
+        sub: super::SubId,
+        /// The channel the message was published to.
+        channel: Vec<u8>,
+        /// The pattern that matched (pattern subscriptions only).
+        pattern: Option<Vec<u8>>,
+        /// The message.
+        payload: Vec<u8>,
+    },
+    /// Every channel (or pattern) of subscription `sub` is confirmed by the shard it is placed
+    /// on: a message published from now on is delivered. Emitted each time the subscription
+    /// becomes complete again (after it was created or changed, or after a shard reconnected
+    /// or the placement moved channels).
+    Subscribed {
+        /// The subscription.
+        sub: super::SubId,
+    },
     /// Nothing more to do now: call [`RingCore::handle_input`](super::RingCore::handle_input)
     /// with [`Input::Timeout`] at this instant, or earlier with any other input.
     /// [`Instant::MAX`] means "no timer: wait for input".

@@ -5,6 +5,7 @@
 use alloc::vec::Vec;
 
 use super::api::ConnId;
+use super::dedicated::ConnKind;
 use super::shard::ShardSlot;
 use super::Tag;
 use crate::conn::{Conn, State};
@@ -19,6 +20,8 @@ pub(crate) struct ConnSlot {
     pub(crate) start_at: Option<Instant>,
     /// Deadline of the connect + handshake (meaningful until ready).
     pub(crate) deadline: Instant,
+    /// The shared connection of its shard, or a dedicated one and what for.
+    pub(crate) kind: ConnKind,
 }
 
 impl ConnSlot {

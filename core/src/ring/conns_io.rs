@@ -8,6 +8,7 @@ use alloc::sync::Arc;
 
 use super::backoff::reconnect_backoff;
 use super::conns::ConnSlot;
+use super::dedicated::ConnKind;
 use super::request::Place;
 use super::shard::ShardSlot;
 use super::{Cause, ConnId, Deferred, Output, RequestId, RingCore, Tag};
@@ -84,6 +85,7 @@ impl RingCore {
             io,
             start_at: Some(at),
             deadline: Instant::MAX,
+            kind: ConnKind::Shared,
         });
         if let Some(sh) = self.table.get_mut(slot) {
             sh.main = Some(id);
@@ -149,7 +151,11 @@ impl RingCore {
             }
         }
         Self::mark_tx(&mut self.tx, id, c);
-        let slot = c.shard;
+        let (slot, kind) = (c.shard, c.kind);
+        if kind != ConnKind::Shared {
+            self.dedicated_ready(id, kind);
+            return;
+        }
         if let Some(sh) = self.table.get_mut(slot) {
             sh.connect_failures = 0;
         }
@@ -159,15 +165,19 @@ impl RingCore {
         let Some(c) = self.conns.get_mut(id) else {
             return;
         };
-        let slot = c.shard;
+        let (slot, kind) = (c.shard, c.kind);
         let Some(sh) = self.table.get(slot) else {
             return;
         };
-        let (reqs, out, deferred, stats) = (
+        // A request on a dedicated connection belongs to that connection (its WATCH, its
+        // MULTI): it is never retried elsewhere.
+        let shared = kind == ConnKind::Shared;
+        let (reqs, out, deferred, stats, pushes) = (
             &mut self.reqs,
             &mut self.out,
             &mut self.deferred,
             &mut self.stats,
+            &mut self.ded.pushes,
         );
         let check = self.config.heartbeat_check.as_ref();
         let result = c.io.on_received(data, |received| match received {
@@ -185,7 +195,7 @@ impl RingCore {
                             command: CmdName::new(req.cmd.name()),
                             message: String::from_utf8_lossy(message).into_owned(),
                         };
-                        if err.is_retryable() {
+                        if shared && err.is_retryable() {
                             deferred.push(Deferred::Retry(rid, err));
                             return;
                         }
@@ -214,6 +224,9 @@ impl RingCore {
                 });
                 deferred.push(Deferred::Probe(pslot, seq, verdict));
             }
+            Received::Push(frame) if matches!(kind, ConnKind::Sub(_)) => {
+                pushes.push(frame.to_value());
+            }
             Received::Push(_) => stats.pushes_dropped += 1,
         });
         match result {
@@ -229,6 +242,9 @@ impl RingCore {
                     u64::from(!matches!(failure, Failure::Handshake { .. }));
                 self.drop_conn(id, &Cause::Conn(failure), false);
             }
+        }
+        if !shared {
+            self.dedicated_received(id, kind);
         }
         self.run_deferred();
     }
@@ -262,7 +278,8 @@ impl RingCore {
         if !reported && c.start_at.is_none() {
             self.out.push_back(Output::Close { conn: id });
         }
-        let slot = c.shard;
+        let (slot, kind) = (c.shard, c.kind);
+        let shared = kind == ConnKind::Shared;
         let Some(sh) = self.table.get_mut(slot) else {
             return;
         };
@@ -326,9 +343,9 @@ impl RingCore {
         );
         if natural {
             sh.last_error = Some(err.clone());
-            if connecting {
+            if connecting && shared {
                 sh.connect_failures = sh.connect_failures.saturating_add(1);
-            } else if matches!(cause, Cause::Conn(_)) {
+            } else if shared && matches!(cause, Cause::Conn(_)) {
                 // A poisoned connection is reopened after a (jittered) pause.
                 let pause = reconnect_backoff(
                     0,
@@ -352,10 +369,17 @@ impl RingCore {
                     continue;
                 }
                 let e = err.clone().for_command(CmdName::new(req.cmd.name()));
-                self.fail_or_retry(rid, e);
+                if shared {
+                    self.fail_or_retry(rid, e);
+                } else {
+                    self.complete(rid, Err(e));
+                }
             }
         }
         self.scratch = tags;
+        if !shared {
+            self.dedicated_dropped(id, kind, slot, &err, natural);
+        }
         if !natural {
             return;
         }

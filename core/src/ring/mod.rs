@@ -11,15 +11,24 @@ mod api;
 mod backoff;
 mod conns;
 mod conns_io;
+mod dedicated;
+mod fanout;
 mod health;
+mod pubsub;
 mod request;
 mod route;
+mod scan;
 mod shard;
+mod split;
 mod timers;
+mod transaction;
 
 pub use api::{ConnId, Event, Input, Output, RequestId};
+pub use pubsub::{SubId, SubKind};
+pub use scan::RingScan;
+pub use transaction::TxId;
 
-use alloc::collections::VecDeque;
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -27,6 +36,7 @@ use backoff::Jitter;
 use conns::ConnTable;
 use request::{Place, Request, Requests};
 use shard::{Shard, ShardSlot, ShardTable};
+use split::Splits;
 
 use crate::command::Cmd;
 use crate::config::Config;
@@ -207,6 +217,12 @@ pub struct RingCore {
     deferred: Vec<Deferred>,
     scratch: Vec<Tag>,
     stats: Stats,
+    /// Dedicated connections: blocking commands, transactions, subscriptions.
+    ded: dedicated::Dedicated,
+    /// Split commands in progress (`split`).
+    splits: Splits,
+    /// Requests pinned to a shard by name (`fanout`): retried there, never re-routed.
+    pinned: BTreeMap<RequestId, Arc<str>>,
 }
 
 impl RingCore {
@@ -240,6 +256,9 @@ impl RingCore {
             deferred: Vec::new(),
             scratch: Vec::new(),
             stats: Stats::default(),
+            ded: dedicated::Dedicated::default(),
+            splits: Splits::default(),
+            pinned: BTreeMap::new(),
         }
     }
 
@@ -326,8 +345,13 @@ impl RingCore {
     /// The command is routed and encoded straight into its connection's send buffer; its
     /// result comes later as [`Output::Reply`] with the returned id. Refused at once with
     /// `Err` when it cannot be placed: [`Error::NoShards`], [`Error::AllShardsDown`],
-    /// [`Error::CrossShard`], [`Error::Unsupported`] (blocking, pub/sub, transaction,
-    /// fan-out and connection-state commands), [`Error::InvalidCommand`].
+    /// [`Error::CrossShard`], [`Error::Unsupported`] (pub/sub, transaction, fan-out and
+    /// connection-state commands), [`Error::InvalidCommand`].
+    ///
+    /// A blocking command (`BLPOP`, `BLMOVE`, `BZPOPMIN`, `XREAD ... BLOCK`...) goes to a
+    /// dedicated connection of its keys' shard (reused once idle), never to the shared one,
+    /// so it never stalls other requests; its deadline is its own block time plus `timeout`
+    /// (none for a block time of 0), and it is not retried on another connection.
     pub fn submit_with_timeout(
         &mut self,
         cmd: Cmd,
@@ -335,6 +359,13 @@ impl RingCore {
         now: Instant,
     ) -> Result<RequestId, Error> {
         self.advance(now);
+        if self.config.commands.classify(&cmd).is_blocking() {
+            return self.submit_blocking(cmd, timeout);
+        }
+        if let Some(id) = self.try_split(&cmd, timeout) {
+            self.run_timers();
+            return Ok(id);
+        }
         let shard = self.table.route(&cmd, &self.config.commands)?;
         let deadline = self.now + timeout;
         let id = self.reqs.insert(Request {
@@ -361,7 +392,18 @@ impl RingCore {
     /// Forgets request `id`: no [`Output::Reply`] will come for it (if its command was
     /// already sent, the server may still execute it). Returns whether it was pending.
     pub fn cancel(&mut self, id: RequestId) -> bool {
-        self.reqs.remove(id).is_some()
+        if self.cancel_split(id) {
+            return true;
+        }
+        self.pinned.remove(&id);
+        let Some(req) = self.reqs.remove(id) else {
+            return false;
+        };
+        if let Place::Conn(conn, _) = req.place {
+            // A blocking command still waits on its dedicated connection: close it.
+            self.dedicated_cancelled(conn);
+        }
+        true
     }
 
     /// Fails every pending request with [`Error::Closed`], closes every connection, forgets
@@ -381,6 +423,7 @@ impl RingCore {
             }
         }
         self.retries.clear();
+        self.ded.close();
         self.table.clear();
         self.wake = Instant::MAX;
         self.req_wake = Instant::MAX;
@@ -390,7 +433,16 @@ impl RingCore {
     /// every state change.
     #[must_use = "drain every output until Output::Timeout"]
     pub fn poll_output(&mut self) -> Output {
-        if let Some(out) = self.out.pop_front() {
+        while let Some(mut out) = self.out.pop_front() {
+            // Parts of split commands are merged here, where every reply passes.
+            if let Output::Reply { id, result } = &mut out {
+                if !self.splits.is_empty() && self.on_part_reply(*id, result) {
+                    continue;
+                }
+                if !self.pinned.is_empty() {
+                    self.pinned.remove(id);
+                }
+            }
             return out;
         }
         while let Some(conn) = self.tx.pop_front() {

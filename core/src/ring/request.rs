@@ -67,6 +67,16 @@ impl Requests {
         RequestId { seq, slot }
     }
 
+    /// A fresh id that names no slot (for replies the ring assembles itself, such as a
+    /// split command's merged reply): never equal to any other id, never found by `get`.
+    pub(crate) fn reserve_id(&mut self) -> RequestId {
+        self.next_seq += 1;
+        RequestId {
+            seq: self.next_seq,
+            slot: u32::MAX,
+        }
+    }
+
     pub(crate) fn get(&self, id: RequestId) -> Option<&Request> {
         let s = self.slots.get(id.slot as usize)?;
         if s.seq == id.seq {

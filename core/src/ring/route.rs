@@ -4,10 +4,9 @@
 //! This is the one place that decides what the shared, pipelined connections may carry.
 //! Blocking, pub/sub (except `PUBLISH`/`SPUBLISH`), transaction and connection-state commands
 //! would break the FIFO matching of a shared connection or stall it, so they are refused here
-//! until dedicated connections exist (issue 6). Split commands (`MGET`, `MSET`, `DEL`...) are
-//! accepted while all their keys land on one shard, and refused with
-//! [`Error::CrossShard`](crate::error::Error::CrossShard) otherwise: never a silent wrong
-//! answer (splitting them is issue 6).
+//! until dedicated connections exist (issue 6). Split commands (`MGET`, `MSET`, `DEL`...)
+//! whose keys span shards never reach this routing: `RingCore::submit` splits them first
+//! (module `split`); here they are routed like same-shard commands (one part, one shard).
 
 use crate::command::{Class, Cmd, CommandTable, KeyPositions, PubSubKind};
 
@@ -45,7 +44,7 @@ pub(crate) fn classify<'a>(table: &'a CommandTable, cmd: &'a Cmd) -> Route<'a> {
         Class::SameShard | Class::Split(_) => Route::SameShard(routing.keys()),
         Class::Keyless => Route::Any,
         Class::FanOut => Route::Refuse(
-            "runs on every shard: send it to each shard explicitly, never to one at random",
+            "runs per shard: send it with submit_to_shard / submit_to_all (drivers: on_shard / on_all_shards), never to one shard at random",
         ),
         Class::PubSub(_) => Route::Refuse("pub/sub needs a dedicated connection (subscribe)"),
         Class::Transaction => {

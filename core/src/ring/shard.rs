@@ -95,6 +95,8 @@ pub(crate) struct ShardTable {
     placement: AnyPlacement,
     /// Round robin over live shards for keyless commands.
     rr: usize,
+    /// Bumped by every [`ShardTable::rebuild`]: placement may have changed.
+    pub(crate) epoch: u64,
 }
 
 impl ShardTable {
@@ -143,6 +145,7 @@ impl ShardTable {
 
     /// Recomputes the live set and the placement (after any liveness or membership change).
     pub(crate) fn rebuild(&mut self, algorithm: &Algorithm) {
+        self.epoch = self.epoch.wrapping_add(1);
         self.live.clear();
         for &s in &self.order {
             if self.get(s).is_some_and(|sh| sh.liveness.is_up()) {
@@ -198,8 +201,13 @@ impl ShardTable {
         }
     }
 
+    /// The shards that are up, in configured order.
+    pub(crate) fn live(&self) -> &[ShardSlot] {
+        &self.live
+    }
+
     /// Round robin over the live shards (there is at least one).
-    fn any(&mut self) -> ShardSlot {
+    pub(crate) fn any(&mut self) -> ShardSlot {
         self.rr = self.rr.wrapping_add(1);
         self.live[self.rr % self.live.len()]
     }

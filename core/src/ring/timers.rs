@@ -47,6 +47,8 @@ impl RingCore {
 
     /// Runs every timer that is due (the driver's `Timeout`, or any input at a late `now`).
     pub(super) fn run_timers(&mut self) {
+        // Subscriptions follow placement, which the last input may have changed.
+        self.sync_subscriptions();
         // A pass can make new work due now (a timed-out request triggers a probe); a few
         // passes settle it. Bounded so that a bug cannot spin forever.
         for _ in 0..4 {
@@ -160,24 +162,27 @@ impl RingCore {
     pub(super) fn time_out(&mut self, id: RequestId) {
         let Some(req) = self.reqs.get(id) else { return };
         let (command, after) = (CmdName::new(req.cmd.name()), req.timeout);
-        let shard = match req.place {
-            Place::Conn(_, slot) => Some(slot),
-            Place::Retry(_) => None,
+        let (shard, conn) = match req.place {
+            Place::Conn(conn, slot) => (Some(slot), Some(conn)),
+            Place::Retry(_) => (None, None),
         };
         let (name, addr) = match shard.and_then(|s| self.table.get(s)) {
             Some(sh) => (Some(sh.name.clone()), Some(sh.addr.clone())),
             None => (None, None),
         };
         self.stats.timeouts += 1;
-        self.complete(
-            id,
-            Err(Error::Timeout {
-                shard: name,
-                addr,
-                command,
-                after,
-            }),
-        );
+        let err = Error::Timeout {
+            shard: name,
+            addr,
+            command,
+            after,
+        };
+        if let Some(conn) = conn {
+            // A dedicated connection with an unanswered command is unusable (blocked, or a
+            // transaction in an unknown state): it goes.
+            self.dedicated_timed_out(conn, &err);
+        }
+        self.complete(id, Err(err));
         if let Some(slot) = shard {
             self.suspect(slot);
         }
@@ -185,12 +190,17 @@ impl RingCore {
 
     /// Request `id`'s backoff ended: route it again over the shards live now.
     pub(super) fn retry(&mut self, id: RequestId) {
+        if self.retry_part(id) || self.retry_pinned(id) {
+            return;
+        }
         let Some(req) = self.reqs.get(id) else { return };
         if !matches!(req.place, Place::Retry(_)) {
             return;
         }
         match self.table.route(&req.cmd, &self.config.commands) {
             Ok(shard) => self.dispatch(id, shard),
+            // A split command whose keys spread when its shard went down: split it now.
+            Err(Error::CrossShard { .. }) if self.convert_to_split(id) => {}
             Err(e) => self.complete(id, Err(e)),
         }
     }

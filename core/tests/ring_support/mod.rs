@@ -122,6 +122,47 @@ impl Server {
                     }
                 }
             }
+            "MSET" => {
+                for kv in args[1..].chunks(2) {
+                    self.data
+                        .insert(kv[0].clone(), kv.get(1).cloned().unwrap_or_default());
+                }
+                out.extend_from_slice(b"+OK\r\n");
+            }
+            "EXISTS" | "TOUCH" => {
+                let n = args[1..]
+                    .iter()
+                    .filter(|k| self.data.contains_key(*k))
+                    .count();
+                out.extend_from_slice(format!(":{n}\r\n").as_bytes());
+            }
+            "DBSIZE" => out.extend_from_slice(format!(":{}\r\n", self.data.len()).as_bytes()),
+            "FLUSHDB" => {
+                self.data.clear();
+                out.extend_from_slice(b"+OK\r\n");
+            }
+            "SCAN" => {
+                // Cursor = index into the sorted keys; COUNT 2 per step.
+                let mut keys: Vec<&Vec<u8>> = self.data.keys().collect();
+                keys.sort();
+                let from: usize = String::from_utf8_lossy(&arg(1)).parse().unwrap_or(0);
+                let to = (from + 2).min(keys.len());
+                let next = if to >= keys.len() { 0 } else { to };
+                let next = next.to_string();
+                out.extend_from_slice(
+                    format!(
+                        "*2\r\n${}\r\n{next}\r\n*{}\r\n",
+                        next.len(),
+                        to.saturating_sub(from)
+                    )
+                    .as_bytes(),
+                );
+                for k in keys.get(from..to).unwrap_or(&[]) {
+                    out.extend_from_slice(format!("${}\r\n", k.len()).as_bytes());
+                    out.extend_from_slice(k);
+                    out.extend_from_slice(b"\r\n");
+                }
+            }
             _ => out.extend_from_slice(b"-ERR unknown command\r\n"),
         }
     }

@@ -122,12 +122,18 @@ pub fn check(data: &[u8]) {
                     0 => Cmd::new("SET").arg(&key[..]).arg("v"),
                     1 => Cmd::new("PING"),
                     2 => Cmd::new("MGET").arg(&key[..]).arg("{k}x"),
-                    3 => Cmd::new("BLPOP").arg(&key[..]).arg(0),
+                    // Blocking: a dedicated connection; deadline = block time + timeout.
+                    3 => Cmd::new("BLPOP").arg(&key[..]).arg("0.05"),
                     _ => Cmd::new("GET").arg(&key[..]),
                 };
                 let timeout = Duration::from_millis(u64::from(arg) * 20 + 1);
+                let block = if arg >> 5 == 3 {
+                    Duration::from_millis(50)
+                } else {
+                    Duration::ZERO
+                };
                 if let Ok(id) = h.ring.submit_with_timeout(cmd, timeout, h.now) {
-                    h.pending.insert(id, h.now + timeout);
+                    h.pending.insert(id, h.now + timeout + block);
                     submitted.push(id);
                 }
             }

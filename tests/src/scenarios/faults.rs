@@ -130,7 +130,7 @@ impl Job for Recorder {
             return None;
         }
         let (key, _) = self.key(task, i);
-        Some(if i % 2 == 0 {
+        Some(if i.is_multiple_of(2) {
             Cmd::new("SET").arg(&**key).arg("abc")
         } else {
             Cmd::new("GET").arg(&**key)

@@ -77,8 +77,11 @@ pub struct Tally {
     pub cancelled: u64,
     /// Longest time from a crash to its `ShardDown`.
     pub max_crash_detection: Duration,
-    /// Longest time from a restart to its `ShardUp`.
+    /// Longest time from a restart (after a crash) to its `ShardUp`, undisturbed.
     pub max_restart_recovery: Duration,
+    /// Longest time to `ShardUp` after a resume (hang), a heal (partition), or a restart
+    /// whose recovery was disturbed by a reset or garbage.
+    pub max_resume_recovery: Duration,
     /// Longest latency of a request on a healthy shard.
     pub max_healthy_latency: Duration,
 }

@@ -82,6 +82,8 @@ pub struct Outcome {
     pub faults: u32,
     /// Events processed.
     pub steps: u64,
+    /// The readable trace, when [`SimOptions::verbose`].
+    pub trace: Vec<String>,
 }
 
 /// A run that broke an invariant.
@@ -126,6 +128,7 @@ pub fn run(seed: u64, options: &SimOptions) -> Result<Outcome, Failure> {
                 tally: sim.check.tally.clone(),
                 faults: sim.faults,
                 steps: sim.steps,
+                trace: std::mem::take(&mut sim.trace),
             })
         }
         Ok(Err(m)) => m,
@@ -217,7 +220,8 @@ struct Shard {
     up: bool,
     /// Must be down by this time (crash), or up by this time (recovery).
     expect_down_by: Option<Instant>,
-    expect_up_by: Option<(Instant, Instant)>,
+    /// (deadline, recovery time, what ended: Restart, Resume or Heal).
+    expect_up_by: Option<(Instant, Instant, Fault)>,
 }
 
 struct Sim {
@@ -754,7 +758,7 @@ impl Sim {
                     _ => self.config.heartbeat_timeout + hb + rtts,
                 };
                 if !s.up {
-                    s.expect_up_by = Some((now + bound, now));
+                    s.expect_up_by = Some((now + bound, now, f));
                 }
                 match f {
                     Fault::Restart => {
@@ -781,9 +785,9 @@ impl Sim {
             }
             Fault::Reset | Fault::Garbage => {
                 // A recovery in progress may have to start over.
-                if let Some((_, since)) = s.expect_up_by {
+                if let Some((_, since, _)) = s.expect_up_by {
                     let bound = self.config.heartbeat_timeout + hb + rtts;
-                    s.expect_up_by = Some((now + bound, since));
+                    s.expect_up_by = Some((now + bound, since, f));
                 }
                 if f == Fault::Reset {
                     self.reset_links(shard);
@@ -947,9 +951,13 @@ impl Sim {
         match code {
             1 => {
                 s.up = true;
-                if let Some((_, since)) = s.expect_up_by.take() {
-                    self.check.tally.max_restart_recovery =
-                        self.check.tally.max_restart_recovery.max(now - since);
+                if let Some((_, since, kind)) = s.expect_up_by.take() {
+                    let t = &mut self.check.tally;
+                    if kind == Fault::Restart {
+                        t.max_restart_recovery = t.max_restart_recovery.max(now - since);
+                    } else {
+                        t.max_resume_recovery = t.max_resume_recovery.max(now - since);
+                    }
                 }
             }
             2 => {
@@ -983,7 +991,7 @@ impl Sim {
                     ));
                 }
             }
-            if let Some((by, since)) = s.expect_up_by {
+            if let Some((by, since, _)) = s.expect_up_by {
                 if self.now > by && s.fault_since.is_none() && !s.removed {
                     return Err(format!(
                         "recovered shard {} (at {} ms) still not up after {:?}",

@@ -29,7 +29,7 @@ impl Client for Std {
         self.0.shard_for_key(key)
     }
 
-    fn len(&self) -> usize {
+    fn live_shards(&self) -> usize {
         self.0.len()
     }
 

@@ -2,9 +2,9 @@
 //! the same run (until the CLI's `redis-ring bench` exists).
 //!
 //! ```text
-//! cargo run --release -p redis-ring-smol --example bench -- [--secs 10] [--tasks 50]
+//! cargo run --release -p redis-ring-smol --example smol-bench -- [--secs 10] [--tasks 50]
 //!     [--keys 100000] [--batch 100] [--only concurrent|pipeline] [--no-redis-benchmark]
-//!     [--executor global|local]
+//!     [--executor global|local] [--driver-thread] [--shards 3]
 //! ```
 //!
 //! Set-up (as the driver-smol issue asks): three shards started by the test harness and
@@ -20,7 +20,8 @@
 //!
 //! `--executor global` (default) runs the load tasks on smol's global executor, the thread
 //! the ring's driver task runs on; `local` runs them on the main thread (a `LocalExecutor`),
-//! so callers and driver are on two threads (sharing cpu 1).
+//! so callers and driver are on two threads (sharing cpu 1). `--driver-thread` runs the
+//! driver on a thread of its own (`RingBuilder::driver_thread`).
 #![allow(clippy::print_stdout)]
 
 use std::process::Command;
@@ -40,7 +41,7 @@ struct Args {
     only: Option<String>,
     redis_benchmark: bool,
     local: bool,
-    inbox: bool,
+    driver_thread: bool,
     shards: usize,
 }
 
@@ -53,7 +54,7 @@ fn args() -> Args {
         only: None,
         redis_benchmark: true,
         local: false,
-        inbox: false,
+        driver_thread: false,
         shards: 3,
     };
     let mut it = std::env::args().skip(1);
@@ -67,7 +68,7 @@ fn args() -> Args {
             "--only" => a.only = Some(value()),
             "--no-redis-benchmark" => a.redis_benchmark = false,
             "--executor" => a.local = value() == "local",
-            "--submit" => a.inbox = value() == "driver",
+            "--driver-thread" => a.driver_thread = true,
             "--shards" => a.shards = value().parse().expect("--shards N"),
             other => panic!("unknown flag {other}"),
         }
@@ -138,7 +139,7 @@ fn concurrent(ring: &Ring, a: &Args) -> (f64, Duration, Duration, Duration) {
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let k = key(&mut rng, keys);
-                let cmd = if i % 2 == 0 {
+                let cmd = if i.is_multiple_of(2) {
                     Cmd::new("SET").arg(&*k).arg("xxx")
                 } else {
                     Cmd::new("GET").arg(&*k)
@@ -256,7 +257,7 @@ fn main() {
         pin(s.pid().expect("running"), 0);
     }
     let ring = Ring::builder()
-        .submit_in_driver(a.inbox)
+        .driver_thread(a.driver_thread)
         .shards(shards.named())
         .build()
         .expect("build the ring");
@@ -267,10 +268,10 @@ fn main() {
     });
     let port = shards.servers()[0].port();
     let executor = if a.local { "local" } else { "global" };
-    let executor = if a.inbox {
-        format!("{executor}, submit in driver")
+    let executor = if a.driver_thread {
+        format!("{executor}, driver on its own thread")
     } else {
-        executor.to_string()
+        format!("{executor}, driver on the global executor")
     };
     println!(
         "redis-ring-smol bench: {} shards on cpu 0, client on cpu 1, {}s per run, executor {executor}",

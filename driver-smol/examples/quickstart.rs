@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! # three local servers, then:
-//! cargo run -p redis-ring-smol --example quickstart -- 127.0.0.1:7000 127.0.0.1:7001 127.0.0.1:7002
+//! cargo run -p redis-ring-smol --example smol-quickstart -- 127.0.0.1:7000 127.0.0.1:7001 127.0.0.1:7002
 //! ```
 //!
 //! Shards are named `shard1`, `shard2`, ... in the order given (an argument `name=addr`

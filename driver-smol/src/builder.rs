@@ -37,7 +37,7 @@ pub struct RingBuilder {
     shards: Vec<(String, String)>,
     hook: Option<ShardHook>,
     seed: Option<u64>,
-    inbox: bool,
+    driver_thread: bool,
 }
 
 /// go-redis's name for the ring's options: the same type as [`RingBuilder`].
@@ -163,10 +163,13 @@ impl RingBuilder {
         self
     }
 
-    /// EXPERIMENT: callers queue, the driver task submits (the channel design).
-    #[doc(hidden)]
-    pub fn submit_in_driver(mut self, on: bool) -> Self {
-        self.inbox = on;
+    /// Runs the ring's driver task on a thread of its own (named `redis-ring-smol`)
+    /// instead of smol's global executor. Worth it when the executor that runs your tasks
+    /// is busy (the driver then never waits behind them), or when your program does not
+    /// use smol's executor at all; it costs a thread and a cross-thread wake-up per
+    /// batch. See the crate docs for measurements.
+    pub fn driver_thread(mut self, on: bool) -> Self {
+        self.driver_thread = on;
         self
     }
 
@@ -176,8 +179,9 @@ impl RingBuilder {
         self
     }
 
-    /// Starts the ring: its driver task on smol's global executor. Connections open
-    /// lazily, with the first command or heartbeat.
+    /// Starts the ring: its driver task on smol's global executor (or its own thread, see
+    /// [`driver_thread`](Self::driver_thread)). Connections open with the first command or
+    /// heartbeat.
     ///
     /// # Errors
     /// A shard address that cannot be parsed ([`BuildError`]).
@@ -187,19 +191,13 @@ impl RingBuilder {
             shards,
             hook,
             seed,
-            inbox,
+            driver_thread,
         } = self;
         let shards = parse_shards(shards)?;
         let urls: Arc<Mutex<HashMap<String, ShardAddr>>> = Arc::default();
         config.new_client = Some(url_hook(urls.clone(), hook.or(config.new_client.take())));
         config.seed = seed.unwrap_or_else(random_seed);
-        let ring = Ring::start(config, urls);
-        if inbox {
-            ring.shared().lock().inbox = Some(Vec::new());
-            ring.shared()
-                .inbox_mode
-                .store(true, std::sync::atomic::Ordering::Relaxed);
-        }
+        let ring = Ring::start(config, urls, driver_thread);
         ring.apply_shards(&shards);
         Ok(ring)
     }

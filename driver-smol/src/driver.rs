@@ -164,24 +164,6 @@ impl Driver {
         }
         let mut rounds = 0;
         loop {
-            // EXPERIMENT: in inbox mode the driver submits what callers queued.
-            if st.inbox.as_ref().is_some_and(|i| !i.is_empty()) {
-                let queued = std::mem::take(st.inbox.as_mut().unwrap_or(&mut Vec::new()));
-                for (cmd, timeout, ticket) in queued {
-                    let now = shared.now();
-                    let r = match timeout {
-                        Some(t) => st.core.submit_with_timeout(cmd, t, now),
-                        None => st.core.submit(cmd, now),
-                    };
-                    match r {
-                        Ok(id) => {
-                            st.tickets.insert(id.as_u64(), ticket);
-                        }
-                        Err(e) => st.fill(ticket, Err(e)),
-                    }
-                    st.drain();
-                }
-            }
             let mut progress = self.apply_queue(&mut st);
             let now = shared.now();
             for i in 0..self.socks.len() {
@@ -400,6 +382,8 @@ impl Driver {
         st.drain();
         st.io = Default::default();
         st.subscribers.clear();
+        // Subscriptions end: their channels close, `next_message` returns `None`.
+        st.subs.clear();
         st.driver = None;
         self.socks.clear();
         self.timer = Timer::never();

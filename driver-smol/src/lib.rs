@@ -89,18 +89,25 @@ mod builder;
 mod driver;
 mod net;
 mod pipeline;
+mod pubsub;
+mod request;
 mod ring;
+mod shard;
 mod shared;
 mod stats;
+mod transaction;
 
 pub use builder::{BuildError, RingBuilder, RingOptions};
 pub use driver::driver_tasks;
 pub use pipeline::Pipeline;
+pub use pubsub::{Message, Subscription, SUBSCRIPTION_CAPACITY};
 pub use ring::{Ring, EVENTS_CAPACITY};
+pub use shard::Shard;
 pub use stats::{IoStats, ShardStats};
+pub use transaction::{Tx, TRANSACTION_ATTEMPTS};
 
 pub use redis_ring_core as core;
-pub use redis_ring_core::command::{Cmd, FromValue, FromValueError, ToArg};
+pub use redis_ring_core::command::{cmds, Cmd, FromValue, FromValueError, ToArg};
 pub use redis_ring_core::config::{Config, ConnOptions, Protocol};
 pub use redis_ring_core::error::NetError;
 pub use redis_ring_core::placement::Algorithm;

@@ -1,17 +1,14 @@
 //! [`Ring`]: the client handle and its calls.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant as StdInstant};
 
 use redis_ring_core::command::{Cmd, FromValue, FromValueError, ToArg};
 use redis_ring_core::config::Config;
 use redis_ring_core::error::{CmdName, Error};
 use redis_ring_core::resp::Value;
-use redis_ring_core::ring::{Event, RequestId, RingCore};
+use redis_ring_core::ring::{Event, RingCore};
 use redis_ring_core::time::Instant;
 use smol::channel::{self, Receiver};
 
@@ -19,7 +16,8 @@ use crate::addr::ShardAddr;
 use crate::builder::{parse_shards, BuildError, RingBuilder};
 use crate::driver::{Alive, Driver};
 use crate::pipeline::Pipeline;
-use crate::shared::{Shared, State};
+use crate::request::{Request, Target};
+use crate::shared::Shared;
 use crate::stats::{IoStats, ShardStats};
 
 /// How many events an [`Ring::events`] receiver may fall behind before it misses some.
@@ -80,15 +78,36 @@ impl Ring {
     }
 
     /// Creates the core and spawns the driver task (see [`RingBuilder::build`]).
-    pub(crate) fn start(config: Config, urls: Arc<Mutex<HashMap<String, ShardAddr>>>) -> Ring {
+    pub(crate) fn start(
+        config: Config,
+        urls: Arc<Mutex<HashMap<String, ShardAddr>>>,
+        driver_thread: bool,
+    ) -> Ring {
         let epoch = StdInstant::now();
         let core = RingCore::new(config, Instant::ZERO);
         let shared = Arc::new(Shared::new(core, epoch, urls));
         let (done_tx, done_rx) = channel::bounded(1);
         let driver = Driver::new(shared.clone(), Alive::new(done_tx));
-        if std::env::var_os("REDIS_RING_DRIVER_THREAD").is_some() {
-            // EXPERIMENT: the driver on a thread of its own.
-            std::thread::spawn(move || async_io::block_on(driver.run()));
+        if driver_thread {
+            // If no thread can be started, the global executor runs the driver instead:
+            // a ring without a driver would hang every caller.
+            let slot = Arc::new(Mutex::new(Some(driver)));
+            let theirs = slot.clone();
+            let started = std::thread::Builder::new()
+                .name("redis-ring-smol".into())
+                .spawn(move || {
+                    let driver = theirs.lock().unwrap_or_else(PoisonError::into_inner).take();
+                    if let Some(driver) = driver {
+                        async_io::block_on(driver.run());
+                    }
+                })
+                .is_ok();
+            if !started {
+                let left = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+                if let Some(driver) = left {
+                    smol::spawn(driver.run()).detach();
+                }
+            }
         } else {
             smol::spawn(driver.run()).detach();
         }
@@ -116,7 +135,7 @@ impl Ring {
     /// Every [`Error`]: the ring retries network failures by itself within the command
     /// timeout; what is left names the shard, its address and the command.
     pub async fn cmd(&self, cmd: Cmd) -> Result<Value, Error> {
-        Request::new(self.shared(), cmd, None).await
+        Request::new(self.shared(), Target::Ring, cmd, None).await
     }
 
     /// [`Ring::cmd`] with its own deadline instead of the configured command timeout.
@@ -124,7 +143,7 @@ impl Ring {
     /// # Errors
     /// As [`Ring::cmd`].
     pub async fn cmd_timeout(&self, cmd: Cmd, timeout: Duration) -> Result<Value, Error> {
-        Request::new(self.shared(), cmd, Some(timeout)).await
+        Request::new(self.shared(), Target::Ring, cmd, Some(timeout)).await
     }
 
     /// [`Ring::cmd`], the reply converted to `T` (`String`, `Option<Vec<u8>>`, `i64`,
@@ -354,125 +373,4 @@ fn conversion_error(command: CmdName, e: &FromValueError) -> Error {
         _ => "the reply's value does not fit the type asked for",
     };
     Error::InvalidCommand { command, reason }
-}
-
-/// Submits `cmd` (the caller's first poll), registering `waker` for its reply; returns the
-/// id and the reply if it came at once (a command failed fast).
-pub(crate) fn submit(
-    shared: &Shared,
-    st: &mut State,
-    cmd: Cmd,
-    timeout: Option<Duration>,
-    waker: Option<&Waker>,
-) -> Result<(RequestId, Option<Result<Value, Error>>), Error> {
-    if st.closing {
-        return Err(Error::Closed {
-            command: CmdName::new(cmd.name()),
-        });
-    }
-    let now = shared.now();
-    let submitted = match timeout {
-        Some(t) => st.core.submit_with_timeout(cmd, t, now),
-        None => st.core.submit(cmd, now),
-    };
-    st.io_stats.commands += 1;
-    let id = match submitted {
-        Ok(id) => id,
-        Err(e) => {
-            st.drain();
-            return Err(e);
-        }
-    };
-    st.expect(id, waker.cloned());
-    st.drain();
-    Ok((id, st.take_reply(id, None)))
-}
-
-/// The future of one command: submitted on its first poll (so a future that is never
-/// polled sends nothing), then waiting for its slot to be filled. Dropping it before the
-/// reply cancels the request in the core.
-#[derive(Debug)]
-pub(crate) struct Request<'a> {
-    shared: &'a Shared,
-    state: ReqState,
-}
-
-#[derive(Debug)]
-enum ReqState {
-    New(Cmd, Option<Duration>),
-    Waiting(RequestId),
-    /// EXPERIMENT: queued for the driver under a ticket.
-    Queued(u64),
-    Done,
-}
-
-impl<'a> Request<'a> {
-    pub(crate) fn new(shared: &'a Shared, cmd: Cmd, timeout: Option<Duration>) -> Self {
-        Request {
-            shared,
-            state: ReqState::New(cmd, timeout),
-        }
-    }
-}
-
-impl Future for Request<'_> {
-    type Output = Result<Value, Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let shared = this.shared;
-        match std::mem::replace(&mut this.state, ReqState::Done) {
-            ReqState::New(cmd, timeout)
-                if shared.inbox_mode.load(std::sync::atomic::Ordering::Relaxed) =>
-            {
-                let ticket = shared.with(|st| {
-                    let ticket = st.next_ticket;
-                    st.next_ticket += 1;
-                    if let Some(inbox) = st.inbox.as_mut() {
-                        inbox.push((cmd, timeout, ticket));
-                    }
-                    st.expect_key(ticket, Some(cx.waker().clone()));
-                    st.wake_driver();
-                    ticket
-                });
-                this.state = ReqState::Queued(ticket);
-                Poll::Pending
-            }
-            ReqState::Queued(ticket) => {
-                match shared.with(|st| st.take_reply_key(ticket, Some(cx.waker()))) {
-                    Some(result) => Poll::Ready(result),
-                    None => {
-                        this.state = ReqState::Queued(ticket);
-                        Poll::Pending
-                    }
-                }
-            }
-            ReqState::New(cmd, timeout) => {
-                match shared.with(|st| submit(shared, st, cmd, timeout, Some(cx.waker()))) {
-                    Err(e) => Poll::Ready(Err(e)),
-                    Ok((_, Some(result))) => Poll::Ready(result),
-                    Ok((id, None)) => {
-                        this.state = ReqState::Waiting(id);
-                        Poll::Pending
-                    }
-                }
-            }
-            ReqState::Waiting(id) => match shared.with(|st| st.take_reply(id, Some(cx.waker()))) {
-                Some(result) => Poll::Ready(result),
-                None => {
-                    this.state = ReqState::Waiting(id);
-                    Poll::Pending
-                }
-            },
-            ReqState::Done => panic!("redis-ring request polled after completion"),
-        }
-    }
-}
-
-impl Drop for Request<'_> {
-    fn drop(&mut self) {
-        if let ReqState::Waiting(id) = self.state {
-            self.shared.with(|st| st.forget(id));
-        }
-    }
 }

@@ -22,6 +22,7 @@ use redis_ring_core::time::Instant;
 use smol::channel::{Sender, TrySendError};
 
 use crate::addr::ShardAddr;
+use crate::pubsub::{Message, SubSink};
 
 /// Everything the handles and the driver task share.
 #[derive(Debug)]
@@ -32,8 +33,6 @@ pub(crate) struct Shared {
     /// Per-shard settings from `redis://` addresses, read by the core's per-shard options
     /// hook (see `addr`: an adaptation until the core parses addresses itself).
     pub(crate) urls: Arc<Mutex<HashMap<String, ShardAddr>>>,
-    /// EXPERIMENT: inbox mode on (read without the lock).
-    pub(crate) inbox_mode: std::sync::atomic::AtomicBool,
 }
 
 /// The mutable part of [`Shared`].
@@ -43,19 +42,6 @@ pub(crate) struct State {
     pub(crate) core: RingCore,
     /// Callers waiting for a reply, by request id.
     pending: HashMap<u64, Slot, BuildHasherDefault<IdHasher>>,
-    /// EXPERIMENT (measurement of the channel design): when set, callers only queue their
-    /// commands here and the driver task submits them.
-    pub(crate) inbox: Option<
-        Vec<(
-            redis_ring_core::command::Cmd,
-            Option<std::time::Duration>,
-            u64,
-        )>,
-    >,
-    /// EXPERIMENT: request id -> caller ticket, in inbox mode.
-    pub(crate) tickets: HashMap<u64, u64, BuildHasherDefault<IdHasher>>,
-    /// EXPERIMENT: next ticket.
-    pub(crate) next_ticket: u64,
     /// Socket work for the driver.
     pub(crate) io: IoQueue,
     /// The core's next deadline, from the last drain.
@@ -73,6 +59,8 @@ pub(crate) struct State {
     to_wake: Vec<Waker>,
     /// `events()` receivers; closed ones are dropped on the next event.
     pub(crate) subscribers: Vec<Sender<Event>>,
+    /// Pub/sub subscriptions, by `SubId`.
+    pub(crate) subs: HashMap<u64, SubSink, BuildHasherDefault<IdHasher>>,
 }
 
 /// Where a caller's reply lands.
@@ -121,9 +109,6 @@ impl Shared {
             state: Mutex::new(State {
                 core,
                 pending: HashMap::default(),
-                inbox: None,
-                tickets: HashMap::default(),
-                next_ticket: 1 << 62,
                 io: IoQueue::default(),
                 deadline: Instant::MAX,
                 armed: Instant::MAX,
@@ -132,10 +117,10 @@ impl Shared {
                 io_stats: crate::stats::IoStats::default(),
                 to_wake: Vec::new(),
                 subscribers: Vec::new(),
+                subs: HashMap::default(),
             }),
             epoch,
             urls,
-            inbox_mode: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -208,6 +193,28 @@ impl State {
                         !matches!(s.try_send(event.clone()), Err(TrySendError::Closed(_)))
                     });
                 }
+                Output::Message {
+                    sub,
+                    channel,
+                    pattern,
+                    payload,
+                } => {
+                    if let Some(sink) = self.subs.get(&sub.as_u64()) {
+                        sink.send(Message {
+                            channel,
+                            pattern,
+                            payload,
+                        });
+                    }
+                }
+                Output::Subscribed { sub } => {
+                    if let Some(sink) = self.subs.get_mut(&sub.as_u64()) {
+                        sink.subscribed = true;
+                        if let Some(w) = sink.waker.take() {
+                            self.to_wake.push(w);
+                        }
+                    }
+                }
                 Output::Timeout(at) => {
                     self.deadline = at;
                     if at < self.armed {
@@ -222,13 +229,7 @@ impl State {
     }
 
     fn deliver(&mut self, id: RequestId, result: Result<Value, Error>) {
-        let key = self.tickets.remove(&id.as_u64()).unwrap_or(id.as_u64());
-        self.fill(key, result);
-    }
-
-    /// Fills slot `key` and wakes its caller.
-    pub(crate) fn fill(&mut self, key: u64, result: Result<Value, Error>) {
-        if let Some(slot) = self.pending.get_mut(&key) {
+        if let Some(slot) = self.pending.get_mut(&id.as_u64()) {
             slot.result = Some(result);
             if let Some(w) = slot.waker.take() {
                 self.to_wake.push(w);
@@ -245,13 +246,8 @@ impl State {
 
     /// Registers a caller for request `id`.
     pub(crate) fn expect(&mut self, id: RequestId, waker: Option<Waker>) {
-        self.expect_key(id.as_u64(), waker);
-    }
-
-    /// Registers a caller under `key`.
-    pub(crate) fn expect_key(&mut self, key: u64, waker: Option<Waker>) {
         self.pending.insert(
-            key,
+            id.as_u64(),
             Slot {
                 waker,
                 result: None,
@@ -265,15 +261,7 @@ impl State {
         id: RequestId,
         waker: Option<&Waker>,
     ) -> Option<Result<Value, Error>> {
-        self.take_reply_key(id.as_u64(), waker)
-    }
-
-    /// [`State::take_reply`] by slot key.
-    pub(crate) fn take_reply_key(
-        &mut self,
-        key: u64,
-        waker: Option<&Waker>,
-    ) -> Option<Result<Value, Error>> {
+        let key = id.as_u64();
         let slot = self.pending.get_mut(&key)?;
         if let Some(result) = slot.result.take() {
             self.pending.remove(&key);

@@ -56,6 +56,19 @@ fn ring_and_its_futures_are_send_sync() {
     p.set("a", 1);
     let run = p.run();
     send(&run);
+    drop(run);
+    let tx = ring.transaction(&["a"], async |tx| {
+        let _: Option<String> = tx.get("a").await?;
+        tx.queue(Cmd::new("INCR").arg("a"));
+        Ok(())
+    });
+    send(&tx);
+    drop(tx);
+    let sub = ring.subscribe(&["c"]);
+    send(&sub);
+    drop(sub);
+    let each = ring.for_each_shard(async |s| s.cmd(Cmd::new("DBSIZE")).await);
+    send(&each);
 }
 
 /// The helpers expanded from the core's table talk to real servers, over several shards.
@@ -184,6 +197,14 @@ fn concurrent_commands_share_writes() {
     assert!(
         reads <= 10,
         "{reads} server reads for 2000 commands submitted at once"
+    );
+    let io = client.io_stats();
+    assert_eq!(io.commands - io_before.commands, 2000);
+    let writes = io.writes - io_before.writes;
+    println!("2000 commands submitted at once: {writes} writes by the driver");
+    assert!(
+        writes <= 3,
+        "{writes} writes for 2000 commands submitted at once"
     );
 }
 
@@ -340,7 +361,7 @@ fn quickstart_example_runs() {
     let shards = Shards::start(3).unwrap();
     let exe = std::env::current_exe().unwrap();
     let examples = exe.parent().unwrap().parent().unwrap().join("examples");
-    let bin = examples.join("quickstart");
+    let bin = examples.join("smol-quickstart");
     // `cargo test` builds examples only when no target filter is given: make sure the
     // binary is current (a no-op when it is), in this test's profile.
     let mut build = Command::new(env!("CARGO"));
@@ -350,14 +371,14 @@ fn quickstart_example_runs() {
         "-p",
         "redis-ring-smol",
         "--example",
-        "quickstart",
+        "smol-quickstart",
     ]);
     if examples.to_string_lossy().contains("/release/") {
         build.arg("--release");
     }
     assert!(
         build.status().unwrap().success(),
-        "cargo build --example quickstart"
+        "cargo build --example smol-quickstart"
     );
     let out = Command::new(&bin)
         .args(shards.named().into_iter().map(|(_, a)| a))
@@ -395,4 +416,124 @@ fn quickstart_example_runs() {
         total, 9,
         "greeting, visits, user:{{42}} and 6 items, no more"
     );
+}
+
+/// `driver_thread(true)`: the driver runs on a thread named `redis-ring-smol`, which ends
+/// with the ring.
+#[test]
+fn driver_thread_runs_and_ends_with_the_ring() {
+    fn driver_threads() -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
+            .filter(|name| name.trim() == "redis-ring-smol")
+            .count()
+    }
+    let shards = Shards::start(2).unwrap();
+    let before = driver_threads();
+    let ring = Ring::builder()
+        .shards(shards.named())
+        .driver_thread(true)
+        .build()
+        .unwrap();
+    // The new thread names itself as it starts.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while driver_threads() != before + 1 {
+        assert!(Instant::now() < deadline, "no redis-ring-smol thread");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    smol::block_on(async {
+        for i in 0..20 {
+            ring.set(format!("t{i}"), i).await.unwrap();
+            assert_eq!(ring.get::<i64>(format!("t{i}")).await.unwrap(), i);
+        }
+    });
+    // Rings of other tests may run beside this one: wait for at most `before`.
+    drop(ring);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while driver_threads() > before {
+        assert!(
+            Instant::now() < deadline,
+            "the driver thread outlived its ring"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A blocking command waits on a dedicated connection of its shard: commands for the same
+/// shard are not stalled behind it, and it returns when its list gets an element.
+#[test]
+fn blocking_command_does_not_stall_the_shard() {
+    let shards = Shards::start(1).unwrap();
+    let ring = ring(&shards);
+    let waiter = smol::spawn({
+        let ring = ring.clone();
+        async move {
+            ring.query::<Option<(String, String)>>(Cmd::new("BLPOP").arg("jobs").arg(5))
+                .await
+        }
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    smol::block_on(async {
+        for i in 0..50 {
+            let started = Instant::now();
+            ring.set(format!("busy{i}"), i).await.unwrap();
+            assert!(
+                started.elapsed() < Duration::from_millis(250),
+                "SET stalled behind BLPOP: {:?}",
+                started.elapsed()
+            );
+        }
+        ring.rpush("jobs", "work").await.unwrap();
+    });
+    let got = smol::block_on(waiter).unwrap();
+    assert_eq!(got, Some(("jobs".to_string(), "work".to_string())));
+}
+
+/// Dropping a subscription unsubscribes on the server; a published message then reaches
+/// nobody.
+#[test]
+fn dropping_a_subscription_unsubscribes() {
+    let shards = Shards::start(2).unwrap();
+    let ring = ring(&shards);
+    smol::block_on(async {
+        let mut sub = ring.subscribe(&["alerts"]).await.unwrap();
+        assert_eq!(sub.channels(), [b"alerts".to_vec()]);
+        assert_eq!(ring.publish("alerts", "one").await.unwrap(), 1);
+        let msg = sub.next_message().await.unwrap();
+        assert_eq!(
+            (msg.channel, msg.payload),
+            (b"alerts".to_vec(), b"one".to_vec())
+        );
+        sub.subscribe(&["more"]);
+        drop(sub);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while ring.publish("alerts", "two").await.unwrap() != 0 {
+            assert!(Instant::now() < deadline, "still subscribed after drop");
+            smol::Timer::after(Duration::from_millis(10)).await;
+        }
+    });
+}
+
+/// A transaction's closure error aborts it: nothing queued runs, and its dedicated
+/// connection is closed.
+#[test]
+fn transaction_closure_error_runs_nothing() {
+    let shards = Shards::start(1).unwrap();
+    let ring = ring(&shards);
+    smol::block_on(async {
+        ring.set("{t}a", 1).await.unwrap();
+        let err = ring
+            .transaction(&["{t}a"], async |tx| {
+                tx.queue(redis_ring_smol::cmds::set("{t}a", 2));
+                Err(Error::InvalidCommand {
+                    command: redis_ring_core::error::CmdName::new(b"APP"),
+                    reason: "changed my mind",
+                })
+            })
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("changed my mind"), "{err}");
+        assert_eq!(ring.get::<i64>("{t}a").await.unwrap(), 1);
+    });
 }

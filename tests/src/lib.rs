@@ -2,10 +2,10 @@
 //!
 //! * [`harness`]: starts real `redis-server` processes on free loopback ports and can kill,
 //!   restart, shut down, pause and resume them. Every process dies with its handle.
-//! * [`scenarios`]: the shared end-to-end scenario suite every driver runs unchanged
-//!   ([`scenarios::RingUnderTest`], [`scenario_tests!`]).
 //! * [`sim`]: a deterministic simulator of the ring client (fake shards, simulated network,
 //!   faults, invariants), seeded and replayable.
+//! * [`scenarios`]: the shared end-to-end scenario suite every driver runs unchanged
+//!   ([`scenarios::RingUnderTest`], [`scenario_tests!`]).
 //! * [`hostile`]: a TCP server that completes the Redis handshake, then misbehaves on
 //!   purpose (garbage, huge lengths, deep nesting, trickles, silence, floods...), and the
 //!   hostile-peer scenarios every driver runs ([`hostile_tests!`]).

@@ -114,12 +114,12 @@ pub fn no_leak_after_restarts<R: RingUnderTest>() {
             .find(|k| ring.shard_for_key(k).as_deref() == Some("shard1"))
             .unwrap();
         let warm = resources::<R>();
-        for round in 0..200 {
+        for round in 0..200u32 {
             shards.server(0).kill();
             // Whatever the ring makes of it (an error now, success after the restart).
             let _ = ring.cmd(Cmd::new("GET").arg(&*victim_key));
             shards.server(0).restart().unwrap();
-            if round % 20 == 0 {
+            if round.is_multiple_of(20) {
                 let _ = ring.cmd(Cmd::new("SET").arg(&*victim_key).arg(round));
             }
         }

@@ -245,18 +245,12 @@ macro_rules! scenario_tests {
             load::no_leak_after_restarts,
             load::drop_last_handle_cleans_up,
         );
-        $crate::scenario_tests!(@ignored $ring; "needs multi-key split in core (issue 6)";
+        $crate::scenario_tests!(@tests $ring;
             multi::mget_mset_del_exists_across_shards,
             multi::cross_shard_multi_key_command_fails_naming_shards,
-        );
-        $crate::scenario_tests!(@ignored $ring; "needs per-shard (fan-out) submission in core (issue 6)";
             topology::for_each_shard_reaches_every_shard,
-        );
-        $crate::scenario_tests!(@ignored $ring; "needs dedicated connections (WATCH/MULTI/EXEC) in core (issue 6)";
             multi::transactions_on_one_shard,
             multi::transaction_across_shards_is_refused,
-        );
-        $crate::scenario_tests!(@ignored $ring; "needs dedicated pub/sub connections in core (issue 6)";
             pubsub::subscribe_across_shards,
             pubsub::psubscribe_sees_every_shard,
             pubsub::ssubscribe_sharded,

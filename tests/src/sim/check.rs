@@ -159,18 +159,11 @@ impl Checker {
             }
             Err(e) => {
                 self.tally.errors += 1;
-                match e {
-                    Error::Timeout { .. } => self.tally.timeouts += 1,
-                    Error::Connect { .. }
-                    | Error::Disconnected { .. }
-                    | Error::ShardDown { .. }
-                    | Error::ShardRemoved { .. }
-                    | Error::Protocol { .. }
-                    | Error::UnexpectedReply { .. }
-                    | Error::AllShardsDown { .. } => {}
-                    other => {
-                        return Err(format!("{id} ({:?}) failed unexpectedly: {other}", p.kind))
-                    }
+                if matches!(e, Error::Timeout { .. }) {
+                    self.tally.timeouts += 1;
+                }
+                if !fault_error(e) {
+                    return Err(format!("{id} ({:?}) failed unexpectedly: {e}", p.kind));
                 }
                 if p.healthy && !matches!(e, Error::ShardRemoved { .. }) {
                     return Err(format!("{id} on a healthy shard failed: {e}"));
@@ -213,6 +206,24 @@ impl Checker {
             ));
         }
         Ok(())
+    }
+}
+
+/// Whether `e` is an error a fault can cause (for a split command: every failed part's).
+fn fault_error(e: &Error) -> bool {
+    match e {
+        Error::Timeout { .. }
+        | Error::Connect { .. }
+        | Error::Disconnected { .. }
+        | Error::ShardDown { .. }
+        | Error::ShardRemoved { .. }
+        | Error::Protocol { .. }
+        | Error::UnexpectedReply { .. }
+        | Error::AllShardsDown { .. } => true,
+        Error::Split { failures, .. } => {
+            !failures.is_empty() && failures.iter().all(|f| fault_error(&f.error))
+        }
+        _ => false,
     }
 }
 

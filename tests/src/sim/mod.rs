@@ -645,6 +645,24 @@ impl Sim {
                     Some(c),
                 )
             }
+            95..=97 => {
+                // Split commands over keys that usually span shards.
+                let keys: Vec<String> = (0..3)
+                    .map(|_| format!("k{}", self.rng.range(0, 200)))
+                    .collect();
+                let (name, kind) = match self.rng.range(0, 3) {
+                    0 => ("MGET", Kind::Mget(3)),
+                    1 => ("DEL", Kind::Count(3)),
+                    _ => ("EXISTS", Kind::Count(3)),
+                };
+                return self.submit_split(Cmd::new(name).arg(&keys[..]), &kind, &keys, false);
+            }
+            98 => {
+                let keys: Vec<String> = (0..3)
+                    .map(|_| format!("k{}", self.rng.range(0, 200)))
+                    .collect();
+                return self.submit_split(Cmd::new("MGET").arg(&keys[..]), &Kind::Get, &keys, true);
+            }
             _ => (Cmd::new("PING"), Kind::Ping, None),
         };
         let timeout = if self.rng.chance(0.2) {
@@ -687,8 +705,63 @@ impl Sim {
                 self.mix(&[8]);
                 Ok(())
             }
-            Err(Error::CrossShard { .. }) if matches!(kind, Kind::Mget(_)) => Ok(()),
             Err(e) => Err(format!("submit refused unexpectedly ({live} live): {e}")),
+        }
+    }
+
+    /// Submits a split command (`per_key`: its per-key form, one request per key of `kind`).
+    /// It is healthy when every shard its keys map to is.
+    fn submit_split(
+        &mut self,
+        cmd: Cmd,
+        kind: &Kind,
+        keys: &[String],
+        per_key: bool,
+    ) -> Result<(), String> {
+        let owners: Vec<String> = keys
+            .iter()
+            .filter_map(|k| self.ring.shard_for_key(k.as_bytes()))
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let healthy = !owners.is_empty() && owners.iter().all(|o| self.is_healthy(o));
+        let timeout = self.config.command_timeout;
+        let live = self.ring.live_len();
+        let ids = if per_key {
+            self.ring.submit_per_key(cmd, self.now)
+        } else {
+            self.ring.submit(cmd, self.now).map(|id| vec![id])
+        };
+        match ids {
+            Ok(ids) => {
+                for id in ids {
+                    self.mix(&[9, id.as_u64()]);
+                    self.log(|| format!("submit {id} split {kind:?} -> {owners:?}"));
+                    self.check.accepted(
+                        id,
+                        Pending {
+                            kind: kind.clone(),
+                            submitted: self.now,
+                            deadline: self.now + timeout,
+                            allowed: owners.clone(),
+                            cancelled: false,
+                            healthy,
+                        },
+                    )?;
+                    if self.rng.chance(0.02) {
+                        let later = self.now + Duration::from_millis(self.rng.range(0, 100));
+                        self.at(later, Ev::Cancel(id));
+                    }
+                }
+                Ok(())
+            }
+            Err(Error::AllShardsDown { .. }) if live == 0 => {
+                self.check.tally.refused += 1;
+                self.mix(&[8]);
+                Ok(())
+            }
+            Err(e) => Err(format!(
+                "split submit refused unexpectedly ({live} live): {e}"
+            )),
         }
     }
 

@@ -1,0 +1,6 @@
+//! The shared scenario suite against this driver with `RingBuilder::driver_thread(true)`:
+//! the driver on a thread of its own.
+
+mod adapter;
+
+redis_ring_tests::scenario_tests!(adapter::Smol<true>);

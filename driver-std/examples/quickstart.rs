@@ -1,5 +1,6 @@
 //! redis-ring-std in one page: a ring over three shards, typed helpers, any command, a
-//! pipeline, multi-key calls, threads sharing the ring, events and stats.
+//! pipeline, multi-key calls, a transaction, pub/sub, per-shard commands, threads sharing the
+//! ring, events and stats.
 //!
 //! ```text
 //! cargo run -p redis-ring-std --example quickstart -- 127.0.0.1:7000 127.0.0.1:7001 127.0.0.1:7002
@@ -10,7 +11,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use redis_ring_std::{Cmd, Ring, Value};
+use redis_ring_std::{cmds, Cmd, Ring, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -67,7 +68,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         results.last()
     );
 
-    // 5. Many threads share the ring (and each shard's connection).
+    // 5. Multi-key calls are split per shard and merged in key order.
+    ring.mset(&[("a", "1"), ("b", "2"), ("c", "3")])?;
+    let values: Vec<Option<String>> = ring.mget(&["a", "b", "c", "nope"])?;
+    println!("mget = {values:?}, del = {}", ring.del(&["a", "b"])?);
+
+    // 6. A transaction: keys under one hash tag live on one shard; retried if they change.
+    ring.set("{acct1}:a", 100)?;
+    let replies = ring.transaction(&["{acct1}:a", "{acct1}:b"], |tx| {
+        let a: i64 = tx.get::<Option<i64>>("{acct1}:a")?.unwrap_or(0);
+        tx.queue(cmds::set("{acct1}:a", a - 10))
+            .queue(cmds::incr_by("{acct1}:b", 10));
+        Ok(())
+    })?;
+    println!("transaction: {replies:?}");
+
+    // 7. Pub/sub: each channel on the shard PUBLISH routes it to.
+    let mut sub = ring.subscribe(&["news"])?;
+    ring.publish("news", "hello subscribers")?;
+    if let Some(m) = sub.next_timeout(Duration::from_secs(1)) {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        println!("message on {}: {}", text(&m.channel), text(&m.payload));
+    }
+
+    // 8. Per-shard (fan-out) commands.
+    for (shard, size) in ring.for_each_shard(|s| s.query::<i64>(Cmd::new("DBSIZE"))) {
+        println!("  {shard}: {size:?} keys");
+    }
+
+    // 9. Many threads share the ring (and each shard's connection).
     std::thread::scope(|s| {
         for t in 0..8 {
             let ring = ring.clone();
@@ -86,7 +115,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         io.commands as f64 / io.writes.max(1) as f64
     );
 
-    // 6. Health: live shards, per-shard state, events.
+    // 10. Health: live shards, per-shard state, events.
     println!("live shards: {}", ring.len());
     for s in ring.stats() {
         println!(

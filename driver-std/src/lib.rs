@@ -13,8 +13,17 @@
 //!     .shard("shard2", "redis://:s3cret@127.0.0.1:7001/0")
 //!     .build()?;
 //! ring.cmd(Cmd::new("SET").arg("user:1").arg("ada"))?;
-//! let name: Option<String> = ring.query(Cmd::new("GET").arg("user:1"))?;
+//! let name: Option<String> = ring.get("user:1")?; // typed helpers from core's one table
 //! println!("user:1 = {name:?}, on {:?}", ring.shard_for_key("user:1"));
+//!
+//! let mut p = ring.pipeline(); // split per shard, one write each, results in order
+//! p.incr("visits").get("user:1");
+//! let results = p.run();
+//!
+//! let sizes = ring.for_each_shard(|shard| shard.query::<i64>(Cmd::new("DBSIZE")));
+//! let mut sub = ring.subscribe(&["news"])?; // each channel on the shard PUBLISH routes to
+//! ring.publish("news", "hello")?;
+//! let msg = sub.next_timeout(std::time::Duration::from_secs(1));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -47,6 +56,9 @@
 //!   before writing, so every command queued while it was busy leaves in the next write, one
 //!   `write` per shard however many callers there are. A caller only pays for a wake-up
 //!   (`eventfd` write) when the reactor is asleep, and only the first such caller does.
+//! * **Dedicated connections** (blocking commands, transactions, subscriptions) are the
+//!   core's: the reactor moves their bytes like any other; a [`Subscription`] reads the
+//!   messages the reactor forwards into a bounded channel.
 //! * **Sockets never block the reactor**: connects are non-blocking (`socket2`), host names
 //!   are resolved on short-lived threads, writes that do not fit wait for writability. A
 //!   dead, refusing or frozen shard therefore delays nobody else.
@@ -74,6 +86,9 @@
 //! | `ring` | [`Ring`]: the public calls, each a job + a wait |
 //! | `helpers` | typed helpers (`get`, `set`, `incr`, ...) expanded from core's one table |
 //! | `pipeline` | [`Pipeline`] |
+//! | `shard` | [`Shard`] and [`Ring::for_each_shard`]: commands pinned to a shard (fan-out) |
+//! | `transaction` | [`Ring::transaction`] / [`Tx`]: the core's transaction protocol, retried while watched keys change |
+//! | `pubsub` | [`Subscription`]: the core's `Output::Message`s as a blocking iterator with timeouts |
 //! | `queue` | the job queue shared with the reactor, and its wake-up rule |
 //! | `waiter` | `Batch`: where results are left and callers wait |
 //! | `reactor` | the I/O thread: drives `RingCore`, sockets and time |
@@ -88,22 +103,28 @@ mod clock;
 mod helpers;
 mod net;
 mod pipeline;
+mod pubsub;
 mod queue;
 mod reactor;
 mod ring;
+mod shard;
 mod stats;
+mod transaction;
 mod waiter;
 
 pub use builder::{BuildError, RingBuilder, RingOptions};
 pub use pipeline::Pipeline;
+pub use pubsub::{Message, Subscription, SUBSCRIPTION_CAPACITY};
 pub use ring::{Ring, EVENTS_CAPACITY};
+pub use shard::Shard;
 pub use stats::{IoStats, ShardStats};
+pub use transaction::{Tx, TRANSACTION_ATTEMPTS};
 
 pub use redis_ring_core as core;
-pub use redis_ring_core::command::{Cmd, FromValue, FromValueError, ToArg};
+pub use redis_ring_core::command::{cmds, Cmd, FromValue, FromValueError, ToArg};
 pub use redis_ring_core::config::{Config, ConnOptions, Protocol};
 pub use redis_ring_core::error::NetError;
 pub use redis_ring_core::placement::Algorithm;
 pub use redis_ring_core::resp::Value;
-pub use redis_ring_core::ring::Event;
+pub use redis_ring_core::ring::{Event, SubKind};
 pub use redis_ring_core::Error;

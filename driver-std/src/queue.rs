@@ -13,9 +13,11 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use polling::Poller;
-use redis_ring_core::ring::{ConnId, Event, RingCore};
+use redis_ring_core::ring::{ConnId, Event, RingCore, SubId, SubKind};
 use redis_ring_core::time::Instant;
+use redis_ring_core::Error;
 
+use crate::pubsub::SubSink;
 use crate::stats::IoCounters;
 use crate::waiter::Submission;
 
@@ -37,6 +39,19 @@ pub(crate) enum Job {
         /// The addresses found, or why there are none.
         addrs: std::io::Result<Vec<SocketAddr>>,
     },
+    /// Subscribe; the id (or why not) goes to `reply`, messages to `sink`.
+    Subscribe {
+        /// Channels, patterns or shard channels.
+        kind: SubKind,
+        /// What to subscribe to.
+        channels: Vec<Vec<u8>>,
+        /// Where messages go.
+        sink: SubSink,
+        /// Where the id goes.
+        reply: SyncSender<Result<SubId, Error>>,
+    },
+    /// End a subscription (its `Subscription` was dropped).
+    EndSubscription(SubId),
     /// Close the ring: fail what is pending, close every connection, exit.
     Shutdown,
 }
@@ -48,6 +63,10 @@ impl fmt::Debug for Job {
             Job::Run(_) => f.write_str("Run(..)"),
             Job::Events(_) => f.write_str("Events"),
             Job::Resolved { conn, addrs } => write!(f, "Resolved({conn}, {addrs:?})"),
+            Job::Subscribe { kind, channels, .. } => {
+                write!(f, "Subscribe({kind:?}, {} channels)", channels.len())
+            }
+            Job::EndSubscription(id) => write!(f, "EndSubscription({id})"),
             Job::Shutdown => f.write_str("Shutdown"),
         }
     }
@@ -85,12 +104,13 @@ impl Shared {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues `job` and wakes the reactor if it sleeps. Gives the job back when the ring is
-    /// closed.
-    pub(crate) fn push(&self, job: Job) -> Result<(), Job> {
+    /// Queues `job` and wakes the reactor if it sleeps. Returns `false` when the ring is
+    /// closed: the job is dropped then, which fails whatever it carries (a submission fails
+    /// its commands with `Error::Closed`, a closure's reply channel closes).
+    pub(crate) fn push(&self, job: Job) -> bool {
         let mut q = self.lock();
         if q.closed {
-            return Err(job);
+            return false;
         }
         q.jobs.push(job);
         let wake = std::mem::replace(&mut q.sleeping, false);
@@ -100,7 +120,7 @@ impl Shared {
             // the reactor still wakes at its next timer.
             let _ = self.poller.notify();
         }
-        Ok(())
+        true
     }
 
     /// Reactor: moves every queued job into `into` (which should be empty).
@@ -148,8 +168,8 @@ mod tests {
         let shared = Shared::new(Arc::new(Poller::new().unwrap()));
         let mut jobs = Vec::new();
         assert!(shared.sleep_if_idle());
-        shared.push(Job::Shutdown).unwrap();
-        shared.push(Job::Shutdown).unwrap();
+        assert!(shared.push(Job::Shutdown));
+        assert!(shared.push(Job::Shutdown));
         // One notify is pending: a wait returns at once.
         let mut events = polling::Events::new();
         let t = std::time::Instant::now();
@@ -163,9 +183,9 @@ mod tests {
         shared.take(&mut jobs);
         assert_eq!(jobs.len(), 2);
         jobs.clear();
-        shared.push(Job::Shutdown).unwrap();
+        assert!(shared.push(Job::Shutdown));
         assert_eq!(shared.close().len(), 1);
         assert!(shared.is_closed());
-        assert!(shared.push(Job::Shutdown).is_err());
+        assert!(!shared.push(Job::Shutdown));
     }
 }

@@ -23,15 +23,16 @@ use std::thread::JoinHandle;
 use polling::{Events, PollMode};
 use redis_ring_core::command::Cmd;
 use redis_ring_core::error::{CmdName, NetError};
-use redis_ring_core::ring::{ConnId, Event, Input, Output, RingCore};
+use redis_ring_core::ring::{ConnId, Event, Input, Output, RingCore, SubId};
 use redis_ring_core::time::Instant;
 use redis_ring_core::Error;
 
 use crate::clock::Clock;
 use crate::net::{net_error, start_connect, ConnectStatus, Registered};
+use crate::pubsub::{Message, SubItem, SubSink};
 use crate::queue::{Job, Shared};
 use crate::stats::IoCounters;
-use crate::waiter::Batch;
+use crate::waiter::{Batch, Target};
 
 /// Bytes read per `read` call.
 const READ_BUF: usize = 64 * 1024;
@@ -110,6 +111,10 @@ pub(crate) struct Reactor {
     /// The core's next deadline.
     deadline: Instant,
     sinks: Vec<SyncSender<Event>>,
+    /// Live subscriptions, by `SubId`.
+    subs: IdMap<SubSink>,
+    /// Subscriptions whose `Subscription` is gone (ended after the drain).
+    orphans: Vec<SubId>,
     resolvers: Vec<JoinHandle<()>>,
     read_buf: Box<[u8]>,
     jobs: Vec<Job>,
@@ -145,6 +150,8 @@ impl Reactor {
             deferred: Vec::new(),
             deadline: Instant::ZERO,
             sinks: Vec::new(),
+            subs: IdMap::default(),
+            orphans: Vec::new(),
             resolvers: Vec::new(),
             read_buf: vec![0; READ_BUF].into_boxed_slice(),
             jobs: Vec::new(),
@@ -210,7 +217,7 @@ impl Reactor {
             Job::Submit(mut sub) => {
                 IoCounters::add(&self.shared.io.commands, sub.len() as u64);
                 while let Some((slot, cmd)) = sub.take() {
-                    self.submit(cmd, sub.timeout, &sub.batch, slot, now);
+                    self.submit(cmd, &sub.target, sub.timeout, &sub.batch, slot, now);
                     sub.handed();
                     self.pump();
                 }
@@ -220,6 +227,24 @@ impl Reactor {
                 self.pump();
             }
             Job::Events(sink) => self.sinks.push(sink),
+            Job::Subscribe {
+                kind,
+                channels,
+                sink,
+                reply,
+            } => {
+                let result = self.core.subscribe(kind, channels, now);
+                if let Ok(id) = result {
+                    self.subs.insert(id.as_u64(), sink);
+                }
+                let _ = reply.send(result);
+                self.pump();
+            }
+            Job::EndSubscription(id) => {
+                self.subs.remove(&id.as_u64());
+                self.core.end_subscription(id, now);
+                self.pump();
+            }
             Job::Resolved { conn, addrs } => self.resolved(conn, addrs, now),
             Job::Shutdown => return true,
         }
@@ -229,15 +254,20 @@ impl Reactor {
     fn submit(
         &mut self,
         cmd: Cmd,
+        target: &Target,
         timeout: Option<std::time::Duration>,
         batch: &Arc<Batch>,
         index: usize,
         now: Instant,
     ) {
         let name = CmdName::new(cmd.name());
-        let result = match timeout {
-            Some(t) => self.core.submit_with_timeout(cmd, t, now),
-            None => self.core.submit(cmd, now),
+        let core = &mut self.core;
+        let timeout = timeout.unwrap_or(core.config().command_timeout);
+        let result = match target {
+            Target::Routed => core.submit_with_timeout(cmd, timeout, now),
+            Target::Shard(shard) => core.submit_to_shard_with_timeout(shard, cmd, timeout, now),
+            // A transaction's commands take the configured timeout (the core has no other).
+            Target::Tx(tx) => core.submit_in(*tx, cmd, now),
         };
         match result {
             Ok(id) => {
@@ -262,6 +292,20 @@ impl Reactor {
                     }
                 }
                 Output::Event(event) => self.publish(&event),
+                Output::Message {
+                    sub,
+                    channel,
+                    pattern,
+                    payload,
+                } => {
+                    let message = Message {
+                        channel,
+                        pattern,
+                        payload,
+                    };
+                    self.forward_to_subscriber(sub, SubItem::Message(message));
+                }
+                Output::Subscribed { sub } => self.forward_to_subscriber(sub, SubItem::Subscribed),
                 Output::Timeout(at) => {
                     self.deadline = at;
                     return;
@@ -285,6 +329,10 @@ impl Reactor {
     fn settle(&mut self, now: Instant) {
         loop {
             self.pump();
+            for sub in std::mem::take(&mut self.orphans) {
+                self.core.end_subscription(sub, now);
+                self.pump();
+            }
             let mut fed = self.flush(now);
             for d in std::mem::take(&mut self.deferred) {
                 fed = true;
@@ -601,6 +649,15 @@ impl Reactor {
 
     fn conn_mut(&mut self, conn: ConnId) -> Option<&mut Conn> {
         conn_in(&mut self.conns, conn)
+    }
+
+    /// Forwards an output of subscription `sub` to its `Subscription`; one that is gone is
+    /// ended once the drain is over.
+    fn forward_to_subscriber(&mut self, sub: SubId, item: SubItem) {
+        let alive = self.subs.get(&sub.as_u64()).is_some_and(|s| s.send(item));
+        if !alive && self.subs.remove(&sub.as_u64()).is_some() {
+            self.orphans.push(sub);
+        }
     }
 
     /// Sends `event` to every live subscriber; a full channel drops it (a subscriber that

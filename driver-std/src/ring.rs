@@ -11,17 +11,18 @@ use redis_ring_core::command::{Cmd, FromValue, FromValueError, ToArg};
 use redis_ring_core::config::Config;
 use redis_ring_core::error::CmdName;
 use redis_ring_core::resp::Value;
-use redis_ring_core::ring::{Event, RingCore};
+use redis_ring_core::ring::{Event, RingCore, SubId, SubKind};
 use redis_ring_core::time::Instant;
 use redis_ring_core::Error;
 
 use crate::builder::{BuildError, Overrides, RingBuilder};
 use crate::clock::Clock;
 use crate::pipeline::Pipeline;
+use crate::pubsub::{SubSink, Subscription};
 use crate::queue::{Job, Shared};
 use crate::reactor::Reactor;
 use crate::stats::{IoStats, ShardStats};
-use crate::waiter::{Reply, Submission};
+use crate::waiter::{Reply, Submission, Target};
 
 /// Capacity of each [`Ring::events`] channel; events beyond it are dropped for a receiver
 /// that does not keep up.
@@ -58,6 +59,8 @@ struct Inner {
     thread: Mutex<Option<JoinHandle<()>>>,
     thread_id: ThreadId,
     overrides: Overrides,
+    /// The configured `command_timeout` (how long `subscribe` waits for confirmations).
+    command_timeout: Duration,
 }
 
 impl fmt::Debug for Ring {
@@ -106,6 +109,7 @@ impl Ring {
         let shared = Arc::new(Shared::new(poller));
         let clock = Clock::new();
         let now = clock.now();
+        let command_timeout = config.command_timeout;
         let mut core = RingCore::new(config, now);
         core.set_shards(shards, now);
         let reactor = Reactor::new(core, clock, shared.clone());
@@ -119,30 +123,46 @@ impl Ring {
                 thread_id: thread.thread().id(),
                 thread: Mutex::new(Some(thread)),
                 overrides,
+                command_timeout,
             }),
         })
     }
 
     /// Runs `cmds` as one batch and waits for every result, in order.
     pub(crate) fn run_batch(&self, cmds: Vec<Cmd>, timeout: Option<Duration>) -> Vec<Reply> {
+        self.run_batch_to(cmds, Target::Routed, timeout)
+    }
+
+    /// Runs `cmds` at `target` as one batch and waits for every result, in order.
+    pub(crate) fn run_batch_to(
+        &self,
+        cmds: Vec<Cmd>,
+        target: Target,
+        timeout: Option<Duration>,
+    ) -> Vec<Reply> {
         if cmds.is_empty() {
             return Vec::new();
         }
         if self.on_io_thread() {
             return cmds.iter().map(reentrant).collect();
         }
-        let (sub, batch) = Submission::new(cmds, timeout);
+        let (sub, batch) = Submission::new(cmds, target, timeout);
         // Refused by a closed ring: dropping the submission fails every command.
-        drop(self.inner.shared.push(Job::Submit(sub)));
+        self.inner.shared.push(Job::Submit(sub));
         batch.wait()
     }
 
     fn run_one(&self, cmd: Cmd, timeout: Option<Duration>) -> Reply {
+        self.run_one_to(cmd, Target::Routed, timeout)
+    }
+
+    /// Runs one command at `target` and waits for its result.
+    pub(crate) fn run_one_to(&self, cmd: Cmd, target: Target, timeout: Option<Duration>) -> Reply {
         if self.on_io_thread() {
             return reentrant(&cmd);
         }
-        let (sub, batch) = Submission::new(vec![cmd], timeout);
-        drop(self.inner.shared.push(Job::Submit(sub)));
+        let (sub, batch) = Submission::new(vec![cmd], target, timeout);
+        self.inner.shared.push(Job::Submit(sub));
         batch.wait_one()
     }
 
@@ -152,9 +172,35 @@ impl Ring {
         std::thread::current().id() == self.inner.thread_id
     }
 
+    /// Queues a job (`false`: the ring is closed).
+    pub(crate) fn push_job(&self, job: Job) -> bool {
+        self.inner.shared.push(job)
+    }
+
+    /// Starts a subscription on the I/O thread; `None` when the ring is closed.
+    pub(crate) fn subscribe_job(
+        &self,
+        kind: SubKind,
+        channels: Vec<Vec<u8>>,
+        sink: SubSink,
+    ) -> Option<Result<SubId, Error>> {
+        if self.on_io_thread() {
+            return None;
+        }
+        let (reply, rx) = mpsc::sync_channel(1);
+        self.push_job(Job::Subscribe {
+            kind,
+            channels,
+            sink,
+            reply,
+        })
+        .then_some(())?;
+        rx.recv().ok()
+    }
+
     /// Runs `f` on the I/O thread with the core and returns its result; `None` when the ring
     /// is closed.
-    fn with_core<R: Send + 'static>(
+    pub(crate) fn with_core<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut RingCore, Instant) -> R + Send + 'static,
     ) -> Option<R> {
@@ -165,7 +211,7 @@ impl Ring {
         let job = Job::Run(Box::new(move |core, now| {
             let _ = tx.send(f(core, now));
         }));
-        self.inner.shared.push(job).ok()?;
+        self.inner.shared.push(job).then_some(())?;
         rx.recv().ok()
     }
 
@@ -294,6 +340,36 @@ impl Ring {
         // On a closed ring the sender is dropped here: the receiver ends at once.
         let _ = self.inner.shared.push(Job::Events(tx));
         rx
+    }
+
+    /// Subscribes to `channels`, each on the shard its name is placed on (where `PUBLISH`
+    /// routes it), and returns once every channel is confirmed, so a message published
+    /// afterwards is received. The subscription follows shards going down and up and
+    /// survives reconnects (see [`Subscription`]).
+    ///
+    /// # Errors
+    /// [`Error::NoShards`] / [`Error::AllShardsDown`]; [`Error::Timeout`] when the
+    /// confirmations did not all come within the configured `command_timeout`.
+    pub fn subscribe<C: AsRef<[u8]>>(&self, channels: &[C]) -> Result<Subscription, Error> {
+        Subscription::start(self, SubKind::Channel, channels, self.inner.command_timeout)
+    }
+
+    /// Subscribes to channel patterns (`PSUBSCRIBE`), on every live shard (a pattern can match
+    /// a channel of any shard). As [`Ring::subscribe`].
+    ///
+    /// # Errors
+    /// As [`Ring::subscribe`].
+    pub fn psubscribe<C: AsRef<[u8]>>(&self, patterns: &[C]) -> Result<Subscription, Error> {
+        Subscription::start(self, SubKind::Pattern, patterns, self.inner.command_timeout)
+    }
+
+    /// Subscribes to shard channels (`SSUBSCRIBE`, Redis 7), placed as `SPUBLISH` routes them.
+    /// As [`Ring::subscribe`].
+    ///
+    /// # Errors
+    /// As [`Ring::subscribe`].
+    pub fn ssubscribe<C: AsRef<[u8]>>(&self, channels: &[C]) -> Result<Subscription, Error> {
+        Subscription::start(self, SubKind::Sharded, channels, self.inner.command_timeout)
     }
 
     /// Per-shard state, in configured order; empty when the ring is closed.

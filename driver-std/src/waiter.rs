@@ -10,6 +10,7 @@ use std::time::Duration;
 use redis_ring_core::command::Cmd;
 use redis_ring_core::error::CmdName;
 use redis_ring_core::resp::Value;
+use redis_ring_core::ring::TxId;
 use redis_ring_core::Error;
 
 /// The result of one command.
@@ -87,6 +88,17 @@ impl Batch {
     }
 }
 
+/// Where the commands of a [`Submission`] go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// Routed by their keys (`RingCore::submit`).
+    Routed,
+    /// To the shard of this name (`RingCore::submit_to_shard`).
+    Shard(Arc<str>),
+    /// Into this transaction's connection (`RingCore::submit_in`).
+    Tx(TxId),
+}
+
 /// Commands on their way to the core, with the batch their results go to.
 ///
 /// Whatever is still in it when it is dropped fails with [`Error::Closed`]: a submission
@@ -101,19 +113,27 @@ pub(crate) struct Submission {
     in_hand: Option<(usize, CmdName)>,
     /// Per-request deadline (`None`: the configured `command_timeout`).
     pub(crate) timeout: Option<Duration>,
+    /// Where the commands go.
+    pub(crate) target: Target,
     /// Where results go.
     pub(crate) batch: Arc<Batch>,
 }
 
 impl Submission {
-    /// `cmds`, whose results go to a new batch (returned too, for the caller to wait on).
-    pub(crate) fn new(cmds: Vec<Cmd>, timeout: Option<Duration>) -> (Submission, Arc<Batch>) {
+    /// `cmds` for `target`, whose results go to a new batch (returned too, for the caller to
+    /// wait on).
+    pub(crate) fn new(
+        cmds: Vec<Cmd>,
+        target: Target,
+        timeout: Option<Duration>,
+    ) -> (Submission, Arc<Batch>) {
         let batch = Arc::new(Batch::new(cmds.len()));
         let sub = Submission {
             cmds: cmds.into_iter(),
             next: 0,
             in_hand: None,
             timeout,
+            target,
             batch: batch.clone(),
         };
         (sub, batch)
@@ -184,6 +204,7 @@ mod tests {
                 Cmd::new("SET").arg("b").arg(1),
                 Cmd::new("INCR").arg("c"),
             ],
+            Target::Routed,
             None,
         );
         assert_eq!(sub.len(), 3);

@@ -5,7 +5,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use redis_ring_core::error::CmdName;
 use redis_ring_std::{Cmd, Error, Event, Ring, Value};
 use redis_ring_tests::scenarios::{
     BuildError, EventStream, Job, Message, RingSpec, RingUnderTest, ShardView, SubKind,
@@ -26,20 +25,18 @@ impl EventStream for StdEvents {
     }
 }
 
-/// Subscriptions: not available in driver-std until the core offers dedicated pub/sub
-/// connections (issue 6); the pub/sub scenarios are ignored until then.
-struct NoSub;
+/// `Ring::subscribe`'s subscription.
+struct StdSub(redis_ring_std::Subscription);
 
-impl Subscription for NoSub {
-    fn next_message(&mut self, _timeout: Duration) -> Option<Result<Message, Error>> {
-        None
-    }
-}
-
-fn unsupported(command: &[u8], reason: &'static str) -> Error {
-    Error::Unsupported {
-        command: CmdName::new(command),
-        reason,
+impl Subscription for StdSub {
+    fn next_message(&mut self, timeout: Duration) -> Option<Result<Message, Error>> {
+        self.0.next_timeout(timeout).map(|m| {
+            Ok(Message {
+                channel: m.channel,
+                pattern: m.pattern,
+                payload: m.payload,
+            })
+        })
     }
 }
 
@@ -48,7 +45,7 @@ fn unsupported(command: &[u8], reason: &'static str) -> Error {
 const MAX_THREADS: usize = 512;
 
 impl RingUnderTest for StdRing {
-    type Sub = NoSub;
+    type Sub = StdSub;
     type Events = StdEvents;
 
     const DRIVER: &'static str = "driver-std";
@@ -92,21 +89,29 @@ impl RingUnderTest for StdRing {
 
     fn transaction(
         &self,
-        _keys: &[&str],
-        _reads: &[Cmd],
-        _write: &(dyn Fn(&[Value]) -> Vec<Cmd> + Sync),
+        keys: &[&str],
+        reads: &[Cmd],
+        write: &(dyn Fn(&[Value]) -> Vec<Cmd> + Sync),
     ) -> Result<Vec<Value>, Error> {
-        Err(unsupported(
-            b"MULTI",
-            "driver-std: transactions wait for dedicated connections in core (issue 6)",
-        ))
+        self.ring.transaction(keys, |tx| {
+            let mut values = Vec::with_capacity(reads.len());
+            for read in reads {
+                values.push(tx.cmd(read.clone())?);
+            }
+            for cmd in write(&values) {
+                tx.queue(cmd);
+            }
+            Ok(())
+        })
     }
 
-    fn subscribe(&self, _kind: SubKind, _channels: &[&str]) -> Result<Self::Sub, Error> {
-        Err(unsupported(
-            b"SUBSCRIBE",
-            "driver-std: pub/sub waits for dedicated connections in core (issue 6)",
-        ))
+    fn subscribe(&self, kind: SubKind, channels: &[&str]) -> Result<Self::Sub, Error> {
+        let sub = match kind {
+            SubKind::Channel => self.ring.subscribe(channels),
+            SubKind::Pattern => self.ring.psubscribe(channels),
+            SubKind::Sharded => self.ring.ssubscribe(channels),
+        };
+        sub.map(StdSub)
     }
 
     fn publish(&self, channel: &str, payload: &str) -> Result<i64, Error> {
@@ -114,17 +119,7 @@ impl RingUnderTest for StdRing {
     }
 
     fn for_each_shard(&self, cmd: &Cmd) -> Vec<(String, Result<Value, Error>)> {
-        self.ring
-            .stats()
-            .into_iter()
-            .map(|s| {
-                let e = unsupported(
-                    cmd.name(),
-                    "driver-std: for_each_shard waits for per-shard submission in core (issue 6)",
-                );
-                (s.name, Err(e))
-            })
-            .collect()
+        self.ring.for_each_shard(|shard| shard.cmd(cmd.clone()))
     }
 
     fn shard_for_key(&self, key: &str) -> Option<String> {

@@ -30,9 +30,9 @@ use std::sync::OnceLock;
 
 use redis_ring_core::command::Cmd;
 use redis_ring_core::config::{Config, HeartbeatCheck, Protocol};
-use redis_ring_core::error::NetError;
+use redis_ring_core::error::{Error, NetError};
 use redis_ring_core::resp::Limits;
-use redis_ring_core::ring::{ConnId, Input, Output, RequestId, RingCore};
+use redis_ring_core::ring::{ConnId, Input, Output, RequestId, RingCore, SubId, SubKind, TxId};
 use redis_ring_core::time::{Duration, Instant};
 
 use crate::sim::fake_redis::{FakeRedis, Session};
@@ -167,11 +167,14 @@ struct Harness {
     /// Per shard name: `submitted_bytes` when its last connection went away or it was
     /// (re)configured.
     last_gone: [usize; NAMES.len()],
-    replied: u64,
     /// The latest deadline of any accepted request.
     last_deadline: Instant,
     /// The last `Output::Timeout`.
     wake: Instant,
+    /// Transactions begun and not ended.
+    txs: Vec<TxId>,
+    /// Subscriptions made, and whether they are still live (not ended).
+    subs: Vec<(SubId, bool)>,
 }
 
 impl Harness {
@@ -195,9 +198,10 @@ impl Harness {
             submitted: 0,
             submitted_bytes: 0,
             last_gone: [0; NAMES.len()],
-            replied: 0,
             last_deadline: Instant::ZERO,
             wake: Instant::MAX,
+            txs: Vec::new(),
+            subs: Vec::new(),
         }
     }
 
@@ -263,13 +267,18 @@ impl Harness {
                         self.finished.contains(&id)
                     );
                     self.finished.insert(id);
-                    self.replied += 1;
                     if let Err(e) = result {
                         assert!(!e.to_string().is_empty());
                     }
                 }
                 Output::Event(e) => {
                     let _ = format!("{e:?}");
+                }
+                Output::Message { sub, .. } | Output::Subscribed { sub } => {
+                    assert!(
+                        self.subs.iter().any(|&(s, live)| s == sub && live),
+                        "output for {sub:?}, which is not a live subscription"
+                    );
                 }
                 Output::Timeout(at) => {
                     assert_eq!(at, self.ring.poll_timeout());
@@ -285,10 +294,22 @@ impl Harness {
 
     /// Bounded state: requests, send buffers.
     fn check_bounds(&self) {
-        assert_eq!(self.ring.pending(), self.owed.len(), "pending() disagrees");
-        let stats = self.ring.stats();
-        assert_eq!(stats.submitted, self.submitted);
-        assert_eq!(stats.replied, self.replied);
+        // `pending()` counts the slab: a split command (MGET over two shards) is there as its
+        // parts, each an ordinary request, and the parts of a cancelled split command stay
+        // until they end (by their deadline at the latest: checked at the end).
+        let pending = self.ring.pending();
+        assert!(
+            self.owed.is_empty() || pending > 0,
+            "pending() = 0 with {} requests owed a reply",
+            self.owed.len()
+        );
+        assert!(
+            pending <= 5 * self.submitted as usize,
+            "pending() = {pending} after {} submits",
+            self.submitted
+        );
+        // (`stats()` counts the slab's requests too: a split command's parts, not its
+        // parent; nothing to compare with the caller's count.)
         // A send buffer holds at most the handshake, a few heartbeats (consecutive failed
         // ones take the shard down, which closes the connection), and, once per attempt
         // (a retry may land on the same connection), the requests owed or submitted since
@@ -348,28 +369,169 @@ impl Harness {
     }
 
     fn submit(&mut self, cmd: Cmd, timeout: Option<Duration>) {
-        let size = cmd.encoded_len();
-        let now = self.now;
         if trace() {
             eprintln!("submit {cmd:?} timeout {timeout:?}");
         }
+        let (now, size, blocking) = (self.now, cmd.encoded_len(), is_blocking(&cmd));
         let result = match timeout {
             Some(t) => self.ring.submit_with_timeout(cmd, t, now),
             None => self.ring.submit(cmd, now),
         };
+        self.accepted(result, size, blocking, timeout);
+        self.drain();
+    }
+
+    /// Records the outcome of a submit: an accepted request is owed exactly one reply, by
+    /// its deadline (`timeout`, or the configured one).
+    fn accepted(
+        &mut self,
+        result: Result<RequestId, Error>,
+        size: usize,
+        blocking: bool,
+        timeout: Option<Duration>,
+    ) {
         match result {
             Ok(id) => {
                 self.submitted += 1;
                 self.submitted_bytes += size;
                 let t = timeout.unwrap_or(self.config.command_timeout);
-                let deadline = now + t;
+                // A blocking command's deadline starts after the block time the server may
+                // take (on a dedicated connection); "never late" is checked for the others.
+                let deadline = if blocking { Instant::MAX } else { self.now + t };
                 assert!(
                     self.owed.insert(id, (size, deadline)).is_none(),
                     "{id} given twice"
                 );
-                self.last_deadline = self.last_deadline.max(deadline);
+                self.last_deadline = self.last_deadline.max(self.now + t);
             }
             Err(e) => assert!(!e.to_string().is_empty()),
+        }
+    }
+
+    /// The entry points beside `submit`: per shard, to all, pipelines, per key,
+    /// transactions, subscriptions, and closing the whole ring.
+    fn other_api(&mut self, input: &mut Bytes<'_>) {
+        let now = self.now;
+        let op = input.byte() % 12;
+        if trace() {
+            eprintln!("api op {op}");
+        }
+        match op {
+            0 => {
+                // Close the whole ring: everything owed fails now; shards may be given
+                // again afterwards.
+                self.ring.close(now);
+                self.last_gone = [self.submitted_bytes; NAMES.len()];
+                self.configured.clear();
+                self.subs.iter_mut().for_each(|s| s.1 = false);
+                self.txs.clear();
+                self.drain();
+                assert!(
+                    self.owed.is_empty(),
+                    "close() left {} requests",
+                    self.owed.len()
+                );
+                self.shards.clear();
+                let mask = input.byte();
+                self.set_shards(mask, 0, 0);
+            }
+            1 => {
+                let name = input.pick(&[NAMES[0], NAMES[1], NAMES[2], NAMES[3], "nope"]);
+                let cmd = command(input);
+                let (size, blocking) = (cmd.encoded_len(), is_blocking(&cmd));
+                let result = self.ring.submit_to_shard(name, cmd, now);
+                self.accepted(result, size, blocking, None);
+            }
+            2 => {
+                let cmd = command(input);
+                let (size, blocking) = (cmd.encoded_len(), is_blocking(&cmd));
+                for (_, result) in self.ring.submit_to_all(&cmd, now) {
+                    self.accepted(result, size, blocking, None);
+                }
+            }
+            3 => {
+                let cmds: Vec<Cmd> = (0..input.byte() % 5).map(|_| command(input)).collect();
+                let sizes: Vec<(usize, bool)> = cmds
+                    .iter()
+                    .map(|c| (c.encoded_len(), is_blocking(c)))
+                    .collect();
+                let results = self.ring.submit_pipeline(cmds, now);
+                assert_eq!(results.len(), sizes.len());
+                for (result, (size, blocking)) in results.into_iter().zip(sizes) {
+                    self.accepted(result, size, blocking, None);
+                }
+            }
+            4 => {
+                let cmd = command(input);
+                let size = cmd.encoded_len();
+                if trace() {
+                    eprintln!("submit_per_key {cmd:?}");
+                }
+                let result = self.ring.submit_per_key(cmd, now);
+                if trace() {
+                    eprintln!("  -> {result:?}");
+                }
+                match result {
+                    Ok(ids) => {
+                        for id in ids {
+                            self.accepted(Ok(id), size, false, None);
+                        }
+                    }
+                    Err(e) => assert!(!e.to_string().is_empty()),
+                }
+            }
+            5 => {
+                let keys: Vec<&str> = (0..input.byte() % 3).map(|_| input.pick(&KEYS)).collect();
+                if let Ok(tx) = self.ring.begin_transaction(&keys, now) {
+                    self.txs.push(tx);
+                }
+            }
+            6 => {
+                if let Some(tx) = pick_from(input, &self.txs) {
+                    let cmd = tx_command(input);
+                    let size = cmd.encoded_len();
+                    let result = self.ring.submit_in(tx, cmd, now);
+                    self.accepted(result, size, false, None);
+                }
+            }
+            7 => {
+                if let Some(tx) = pick_from(input, &self.txs) {
+                    self.ring.end_transaction(tx, now);
+                    self.txs.retain(|&t| t != tx);
+                }
+            }
+            8 => {
+                let kind = input.pick(&[SubKind::Channel, SubKind::Pattern, SubKind::Sharded]);
+                let channels = channels(input);
+                if let Ok(sub) = self.ring.subscribe(kind, channels, now) {
+                    assert!(self.subs.iter().all(|&(s, _)| s != sub), "{sub:?} reused");
+                    self.subs.push((sub, true));
+                }
+            }
+            9 | 10 => {
+                let subs: Vec<SubId> = self.subs.iter().map(|s| s.0).collect();
+                if let Some(sub) = pick_from(input, &subs) {
+                    let live = self.subs.iter().any(|&(s, live)| s == sub && live);
+                    let channels = channels(input);
+                    let known = if input.byte() & 1 == 0 {
+                        self.ring.subscribe_to(sub, channels, now)
+                    } else {
+                        self.ring.unsubscribe(sub, channels, now)
+                    };
+                    assert_eq!(known, live, "{sub:?}");
+                }
+            }
+            _ => {
+                let subs: Vec<SubId> = self.subs.iter().map(|s| s.0).collect();
+                if let Some(sub) = pick_from(input, &subs) {
+                    self.ring.end_subscription(sub, now);
+                    for s in &mut self.subs {
+                        if s.0 == sub {
+                            s.1 = false;
+                        }
+                    }
+                }
+            }
         }
         self.drain();
     }
@@ -559,7 +721,9 @@ fn command(input: &mut Bytes<'_>) -> Cmd {
         4 => Cmd::new("DEL").arg(key(input)),
         5 => Cmd::new("INCR").arg(key(input)),
         6 => Cmd::new("EXISTS").arg(key(input)).arg(key(input)),
-        7 => Cmd::new("BLPOP").arg(key(input)).arg(0),
+        7 => Cmd::new("BLPOP")
+            .arg(key(input))
+            .arg(if input.byte() & 1 == 0 { "0" } else { "0.05" }),
         8 => Cmd::new("SUBSCRIBE").arg("ch"),
         9 => Cmd::new("MULTI"),
         10 => Cmd::new("FLUSHDB"),
@@ -578,6 +742,38 @@ fn command(input: &mut Bytes<'_>) -> Cmd {
             cmd
         }
     }
+}
+
+fn is_blocking(cmd: &Cmd) -> bool {
+    redis_ring_core::command::classify(cmd).is_blocking()
+}
+
+/// One of `items`, chosen by the next byte; `None` when there is none.
+fn pick_from<T: Copy>(input: &mut Bytes<'_>, items: &[T]) -> Option<T> {
+    let b = usize::from(input.byte());
+    (!items.is_empty()).then(|| items[b % items.len()])
+}
+
+/// A command inside a transaction.
+fn tx_command(input: &mut Bytes<'_>) -> Cmd {
+    let key = input.pick(&KEYS);
+    match input.byte() % 8 {
+        0 => Cmd::new("WATCH").arg(key),
+        1 => Cmd::new("MULTI"),
+        2 => Cmd::new("EXEC"),
+        3 => Cmd::new("DISCARD"),
+        4 => Cmd::new("UNWATCH"),
+        5 => Cmd::new("SET").arg(key).arg("t"),
+        6 => Cmd::new("SUBSCRIBE").arg("ch"),
+        _ => command(input),
+    }
+}
+
+/// Up to three channel names (or patterns).
+fn channels(input: &mut Bytes<'_>) -> Vec<&'static str> {
+    (0..input.byte() % 4)
+        .map(|_| input.pick(&["ch", "news", "{t}x", "n*", ""]))
+        .collect()
 }
 
 /// Runs the check; panics when an invariant breaks.
@@ -708,21 +904,7 @@ pub fn check(data: &[u8]) {
                     let _ = format!("{s:?}");
                 }
             }
-            _ => {
-                if input.byte() % 8 == 0 {
-                    // Close the whole ring: everything owed fails now; shards may be given
-                    // again afterwards.
-                    let now = h.now;
-                    h.ring.close(now);
-                    h.last_gone = [h.submitted_bytes; NAMES.len()];
-                    h.configured.clear();
-                    h.drain();
-                    assert!(h.owed.is_empty(), "close() left {} requests", h.owed.len());
-                    h.shards.clear();
-                    let mask = input.byte();
-                    h.set_shards(mask, 0, 0);
-                }
-            }
+            _ => h.other_api(&mut input),
         }
     }
 
@@ -736,6 +918,22 @@ pub fn check(data: &[u8]) {
     }
     let end = h.last_deadline.max(h.now) + Duration::from_millis(1);
     h.advance(end);
+    // Blocking commands (deadline after their block time, or none for a block of 0) end
+    // when their connections do: keep refusing connections and let time run, within reason.
+    let limit = h.now + Duration::from_secs(600);
+    while !h.owed.is_empty() && h.now < limit {
+        for i in 0..h.socks.len() {
+            if h.socks[i].state != SockState::Gone {
+                h.closed(i, NetError::Refused);
+            }
+        }
+        let next = if h.wake == Instant::MAX {
+            h.now + Duration::from_secs(1)
+        } else {
+            h.wake
+        };
+        h.advance(next);
+    }
     assert!(
         h.owed.is_empty(),
         "{} requests never ended: {:?}",

@@ -154,3 +154,10 @@ fn the_receive_cap_is_per_reply_not_per_read() {
     }
     assert!(!rig.closes.contains(&conn));
 }
+
+#[test]
+fn the_default_receive_cap_is_64_mib() {
+    // The decision recorded in `Config::max_reply_len`: bounded by default, far above what
+    // a cache returns.
+    assert_eq!(Config::default().max_reply_len, 64 << 20);
+}

@@ -43,6 +43,10 @@ use crate::shared::{IoOp, Shared, State};
 const MAX_ROUNDS: usize = 64;
 /// Bytes read per `read` call.
 const READ_BUF: usize = 64 * 1024;
+/// Reads of one socket per poll (512 KiB): bounded work, and a bounded time holding the
+/// lock, whatever a peer sends. A socket with more to read makes the task yield and come
+/// back at once (replies already decoded reach their callers meanwhile).
+const MAX_READS_PER_POLL: usize = 8;
 
 static DRIVER_TASKS: AtomicUsize = AtomicUsize::new(0);
 
@@ -87,6 +91,8 @@ struct Open {
     dirty: bool,
     /// The last write would have blocked: wait for writability.
     write_blocked: bool,
+    /// Reads made in the current poll (see [`MAX_READS_PER_POLL`]).
+    reads: usize,
 }
 
 impl Sock {
@@ -108,6 +114,8 @@ pub(crate) struct Driver {
     buf: Box<[u8]>,
     /// The socket work being applied (swapped with the shared queue).
     ops: Vec<IoOp>,
+    /// A socket stopped reading at its budget in this poll: yield, then poll again.
+    more_to_read: bool,
     _alive: Alive,
 }
 
@@ -129,6 +137,7 @@ impl Driver {
             timer_at: Instant::MAX,
             buf: vec![0; READ_BUF].into_boxed_slice(),
             ops: Vec::new(),
+            more_to_read: false,
             _alive: alive,
         }
     }
@@ -147,6 +156,12 @@ impl Driver {
             Shared::unlock_and_wake(st);
             return Poll::Ready(());
         }
+        self.more_to_read = false;
+        for sock in self.socks.iter_mut().flatten() {
+            if let Sock::Open(o) = sock {
+                o.reads = 0;
+            }
+        }
         let mut rounds = 0;
         loop {
             let mut progress = self.apply_queue(&mut st);
@@ -158,6 +173,14 @@ impl Driver {
                 st.core.handle_input(Input::Timeout(now));
                 st.drain();
                 progress = true;
+            }
+            if !progress && st.io.is_empty() && self.more_to_read {
+                // A flooding socket used its budget: let the callers woken by this poll
+                // (and other tasks) run, then read on.
+                st.driver = None;
+                Shared::unlock_and_wake(st);
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
             }
             if !progress && st.io.is_empty() {
                 // Arm the timer for the core's next deadline, only if it moved.
@@ -248,6 +271,7 @@ impl Driver {
                             stream,
                             dirty: false,
                             write_blocked: false,
+                            reads: 0,
                         }));
                         // The core queues the handshake and says `Transmit`.
                         st.core.handle_input(Input::Connected { conn: id, now });
@@ -264,14 +288,22 @@ impl Driver {
             Sock::Open(o) => {
                 let id = o.id;
                 let mut progress = false;
-                // Reads: one per readiness event, more only while the buffer fills up.
-                loop {
+                // Reads: one per readiness event, more only while the buffer fills up, and
+                // at most MAX_READS_PER_POLL: a peer that floods without end must not keep
+                // the task here, away from timers, closes, the other sockets and the
+                // callers waiting for the lock.
+                'reading: loop {
                     match o.stream.poll_readable(cx) {
                         Poll::Pending => break,
                         Poll::Ready(Err(e)) => return self.fail(i, st, id, &e, now),
                         Poll::Ready(Ok(())) => {}
                     }
                     loop {
+                        if o.reads == MAX_READS_PER_POLL {
+                            self.more_to_read = true;
+                            break 'reading;
+                        }
+                        o.reads += 1;
                         match o.stream.read(&mut self.buf) {
                             Ok(0) => {
                                 self.socks[i] = None;

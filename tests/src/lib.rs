@@ -6,11 +6,15 @@
 //!   faults, invariants), seeded and replayable.
 //! * [`scenarios`]: the shared end-to-end scenario suite every driver runs unchanged
 //!   ([`scenarios::RingUnderTest`], [`scenario_tests!`]).
+//! * [`hostile`]: a TCP server that completes the Redis handshake, then misbehaves on
+//!   purpose (garbage, huge lengths, deep nesting, trickles, silence, floods...), and the
+//!   hostile-peer scenarios every driver runs ([`hostile_tests!`]).
 //!
 //! Other test crates (the drivers', the CLI's) depend on this crate as a dev-dependency.
 
 pub mod fuzz_checks;
 pub mod harness;
+pub mod hostile;
 pub mod scenarios;
 pub mod sim;
 

@@ -3,12 +3,15 @@
 //! * `test`: the one test command (fmt, clippy, no_std build, every test, fuzz corpora),
 //!   after making sure a `redis-server` 6.2+ is available.
 //! * `demo`: the same redis-server check, then `redis-ring demo`.
+//! * `fuzz [--time SECS] [TARGET...]`: every fuzz target (or those named) for SECS seconds
+//!   each with `cargo +nightly fuzz` (see `fuzz.rs`).
 
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
+mod fuzz;
 mod redis;
 
 const NO_STD_TARGET: &str = "thumbv7em-none-eabihf";
@@ -18,12 +21,16 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("demo") => demo(&args[1..]),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
         None | Some("help" | "-h" | "--help") => {
-            println!("usage: cargo xtask <test|demo [ARGS...]>");
+            println!("usage: cargo xtask <test|demo [ARGS...]|fuzz [--time SECS] [TARGET...]>");
             println!(
                 "  test   fmt, clippy, no_std build of core, all tests with real redis-servers"
             );
             println!("  demo   start 3 local shards and show the ring at work (redis-ring demo)");
+            println!(
+                "  fuzz   run fuzz targets with cargo +nightly fuzz (default: all, 60 s each)"
+            );
             Ok(())
         }
         Some(other) => Err(format!("unknown xtask `{other}` (try `cargo xtask help`)")),

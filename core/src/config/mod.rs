@@ -174,6 +174,21 @@ pub struct Config {
     pub new_client: Option<ShardHook>,
     /// Decoder limits for replies (bulk length, element count, nesting depth).
     pub limits: Limits,
+    /// Most bytes one connection buffers for a reply that is still incomplete; beyond it the
+    /// connection is dropped and its requests fail with a protocol error
+    /// ([`ErrorKind::ReplyTooLong`](crate::resp::ErrorKind::ReplyTooLong)). Default 64 MiB.
+    ///
+    /// Why it exists: [`Limits`] bound each bulk string (512 MiB, Redis's
+    /// `proto-max-bulk-len`) and each aggregate's element count, but not a whole reply (an
+    /// array of large bulks is unbounded), and the decoder never allocates from a claimed
+    /// length, so memory only grows with bytes that really arrive: this is the bound on what
+    /// a misbehaving (or hostile) server can make the client hold per connection. A reply
+    /// that completes is then copied once into its [`Value`], so the peak is about twice
+    /// the reply (measured: a 256 MiB bulk peaks at +512 MiB of resident memory).
+    ///
+    /// The default is far above what a cache normally returns, and far below what would
+    /// hurt a service; raise it (up to `usize::MAX`: no cap) for replies of hundreds of MiB.
+    pub max_reply_len: usize,
     /// Seed of the jitter the core adds to backoffs. The core has no entropy of its own:
     /// drivers should pass a random value; the simulator passes its run's seed.
     pub seed: u64,
@@ -199,6 +214,7 @@ impl Default for Config {
             conn: ConnOptions::default(),
             new_client: None,
             limits: Limits::default(),
+            max_reply_len: 64 << 20,
             seed: 0x5eed_2b1d_9e37_79b9,
         }
     }

@@ -29,7 +29,7 @@ use alloc::vec::Vec;
 use crate::command::Cmd;
 use crate::config::ConnOptions;
 use crate::error::CmdName;
-use crate::resp::{DecodeError, Decoder, Frame, Limits, Status};
+use crate::resp::{DecodeError, Decoder, ErrorKind, Frame, Limits, Status};
 
 use handshake::Phase;
 pub(crate) use handshake::Step;
@@ -92,14 +92,19 @@ pub(crate) struct Conn<T> {
     send: Vec<u8>,
     /// Bytes received but not yet decoded (only ever the start of an incomplete frame).
     recv: Vec<u8>,
+    /// Most bytes `recv` may hold (`Config::max_reply_len`).
+    max_recv: usize,
     decoder: Decoder,
     fifo: VecDeque<Slot<T>>,
     /// Tags pushed before the connection was ready, in order.
     pub(crate) waiting: VecDeque<T>,
     /// Whether a `Transmit` is announced (or queued) and not yet answered by `Sent`.
     pub(crate) tx_queued: bool,
-    /// Bytes received so far: progress, which tells a busy server from a hung one.
-    pub(crate) rx_total: u64,
+    /// Replies received so far (handshake and user replies, not push frames): progress,
+    /// which tells a busy server from a hung one. Replies, not bytes: a server trickling
+    /// one byte at a time, or flooding push frames, makes no progress through the FIFO and
+    /// must not keep a heartbeat waiting for ever.
+    pub(crate) replies_total: u64,
     /// Pub/sub mode: once ready, frames no request waits for are pushes (RESP2 sends
     /// messages and subscribe confirmations as plain arrays), not a protocol error.
     pub(crate) pubsub: bool,
@@ -107,7 +112,8 @@ pub(crate) struct Conn<T> {
 
 impl<T: Copy> Conn<T> {
     /// A connection being opened, to be set up with `opts`.
-    pub(crate) fn new(opts: Arc<ConnOptions>, limits: Limits) -> Conn<T> {
+    /// `max_recv` bounds the bytes kept of an incomplete reply.
+    pub(crate) fn new(opts: Arc<ConnOptions>, limits: Limits, max_recv: usize) -> Conn<T> {
         Conn {
             state: State::Connecting,
             opts,
@@ -115,11 +121,12 @@ impl<T: Copy> Conn<T> {
             handshake_pending: 0,
             send: Vec::new(),
             recv: Vec::new(),
+            max_recv,
             decoder: Decoder::new(limits),
             fifo: VecDeque::new(),
             waiting: VecDeque::new(),
             tx_queued: false,
-            rx_total: 0,
+            replies_total: 0,
             pubsub: false,
         }
     }
@@ -235,12 +242,14 @@ impl<T: Copy> Conn<T> {
         mut f: impl FnMut(Received<'_, T>),
     ) -> Result<bool, Failure> {
         let was_ready = self.state == State::Ready;
-        self.rx_total += data.len() as u64;
         if self.recv.is_empty() {
             // Fast path: decode straight from the driver's buffer, keep only the tail.
             let used = self.dispatch(data, &mut f)?;
-            self.recv.extend_from_slice(&data[used..]);
+            let tail = &data[used..];
+            self.check_recv_len(tail.len())?;
+            self.recv.extend_from_slice(tail);
         } else {
+            self.reserve_recv(data.len());
             self.recv.extend_from_slice(data);
             let mut recv = core::mem::take(&mut self.recv);
             let result = self.dispatch(&recv, &mut f);
@@ -249,8 +258,32 @@ impl<T: Copy> Conn<T> {
             }
             self.recv = recv;
             result?;
+            self.check_recv_len(self.recv.len())?;
         }
         Ok(!was_ready && self.state == State::Ready)
+    }
+
+    /// Fails when an incomplete reply of `len` bytes would exceed `max_recv`.
+    fn check_recv_len(&self, len: usize) -> Result<(), Failure> {
+        if len > self.max_recv {
+            return Err(Failure::Decode(DecodeError::new(
+                len,
+                ErrorKind::ReplyTooLong,
+            )));
+        }
+        Ok(())
+    }
+
+    /// Grows `recv` for `more` bytes: doubling (amortised), but never past `max_recv` plus
+    /// one read, so the cap bounds the capacity too, not only the length.
+    fn reserve_recv(&mut self, more: usize) {
+        let need = self.recv.len() + more;
+        if need > self.recv.capacity() {
+            let target = need
+                .max(self.recv.capacity() * 2)
+                .min(need.max(self.max_recv));
+            self.recv.reserve_exact(target - self.recv.len());
+        }
     }
 
     /// Dispatches the complete frames at the start of `buf`; returns the bytes used.
@@ -272,6 +305,7 @@ impl<T: Copy> Conn<T> {
                 f(Received::Push(frame));
                 continue;
             }
+            self.replies_total += 1;
             match self.fifo.pop_front() {
                 None => return Err(Failure::Unexpected),
                 Some(Slot::User(tag)) => f(Received::Reply(tag, frame)),

@@ -11,7 +11,7 @@ use crate::config::Protocol;
 use crate::resp::Value;
 
 fn conn(opts: ConnOptions) -> Conn<u32> {
-    Conn::new(Arc::new(opts), Limits::default())
+    Conn::new(Arc::new(opts), Limits::default(), usize::MAX)
 }
 
 /// What one `on_received` produced: (ready now, replies as (tag, value), pushes).

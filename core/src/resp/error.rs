@@ -84,6 +84,10 @@ pub enum ErrorKind {
     /// A RESP3 streamed string or aggregate (`$?`, `*?`, `;`, `.`...): not supported by this
     /// decoder (no Redis version sends them); rejected rather than misparsed.
     Streamed,
+    /// An incomplete reply grew beyond what the caller agreed to buffer (the ring's
+    /// `Config::max_reply_len`). Never returned by [`decode`](super::decode) itself: the
+    /// caller that owns the receive buffer reports it.
+    ReplyTooLong,
 }
 
 impl fmt::Display for ErrorKind {
@@ -124,6 +128,9 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Streamed => f.write_str(
                 "RESP3 streamed strings and aggregates (`?` lengths, `;`, `.`) are not supported",
             ),
+            ErrorKind::ReplyTooLong => {
+                f.write_str("reply longer than the receive limit (Config::max_reply_len)")
+            }
         }
     }
 }

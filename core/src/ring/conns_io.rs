@@ -79,7 +79,7 @@ impl RingCore {
             return ConnId::new(u32::MAX, u32::MAX);
         };
         let (opts, addr) = (sh.opts.clone(), sh.addr.clone());
-        let io = Conn::new(opts, self.config.limits);
+        let io = Conn::new(opts, self.config.limits, self.config.max_reply_len);
         let id = self.conns.insert(ConnSlot {
             shard: slot,
             io,

@@ -88,7 +88,11 @@ impl RingCore {
             return ConnId::new(u32::MAX, u32::MAX);
         };
         let addr = sh.addr.clone();
-        let mut io = Conn::new(sh.opts.clone(), self.config.limits);
+        let mut io = Conn::new(
+            sh.opts.clone(),
+            self.config.limits,
+            self.config.max_reply_len,
+        );
         io.pubsub = matches!(kind, ConnKind::Sub(_));
         let id = self.conns.insert(ConnSlot {
             shard: slot,

@@ -36,7 +36,7 @@ impl RingCore {
             None => self.open_conn(slot, self.now),
         };
         let deadline = self.now + self.config.heartbeat_timeout;
-        let rx_mark = self.conns.get(conn).map_or(0, |c| c.io.rx_total);
+        let replies_mark = self.conns.get(conn).map_or(0, |c| c.io.replies_total);
         let Some(sh) = self.table.get_mut(slot) else {
             return;
         };
@@ -46,7 +46,7 @@ impl RingCore {
             seq,
             conn,
             deadline,
-            rx_mark,
+            replies_mark,
         });
         sh.next_probe = Instant::MAX;
         self.stats.probes += 1;

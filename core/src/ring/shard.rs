@@ -27,8 +27,8 @@ pub(crate) struct Probe {
     pub(crate) conn: ConnId,
     /// When it counts as failed (unless the connection made progress meanwhile).
     pub(crate) deadline: Instant,
-    /// The connection's received-bytes count when the deadline was (re)set.
-    pub(crate) rx_mark: u64,
+    /// The connection's replies count when the deadline was (re)set.
+    pub(crate) replies_mark: u64,
 }
 
 /// One configured shard.

@@ -128,13 +128,13 @@ impl RingCore {
                 Some(p) if p.deadline <= now => {
                     // Replies still flowing on the probe's connection: the server is busy
                     // working through a backlog ahead of the PING, not hung. Keep waiting.
-                    let rx = self.conns.get(p.conn).map(|c| c.io.rx_total);
-                    if let Some(rx) = rx.filter(|&rx| rx > p.rx_mark) {
+                    let rx = self.conns.get(p.conn).map(|c| c.io.replies_total);
+                    if let Some(rx) = rx.filter(|&rx| rx > p.replies_mark) {
                         let deadline = now + self.config.heartbeat_timeout;
                         if let Some(sh) = self.table.get_mut(slot) {
                             sh.probe = Some(Probe {
                                 deadline,
-                                rx_mark: rx,
+                                replies_mark: rx,
                                 ..p
                             });
                         }

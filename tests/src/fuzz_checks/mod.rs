@@ -9,6 +9,7 @@
 pub mod placement;
 pub mod resp_decode;
 pub mod resp_roundtrip;
+pub mod ring_core;
 pub mod ring_inputs;
 
 /// A fuzz target's check: runs one input and panics when an invariant breaks.
@@ -19,5 +20,6 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("placement", placement::check),
     ("resp_decode", resp_decode::check),
     ("resp_roundtrip", resp_roundtrip::check),
+    ("ring_core", ring_core::check),
     ("ring_inputs", ring_inputs::check),
 ];

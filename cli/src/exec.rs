@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use redis_ring_core::command::Cmd;
+use redis_ring_core::command::{classify, Class, Cmd};
 use redis_ring_core::resp::Value;
 use redis_ring_core::Error;
 use redis_ring_std::Ring;
@@ -41,6 +41,11 @@ pub(crate) fn run(global: &Global, words: &[String]) -> Result<ExitCode, String>
         cmd = cmd.arg(a.as_str());
     }
     let ring = settings.build(|b| b)?;
+    if classify(&cmd).class() == Class::FanOut {
+        let code = fan_out(&ring, &cmd, style(global));
+        ring.close();
+        return code;
+    }
     let result = send(&ring, name, args, cmd);
     ring.close();
     match result {
@@ -77,4 +82,40 @@ fn send(ring: &Ring, name: &str, args: &[String], cmd: Cmd) -> Result<Value, Err
         // Wrong arity and every other command: as given (the server words the errors).
         _ => ring.cmd(cmd),
     }
+}
+
+/// A fan-out command (DBSIZE, KEYS, FLUSHDB, INFO, ...) goes to every live shard, never to one
+/// random shard; the replies are printed as a map of shard name to reply (a server error
+/// stays in its shard's entry and makes the exit code 1).
+fn fan_out(ring: &Ring, cmd: &Cmd, style: Style) -> Result<ExitCode, String> {
+    let results = ring.for_each_shard(|shard| shard.cmd(cmd.clone()));
+    if results.is_empty() {
+        return Err(format!(
+            "{}: no shard is up",
+            String::from_utf8_lossy(cmd.name())
+        ));
+    }
+    let mut failed = false;
+    let entries = results
+        .into_iter()
+        .map(|(name, result)| {
+            let value = result.unwrap_or_else(|e| {
+                failed = true;
+                match e {
+                    Error::Server { message, .. } => Value::Error(message.into_bytes()),
+                    other => Value::Error(other.to_string().into_bytes()),
+                }
+            });
+            (Value::Bulk(name.into_bytes()), value)
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    out.write_all(&print::format(&Value::Map(entries), style))
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("writing the reply: {e}"))?;
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -597,3 +597,27 @@ fn demo_says_clearly_when_redis_server_is_missing() {
         "{err}"
     );
 }
+
+#[test]
+fn fan_out_commands_go_to_every_shard_and_print_per_shard() {
+    let shards = Shards::start(3).unwrap();
+    let s = shards_arg(&shards);
+    // Different key counts per server, written directly so each shard's DBSIZE is known.
+    for (i, server) in shards.servers().iter().enumerate() {
+        for k in 0..=i {
+            server
+                .command(&["SET", &format!("direct:{k}"), "v"])
+                .unwrap();
+        }
+    }
+    let out = ok(&run(&["--shards", &s, "--raw", "dbsize"]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines, ["shard1 1", "shard2 2", "shard3 3"], "{out}");
+    let out = ok(&run(&["--shards", &s, "--no-raw", "dbsize"]));
+    assert!(out.contains("\"shard2\" => (integer) 2"), "{out}");
+    // FLUSHDB reaches every shard, not one random shard.
+    ok(&run(&["--shards", &s, "flushdb"]));
+    for server in shards.servers() {
+        assert_eq!(server.command(&["DBSIZE"]).unwrap(), Reply::Int(0));
+    }
+}

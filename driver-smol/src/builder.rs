@@ -11,8 +11,8 @@ use redis_ring_core::config::{Config, ConnOptions, HeartbeatCheck, Protocol, Sha
 use redis_ring_core::placement::Algorithm;
 use redis_ring_core::resp::{Limits, Value};
 
-use crate::addr::{self, ShardAddr};
 use crate::ring::Ring;
+use redis_ring_core::config::ShardAddr;
 
 /// Builds a [`Ring`]: the shards, then any option to change (go-redis `RingOptions`; the
 /// defaults are go-redis's, see [`Config`]).
@@ -227,11 +227,11 @@ pub(crate) fn parse_shards(
 ) -> Result<Vec<(String, ShardAddr)>, BuildError> {
     shards
         .into_iter()
-        .map(|(name, a)| match addr::parse(&a) {
+        .map(|(name, a)| match ShardAddr::parse(&a) {
             Ok(parsed) => Ok((name, parsed)),
             Err(e) => Err(BuildError {
                 shard: name,
-                reason: e.0,
+                reason: e.reason(),
             }),
         })
         .collect()

@@ -11,8 +11,8 @@ use redis_ring_core::config::{Config, ConnOptions, HeartbeatCheck, Protocol, Sha
 use redis_ring_core::placement::Algorithm;
 use redis_ring_core::resp::{Limits, Value};
 
-use crate::addr::ShardAddr;
 use crate::ring::Ring;
+use redis_ring_core::config::ShardAddr;
 
 /// Builds a [`Ring`]: the shards, then any option to change (go-redis `RingOptions`; the
 /// defaults are go-redis's, see [`Config`]).
@@ -249,11 +249,16 @@ impl Overrides {
         let mut parsed = Vec::with_capacity(shards.len());
         let mut table = HashMap::new();
         for (name, addr) in shards {
-            let sa = ShardAddr::parse(addr).map_err(|reason| BuildError::Address {
+            let bad = |reason| BuildError::Address {
                 shard: name.clone(),
                 addr: redact(addr),
                 reason,
-            })?;
+            };
+            let sa = ShardAddr::parse(addr).map_err(|e| bad(e.reason()))?;
+            if sa.is_unix() {
+                // This driver opens TCP sockets only.
+                return Err(bad("unix socket addresses are not supported yet"));
+            }
             parsed.push((name.clone(), sa.addr.clone()));
             if sa.has_overrides() {
                 table.entry(name.clone()).or_insert(sa);

@@ -32,6 +32,7 @@ use crate::resp::{Limits, Value};
 use crate::time::Duration;
 
 mod addr;
+mod setters;
 pub use addr::{parse_shard_addr, AddrError, ShardAddr};
 
 /// Which RESP version connections speak.

@@ -1,6 +1,7 @@
 //! `RingCore` against real `redis-server` processes, through a minimal blocking driver loop
-//! ([`redis_ring_tests::mini_driver::Mini`]: std sockets, one thread): the handshake variants as Redis 7 really answers them, routing
-//! checked on the servers themselves, and liveness when a server is killed or paused.
+//! ([`redis_ring_tests::mini_driver::Mini`]: std sockets, one thread): the handshake variants
+//! as Redis 7 really answers them, routing checked on the servers themselves, and liveness
+//! when a server is killed or paused.
 
 use std::time::{Duration, Instant as StdInstant};
 

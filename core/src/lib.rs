@@ -26,6 +26,7 @@ mod liveness;
 pub mod placement;
 pub mod resp;
 pub mod ring;
+pub mod stats;
 pub mod time;
 
 pub use config::Config;

@@ -4,15 +4,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
-use redis_ring_core::command::CommandTable;
-use redis_ring_core::config::{Config, ConnOptions, HeartbeatCheck, Protocol, ShardHook};
-use redis_ring_core::placement::Algorithm;
-use redis_ring_core::resp::{Limits, Value};
+use redis_ring_core::config::{Config, ShardHook};
 
-use crate::addr::{self, ShardAddr};
 use crate::ring::Ring;
+use redis_ring_core::config::ShardAddr;
 
 /// Builds a [`Ring`]: the shards, then any option to change (go-redis `RingOptions`; the
 /// defaults are go-redis's, see [`Config`]).
@@ -42,16 +38,6 @@ pub struct RingBuilder {
 
 /// go-redis's name for the ring's options: the same type as [`RingBuilder`].
 pub type RingOptions = RingBuilder;
-
-macro_rules! setters {
-    ($($(#[$doc:meta])* $name:ident: $ty:ty => $($field:ident).+;)*) => {$(
-        $(#[$doc])*
-        pub fn $name(mut self, value: $ty) -> Self {
-            self.config.$($field).+ = value;
-            self
-        }
-    )*};
-}
 
 impl RingBuilder {
     /// A builder with no shards and the default options.
@@ -86,82 +72,7 @@ impl RingBuilder {
         self
     }
 
-    setters! {
-        /// How keys are placed (default: go-redis v9 rendezvous;
-        /// `Algorithm::go_redis_v7()` for go-redis v7's consistent hash).
-        placement: Algorithm => placement;
-        /// The command table used for routing: register module commands' keys here.
-        commands: CommandTable => commands;
-        /// Time between two heartbeats of a healthy shard (default 500 ms).
-        heartbeat_interval: Duration => heartbeat_interval;
-        /// How long a heartbeat may take before it counts as failed (default 500 ms).
-        heartbeat_timeout: Duration => heartbeat_timeout;
-        /// Time between probes of a failing shard, and the first reconnect backoff (default
-        /// 50 ms).
-        probe_interval: Duration => probe_interval;
-        /// Consecutive failed heartbeats that mark a shard down (default 3).
-        fail_threshold: u32 => fail_threshold;
-        /// Consecutive good heartbeats that bring a down shard back (default 1).
-        recover_threshold: u32 => recover_threshold;
-        /// How long connecting plus the handshake may take (default 5 s).
-        connect_timeout: Duration => connect_timeout;
-        /// Deadline of a command, retries included (default 3 s).
-        command_timeout: Duration => command_timeout;
-        /// Retries of a command that failed with a retryable error (default 3).
-        retries: u32 => max_retries;
-        /// Upper bound of the reconnect backoff of a down shard (default 500 ms).
-        max_reconnect_backoff: Duration => max_reconnect_backoff;
-        /// Reply decoder limits (bulk length, element count, nesting depth).
-        limits: Limits => limits;
-        /// RESP version (default: RESP3 with fallback to RESP2).
-        protocol: Protocol => conn.protocol;
-        /// Database selected on every connection (default 0).
-        db: u32 => conn.db;
-    }
-
-    /// Backoff before the first retry and its upper bound (default 8 ms .. 512 ms).
-    pub fn retry_backoff(mut self, min: Duration, max: Duration) -> Self {
-        self.config.min_retry_backoff = min;
-        self.config.max_retry_backoff = max;
-        self
-    }
-
-    /// ACL user name (with [`password`](Self::password)).
-    pub fn username(mut self, username: impl Into<String>) -> Self {
-        self.config.conn.username = Some(username.into());
-        self
-    }
-
-    /// Password (`AUTH`, or `HELLO 3 AUTH`).
-    pub fn password(mut self, password: impl Into<String>) -> Self {
-        self.config.conn.password = Some(password.into());
-        self
-    }
-
-    /// Connection name (`CLIENT SETNAME`), visible in `CLIENT LIST`.
-    pub fn client_name(mut self, name: impl Into<String>) -> Self {
-        self.config.conn.client_name = Some(name.into());
-        self
-    }
-
-    /// Judges heartbeat replies (default: any reply that is not an error is healthy).
-    pub fn heartbeat_check(
-        mut self,
-        check: impl Fn(&Value) -> bool + Send + Sync + 'static,
-    ) -> Self {
-        self.config.heartbeat_check = Some(HeartbeatCheck::new(check));
-        self
-    }
-
-    /// go-redis's `NewClient` hook: adjusts the connection options of each shard
-    /// (`name`, `addr`, options), after a `redis://` address's own settings.
-    pub fn shard_options(
-        mut self,
-        hook: impl Fn(&str, &str, &mut ConnOptions) + Send + Sync + 'static,
-    ) -> Self {
-        self.hook = Some(ShardHook::new(hook));
-        self
-    }
+    redis_ring_core::ring_builder_setters!();
 
     /// Runs the ring's driver task on a thread of its own (named `redis-ring-smol`)
     /// instead of smol's global executor. Worth it when the executor that runs your tasks
@@ -170,12 +81,6 @@ impl RingBuilder {
     /// batch. See the crate docs for measurements.
     pub fn driver_thread(mut self, on: bool) -> Self {
         self.driver_thread = on;
-        self
-    }
-
-    /// Seed of the core's backoff jitter. By default every ring draws a random one.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
         self
     }
 
@@ -227,11 +132,11 @@ pub(crate) fn parse_shards(
 ) -> Result<Vec<(String, ShardAddr)>, BuildError> {
     shards
         .into_iter()
-        .map(|(name, a)| match addr::parse(&a) {
+        .map(|(name, a)| match ShardAddr::parse(&a) {
             Ok(parsed) => Ok((name, parsed)),
             Err(e) => Err(BuildError {
                 shard: name,
-                reason: e.0,
+                reason: e.reason(),
             }),
         })
         .collect()

@@ -107,11 +107,9 @@
 //! | `shared` | the state behind the mutex: core, reply slots, socket work queue, wake-ups |
 //! | `driver` | the driver task: sockets, timer, feeding the core |
 //! | `net` | TCP / Unix sockets, error mapping |
-//! | `addr` | `redis://user:pass@host:port/db` addresses (to move into the core) |
 //! | `stats` | [`ShardStats`], [`IoStats`] |
 #![forbid(unsafe_code)]
 
-mod addr;
 mod builder;
 mod driver;
 mod multi;

@@ -12,13 +12,13 @@ use redis_ring_core::ring::{Event, RingCore};
 use redis_ring_core::time::Instant;
 use smol::channel::{self, Receiver};
 
-use crate::addr::ShardAddr;
 use crate::builder::{parse_shards, BuildError, RingBuilder};
 use crate::driver::{Alive, Driver};
 use crate::pipeline::Pipeline;
 use crate::request::{Request, Target};
 use crate::shared::Shared;
 use crate::stats::{IoStats, ShardStats};
+use redis_ring_core::config::ShardAddr;
 
 /// How many events an [`Ring::events`] receiver may fall behind before it misses some.
 pub const EVENTS_CAPACITY: usize = 1024;
@@ -251,7 +251,7 @@ impl Ring {
             let mut urls = shared.urls.lock().unwrap_or_else(PoisonError::into_inner);
             urls.clear();
             for (name, addr) in shards {
-                if addr.has_options() {
+                if addr.has_overrides() {
                     urls.insert(name.clone(), addr.clone());
                 }
             }

@@ -21,8 +21,8 @@ use redis_ring_core::ring::{ConnId, Event, Output, RequestId, RingCore};
 use redis_ring_core::time::Instant;
 use smol::channel::{Sender, TrySendError};
 
-use crate::addr::ShardAddr;
 use crate::pubsub::{Message, SubSink};
+use redis_ring_core::config::ShardAddr;
 
 /// Everything the handles and the driver task share.
 #[derive(Debug)]

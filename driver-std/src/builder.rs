@@ -4,15 +4,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
 
-use redis_ring_core::command::CommandTable;
-use redis_ring_core::config::{Config, ConnOptions, HeartbeatCheck, Protocol, ShardHook};
-use redis_ring_core::placement::Algorithm;
-use redis_ring_core::resp::{Limits, Value};
+use redis_ring_core::config::{Config, ShardHook};
 
-use crate::addr::ShardAddr;
 use crate::ring::Ring;
+use redis_ring_core::config::ShardAddr;
 
 /// Builds a [`Ring`]: the shards, then any option to change (go-redis `RingOptions`; the
 /// defaults are go-redis's, see [`Config`]).
@@ -41,16 +37,6 @@ pub struct RingBuilder {
 
 /// go-redis's name for the ring's options: the same type as [`RingBuilder`].
 pub type RingOptions = RingBuilder;
-
-macro_rules! setters {
-    ($($(#[$doc:meta])* $name:ident: $ty:ty => $($field:ident).+;)*) => {$(
-        $(#[$doc])*
-        pub fn $name(mut self, value: $ty) -> Self {
-            self.config.$($field).+ = value;
-            self
-        }
-    )*};
-}
 
 impl RingBuilder {
     /// A builder with no shards and the default options.
@@ -85,89 +71,7 @@ impl RingBuilder {
         self
     }
 
-    setters! {
-        /// Time between two heartbeats of a healthy shard (default 500 ms).
-        heartbeat_interval: Duration => heartbeat_interval;
-        /// How long a heartbeat may take before it counts as failed (default 500 ms).
-        heartbeat_timeout: Duration => heartbeat_timeout;
-        /// Time between probes of a failing shard, and the first reconnect backoff (default
-        /// 50 ms).
-        probe_interval: Duration => probe_interval;
-        /// Consecutive failed heartbeats that mark a shard down (default 3).
-        fail_threshold: u32 => fail_threshold;
-        /// Consecutive good heartbeats that bring a down shard back (default 1).
-        recover_threshold: u32 => recover_threshold;
-        /// How long connecting plus the handshake may take (default 5 s).
-        connect_timeout: Duration => connect_timeout;
-        /// Deadline of a command, retries included (default 3 s).
-        command_timeout: Duration => command_timeout;
-        /// Retries of a command that failed with a retryable error (default 3).
-        retries: u32 => max_retries;
-        /// Upper bound of the reconnect backoff of a down shard (default 500 ms).
-        max_reconnect_backoff: Duration => max_reconnect_backoff;
-        /// Reply decoder limits (bulk length, element count, nesting depth).
-        limits: Limits => limits;
-        /// RESP version (default: RESP3 with fallback to RESP2).
-        protocol: Protocol => conn.protocol;
-        /// Database selected on every connection (default 0).
-        db: u32 => conn.db;
-        /// Key placement (default go-redis v9 rendezvous; `Algorithm::go_redis_v7()` for
-        /// go-redis v7's consistent hash).
-        placement: Algorithm => placement;
-        /// The command table (key positions and classes); register module commands in it.
-        commands: CommandTable => commands;
-    }
-
-    /// Backoff before the first retry and its upper bound (default 8 ms .. 512 ms).
-    pub fn retry_backoff(mut self, min: Duration, max: Duration) -> Self {
-        self.config.min_retry_backoff = min;
-        self.config.max_retry_backoff = max;
-        self
-    }
-
-    /// ACL user name for every shard.
-    pub fn username(mut self, username: impl Into<String>) -> Self {
-        self.config.conn.username = Some(username.into());
-        self
-    }
-
-    /// Password for every shard.
-    pub fn password(mut self, password: impl Into<String>) -> Self {
-        self.config.conn.password = Some(password.into());
-        self
-    }
-
-    /// Connection name (`CLIENT SETNAME`), visible in `CLIENT LIST`.
-    pub fn client_name(mut self, name: impl Into<String>) -> Self {
-        self.config.conn.client_name = Some(name.into());
-        self
-    }
-
-    /// Judges heartbeat replies (`true`: healthy) instead of "any non-error reply".
-    pub fn heartbeat_check(
-        mut self,
-        check: impl Fn(&Value) -> bool + Send + Sync + 'static,
-    ) -> Self {
-        self.config.heartbeat_check = Some(HeartbeatCheck::new(check));
-        self
-    }
-
-    /// Per-shard connection options (go-redis `NewClient`): called with each shard's name,
-    /// address and options (after the shard URL's own) when the shard is added.
-    pub fn shard_options(
-        mut self,
-        hook: impl Fn(&str, &str, &mut ConnOptions) + Send + Sync + 'static,
-    ) -> Self {
-        self.hook = Some(ShardHook::new(hook));
-        self
-    }
-
-    /// Seed of the core's backoff jitter. By default a random one per ring, so that many
-    /// clients do not reconnect in lockstep; fix it only for reproducible tests.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
+    redis_ring_core::ring_builder_setters!();
 
     /// Starts the ring: its I/O thread, and connections to the shards (opened as the core
     /// decides: it probes new shards at once).
@@ -249,11 +153,16 @@ impl Overrides {
         let mut parsed = Vec::with_capacity(shards.len());
         let mut table = HashMap::new();
         for (name, addr) in shards {
-            let sa = ShardAddr::parse(addr).map_err(|reason| BuildError::Address {
+            let bad = |reason| BuildError::Address {
                 shard: name.clone(),
                 addr: redact(addr),
                 reason,
-            })?;
+            };
+            let sa = ShardAddr::parse(addr).map_err(|e| bad(e.reason()))?;
+            if sa.is_unix() {
+                // This driver opens TCP sockets only.
+                return Err(bad("unix socket addresses are not supported yet"));
+            }
             parsed.push((name.clone(), sa.addr.clone()));
             if sa.has_overrides() {
                 table.entry(name.clone()).or_insert(sa);
@@ -308,6 +217,7 @@ fn random_seed() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use redis_ring_core::config::ConnOptions;
 
     #[test]
     fn url_overrides_reach_the_hook_then_the_user_hook() {

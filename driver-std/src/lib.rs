@@ -93,11 +93,9 @@
 //! | `waiter` | `Batch`: where results are left and callers wait |
 //! | `reactor` | the I/O thread: drives `RingCore`, sockets and time |
 //! | `net` | non-blocking connect, poller registration (the one `unsafe` block), error mapping |
-//! | `addr` | parsing `host:port` and `redis://user:pass@host:port/db` |
 //! | `clock` | `std::time::Instant` → the core's `Instant` |
 #![deny(unsafe_code)]
 
-mod addr;
 mod builder;
 mod clock;
 mod helpers;

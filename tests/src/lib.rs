@@ -9,12 +9,15 @@
 //! * [`hostile`]: a TCP server that completes the Redis handshake, then misbehaves on
 //!   purpose (garbage, huge lengths, deep nesting, trickles, silence, floods...), and the
 //!   hostile-peer scenarios every driver runs ([`hostile_tests!`]).
+//! * [`mini_driver`]: the smallest blocking driver loop of `RingCore`, for the core's
+//!   real-Redis tests.
 //!
 //! Other test crates (the drivers', the CLI's) depend on this crate as a dev-dependency.
 
 pub mod fuzz_checks;
 pub mod harness;
 pub mod hostile;
+pub mod mini_driver;
 pub mod scenarios;
 pub mod sim;
 

@@ -31,6 +31,10 @@ use crate::placement::Algorithm;
 use crate::resp::{Limits, Value};
 use crate::time::Duration;
 
+mod addr;
+mod setters;
+pub use addr::{parse_shard_addr, AddrError, ShardAddr};
+
 /// Which RESP version connections speak.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]

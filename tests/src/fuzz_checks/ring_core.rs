@@ -335,9 +335,11 @@ impl Harness {
             }
         }
         // Requests that timed out stay in their connection's FIFO until the server answers
-        // (they are on the wire), so this counts submits, not owed replies.
+        // (they are on the wire), so this counts submits, not owed replies. A split command
+        // (MGET, DEL, ...) is one submit but one part per shard, each counted as pending.
         let shard_pending: usize = self.ring.shards().map(|s| s.pending).sum();
-        let bound = self.submitted as usize * attempts + 4 * self.shards.len();
+        let parts_per_submit = self.shards.len().max(1);
+        let bound = self.submitted as usize * parts_per_submit * attempts + 4 * self.shards.len();
         assert!(
             shard_pending <= bound,
             "shards report {shard_pending} pending (bound {bound})"

@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::continuum::Continuum;
-use super::hash::{crc32_ieee, CRC32};
+use super::hash::{crc32_ieee, decimal, CRC32};
 use super::hash_tag::hash_tag;
 use super::{Placement, ShardId, ShardSpec};
 
@@ -54,7 +54,7 @@ impl ConsistentHash {
             for i in 0..count {
                 let mut digits = [0u8; 20];
                 let mut digest = CRC32.digest();
-                digest.update(decimal(i, &mut digits));
+                digest.update(decimal(i as u64, &mut digits));
                 digest.update(shard.name);
                 ring.push((digest.finalize(), owner));
             }
@@ -92,19 +92,6 @@ impl Placement for ConsistentHash {
 
     fn len(&self) -> usize {
         self.shards
-    }
-}
-
-/// Go's `strconv.Itoa(i)` into `buf`.
-fn decimal(mut i: usize, buf: &mut [u8; 20]) -> &[u8] {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (i % 10) as u8;
-        i /= 10;
-        if i == 0 {
-            return &buf[at..];
-        }
     }
 }
 

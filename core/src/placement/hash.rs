@@ -54,6 +54,20 @@ pub(crate) const fn xorshift(mut x: u64) -> u64 {
     x
 }
 
+/// The decimal digits of `i` (Go's `strconv.Itoa`, C's `%u`) written into `buf`: point labels
+/// of the consistent hash and of Ketama, without allocating.
+pub(crate) fn decimal(mut i: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (i % 10) as u8;
+        i /= 10;
+        if i == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 use alloc::vec::Vec;
 
 use super::continuum::Continuum;
+use super::hash::decimal;
 use super::hash_tag::hash_tag;
 use super::md5::md5;
 use super::{Placement, ShardId, ShardSpec};
@@ -92,8 +93,8 @@ impl Ketama {
                 label.clear();
                 label.extend_from_slice(shard.name);
                 label.push(b'-');
-                let mut digits = [0u8; 10];
-                label.extend_from_slice(decimal(i, &mut digits));
+                let mut digits = [0u8; 20];
+                label.extend_from_slice(decimal(u64::from(i), &mut digits));
                 let d = md5(&label);
                 for p in d.chunks_exact(4) {
                     ring.push((u32::from_le_bytes([p[0], p[1], p[2], p[3]]), owner as u32));
@@ -145,19 +146,6 @@ fn points_for(weight: u32, total_weight: u64, live: usize) -> u32 {
     let x = (f64::from(x) + 0.000_000_000_1) as f32;
     // `as` truncates toward zero: floor for this non-negative value.
     (x as u32) * POINTS_PER_HASH
-}
-
-/// `%u` of `i` into `buf`.
-fn decimal(mut i: u32, buf: &mut [u8; 10]) -> &[u8] {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (i % 10) as u8;
-        i /= 10;
-        if i == 0 {
-            return &buf[at..];
-        }
-    }
 }
 
 #[cfg(test)]

@@ -46,7 +46,8 @@ pub(crate) fn run(global: &Global, words: &[String]) -> Result<ExitCode, String>
         ring.close();
         return code;
     }
-    let result = send(&ring, name, args, cmd);
+    // Multi-key commands (MGET, MSET, DEL, ...) are split per shard by the core itself.
+    let result = ring.cmd(cmd);
     ring.close();
     match result {
         Ok(value) => {
@@ -61,26 +62,6 @@ pub(crate) fn run(global: &Global, words: &[String]) -> Result<ExitCode, String>
             Ok(ExitCode::FAILURE)
         }
         Err(e) => Err(e.to_string()),
-    }
-}
-
-/// Sends the command; the multi-key commands the ring splits per shard go through the
-/// driver's split helpers (`Ring::cmd` routes one command to one shard and refuses keys on
-/// several), with their replies rebuilt as Redis would send them.
-fn send(ring: &Ring, name: &str, args: &[String], cmd: Cmd) -> Result<Value, Error> {
-    match name.to_ascii_uppercase().as_str() {
-        "MGET" if !args.is_empty() => ring.mget::<_, Value>(args).map(Value::Array),
-        "MSET" if !args.is_empty() && args.len().is_multiple_of(2) => {
-            let pairs: Vec<(&str, &str)> = args
-                .chunks(2)
-                .map(|p| (p[0].as_str(), p[1].as_str()))
-                .collect();
-            ring.mset(&pairs).map(|()| Value::Okay)
-        }
-        "DEL" if !args.is_empty() => ring.del(args).map(|n| Value::Int(n as i64)),
-        "EXISTS" if !args.is_empty() => ring.exists(args).map(|n| Value::Int(n as i64)),
-        // Wrong arity and every other command: as given (the server words the errors).
-        _ => ring.cmd(cmd),
     }
 }
 

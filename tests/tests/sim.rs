@@ -203,3 +203,25 @@ fn random_input_programs_keep_the_ring_invariants() {
         );
     }
 }
+
+#[test]
+fn random_programs_keep_the_ring_core_invariants() {
+    // The `ring_core` fuzz check (the driver contract, `pending()` accounting, every request
+    // ending) on seeded random programs (cargo-fuzz explores further).
+    use redis_ring_tests::fuzz_checks::ring_core::check;
+    use redis_ring_tests::sim::rng::SimRng;
+    let runs = env_u64("SIM_RUNS", 1_000);
+    let first = env_u64("SIM_SEED", 1);
+    for seed in first..first + runs {
+        let mut rng = SimRng::new(seed);
+        let len = rng.range(0, 600) as usize;
+        let program: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+        let result = std::panic::catch_unwind(|| check(&program));
+        assert!(
+            result.is_ok(),
+            "ring_core program from seed {seed} fails; replay: SIM_SEED={seed} SIM_RUNS=1 \
+             cargo test -p redis-ring-tests --test sim random_programs_keep_the_ring_core; \
+             bytes: {program:?}"
+        );
+    }
+}

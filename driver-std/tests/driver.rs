@@ -67,6 +67,21 @@ fn typed_helpers_and_pipelines() {
 }
 
 #[test]
+fn a_reply_of_another_type_is_a_conversion_error() {
+    let shards = Shards::start(1).unwrap();
+    let ring = ring(&shards);
+    ring.set("conv:s", "abc").unwrap();
+    let e = ring
+        .query::<i64>(Cmd::new("GET").arg("conv:s"))
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Conversion { rust_type: "i64", command, .. } if command.as_str() == "GET"),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("does not convert to i64"), "{e}");
+}
+
+#[test]
 fn concurrent_callers_share_writes() {
     let shards = Shards::start(3).unwrap();
     let ring = ring(&shards);

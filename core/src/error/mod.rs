@@ -10,6 +10,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::command::FromValueError;
 use crate::resp::DecodeError;
 use crate::time::Duration;
 
@@ -277,6 +278,17 @@ pub enum Error {
         /// The shards the keys map to (each named once, in key order).
         shards: Vec<Arc<str>>,
     },
+    /// The reply arrived but does not convert to the Rust type the caller asked for (for
+    /// example `GET` of a text value read as an `i64`, or an `EXEC` reply holding an error
+    /// element read as `Vec<String>`). The command ran.
+    Conversion {
+        /// The command whose reply it was.
+        command: CmdName,
+        /// The Rust type asked for (`core::any::type_name`).
+        rust_type: &'static str,
+        /// What did not fit: the reply's kind and what the type expected.
+        error: FromValueError,
+    },
     /// A multi-key command split over several shards (`MGET`, `MSET`, `DEL`...) failed on
     /// some of them. The other parts may have been executed (a split command is not atomic).
     Split {
@@ -362,6 +374,7 @@ impl Error {
             | Error::UnexpectedReply { command, .. }
             | Error::CrossShard { command, .. }
             | Error::Split { command, .. }
+            | Error::Conversion { command, .. }
             | Error::Closed { command } => Some(command),
             Error::Handshake { step, .. } => Some(step),
         }
@@ -385,11 +398,26 @@ impl Error {
             | Error::UnexpectedReply { command, .. }
             | Error::CrossShard { command, .. }
             | Error::Split { command, .. }
+            | Error::Conversion { command, .. }
             | Error::Closed { command } => *command = cmd,
             Error::Handshake { .. } => {}
         }
         self
     }
+}
+
+/// Converts the reply of `command` into `T`, failing with [`Error::Conversion`] (naming the
+/// command, the Rust type and what arrived) when it does not fit: the one conversion every
+/// driver's typed calls go through.
+pub fn convert_reply<T: crate::command::FromValue>(
+    command: CmdName,
+    value: crate::resp::Value,
+) -> Result<T, Error> {
+    T::from_value(value).map_err(|error| Error::Conversion {
+        command,
+        rust_type: core::any::type_name::<T>(),
+        error,
+    })
 }
 
 /// The server error prefixes a retry can cure (go-redis `shouldRetry`, plus `BUSY` for a
@@ -496,6 +524,14 @@ impl fmt::Display for Error {
                 write!(f, "{command}: invalid command: {reason}")
             }
             Error::Closed { command } => write!(f, "{command}: the ring was closed"),
+            Error::Conversion {
+                command,
+                rust_type,
+                error,
+            } => write!(
+                f,
+                "{command}: the reply does not convert to {rust_type} ({error}); the command ran"
+            ),
             Error::UnexpectedReply {
                 shard,
                 addr,
@@ -607,5 +643,29 @@ mod tests {
         assert!(s.ends_with("; b (h:2)"), "{s}");
         assert!(e.is_retryable());
         assert_eq!(e.shard(), Some("s1"));
+    }
+
+    #[test]
+    fn conversion_names_command_type_and_reply_kind() {
+        let e = convert_reply::<i64>(
+            CmdName::new(b"get"),
+            crate::resp::Value::Bulk(b"abc".to_vec()),
+        )
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            Error::Conversion {
+                rust_type: "i64",
+                ..
+            }
+        ));
+        assert_eq!(e.command().map(CmdName::as_str), Some("GET"));
+        let s = e.to_string();
+        assert!(
+            s.starts_with("GET: the reply does not convert to i64"),
+            "{s}"
+        );
+        assert!(!e.is_retryable());
+        assert_eq!(e.shard(), None);
     }
 }

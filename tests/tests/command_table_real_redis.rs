@@ -195,6 +195,14 @@ fn compare(server: &ServerCommand, ours: &CommandInfo, errors: &mut Vec<String>)
             server.flags
         ));
     }
+    let server_read_only = server.flags.iter().any(|f| f == "readonly") && !server_blocking;
+    if server_read_only != ours.is_read_only() {
+        errors.push(format!(
+            "{name}: read-only {} vs server flags {:?}",
+            ours.is_read_only(),
+            server.flags
+        ));
+    }
     // Classes consistent with what the server knows.
     let keyed = matches!(
         ours.class(),

@@ -76,8 +76,9 @@ pub(crate) enum Received<'f, T> {
 enum Slot<T> {
     /// A handshake step of a phase (replies of an abandoned phase are skipped).
     Handshake(Phase, Step),
-    /// A request of the ring.
-    User(T),
+    /// A request of the ring, and where its last byte lies in the connection's byte stream
+    /// (compared with [`Conn::sent_total`]: written completely or not).
+    User(T, u64),
 }
 
 /// One connection's protocol state. See the module docs for the call protocol.
@@ -90,6 +91,9 @@ pub(crate) struct Conn<T> {
     handshake_pending: u32,
     /// Bytes not yet written; the driver writes from the front.
     send: Vec<u8>,
+    /// Bytes written so far (reported by `Sent`): a request whose last byte lies beyond
+    /// was not completely written, so the server cannot have run it.
+    sent_total: u64,
     /// Bytes received but not yet decoded (only ever the start of an incomplete frame).
     recv: Vec<u8>,
     /// Most bytes `recv` may hold (`Config::max_reply_len`).
@@ -120,6 +124,7 @@ impl<T: Copy> Conn<T> {
             phase: Phase::Resp3,
             handshake_pending: 0,
             send: Vec::new(),
+            sent_total: 0,
             recv: Vec::new(),
             max_recv,
             decoder: Decoder::new(limits),
@@ -153,7 +158,7 @@ impl<T: Copy> Conn<T> {
             + self
                 .fifo
                 .iter()
-                .filter(|s| matches!(s, Slot::User(_)))
+                .filter(|s| matches!(s, Slot::User(..)))
                 .count()
     }
 
@@ -191,7 +196,8 @@ impl<T: Copy> Conn<T> {
     pub(crate) fn push(&mut self, tag: T, cmd: &Cmd) -> bool {
         if self.state == State::Ready {
             cmd.encode(&mut self.send);
-            self.fifo.push_back(Slot::User(tag));
+            let end = self.sent_total + self.send.len() as u64;
+            self.fifo.push_back(Slot::User(tag, end));
             true
         } else {
             self.waiting.push_back(tag);
@@ -213,6 +219,7 @@ impl<T: Copy> Conn<T> {
     /// `n` bytes were written; returns whether bytes remain.
     pub(crate) fn on_sent(&mut self, n: usize) -> bool {
         let n = n.min(self.send.len());
+        self.sent_total += n as u64;
         if n == self.send.len() {
             self.send.clear();
         } else {
@@ -222,15 +229,18 @@ impl<T: Copy> Conn<T> {
         !self.send.is_empty()
     }
 
-    /// Every tag still pending (in flight first, then waiting), removing them.
-    pub(crate) fn drain_pending(&mut self, mut f: impl FnMut(T)) {
+    /// Every tag still pending (in flight first, then waiting), removing them, each with
+    /// whether its request was completely written to the socket (if not, the server cannot
+    /// have run it: a command runs only once all its bytes arrived).
+    pub(crate) fn drain_pending(&mut self, mut f: impl FnMut(T, bool)) {
+        let sent = self.sent_total;
         for slot in self.fifo.drain(..) {
-            if let Slot::User(tag) = slot {
-                f(tag);
+            if let Slot::User(tag, end) = slot {
+                f(tag, end <= sent);
             }
         }
         for tag in self.waiting.drain(..) {
-            f(tag);
+            f(tag, false);
         }
     }
 
@@ -308,7 +318,7 @@ impl<T: Copy> Conn<T> {
             self.replies_total += 1;
             match self.fifo.pop_front() {
                 None => return Err(Failure::Unexpected),
-                Some(Slot::User(tag)) => f(Received::Reply(tag, frame)),
+                Some(Slot::User(tag, _)) => f(Received::Reply(tag, frame)),
                 Some(Slot::Handshake(phase, step)) => {
                     self.on_handshake_reply(phase, step, &frame)?;
                 }

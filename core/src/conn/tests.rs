@@ -183,12 +183,29 @@ fn garbage_and_unexpected_replies_poison() {
         Err(Failure::Decode(_))
     ));
     let mut pending = Vec::new();
-    c.drain_pending(|t| pending.push(t));
-    assert_eq!(pending, [1]);
+    c.drain_pending(|t, written| pending.push((t, written)));
+    assert_eq!(pending, [(1, false)]);
 
     let mut c = conn(opts);
     c.on_connected();
     assert_eq!(feed(&mut c, b"+OK\r\n").unwrap_err(), Failure::Unexpected);
+}
+
+#[test]
+fn drained_tags_say_whether_their_request_was_completely_written() {
+    let mut opts = ConnOptions::default();
+    opts.protocol = Protocol::Resp2;
+    let mut c = conn(opts);
+    c.on_connected();
+    let (a, b) = (Cmd::new("INCR").arg("k"), Cmd::new("INCR").arg("j"));
+    c.push(1, &a);
+    c.push(2, &b);
+    c.push(3, &a);
+    // All of the first, all but the last byte of the second.
+    c.on_sent(a.encoded_len() + b.encoded_len() - 1);
+    let mut pending = Vec::new();
+    c.drain_pending(|t, written| pending.push((t, written)));
+    assert_eq!(pending, [(1, true), (2, false), (3, false)]);
 }
 
 #[test]

@@ -173,6 +173,21 @@ pub enum Error {
         /// What the driver reported.
         cause: NetError,
     },
+    /// The command was completely written to the shard, then its connection failed (`cause`)
+    /// before the reply came: it may have run. The ring did not re-send it, because it is
+    /// neither read-only nor declared idempotent
+    /// ([`Cmd::idempotent`](crate::command::Cmd::idempotent)); check before running it again.
+    /// (go-redis re-sends such a command; this library never does behind the caller's back.)
+    MayHaveRun {
+        /// The shard's name.
+        shard: Arc<str>,
+        /// The shard's address.
+        addr: Arc<str>,
+        /// The command that may have run.
+        command: CmdName,
+        /// What broke the connection ([`Error::Disconnected`], [`Error::ShardDown`]...).
+        cause: Box<Error>,
+    },
     /// The request's deadline passed before a reply came (it may still have been executed).
     Timeout {
         /// The shard's name, when the request had been routed to one.
@@ -330,6 +345,7 @@ impl Error {
         match self {
             Error::Connect { shard, .. }
             | Error::Disconnected { shard, .. }
+            | Error::MayHaveRun { shard, .. }
             | Error::Server { shard, .. }
             | Error::Protocol { shard, .. }
             | Error::Handshake { shard, .. }
@@ -346,6 +362,7 @@ impl Error {
         match self {
             Error::Connect { addr, .. }
             | Error::Disconnected { addr, .. }
+            | Error::MayHaveRun { addr, .. }
             | Error::Server { addr, .. }
             | Error::Protocol { addr, .. }
             | Error::Handshake { addr, .. }
@@ -364,6 +381,7 @@ impl Error {
             | Error::AllShardsDown { command, .. }
             | Error::Connect { command, .. }
             | Error::Disconnected { command, .. }
+            | Error::MayHaveRun { command, .. }
             | Error::Timeout { command, .. }
             | Error::Server { command, .. }
             | Error::Protocol { command, .. }
@@ -388,6 +406,7 @@ impl Error {
             | Error::AllShardsDown { command, .. }
             | Error::Connect { command, .. }
             | Error::Disconnected { command, .. }
+            | Error::MayHaveRun { command, .. }
             | Error::Timeout { command, .. }
             | Error::Server { command, .. }
             | Error::Protocol { command, .. }
@@ -466,6 +485,17 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "{command}: connection to shard {shard} ({addr}) lost: {cause}"
+            ),
+            Error::MayHaveRun {
+                shard,
+                addr,
+                command,
+                cause,
+            } => write!(
+                f,
+                "{command}: sent to shard {shard} ({addr}), then the connection failed before \
+                 the reply ({cause}); it may have run, so it was not re-sent (mark it \
+                 idempotent to allow that)"
             ),
             Error::Timeout {
                 shard,

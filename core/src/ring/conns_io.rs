@@ -359,8 +359,8 @@ impl RingCore {
         let probe_here = sh.probe.is_some_and(|p| p.conn == id);
         // Fail (or retry) every request that was pending on this connection.
         let mut tags = core::mem::take(&mut self.scratch);
-        c.io.drain_pending(|t| tags.push(t));
-        for tag in tags.drain(..) {
+        c.io.drain_pending(|t, written| tags.push((t, written)));
+        for (tag, written) in tags.drain(..) {
             if let Tag::Req(rid) = tag {
                 let Some(req) = self.reqs.get(rid) else {
                     continue;
@@ -368,8 +368,24 @@ impl RingCore {
                 if req.place != Place::Conn(id, slot) {
                     continue;
                 }
-                let e = err.clone().for_command(CmdName::new(req.cmd.name()));
-                if shared {
+                let command = CmdName::new(req.cmd.name());
+                let e = err.clone().for_command(command);
+                if shared && written && e.is_retryable() && !req.cmd.may_resend() {
+                    // Written whole, so it may have run: never re-sent behind the caller.
+                    self.stats.may_have_run += 1;
+                    let (shard, addr) = self
+                        .table
+                        .get(slot)
+                        .map(|sh| (sh.name.clone(), sh.addr.clone()))
+                        .unwrap_or_default();
+                    let e = Error::MayHaveRun {
+                        shard,
+                        addr,
+                        command,
+                        cause: alloc::boxed::Box::new(e),
+                    };
+                    self.complete(rid, Err(e));
+                } else if shared {
                     self.fail_or_retry(rid, e);
                 } else {
                     self.complete(rid, Err(e));

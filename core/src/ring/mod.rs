@@ -224,7 +224,7 @@ pub struct RingCore {
     /// The heartbeat command, built once.
     ping: Cmd,
     deferred: Vec<Deferred>,
-    scratch: Vec<Tag>,
+    scratch: Vec<(Tag, bool)>,
     stats: Stats,
     /// Dedicated connections: blocking commands, transactions, subscriptions.
     ded: dedicated::Dedicated,
@@ -600,4 +600,7 @@ pub struct Stats {
     pub late_replies: u64,
     /// Connections dropped for a protocol error.
     pub protocol_errors: u64,
+    /// Requests failed with `Error::MayHaveRun` (written, then the connection broke; not
+    /// re-sent because not read-only nor declared idempotent).
+    pub may_have_run: u64,
 }

@@ -285,6 +285,22 @@ impl Rig {
         self.settle();
     }
 
+    /// The network breaks every open connection to `addr` with `error` (the server keeps
+    /// what it received).
+    pub fn break_conns(&mut self, addr: &str, error: NetError) {
+        let dead: Vec<ConnId> = self
+            .links
+            .iter()
+            .filter(|(_, l)| l.addr == addr && l.connected)
+            .map(|(c, _)| *c)
+            .collect();
+        for c in dead {
+            self.links.remove(&c);
+            self.inputs.push_back(Pending::Closed(c, error));
+        }
+        self.settle();
+    }
+
     pub fn submit(&mut self, cmd: Cmd) -> Result<RequestId, Error> {
         let r = self.ring.submit(cmd, self.now);
         self.settle();

@@ -81,6 +81,65 @@ fn a_reply_of_another_type_is_a_conversion_error() {
     assert!(e.to_string().contains("does not convert to i64"), "{e}");
 }
 
+/// Issue 17, item 1: `INCR` forwarded by a proxy that withholds the reply and closes ran
+/// once on the server; the ring must not run it again behind the caller's back.
+#[test]
+fn a_command_that_may_have_run_is_not_resent() {
+    use redis_ring_tests::proxy::CutProxy;
+    let shards = Shards::start(1).unwrap();
+    let server = &shards.servers()[0];
+    let proxy = CutProxy::start(server.socket_addr(), b"INCR", 1).unwrap();
+    let ring = Ring::builder()
+        .config(fast_config())
+        .shards([("s1".to_string(), proxy.addr())])
+        .build()
+        .expect("build");
+    ring.set("retry:warm", 1).unwrap();
+    let e = ring.incr("retry:counter").unwrap_err();
+    match &e {
+        Error::MayHaveRun {
+            shard,
+            addr,
+            command,
+            ..
+        } => {
+            assert_eq!(&**shard, "s1");
+            assert_eq!(&**addr, proxy.addr());
+            assert_eq!(command.as_str(), "INCR");
+        }
+        other => panic!("expected MayHaveRun, got {other:?}"),
+    }
+    assert!(e.to_string().contains("may have run"), "{e}");
+    // It ran exactly once.
+    let n = server.command(&["GET", "retry:counter"]).unwrap();
+    assert_eq!(
+        n,
+        redis_ring_tests::harness::Reply::Bulk(Some(b"1".to_vec()))
+    );
+    assert_eq!(ring.incr("retry:counter").unwrap(), 2);
+
+    // A read cut off the same way is re-sent (read-only per the command table); so is a
+    // command the caller declared idempotent.
+    let proxy = CutProxy::start(server.socket_addr(), b"GET", 1).unwrap();
+    let ring = Ring::builder()
+        .config(fast_config())
+        .shards([("s1".to_string(), proxy.addr())])
+        .build()
+        .expect("build");
+    let v: Option<i64> = ring.get("retry:counter").unwrap();
+    assert_eq!(v, Some(2));
+    assert_eq!(proxy.cuts(), 1);
+    let proxy = CutProxy::start(server.socket_addr(), b"retry:idem", 1).unwrap();
+    let ring = Ring::builder()
+        .config(fast_config())
+        .shards([("s1".to_string(), proxy.addr())])
+        .build()
+        .expect("build");
+    let set = Cmd::new("SET").arg("retry:idem").arg("v").idempotent();
+    assert_eq!(ring.query::<Value>(set).unwrap(), Value::Okay);
+    assert_eq!(proxy.cuts(), 1);
+}
+
 #[test]
 fn concurrent_callers_share_writes() {
     let shards = Shards::start(3).unwrap();

@@ -163,6 +163,12 @@ pub struct Config {
     pub command_timeout: Duration,
     /// Retries of a request that failed with a retryable error ([`Error::is_retryable`](crate::error::Error::is_retryable)),
     /// each re-routed over the shards live at that moment. Default 3 (so 4 attempts).
+    ///
+    /// Only what provably did not run is retried (never completely written, connection
+    /// refused, a `LOADING`/`TRYAGAIN`/`MASTERDOWN`-style error reply), or what is safe to
+    /// repeat (read-only per the command table, or [`Cmd::idempotent`](crate::command::Cmd::idempotent)).
+    /// A command written whole before its connection broke fails with
+    /// [`Error::MayHaveRun`](crate::error::Error::MayHaveRun) instead (go-redis re-sends it).
     pub max_retries: u32,
     /// Backoff before the first retry; it doubles on each retry, with jitter. Default 8 ms.
     pub min_retry_backoff: Duration,

@@ -162,7 +162,10 @@ pub enum Error {
         cause: NetError,
     },
     /// The connection broke (reset, closed by the server...) while the command was queued or
-    /// in flight. The command may or may not have been executed.
+    /// in flight, and the retries allowed did not get it through. The ring re-sent it only
+    /// because it provably had not run (not completely written) or is safe to repeat
+    /// (read-only, or declared idempotent); a command that may have run fails with
+    /// [`Error::MayHaveRun`] instead, carrying this error as its cause.
     Disconnected {
         /// The shard's name.
         shard: Arc<str>,
@@ -328,8 +331,9 @@ pub struct PartFailure {
 }
 
 impl Error {
-    /// Whether the ring retries a request that failed with this error (when retries remain
-    /// and its deadline allows): connection failures, a shard marked down under the request,
+    /// Whether the ring retries a request that failed with this error (when retries remain,
+    /// its deadline allows, and the command provably did not run or is safe to repeat, see
+    /// [`Error::MayHaveRun`]): connection failures, a shard marked down under the request,
     /// and the server replies `LOADING`, `READONLY`, `CLUSTERDOWN`, `TRYAGAIN`, `MASTERDOWN`,
     /// `BUSY` and `ERR max number of clients reached` (go-redis's list, plus `BUSY`).
     pub fn is_retryable(&self) -> bool {

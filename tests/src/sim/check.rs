@@ -166,8 +166,8 @@ impl Checker {
                     return Err(format!("{id} ({:?}) failed unexpectedly: {e}", p.kind));
                 }
                 let removed = |e: &Error| matches!(e, Error::ShardRemoved { .. });
-                let removed = removed(e)
-                    || matches!(e, Error::MayHaveRun { cause, .. } if removed(cause));
+                let removed =
+                    removed(e) || matches!(e, Error::MayHaveRun { cause, .. } if removed(cause));
                 if p.healthy && !removed {
                     return Err(format!("{id} on a healthy shard failed: {e}"));
                 }

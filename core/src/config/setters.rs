@@ -5,6 +5,7 @@
 /// (go-redis `RingOptions` names): `placement`, `commands`, `heartbeat_interval`,
 /// `heartbeat_timeout`, `probe_interval`, `fail_threshold`, `recover_threshold`,
 /// `connect_timeout`, `command_timeout`, `retries`, `max_reconnect_backoff`, `limits`,
+/// `max_reply_len`,
 /// `protocol`, `db`, `retry_backoff`, `username`, `password`, `client_name`,
 /// `heartbeat_check`, `shard_options` and `seed`.
 ///
@@ -43,6 +44,10 @@ macro_rules! ring_builder_setters {
             max_reconnect_backoff: $crate::time::Duration => max_reconnect_backoff;
             /// Reply decoder limits (bulk length, element count, nesting depth).
             limits: $crate::resp::Limits => limits;
+            /// The most bytes one reply may hold (default 64 MiB). A reply announcing a
+            /// longer string fails only its own request (`Error::ReplyTooLarge`) and is
+            /// skipped as it streams in; the connection stays up.
+            max_reply_len: usize => max_reply_len;
             /// RESP version (default: RESP3 with fallback to RESP2).
             protocol: $crate::config::Protocol => conn.protocol;
             /// Database selected on every connection (default 0).

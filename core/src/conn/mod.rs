@@ -66,6 +66,10 @@ pub(crate) enum Failure {
 pub(crate) enum Received<'f, T> {
     /// The reply to the request tagged `tag`.
     Reply(T, Frame<'f>),
+    /// The reply to the request tagged `tag` announces a string of this many bytes, more
+    /// than the connection's limit (`Config::max_reply_len`): the request fails alone and
+    /// the reply is skipped as it streams in, never buffered.
+    TooLarge(T, u64),
     /// A RESP3 push frame (never the reply to a request), or, on a connection in pub/sub
     /// mode ([`Conn::pubsub`]), any frame no request waits for (RESP2 message arrays).
     Push(Frame<'f>),
@@ -98,6 +102,8 @@ pub(crate) struct Conn<T> {
     recv: Vec<u8>,
     /// Most bytes `recv` may hold (`Config::max_reply_len`).
     max_recv: usize,
+    /// Bytes of a too-large reply still to skip (see [`Received::TooLarge`]).
+    skip: u64,
     decoder: Decoder,
     fifo: VecDeque<Slot<T>>,
     /// Tags pushed before the connection was ready, in order.
@@ -127,6 +133,7 @@ impl<T: Copy> Conn<T> {
             sent_total: 0,
             recv: Vec::new(),
             max_recv,
+            skip: 0,
             decoder: Decoder::new(limits),
             fifo: VecDeque::new(),
             waiting: VecDeque::new(),
@@ -252,6 +259,16 @@ impl<T: Copy> Conn<T> {
         mut f: impl FnMut(Received<'_, T>),
     ) -> Result<bool, Failure> {
         let was_ready = self.state == State::Ready;
+        // The rest of a too-large reply goes by unread.
+        let data = if self.skip > 0 {
+            let n = data
+                .len()
+                .min(usize::try_from(self.skip).unwrap_or(usize::MAX));
+            self.skip -= n as u64;
+            &data[n..]
+        } else {
+            data
+        };
         if self.recv.is_empty() {
             // Fast path: decode straight from the driver's buffer, keep only the tail.
             let used = self.dispatch(data, &mut f)?;
@@ -304,6 +321,31 @@ impl<T: Copy> Conn<T> {
     ) -> Result<usize, Failure> {
         let mut pos = 0;
         while pos < buf.len() {
+            let too_long = too_long_string(&buf[pos..], self.max_recv)
+                // Beyond the protocol's own bulk limit it is not a reply but a broken peer:
+                // the decoder refuses it below and the connection goes.
+                .filter(|&(_, len)| len <= self.decoder.limits().max_bulk_len as u64);
+            if let Some((header, len)) = too_long {
+                // Fail that request alone and skip the reply without buffering it.
+                let Some(Slot::User(tag, _)) = self.fifo.front().copied() else {
+                    return Err(Failure::Decode(DecodeError::new(
+                        pos,
+                        ErrorKind::ReplyTooLong,
+                    )));
+                };
+                self.fifo.pop_front();
+                self.replies_total += 1;
+                self.decoder.reset();
+                f(Received::TooLarge(tag, len));
+                let whole = (header as u64).saturating_add(len).saturating_add(2);
+                let here = (buf.len() - pos) as u64;
+                if whole > here {
+                    self.skip = whole - here;
+                    return Ok(buf.len());
+                }
+                pos += whole as usize;
+                continue;
+            }
             let (frame, n) = match self.decoder.decode(&buf[pos..]) {
                 Ok(Status::Complete(done)) => done,
                 Ok(Status::Partial) => break,
@@ -352,6 +394,26 @@ impl<T: Copy> Conn<T> {
         }
         Ok(())
     }
+}
+
+/// When `buf` starts with the whole header of a top-level string (`$`, `!` blob error, `=`
+/// verbatim) announcing more than `limit` bytes: the header's length and the announced length.
+fn too_long_string(buf: &[u8], limit: usize) -> Option<(usize, u64)> {
+    if !matches!(buf.first(), Some(b'$' | b'!' | b'=')) {
+        return None;
+    }
+    let mut len: u64 = 0;
+    for (i, &b) in buf.iter().enumerate().skip(1).take(21) {
+        match b {
+            b'0'..=b'9' => len = len.checked_mul(10)?.checked_add(u64::from(b - b'0'))?,
+            b'\r' if i > 1 => {
+                return (buf.get(i + 1) == Some(&b'\n') && len > limit as u64)
+                    .then_some((i + 2, len));
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 #[cfg(test)]

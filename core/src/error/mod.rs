@@ -226,6 +226,22 @@ pub enum Error {
         /// What the decoder found.
         error: DecodeError,
     },
+    /// The reply announced a string longer than the limit
+    /// ([`Config::max_reply_len`](crate::config::Config::max_reply_len)). Only this request
+    /// fails: the connection skips the rest of that reply as it arrives (never buffering it)
+    /// and stays up for everything else. The command ran.
+    ReplyTooLarge {
+        /// The shard's name.
+        shard: Arc<str>,
+        /// The shard's address.
+        addr: Arc<str>,
+        /// The command whose reply it was.
+        command: CmdName,
+        /// The limit, in bytes.
+        limit: usize,
+        /// The length the reply announced, in bytes.
+        announced: u64,
+    },
     /// The connection handshake failed: wrong password (`WRONGPASS`), authentication required
     /// (`NOAUTH`), bad database index, RESP3 refused while forced...
     Handshake {
@@ -350,6 +366,7 @@ impl Error {
             Error::Connect { shard, .. }
             | Error::Disconnected { shard, .. }
             | Error::MayHaveRun { shard, .. }
+            | Error::ReplyTooLarge { shard, .. }
             | Error::Server { shard, .. }
             | Error::Protocol { shard, .. }
             | Error::Handshake { shard, .. }
@@ -367,6 +384,7 @@ impl Error {
             Error::Connect { addr, .. }
             | Error::Disconnected { addr, .. }
             | Error::MayHaveRun { addr, .. }
+            | Error::ReplyTooLarge { addr, .. }
             | Error::Server { addr, .. }
             | Error::Protocol { addr, .. }
             | Error::Handshake { addr, .. }
@@ -386,6 +404,7 @@ impl Error {
             | Error::Connect { command, .. }
             | Error::Disconnected { command, .. }
             | Error::MayHaveRun { command, .. }
+            | Error::ReplyTooLarge { command, .. }
             | Error::Timeout { command, .. }
             | Error::Server { command, .. }
             | Error::Protocol { command, .. }
@@ -411,6 +430,7 @@ impl Error {
             | Error::Connect { command, .. }
             | Error::Disconnected { command, .. }
             | Error::MayHaveRun { command, .. }
+            | Error::ReplyTooLarge { command, .. }
             | Error::Timeout { command, .. }
             | Error::Server { command, .. }
             | Error::Protocol { command, .. }
@@ -527,6 +547,18 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "{command}: shard {shard} ({addr}) sent bad data ({error}); connection dropped"
+            ),
+            Error::ReplyTooLarge {
+                shard,
+                addr,
+                command,
+                limit,
+                announced,
+            } => write!(
+                f,
+                "{command}: shard {shard} ({addr}) replied with {announced} bytes, over the \
+                 {limit}-byte reply limit (max_reply_len); the reply was skipped, the \
+                 connection kept"
             ),
             Error::Handshake {
                 shard,

@@ -180,6 +180,7 @@ impl RingCore {
             &mut self.ded.pushes,
         );
         let check = self.config.heartbeat_check.as_ref();
+        let max_reply_len = self.config.max_reply_len;
         let result = c.io.on_received(data, |received| match received {
             Received::Reply(Tag::Req(rid), frame) => {
                 let Some(req) = reqs.get(rid).filter(|r| r.place == Place::Conn(id, slot)) else {
@@ -205,6 +206,33 @@ impl RingCore {
                 reqs.remove(rid);
                 stats.replied += 1;
                 out.push_back(Output::Reply { id: rid, result });
+            }
+            Received::TooLarge(Tag::Req(rid), announced) => {
+                let Some(req) = reqs.get(rid).filter(|r| r.place == Place::Conn(id, slot)) else {
+                    stats.late_replies += 1;
+                    return;
+                };
+                let result = Err(Error::ReplyTooLarge {
+                    shard: sh.name.clone(),
+                    addr: sh.addr.clone(),
+                    command: CmdName::new(req.cmd.name()),
+                    limit: max_reply_len,
+                    announced,
+                });
+                reqs.remove(rid);
+                stats.replied += 1;
+                stats.replies_too_large += 1;
+                out.push_back(Output::Reply { id: rid, result });
+            }
+            Received::TooLarge(Tag::Probe(pslot, seq), announced) => {
+                let verdict = Err(Error::ReplyTooLarge {
+                    shard: sh.name.clone(),
+                    addr: sh.addr.clone(),
+                    command: CmdName::new(b"PING"),
+                    limit: max_reply_len,
+                    announced,
+                });
+                deferred.push(Deferred::Probe(pslot, seq, verdict));
             }
             Received::Reply(Tag::Probe(pslot, seq), frame) => {
                 let verdict = match frame.error_message() {
@@ -288,7 +316,21 @@ impl RingCore {
         }
         let connecting = c.io.state() != State::Ready;
         let (shard, addr) = (sh.name.clone(), sh.addr.clone());
-        let command = CmdName::new(b"?");
+        // Drained first so that the shard's last error names a command that was pending
+        // (the first one), not `?`.
+        let mut tags = core::mem::take(&mut self.scratch);
+        c.io.drain_pending(|t, written| tags.push((t, written)));
+        let command = tags
+            .iter()
+            .find_map(|(t, _)| match t {
+                Tag::Req(rid) => self.reqs.get(*rid).map(|r| CmdName::new(r.cmd.name())),
+                Tag::Probe(..) => Some(CmdName::new(b"PING")),
+            })
+            .unwrap_or(CmdName::new(b"?"));
+        let Some(sh) = self.table.get_mut(slot) else {
+            self.scratch = tags;
+            return;
+        };
         let err = match cause {
             Cause::Net(e) if connecting => Error::Connect {
                 shard,
@@ -358,8 +400,6 @@ impl RingCore {
         }
         let probe_here = sh.probe.is_some_and(|p| p.conn == id);
         // Fail (or retry) every request that was pending on this connection.
-        let mut tags = core::mem::take(&mut self.scratch);
-        c.io.drain_pending(|t, written| tags.push((t, written)));
         for (tag, written) in tags.drain(..) {
             if let Tag::Req(rid) = tag {
                 let Some(req) = self.reqs.get(rid) else {

@@ -603,4 +603,7 @@ pub struct Stats {
     /// Requests failed with `Error::MayHaveRun` (written, then the connection broke; not
     /// re-sent because not read-only nor declared idempotent).
     pub may_have_run: u64,
+    /// Replies longer than `Config::max_reply_len` (their request failed with
+    /// `Error::ReplyTooLarge`, the connection skipped them and stayed up).
+    pub replies_too_large: u64,
 }

@@ -451,6 +451,40 @@ fn blocking_commands_wait_past_the_command_timeout_without_stalling_others() {
     ring.close();
 }
 
+/// Issue 17, item 4: an explicit per-call timeout caps a blocking call, block 0 included
+/// (on main `cmd_timeout(BLPOP q 0, ..)` waited for ever).
+#[test]
+fn an_explicit_timeout_caps_a_blocking_call() {
+    let shards = Shards::start(1).unwrap();
+    let ring = ring(&shards); // command_timeout 1 s
+    let (tx, rx) = std::sync::mpsc::channel();
+    let r = ring.clone();
+    std::thread::spawn(move || {
+        let started = Instant::now();
+        let forever = r.cmd_timeout(
+            Cmd::new("BLPOP").arg("cap:q").arg(0),
+            Duration::from_millis(300),
+        );
+        let five = r.cmd_timeout(
+            Cmd::new("BLPOP").arg("cap:q").arg(5),
+            Duration::from_millis(300),
+        );
+        let _ = tx.send((forever, five, started.elapsed()));
+    });
+    let (forever, five, took) = rx
+        .recv_timeout(Duration::from_secs(8))
+        .expect("the capped blocking calls never returned");
+    assert!(matches!(forever, Err(Error::Timeout { .. })), "{forever:?}");
+    assert!(matches!(five, Err(Error::Timeout { .. })), "{five:?}");
+    assert!(took >= Duration::from_millis(600), "{took:?}");
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    // The ring still serves blocking calls afterwards.
+    ring.cmd(Cmd::new("RPUSH").arg("cap:q").arg("x")).unwrap();
+    let got: Option<(String, String)> = ring.query(Cmd::new("BLPOP").arg("cap:q").arg(1)).unwrap();
+    assert_eq!(got, Some(("cap:q".into(), "x".into())));
+    ring.close();
+}
+
 #[test]
 fn subscriptions_iterate_unsubscribe_on_drop_and_end_on_close() {
     let shards = Shards::start(3).unwrap();

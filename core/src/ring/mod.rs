@@ -346,7 +346,7 @@ impl RingCore {
     /// Submits `cmd` with the configured `command_timeout`. See [`RingCore::submit_with_timeout`].
     pub fn submit(&mut self, cmd: Cmd, now: Instant) -> Result<RequestId, Error> {
         let timeout = self.config.command_timeout;
-        self.submit_with_timeout(cmd, timeout, now)
+        self.submit_timed(cmd, timeout, false, now)
     }
 
     /// Submits `cmd`, which must get its reply within `timeout` (retries included).
@@ -359,19 +359,34 @@ impl RingCore {
     ///
     /// A blocking command (`BLPOP`, `BLMOVE`, `BZPOPMIN`, `XREAD ... BLOCK`...) goes to a
     /// dedicated connection of its keys' shard (reused once idle), never to the shared one,
-    /// so it never stalls other requests; its deadline is its own block time plus `timeout`
-    /// (none for a block time of 0), and it is not retried on another connection.
+    /// so it never stalls other requests, and it is not retried on another connection.
+    /// Its deadline: through [`RingCore::submit`] (the configured `command_timeout`), its own
+    /// block time plus `command_timeout` (none for a block time of 0: `BLPOP q 0` waits as
+    /// long as the server does); through this method, `timeout` caps the whole call, block
+    /// time included (`BLPOP q 0` with 1 s ends after 1 s). A blocking command cut off by its
+    /// deadline closes its connection; an element the server popped at that very moment is
+    /// lost, so prefer the command's own block time where that matters.
     pub fn submit_with_timeout(
         &mut self,
         cmd: Cmd,
         timeout: Duration,
         now: Instant,
     ) -> Result<RequestId, Error> {
+        self.submit_timed(cmd, timeout, true, now)
+    }
+
+    fn submit_timed(
+        &mut self,
+        cmd: Cmd,
+        timeout: Duration,
+        explicit: bool,
+        now: Instant,
+    ) -> Result<RequestId, Error> {
         self.advance(now);
         // One classification for both checks: submit is the hot path.
         let routing = self.config.commands.classify(&cmd);
         if routing.is_blocking() {
-            return self.submit_blocking(cmd, timeout);
+            return self.submit_blocking(cmd, timeout, explicit);
         }
         if let Some(plan) = self.plan(&cmd, &routing, false) {
             let id = self.start_split(cmd, plan, timeout);

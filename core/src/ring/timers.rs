@@ -177,12 +177,13 @@ impl RingCore {
             command,
             after,
         };
+        // Answered first: closing the connection below must not fail it as `Closed`.
+        self.complete(id, Err(err.clone()));
         if let Some(conn) = conn {
             // A dedicated connection with an unanswered command is unusable (blocked, or a
             // transaction in an unknown state): it goes.
             self.dedicated_timed_out(conn, &err);
         }
-        self.complete(id, Err(err));
         if let Some(slot) = shard {
             self.suspect(slot);
         }

@@ -85,6 +85,8 @@ impl Server {
                 }
             }
             "SELECT" | "CLIENT" => out.extend_from_slice(b"+OK\r\n"),
+            // Blocking commands block for ever here: only the client's deadline ends them.
+            "BLPOP" | "BRPOP" | "BZPOPMIN" => {}
             "PING" => out.extend_from_slice(b"+PONG\r\n"),
             _ if self.loading > 0 => {
                 self.loading -= 1;

@@ -118,6 +118,12 @@ fn check_addr(addr: &str) -> Result<(), String> {
     {
         return Ok(());
     }
+    if addr.contains([';', '=']) {
+        return Err(format!(
+            "address `{addr}` contains ';' or '=': shards are separated by commas \
+             (a=host:6379,b=host:6380)"
+        ));
+    }
     let Some((host, port)) = addr.rsplit_once(':') else {
         return Err(format!("address `{addr}` needs a port (HOST:PORT)"));
     };
@@ -169,6 +175,13 @@ mod tests {
             name: name.into(),
             addr: addr.map(Into::into),
         }
+    }
+
+    #[test]
+    fn a_wrong_separator_says_commas() {
+        let e = ShardList::parse("a=h:1;b=h:2").unwrap_err();
+        assert!(e.contains("separated by commas"), "{e}");
+        assert!(!e.contains("IPv6"), "{e}");
     }
 
     #[test]

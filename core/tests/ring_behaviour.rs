@@ -497,7 +497,10 @@ fn same_shard_commands_across_shards_are_refused_before_sending() {
     let connects = rig.connects.len();
     let id = rig.submit(Cmd::new("BLPOP").arg("k").arg(0)).unwrap();
     assert_eq!(rig.connects.len(), connects + 1);
-    assert!(rig.reply(id).is_none(), "the fake server blocks BLPOP for ever");
+    assert!(
+        rig.reply(id).is_none(),
+        "the fake server blocks BLPOP for ever"
+    );
     for cmd in [
         Cmd::new("SUBSCRIBE").arg("c"),
         Cmd::new("MULTI"),

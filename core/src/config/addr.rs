@@ -195,6 +195,12 @@ fn parse_url(rest: &str) -> Result<ShardAddr, AddrError> {
 /// Splits `host[:port]`, `[v6]` or `[v6]:port`.
 fn split_host_port(s: &str) -> Result<(&str, Option<u16>), AddrError> {
     const BAD_PORT: AddrError = AddrError("the port must be a number from 1 to 65535");
+    if s.contains([';', '=']) {
+        // `a=h:1;b=h:2`: several shards written with the wrong separator.
+        return Err(AddrError(
+            "';' or '=' inside an address: shards are separated by commas (a=host:6379,b=host:6380)",
+        ));
+    }
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let end = rest
             .find(']')
@@ -287,6 +293,9 @@ mod tests {
         assert!(ShardAddr::parse("h:0").is_err());
         assert!(ShardAddr::parse("h:70000").is_err());
         assert!(ShardAddr::parse("h:x").is_err());
+        // Several shards with the wrong separator: say which separator is right.
+        let e = ShardAddr::parse("h:1;b=h:2").unwrap_err().to_string();
+        assert!(e.contains("separated by commas"), "{e}");
     }
 
     #[test]

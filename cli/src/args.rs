@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use redis_ring_core::placement::Algorithm;
+use redis_ring_core::placement::{Algorithm, HashTag};
 
 use crate::duration::parse_duration;
-use crate::shard_list::{parse_placement, ShardList};
+use crate::shard_list::{parse_hash_tag, parse_placement, ShardList};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -43,7 +43,8 @@ pub(crate) struct Cli {
 #[derive(Debug, Args)]
 pub(crate) struct Global {
     /// The shards: NAME=HOST:PORT[,NAME=HOST:PORT...] (a redis:// URL may stand for
-    /// HOST:PORT). Names are what placement hashes; `locate` needs names only: a,b,c
+    /// HOST:PORT; HOST:PORT:WEIGHT gives a weight, as twemproxy writes it). Names are what
+    /// placement hashes; `locate` needs names only: a,b,c (or a:2,b,c with weights)
     #[arg(
         long,
         global = true,
@@ -53,8 +54,8 @@ pub(crate) struct Global {
     )]
     pub(crate) shards: Option<ShardList>,
 
-    /// Key placement: rendezvous (go-redis v9) or consistent-hash[:REPLICAS] (go-redis v7,
-    /// 100 replicas unless given)
+    /// Key placement: rendezvous (go-redis v9), consistent-hash[:REPLICAS] (go-redis v7,
+    /// 100 replicas unless given) or ketama[:md5|fnv1a_64] (twemproxy; md5 unless given)
     #[arg(
         long,
         global = true,
@@ -63,6 +64,17 @@ pub(crate) struct Global {
         value_parser = parse_placement
     )]
     pub(crate) placement: Algorithm,
+
+    /// Which part of a key is hashed: two characters such as {} (go-redis, the default) or
+    /// $$ (a twemproxy pool's hash_tag:), or none (twemproxy's default: the whole key)
+    #[arg(
+        long,
+        global = true,
+        value_name = "PAIR|none",
+        default_value = "{}",
+        value_parser = parse_hash_tag
+    )]
+    pub(crate) hash_tag: HashTag,
 
     /// User name for AUTH (ACL)
     #[arg(long, global = true, value_name = "NAME")]

@@ -51,6 +51,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 &locate::Locate {
                     shards,
                     algorithm: global.placement,
+                    hash_tag: global.hash_tag,
                     keys: args.keys,
                     spread: args.spread,
                     diff: args.diff,

@@ -621,3 +621,28 @@ fn fan_out_commands_go_to_every_shard_and_print_per_shard() {
         assert_eq!(server.command(&["DBSIZE"]).unwrap(), Reply::Int(0));
     }
 }
+
+/// Issue 17, item 9: `locate` reproduces a twemproxy pool (nutcracker 0.5.0, captured by
+/// `core/tests/twemproxy_capture.py`: `hash: fnv1a_64`, `hash_tag: "$$"`, weights 1..4,
+/// server names s1, s2, redis-three:6379, shard4), the empty key included.
+#[test]
+fn locate_matches_a_twemproxy_pool() {
+    let out = ok(&run(&[
+        "--shards",
+        "s1=127.0.0.1:1:1,s2=127.0.0.1:2:2,redis-three:6379=127.0.0.1:3:3,shard4=127.0.0.1:4:4",
+        "--placement",
+        "ketama:fnv1a_64",
+        "--hash-tag",
+        "$$",
+        "locate",
+        "$tag0$rest",
+        "$tag1$rest",
+        "{user3}:x",
+        "key:5",
+        "",
+    ]));
+    assert_eq!(
+        out,
+        "$tag0$rest\ts2\n$tag1$rest\ts2\n{user3}:x\ts1\nkey:5\tredis-three:6379\n\tshard4\n"
+    );
+}

@@ -62,6 +62,8 @@ pub(crate) struct Bench {
 pub(crate) struct ConnSettings {
     /// Placement algorithm.
     pub(crate) placement: redis_ring_core::placement::Algorithm,
+    /// Hash tag.
+    pub(crate) hash_tag: redis_ring_core::placement::HashTag,
     /// ACL user.
     pub(crate) user: Option<String>,
     /// AUTH password.
@@ -173,6 +175,7 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
     };
     let conn = ConnSettings {
         placement: global.placement.clone(),
+        hash_tag: global.hash_tag,
         user: global.user.clone(),
         password: global.password.clone(),
         db: global.db,
@@ -222,7 +225,7 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
             keys: args.keys,
             value_size: args.value_size,
             shards: shards.iter().map(|(n, a)| format!("{n}={a}")).collect(),
-            placement: placement_name(&global.placement),
+            placement: placement_name(&global.placement, global.hash_tag),
         },
         start_unix_ms: measured.clock.start_unix_ms,
         elapsed: measured.end.duration_since(measured.clock.start),

@@ -33,7 +33,9 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
         }
         let shared = Arc::new(Shared {
             conns,
-            placement: bench.shard_list.placement(&bench.conn.placement),
+            placement: bench
+                .shard_list
+                .placement(&bench.conn.placement, bench.conn.hash_tag),
             workload: bench.workload.clone(),
         });
         let (clock, progress) = bench.begin();

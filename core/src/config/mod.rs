@@ -27,7 +27,7 @@ use alloc::sync::Arc;
 use core::fmt;
 
 use crate::command::CommandTable;
-use crate::placement::Algorithm;
+use crate::placement::{Algorithm, HashTag};
 use crate::resp::{Limits, Value};
 use crate::time::Duration;
 
@@ -134,6 +134,9 @@ impl fmt::Debug for HeartbeatCheck {
 pub struct Config {
     /// How keys are placed over the live shards (default: go-redis v9 rendezvous).
     pub placement: Algorithm,
+    /// Which part of a key placement hashes: go-redis `{}` (default), another pair (a
+    /// twemproxy pool's `hash_tag:`), or [`HashTag::NONE`] (twemproxy's default).
+    pub hash_tag: HashTag,
     /// The command table used for routing: the built-in Redis 7.0 key specs plus your
     /// registrations (module commands). Unknown commands are routed by their first argument.
     pub commands: CommandTable,
@@ -208,6 +211,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             placement: Algorithm::default(),
+            hash_tag: HashTag::GO_REDIS,
             commands: CommandTable::new(),
             heartbeat_interval: Duration::from_millis(500),
             heartbeat_timeout: Duration::from_millis(500),

@@ -2,7 +2,7 @@
 //! `RingBuilder`s share, written once so their names, types and docs cannot drift apart.
 
 /// Expands, inside `impl RingBuilder { ... }` of a driver, to the builder's option setters
-/// (go-redis `RingOptions` names): `placement`, `commands`, `heartbeat_interval`,
+/// (go-redis `RingOptions` names): `placement`, `hash_tag`, `commands`, `heartbeat_interval`,
 /// `heartbeat_timeout`, `probe_interval`, `fail_threshold`, `recover_threshold`,
 /// `connect_timeout`, `command_timeout`, `retries`, `max_reconnect_backoff`, `limits`,
 /// `max_reply_len`,
@@ -20,6 +20,9 @@ macro_rules! ring_builder_setters {
             /// How keys are placed (default: go-redis v9 rendezvous;
             /// `Algorithm::go_redis_v7()` for go-redis v7's consistent hash).
             placement: $crate::placement::Algorithm => placement;
+            /// Which part of a key is hashed (default go-redis `{}`; another pair or
+            /// `HashTag::NONE` to match a twemproxy pool's `hash_tag:`).
+            hash_tag: $crate::placement::HashTag => hash_tag;
             /// The command table used for routing (key positions and classes): register
             /// module commands' keys here.
             commands: $crate::command::CommandTable => commands;

@@ -240,6 +240,7 @@ impl RingCore {
     /// Heartbeat interval and timeout, probe interval and connect timeout below 1 ms are taken
     /// as 1 ms (zero would make the ring spin at one instant).
     pub fn new(mut config: Config, now: Instant) -> RingCore {
+        let hash_tag = config.hash_tag;
         let floor = Duration::from_millis(1);
         for d in [
             &mut config.heartbeat_interval,
@@ -253,7 +254,7 @@ impl RingCore {
             jitter: Jitter::new(config.seed),
             config,
             now,
-            table: ShardTable::default(),
+            table: ShardTable::with_hash_tag(hash_tag),
             conns: ConnTable::default(),
             reqs: Requests::default(),
             retries: Vec::new(),

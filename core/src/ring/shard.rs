@@ -12,7 +12,7 @@ use crate::command::{Cmd, CommandTable};
 use crate::config::ConnOptions;
 use crate::error::{CmdName, Error, ShardFailure};
 use crate::liveness::Liveness;
-use crate::placement::{Algorithm, AnyPlacement, Placement, ShardSpec};
+use crate::placement::{Algorithm, AnyPlacement, HashTag, Placement, ShardSpec};
 use crate::time::Instant;
 
 /// Index of a shard in [`ShardTable`]'s slots (stable while the shard exists).
@@ -97,9 +97,18 @@ pub(crate) struct ShardTable {
     rr: usize,
     /// Bumped by every [`ShardTable::rebuild`]: placement may have changed.
     pub(crate) epoch: u64,
+    /// Which part of a key placement hashes (`Config::hash_tag`).
+    pub(crate) hash_tag: HashTag,
 }
 
 impl ShardTable {
+    pub(crate) fn with_hash_tag(hash_tag: HashTag) -> ShardTable {
+        ShardTable {
+            hash_tag,
+            ..ShardTable::default()
+        }
+    }
+
     pub(crate) fn get(&self, slot: ShardSlot) -> Option<&Shard> {
         self.slots.get(slot as usize)?.as_ref()
     }
@@ -158,7 +167,7 @@ impl ShardTable {
             .filter_map(|&s| self.get(s))
             .map(|sh| ShardSpec::new(sh.name.as_bytes()))
             .collect();
-        self.placement = algorithm.build(&specs);
+        self.placement = algorithm.build_tagged(&specs, self.hash_tag);
     }
 
     pub(crate) fn live_len(&self) -> usize {

@@ -49,8 +49,9 @@ pub(crate) struct Global {
         long,
         global = true,
         env = "REDIS_RING_SHARDS",
+        hide_env_values = true,
         value_name = "SHARDS",
-        value_parser = ShardList::parse
+        value_parser = ShardsParser
     )]
     pub(crate) shards: Option<ShardList>,
 
@@ -318,5 +319,34 @@ mod tests {
         assert!(err.to_string().contains("4"), "{err}");
         let err = Cli::try_parse_from(["redis-ring", "--shards", "a=b", "shards"]).unwrap_err();
         assert!(err.to_string().contains("needs a port"), "{err}");
+    }
+}
+
+/// `--shards`' parser: [`ShardList::parse`], with an error that never repeats the value
+/// (clap's own message would print it whole, passwords of `redis://` URLs included).
+#[derive(Clone, Copy, Debug)]
+struct ShardsParser;
+
+impl clap::builder::TypedValueParser for ShardsParser {
+    type Value = ShardList;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<ShardList, clap::Error> {
+        let text = value.to_str().ok_or_else(|| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidUtf8,
+                "--shards: the shard list is not valid UTF-8\n",
+            )
+        })?;
+        ShardList::parse(text).map_err(|e| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid --shards: {e}\n"),
+            )
+        })
     }
 }

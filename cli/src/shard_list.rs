@@ -13,10 +13,11 @@ use std::fmt;
 
 use std::num::NonZeroU32;
 
+use redis_ring_core::config::redact_addr;
 use redis_ring_core::placement::{Algorithm, AnyPlacement, HashTag, ShardSpec};
 
-/// One shard as given on the command line.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One shard as given on the command line. Its `Debug` never shows a URL's password.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct ShardEntry {
     /// The name placement hashes.
     pub(crate) name: String,
@@ -24,6 +25,16 @@ pub(crate) struct ShardEntry {
     pub(crate) addr: Option<String>,
     /// The weight, when given (`HOST:PORT:WEIGHT`, as twemproxy writes its servers).
     pub(crate) weight: Option<NonZeroU32>,
+}
+
+impl fmt::Debug for ShardEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShardEntry")
+            .field("name", &redact_addr(&self.name))
+            .field("addr", &self.addr.as_deref().map(redact_addr))
+            .field("weight", &self.weight)
+            .finish()
+    }
 }
 
 /// The shards given with `--shards`, in order (the order breaks placement ties).
@@ -44,7 +55,10 @@ impl ShardList {
             let mut entry = match item.split_once('=') {
                 Some((name, addr)) => {
                     if name.is_empty() {
-                        return Err(format!("`{item}`: the shard name before `=` is empty"));
+                        return Err(format!(
+                            "`{}`: the shard name before `=` is empty",
+                            redact_addr(item)
+                        ));
                     }
                     check_addr(addr).map_err(|e| format!("shard `{name}`: {e}"))?;
                     ShardEntry {
@@ -52,6 +66,13 @@ impl ShardList {
                         addr: Some(addr.to_owned()),
                         weight: None,
                     }
+                }
+                // A URL is not a name: placement would hash it, every table would show it.
+                None if item.contains("://") => {
+                    return Err(format!(
+                        "`{}`: a URL needs a name: NAME=redis://...",
+                        redact_addr(item)
+                    ))
                 }
                 None => ShardEntry {
                     name: item.to_owned(),
@@ -61,7 +82,10 @@ impl ShardList {
             };
             entry.weight = weight;
             if entries.iter().any(|e| e.name == entry.name) {
-                return Err(format!("shard name `{}` is given twice", entry.name));
+                return Err(format!(
+                    "shard name `{}` is given twice",
+                    redact_addr(&entry.name)
+                ));
             }
             entries.push(entry);
         }
@@ -127,9 +151,10 @@ impl fmt::Display for ShardList {
             if i > 0 {
                 f.write_str(",")?;
             }
+            // Shown, never with a URL's password.
             match &e.addr {
-                Some(addr) if *addr != e.name => write!(f, "{}={}", e.name, addr)?,
-                _ => f.write_str(&e.name)?,
+                Some(addr) if *addr != e.name => write!(f, "{}={}", e.name, redact_addr(addr))?,
+                _ => f.write_str(&redact_addr(&e.name))?,
             }
             if let Some(w) = e.weight {
                 write!(f, ":{w}")?;
@@ -147,7 +172,7 @@ fn split_weight(item: &str) -> Result<(&str, Option<NonZeroU32>), String> {
     // Colons outside `[v6]` brackets.
     let outside = addr.rsplit_once(']').map_or(addr, |(_, rest)| rest);
     let colons = outside.matches(':').count();
-    if addr.contains("://") || colons != 2 {
+    if addr.contains("://") || addr.contains([';', '=']) || colons != 2 {
         return Ok((item, None));
     }
     let Some((rest, w)) = item.rsplit_once(':') else {

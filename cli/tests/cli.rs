@@ -646,3 +646,76 @@ fn locate_matches_a_twemproxy_pool() {
         "$tag0$rest\ts2\n$tag1$rest\ts2\n{user3}:x\ts1\nkey:5\tredis-three:6379\n\tshard4\n"
     );
 }
+
+/// Issue 17, item 10: a password inside a shard URL never leaves the process: every output
+/// of every subcommand (tables, raw replies, JSON, the SVG, errors, --help with the
+/// environment variable set) is searched for it.
+#[test]
+fn a_password_in_a_shard_url_is_never_printed() {
+    const SECRET: &str = "s3cretpw";
+    let options = redis_ring_tests::ServerOptions::new().password(SECRET);
+    let shards = Shards::start_with(2, &options).unwrap();
+    let spec = shards
+        .named()
+        .iter()
+        .map(|(n, a)| format!("{n}=redis://default:{SECRET}@{a}/0"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let down = format!("a=redis://default:{SECRET}@127.0.0.1:1/0");
+    let plot = tempfile_path("secret.svg");
+    let runs: Vec<Vec<String>> = [
+        vec!["--shards", &spec, "shards"],
+        vec!["--shards", &spec, "--no-raw", "shards"],
+        vec!["--shards", &spec, "set", "k", "v"],
+        vec!["--shards", &spec, "get", "k"],
+        vec!["--shards", &spec, "--no-raw", "keys", "*"],
+        vec!["--shards", &spec, "dbsize"],
+        vec!["--shards", &spec, "locate", "k"],
+        vec![
+            "--shards",
+            &spec,
+            "bench",
+            "--duration",
+            "500ms",
+            "--json",
+            "--plot",
+            plot.to_str().unwrap(),
+        ],
+        vec!["--shards", &spec, "bench", "--duration", "300ms"],
+        vec!["--shards", &down, "get", "k"],
+        vec!["--shards", &down, "shards"],
+        vec!["--shards", &down, "bench", "--duration", "300ms", "--json"],
+        vec!["--shards", &format!("{down},=x"), "shards"],
+        vec!["--shards", &format!("{down},{down}"), "shards"],
+        vec!["--shards", &format!("redis://u:{SECRET}@h:1"), "shards"],
+    ]
+    .iter()
+    .map(|v| v.iter().map(|s| s.to_string()).collect())
+    .collect();
+    let mut outputs = 0;
+    for args in &runs {
+        let out = redis_ring().args(args).output().expect("run redis-ring");
+        for (what, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            let t = text(bytes);
+            assert!(
+                !t.contains(SECRET),
+                "{args:?} printed the password on {what}:\n{t}"
+            );
+            outputs += usize::from(!t.is_empty());
+        }
+    }
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(!svg.contains(SECRET));
+    // --help with the shards in the environment.
+    let out = redis_ring()
+        .env("REDIS_RING_SHARDS", &spec)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(!text(&out.stdout).contains(SECRET), "{}", text(&out.stdout));
+    // The redacted form is what shows, and the URL's own password is used by the probes.
+    let out = ok(&run(&["--shards", &spec, "--no-raw", "shards"]));
+    assert!(out.contains("redis://default:***@127.0.0.1:"), "{out}");
+    assert!(!out.contains("DOWN") && !out.contains("failing"), "{out}");
+    assert!(outputs >= runs.len(), "too many silent runs");
+}

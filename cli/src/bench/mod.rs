@@ -17,6 +17,7 @@ mod ring_smol;
 mod ring_std;
 mod workload;
 
+use redis_ring_core::config::redact_addr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -224,7 +225,10 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
             duration: args.duration,
             keys: args.keys,
             value_size: args.value_size,
-            shards: shards.iter().map(|(n, a)| format!("{n}={a}")).collect(),
+            shards: shards
+                .iter()
+                .map(|(n, a)| format!("{n}={}", redact_addr(a)))
+                .collect(),
             placement: placement_name(&global.placement, global.hash_tag),
         },
         start_unix_ms: measured.clock.start_unix_ms,

@@ -33,7 +33,7 @@ use crate::time::Duration;
 
 mod addr;
 mod setters;
-pub use addr::{parse_shard_addr, AddrError, ShardAddr};
+pub use addr::{parse_shard_addr, redact_addr, AddrError, ShardAddr};
 
 /// Which RESP version connections speak.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -35,8 +35,18 @@ redis-cli prints it; options of redis-ring go before it.";
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: Global,
+    /// List every key of the ring once, one per line (as redis-cli --scan): a SCAN of each
+    /// shard in turn, each key printed by the shard that owns it
+    #[arg(long)]
+    pub(crate) scan: bool,
+    /// With --scan: only keys matching this glob pattern (SCAN ... MATCH)
+    #[arg(long, value_name = "PATTERN", requires = "scan")]
+    pub(crate) pattern: Option<String>,
+    /// With --scan: how many keys each SCAN step looks at (SCAN ... COUNT, a hint)
+    #[arg(long, value_name = "N", requires = "scan")]
+    pub(crate) count: Option<u64>,
     #[command(subcommand)]
-    pub(crate) command: Command,
+    pub(crate) command: Option<Command>,
 }
 
 /// Options every subcommand understands.
@@ -285,7 +295,7 @@ mod tests {
             cli.global.placement,
             Algorithm::ConsistentHash { replicas: 10 }
         );
-        let Command::Locate(args) = cli.command else {
+        let Some(Command::Locate(args)) = cli.command else {
             panic!("not locate")
         };
         assert_eq!(args.keys, ["k1", "k2"]);
@@ -305,7 +315,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(cli.global.timeout, Duration::from_millis(500));
-        let Command::Redis(words) = cli.command else {
+        let Some(Command::Redis(words)) = cli.command else {
             panic!("not a redis command")
         };
         assert_eq!(words, ["set", "k", "--not-an-option"]);

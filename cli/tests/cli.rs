@@ -719,3 +719,58 @@ fn a_password_in_a_shard_url_is_never_printed() {
     assert!(!out.contains("DOWN") && !out.contains("failing"), "{out}");
     assert!(outputs >= runs.len(), "too many silent runs");
 }
+
+/// Issue 17, item 7: piped (raw) output of fan-out commands is values only, one per line, as
+/// redis-cli prints them; `--scan` lists every key of the ring once; `scan CURSOR` is refused
+/// with a pointer to `--scan`.
+#[test]
+fn raw_output_is_values_only_and_scan_covers_the_ring() {
+    let shards = Shards::start(3).unwrap();
+    let spec = shards_arg(&shards);
+    let keys: Vec<String> = (0..30)
+        .map(|i| format!("{}{i}", if i % 2 == 0 { "f" } else { "g" }))
+        .collect();
+    for k in &keys {
+        ok(&run(&["--shards", &spec, "set", k, "v"]));
+    }
+    let sorted = |out: String| {
+        let mut lines: Vec<String> = out.lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    let mut want = keys.clone();
+    want.sort();
+    // Piped stdout: raw by default; no shard name, no blank line.
+    assert_eq!(sorted(ok(&run(&["--shards", &spec, "keys", "*"]))), want);
+    let sizes = ok(&run(&["--shards", &spec, "dbsize"]));
+    let total: u64 = sizes.lines().map(|l| l.parse::<u64>().unwrap()).sum();
+    assert_eq!(total, 30, "{sizes}");
+    // --scan: every key once, with the pattern and count hints.
+    assert_eq!(sorted(ok(&run(&["--shards", &spec, "--scan"]))), want);
+    let f: Vec<String> = want
+        .iter()
+        .filter(|k| k.starts_with('f'))
+        .cloned()
+        .collect();
+    assert_eq!(
+        sorted(ok(&run(&[
+            "--shards",
+            &spec,
+            "--scan",
+            "--pattern",
+            "f*",
+            "--count",
+            "2"
+        ]))),
+        f
+    );
+    // A shard cursor is meaningless for the ring: refused, pointing at --scan.
+    let out = run(&["--shards", &spec, "scan", "0"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--scan"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(run(&["--pattern", "x"]).status.code() == Some(2));
+}

@@ -738,7 +738,7 @@ fn raw_output_is_values_only_and_scan_covers_the_ring() {
         lines.sort();
         lines
     };
-    let mut want = keys.clone();
+    let mut want = keys;
     want.sort();
     // Piped stdout: raw by default; no shard name, no blank line.
     assert_eq!(sorted(ok(&run(&["--shards", &spec, "keys", "*"]))), want);

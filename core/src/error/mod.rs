@@ -264,7 +264,10 @@ pub enum Error {
         /// The command that was pending.
         command: CmdName,
     },
-    /// The shard was removed (or re-addressed) by `set_shards` while the command was pending.
+    /// The shard was removed (or re-addressed) by `set_shards` while the command was pending
+    /// on one of its dedicated connections (a blocking command, a transaction), or still
+    /// owed on its shared connection when that connection gave up (removal is graceful:
+    /// replies already owed are awaited for up to the command timeout).
     ShardRemoved {
         /// The shard's name.
         shard: Arc<str>,

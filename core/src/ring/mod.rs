@@ -226,6 +226,11 @@ pub struct RingCore {
     ping: Cmd,
     deferred: Vec<Deferred>,
     scratch: Vec<(Tag, bool)>,
+    /// Requests waiting for room in their shard's queue (`QueueLimit`), in arrival order.
+    /// Stale ids (timed out, cancelled) are skipped when met.
+    parked: BTreeMap<ShardSlot, VecDeque<RequestId>>,
+    /// Set while [`RingCore::unpark`] dispatches: parked requests go before newer ones.
+    unparking: bool,
     stats: Stats,
     /// Dedicated connections: blocking commands, transactions, subscriptions.
     ded: dedicated::Dedicated,
@@ -266,6 +271,8 @@ impl RingCore {
             ping: Cmd::new("PING"),
             deferred: Vec::new(),
             scratch: Vec::new(),
+            parked: BTreeMap::new(),
+            unparking: false,
             stats: Stats::default(),
             ded: dedicated::Dedicated::default(),
             splits: Splits::default(),
@@ -506,6 +513,7 @@ impl RingCore {
             }
         }
         self.retries.clear();
+        self.parked.clear();
         self.ded.close();
         self.table.clear();
         self.wake = Instant::MAX;
@@ -574,6 +582,7 @@ impl RingCore {
             }
             Input::Timeout(now) => self.advance(now),
         }
+        self.unpark();
         self.run_timers();
     }
 
@@ -602,10 +611,8 @@ impl RingCore {
     pub fn shards(&self) -> impl Iterator<Item = ShardState> + '_ {
         self.table.order.iter().filter_map(|&slot| {
             let sh = self.table.get(slot)?;
-            let pending = sh
-                .main
-                .and_then(|c| self.conns.get(c))
-                .map_or(0, |c| c.io.pending());
+            let main = sh.main.and_then(|c| self.conns.get(c));
+            let pending = main.map_or(0, |c| c.io.pending());
             Some(ShardState {
                 name: sh.name.clone(),
                 addr: sh.addr.clone(),
@@ -613,6 +620,8 @@ impl RingCore {
                 failures: sh.liveness.failures(),
                 last_error: sh.last_error.clone(),
                 pending,
+                queued_bytes: main.map_or(0, |c| c.io.send_buf().len()),
+                parked: self.parked.get(&slot).map_or(0, VecDeque::len),
             })
         })
     }
@@ -646,6 +655,12 @@ pub struct ShardState {
     pub last_error: Option<Error>,
     /// Requests queued or in flight on the shard's connection.
     pub pending: usize,
+    /// Bytes of commands not yet written to the shard's socket (bounded by
+    /// `Config::queue_limit`).
+    pub queued_bytes: usize,
+    /// Requests waiting for room in the shard's queue (`WhenFull::Wait`); an upper bound
+    /// (ids of requests that have timed out meanwhile are dropped when met).
+    pub parked: usize,
 }
 
 /// Counters of a [`RingCore`] since its creation (see [`RingCore::stats`]).
@@ -677,4 +692,6 @@ pub struct Stats {
     /// Replies longer than `Config::max_reply_len` (their request failed with
     /// `Error::ReplyTooLarge`, the connection skipped them and stayed up).
     pub replies_too_large: u64,
+    /// Requests that waited for room in their shard's queue (`Config::queue_limit`).
+    pub parked: u64,
 }

@@ -168,6 +168,7 @@ impl RingCore {
         let (shard, conn) = match req.place {
             Place::Conn(conn, slot) => (Some(slot), Some(conn)),
             Place::Retry(_) => (None, None),
+            Place::Parked(slot) => (Some(slot), None),
         };
         let (name, addr) = match shard.and_then(|s| self.table.get(s)) {
             Some(sh) => (Some(sh.name.clone()), Some(sh.addr.clone())),

@@ -17,8 +17,8 @@ const LIMIT: usize = 1024 * 1024;
 fn a_stuck_shard_holds_at_most_its_queue_limit() {
     let mut shards = Shards::start(3).unwrap();
     let mut config = Config::default();
-    config.command_timeout = Duration::from_secs(20).into(); // wide: a loaded machine
-    config.heartbeat_timeout = Duration::from_secs(30).into(); // keep it up: test the queue
+    config.command_timeout = Duration::from_secs(20); // wide: a loaded machine
+    config.heartbeat_timeout = Duration::from_secs(30); // keep it up: test the queue
     config.queue_limit.max_bytes = LIMIT;
     let mut m = Mini::new(config, &shards.named());
     let owner = |m: &Mini, k: &str| m.ring.shard_for_key(k.as_bytes()).unwrap().0.to_string();

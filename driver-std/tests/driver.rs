@@ -224,6 +224,35 @@ fn removing_a_shard_under_load_fails_nothing() {
     ring.close();
 }
 
+/// Issue 17, item 6: typed blocking pops, `zadd_multiple`, one integer type for seconds.
+#[test]
+fn typed_blocking_pops_and_zadd_multiple() {
+    let shards = Shards::start(2).unwrap();
+    let ring = ring(&shards);
+    assert_eq!(
+        ring.zadd_multiple("tz", [(2.0, "b"), (1.0, "a")]).unwrap(),
+        2
+    );
+    let min: Option<(String, String, f64)> = ring.bzpopmin("tz", 1).unwrap();
+    assert_eq!(min, Some(("tz".into(), "a".into(), 1.0)));
+    let max: Option<(String, String, f64)> = ring.bzpopmax("tz", 1).unwrap();
+    assert_eq!(max, Some(("tz".into(), "b".into(), 2.0)));
+    ring.cmd(Cmd::new("RPUSH").arg("tq").arg("x").arg("y"))
+        .unwrap();
+    let head: Option<(String, String)> = ring.blpop("tq", 1).unwrap();
+    assert_eq!(head, Some(("tq".into(), "x".into())));
+    let tail: Option<(String, String)> = ring.brpop("tq", 1).unwrap();
+    assert_eq!(tail, Some(("tq".into(), "y".into())));
+    let none: Option<(String, String)> = ring.blpop("tq", 1).unwrap();
+    assert_eq!(none, None);
+    // The same u64 seconds everywhere.
+    let secs: u64 = 100;
+    ring.set_ex("tk", "v", secs).unwrap();
+    assert!(ring.expire("tk", secs).unwrap());
+    let _: Option<String> = ring.getex("tk", secs).unwrap();
+    ring.close();
+}
+
 #[test]
 fn concurrent_callers_share_writes() {
     let shards = Shards::start(3).unwrap();

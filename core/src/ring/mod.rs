@@ -15,6 +15,7 @@ mod dedicated;
 mod fanout;
 mod health;
 mod pubsub;
+mod queue;
 mod request;
 mod route;
 mod scan;

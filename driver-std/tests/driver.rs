@@ -140,6 +140,119 @@ fn a_command_that_may_have_run_is_not_resent() {
     assert_eq!(proxy.cuts(), 1);
 }
 
+/// Issue 17, item 3: removing (and re-adding) a shard under 20 writers fails nothing: replies
+/// owed by the removed shard are awaited on its old connection, what it never received goes
+/// to the new owner. Every INCR that returned Ok is on a server exactly once.
+#[test]
+fn removing_a_shard_under_load_fails_nothing() {
+    let shards = Shards::start(3).unwrap();
+    let all = shards.named();
+    let ring = ring(&shards);
+    let stop = AtomicBool::new(false);
+    let (oks, errors) = std::thread::scope(|s| {
+        let writers: Vec<_> = (0..20)
+            .map(|w| {
+                let (ring, stop) = (&ring, &stop);
+                s.spawn(move || {
+                    let (mut ok, mut errors) = (0u64, Vec::new());
+                    let mut i = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        match ring.incr(format!("graceful:{w}:{}", i % 50)) {
+                            Ok(_) => ok += 1,
+                            Err(e) => errors.push(e.to_string()),
+                        }
+                        i += 1;
+                    }
+                    (ok, errors)
+                })
+            })
+            .collect();
+        for round in 0..10 {
+            std::thread::sleep(Duration::from_millis(60));
+            let gone = round % 3;
+            let fewer: Vec<_> = all
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != gone)
+                .map(|(_, s)| s.clone())
+                .collect();
+            ring.set_shards(fewer).unwrap();
+            std::thread::sleep(Duration::from_millis(60));
+            ring.set_shards(all.clone()).unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        writers.into_iter().map(|t| t.join().unwrap()).fold(
+            (0, Vec::new()),
+            |(n, mut e), (ok, errs)| {
+                e.extend(errs);
+                (n + ok, e)
+            },
+        )
+    });
+    assert!(
+        errors.is_empty(),
+        "{} errors, first: {:?}",
+        errors.len(),
+        errors.first()
+    );
+    let on_servers: u64 = shards
+        .servers()
+        .iter()
+        .map(|srv| {
+            let keys = match srv.command(&["KEYS", "graceful:*"]).unwrap() {
+                redis_ring_tests::harness::Reply::Array(Some(k)) => k,
+                other => panic!("{other:?}"),
+            };
+            keys.iter()
+                .map(|k| {
+                    let redis_ring_tests::harness::Reply::Bulk(Some(k)) = k else {
+                        panic!("{k:?}")
+                    };
+                    let k = String::from_utf8_lossy(k).into_owned();
+                    match srv.command(&["GET", &k]).unwrap() {
+                        redis_ring_tests::harness::Reply::Bulk(Some(v)) => {
+                            String::from_utf8_lossy(&v).parse::<u64>().unwrap()
+                        }
+                        other => panic!("{other:?}"),
+                    }
+                })
+                .sum::<u64>()
+        })
+        .sum();
+    assert!(oks > 1000, "only {oks} writes");
+    assert_eq!(on_servers, oks, "every acknowledged INCR ran exactly once");
+    ring.close();
+}
+
+/// Issue 17, item 6: typed blocking pops, `zadd_multiple`, one integer type for seconds.
+#[test]
+fn typed_blocking_pops_and_zadd_multiple() {
+    let shards = Shards::start(2).unwrap();
+    let ring = ring(&shards);
+    assert_eq!(
+        ring.zadd_multiple("tz", [(2.0, "b"), (1.0, "a")]).unwrap(),
+        2
+    );
+    let min: Option<(String, String, f64)> = ring.bzpopmin("tz", 1).unwrap();
+    assert_eq!(min, Some(("tz".into(), "a".into(), 1.0)));
+    let max: Option<(String, String, f64)> = ring.bzpopmax("tz", 1).unwrap();
+    assert_eq!(max, Some(("tz".into(), "b".into(), 2.0)));
+    ring.cmd(Cmd::new("RPUSH").arg("tq").arg("x").arg("y"))
+        .unwrap();
+    let head: Option<(String, String)> = ring.blpop("tq", 1).unwrap();
+    assert_eq!(head, Some(("tq".into(), "x".into())));
+    let tail: Option<(String, String)> = ring.brpop("tq", 1).unwrap();
+    assert_eq!(tail, Some(("tq".into(), "y".into())));
+    let none: Option<(String, String)> = ring.blpop("tq", 1).unwrap();
+    assert_eq!(none, None);
+    // The same u64 seconds everywhere.
+    let secs: u64 = 100;
+    ring.set_ex("tk", "v", secs).unwrap();
+    assert!(ring.expire("tk", secs).unwrap());
+    let _: Option<String> = ring.getex("tk", secs).unwrap();
+    ring.close();
+}
+
 #[test]
 fn concurrent_callers_share_writes() {
     let shards = Shards::start(3).unwrap();

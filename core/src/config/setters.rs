@@ -51,6 +51,9 @@ macro_rules! ring_builder_setters {
             /// longer string fails only its own request (`Error::ReplyTooLarge`) and is
             /// skipped as it streams in; the connection stays up.
             max_reply_len: usize => max_reply_len;
+            /// Per-shard bound on queued bytes and commands, and what happens at it
+            /// (default: 64 MiB / 100 000 commands, callers wait).
+            queue_limit: $crate::config::QueueLimit => queue_limit;
             /// RESP version (default: RESP3 with fallback to RESP2).
             protocol: $crate::config::Protocol => conn.protocol;
             /// Database selected on every connection (default 0).

@@ -236,6 +236,29 @@ impl<T: Copy> Conn<T> {
         !self.send.is_empty()
     }
 
+    /// For a connection being retired (its shard was removed): drops the bytes not yet
+    /// written and hands back, removing them, the tags of the requests that were not
+    /// completely written (a command runs only once all its bytes arrived, so none of them
+    /// ran). What remains pending was written whole and is still owed its reply.
+    ///
+    /// Sound because a driver reports `Sent` for what it wrote before any other call into
+    /// the core, so the bytes counted as written are exactly those the server may have.
+    pub(crate) fn retire(&mut self, mut f: impl FnMut(T)) {
+        self.send.clear();
+        let sent = self.sent_total;
+        let mut unwritten = VecDeque::new();
+        while let Some(&Slot::User(tag, end)) = self.fifo.back() {
+            if end <= sent {
+                break;
+            }
+            self.fifo.pop_back();
+            unwritten.push_front(tag);
+        }
+        for tag in unwritten.drain(..).chain(self.waiting.drain(..)) {
+            f(tag);
+        }
+    }
+
     /// Every tag still pending (in flight first, then waiting), removing them, each with
     /// whether its request was completely written to the socket (if not, the server cannot
     /// have run it: a command runs only once all its bytes arrived).

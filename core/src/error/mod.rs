@@ -254,6 +254,20 @@ pub enum Error {
         /// The server's error line.
         message: String,
     },
+    /// The shard's queue is full ([`QueueLimit`](crate::config::QueueLimit) with
+    /// [`WhenFull::Fail`](crate::config::WhenFull::Fail)): nothing was sent.
+    ShardOverloaded {
+        /// The shard's name.
+        shard: Arc<str>,
+        /// The shard's address.
+        addr: Arc<str>,
+        /// The refused command.
+        command: CmdName,
+        /// Unwritten bytes queued for the shard.
+        queued_bytes: usize,
+        /// Commands queued or in flight on the shard.
+        queued_commands: usize,
+    },
     /// The shard was marked down while the command was pending on it; its connection was
     /// closed.
     ShardDown {
@@ -264,7 +278,10 @@ pub enum Error {
         /// The command that was pending.
         command: CmdName,
     },
-    /// The shard was removed (or re-addressed) by `set_shards` while the command was pending.
+    /// The shard was removed (or re-addressed) by `set_shards` while the command was pending
+    /// on one of its dedicated connections (a blocking command, a transaction), or still
+    /// owed on its shared connection when that connection gave up (removal is graceful:
+    /// replies already owed are awaited for up to the command timeout).
     ShardRemoved {
         /// The shard's name.
         shard: Arc<str>,
@@ -367,6 +384,7 @@ impl Error {
             | Error::Disconnected { shard, .. }
             | Error::MayHaveRun { shard, .. }
             | Error::ReplyTooLarge { shard, .. }
+            | Error::ShardOverloaded { shard, .. }
             | Error::Server { shard, .. }
             | Error::Protocol { shard, .. }
             | Error::Handshake { shard, .. }
@@ -385,6 +403,7 @@ impl Error {
             | Error::Disconnected { addr, .. }
             | Error::MayHaveRun { addr, .. }
             | Error::ReplyTooLarge { addr, .. }
+            | Error::ShardOverloaded { addr, .. }
             | Error::Server { addr, .. }
             | Error::Protocol { addr, .. }
             | Error::Handshake { addr, .. }
@@ -405,6 +424,7 @@ impl Error {
             | Error::Disconnected { command, .. }
             | Error::MayHaveRun { command, .. }
             | Error::ReplyTooLarge { command, .. }
+            | Error::ShardOverloaded { command, .. }
             | Error::Timeout { command, .. }
             | Error::Server { command, .. }
             | Error::Protocol { command, .. }
@@ -431,6 +451,7 @@ impl Error {
             | Error::Disconnected { command, .. }
             | Error::MayHaveRun { command, .. }
             | Error::ReplyTooLarge { command, .. }
+            | Error::ShardOverloaded { command, .. }
             | Error::Timeout { command, .. }
             | Error::Server { command, .. }
             | Error::Protocol { command, .. }
@@ -568,6 +589,17 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "connection handshake with shard {shard} ({addr}) failed at {step}: {message}"
+            ),
+            Error::ShardOverloaded {
+                shard,
+                addr,
+                command,
+                queued_bytes,
+                queued_commands,
+            } => write!(
+                f,
+                "{command}: shard {shard} ({addr}) has a full queue ({queued_bytes} bytes, \
+                 {queued_commands} commands waiting); nothing was sent"
             ),
             Error::ShardDown {
                 shard,

@@ -38,6 +38,9 @@ impl RingCore {
                 return;
             }
         };
+        if self.held_back(id, shard, conn) {
+            return;
+        }
         let Some(req) = self.reqs.get_mut(id) else {
             return;
         };
@@ -86,6 +89,7 @@ impl RingCore {
             start_at: Some(at),
             deadline: Instant::MAX,
             kind: ConnKind::Shared,
+            drain_deadline: Instant::MAX,
         });
         if let Some(sh) = self.table.get_mut(slot) {
             sh.main = Some(id);
@@ -274,6 +278,11 @@ impl RingCore {
         if !shared {
             self.dedicated_received(id, kind);
         }
+        // A removed shard's connection goes once it owes nothing more.
+        let retired = self.table.get(slot).is_some_and(|sh| sh.retired);
+        if retired && self.conns.get(id).is_some_and(|c| c.io.pending() == 0) {
+            self.drop_conn(id, &Cause::Removed, false);
+        }
         self.run_deferred();
     }
 
@@ -435,6 +444,17 @@ impl RingCore {
         self.scratch = tags;
         if !shared {
             self.dedicated_dropped(id, kind, slot, &err, natural);
+        }
+        if self.table.get(slot).is_some_and(|sh| sh.retired) {
+            // A removed shard: no health to track; its slot goes with its last connection.
+            let (capacity, conns) = (self.conns.capacity(), &self.conns);
+            let last = !(0..capacity)
+                .filter_map(|i| conns.id_at(i))
+                .any(|c| conns.get(c).is_some_and(|c| c.shard == slot));
+            if last {
+                self.table.remove(slot);
+            }
+            return;
         }
         if !natural {
             return;

@@ -100,6 +100,7 @@ impl RingCore {
             start_at: Some(at),
             deadline: Instant::MAX,
             kind,
+            drain_deadline: Instant::MAX,
         });
         if at <= self.now {
             self.start_conn(id, addr);

@@ -50,6 +50,10 @@ pub(crate) struct Shard {
     pub(crate) probe_seq: u32,
     /// When the next heartbeat starts ([`Instant::MAX`] while one is outstanding).
     pub(crate) next_probe: Instant,
+    /// Removed by `set_shards` but its shared connection still owes replies to requests
+    /// written before (graceful removal): out of `order` and placement, never probed; the
+    /// slot is freed when that connection goes.
+    pub(crate) retired: bool,
 }
 
 impl Shard {
@@ -72,6 +76,7 @@ impl Shard {
             probe: None,
             probe_seq: 0,
             next_probe: now,
+            retired: false,
         }
     }
 

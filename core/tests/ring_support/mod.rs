@@ -26,6 +26,8 @@ pub enum Mode {
     Blackhole,
     /// Answers with bytes that are not RESP.
     Garbage,
+    /// Runs commands but holds the answers back until [`Rig::release`].
+    Hold,
 }
 
 #[derive(Debug)]
@@ -187,7 +189,7 @@ impl Server {
                 Err(e) => panic!("client sent invalid RESP: {e}"),
             };
             buf.drain(..used);
-            if self.mode == Mode::Up {
+            if matches!(self.mode, Mode::Up | Mode::Hold) {
                 self.answer(&args, &mut out);
             } else {
                 self.log.push(args);
@@ -206,6 +208,8 @@ struct Link {
     connected: bool,
     /// Bytes the server has received but not parsed yet.
     inbox: Vec<u8>,
+    /// Answers held back ([`Mode::Hold`]).
+    held: Vec<u8>,
 }
 
 /// The ring, its fake servers and an instant network.
@@ -303,6 +307,18 @@ impl Rig {
         self.settle();
     }
 
+    /// A held server ([`Mode::Hold`]) sends what it held back, and answers at once again.
+    pub fn release(&mut self, addr: &str) {
+        self.server(addr).mode = Mode::Up;
+        for (conn, link) in &mut self.links {
+            if link.addr == addr && !link.held.is_empty() {
+                let held = std::mem::take(&mut link.held);
+                self.inputs.push_back(Pending::Received(*conn, held));
+            }
+        }
+        self.settle();
+    }
+
     pub fn submit(&mut self, cmd: Cmd) -> Result<RequestId, Error> {
         let r = self.ring.submit(cmd, self.now);
         self.settle();
@@ -337,6 +353,7 @@ impl Rig {
                                         addr: addr.to_string(),
                                         connected: true,
                                         inbox: Vec::new(),
+                                        held: Vec::new(),
                                     },
                                 );
                                 self.inputs.push_back(Pending::Connected(conn));
@@ -359,9 +376,14 @@ impl Rig {
                             link.inbox.extend_from_slice(&bytes);
                             let addr = link.addr.clone();
                             let mut inbox = std::mem::take(&mut link.inbox);
-                            let out = self.servers.get_mut(&addr).unwrap().serve(&mut inbox);
-                            self.links.get_mut(&conn).unwrap().inbox = inbox;
-                            if !out.is_empty() {
+                            let server = self.servers.get_mut(&addr).unwrap();
+                            let out = server.serve(&mut inbox);
+                            let hold = server.mode == Mode::Hold;
+                            let link = self.links.get_mut(&conn).unwrap();
+                            link.inbox = inbox;
+                            if hold {
+                                link.held.extend_from_slice(&out);
+                            } else if !out.is_empty() {
                                 self.inputs.push_back(Pending::Received(conn, out));
                             }
                         }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant as StdInstant};
 
-use redis_ring_core::command::{Cmd, FromValue, FromValueError, ToArg};
+use redis_ring_core::command::{Cmd, FromValue, ToArg};
 use redis_ring_core::config::Config;
 use redis_ring_core::error::{CmdName, Error};
 use redis_ring_core::resp::Value;
@@ -360,20 +360,5 @@ redis_ring_core::for_each_command!(ring_methods);
 
 /// Converts a reply for [`Ring::query`] and the typed helpers.
 pub(crate) fn convert<T: FromValue>(command: CmdName, value: Value) -> Result<T, Error> {
-    T::from_value(value).map_err(|e| conversion_error(command, &e))
-}
-
-/// TEMPORARY ADAPTATION (same as driver-std's): the core's `Error` has no variant for "the
-/// reply does not convert to the type asked for" yet; until it has one (requested from the
-/// core), this reports it as `InvalidCommand` with a static reason.
-fn conversion_error(command: CmdName, e: &FromValueError) -> Error {
-    let reason = match e {
-        FromValueError::UnexpectedType { .. } => {
-            "the reply has another type than the one asked for"
-        }
-        FromValueError::WrongLength { .. } => "the reply has another length than the one asked for",
-        FromValueError::Server(_) => "the reply holds a server error",
-        _ => "the reply's value does not fit the type asked for",
-    };
-    Error::InvalidCommand { command, reason }
+    redis_ring_core::error::convert_reply(command, value)
 }

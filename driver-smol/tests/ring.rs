@@ -130,7 +130,7 @@ fn typed_helpers_from_the_core_table() {
 }
 
 /// A reply that does not fit the type asked for is an error naming the command, never a
-/// panic (reported as `InvalidCommand` until the core has a conversion error).
+/// panic: a typed conversion error.
 #[test]
 fn conversion_errors_name_the_command() {
     let shards = Shards::start(1).unwrap();
@@ -138,7 +138,7 @@ fn conversion_errors_name_the_command() {
     smol::block_on(async {
         ring.set("text", "abc").await.unwrap();
         let err = ring.get::<i64>("text").await.unwrap_err();
-        assert!(matches!(err, Error::InvalidCommand { .. }), "{err:?}");
+        assert!(matches!(err, Error::Conversion { .. }), "{err:?}");
         assert!(err.to_string().contains("GET"), "{err}");
     });
 }

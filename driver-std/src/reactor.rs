@@ -262,6 +262,7 @@ impl Reactor {
     ) {
         let name = CmdName::new(cmd.name());
         let core = &mut self.core;
+        let explicit = timeout.is_some();
         let timeout = timeout.unwrap_or(core.config().command_timeout);
         let result = match target {
             Target::PerKey(n) => {
@@ -277,6 +278,9 @@ impl Reactor {
                 }
                 return;
             }
+            // The default timeout adds to a blocking command's block time; an explicit
+            // one caps the whole call (the core tells them apart).
+            Target::Routed if !explicit => core.submit(cmd, now),
             Target::Routed => core.submit_with_timeout(cmd, timeout, now),
             Target::Shard(shard) => core.submit_to_shard_with_timeout(shard, cmd, timeout, now),
             // A transaction's commands take the configured timeout (the core has no other).

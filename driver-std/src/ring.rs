@@ -7,7 +7,7 @@ use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
 use polling::Poller;
-use redis_ring_core::command::{Cmd, FromValue, FromValueError, ToArg};
+use redis_ring_core::command::{Cmd, FromValue, ToArg};
 use redis_ring_core::config::Config;
 use redis_ring_core::error::CmdName;
 use redis_ring_core::resp::Value;
@@ -407,20 +407,5 @@ fn reentrant(cmd: &Cmd) -> Reply {
 
 /// Converts a reply for [`Ring::query`] and friends.
 pub(crate) fn convert<T: FromValue>(command: CmdName, value: Value) -> Result<T, Error> {
-    T::from_value(value).map_err(|e| conversion_error(command, &e))
-}
-
-/// TEMPORARY ADAPTATION (driver-std): the core's `Error` has no variant for "the reply does
-/// not convert to the type asked for" yet; until it has one (requested from the core), this
-/// reports it as `InvalidCommand` with a static reason.
-fn conversion_error(command: CmdName, e: &FromValueError) -> Error {
-    let reason = match e {
-        FromValueError::UnexpectedType { .. } => {
-            "the reply has another type than the one asked for"
-        }
-        FromValueError::WrongLength { .. } => "the reply has another length than the one asked for",
-        FromValueError::Server(_) => "the reply holds a server error",
-        _ => "the reply's value does not fit the type asked for",
-    };
-    Error::InvalidCommand { command, reason }
+    redis_ring_core::error::convert_reply(command, value)
 }

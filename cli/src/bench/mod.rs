@@ -17,6 +17,7 @@ mod ring_smol;
 mod ring_std;
 mod workload;
 
+use redis_ring_core::config::redact_addr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -62,6 +63,8 @@ pub(crate) struct Bench {
 pub(crate) struct ConnSettings {
     /// Placement algorithm.
     pub(crate) placement: redis_ring_core::placement::Algorithm,
+    /// Hash tag.
+    pub(crate) hash_tag: redis_ring_core::placement::HashTag,
     /// ACL user.
     pub(crate) user: Option<String>,
     /// AUTH password.
@@ -176,6 +179,7 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
     let resp = global.resp.unwrap_or(3);
     let conn = ConnSettings {
         placement: global.placement.clone(),
+        hash_tag: global.hash_tag,
         user: global.user.clone(),
         password: global.password.clone(),
         db: global.db,
@@ -226,8 +230,11 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
             duration: args.duration,
             keys: args.keys,
             value_size: args.value_size,
-            shards: shards.iter().map(|(n, a)| format!("{n}={a}")).collect(),
-            placement: placement_name(&global.placement),
+            shards: shards
+                .iter()
+                .map(|(n, a)| format!("{n}={}", redact_addr(a)))
+                .collect(),
+            placement: placement_name(&global.placement, global.hash_tag),
         },
         start_unix_ms: measured.clock.start_unix_ms,
         elapsed: measured.end.duration_since(measured.clock.start),

@@ -34,14 +34,17 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
     smol::block_on(callers.run(async {
         let mut conns = Vec::with_capacity(bench.shards.len());
         for (name, addr) in &bench.shards {
-            let conn = connect(addr, &bench.conn)
-                .await
-                .map_err(|e| format!("redis-rs: shard {name} ({addr}): {e}"))?;
+            let conn = connect(addr, &bench.conn).await.map_err(|e| {
+                let addr = redis_ring_core::config::redact_addr(addr);
+                format!("redis-rs: shard {name} ({addr}): {e}")
+            })?;
             conns.push(conn);
         }
         let shared = Arc::new(Shared {
             conns,
-            placement: bench.shard_list.placement(&bench.conn.placement),
+            placement: bench
+                .shard_list
+                .placement(&bench.conn.placement, bench.conn.hash_tag),
             workload: bench.workload.clone(),
         });
         let (clock, progress) = bench.begin();

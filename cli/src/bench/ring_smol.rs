@@ -21,6 +21,7 @@ fn build(shards: &[(String, String)], c: &ConnSettings) -> Result<Ring, String> 
     let mut builder = Ring::builder()
         .shards(shards.iter().cloned())
         .placement(c.placement.clone())
+        .hash_tag(c.hash_tag)
         .command_timeout(c.timeout)
         .connect_timeout(c.timeout)
         .db(c.db)

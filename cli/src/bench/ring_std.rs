@@ -39,6 +39,7 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
         shards: bench.shards.clone(),
         global: GlobalConn {
             placement: bench.conn.placement.clone(),
+            hash_tag: bench.conn.hash_tag,
             user: bench.conn.user.clone(),
             password: bench.conn.password.clone(),
             db: bench.conn.db,

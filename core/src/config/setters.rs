@@ -2,9 +2,10 @@
 //! `RingBuilder`s share, written once so their names, types and docs cannot drift apart.
 
 /// Expands, inside `impl RingBuilder { ... }` of a driver, to the builder's option setters
-/// (go-redis `RingOptions` names): `placement`, `commands`, `heartbeat_interval`,
+/// (go-redis `RingOptions` names): `placement`, `hash_tag`, `commands`, `heartbeat_interval`,
 /// `heartbeat_timeout`, `probe_interval`, `fail_threshold`, `recover_threshold`,
 /// `connect_timeout`, `command_timeout`, `retries`, `max_reconnect_backoff`, `limits`,
+/// `max_reply_len`,
 /// `protocol`, `db`, `retry_backoff`, `username`, `password`, `client_name`,
 /// `heartbeat_check`, `shard_options` and `seed`.
 ///
@@ -19,6 +20,9 @@ macro_rules! ring_builder_setters {
             /// How keys are placed (default: go-redis v9 rendezvous;
             /// `Algorithm::go_redis_v7()` for go-redis v7's consistent hash).
             placement: $crate::placement::Algorithm => placement;
+            /// Which part of a key is hashed (default go-redis `{}`; another pair or
+            /// `HashTag::NONE` to match a twemproxy pool's `hash_tag:`).
+            hash_tag: $crate::placement::HashTag => hash_tag;
             /// The command table used for routing (key positions and classes): register
             /// module commands' keys here.
             commands: $crate::command::CommandTable => commands;
@@ -43,6 +47,13 @@ macro_rules! ring_builder_setters {
             max_reconnect_backoff: $crate::time::Duration => max_reconnect_backoff;
             /// Reply decoder limits (bulk length, element count, nesting depth).
             limits: $crate::resp::Limits => limits;
+            /// The most bytes one reply may hold (default 64 MiB). A reply announcing a
+            /// longer string fails only its own request (`Error::ReplyTooLarge`) and is
+            /// skipped as it streams in; the connection stays up.
+            max_reply_len: usize => max_reply_len;
+            /// Per-shard bound on queued bytes and commands, and what happens at it
+            /// (default: 64 MiB / 100 000 commands, callers wait).
+            queue_limit: $crate::config::QueueLimit => queue_limit;
             /// RESP version (default: RESP3 with fallback to RESP2).
             protocol: $crate::config::Protocol => conn.protocol;
             /// Database selected on every connection (default 0).

@@ -444,9 +444,13 @@ impl Harness {
                 self.submitted += 1;
                 self.submitted_bytes += size;
                 let t = timeout.unwrap_or(self.config.command_timeout);
-                // A blocking command's deadline starts after the block time the server may
-                // take (on a dedicated connection); "never late" is checked for the others.
-                let deadline = if blocking { Instant::MAX } else { self.now + t };
+                // A blocking command's default deadline starts after the block time the
+                // server may take (on a dedicated connection); an explicit timeout caps it.
+                let deadline = if blocking && timeout.is_none() {
+                    Instant::MAX
+                } else {
+                    self.now + t
+                };
                 assert!(
                     self.owed.insert(id, (size, deadline)).is_none(),
                     "{id} given twice"

@@ -526,7 +526,10 @@ impl Checker {
                         format!("{id} ({:?}) failed unexpectedly: {e}", p.kind),
                     );
                 }
-                if p.healthy && !matches!(e, Error::ShardRemoved { .. }) {
+                let removed = |e: &Error| matches!(e, Error::ShardRemoved { .. });
+                let removed =
+                    removed(e) || matches!(e, Error::MayHaveRun { cause, .. } if removed(cause));
+                if p.healthy && !removed {
                     return fail(
                         Rule::HealthyFailed,
                         format!("{id} on a healthy shard failed: {e}"),
@@ -735,6 +738,8 @@ fn fault_error(e: &Error) -> bool {
         Error::Split { failures, .. } => {
             !failures.is_empty() && failures.iter().all(|f| fault_error(&f.error))
         }
+        // Written, then the connection failed: not re-sent (retry safety).
+        Error::MayHaveRun { cause, .. } => fault_error(cause),
         _ => false,
     }
 }

@@ -26,6 +26,19 @@ use std::time::{Duration, Instant};
 /// `/proc/*/cwd` to prove that no server outlived the tests.
 pub const DIR_PREFIX: &str = "redis-ring-harness-";
 
+/// An environment variable naming this test run (`cargo xtask test` sets it to its pid): it
+/// goes into every server directory's name, so that [`leftover_servers`] sees only this run's
+/// servers, never those of another checkout's tests running beside it.
+pub const RUN_ENV: &str = "REDIS_RING_TEST_RUN";
+
+/// [`DIR_PREFIX`], followed by this run's name when [`RUN_ENV`] gives one.
+fn dir_prefix() -> String {
+    match std::env::var(RUN_ENV) {
+        Ok(run) if !run.is_empty() => format!("{DIR_PREFIX}{run}-"),
+        _ => DIR_PREFIX.to_string(),
+    }
+}
+
 /// How long a starting server may take to answer `PING`.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -82,7 +95,7 @@ impl RedisServer {
 
     /// Starts a server with `options` on a free port and waits until it answers PING.
     pub fn start_with(options: ServerOptions) -> io::Result<RedisServer> {
-        let dir = tempfile::Builder::new().prefix(DIR_PREFIX).tempdir()?;
+        let dir = tempfile::Builder::new().prefix(&dir_prefix()).tempdir()?;
         let mut server = RedisServer {
             port: free_port()?,
             dir,
@@ -489,8 +502,10 @@ fn set_parent_death_signal(cmd: &mut Command) {
 }
 
 /// Pids of running `redis-server` processes whose working directory is a harness
-/// directory (see [`DIR_PREFIX`]): servers that outlived their tests, if any.
+/// directory of this run (see [`DIR_PREFIX`], [`RUN_ENV`]): servers that outlived their
+/// tests, if any.
 pub fn leftover_servers() -> Vec<u32> {
+    let prefix = dir_prefix();
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -499,7 +514,7 @@ pub fn leftover_servers() -> Vec<u32> {
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
         .filter(|pid| {
             std::fs::read_link(format!("/proc/{pid}/cwd"))
-                .map(|cwd| cwd.to_string_lossy().contains(DIR_PREFIX))
+                .map(|cwd| cwd.to_string_lossy().contains(&prefix))
                 .unwrap_or(false)
         })
         .collect()

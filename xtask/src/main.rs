@@ -106,6 +106,12 @@ fn test() -> Result<(), String> {
 }
 
 fn run_tests(steps: &mut Steps) -> Result<(), String> {
+    // Name this run in the harness's server directories: the leftover check below then sees
+    // only this run's servers (other checkouts may be testing beside it).
+    env::set_var(
+        redis_ring_tests::harness::RUN_ENV,
+        std::process::id().to_string(),
+    );
     let redis = steps.run("redis-server 6.2+ available", redis::ensure)?;
     println!("using {} ({})", redis.path.display(), redis.version);
     steps.run("cargo fmt --all --check", || {

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use redis_ring_smol::{Cmd, Error, Event, Ring};
+use redis_ring_smol::{Cmd, Error, Event, Ring, Value};
 use redis_ring_tests::harness::{RawConn, Reply};
 use redis_ring_tests::{RedisServer, ServerOptions, Shards};
 use smol::future::FutureExt;
@@ -60,7 +60,7 @@ fn ring_and_its_futures_are_send_sync() {
     let tx = ring.transaction(&["a"], async |tx| {
         let _: Option<String> = tx.get("a").await?;
         tx.queue(Cmd::new("INCR").arg("a"));
-        Ok(())
+        Ok::<(), Error>(())
     });
     send(&tx);
     drop(tx);
@@ -69,6 +69,52 @@ fn ring_and_its_futures_are_send_sync() {
     drop(sub);
     let each = ring.for_each_shard(async |s| s.cmd(Cmd::new("DBSIZE")).await);
     send(&each);
+}
+
+/// A transaction whose closure captures variables (and fails with the caller's own error
+/// type) runs in a spawned task: its future is `Send`.
+#[test]
+fn transaction_with_captures_runs_in_a_spawned_task() {
+    #[derive(Debug)]
+    enum MyError {
+        Ring(Error),
+    }
+    impl From<Error> for MyError {
+        fn from(e: Error) -> Self {
+            MyError::Ring(e)
+        }
+    }
+    let shards = Shards::start(2).unwrap();
+    let ring = ring(&shards);
+    let step = 5_i64;
+    let key = String::from("{acct}:a");
+    let task = smol::spawn({
+        let ring = ring.clone();
+        async move {
+            ring.transaction(&[key.clone()], |tx| {
+                let key = key.clone();
+                async move {
+                    let a: i64 = tx.get::<Option<i64>>(&key).await?.unwrap_or(0);
+                    tx.queue(Cmd::new("SET").arg(&key).arg(a + step));
+                    Ok::<(), MyError>(())
+                }
+            })
+            .await
+        }
+    });
+    let replies = smol::block_on(task).unwrap();
+    assert_eq!(replies, vec![Value::Okay]);
+    let v: Option<i64> = smol::block_on(ring.get("{acct}:a")).unwrap();
+    assert_eq!(v, Some(5));
+    let other = (0..)
+        .map(|i| format!("k{i}"))
+        .find(|k| ring.shard_for_key(k) != ring.shard_for_key("a"))
+        .unwrap();
+    let MyError::Ring(e) = smol::block_on(ring.transaction(&["a", other.as_str()], |_tx| async {
+        Ok::<(), MyError>(())
+    }))
+    .unwrap_err();
+    assert!(matches!(e, Error::CrossShard { .. }), "{e:?}");
 }
 
 /// The helpers expanded from the core's table talk to real servers, over several shards.
@@ -264,7 +310,7 @@ fn close_fails_pending_and_later_commands() {
     // The stream ends after what was sent before the close.
     let rest: Vec<Event> = smol::block_on(async {
         let mut v = Vec::new();
-        while let Ok(e) = events.recv().await {
+        while let Some(e) = events.recv().await {
             v.push(e);
         }
         v
@@ -275,7 +321,7 @@ fn close_fails_pending_and_later_commands() {
         "{rest:?}"
     );
     // A closed ring refuses new events receivers' content too.
-    assert!(smol::block_on(ring.events().recv()).is_err());
+    assert!(smol::block_on(ring.events().recv()).is_none());
     shards.server(0).resume().unwrap();
 }
 
@@ -285,8 +331,8 @@ fn events_stream() {
     let mut shards = Shards::start(2).unwrap();
     let ring = ring(&shards);
     let mut events = ring.events();
-    let next = |events: &mut smol::channel::Receiver<Event>| {
-        smol::block_on(async { events.recv().await.ok() }.or(async {
+    let next = |events: &mut redis_ring_smol::Events| {
+        smol::block_on(async { events.recv().await }.or(async {
             smol::Timer::after(Duration::from_secs(3)).await;
             None
         }))
@@ -435,7 +481,7 @@ fn driver_thread_runs_and_ends_with_the_ring() {
     let before = driver_threads();
     let ring = Ring::builder()
         .shards(shards.named())
-        .driver_thread(true)
+        .runtime(redis_ring_smol::Smol::new().driver_thread(true))
         .build()
         .unwrap();
     // The new thread names itself as it starts.

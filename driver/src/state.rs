@@ -1,28 +1,36 @@
-//! The state shared by every [`Ring`](crate::Ring) handle and the driver task: the core
-//! behind one mutex, the callers' reply slots, and the queue of I/O work for the driver.
+//! The state every handle of a ring and its driver task share: the core behind one mutex,
+//! the connections' transports, the callers' reply slots, subscription and event sinks.
 //!
 //! Whoever changes the core (a caller submitting, the driver feeding socket events) drains
 //! its outputs at once, under the same lock ([`State::drain`]): replies go straight into
-//! their callers' slots, socket work is queued for the driver ([`IoQueue`]) and the driver
-//! is woken — once: its waker is taken, so a burst of callers costs one wake-up. Wakers are
-//! collected while the lock is held and woken after it is released ([`Shared::with`]), so a
-//! woken task never finds the lock taken by the one that woke it.
+//! their callers' slots, `Close` drops the transport, `Transmit` marks it for the pump's
+//! next write, `Connect` is queued for the pump (it needs the runtime) and the driver is
+//! woken — once: its waker is taken, so a burst of callers costs one wake-up. Wakers are
+//! collected while the lock is held and woken after it is released, in one batch
+//! ([`Shared::with`]), so a woken task never finds the lock taken by the one that woke it.
+//!
+//! A waiting caller is a [`Waker`]: an async task's, or, for a blocking caller, one that
+//! unparks its thread (`blocking::block_on`): both share this dispatch code.
 
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
-use std::time::Instant as StdInstant;
+use std::time::{Duration, Instant as StdInstant};
 
+use async_channel::{Sender, TrySendError};
+use redis_ring_core::config::ShardAddr;
 use redis_ring_core::error::Error;
 use redis_ring_core::resp::Value;
 use redis_ring_core::ring::{ConnId, Event, Output, RequestId, RingCore};
 use redis_ring_core::time::Instant;
-use smol::channel::{Sender, TrySendError};
 
-use crate::pubsub::{Message, SubSink};
-use redis_ring_core::config::ShardAddr;
+use crate::net::Connecting;
+use crate::pubsub::Message;
+use crate::stats::IoStats;
+use crate::transport::Transport;
 
 /// Everything the handles and the driver task share.
 #[derive(Debug)]
@@ -31,8 +39,52 @@ pub(crate) struct Shared {
     /// The core's time zero: core instants are nanoseconds since it.
     epoch: StdInstant,
     /// Per-shard settings from `redis://` addresses, read by the core's per-shard options
-    /// hook (see `addr`: an adaptation until the core parses addresses itself).
+    /// hook; written under the state lock, right before `set_shards` runs the hook.
     pub(crate) urls: Arc<Mutex<HashMap<String, ShardAddr>>>,
+}
+
+/// One connection's socket slot, indexed by [`ConnId::index`].
+pub(crate) enum Sock {
+    /// Connecting (resolution, then a non-blocking connect).
+    Connecting {
+        /// The connection.
+        id: ConnId,
+        /// The connect in progress.
+        fut: Connecting,
+    },
+    /// Established.
+    Open(Open),
+}
+
+impl std::fmt::Debug for Sock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sock::Connecting { id, .. } => write!(f, "Connecting({id:?})"),
+            Sock::Open(o) => write!(f, "Open({:?})", o.id),
+        }
+    }
+}
+
+impl Sock {
+    pub(crate) fn id(&self) -> ConnId {
+        match self {
+            Sock::Connecting { id, .. } => *id,
+            Sock::Open(o) => o.id,
+        }
+    }
+}
+
+/// An established connection.
+#[derive(Debug)]
+pub(crate) struct Open {
+    pub(crate) id: ConnId,
+    pub(crate) io: Transport,
+    /// The core has bytes for this connection.
+    pub(crate) dirty: bool,
+    /// The last write would have blocked: wait for writability.
+    pub(crate) write_blocked: bool,
+    /// Reads made in the current driver turn (bounded per turn).
+    pub(crate) reads: usize,
 }
 
 /// The mutable part of [`Shared`].
@@ -42,8 +94,12 @@ pub(crate) struct State {
     pub(crate) core: RingCore,
     /// Callers waiting for a reply, by request id.
     pending: HashMap<u64, Slot, BuildHasherDefault<IdHasher>>,
-    /// Socket work for the driver.
-    pub(crate) io: IoQueue,
+    /// Sockets, by connection index.
+    pub(crate) socks: Vec<Option<Sock>>,
+    /// Connections the core asked for, not started yet (the pump starts them).
+    pub(crate) connects: Vec<(ConnId, Arc<str>)>,
+    /// Closes for a socket the pump had taken out of its slot while the core closed it.
+    pub(crate) closed_taken: Vec<ConnId>,
     /// The core's next deadline, from the last drain.
     pub(crate) deadline: Instant,
     /// The deadline the driver's timer is armed for; a drain that finds an earlier one
@@ -53,12 +109,12 @@ pub(crate) struct State {
     pub(crate) driver: Option<Waker>,
     /// Set when the ring is closed (explicitly or by dropping the last handle).
     pub(crate) closing: bool,
-    /// Counters for `Ring::io_stats` (kept under the lock: no atomics needed).
-    pub(crate) io_stats: crate::stats::IoStats,
+    /// Counters for `io_stats` (kept under the lock: no atomics needed).
+    pub(crate) io_stats: IoStats,
     /// Wakers to wake once the lock is released.
     to_wake: Vec<Waker>,
     /// `events()` receivers; closed ones are dropped on the next event.
-    pub(crate) subscribers: Vec<Sender<Event>>,
+    pub(crate) events: Vec<Sender<Event>>,
     /// Pub/sub subscriptions, by `SubId`.
     pub(crate) subs: HashMap<u64, SubSink, BuildHasherDefault<IdHasher>>,
 }
@@ -70,56 +126,41 @@ struct Slot {
     result: Option<Result<Value, Error>>,
 }
 
-/// What the core asked of the sockets since the driver last looked, in the order it asked
-/// (a connection may be opened and closed again before the driver runs).
-#[derive(Debug, Default)]
-pub(crate) struct IoQueue {
-    pub(crate) ops: Vec<IoOp>,
-}
-
-/// One request of the core to the sockets.
+/// The driver's end of a subscription.
 #[derive(Debug)]
-pub(crate) enum IoOp {
-    /// `Output::Connect`.
-    Connect(ConnId, Arc<str>),
-    /// `Output::Transmit`.
-    Transmit(ConnId),
-    /// `Output::Close`.
-    Close(ConnId),
-}
-
-impl IoQueue {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.ops.is_empty()
-    }
+pub(crate) struct SubSink {
+    pub(crate) tx: Sender<Message>,
+    pub(crate) dropped: Arc<AtomicU64>,
+    /// `Output::Subscribed` came at least once.
+    pub(crate) subscribed: bool,
+    /// The `subscribe` call waiting for it.
+    pub(crate) waker: Option<Waker>,
 }
 
 thread_local! {
-    /// Reused by [`Shared::with`] so that waking costs no allocation.
+    /// Reused by [`Shared::unlock_and_wake`] so that waking costs no allocation.
     static SCRATCH: Cell<Vec<Waker>> = const { Cell::new(Vec::new()) };
 }
 
 impl Shared {
-    pub(crate) fn new(
-        core: RingCore,
-        epoch: StdInstant,
-        urls: Arc<Mutex<HashMap<String, ShardAddr>>>,
-    ) -> Shared {
+    pub(crate) fn new(core: RingCore, urls: Arc<Mutex<HashMap<String, ShardAddr>>>) -> Shared {
         Shared {
             state: Mutex::new(State {
                 core,
                 pending: HashMap::default(),
-                io: IoQueue::default(),
+                socks: Vec::new(),
+                connects: Vec::new(),
+                closed_taken: Vec::new(),
                 deadline: Instant::MAX,
                 armed: Instant::MAX,
                 driver: None,
                 closing: false,
-                io_stats: crate::stats::IoStats::default(),
+                io_stats: IoStats::default(),
                 to_wake: Vec::new(),
-                subscribers: Vec::new(),
+                events: Vec::new(),
                 subs: HashMap::default(),
             }),
-            epoch,
+            epoch: StdInstant::now(),
             urls,
         }
     }
@@ -129,18 +170,16 @@ impl Shared {
         Instant::from_nanos(u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX))
     }
 
-    /// The `std` instant of a core instant (for the driver's timer); `None` for "never".
+    /// The `std` instant of a core instant (for timers); `None` for "never".
     pub(crate) fn std_instant(&self, at: Instant) -> Option<StdInstant> {
         if at == Instant::MAX {
             return None;
         }
-        self.epoch
-            .checked_add(std::time::Duration::from_nanos(at.as_nanos()))
+        self.epoch.checked_add(Duration::from_nanos(at.as_nanos()))
     }
 
-    /// Locks the state (a panic elsewhere does not make the ring unusable: the core's
-    /// state stays consistent between calls, which are the only points a panic could come
-    /// from).
+    /// Locks the state (a panic elsewhere does not make the ring unusable: the core's state
+    /// stays consistent between calls, which are the only points a panic could come from).
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -153,7 +192,7 @@ impl Shared {
         r
     }
 
-    /// Releases `st` and wakes the wakers it collected.
+    /// Releases `st` and wakes the wakers it collected, in one batch.
     pub(crate) fn unlock_and_wake(mut st: MutexGuard<'_, State>) {
         if st.to_wake.is_empty() {
             return;
@@ -166,30 +205,41 @@ impl Shared {
         }
         SCRATCH.set(local);
     }
+
+    /// Marks the ring closed and wakes the driver (which then shuts everything down).
+    pub(crate) fn close(&self) {
+        self.with(|st| {
+            st.closing = true;
+            st.wake_driver();
+        });
+    }
 }
 
 impl State {
-    /// Drains the core's outputs (the call protocol: after every change). Replies fill their
-    /// slots, socket work is queued for the driver, events go to subscribers.
+    /// Drains the core's outputs (the call protocol: after every change).
     pub(crate) fn drain(&mut self) {
         loop {
             match self.core.poll_output() {
                 Output::Connect { conn, addr } => {
-                    self.io.ops.push(IoOp::Connect(conn, addr));
+                    self.connects.push((conn, addr));
                     self.wake_driver();
                 }
                 Output::Transmit { conn } => {
-                    self.io.ops.push(IoOp::Transmit(conn));
-                    self.wake_driver();
+                    if let Some(Sock::Open(o)) = self.sock_mut(conn) {
+                        if !o.dirty {
+                            o.dirty = true;
+                            self.wake_driver();
+                        }
+                    }
                 }
-                Output::Close { conn } => {
-                    self.io.ops.push(IoOp::Close(conn));
-                    self.wake_driver();
-                }
+                Output::Close { conn } => match self.socks.get_mut(conn.index()) {
+                    Some(slot) if slot.as_ref().is_some_and(|s| s.id() == conn) => *slot = None,
+                    _ => self.closed_taken.push(conn),
+                },
                 Output::Reply { id, result } => self.deliver(id, result),
                 Output::Event(event) => {
                     // A full receiver misses this event; a dropped one is forgotten.
-                    self.subscribers.retain(|s| {
+                    self.events.retain(|s| {
                         !matches!(s.try_send(event.clone()), Err(TrySendError::Closed(_)))
                     });
                 }
@@ -200,11 +250,14 @@ impl State {
                     payload,
                 } => {
                     if let Some(sink) = self.subs.get(&sub.as_u64()) {
-                        sink.send(Message {
+                        let msg = Message {
                             channel,
                             pattern,
                             payload,
-                        });
+                        };
+                        if let Err(TrySendError::Full(_)) = sink.tx.try_send(msg) {
+                            sink.dropped.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                 }
                 Output::Subscribed { sub } => {
@@ -222,10 +275,19 @@ impl State {
                     }
                     return;
                 }
-                // Outputs added to the core later: nothing this driver knows to do.
+                // Outputs added to the core later: nothing this layer knows to do.
                 _ => {}
             }
         }
+    }
+
+    /// The socket of `id`, if that very connection (not an earlier one at its index) is
+    /// still here.
+    pub(crate) fn sock_mut(&mut self, id: ConnId) -> Option<&mut Sock> {
+        self.socks
+            .get_mut(id.index())?
+            .as_mut()
+            .filter(|s| s.id() == id)
     }
 
     fn deliver(&mut self, id: RequestId, result: Result<Value, Error>) {
@@ -289,6 +351,24 @@ impl State {
     /// Requests waiting for their reply.
     pub(crate) fn waiting(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Closes everything: pending requests fail with `Error::Closed`, sockets close, event
+    /// and subscription streams end.
+    pub(crate) fn shutdown(&mut self, now: Instant) {
+        self.closing = true;
+        self.core.close(now);
+        self.drain();
+        self.connects.clear();
+        self.socks.clear();
+        self.events.clear();
+        for sink in self.subs.values_mut() {
+            if let Some(w) = sink.waker.take() {
+                self.to_wake.push(w);
+            }
+        }
+        self.subs.clear();
+        self.driver = None;
     }
 }
 

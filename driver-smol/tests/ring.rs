@@ -91,7 +91,7 @@ fn transaction_with_captures_runs_in_a_spawned_task() {
     let task = smol::spawn({
         let ring = ring.clone();
         async move {
-            ring.transaction(&[key.clone()], |tx| {
+            ring.transaction(std::slice::from_ref(&key), |tx| {
                 let key = key.clone();
                 async move {
                     let a: i64 = tx.get::<Option<i64>>(&key).await?.unwrap_or(0);

@@ -379,31 +379,58 @@ macro_rules! blocking_methods {
 
 redis_ring_core::for_each_command!(blocking_methods);
 
-/// A blocking pipeline (`Ring::pipeline`): queue with the async pipeline's methods (it
-/// derefs to it), then [`Pipeline::run`] waits for every result.
+/// A blocking pipeline (`Ring::pipeline`): queue commands, then [`Pipeline::run`] waits
+/// for every result (see the async [`crate::Pipeline`]).
 #[derive(Debug)]
 #[must_use = "a pipeline does nothing until run"]
 pub struct Pipeline<'a>(crate::Pipeline<'a>);
 
 impl Pipeline<'_> {
+    /// Queues any command.
+    pub fn cmd(&mut self, cmd: Cmd) -> &mut Self {
+        self.0.cmd(cmd);
+        self
+    }
+
+    /// A deadline for every command of the pipeline instead of the configured one.
+    pub fn timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.0.timeout(timeout);
+        self
+    }
+
+    /// The number of queued commands.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no command is queued.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Sends every queued command and returns their results in order.
     pub fn run(&mut self) -> Vec<Result<Value, Error>> {
         block_on(self.0.run())
     }
 }
 
-impl<'a> std::ops::Deref for Pipeline<'a> {
-    type Target = crate::Pipeline<'a>;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
+/// The typed helpers as queueing methods of the blocking pipeline.
+macro_rules! blocking_pipeline_methods {
+    ($(
+        $(#[$meta:meta])*
+        fn $name:ident<$($r:ident),*>($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty { $body:expr }
+    )*) => {
+        /// Typed helpers that queue their command.
+        impl Pipeline<'_> {$(
+            $(#[$meta])*
+            pub fn $name(&mut self, $($arg: $ty),*) -> &mut Self {
+                self.cmd(redis_ring_core::command::cmds::$name($($arg),*))
+            }
+        )*}
+    };
 }
 
-impl std::ops::DerefMut for Pipeline<'_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
-    }
-}
+redis_ring_core::for_each_command!(blocking_pipeline_methods);
 
 /// A blocking handle on one shard (`Ring::shard`, `Ring::for_each_shard`).
 #[derive(Clone, Debug)]
@@ -527,6 +554,16 @@ impl Iterator for Subscription {
 pub struct Events(crate::Events);
 
 impl Events {
+    /// The next event; `None` once the ring is closed.
+    pub fn recv(&self) -> Option<Event> {
+        block_on(self.0.recv())
+    }
+
+    /// Every event as it comes, until the ring closes.
+    pub fn iter(&self) -> impl Iterator<Item = Event> + '_ {
+        std::iter::from_fn(|| self.recv())
+    }
+
     /// The next event, waiting at most `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Option<Event> {
         block_on_timeout(self.0.recv(), timeout).flatten()

@@ -16,7 +16,7 @@ use redis_ring_core::error::{CmdName, Error};
 use redis_ring_core::ring::{SubId, SubKind};
 
 use crate::runtime::{AsyncTimer, Runtime};
-use crate::state::{Shared, SubSink};
+use crate::state::{reentrant, Shared, SubSink};
 use crate::Ring;
 
 /// Messages a [`Subscription`] holds before new ones are dropped (and counted in
@@ -155,6 +155,9 @@ impl<Rt: Runtime> Ring<Rt> {
             _ => b"SSUBSCRIBE",
         });
         let shared = self.shared_arc();
+        if shared.reentrant() {
+            return Err(reentrant(command));
+        }
         let (tx, rx) = async_channel::bounded(SUBSCRIPTION_CAPACITY);
         let dropped = Arc::new(AtomicU64::new(0));
         let (id, timeout) = shared.with(|st| {

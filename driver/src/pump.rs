@@ -82,6 +82,15 @@ pub(crate) struct Pump<R: Runtime> {
     _alive: Alive,
 }
 
+impl<R: Runtime> Drop for Pump<R> {
+    /// Also on a panic (a hook the core ran on the driver task): no caller is left waiting.
+    fn drop(&mut self) {
+        let mut st = self.shared.lock();
+        st.abandon();
+        Shared::unlock_and_wake(st);
+    }
+}
+
 impl<R: Runtime> std::fmt::Debug for Pump<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pump")

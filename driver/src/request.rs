@@ -18,7 +18,7 @@ use redis_ring_core::resp::Value;
 use redis_ring_core::ring::{RequestId, RingCore, TxId};
 use redis_ring_core::time::Instant;
 
-use crate::state::{Shared, State};
+use crate::state::{reentrant, Shared, State};
 
 /// Where a request goes.
 #[derive(Clone, Debug)]
@@ -117,6 +117,9 @@ impl Future for Request<'_> {
         let this = self.get_mut();
         let shared = this.shared;
         match std::mem::replace(&mut this.state, ReqState::Done) {
+            ReqState::New(cmd, _) if shared.reentrant() => {
+                Poll::Ready(Err(reentrant(CmdName::new(cmd.name()))))
+            }
             ReqState::New(cmd, timeout) => {
                 let target = &this.target;
                 match shared.with(|st| submit_one(shared, st, target, cmd, timeout, cx.waker())) {
@@ -220,6 +223,9 @@ impl Future for Gather<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let shared = this.shared;
+        if this.submit.is_some() && shared.reentrant() {
+            return Poll::Ready(vec![Err(reentrant(this.name)); this.slots]);
+        }
         let mut st = shared.lock();
         if let Some(submit) = this.submit.take() {
             if st.closing {

@@ -13,7 +13,7 @@ use crate::events::{Events, EVENTS_CAPACITY};
 use crate::pipeline::Pipeline;
 use crate::request::{Request, Target};
 use crate::runtime::Runtime;
-use crate::state::Shared;
+use crate::state::{Shared, State};
 use crate::stats::{IoStats, ShardStats};
 
 /// A client of several Redis servers ("shards") that spreads keys over them by consistent
@@ -74,6 +74,14 @@ impl<Rt: Runtime> Ring<Rt> {
 
     pub(crate) fn shared(&self) -> &Shared {
         &self.inner.shared
+    }
+
+    /// `f` of the state, or `default` when called from inside one of the ring's hooks.
+    fn read<T>(&self, default: T, f: impl FnOnce(&State) -> T) -> T {
+        if self.shared().reentrant() {
+            return default;
+        }
+        f(&self.shared().lock())
     }
 
     pub(crate) fn shared_arc(&self) -> &Arc<Shared> {
@@ -162,16 +170,16 @@ impl<Rt: Runtime> Ring<Rt> {
     /// The name of the live shard that owns `key` now (hash tags applied); `None` when no
     /// shard is up.
     pub fn shard_for_key(&self, key: impl AsRef<[u8]>) -> Option<String> {
-        self.shared()
-            .lock()
-            .core
-            .shard_for_key(key.as_ref())
-            .map(|(name, _)| name.to_string())
+        self.read(None, |st| {
+            st.core
+                .shard_for_key(key.as_ref())
+                .map(|(name, _)| name.to_string())
+        })
     }
 
     /// The number of live shards (go-redis `Len`).
     pub fn len(&self) -> usize {
-        self.shared().lock().core.live_len()
+        self.read(0, |st| st.core.live_len())
     }
 
     /// Whether no shard is live.
@@ -199,6 +207,9 @@ impl<Rt: Runtime> Ring<Rt> {
                 .collect(),
         )?;
         let shared = self.shared();
+        if shared.reentrant() {
+            return Err(BuildError::Closed);
+        }
         shared.with(|st| {
             if st.closing {
                 return Err(BuildError::Closed);
@@ -211,6 +222,9 @@ impl<Rt: Runtime> Ring<Rt> {
     /// A new receiver of the ring's events from now on (shard added, removed, up, down).
     pub fn events(&self) -> Events {
         let (tx, rx) = async_channel::bounded(EVENTS_CAPACITY);
+        if self.shared().reentrant() {
+            return Events::new(rx);
+        }
         self.shared().with(|st| {
             if !st.closing {
                 st.events.push(tx);
@@ -221,28 +235,28 @@ impl<Rt: Runtime> Ring<Rt> {
 
     /// Every shard in configured order: state, address, last error, commands in flight.
     pub fn stats(&self) -> Vec<ShardStats> {
-        self.shared()
-            .lock()
-            .core
-            .shards()
-            .map(ShardStats::from)
-            .collect()
+        self.read(Vec::new(), |st| {
+            st.core.shards().map(ShardStats::from).collect()
+        })
     }
 
     /// What the driver has done so far: commands, writes, reads, wake-ups.
     pub fn io_stats(&self) -> IoStats {
-        self.shared().lock().io_stats
+        self.read(IoStats::default(), |st| st.io_stats)
     }
 
     /// Commands waiting for their reply, over all shards.
     pub fn in_flight(&self) -> usize {
-        self.shared().lock().waiting()
+        self.read(0, State::waiting)
     }
 
     /// Closes the ring for every clone: pending and later commands fail with
     /// `Error::Closed`, connections close, subscriptions and event streams end, and this
     /// returns when the background task has finished.
     pub async fn close(&self) {
+        if self.shared().reentrant() {
+            return;
+        }
         self.shared().close();
         // Every sender is the driver's: `recv` fails once the task is gone.
         let _ = self.inner.done.recv().await;
@@ -250,7 +264,7 @@ impl<Rt: Runtime> Ring<Rt> {
 
     /// Whether the ring was closed.
     pub fn is_closed(&self) -> bool {
-        self.shared().lock().closing
+        self.read(false, |st| st.closing)
     }
 }
 

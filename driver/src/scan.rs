@@ -115,6 +115,9 @@ impl<'a> Scan<'a> {
             }
             let scan = match &mut self.cursor {
                 Some(scan) => scan,
+                None if self.shared.reentrant() => {
+                    return Some(Err(crate::state::reentrant(CmdName::new(b"SCAN"))));
+                }
                 None => {
                     let mut scan = RingScan::over(&self.shared.lock().core);
                     if let Some(p) = &self.pattern {

@@ -66,6 +66,9 @@ impl<'r> Shard<'r> {
 
 /// The live shards' names, in configured order.
 pub(crate) fn live_shards(shared: &Shared) -> Vec<Arc<str>> {
+    if shared.reentrant() {
+        return Vec::new();
+    }
     shared
         .lock()
         .core

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant as StdInstant};
 
 use async_channel::{Sender, TrySendError};
 use redis_ring_core::config::ShardAddr;
-use redis_ring_core::error::Error;
+use redis_ring_core::error::{CmdName, Error};
 use redis_ring_core::resp::Value;
 use redis_ring_core::ring::{ConnId, Event, Output, RequestId, RingCore};
 use redis_ring_core::time::Instant;
@@ -140,6 +140,44 @@ pub(crate) struct SubSink {
 thread_local! {
     /// Reused by [`Shared::unlock_and_wake`] so that waking costs no allocation.
     static SCRATCH: Cell<Vec<Waker>> = const { Cell::new(Vec::new()) };
+    /// The address of the [`Shared`] whose lock this thread holds (0: none): a hook the
+    /// core runs (under the lock) that calls the ring must get an error, not a deadlock.
+    static HELD: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The state, locked by this thread.
+pub(crate) struct Locked<'a> {
+    guard: MutexGuard<'a, State>,
+    prev: usize,
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.guard
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        HELD.set(self.prev);
+    }
+}
+
+/// The error of a call made while this thread already drives the ring (from inside a hook
+/// such as `heartbeat_check` or `shard_options`): it would wait for itself.
+pub(crate) fn reentrant(command: CmdName) -> Error {
+    Error::Unsupported {
+        command,
+        reason: "called from inside one of the ring's hooks (on its own I/O thread or under \
+                 a call in progress): it would deadlock",
+    }
 }
 
 impl Shared {
@@ -178,10 +216,24 @@ impl Shared {
         self.epoch.checked_add(Duration::from_nanos(at.as_nanos()))
     }
 
+    /// Whether this thread holds the lock already (a hook calling the ring).
+    pub(crate) fn reentrant(&self) -> bool {
+        HELD.get() == std::ptr::from_ref(self) as usize
+    }
+
     /// Locks the state (a panic elsewhere does not make the ring unusable: the core's state
     /// stays consistent between calls, which are the only points a panic could come from).
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    ///
+    /// # Panics
+    /// When this thread holds it already (callers check [`Shared::reentrant`] first).
+    pub(crate) fn lock(&self) -> Locked<'_> {
+        assert!(
+            !self.reentrant(),
+            "redis-ring: the ring was called from one of its own hooks"
+        );
+        let guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let prev = HELD.replace(std::ptr::from_ref(self) as usize);
+        Locked { guard, prev }
     }
 
     /// Runs `f` under the lock, then wakes whoever `f` made ready, outside the lock.
@@ -193,7 +245,7 @@ impl Shared {
     }
 
     /// Releases `st` and wakes the wakers it collected, in one batch.
-    pub(crate) fn unlock_and_wake(mut st: MutexGuard<'_, State>) {
+    pub(crate) fn unlock_and_wake(mut st: Locked<'_>) {
         if st.to_wake.is_empty() {
             return;
         }
@@ -359,6 +411,35 @@ impl State {
         self.closing = true;
         self.core.close(now);
         self.drain();
+        self.connects.clear();
+        self.socks.clear();
+        self.events.clear();
+        for sink in self.subs.values_mut() {
+            if let Some(w) = sink.waker.take() {
+                self.to_wake.push(w);
+            }
+        }
+        self.subs.clear();
+        self.driver = None;
+    }
+}
+
+impl State {
+    /// What is left after the driver task died (a hook panicked in it): every waiting
+    /// caller fails with `Error::Closed` — none can hang — and the ring counts as closed.
+    /// The core is not called again (its hook is what panicked).
+    pub(crate) fn abandon(&mut self) {
+        self.closing = true;
+        for slot in self.pending.values_mut() {
+            if slot.result.is_none() {
+                slot.result = Some(Err(Error::Closed {
+                    command: CmdName::new(b"?"),
+                }));
+                if let Some(w) = slot.waker.take() {
+                    self.to_wake.push(w);
+                }
+            }
+        }
         self.connects.clear();
         self.socks.clear();
         self.events.clear();

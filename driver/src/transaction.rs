@@ -18,7 +18,7 @@ use redis_ring_core::ring::TxId;
 use crate::convert::convert;
 use crate::request::{Gather, Request, Target};
 use crate::runtime::Runtime;
-use crate::state::Shared;
+use crate::state::{reentrant, Shared};
 use crate::Ring;
 
 /// How many times `transaction` runs its closure before giving up while the watched keys
@@ -130,6 +130,9 @@ where
     Fut: Future<Output = Result<(), E>>,
     E: From<Error>,
 {
+    if shared.reentrant() {
+        return Err(reentrant(CmdName::new(b"MULTI")).into());
+    }
     for _ in 0..TRANSACTION_ATTEMPTS {
         let id = shared.with(|st| {
             if st.closing {

@@ -24,7 +24,7 @@ use async_channel::{Sender, TrySendError};
 use redis_ring_core::config::Endpoint;
 use redis_ring_core::error::{CmdName, Error};
 use redis_ring_core::resp::Value;
-use redis_ring_core::ring::{ConnId, Event, Output, RequestId, RingCore};
+use redis_ring_core::ring::{ConnId, Event, Input, Output, RequestId, RingCore};
 use redis_ring_core::time::Instant;
 
 use crate::net::Connecting;
@@ -104,6 +104,13 @@ pub(crate) struct State {
     pub(crate) armed: Instant,
     /// The driver task's waker while it waits; taken by whoever wakes it.
     pub(crate) driver: Option<Waker>,
+    /// The driver task holds the lock for a turn (it writes marked connections itself).
+    pub(crate) in_turn: bool,
+    /// Connections marked by a drain outside a driver turn, with nothing in flight: written
+    /// at once by whoever drains (the caller's thread), no driver wake-up.
+    flush: Vec<ConnId>,
+    /// [`Shared`]'s epoch (for the `now` of a write made in [`State::drain`]).
+    epoch: StdInstant,
     /// Set when the ring is closed (explicitly or by dropping the last handle).
     pub(crate) closing: bool,
     /// Counters for `io_stats` (kept under the lock: no atomics needed).
@@ -179,6 +186,7 @@ pub(crate) fn reentrant(command: CmdName) -> Error {
 
 impl Shared {
     pub(crate) fn new(core: RingCore) -> Shared {
+        let epoch = StdInstant::now();
         Shared {
             state: Mutex::new(State {
                 core,
@@ -189,13 +197,16 @@ impl Shared {
                 deadline: Instant::MAX,
                 armed: Instant::MAX,
                 driver: None,
+                in_turn: false,
+                flush: Vec::new(),
+                epoch,
                 closing: false,
                 io_stats: IoStats::default(),
                 to_wake: Vec::new(),
                 events: Vec::new(),
                 subs: HashMap::default(),
             }),
-            epoch: StdInstant::now(),
+            epoch,
         }
     }
 
@@ -273,10 +284,22 @@ impl State {
                     self.wake_driver();
                 }
                 Output::Transmit { conn } => {
+                    // Nothing in flight: write now (outside a driver turn) or have the
+                    // driver do it. Replies on their way: the driver comes to this socket
+                    // when they arrive and writes then, one write for everything queued
+                    // meanwhile, with no wake-up (automatic pipelining, as Nagle's).
+                    let idle = self.core.in_flight(conn) == 0;
+                    let in_turn = self.in_turn;
                     if let Some(Sock::Open(o)) = self.sock_mut(conn) {
                         if !o.dirty {
                             o.dirty = true;
-                            self.wake_driver();
+                            if !in_turn && idle {
+                                if o.write_blocked {
+                                    self.wake_driver();
+                                } else {
+                                    self.flush.push(conn);
+                                }
+                            }
                         }
                     }
                 }
@@ -321,12 +344,55 @@ impl State {
                     if at < self.armed {
                         self.wake_driver();
                     }
-                    return;
+                    if self.flush.is_empty() {
+                        return;
+                    }
+                    self.write_marked();
                 }
                 // Outputs added to the core later: nothing this layer knows to do.
                 _ => {}
             }
         }
+    }
+
+    /// Writes the connections in `flush` from the caller's thread (one `write` each), as
+    /// the pump would; anything but a whole write (a full socket, an error) is left marked
+    /// for the driver, which is woken to deal with it.
+    fn write_marked(&mut self) {
+        let now = Instant::from_nanos(
+            u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX),
+        );
+        for k in 0..self.flush.len() {
+            let conn = self.flush[k];
+            let Some(Some(Sock::Open(o))) = self.socks.get_mut(conn.index()) else {
+                continue;
+            };
+            if o.id != conn || !o.dirty {
+                continue;
+            }
+            let buf = self.core.send_buf(conn);
+            match o.io.write(buf) {
+                Ok(n) => {
+                    let whole = n == buf.len();
+                    self.io_stats.writes += 1;
+                    self.io_stats.bytes_written += n as u64;
+                    o.dirty = !whole;
+                    self.core.handle_input(Input::Sent {
+                        conn,
+                        n,
+                        now,
+                    });
+                    if !whole {
+                        self.wake_driver();
+                    }
+                }
+                Err(e) => {
+                    o.write_blocked = e.kind() == std::io::ErrorKind::WouldBlock;
+                    self.wake_driver();
+                }
+            }
+        }
+        self.flush.clear();
     }
 
     /// The socket of `id`, if that very connection (not an earlier one at its index) is

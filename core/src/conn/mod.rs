@@ -96,6 +96,9 @@ pub(crate) struct Conn<T> {
     max_recv: usize,
     decoder: Decoder,
     fifo: VecDeque<Slot<T>>,
+    /// How many of the newest `fifo` entries still have bytes in `send` (not fully
+    /// written): the rest are in flight.
+    unsent: usize,
     /// Tags pushed before the connection was ready, in order.
     pub(crate) waiting: VecDeque<T>,
     /// Whether a `Transmit` is announced (or queued) and not yet answered by `Sent`.
@@ -124,6 +127,7 @@ impl<T: Copy> Conn<T> {
             max_recv,
             decoder: Decoder::new(limits),
             fifo: VecDeque::new(),
+            unsent: 0,
             waiting: VecDeque::new(),
             tx_queued: false,
             replies_total: 0,
@@ -157,6 +161,12 @@ impl<T: Copy> Conn<T> {
                 .count()
     }
 
+    /// Requests and handshake steps written and not answered yet: a reply is on its way
+    /// (the driver need not be woken to write more: it writes when that reply comes).
+    pub(crate) fn in_flight(&self) -> usize {
+        self.fifo.len().saturating_sub(self.unsent)
+    }
+
     /// The TCP connection is up: encodes the handshake. Returns `true` when the connection
     /// is ready at once (nothing to negotiate).
     pub(crate) fn on_connected(&mut self) -> bool {
@@ -174,6 +184,7 @@ impl<T: Copy> Conn<T> {
         let mut count = 0;
         handshake::encode(&self.opts, phase, &mut self.send, |step| {
             self.fifo.push_back(Slot::Handshake(phase, step));
+            self.unsent += 1;
             count += 1;
         });
         self.handshake_pending = count;
@@ -192,6 +203,7 @@ impl<T: Copy> Conn<T> {
         if self.state == State::Ready {
             cmd.encode(&mut self.send);
             self.fifo.push_back(Slot::User(tag));
+            self.unsent += 1;
             true
         } else {
             self.waiting.push_back(tag);
@@ -215,6 +227,7 @@ impl<T: Copy> Conn<T> {
         let n = n.min(self.send.len());
         if n == self.send.len() {
             self.send.clear();
+            self.unsent = 0;
         } else {
             // Compaction: a partial write is rare (the socket was full), a memmove is fine.
             self.send.drain(..n);
@@ -224,6 +237,7 @@ impl<T: Copy> Conn<T> {
 
     /// Every tag still pending (in flight first, then waiting), removing them.
     pub(crate) fn drain_pending(&mut self, mut f: impl FnMut(T)) {
+        self.unsent = 0;
         for slot in self.fifo.drain(..) {
             if let Slot::User(tag) = slot {
                 f(tag);

@@ -359,9 +359,8 @@ impl State {
     /// the pump would; anything but a whole write (a full socket, an error) is left marked
     /// for the driver, which is woken to deal with it.
     fn write_marked(&mut self) {
-        let now = Instant::from_nanos(
-            u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX),
-        );
+        let now =
+            Instant::from_nanos(u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX));
         for k in 0..self.flush.len() {
             let conn = self.flush[k];
             let Some(Some(Sock::Open(o))) = self.socks.get_mut(conn.index()) else {
@@ -377,11 +376,7 @@ impl State {
                     self.io_stats.writes += 1;
                     self.io_stats.bytes_written += n as u64;
                     o.dirty = !whole;
-                    self.core.handle_input(Input::Sent {
-                        conn,
-                        n,
-                        now,
-                    });
+                    self.core.handle_input(Input::Sent { conn, n, now });
                     if !whole {
                         self.wake_driver();
                     }

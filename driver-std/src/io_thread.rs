@@ -62,6 +62,9 @@ const WAKE: Token = Token(0);
 struct Readiness {
     readable: AtomicBool,
     writable: AtomicBool,
+    /// The peer closed (or the socket failed): reads report it from now on. Sticky, as no
+    /// further edge comes: a short read may leave the EOF unread behind the last bytes.
+    closed: AtomicBool,
 }
 
 impl Reactor {
@@ -150,6 +153,9 @@ fn run(reactor: &Arc<Reactor>, mut poll: MioPoll, mut driver: BoxFuture) {
             }
             if let Some(r) = sources.get(&ev.token().0) {
                 // An error or a hang-up shows up as readiness: the read or write reports it.
+                if ev.is_read_closed() || ev.is_error() {
+                    r.closed.store(true, Ordering::Release);
+                }
                 if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                     r.readable.store(true, Ordering::Release);
                 }
@@ -341,7 +347,8 @@ where
     T: MioSource + TakeError + std::fmt::Debug + Send + Read + Write,
 {
     fn poll_readable(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.ready.readable.load(Ordering::Acquire) {
+        if self.ready.readable.load(Ordering::Acquire) || self.ready.closed.load(Ordering::Acquire)
+        {
             return Poll::Ready(Ok(()));
         }
         Poll::Pending

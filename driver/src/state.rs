@@ -91,6 +91,11 @@ pub(crate) struct State {
     pub(crate) core: RingCore,
     /// Callers waiting for a reply, by request id.
     pending: HashMap<u64, Slot, BuildHasherDefault<IdHasher>>,
+    /// Groups of requests whose caller waits for all of them (a pipeline): woken once, when
+    /// the last reply comes, not once per shard.
+    groups: HashMap<u64, Group, BuildHasherDefault<IdHasher>>,
+    /// The last group id given (0 is "no group").
+    last_group: u64,
     /// Sockets, by connection index.
     pub(crate) socks: Vec<Option<Sock>>,
     /// Connections the core asked for, not started yet (the pump starts them).
@@ -128,6 +133,16 @@ pub(crate) struct State {
 struct Slot {
     waker: Option<Waker>,
     result: Option<Result<Value, Error>>,
+    /// The group it belongs to (0: none).
+    group: u64,
+}
+
+/// A caller waiting for several requests at once.
+#[derive(Debug, Default)]
+struct Group {
+    /// Replies still to come.
+    remaining: usize,
+    waker: Option<Waker>,
 }
 
 /// The driver's end of a subscription.
@@ -191,6 +206,8 @@ impl Shared {
             state: Mutex::new(State {
                 core,
                 pending: HashMap::default(),
+                groups: HashMap::default(),
+                last_group: 0,
                 socks: Vec::new(),
                 connects: Vec::new(),
                 closed_taken: Vec::new(),
@@ -405,7 +422,43 @@ impl State {
             if let Some(w) = slot.waker.take() {
                 self.to_wake.push(w);
             }
+            if let Some(g) = self.groups.get_mut(&slot.group) {
+                g.remaining = g.remaining.saturating_sub(1);
+                if g.remaining == 0 {
+                    if let Some(w) = g.waker.take() {
+                        self.to_wake.push(w);
+                    }
+                }
+            }
         }
+    }
+
+    /// A new group of requests, woken once when all of them are answered ([`State::expect`]
+    /// with it, then [`State::group_done`]); [`State::end_group`] forgets it.
+    pub(crate) fn new_group(&mut self) -> u64 {
+        self.last_group += 1;
+        self.groups.insert(self.last_group, Group::default());
+        self.last_group
+    }
+
+    /// Whether every request of `group` is answered; otherwise records `waker`.
+    pub(crate) fn group_done(&mut self, group: u64, waker: &Waker) -> bool {
+        let Some(g) = self.groups.get_mut(&group) else {
+            return true;
+        };
+        if g.remaining == 0 {
+            return true;
+        }
+        match &g.waker {
+            Some(old) if old.will_wake(waker) => {}
+            _ => g.waker = Some(waker.clone()),
+        }
+        false
+    }
+
+    /// Forgets `group` (its requests are taken or forgotten one by one).
+    pub(crate) fn end_group(&mut self, group: u64) {
+        self.groups.remove(&group);
     }
 
     /// Wakes the driver task if it waits (once per wait).
@@ -415,13 +468,17 @@ impl State {
         }
     }
 
-    /// Registers a caller for request `id`.
-    pub(crate) fn expect(&mut self, id: RequestId, waker: Option<Waker>) {
+    /// Registers a caller for request `id` (in `group`, 0 for none).
+    pub(crate) fn expect(&mut self, id: RequestId, waker: Option<Waker>, group: u64) {
+        if let Some(g) = self.groups.get_mut(&group) {
+            g.remaining += 1;
+        }
         self.pending.insert(
             id.as_u64(),
             Slot {
                 waker,
                 result: None,
+                group,
             },
         );
     }

@@ -75,8 +75,10 @@ fn submit_one(
             return Err(e);
         }
     };
+    st.inline = st.waiting() == 0;
     st.expect(id, Some(waker.clone()), 0);
     st.drain();
+    st.inline = false;
     Ok((id, st.take_reply(id, None)))
 }
 
@@ -254,7 +256,9 @@ impl Future for Gather<'_> {
                     }
                 }
             }
+            st.inline = true;
             st.drain();
+            st.inline = false;
         }
         // Woken once, when the last reply has come.
         if !st.group_done(this.group, cx.waker()) {

@@ -111,6 +111,10 @@ pub(crate) struct State {
     pub(crate) driver: Option<Waker>,
     /// The driver task holds the lock for a turn (it writes marked connections itself).
     pub(crate) in_turn: bool,
+    /// The drain in progress may write an idle connection on the caller's thread: set by a
+    /// pipeline's submit, or a lone caller's (nothing else pending); every other path wakes
+    /// the driver, which batches whatever the other callers queue meanwhile.
+    pub(crate) inline: bool,
     /// Connections marked by a drain outside a driver turn, with nothing in flight: written
     /// at once by whoever drains (the caller's thread), no driver wake-up.
     flush: Vec<ConnId>,
@@ -215,6 +219,7 @@ impl Shared {
                 armed: Instant::MAX,
                 driver: None,
                 in_turn: false,
+                inline: false,
                 flush: Vec::new(),
                 epoch,
                 closing: false,
@@ -301,21 +306,18 @@ impl State {
                     self.wake_driver();
                 }
                 Output::Transmit { conn } => {
-                    // Nothing in flight: write now (outside a driver turn) or have the
-                    // driver do it. Replies on their way: the driver comes to this socket
-                    // when they arrive and writes then, one write for everything queued
-                    // meanwhile, with no wake-up (automatic pipelining, as Nagle's).
-                    let idle = self.core.in_flight(conn) == 0;
-                    let in_turn = self.in_turn;
+                    // A pipeline, or a lone caller, on an idle connection: write now, on the
+                    // caller's thread (no driver wake-up). Otherwise the driver writes,
+                    // once, everything the callers queue until it runs (automatic
+                    // pipelining).
+                    let inline = self.inline && !self.in_turn && self.core.in_flight(conn) == 0;
                     if let Some(Sock::Open(o)) = self.sock_mut(conn) {
                         if !o.dirty {
                             o.dirty = true;
-                            if !in_turn && idle {
-                                if o.write_blocked {
-                                    self.wake_driver();
-                                } else {
-                                    self.flush.push(conn);
-                                }
+                            if inline && !o.write_blocked {
+                                self.flush.push(conn);
+                            } else {
+                                self.wake_driver();
                             }
                         }
                     }

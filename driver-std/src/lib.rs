@@ -32,12 +32,13 @@
 //! # How it runs
 //!
 //! * **One I/O thread per ring** (`redis-ring-io`, [`IoThread`]) runs the shared driver
-//!   task: it waits on a [`polling::Poller`] (sockets stay registered, level-triggered where
-//!   the OS allows) until a socket is ready, the core's next deadline, or a caller's wake-up,
+//!   task: it waits on a [`mio::Poll`] (sockets registered once, edge-triggered, for reading
+//!   and writing) until a socket is ready, the core's next deadline, or a caller's wake-up,
 //!   then reads, writes (one `write` per shard per turn: automatic pipelining) and fires
 //!   timers.
 //! * **Callers** submit under the ring's lock on their own thread (a refusal comes back at
-//!   once), wake the I/O thread only if it sleeps, and park until their reply slot is filled
+//!   once), write their shard's buffer themselves when nothing is in flight there (otherwise
+//!   the I/O thread writes it when the replies on their way arrive), and park until their reply slot is filled
 //!   (the slot holds a waker that unparks them). No lock is held across a round trip.
 //! * **Nothing blocks the I/O thread**: connects are non-blocking, host names resolve on
 //!   short-lived threads, writes that do not fit wait for writability; a dead or frozen

@@ -127,6 +127,7 @@ impl<R: Runtime> Pump<R> {
             return Poll::Ready(());
         }
         self.more_to_read = false;
+        st.in_turn = true;
         for sock in st.socks.iter_mut().flatten() {
             if let Sock::Open(o) = sock {
                 o.reads = 0;
@@ -157,6 +158,7 @@ impl<R: Runtime> Pump<R> {
                 if at == Instant::MAX || self.timer.as_mut().poll(cx).is_pending() {
                     st.armed = at;
                     st.driver = Some(cx.waker().clone());
+                    st.in_turn = false;
                     Shared::unlock_and_wake(st);
                     return Poll::Pending;
                 }
@@ -168,6 +170,7 @@ impl<R: Runtime> Pump<R> {
                 // A flooding socket used its budget, or plenty was done: let the callers
                 // woken by this poll (and other tasks) run, then continue.
                 st.driver = None;
+                st.in_turn = false;
                 Shared::unlock_and_wake(st);
                 cx.waker().wake_by_ref();
                 return Poll::Pending;

@@ -608,6 +608,14 @@ impl RingCore {
         self.conns.get(conn).map_or(&[], |c| c.io.send_buf())
     }
 
+    /// Requests (and handshake steps) written to `conn` whose replies have not come yet (0
+    /// for an unknown connection). While it is not 0 a driver need not hurry to write new
+    /// bytes for `conn`: the coming reply brings it back to that socket anyway (a driver
+    /// may batch them then, as Nagle's algorithm does).
+    pub fn in_flight(&self, conn: ConnId) -> usize {
+        self.conns.get(conn).map_or(0, |c| c.io.in_flight())
+    }
+
     /// Number of shards currently up (go-redis `Ring.Len`).
     pub fn live_len(&self) -> usize {
         self.table.live_len()

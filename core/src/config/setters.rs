@@ -5,8 +5,8 @@
 /// (go-redis `RingOptions` names): `placement`, `commands`, `heartbeat_interval`,
 /// `heartbeat_timeout`, `probe_interval`, `fail_threshold`, `recover_threshold`,
 /// `connect_timeout`, `command_timeout`, `retries`, `max_reconnect_backoff`, `limits`,
-/// `protocol`, `db`, `retry_backoff`, `username`, `password`, `client_name`,
-/// `heartbeat_check`, `shard_options` and `seed`.
+/// `protocol`, `db`, `failure_policy`, `rejoin`, `retry_backoff`, `username`, `password`,
+/// `client_name`, `heartbeat_check`, `heartbeat`, `shard_options` and `seed`.
 ///
 /// The builder must have the fields `config: Config`, `hook: Option<ShardHook>` (the user's
 /// per-shard hook, run after a `redis://` address's settings) and `seed: Option<u64>`, and
@@ -47,6 +47,12 @@ macro_rules! ring_builder_setters {
             protocol: $crate::config::Protocol => conn.protocol;
             /// Database selected on every connection (default 0).
             db: u32 => conn.db;
+            /// What a down shard means for its keys: `Rehash` (default, go-redis: its keys
+            /// move to the live shards) or `FailFast` (they fail at once, naming it).
+            failure_policy: $crate::config::FailurePolicy => failure_policy;
+            /// How a returning shard rejoins under `Rehash` (default `Immediate`; `Flush`
+            /// empties it first so that it never serves stale values).
+            rejoin: $crate::config::Rejoin => rejoin;
         }
 
         /// Backoff before the first retry and its upper bound (default 8 ms .. 512 ms).
@@ -83,6 +89,18 @@ macro_rules! ring_builder_setters {
             mut self,
             check: impl Fn(&$crate::resp::Value) -> bool + Send + Sync + 'static,
         ) -> Self {
+            self.config.heartbeat_check = Some($crate::config::HeartbeatCheck::new(check));
+            self
+        }
+
+        /// The heartbeat command (default `PING`) with a check of its reply (go-redis
+        /// v9.12 `HeartbeatFn`), e.g. `INFO replication` and a replication lag limit.
+        pub fn heartbeat(
+            mut self,
+            cmd: $crate::command::Cmd,
+            check: impl Fn(&$crate::resp::Value) -> bool + Send + Sync + 'static,
+        ) -> Self {
+            self.config.heartbeat = $crate::config::Heartbeat::new(cmd);
             self.config.heartbeat_check = Some($crate::config::HeartbeatCheck::new(check));
             self
         }

@@ -14,6 +14,7 @@ mod conns_io;
 mod dedicated;
 mod fanout;
 mod health;
+mod policy;
 mod pubsub;
 mod request;
 mod route;
@@ -39,7 +40,7 @@ use shard::{Shard, ShardSlot, ShardTable};
 use split::Splits;
 
 use crate::command::Cmd;
-use crate::config::Config;
+use crate::config::{Config, FailurePolicy};
 use crate::conn::Failure;
 use crate::error::{CmdName, Error, NetError};
 use crate::liveness::Liveness;
@@ -221,8 +222,10 @@ pub struct RingCore {
     wake: Instant,
     /// Conservative earliest request deadline.
     req_wake: Instant,
-    /// The heartbeat command, built once.
+    /// The heartbeat command (`Config::heartbeat`), built once.
     ping: Cmd,
+    /// `FLUSHDB SYNC`: the heartbeat of a shard rejoining under `Rejoin::Flush`.
+    flush: Cmd,
     deferred: Vec<Deferred>,
     scratch: Vec<Tag>,
     stats: Stats,
@@ -249,11 +252,15 @@ impl RingCore {
         ] {
             *d = (*d).max(floor);
         }
+        let mut table = ShardTable::default();
+        table.place_all = config.failure_policy == FailurePolicy::FailFast;
         RingCore {
             jitter: Jitter::new(config.seed),
+            ping: config.heartbeat.cmd().clone(),
+            flush: Cmd::new("FLUSHDB").arg("SYNC"),
             config,
             now,
-            table: ShardTable::default(),
+            table,
             conns: ConnTable::default(),
             reqs: Requests::default(),
             retries: Vec::new(),
@@ -261,7 +268,6 @@ impl RingCore {
             tx: VecDeque::new(),
             wake: Instant::MAX,
             req_wake: Instant::MAX,
-            ping: Cmd::new("PING"),
             deferred: Vec::new(),
             scratch: Vec::new(),
             stats: Stats::default(),
@@ -547,7 +553,8 @@ impl RingCore {
     }
 
     /// The shard that owns `key` now (hash tags applied), as `(name, addr)`; `None` when no
-    /// shard is up.
+    /// shard is up (under [`FailurePolicy::FailFast`]: its owner whatever its health; `None`
+    /// without shards).
     pub fn shard_for_key(&self, key: &[u8]) -> Option<(&Arc<str>, &Arc<str>)> {
         let sh = self.table.get(self.table.shard_for_key(key)?)?;
         Some((&sh.name, &sh.addr))

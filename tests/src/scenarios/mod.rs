@@ -36,6 +36,7 @@ pub mod faults;
 pub mod load;
 pub mod multi;
 pub mod options;
+pub mod policy;
 pub mod pubsub;
 pub mod topology;
 
@@ -245,6 +246,9 @@ macro_rules! scenario_tests {
             faults::all_shards_down_fails_at_once,
             faults::kill_one_shard_under_load,
             faults::pause_one_shard,
+            policy::fail_fast_kill_one_shard_under_load,
+            policy::rejoin_flush_prevents_stale_reads,
+            policy::custom_heartbeat_check,
             multi::pipelines_keep_order_and_per_command_results,
             multi::pipeline_with_a_dead_shard_fails_only_its_commands,
             multi::mget_mset_del_exists_across_shards,

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use redis_ring_core::config::FailurePolicy;
 use redis_ring_core::placement::Algorithm;
 
 use crate::duration::parse_duration;
@@ -64,6 +65,17 @@ pub(crate) struct Global {
     )]
     pub(crate) placement: Algorithm,
 
+    /// What a down shard means: rehash (its keys move to the live shards, go-redis) or
+    /// fail-fast (its keys fail at once naming it; no key ever moves)
+    #[arg(
+        long,
+        global = true,
+        value_name = "POLICY",
+        default_value = "rehash",
+        value_parser = parse_failure_policy
+    )]
+    pub(crate) failure_policy: FailurePolicy,
+
     /// User name for AUTH (ACL)
     #[arg(long, global = true, value_name = "NAME")]
     pub(crate) user: Option<String>,
@@ -97,6 +109,11 @@ pub(crate) struct Global {
     /// Print replies formatted (as redis-cli --no-raw); the default on a terminal
     #[arg(long, global = true)]
     pub(crate) no_raw: bool,
+}
+
+/// `--failure-policy`: `rehash` or `fail-fast`.
+fn parse_failure_policy(s: &str) -> Result<FailurePolicy, String> {
+    s.parse().map_err(|e: &str| e.to_string())
 }
 
 /// The subcommands; anything else is a Redis command.

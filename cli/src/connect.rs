@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use redis_ring_core::config::{Config, Protocol};
+use redis_ring_core::config::{Config, FailurePolicy, Protocol};
 use redis_ring_std::Ring;
 
 use crate::args::Global;
@@ -20,6 +20,7 @@ pub(crate) struct RingSettings {
 #[derive(Clone, Debug)]
 pub(crate) struct GlobalConn {
     pub(crate) placement: redis_ring_core::placement::Algorithm,
+    pub(crate) failure_policy: FailurePolicy,
     pub(crate) user: Option<String>,
     pub(crate) password: Option<String>,
     pub(crate) db: u32,
@@ -32,6 +33,7 @@ impl GlobalConn {
     pub(crate) fn of(global: &Global) -> GlobalConn {
         GlobalConn {
             placement: global.placement.clone(),
+            failure_policy: global.failure_policy,
             user: global.user.clone(),
             password: global.password.clone(),
             db: global.db,
@@ -62,6 +64,7 @@ impl RingSettings {
         let g = &self.global;
         let mut config = Config::default();
         config.placement = g.placement.clone();
+        config.failure_policy = g.failure_policy;
         let mut builder = Ring::builder()
             .config(config)
             .shards(self.shards.iter().cloned())

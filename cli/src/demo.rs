@@ -17,6 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use redis_ring_core::command::Cmd;
+use redis_ring_core::config::FailurePolicy;
 use redis_ring_core::placement::{AnyPlacement, Placement};
 use redis_ring_std::Ring;
 use redis_ring_tests::Shards;
@@ -88,7 +89,11 @@ pub(crate) fn run(global: &Global, args: &DemoArgs) -> Result<ExitCode, String> 
         names.len(),
         crate::shard_list::placement_name(&global.placement)
     ));
-    let demo = Demo::new(names, list.placement(&global.placement), args);
+    let mut demo = Demo::new(names, list.placement(&global.placement), args);
+    demo.fail_fast = global.failure_policy == FailurePolicy::FailFast;
+    if demo.fail_fast {
+        out.log("Failure policy fail-fast: a down shard's keys fail at once; no key ever moves.");
+    }
     let owned = servers.is_some();
     let result = demo.run(&ring, servers.as_mut(), &mut out);
     ring.close();
@@ -132,6 +137,8 @@ struct Demo {
     first_error: Mutex<Option<Instant>>,
     last_error: Mutex<Option<Instant>>,
     events: Mutex<Vec<(Instant, String, bool, String)>>,
+    /// `--failure-policy fail-fast`: a down shard's keys fail instead of moving.
+    fail_fast: bool,
 }
 
 impl Demo {
@@ -151,6 +158,7 @@ impl Demo {
             first_error: Mutex::new(None),
             last_error: Mutex::new(None),
             events: Mutex::new(Vec::new()),
+            fail_fast: false,
         }
     }
 
@@ -296,9 +304,12 @@ impl Demo {
                         .filter(|_| name == victim)
                         .map(|k| format!(" {} after the kill", ms(at.saturating_duration_since(k))))
                         .unwrap_or_default();
-                    out.log(&format!(
-                        "{t:6.2}s  {name} is DOWN{took} ({reason}); its keys now go to the other shards"
-                    ));
+                    let keys = if self.fail_fast {
+                        "its keys fail at once (ShardDown), none moves"
+                    } else {
+                        "its keys now go to the other shards"
+                    };
+                    out.log(&format!("{t:6.2}s  {name} is DOWN{took} ({reason}); {keys}"));
                 }
             }
             seen_events = events.len();
@@ -470,7 +481,9 @@ impl Demo {
             ]);
             rows.push(vec![
                 format!("  {}'s keys while down", self.names[victim]),
-                if moved_victim.is_empty() {
+                if self.fail_fast {
+                    "failed at once with ShardDown (fail-fast: none moved)".into()
+                } else if moved_victim.is_empty() {
                     "none written".into()
                 } else {
                     format!("went to the others: {}", moved_victim.join(", "))
@@ -503,7 +516,15 @@ impl Demo {
             ]);
         }
         s.push_str(&table(&spread));
-        if script.killed.is_some() {
+        if script.killed.is_some() && self.fail_fast {
+            let _ = writeln!(
+                s,
+                "\nFail-fast mode: while {} was down its keys failed at once, naming it, and no key\n\
+                 moved, so nothing was written elsewhere and nothing can be stale when it returns.\n\
+                 The other shards' keys were readable throughout.",
+                self.names[victim]
+            );
+        } else if script.killed.is_some() {
             let _ = writeln!(
                 s,
                 "\nCache mode, as go-redis's Ring: {} came back empty (persistence off), so the keys\n\

@@ -36,6 +36,7 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
         shards: bench.shards.clone(),
         global: GlobalConn {
             placement: bench.conn.placement.clone(),
+            failure_policy: Default::default(),
             user: bench.conn.user.clone(),
             password: bench.conn.password.clone(),
             db: bench.conn.db,

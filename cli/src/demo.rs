@@ -309,7 +309,9 @@ impl Demo {
                     } else {
                         "its keys now go to the other shards"
                     };
-                    out.log(&format!("{t:6.2}s  {name} is DOWN{took} ({reason}); {keys}"));
+                    out.log(&format!(
+                        "{t:6.2}s  {name} is DOWN{took} ({reason}); {keys}"
+                    ));
                 }
             }
             seen_events = events.len();

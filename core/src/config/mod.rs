@@ -35,7 +35,7 @@ mod addr;
 mod policy;
 mod setters;
 pub use addr::{parse_shard_addr, AddrError, ShardAddr};
-pub use policy::{FailurePolicy, Heartbeat, Rejoin};
+pub use policy::{FailurePolicy, Heartbeat, MigrateFrom, MigrationWindow, Rejoin};
 
 /// Which RESP version connections speak.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -156,6 +156,10 @@ pub struct Config {
     pub failure_policy: FailurePolicy,
     /// How a shard that was down rejoins under `Rehash` (default [`Rejoin::Immediate`]).
     pub rejoin: Rejoin,
+    /// Start with a migration window open from another ring's placement (default `None`).
+    /// The first `set_shards` adds the old shards, then moves to the given ones with
+    /// `RingCore::set_shards_with_window`.
+    pub migrate_from: Option<MigrateFrom>,
     /// Time between probes of a shard that is failing but not yet down, and the first delay
     /// of the reconnect backoff of a down shard. Default 50 ms. A connect refusal, reset or
     /// timeout seen by a real command triggers a probe at once.
@@ -217,6 +221,7 @@ impl Default for Config {
             heartbeat_check: None,
             failure_policy: FailurePolicy::Rehash,
             rejoin: Rejoin::Immediate,
+            migrate_from: None,
             probe_interval: Duration::from_millis(50),
             fail_threshold: 3,
             recover_threshold: 1,

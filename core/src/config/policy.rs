@@ -1,7 +1,11 @@
 //! What a dead shard means ([`FailurePolicy`]), how a returning shard rejoins ([`Rejoin`]),
 //! and what a heartbeat is ([`Heartbeat`]).
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::command::Cmd;
+use crate::time::Duration;
 
 /// What happens to the keys of a shard that is down.
 ///
@@ -111,5 +115,67 @@ impl Heartbeat {
 impl Default for Heartbeat {
     fn default() -> Self {
         Heartbeat::new(Cmd::new("PING"))
+    }
+}
+
+/// How a migration window behaves (see `RingCore::set_shards_with_window` and [`MigrateFrom`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MigrationWindow {
+    /// A read that misses at the new owner moves the key there (`MIGRATE`) and reads it
+    /// again, instead of reading the old owner's copy: the new ring warms up as it is read.
+    pub warm_up: bool,
+    /// The window closes by itself after this long (`None`: only by
+    /// `RingCore::close_window`).
+    pub duration: Option<Duration>,
+}
+
+impl MigrationWindow {
+    /// A window with warm-up off that stays open until closed.
+    pub fn new() -> MigrationWindow {
+        MigrationWindow::default()
+    }
+
+    /// Sets [`MigrationWindow::warm_up`].
+    pub fn warm_up(mut self, on: bool) -> Self {
+        self.warm_up = on;
+        self
+    }
+
+    /// Sets [`MigrationWindow::duration`].
+    pub fn duration(mut self, d: Duration) -> Self {
+        self.duration = Some(d);
+        self
+    }
+}
+
+/// A ring that starts with a migration window open: placement was `shards` (the old ring)
+/// and is now the ring's own shards ([`Config::migrate_from`](super::Config::migrate_from);
+/// the builders' `migrating_from`). The old shards are given as `host:port` and use the
+/// ring's connection options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MigrateFrom {
+    /// The old ring's `(name, host:port)` pairs, in placement order.
+    pub shards: Vec<(String, String)>,
+    /// How the window behaves.
+    pub window: MigrationWindow,
+}
+
+impl MigrateFrom {
+    /// A window from the ring of `shards`.
+    pub fn new<I, N, A>(shards: I, window: MigrationWindow) -> MigrateFrom
+    where
+        I: IntoIterator<Item = (N, A)>,
+        N: Into<String>,
+        A: Into<String>,
+    {
+        MigrateFrom {
+            shards: shards
+                .into_iter()
+                .map(|(n, a)| (n.into(), a.into()))
+                .collect(),
+            window,
+        }
     }
 }

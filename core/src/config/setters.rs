@@ -6,7 +6,8 @@
 /// `heartbeat_timeout`, `probe_interval`, `fail_threshold`, `recover_threshold`,
 /// `connect_timeout`, `command_timeout`, `retries`, `max_reconnect_backoff`, `limits`,
 /// `protocol`, `db`, `failure_policy`, `rejoin`, `retry_backoff`, `username`, `password`,
-/// `client_name`, `heartbeat_check`, `heartbeat`, `shard_options` and `seed`.
+/// `client_name`, `heartbeat_check`, `heartbeat`, `migrating_from`, `shard_options` and
+/// `seed`.
 ///
 /// The builder must have the fields `config: Config`, `hook: Option<ShardHook>` (the user's
 /// per-shard hook, run after a `redis://` address's settings) and `seed: Option<u64>`, and
@@ -102,6 +103,25 @@ macro_rules! ring_builder_setters {
         ) -> Self {
             self.config.heartbeat = $crate::config::Heartbeat::new(cmd);
             self.config.heartbeat_check = Some($crate::config::HeartbeatCheck::new(check));
+            self
+        }
+
+        /// Starts with a migration window open from the ring of `old_shards` (`(name,
+        /// host:port)`, the ring's connection options) to this ring's shards: keys whose
+        /// owner changed are read at the new owner then the old one, and moved to the new
+        /// owner (`MIGRATE`) before any other command, until the window closes (after
+        /// `window.duration`, if set). Run `redis-ring migrate` meanwhile to move the rest.
+        pub fn migrating_from<I, N, A>(
+            mut self,
+            old_shards: I,
+            window: $crate::config::MigrationWindow,
+        ) -> Self
+        where
+            I: IntoIterator<Item = (N, A)>,
+            N: Into<String>,
+            A: Into<String>,
+        {
+            self.config.migrate_from = Some($crate::config::MigrateFrom::new(old_shards, window));
             self
         }
 

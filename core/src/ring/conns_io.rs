@@ -150,7 +150,10 @@ impl RingCore {
                     }
                 }
                 Tag::Probe(slot, _) => {
-                    c.io.push(tag, policy::probe_cmd(&self.table, &self.ping, &self.flush, slot));
+                    c.io.push(
+                        tag,
+                        policy::probe_cmd(&self.table, &self.ping, &self.flush, slot),
+                    );
                 }
             }
         }

@@ -14,6 +14,7 @@ mod conns_io;
 mod dedicated;
 mod fanout;
 mod health;
+mod migration;
 mod policy;
 mod pubsub;
 mod request;
@@ -24,6 +25,7 @@ mod split;
 mod timers;
 mod transaction;
 
+pub use crate::config::MigrationWindow;
 pub use api::{ConnId, Event, Input, Output, RequestId};
 pub use pubsub::{SubId, SubKind};
 pub use scan::RingScan;
@@ -235,6 +237,8 @@ pub struct RingCore {
     splits: Splits,
     /// Requests pinned to a shard by name (`fanout`): retried there, never re-routed.
     pinned: BTreeMap<RequestId, Arc<str>>,
+    /// The migration window and the commands under its rules (`migration`).
+    migration: migration::Migration,
 }
 
 impl RingCore {
@@ -274,6 +278,7 @@ impl RingCore {
             ded: dedicated::Dedicated::default(),
             splits: Splits::default(),
             pinned: BTreeMap::new(),
+            migration: migration::Migration::default(),
         }
     }
 
@@ -297,7 +302,6 @@ impl RingCore {
         N: AsRef<str>,
         A: AsRef<str>,
     {
-        self.advance(now);
         let mut wanted: Vec<(Arc<str>, Arc<str>)> = Vec::new();
         for (name, addr) in shards {
             let (name, addr) = (name.as_ref(), addr.as_ref());
@@ -305,6 +309,21 @@ impl RingCore {
                 wanted.push((name.into(), addr.into()));
             }
         }
+        if let Some(from) = self.config.migrate_from.take() {
+            // Config::migrate_from: the old ring first, then a window towards `shards`.
+            let old = from
+                .shards
+                .iter()
+                .map(|(n, a)| (n.as_str().into(), a.as_str().into()));
+            self.apply_shards(old.collect(), now);
+            self.open_window(from.window, now);
+        }
+        self.apply_shards(wanted, now);
+    }
+
+    /// `set_shards` with the names already de-duplicated.
+    fn apply_shards(&mut self, wanted: Vec<(Arc<str>, Arc<str>)>, now: Instant) {
+        self.advance(now);
         // Removals first (a re-addressed shard is removed, then added).
         let old: Vec<ShardSlot> = self.table.order.clone();
         for slot in old {
@@ -312,7 +331,7 @@ impl RingCore {
                 continue;
             };
             let keep = wanted.iter().any(|(n, a)| *n == sh.name && *a == sh.addr);
-            if !keep {
+            if !keep && !self.keep_for_window(slot) {
                 self.remove_shard(slot);
             }
         }
@@ -374,6 +393,10 @@ impl RingCore {
         now: Instant,
     ) -> Result<RequestId, Error> {
         self.advance(now);
+        if let Some(id) = self.window_submit(&cmd, timeout) {
+            self.run_timers();
+            return Ok(id);
+        }
         // One classification for both checks: submit is the hot path.
         let routing = self.config.commands.classify(&cmd);
         if routing.is_blocking() {
@@ -410,7 +433,7 @@ impl RingCore {
     /// Forgets request `id`: no [`Output::Reply`] will come for it (if its command was
     /// already sent, the server may still execute it). Returns whether it was pending.
     pub fn cancel(&mut self, id: RequestId) -> bool {
-        if self.cancel_split(id) {
+        if self.cancel_split(id) || self.cancel_window(id) {
             return true;
         }
         self.pinned.remove(&id);
@@ -442,6 +465,7 @@ impl RingCore {
         }
         self.retries.clear();
         self.ded.close();
+        self.forget_window();
         self.table.clear();
         self.wake = Instant::MAX;
         self.req_wake = Instant::MAX;
@@ -455,6 +479,9 @@ impl RingCore {
             // Parts of split commands are merged here, where every reply passes.
             if let Output::Reply { id, result } = &mut out {
                 if !self.splits.is_empty() && self.on_part_reply(*id, result) {
+                    continue;
+                }
+                if !self.migration.is_idle() && self.on_window_reply(*id, result) {
                     continue;
                 }
                 if !self.pinned.is_empty() {

@@ -164,7 +164,11 @@ impl ShardTable {
             }
         }
         self.placed.clear();
-        let placed = if self.place_all { &self.order } else { &self.live };
+        let placed = if self.place_all {
+            &self.order
+        } else {
+            &self.live
+        };
         self.placed.extend_from_slice(placed);
         let specs: Vec<ShardSpec<'_>> = self
             .placed
@@ -215,6 +219,11 @@ impl ShardTable {
             }
             _ => Ok(self.any()),
         }
+    }
+
+    /// The shards placement is computed over, in placement-index order.
+    pub(crate) fn placed(&self) -> &[ShardSlot] {
+        &self.placed
     }
 
     /// The shards that are up, in configured order.

@@ -34,6 +34,7 @@
 pub mod basic;
 pub mod faults;
 pub mod load;
+pub mod migration;
 pub mod multi;
 pub mod options;
 pub mod policy;
@@ -249,6 +250,7 @@ macro_rules! scenario_tests {
             policy::fail_fast_kill_one_shard_under_load,
             policy::rejoin_flush_prevents_stale_reads,
             policy::custom_heartbeat_check,
+            migration::migration_window_reads_and_moves,
             multi::pipelines_keep_order_and_per_command_results,
             multi::pipeline_with_a_dead_shard_fails_only_its_commands,
             multi::mget_mset_del_exists_across_shards,

@@ -145,7 +145,10 @@ pub fn fail_fast_kill_one_shard_under_load<R: RingUnderTest>() {
         })
         .is_none()
         {
-            fail(format!("{} not up within 3 s of its restart", NAMES[victim]));
+            fail(format!(
+                "{} not up within 3 s of its restart",
+                NAMES[victim]
+            ));
         }
         let t_up = load.now();
         std::thread::sleep(Duration::from_millis(300));
@@ -231,7 +234,10 @@ pub fn rejoin_flush_prevents_stale_reads<R: RingUnderTest>() {
         ring.cmd(Cmd::new("SET").arg(&*key).arg("old")).unwrap();
         shards.server(0).pause().unwrap();
         assert!(
-            wait_event(&mut events, Duration::from_secs(3), |e| is_down(e, "shard1")).is_some(),
+            wait_event(&mut events, Duration::from_secs(3), |e| is_down(
+                e, "shard1"
+            ))
+            .is_some(),
             "shard1 not down"
         );
         assert_eq!(ring.shard_for_key(&key).as_deref(), Some("shard2"));
@@ -259,7 +265,8 @@ pub fn custom_heartbeat_check<R: RingUnderTest>() {
         let mut s = spec(&shards);
         s.config.heartbeat = Heartbeat::new(Cmd::new("INFO").arg("replication"));
         s.config.heartbeat_check = Some(HeartbeatCheck::new(move |v: &Value| {
-            v.as_str().is_some_and(|t| t.lines().any(|l| l.trim() == want))
+            v.as_str()
+                .is_some_and(|t| t.lines().any(|l| l.trim() == want))
         }));
         let ring: R = build(&s);
         let mut events = ring.events();

@@ -128,6 +128,10 @@ pub(crate) enum Command {
     Bench(BenchArgs),
     /// Live status of each shard: up/down, address, PING latency, DBSIZE, memory
     Shards,
+    /// Move every key whose owner changes from the ring of --shards to the ring of --to
+    /// (MIGRATE: value and TTL, never over a newer value), while applications use the new
+    /// ring with a migration window open
+    Migrate(MigrateArgs),
     /// Any Redis command, sent through the ring: get foo, set foo bar, mget a b c, ...
     #[command(external_subcommand)]
     Redis(Vec<String>),
@@ -147,6 +151,31 @@ pub(crate) struct DemoArgs {
     /// Plain line-by-line output even on a terminal
     #[arg(long)]
     pub(crate) plain: bool,
+}
+
+/// `redis-ring migrate`
+#[derive(Debug, Args)]
+pub(crate) struct MigrateArgs {
+    /// The new ring: NAME=HOST:PORT[,NAME=HOST:PORT...] (the old one is --shards)
+    #[arg(long, value_name = "NEW_SHARDS", value_parser = ShardList::parse)]
+    pub(crate) to: ShardList,
+
+    /// Most keys moved per second (0: as fast as the servers go)
+    #[arg(long, value_name = "KEYS_PER_SEC", default_value_t = 0)]
+    pub(crate) rate: u64,
+
+    /// Concurrent MIGRATEs per old shard (pipelined on one connection)
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub(crate) workers: usize,
+
+    /// Resume file: each old shard's SCAN cursor, saved after every batch; a re-run with
+    /// the same file continues where the last one stopped
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state: Option<PathBuf>,
+
+    /// No progress line on stderr
+    #[arg(long)]
+    pub(crate) quiet: bool,
 }
 
 /// `redis-ring locate`

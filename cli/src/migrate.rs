@@ -195,9 +195,8 @@ fn scan_reply(reply: Value) -> Option<(String, Vec<Vec<u8>>)> {
     if parts.len() != 2 {
         return None;
     }
-    let keys = match parts.pop()? {
-        Value::Array(keys) | Value::Set(keys) => keys,
-        _ => return None,
+    let (Value::Array(keys) | Value::Set(keys)) = parts.pop()? else {
+        return None;
     };
     let cursor = parts.pop()?.as_str()?.to_owned();
     let keys = keys

@@ -57,7 +57,7 @@ fn load(old: &[(String, String)]) -> Vec<Expected> {
     let now = unix_ms();
     let expected: Vec<Expected> = (0..KEYS)
         .map(|i| {
-            let at = if i % 3 == 0 {
+            let at = if i.is_multiple_of(3) {
                 now + 200_000 + (i as i64 * 7919) % 600_000
             } else {
                 -1
@@ -113,7 +113,11 @@ fn writer(
         };
         match rng.next() % 5 {
             0..=2 => {
-                let at = if n % 3 == 0 { unix_ms() + 300_000 } else { -1 };
+                let at = if n.is_multiple_of(3) {
+                    unix_ms() + 300_000
+                } else {
+                    -1
+                };
                 let e = (format!("w{w}:{n}"), at);
                 match ring.cmd(set(&key(i), &e)) {
                     Ok(Value::Okay) => {

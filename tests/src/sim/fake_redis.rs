@@ -10,6 +10,10 @@ use std::collections::HashMap;
 
 use redis_ring_core::resp::{decode, encode_value_as, Limits, Protocol, Status, Value};
 
+/// A hook of [`FakeRedis::serve_with`]: `(server, command words) -> reply`, `None` to let
+/// the server run the command itself.
+pub type Hook<'a> = dyn FnMut(&mut FakeRedis, &[Vec<u8>]) -> Option<Value> + 'a;
+
 /// Per-connection server state.
 #[derive(Debug)]
 pub struct Session {
@@ -57,6 +61,18 @@ impl FakeRedis {
     /// Returns `false` when the client sent something that is not a command (a client bug
     /// the simulator reports).
     pub fn serve(&mut self, s: &mut Session, out: &mut Vec<u8>) -> Result<(), String> {
+        self.serve_with(s, out, &mut |_, _| None)
+    }
+
+    /// [`FakeRedis::serve`], offering every command to `hook` first (with this server): a
+    /// `Some` reply is the command's (the migration simulator implements `MIGRATE` with it,
+    /// since it needs the other servers).
+    pub fn serve_with(
+        &mut self,
+        s: &mut Session,
+        out: &mut Vec<u8>,
+        hook: &mut Hook<'_>,
+    ) -> Result<(), String> {
         loop {
             let (args, used) = match decode(&s.inbox, &Limits::default()) {
                 Ok(Status::Complete((frame, used))) => {
@@ -82,7 +98,10 @@ impl FakeRedis {
             if args.is_empty() {
                 return Err("client sent an empty command".into());
             }
-            let reply = self.execute(s, &args);
+            let reply = match hook(self, &args) {
+                Some(reply) => reply,
+                None => self.execute(s, &args),
+            };
             let proto = if s.resp3 {
                 Protocol::Resp3
             } else {
@@ -90,6 +109,30 @@ impl FakeRedis {
             };
             encode_value_as(&reply, proto, out);
         }
+    }
+
+    /// The value of `key` in database 0.
+    pub fn value(&self, key: &[u8]) -> Option<&[u8]> {
+        self.data.get(&(0, key.to_vec())).map(Vec::as_slice)
+    }
+
+    /// Sets `key` in database 0.
+    pub fn insert(&mut self, key: &[u8], value: Vec<u8>) {
+        self.data.insert((0, key.to_vec()), value);
+    }
+
+    /// Removes `key` from database 0; its value if it was there.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Vec<u8>> {
+        self.data.remove(&(0, key.to_vec()))
+    }
+
+    /// Every key of database 0.
+    pub fn keys(&self) -> Vec<Vec<u8>> {
+        self.data
+            .keys()
+            .filter(|(db, _)| *db == 0)
+            .map(|(_, k)| k.clone())
+            .collect()
     }
 
     fn execute(&mut self, s: &mut Session, args: &[Vec<u8>]) -> Value {

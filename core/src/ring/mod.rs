@@ -131,6 +131,14 @@ enum Deferred {
 ///   triggers an immediate probe, and a failing shard is probed every `probe_interval`, so a
 ///   dead shard is down in about `fail_threshold` round trips; commands for other shards
 ///   never wait for it.
+/// * **Failure policy** ([`FailurePolicy`]): under `FailFast` placement is over every
+///   configured shard and a command for a down shard fails at once with
+///   [`Error::ShardDown`]; under `Rehash` (above) [`Rejoin::Flush`](crate::config::Rejoin)
+///   flushes a returning shard before it serves again. The heartbeat command and the check of
+///   its reply are configurable ([`Config::heartbeat`], [`Config::heartbeat_check`]).
+/// * **Migration window** ([`RingCore::set_shards_with_window`], [`Config::migrate_from`]):
+///   keys whose owner changes are read at the new owner then the old one, and moved
+///   (`MIGRATE`) before any other command, until [`RingCore::close_window`].
 /// * **Multi-key commands** (`MGET`, `MSET`, `DEL`, `UNLINK`, `EXISTS`, `TOUCH`) whose keys
 ///   land on several shards are split, one part per shard, sent concurrently and merged into
 ///   one [`Output::Reply`] (values in key order, `OK` when every part is, counts summed); a
@@ -295,7 +303,8 @@ impl RingCore {
     /// is gone (or re-addressed) is removed: its pending requests fail with
     /// [`Error::ShardRemoved`] and its connections are closed. Emits
     /// [`Event::ShardAdded`] / [`Event::ShardRemoved`] for each change. A name given twice
-    /// keeps its first address.
+    /// keeps its first address. While a migration window is open, a removed shard of the old
+    /// placement stays connected as an old owner until the window closes.
     pub fn set_shards<I, N, A>(&mut self, shards: I, now: Instant)
     where
         I: IntoIterator<Item = (N, A)>,

@@ -310,3 +310,106 @@ fn migrate_three_to_four_under_writers() {
 fn migrate_four_to_three_under_writers() {
     migrate(4, 3);
 }
+
+/// Interrupted after its first old shard (killed once the resume file says so), `migrate`
+/// continues from the file: the second run skips that shard, and every key ends on its owner.
+#[test]
+fn migrate_resumes_from_its_state_file() {
+    let shards = Shards::start(4).unwrap();
+    let all = shards.named();
+    let (old, new) = (all[..3].to_vec(), all.clone());
+    let ring = plain_ring(&old);
+    let mut p = ring.pipeline();
+    for i in 0..3000 {
+        p.cmd(Cmd::new("SET").arg(key(i)).arg(i));
+    }
+    assert!(p.run().iter().all(Result::is_ok));
+    ring.close();
+    let dir = tempfile_dir();
+    let state = dir.join("migrate.state");
+    let args = |state: &std::path::Path| {
+        vec![
+            "--shards".to_owned(),
+            spec(&old),
+            "migrate".to_owned(),
+            "--to".to_owned(),
+            spec(&new),
+            "--rate".to_owned(),
+            "400".to_owned(),
+            "--quiet".to_owned(),
+            "--state".to_owned(),
+            state.display().to_string(),
+        ]
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_redis-ring"))
+        .env_remove("REDIS_RING_SHARDS")
+        .args(args(&state))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&state).is_ok_and(|t| t.contains("shard1 done")) {
+        assert!(Instant::now() < deadline, "no progress in the state file");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "migrate ended too early"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let dbsize = |i: usize| {
+        let mut c =
+            RawConn::connect(shards.servers()[i].socket_addr(), Duration::from_secs(5)).unwrap();
+        match c.command(&["DBSIZE"]).unwrap() {
+            Reply::Int(n) => n as u64,
+            other => panic!("{other:?}"),
+        }
+    };
+    let rest = dbsize(1) + dbsize(2);
+    let out = Command::new(env!("CARGO_BIN_EXE_redis-ring"))
+        .env_remove("REDIS_RING_SHARDS")
+        .args(args(&state))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    // "migrated in ...: N keys scanned" (digits grouped by spaces).
+    let scanned: u64 = stdout
+        .split(": ")
+        .nth(1)
+        .and_then(|s| s.split(" keys scanned").next())
+        .map(|n| n.replace(' ', ""))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {stdout}"));
+    assert!(
+        scanned <= rest && dbsize(0) > 0,
+        "the second run scanned {scanned} keys; shard2 and shard3 held {rest}: shard1 was scanned again"
+    );
+    let names: Vec<String> = new.iter().map(|(n, _)| n.clone()).collect();
+    let specs: Vec<ShardSpec<'_>> = names.iter().map(|n| ShardSpec::new(n.as_str())).collect();
+    let placement = Algorithm::default().build(&specs);
+    let mut total = 0;
+    for (s, server) in shards.servers().iter().enumerate() {
+        let mut conn = RawConn::connect(server.socket_addr(), Duration::from_secs(5)).unwrap();
+        for k in scan_all(&mut conn) {
+            total += 1;
+            assert_eq!(placement.shard_for(k.as_bytes()), Some(s), "{k}");
+        }
+    }
+    assert_eq!(total, 3000);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A fresh directory under the system's temporary directory.
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "redis-ring-migrate-test-{}-{}",
+        std::process::id(),
+        unix_ms()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -145,7 +145,7 @@ impl RingCore {
                     let err = Error::Timeout {
                         shard: Some(sh.name.clone()),
                         addr: Some(sh.addr.clone()),
-                        command: CmdName::new(b"PING"),
+                        command: super::policy::heartbeat_name(&self.table, &self.ping, slot),
                         after: self.config.heartbeat_timeout,
                     };
                     self.probe_done(slot, Err(err));

@@ -76,6 +76,12 @@ pub(crate) struct Global {
     )]
     pub(crate) failure_policy: FailurePolicy,
 
+    /// A migration window is open from this older ring (NAME=HOST:PORT,...) to --shards:
+    /// keys not yet moved are read on their old owner and moved before any write (see
+    /// `migrate`)
+    #[arg(long, global = true, value_name = "OLD_SHARDS", value_parser = ShardList::parse)]
+    pub(crate) migrating_from: Option<ShardList>,
+
     /// User name for AUTH (ACL)
     #[arg(long, global = true, value_name = "NAME")]
     pub(crate) user: Option<String>,

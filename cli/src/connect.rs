@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
-use redis_ring_core::config::{Config, FailurePolicy, Protocol};
+use redis_ring_core::config::{parse_shard_addr, Config, FailurePolicy, MigrationWindow, Protocol};
 use redis_ring_std::Ring;
 
 use crate::args::Global;
+use crate::shard_list::ShardList;
 
 /// What the ring is built from: the shards with addresses and the connection options.
 #[derive(Clone, Debug)]
@@ -21,6 +22,8 @@ pub(crate) struct RingSettings {
 pub(crate) struct GlobalConn {
     pub(crate) placement: redis_ring_core::placement::Algorithm,
     pub(crate) failure_policy: FailurePolicy,
+    /// `--migrating-from`: the old ring's `(name, host:port)`.
+    pub(crate) migrating_from: Option<Vec<(String, String)>>,
     pub(crate) user: Option<String>,
     pub(crate) password: Option<String>,
     pub(crate) db: u32,
@@ -30,16 +33,21 @@ pub(crate) struct GlobalConn {
 
 impl GlobalConn {
     /// The connection options of `global`.
-    pub(crate) fn of(global: &Global) -> GlobalConn {
-        GlobalConn {
+    pub(crate) fn of(global: &Global) -> Result<GlobalConn, String> {
+        Ok(GlobalConn {
             placement: global.placement.clone(),
             failure_policy: global.failure_policy,
+            migrating_from: global
+                .migrating_from
+                .as_ref()
+                .map(ShardList::with_addrs)
+                .transpose()?,
             user: global.user.clone(),
             password: global.password.clone(),
             db: global.db,
             resp: global.resp,
             timeout: global.timeout,
-        }
+        })
     }
 }
 
@@ -51,7 +59,7 @@ impl RingSettings {
         })?;
         Ok(RingSettings {
             shards: list.with_addrs()?,
-            global: GlobalConn::of(global),
+            global: GlobalConn::of(global)?,
         })
     }
 
@@ -77,6 +85,18 @@ impl RingSettings {
                 Some(3) => Protocol::Resp3,
                 _ => Protocol::Auto,
             });
+        if let Some(old) = &g.migrating_from {
+            // The core connects to the old shards as given: host:port, not URLs.
+            let old: Vec<(String, String)> = old
+                .iter()
+                .map(|(n, a)| {
+                    parse_shard_addr(a)
+                        .map(|p| (n.clone(), p.addr))
+                        .map_err(|e| format!("--migrating-from {n}: {}", e.reason()))
+                })
+                .collect::<Result<_, _>>()?;
+            builder = builder.migrating_from(old, MigrationWindow::new());
+        }
         if let Some(user) = &g.user {
             builder = builder.username(user.clone());
         }

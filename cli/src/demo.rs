@@ -79,7 +79,7 @@ pub(crate) fn run(global: &Global, args: &DemoArgs) -> Result<ExitCode, String> 
     )?;
     let settings = RingSettings {
         shards: shards.clone(),
-        global: GlobalConn::of(global),
+        global: GlobalConn::of(global)?,
     };
     let ring = settings.build(|b| b)?;
     crate::bench::wait_until_up(&ring, Duration::from_secs(5))?;

@@ -413,3 +413,52 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// `--migrating-from`: commands of the `redis-ring` binary itself use the window.
+#[test]
+fn cli_commands_with_a_window() {
+    let shards = Shards::start(4).unwrap();
+    let all = shards.named();
+    let (old, new) = (all[..3].to_vec(), all.clone());
+    let names =
+        |s: &[(String, String)]| -> Vec<String> { s.iter().map(|(n, _)| n.clone()).collect() };
+    let place = |s: &[(String, String)], k: &str| {
+        let names = names(s);
+        let specs: Vec<ShardSpec<'_>> = names.iter().map(|n| ShardSpec::new(n.as_str())).collect();
+        Algorithm::default()
+            .build(&specs)
+            .shard_for(k.as_bytes())
+            .unwrap()
+    };
+    let k = (0..)
+        .map(key)
+        .find(|k| place(&old, k) != place(&new, k))
+        .unwrap();
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_redis-ring"))
+            .env_remove("REDIS_RING_SHARDS")
+            .stdin(Stdio::null())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let (o, n) = (spec(&old), spec(&new));
+    assert_eq!(cli(&["--shards", &o, "--raw", "set", &k, "41"]), "OK");
+    assert_eq!(cli(&["--shards", &n, "--raw", "get", &k]), "");
+    assert_eq!(
+        cli(&["--shards", &n, "--migrating-from", &o, "--raw", "get", &k]),
+        "41"
+    );
+    assert_eq!(
+        cli(&["--shards", &n, "--migrating-from", &o, "--raw", "incr", &k]),
+        "42"
+    );
+    // Moved by the INCR: the plain new ring sees it now.
+    assert_eq!(cli(&["--shards", &n, "--raw", "get", &k]), "42");
+}

@@ -126,3 +126,44 @@ pub fn migration_window_reads_and_moves<R: RingUnderTest>() {
         shards.server(0).kill();
     }
 }
+
+/// 4 → 3 with a window of 600 ms: the leaving shard answers for its keys during the window
+/// (without being listed as a shard), then is removed (`ShardRemoved`) when the window closes;
+/// a key nobody moved is then out of reach, as for any ring without a window.
+pub fn migration_window_closes_after_its_duration<R: RingUnderTest>() {
+    let _g = guard(false);
+    let shards = Shards::start(4).unwrap();
+    let all = shards.named();
+    let names: Vec<String> = all.iter().map(|(n, _)| n.clone()).collect();
+    let k = (0..)
+        .map(|i| format!("leaving:{i}"))
+        .find(|k| owner(&names, k) == 3)
+        .unwrap();
+    let mut c = raw(&shards.servers()[3], None);
+    c.command(&["SET", &k, "v"]).unwrap();
+    let mut s = spec(&shards);
+    s.shards.truncate(3);
+    s.config.migrate_from = Some(MigrateFrom::new(
+        all.clone(),
+        MigrationWindow::new().duration(Duration::from_millis(600)),
+    ));
+    let ring: R = build(&s);
+    let mut events = ring.events();
+    assert_eq!(
+        ring.cmd(Cmd::new("GET").arg(&*k)).unwrap(),
+        Value::Bulk(b"v".to_vec())
+    );
+    assert!(ring.shards().iter().all(|v| v.name != "shard4"));
+    let removed = super::util::wait_event(
+        &mut events,
+        Duration::from_secs(5),
+        |e| matches!(e, super::Event::ShardRemoved { name, .. } if &**name == "shard4"),
+    );
+    assert!(
+        removed.is_some(),
+        "shard4 not removed when the window closed"
+    );
+    assert_eq!(ring.cmd(Cmd::new("GET").arg(&*k)).unwrap(), Value::Nil);
+    assert_eq!(raw_get(&mut c, &k).as_deref(), Some(&b"v"[..]));
+    ring.close();
+}

@@ -251,6 +251,7 @@ macro_rules! scenario_tests {
             policy::rejoin_flush_prevents_stale_reads,
             policy::custom_heartbeat_check,
             migration::migration_window_reads_and_moves,
+            migration::migration_window_closes_after_its_duration,
             multi::pipelines_keep_order_and_per_command_results,
             multi::pipeline_with_a_dead_shard_fails_only_its_commands,
             multi::mget_mset_del_exists_across_shards,

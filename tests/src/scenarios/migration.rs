@@ -144,7 +144,7 @@ pub fn migration_window_closes_after_its_duration<R: RingUnderTest>() {
     let mut s = spec(&shards);
     s.shards.truncate(3);
     s.config.migrate_from = Some(MigrateFrom::new(
-        all.clone(),
+        all,
         MigrationWindow::new().duration(Duration::from_millis(600)),
     ));
     let ring: R = build(&s);

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use redis_ring_core::config::{parse_shard_addr, Config, FailurePolicy, MigrationWindow, Protocol};
+use redis_ring_core::config::{Config, FailurePolicy, MigrationWindow, Protocol, ShardSpec};
 use redis_ring_std::Ring;
 
 use crate::args::Global;
@@ -21,6 +21,7 @@ pub(crate) struct RingSettings {
 #[derive(Clone, Debug)]
 pub(crate) struct GlobalConn {
     pub(crate) placement: redis_ring_core::placement::Algorithm,
+    pub(crate) hash_tag: redis_ring_core::placement::HashTag,
     pub(crate) failure_policy: FailurePolicy,
     /// `--migrating-from`: the old ring's `(name, host:port)`.
     pub(crate) migrating_from: Option<Vec<(String, String)>>,
@@ -36,6 +37,7 @@ impl GlobalConn {
     pub(crate) fn of(global: &Global) -> Result<GlobalConn, String> {
         Ok(GlobalConn {
             placement: global.placement.clone(),
+            hash_tag: global.hash_tag,
             failure_policy: global.failure_policy,
             migrating_from: global
                 .migrating_from
@@ -72,6 +74,7 @@ impl RingSettings {
         let g = &self.global;
         let mut config = Config::default();
         config.placement = g.placement.clone();
+        config.hash_tag = g.hash_tag;
         config.failure_policy = g.failure_policy;
         let mut builder = Ring::builder()
             .config(config)
@@ -90,8 +93,8 @@ impl RingSettings {
             let old: Vec<(String, String)> = old
                 .iter()
                 .map(|(n, a)| {
-                    parse_shard_addr(a)
-                        .map(|p| (n.clone(), p.addr))
+                    ShardSpec::parse(n.as_str(), a)
+                        .map(|p| (n.clone(), p.endpoint.to_string()))
                         .map_err(|e| format!("--migrating-from {n}: {}", e.reason()))
                 })
                 .collect::<Result<_, _>>()?;

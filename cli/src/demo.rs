@@ -87,9 +87,13 @@ pub(crate) fn run(global: &Global, args: &DemoArgs) -> Result<ExitCode, String> 
     out.log(&format!(
         "Ring up: {} shards, {} placement, heartbeat every 500 ms, down after 3 failures.",
         names.len(),
-        crate::shard_list::placement_name(&global.placement)
+        crate::shard_list::placement_name(&global.placement, global.hash_tag)
     ));
-    let mut demo = Demo::new(names, list.placement(&global.placement), args);
+    let mut demo = Demo::new(
+        names,
+        list.placement(&global.placement, global.hash_tag),
+        args,
+    );
     demo.fail_fast = global.failure_policy == FailurePolicy::FailFast;
     if demo.fail_fast {
         out.log("Failure policy fail-fast: a down shard's keys fail at once; no key ever moves.");

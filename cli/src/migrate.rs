@@ -31,7 +31,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use redis_ring_core::command::Cmd;
-use redis_ring_core::config::{parse_shard_addr, FailurePolicy};
+use redis_ring_core::config::{Endpoint, FailurePolicy, ShardSpec};
 use redis_ring_core::error::Error;
 use redis_ring_core::placement::Placement;
 use redis_ring_core::resp::Value;
@@ -72,7 +72,7 @@ pub(crate) fn run(global: &Global, args: &MigrateArgs) -> Result<ExitCode, Strin
     // another's SCAN.
     settings.global.failure_policy = FailurePolicy::FailFast;
     let new = args.to.with_addrs()?;
-    let placement = args.to.placement(&global.placement);
+    let placement = args.to.placement(&global.placement, global.hash_tag);
     let targets: Vec<Target> = new
         .iter()
         .map(|(name, addr)| target(name, addr, global))
@@ -162,16 +162,17 @@ pub(crate) fn run(global: &Global, args: &MigrateArgs) -> Result<ExitCode, Strin
 /// `MIGRATE`'s view of the new shard `name` at `addr` (credentials: the URL's, else the
 /// global options').
 fn target(name: &str, addr: &str, global: &Global) -> Result<Target, String> {
-    let parsed = parse_shard_addr(addr).map_err(|e| format!("shard {name}: {}", e.reason()))?;
-    let (host, port) = parsed
-        .addr
-        .rsplit_once(':')
-        .filter(|_| !parsed.is_unix())
-        .ok_or_else(|| format!("shard {name}: MIGRATE needs a TCP address, not {addr}"))?;
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
+    let parsed =
+        ShardSpec::parse(name, addr).map_err(|e| format!("shard {name}: {}", e.reason()))?;
+    let (host, port) = match &parsed.endpoint {
+        Endpoint::Tcp { host, port } => (host.clone(), port.to_string()),
+        _ => {
+            return Err(format!(
+                "shard {name}: MIGRATE needs a TCP address, not {}",
+                parsed.endpoint
+            ))
+        }
+    };
     let user = parsed.username.clone().or_else(|| global.user.clone());
     let password = parsed.password.clone().or_else(|| global.password.clone());
     let auth = match (user, password) {
@@ -181,7 +182,7 @@ fn target(name: &str, addr: &str, global: &Global) -> Result<Target, String> {
     };
     Ok(Target {
         host,
-        port: port.to_owned(),
+        port,
         db: parsed.db.unwrap_or(global.db),
         auth,
     })

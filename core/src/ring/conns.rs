@@ -5,11 +5,23 @@
 use alloc::vec::Vec;
 
 use super::api::ConnId;
-use super::dedicated::ConnKind;
 use super::shard::ShardSlot;
 use super::Tag;
 use crate::conn::{Conn, State};
 use crate::time::Instant;
+
+/// What a connection is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ConnKind {
+    /// The shard's shared, multiplexed connection.
+    Shared,
+    /// A pooled connection for blocking commands, one command at a time.
+    Blocking,
+    /// The connection of transaction `.0`.
+    Tx(u64),
+    /// A connection of subscription `.0`.
+    Sub(u64),
+}
 
 /// One connection and the ring's bookkeeping around it.
 #[derive(Debug)]
@@ -22,6 +34,9 @@ pub(crate) struct ConnSlot {
     pub(crate) deadline: Instant,
     /// The shared connection of its shard, or a dedicated one and what for.
     pub(crate) kind: ConnKind,
+    /// A removed shard's connection awaiting the replies it owes: closed by then at the
+    /// latest ([`Instant::MAX`] otherwise).
+    pub(crate) drain_deadline: Instant,
 }
 
 impl ConnSlot {
@@ -32,11 +47,12 @@ impl ConnSlot {
 
     /// The earliest of this connection's timers.
     pub(crate) fn next_timer(&self) -> Instant {
-        match self.start_at {
+        let t = match self.start_at {
             Some(at) => at,
             None if self.io.state() != State::Ready => self.deadline,
             None => Instant::MAX,
-        }
+        };
+        t.min(self.drain_deadline)
     }
 }
 

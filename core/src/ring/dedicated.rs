@@ -26,7 +26,7 @@ use super::request::{Place, Request};
 use super::shard::ShardSlot;
 use super::transaction::Tx;
 use super::{Cause, ConnId, RequestId, RingCore, Tag};
-use crate::command::{Class, Cmd, PubSubKind};
+use crate::command::{Class, Cmd};
 use crate::conn::{Conn, State};
 use crate::error::{CmdName, Error};
 use crate::resp::Value;
@@ -35,18 +35,8 @@ use crate::time::{Duration, Instant};
 /// Idle blocking connections kept per shard for reuse; more are closed once idle.
 const MAX_IDLE_BLOCKING: usize = 2;
 
-/// What a connection is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ConnKind {
-    /// The shard's shared, multiplexed connection.
-    Shared,
-    /// A pooled connection for blocking commands, one command at a time.
-    Blocking,
-    /// The connection of transaction `.0`.
-    Tx(u64),
-    /// A connection of subscription `.0`.
-    Sub(u64),
-}
+// `ConnKind` lives with the connection table (`conns.rs`); re-exported for older imports.
+pub(crate) use super::conns::ConnKind;
 
 /// The dedicated-connection state of a [`RingCore`].
 #[derive(Debug, Default)]
@@ -100,6 +90,7 @@ impl RingCore {
             start_at: Some(at),
             deadline: Instant::MAX,
             kind,
+            drain_deadline: Instant::MAX,
         });
         if at <= self.now {
             self.start_conn(id, addr);
@@ -159,10 +150,14 @@ impl RingCore {
     }
 
     /// A blocking command: on an idle blocking connection of its shard, or a new one.
+    /// `explicit`: `timeout` was given by the caller and caps the whole call (block time
+    /// included, also a block time of 0); otherwise it is the configured command timeout,
+    /// added to the command's own block time (none for a block time of 0).
     pub(super) fn submit_blocking(
         &mut self,
         cmd: Cmd,
         timeout: Duration,
+        explicit: bool,
     ) -> Result<RequestId, Error> {
         let command = CmdName::new(cmd.name());
         let routing = self.config.commands.classify(&cmd);
@@ -179,8 +174,12 @@ impl RingCore {
         }
         let keys: Vec<Vec<u8>> = routing.keys().args().map(<[u8]>::to_vec).collect();
         let slot = self.shard_of_keys(keys.iter().map(|k| &k[..]), command)?;
-        // The server answers by its own block time; our deadline comes after it.
-        let total = block_time(&cmd).map_or(Duration::MAX, |b| b.saturating_add(timeout));
+        // The server answers by its own block time; the default deadline comes after it.
+        let total = if explicit {
+            timeout
+        } else {
+            block_time(&cmd).map_or(Duration::MAX, |b| b.saturating_add(timeout))
+        };
         let id = self.reqs.insert(Request {
             cmd,
             timeout: total,
@@ -287,21 +286,6 @@ impl RingCore {
             self.drop_conn(conn, &Cause::Closed, false);
         }
     }
-}
-
-/// Whether `cmd` is a pub/sub command that needs a subscription (not `PUBLISH`).
-pub(crate) fn is_subscription_command(class: Class) -> bool {
-    matches!(
-        class,
-        Class::PubSub(
-            PubSubKind::Subscribe
-                | PubSubKind::Unsubscribe
-                | PubSubKind::PSubscribe
-                | PubSubKind::PUnsubscribe
-                | PubSubKind::SSubscribe
-                | PubSubKind::SUnsubscribe
-        )
-    )
 }
 
 /// How long the server may block on `cmd` by its own arguments; `None` for "forever" (a

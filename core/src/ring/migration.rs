@@ -256,16 +256,21 @@ impl RingCore {
     }
 
     /// Closes the migration window (if one is open): every key is served by its new owner
-    /// only, and shards that left the placement are removed (their pending requests fail
-    /// with [`Error::ShardRemoved`]). Commands already in a window step finish under its
+    /// only, and shards that left the placement are removed gracefully (as by
+    /// [`RingCore::set_shards`]: what they never received goes to the new owner, replies
+    /// they owe are awaited). Commands already in a window step finish under its
     /// rules.
     pub fn close_window(&mut self, now: Instant) {
         self.advance(now);
         let Some(w) = self.migration.window.take() else {
             return;
         };
+        let mut reroute = Vec::new();
         for slot in w.draining {
-            self.remove_shard(slot);
+            self.remove_shard(slot, &mut reroute);
+        }
+        for id in reroute {
+            self.retry(id);
         }
         self.run_timers();
     }
@@ -310,8 +315,12 @@ impl RingCore {
         };
         if self.now >= until {
             if let Some(w) = self.migration.window.take() {
+                let mut reroute = Vec::new();
                 for slot in w.draining {
-                    self.remove_shard(slot);
+                    self.remove_shard(slot, &mut reroute);
+                }
+                for id in reroute {
+                    self.retry(id);
                 }
             }
         } else {

@@ -17,6 +17,7 @@ mod health;
 mod migration;
 mod policy;
 mod pubsub;
+mod queue;
 mod request;
 mod route;
 mod scan;
@@ -37,12 +38,13 @@ use alloc::vec::Vec;
 
 use backoff::Jitter;
 use conns::ConnTable;
+use dedicated::ConnKind;
 use request::{Place, Request, Requests};
 use shard::{Shard, ShardSlot, ShardTable};
 use split::Splits;
 
 use crate::command::Cmd;
-use crate::config::{Config, FailurePolicy};
+use crate::config::{Config, FailurePolicy, IntoShardSpec, ShardSpec};
 use crate::conn::Failure;
 use crate::error::{CmdName, Error, NetError};
 use crate::liveness::Liveness;
@@ -96,7 +98,8 @@ enum Deferred {
 /// 3. **After every call that changes the state** (`set_shards`, `submit`, `cancel`,
 ///    `handle_input`, `close`), drain [`RingCore::poll_output`] until it returns
 ///    [`Output::Timeout`]:
-///    * [`Output::Connect`] `{ conn, addr }`: open a TCP connection; report
+///    * [`Output::Connect`] `{ conn, endpoint, tls, .. }`: open a connection to the
+///      [`Endpoint`](crate::config::Endpoint) (TCP or Unix; TLS when `tls` is set); report
 ///      [`Input::Connected`] or [`Input::Closed`] (the core enforces the connect timeout).
 ///    * [`Output::Transmit`] `{ conn }`: write [`RingCore::send_buf`]`(conn)` (everything
 ///      queued for that connection, ideally in one syscall) and report [`Input::Sent`]
@@ -189,7 +192,7 @@ enum Deferred {
 ///     // 1. Drain every output.
 ///     loop {
 ///         match ring.poll_output() {
-///             Output::Connect { conn, addr: _ } => {
+///             Output::Connect { conn, .. } => {
 ///                 // Open a TCP connection to `addr`; once it is up:
 ///                 ring.handle_input(Input::Connected { conn, now });
 ///             }
@@ -237,7 +240,12 @@ pub struct RingCore {
     /// `FLUSHDB SYNC`: the heartbeat of a shard rejoining under `Rejoin::Flush`.
     flush: Cmd,
     deferred: Vec<Deferred>,
-    scratch: Vec<Tag>,
+    scratch: Vec<(Tag, bool)>,
+    /// Requests waiting for room in their shard's queue (`QueueLimit`), in arrival order.
+    /// Stale ids (timed out, cancelled) are skipped when met.
+    parked: BTreeMap<ShardSlot, VecDeque<RequestId>>,
+    /// Set while [`RingCore::unpark`] dispatches: parked requests go before newer ones.
+    unparking: bool,
     stats: Stats,
     /// Dedicated connections: blocking commands, transactions, subscriptions.
     ded: dedicated::Dedicated,
@@ -255,6 +263,7 @@ impl RingCore {
     /// Heartbeat interval and timeout, probe interval and connect timeout below 1 ms are taken
     /// as 1 ms (zero would make the ring spin at one instant).
     pub fn new(mut config: Config, now: Instant) -> RingCore {
+        let hash_tag = config.hash_tag;
         let floor = Duration::from_millis(1);
         for d in [
             &mut config.heartbeat_interval,
@@ -264,7 +273,7 @@ impl RingCore {
         ] {
             *d = (*d).max(floor);
         }
-        let mut table = ShardTable::default();
+        let mut table = ShardTable::with_hash_tag(hash_tag);
         table.place_all = config.failure_policy == FailurePolicy::FailFast;
         RingCore {
             jitter: Jitter::new(config.seed),
@@ -282,6 +291,8 @@ impl RingCore {
             req_wake: Instant::MAX,
             deferred: Vec::new(),
             scratch: Vec::new(),
+            parked: BTreeMap::new(),
+            unparking: false,
             stats: Stats::default(),
             ded: dedicated::Dedicated::default(),
             splits: Splits::default(),
@@ -295,27 +306,32 @@ impl RingCore {
         &self.config
     }
 
-    /// Replaces the set of shards with `shards`, `(name, address)` pairs in the order that
-    /// defines placement (go-redis `Addrs`; names are what is hashed).
+    /// Replaces the set of shards with `shards` ([`ShardSpec`]s, or `(name, address)` pairs
+    /// parsed by [`ShardSpec::parse`]) in the order that defines placement (go-redis
+    /// `Addrs`; names are what is hashed, weights weigh them).
     ///
-    /// A shard whose name and address are unchanged keeps its connection and health. A new
-    /// name (or a known name at a new address) is added, up, and probed at once; a name that
-    /// is gone (or re-addressed) is removed: its pending requests fail with
-    /// [`Error::ShardRemoved`] and its connections are closed. Emits
+    /// A shard whose name and connection settings (endpoint, TLS, credentials, db, client
+    /// name) are unchanged keeps its connection and health (a new weight applies at once).
+    /// A new name (or a known name with new settings) is added, up, and probed at once; a
+    /// name that is gone (or re-addressed) is removed gracefully: requests it never received
+    /// (not completely written) go to their key's new owner; requests written to it keep
+    /// waiting for their replies on its old connection, which closes once it owes nothing,
+    /// or after `command_timeout` at the latest (a reply that never comes ends as usual: the
+    /// request's timeout). Its dedicated connections (blocking commands, transactions)
+    /// close, their requests failing with [`Error::ShardRemoved`]. Emits
     /// [`Event::ShardAdded`] / [`Event::ShardRemoved`] for each change. A name given twice
     /// keeps its first address. While a migration window is open, a removed shard of the old
     /// placement stays connected as an old owner until the window closes.
-    pub fn set_shards<I, N, A>(&mut self, shards: I, now: Instant)
+    pub fn set_shards<I>(&mut self, shards: I, now: Instant)
     where
-        I: IntoIterator<Item = (N, A)>,
-        N: AsRef<str>,
-        A: AsRef<str>,
+        I: IntoIterator,
+        I::Item: IntoShardSpec,
     {
-        let mut wanted: Vec<(Arc<str>, Arc<str>)> = Vec::new();
-        for (name, addr) in shards {
-            let (name, addr) = (name.as_ref(), addr.as_ref());
-            if !wanted.iter().any(|(n, _)| &**n == name) {
-                wanted.push((name.into(), addr.into()));
+        let mut wanted: Vec<ShardSpec> = Vec::new();
+        for spec in shards {
+            let spec = spec.into_shard_spec();
+            if !wanted.iter().any(|w| w.name == spec.name) {
+                wanted.push(spec);
             }
         }
         if let Some(from) = self.config.migrate_from.take() {
@@ -323,7 +339,7 @@ impl RingCore {
             let old = from
                 .shards
                 .iter()
-                .map(|(n, a)| (n.as_str().into(), a.as_str().into()));
+                .map(|(n, a)| (n.as_str(), a.as_str()).into_shard_spec());
             self.apply_shards(old.collect(), now);
             self.open_window(from.window, now);
         }
@@ -331,28 +347,38 @@ impl RingCore {
     }
 
     /// `set_shards` with the names already de-duplicated.
-    fn apply_shards(&mut self, wanted: Vec<(Arc<str>, Arc<str>)>, now: Instant) {
+    fn apply_shards(&mut self, wanted: Vec<ShardSpec>, now: Instant) {
         self.advance(now);
         // Removals first (a re-addressed shard is removed, then added).
         let old: Vec<ShardSlot> = self.table.order.clone();
+        let mut reroute = Vec::new();
         for slot in old {
             let Some(sh) = self.table.get(slot) else {
                 continue;
             };
-            let keep = wanted.iter().any(|(n, a)| *n == sh.name && *a == sh.addr);
+            let keep = wanted
+                .iter()
+                .any(|w| w.name == sh.name && w.same_connection(&sh.spec));
             if !keep && !self.keep_for_window(slot) {
-                self.remove_shard(slot);
+                self.remove_shard(slot, &mut reroute);
             }
         }
         let mut order = Vec::with_capacity(wanted.len());
-        for (name, addr) in wanted {
-            let slot = match self.table.find(&name) {
-                Some(slot) => slot,
+        for spec in wanted {
+            let slot = match self.table.find(&spec.name) {
+                Some(slot) => {
+                    // Same connection; a new weight takes effect with the rebuild below.
+                    if let Some(sh) = self.table.get_mut(slot) {
+                        sh.spec = Arc::new(spec);
+                    }
+                    slot
+                }
                 None => {
-                    let opts = self.config.conn_options_for(&name, &addr);
+                    let opts = self.config.conn_options_for_spec(&spec);
                     let live =
                         Liveness::new(self.config.fail_threshold, self.config.recover_threshold);
-                    let shard = Shard::new(name.clone(), addr.clone(), opts, live, self.now);
+                    let shard = Shard::new(Arc::new(spec), opts, live, self.now);
+                    let (name, addr) = (shard.name.clone(), shard.addr.clone());
                     self.out
                         .push_back(Output::Event(Event::ShardAdded { name, addr }));
                     self.table.insert(shard)
@@ -362,25 +388,74 @@ impl RingCore {
         }
         self.table.order = order;
         self.table.rebuild(&self.config.placement);
+        // What a removed shard never received goes to the key's new owner now.
+        for id in reroute {
+            self.retry(id);
+        }
         self.wake = self.now; // new shards are probed at once
         self.run_timers();
     }
 
-    fn remove_shard(&mut self, slot: ShardSlot) {
-        self.close_shard_conns(slot, &Cause::Removed);
+    /// Removes a shard gracefully: its dedicated connections close (their requests fail with
+    /// [`Error::ShardRemoved`]); on its shared connection, requests not completely written
+    /// are taken back (into `reroute`, routed again once the new placement is built), and
+    /// those written keep waiting for their replies on it, the connection closing once the
+    /// last one came, or after the command timeout at the latest.
+    fn remove_shard(&mut self, slot: ShardSlot, reroute: &mut Vec<RequestId>) {
+        let now = self.now;
+        let mut draining = false;
+        for i in 0..self.conns.capacity() {
+            let Some(id) = self.conns.id_at(i) else {
+                continue;
+            };
+            let Some(c) = self.conns.get_mut(id).filter(|c| c.shard == slot) else {
+                continue;
+            };
+            if c.kind != ConnKind::Shared {
+                self.drop_conn(id, &Cause::Removed, false);
+                continue;
+            }
+            let reqs = &mut self.reqs;
+            c.io.retire(|tag| {
+                if let Tag::Req(rid) = tag {
+                    if let Some(req) = reqs
+                        .get_mut(rid)
+                        .filter(|r| r.place == Place::Conn(id, slot))
+                    {
+                        req.place = Place::Retry(now);
+                        reroute.push(rid);
+                    }
+                }
+            });
+            if c.io.pending() == 0 {
+                self.drop_conn(id, &Cause::Removed, false);
+            } else {
+                c.drain_deadline = now + self.config.command_timeout;
+                self.wake = self.wake.min(c.drain_deadline);
+                draining = true;
+            }
+        }
         self.table.order.retain(|&s| s != slot);
-        if let Some(sh) = self.table.remove(slot) {
-            self.out.push_back(Output::Event(Event::ShardRemoved {
-                name: sh.name,
-                addr: sh.addr,
-            }));
+        let event = match self.table.get_mut(slot) {
+            Some(sh) if draining => {
+                sh.retired = true;
+                sh.main = None;
+                sh.probe = None;
+                sh.next_probe = Instant::MAX;
+                Some((sh.name.clone(), sh.addr.clone()))
+            }
+            _ => self.table.remove(slot).map(|sh| (sh.name, sh.addr)),
+        };
+        if let Some((name, addr)) = event {
+            self.out
+                .push_back(Output::Event(Event::ShardRemoved { name, addr }));
         }
     }
 
     /// Submits `cmd` with the configured `command_timeout`. See [`RingCore::submit_with_timeout`].
     pub fn submit(&mut self, cmd: Cmd, now: Instant) -> Result<RequestId, Error> {
         let timeout = self.config.command_timeout;
-        self.submit_with_timeout(cmd, timeout, now)
+        self.submit_timed(cmd, timeout, false, now)
     }
 
     /// Submits `cmd`, which must get its reply within `timeout` (retries included).
@@ -393,12 +468,27 @@ impl RingCore {
     ///
     /// A blocking command (`BLPOP`, `BLMOVE`, `BZPOPMIN`, `XREAD ... BLOCK`...) goes to a
     /// dedicated connection of its keys' shard (reused once idle), never to the shared one,
-    /// so it never stalls other requests; its deadline is its own block time plus `timeout`
-    /// (none for a block time of 0), and it is not retried on another connection.
+    /// so it never stalls other requests, and it is not retried on another connection.
+    /// Its deadline: through [`RingCore::submit`] (the configured `command_timeout`), its own
+    /// block time plus `command_timeout` (none for a block time of 0: `BLPOP q 0` waits as
+    /// long as the server does); through this method, `timeout` caps the whole call, block
+    /// time included (`BLPOP q 0` with 1 s ends after 1 s). A blocking command cut off by its
+    /// deadline closes its connection; an element the server popped at that very moment is
+    /// lost, so prefer the command's own block time where that matters.
     pub fn submit_with_timeout(
         &mut self,
         cmd: Cmd,
         timeout: Duration,
+        now: Instant,
+    ) -> Result<RequestId, Error> {
+        self.submit_timed(cmd, timeout, true, now)
+    }
+
+    fn submit_timed(
+        &mut self,
+        cmd: Cmd,
+        timeout: Duration,
+        explicit: bool,
         now: Instant,
     ) -> Result<RequestId, Error> {
         self.advance(now);
@@ -409,7 +499,7 @@ impl RingCore {
         // One classification for both checks: submit is the hot path.
         let routing = self.config.commands.classify(&cmd);
         if routing.is_blocking() {
-            return self.submit_blocking(cmd, timeout);
+            return self.submit_blocking(cmd, timeout, explicit);
         }
         if let Some(plan) = self.plan(&cmd, &routing, false) {
             let id = self.start_split(cmd, plan, timeout);
@@ -473,6 +563,7 @@ impl RingCore {
             }
         }
         self.retries.clear();
+        self.parked.clear();
         self.ded.close();
         self.forget_window();
         self.table.clear();
@@ -545,6 +636,7 @@ impl RingCore {
             }
             Input::Timeout(now) => self.advance(now),
         }
+        self.unpark();
         self.run_timers();
     }
 
@@ -573,10 +665,8 @@ impl RingCore {
     pub fn shards(&self) -> impl Iterator<Item = ShardState> + '_ {
         self.table.order.iter().filter_map(|&slot| {
             let sh = self.table.get(slot)?;
-            let pending = sh
-                .main
-                .and_then(|c| self.conns.get(c))
-                .map_or(0, |c| c.io.pending());
+            let main = sh.main.and_then(|c| self.conns.get(c));
+            let pending = main.map_or(0, |c| c.io.pending());
             Some(ShardState {
                 name: sh.name.clone(),
                 addr: sh.addr.clone(),
@@ -584,6 +674,8 @@ impl RingCore {
                 failures: sh.liveness.failures(),
                 last_error: sh.last_error.clone(),
                 pending,
+                queued_bytes: main.map_or(0, |c| c.io.send_buf().len()),
+                parked: self.parked.get(&slot).map_or(0, VecDeque::len),
             })
         })
     }
@@ -618,6 +710,12 @@ pub struct ShardState {
     pub last_error: Option<Error>,
     /// Requests queued or in flight on the shard's connection.
     pub pending: usize,
+    /// Bytes of commands not yet written to the shard's socket (bounded by
+    /// `Config::queue_limit`).
+    pub queued_bytes: usize,
+    /// Requests waiting for room in the shard's queue (`WhenFull::Wait`); an upper bound
+    /// (ids of requests that have timed out meanwhile are dropped when met).
+    pub parked: usize,
 }
 
 /// Counters of a [`RingCore`] since its creation (see [`RingCore::stats`]).
@@ -643,4 +741,12 @@ pub struct Stats {
     pub late_replies: u64,
     /// Connections dropped for a protocol error.
     pub protocol_errors: u64,
+    /// Requests failed with `Error::MayHaveRun` (written, then the connection broke; not
+    /// re-sent because not read-only nor declared idempotent).
+    pub may_have_run: u64,
+    /// Replies longer than `Config::max_reply_len` (their request failed with
+    /// `Error::ReplyTooLarge`, the connection skipped them and stayed up).
+    pub replies_too_large: u64,
+    /// Requests that waited for room in their shard's queue (`Config::queue_limit`).
+    pub parked: u64,
 }

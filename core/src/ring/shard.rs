@@ -9,10 +9,12 @@ use alloc::vec::Vec;
 use super::api::ConnId;
 use super::route::{classify, Route};
 use crate::command::{Cmd, CommandTable};
-use crate::config::ConnOptions;
+use alloc::string::ToString;
+
+use crate::config::{ConnOptions, ShardSpec as ShardConfig};
 use crate::error::{CmdName, Error, ShardFailure};
 use crate::liveness::Liveness;
-use crate::placement::{Algorithm, AnyPlacement, Placement, ShardSpec};
+use crate::placement::{Algorithm, AnyPlacement, HashTag, Placement, ShardSpec};
 use crate::time::Instant;
 
 /// Index of a shard in [`ShardTable`]'s slots (stable while the shard exists).
@@ -35,7 +37,11 @@ pub(crate) struct Probe {
 #[derive(Debug)]
 pub(crate) struct Shard {
     pub(crate) name: Arc<str>,
+    /// The endpoint as text (`host:port`, `unix:/path`): named in errors and events, never
+    /// a password.
     pub(crate) addr: Arc<str>,
+    /// Everything configured for the shard (endpoint, TLS, weight, overrides).
+    pub(crate) spec: Arc<ShardConfig>,
     pub(crate) opts: Arc<ConnOptions>,
     pub(crate) liveness: Liveness,
     /// The shared (multiplexed) connection, in whatever state.
@@ -53,19 +59,23 @@ pub(crate) struct Shard {
     /// [`Rejoin::Flush`](crate::config::Rejoin::Flush): the shard went down and its
     /// heartbeat is `FLUSHDB` until one succeeds (module `policy`).
     pub(crate) needs_flush: bool,
+    /// Removed by `set_shards` but its shared connection still owes replies to requests
+    /// written before (graceful removal): out of `order` and placement, never probed; the
+    /// slot is freed when that connection goes.
+    pub(crate) retired: bool,
 }
 
 impl Shard {
     pub(crate) fn new(
-        name: Arc<str>,
-        addr: Arc<str>,
+        spec: Arc<ShardConfig>,
         opts: ConnOptions,
         liveness: Liveness,
         now: Instant,
     ) -> Shard {
         Shard {
-            name,
-            addr,
+            name: spec.name.clone(),
+            addr: spec.endpoint.to_string().into(),
+            spec,
             opts: Arc::new(opts),
             liveness,
             main: None,
@@ -76,6 +86,7 @@ impl Shard {
             probe_seq: 0,
             next_probe: now,
             needs_flush: false,
+            retired: false,
         }
     }
 
@@ -107,9 +118,18 @@ pub(crate) struct ShardTable {
     rr: usize,
     /// Bumped by every [`ShardTable::rebuild`]: placement may have changed.
     pub(crate) epoch: u64,
+    /// Which part of a key placement hashes (`Config::hash_tag`).
+    pub(crate) hash_tag: HashTag,
 }
 
 impl ShardTable {
+    pub(crate) fn with_hash_tag(hash_tag: HashTag) -> ShardTable {
+        ShardTable {
+            hash_tag,
+            ..ShardTable::default()
+        }
+    }
+
     pub(crate) fn get(&self, slot: ShardSlot) -> Option<&Shard> {
         self.slots.get(slot as usize)?.as_ref()
     }
@@ -174,9 +194,9 @@ impl ShardTable {
             .placed
             .iter()
             .filter_map(|&s| self.get(s))
-            .map(|sh| ShardSpec::new(sh.name.as_bytes()))
+            .map(|sh| ShardSpec::weighted(sh.name.as_bytes(), sh.spec.weight))
             .collect();
-        self.placement = algorithm.build(&specs);
+        self.placement = algorithm.build_tagged(&specs, self.hash_tag);
     }
 
     pub(crate) fn live_len(&self) -> usize {

@@ -58,10 +58,10 @@ impl FakeRedis {
     }
 
     /// Parses every complete command in `s.inbox` and appends the replies to `out`.
-    /// Returns `false` when the client sent something that is not a command (a client bug
-    /// the simulator reports).
+    /// Fails when the client sent something that is not a command (a client bug the
+    /// simulator reports).
     pub fn serve(&mut self, s: &mut Session, out: &mut Vec<u8>) -> Result<(), String> {
-        self.serve_with(s, out, &mut |_, _| None)
+        self.serve_full(s, out, &mut |_, _| None, &mut Vec::new())
     }
 
     /// [`FakeRedis::serve`], offering every command to `hook` first (with this server): a
@@ -72,6 +72,28 @@ impl FakeRedis {
         s: &mut Session,
         out: &mut Vec<u8>,
         hook: &mut Hook<'_>,
+    ) -> Result<(), String> {
+        self.serve_full(s, out, hook, &mut Vec::new())
+    }
+
+    /// [`FakeRedis::serve`], also appending each command it ran (its words) to `ran`, in
+    /// order (one reply in `out` per command).
+    pub fn serve_logged(
+        &mut self,
+        s: &mut Session,
+        out: &mut Vec<u8>,
+        ran: &mut Vec<Vec<Vec<u8>>>,
+    ) -> Result<(), String> {
+        self.serve_full(s, out, &mut |_, _| None, ran)
+    }
+
+    /// [`FakeRedis::serve_with`] and [`FakeRedis::serve_logged`] in one.
+    fn serve_full(
+        &mut self,
+        s: &mut Session,
+        out: &mut Vec<u8>,
+        hook: &mut Hook<'_>,
+        ran: &mut Vec<Vec<Vec<u8>>>,
     ) -> Result<(), String> {
         loop {
             let (args, used) = match decode(&s.inbox, &Limits::default()) {
@@ -108,6 +130,7 @@ impl FakeRedis {
                 Protocol::Resp2
             };
             encode_value_as(&reply, proto, out);
+            ran.push(args);
         }
     }
 

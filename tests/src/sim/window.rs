@@ -402,7 +402,7 @@ impl World {
         loop {
             let now = self.inst();
             match self.apps[a].poll_output() {
-                Output::Connect { conn, addr } => {
+                Output::Connect { conn, addr, .. } => {
                     let server = self.servers.iter().position(|s| *s.addr == *addr);
                     let lat = self.rng.range(50, 400) * 1000;
                     match server {

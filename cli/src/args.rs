@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use redis_ring_core::config::FailurePolicy;
 use redis_ring_core::placement::{Algorithm, HashTag};
 
 use crate::duration::parse_duration;
@@ -87,6 +88,23 @@ pub(crate) struct Global {
     )]
     pub(crate) hash_tag: HashTag,
 
+    /// What a down shard means: rehash (its keys move to the live shards, go-redis) or
+    /// fail-fast (its keys fail at once naming it; no key ever moves)
+    #[arg(
+        long,
+        global = true,
+        value_name = "POLICY",
+        default_value = "rehash",
+        value_parser = parse_failure_policy
+    )]
+    pub(crate) failure_policy: FailurePolicy,
+
+    /// A migration window is open from this older ring (NAME=HOST:PORT,...) to --shards:
+    /// keys not yet moved are read on their old owner and moved before any write (see
+    /// `migrate`)
+    #[arg(long, global = true, value_name = "OLD_SHARDS", value_parser = ShardList::parse)]
+    pub(crate) migrating_from: Option<ShardList>,
+
     /// User name for AUTH (ACL)
     #[arg(long, global = true, value_name = "NAME")]
     pub(crate) user: Option<String>,
@@ -122,6 +140,11 @@ pub(crate) struct Global {
     pub(crate) no_raw: bool,
 }
 
+/// `--failure-policy`: `rehash` or `fail-fast`.
+fn parse_failure_policy(s: &str) -> Result<FailurePolicy, String> {
+    s.parse().map_err(|e: &str| e.to_string())
+}
+
 /// The subcommands; anything else is a Redis command.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
@@ -134,6 +157,10 @@ pub(crate) enum Command {
     Bench(BenchArgs),
     /// Live status of each shard: up/down, address, PING latency, DBSIZE, memory
     Shards,
+    /// Move every key whose owner changes from the ring of --shards to the ring of --to
+    /// (MIGRATE: value and TTL, never over a newer value), while applications use the new
+    /// ring with a migration window open
+    Migrate(MigrateArgs),
     /// Any Redis command, sent through the ring: get foo, set foo bar, mget a b c, ...
     #[command(external_subcommand)]
     Redis(Vec<String>),
@@ -153,6 +180,31 @@ pub(crate) struct DemoArgs {
     /// Plain line-by-line output even on a terminal
     #[arg(long)]
     pub(crate) plain: bool,
+}
+
+/// `redis-ring migrate`
+#[derive(Debug, Args)]
+pub(crate) struct MigrateArgs {
+    /// The new ring: NAME=HOST:PORT[,NAME=HOST:PORT...] (the old one is --shards)
+    #[arg(long, value_name = "NEW_SHARDS", value_parser = ShardList::parse)]
+    pub(crate) to: ShardList,
+
+    /// Most keys moved per second (0: as fast as the servers go)
+    #[arg(long, value_name = "KEYS_PER_SEC", default_value_t = 0)]
+    pub(crate) rate: u64,
+
+    /// Concurrent MIGRATEs per old shard (pipelined on one connection)
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub(crate) workers: usize,
+
+    /// Resume file: each old shard's SCAN cursor, saved after every batch; a re-run with
+    /// the same file continues where the last one stopped
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state: Option<PathBuf>,
+
+    /// No progress line on stderr
+    #[arg(long)]
+    pub(crate) quiet: bool,
 }
 
 /// `redis-ring locate`

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
-use redis_ring_core::config::{Config, Protocol};
+use redis_ring_core::config::{Config, FailurePolicy, MigrationWindow, Protocol, ShardSpec};
 use redis_ring_std::Ring;
 
 use crate::args::Global;
+use crate::shard_list::ShardList;
 
 /// What the ring is built from: the shards with addresses and the connection options.
 #[derive(Clone, Debug)]
@@ -21,6 +22,9 @@ pub(crate) struct RingSettings {
 pub(crate) struct GlobalConn {
     pub(crate) placement: redis_ring_core::placement::Algorithm,
     pub(crate) hash_tag: redis_ring_core::placement::HashTag,
+    pub(crate) failure_policy: FailurePolicy,
+    /// `--migrating-from`: the old ring's `(name, host:port)`.
+    pub(crate) migrating_from: Option<Vec<(String, String)>>,
     pub(crate) user: Option<String>,
     pub(crate) password: Option<String>,
     pub(crate) db: u32,
@@ -30,16 +34,22 @@ pub(crate) struct GlobalConn {
 
 impl GlobalConn {
     /// The connection options of `global`.
-    pub(crate) fn of(global: &Global) -> GlobalConn {
-        GlobalConn {
+    pub(crate) fn of(global: &Global) -> Result<GlobalConn, String> {
+        Ok(GlobalConn {
             placement: global.placement.clone(),
             hash_tag: global.hash_tag,
+            failure_policy: global.failure_policy,
+            migrating_from: global
+                .migrating_from
+                .as_ref()
+                .map(ShardList::with_addrs)
+                .transpose()?,
             user: global.user.clone(),
             password: global.password.clone(),
             db: global.db,
             resp: global.resp,
             timeout: global.timeout,
-        }
+        })
     }
 }
 
@@ -51,7 +61,7 @@ impl RingSettings {
         })?;
         Ok(RingSettings {
             shards: list.with_addrs()?,
-            global: GlobalConn::of(global),
+            global: GlobalConn::of(global)?,
         })
     }
 
@@ -65,6 +75,7 @@ impl RingSettings {
         let mut config = Config::default();
         config.placement = g.placement.clone();
         config.hash_tag = g.hash_tag;
+        config.failure_policy = g.failure_policy;
         let mut builder = Ring::builder()
             .config(config)
             .shards(self.shards.iter().cloned())
@@ -77,6 +88,18 @@ impl RingSettings {
                 Some(3) => Protocol::Resp3,
                 _ => Protocol::Auto,
             });
+        if let Some(old) = &g.migrating_from {
+            // The core connects to the old shards as given: host:port, not URLs.
+            let old: Vec<(String, String)> = old
+                .iter()
+                .map(|(n, a)| {
+                    ShardSpec::parse(n.as_str(), a)
+                        .map(|p| (n.clone(), p.endpoint.to_string()))
+                        .map_err(|e| format!("--migrating-from {n}: {}", e.reason()))
+                })
+                .collect::<Result<_, _>>()?;
+            builder = builder.migrating_from(old, MigrationWindow::new());
+        }
         if let Some(user) = &g.user {
             builder = builder.username(user.clone());
         }

@@ -589,6 +589,31 @@ fn demo_runs_end_to_end_and_cleans_up() {
     }
 }
 
+#[test]
+fn demo_fail_fast_moves_no_key() {
+    let out = run(&[
+        "--failure-policy",
+        "fail-fast",
+        "demo",
+        "--keys",
+        "6000",
+        "--rate",
+        "3000",
+    ]);
+    let stdout = ok(&out);
+    for needle in [
+        "Failure policy fail-fast",
+        "shard2 is DOWN",
+        "its keys fail at once (ShardDown), none moves",
+        "shard2 is UP",
+        "failed at once with ShardDown (fail-fast: none moved)",
+        "Fail-fast mode:",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("went to the others"), "{stdout}");
+}
+
 /// A pid can be reused by another process quickly; only a redis-server counts as a survivor.
 fn is_zombie_or_other(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/cmdline"))

@@ -181,6 +181,12 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
         /// Per-shard bound on queued bytes and commands, and what happens at it
         /// (default: 64 MiB / 100 000 commands, callers wait).
         queue_limit: redis_ring_core::config::QueueLimit => queue_limit;
+        /// What a down shard means for its keys: `Rehash` (default, go-redis: its keys
+        /// move to the live shards) or `FailFast` (they fail at once, naming it).
+        failure_policy: redis_ring_core::config::FailurePolicy => failure_policy;
+        /// How a returning shard rejoins under `Rehash` (default `Immediate`; `Flush`
+        /// empties it first so that it never serves stale values).
+        rejoin: redis_ring_core::config::Rejoin => rejoin;
         /// RESP version (default: RESP3 with fallback to RESP2).
         protocol: Protocol => conn.protocol;
         /// Database selected on every connection (default 0).
@@ -218,6 +224,39 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
         check: impl Fn(&Value) -> bool + Send + Sync + 'static,
     ) -> Self {
         self.config.heartbeat_check = Some(HeartbeatCheck::new(check));
+        self
+    }
+
+    /// The heartbeat command (default `PING`) with a check of its reply (go-redis
+    /// v9.12 `HeartbeatFn`), e.g. `INFO replication` and a replication lag limit.
+    pub fn heartbeat(
+        mut self,
+        cmd: redis_ring_core::command::Cmd,
+        check: impl Fn(&Value) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.config.heartbeat = redis_ring_core::config::Heartbeat::new(cmd);
+        self.config.heartbeat_check = Some(HeartbeatCheck::new(check));
+        self
+    }
+
+    /// Starts with a migration window open from the ring of `old_shards` (`(name,
+    /// host:port)`, the ring's connection options) to this ring's shards: keys whose
+    /// owner changed are read at the new owner then the old one, and moved to the new
+    /// owner (`MIGRATE`) before any other command, until the window closes (after
+    /// `window.duration`, if set). Run `redis-ring migrate` meanwhile to move the rest.
+    pub fn migrating_from<I, N, A>(
+        mut self,
+        old_shards: I,
+        window: redis_ring_core::config::MigrationWindow,
+    ) -> Self
+    where
+        I: IntoIterator<Item = (N, A)>,
+        N: Into<String>,
+        A: Into<String>,
+    {
+        self.config.migrate_from = Some(redis_ring_core::config::MigrateFrom::new(
+            old_shards, window,
+        ));
         self
     }
 

@@ -268,8 +268,9 @@ pub enum Error {
         /// Commands queued or in flight on the shard.
         queued_commands: usize,
     },
-    /// The shard was marked down while the command was pending on it; its connection was
-    /// closed.
+    /// The shard was marked down while the command was pending on it (its connection was
+    /// closed), or, under [`FailurePolicy::FailFast`](crate::config::FailurePolicy::FailFast),
+    /// the command's shard is down: it was refused at once.
     ShardDown {
         /// The shard's name.
         shard: Arc<str>,

@@ -9,6 +9,7 @@ use alloc::sync::Arc;
 use super::backoff::reconnect_backoff;
 use super::conns::ConnSlot;
 use super::dedicated::ConnKind;
+use super::policy;
 use super::request::Place;
 use super::shard::ShardSlot;
 use super::{Cause, ConnId, Deferred, Output, RequestId, RingCore, Tag};
@@ -30,6 +31,9 @@ impl RingCore {
 
     /// Queues request `id` on `shard`'s shared connection (or fails it fast).
     pub(super) fn dispatch(&mut self, id: RequestId, shard: ShardSlot) {
+        if let Some(e) = self.down_refusal(id, shard) {
+            return self.complete(id, Err(e));
+        }
         let conn = match self.conn_for(shard) {
             Ok(conn) => conn,
             Err(e) => {
@@ -160,8 +164,11 @@ impl RingCore {
                         }
                     }
                 }
-                Tag::Probe(..) => {
-                    c.io.push(tag, &self.ping);
+                Tag::Probe(slot, _) => {
+                    c.io.push(
+                        tag,
+                        policy::probe_cmd(&self.table, &self.ping, &self.flush, slot),
+                    );
                 }
             }
         }
@@ -195,6 +202,7 @@ impl RingCore {
             &mut self.ded.pushes,
         );
         let check = self.config.heartbeat_check.as_ref();
+        let (table, ping) = (&self.table, &self.ping);
         let max_reply_len = self.config.max_reply_len;
         let result = c.io.on_received(data, |received| match received {
             Received::Reply(Tag::Req(rid), frame) => {
@@ -252,7 +260,7 @@ impl RingCore {
             Received::Reply(Tag::Probe(pslot, seq), frame) => {
                 let verdict = match frame.error_message() {
                     Some(message) => Err(String::from_utf8_lossy(message).into_owned()),
-                    None => match check {
+                    None => match check.filter(|_| policy::checks_heartbeat(table, pslot)) {
                         Some(check) if !check.check(&frame.to_value()) => {
                             Err(String::from("the heartbeat check rejected the reply"))
                         }
@@ -262,7 +270,7 @@ impl RingCore {
                 let verdict = verdict.map_err(|message| Error::Server {
                     shard: sh.name.clone(),
                     addr: sh.addr.clone(),
-                    command: CmdName::new(b"PING"),
+                    command: policy::heartbeat_name(table, ping, pslot),
                     message,
                 });
                 deferred.push(Deferred::Probe(pslot, seq, verdict));

@@ -34,8 +34,10 @@
 pub mod basic;
 pub mod faults;
 pub mod load;
+pub mod migration;
 pub mod multi;
 pub mod options;
+pub mod policy;
 pub mod pubsub;
 pub mod topology;
 
@@ -246,6 +248,11 @@ macro_rules! scenario_tests {
             faults::all_shards_down_fails_at_once,
             faults::kill_one_shard_under_load,
             faults::pause_one_shard,
+            policy::fail_fast_kill_one_shard_under_load,
+            policy::rejoin_flush_prevents_stale_reads,
+            policy::custom_heartbeat_check,
+            migration::migration_window_reads_and_moves,
+            migration::migration_window_closes_after_its_duration,
             multi::pipelines_keep_order_and_per_command_results,
             multi::pipeline_with_a_dead_shard_fails_only_its_commands,
             multi::mget_mset_del_exists_across_shards,

@@ -16,6 +16,7 @@
 pub mod check;
 pub mod fake_redis;
 pub mod rng;
+pub mod window;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};

@@ -180,14 +180,14 @@ impl<const MULTI: bool> RingUnderTest for Tokio<MULTI> {
     }
 
     fn publish(&self, channel: &str, payload: &str) -> Result<i64, Error> {
-        self.on(self.ring.publish(channel, payload)).map(|n| n as i64)
+        self.on(self.ring.publish(channel, payload))
+            .map(|n| n as i64)
     }
 
     fn for_each_shard(&self, cmd: &Cmd) -> Vec<(String, Result<Value, Error>)> {
-        self.on(
-            self.ring
-                .for_each_shard(async |shard| shard.cmd(cmd.clone()).await),
-        )
+        self.on(self
+            .ring
+            .for_each_shard(async |shard| shard.cmd(cmd.clone()).await))
     }
 
     fn mget_per_key(&self, keys: &[&str]) -> Vec<Result<Option<Vec<u8>>, Error>> {

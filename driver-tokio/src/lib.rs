@@ -118,7 +118,10 @@ impl Runtime for Tokio {
             })?,
         };
         // Detached: the task ends by itself when the ring is closed or dropped.
-        drop(handle.spawn(driver));
+        drop(handle.spawn(QueuedLast {
+            driver,
+            yielded: false,
+        }));
         Ok(())
     }
 
@@ -199,3 +202,30 @@ macro_rules! tokio_socket {
 tokio_socket!(tokio::net::TcpStream);
 #[cfg(unix)]
 tokio_socket!(tokio::net::UnixStream);
+
+/// The driver task, polled only after the tasks already queued when it is woken.
+///
+/// A caller wakes the driver right after queueing its command, from inside its own poll,
+/// and tokio runs a task woken that way next (the worker's LIFO slot): the driver would
+/// then send each caller's command on its own (measured: one `sendto` per command, 50
+/// callers at a fifth of smol's rate). Yielding once first (a task that wakes itself goes
+/// to the back of the run queue) lets every caller already runnable queue its command, and
+/// one write takes them all (about 11 commands per `sendto`, 4-5x the throughput).
+struct QueuedLast {
+    driver: BoxFuture,
+    yielded: bool,
+}
+
+impl Future for QueuedLast {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.yielded {
+            self.yielded = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        self.yielded = false;
+        self.driver.as_mut().poll(cx)
+    }
+}

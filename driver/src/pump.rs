@@ -180,8 +180,8 @@ impl<R: Runtime> Pump<R> {
         if st.connects.is_empty() {
             return false;
         }
-        for (id, addr) in std::mem::take(&mut st.connects) {
-            let fut = Box::pin(connect(self.rt.clone(), addr));
+        for (id, endpoint) in std::mem::take(&mut st.connects) {
+            let fut = Box::pin(connect(self.rt.clone(), endpoint));
             let i = id.index();
             if st.socks.len() <= i {
                 st.socks.resize_with(i + 1, || None);

@@ -21,7 +21,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant as StdInstant};
 
 use async_channel::{Sender, TrySendError};
-use redis_ring_core::config::ShardAddr;
+use redis_ring_core::config::Endpoint;
 use redis_ring_core::error::{CmdName, Error};
 use redis_ring_core::resp::Value;
 use redis_ring_core::ring::{ConnId, Event, Output, RequestId, RingCore};
@@ -38,9 +38,6 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// The core's time zero: core instants are nanoseconds since it.
     epoch: StdInstant,
-    /// Per-shard settings from `redis://` addresses, read by the core's per-shard options
-    /// hook; written under the state lock, right before `set_shards` runs the hook.
-    pub(crate) urls: Arc<Mutex<HashMap<String, ShardAddr>>>,
 }
 
 /// One connection's socket slot, indexed by [`ConnId::index`].
@@ -97,7 +94,7 @@ pub(crate) struct State {
     /// Sockets, by connection index.
     pub(crate) socks: Vec<Option<Sock>>,
     /// Connections the core asked for, not started yet (the pump starts them).
-    pub(crate) connects: Vec<(ConnId, Arc<str>)>,
+    pub(crate) connects: Vec<(ConnId, Endpoint)>,
     /// Closes for a socket the pump had taken out of its slot while the core closed it.
     pub(crate) closed_taken: Vec<ConnId>,
     /// The core's next deadline, from the last drain.
@@ -181,7 +178,7 @@ pub(crate) fn reentrant(command: CmdName) -> Error {
 }
 
 impl Shared {
-    pub(crate) fn new(core: RingCore, urls: Arc<Mutex<HashMap<String, ShardAddr>>>) -> Shared {
+    pub(crate) fn new(core: RingCore) -> Shared {
         Shared {
             state: Mutex::new(State {
                 core,
@@ -199,7 +196,6 @@ impl Shared {
                 subs: HashMap::default(),
             }),
             epoch: StdInstant::now(),
-            urls,
         }
     }
 
@@ -272,8 +268,8 @@ impl State {
     pub(crate) fn drain(&mut self) {
         loop {
             match self.core.poll_output() {
-                Output::Connect { conn, addr } => {
-                    self.connects.push((conn, addr));
+                Output::Connect { conn, endpoint, .. } => {
+                    self.connects.push((conn, endpoint));
                     self.wake_driver();
                 }
                 Output::Transmit { conn } => {

@@ -13,19 +13,26 @@ use super::{Bench, Measured};
 use crate::args::Mode;
 use crate::rng::Rng;
 
+/// Where the callers and the I/O run (the JSON's `setup`).
+pub(super) const SETUP: &str = "callers: async tasks on a tokio multi-thread runtime of 2 \
+                                workers; I/O: the connections' tasks on the same runtime";
+
 /// Connects, measures, hands back the callers' recorders.
 pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
     runtime()?.block_on(async {
         let mut conns = Vec::with_capacity(bench.shards.len());
         for (name, addr) in &bench.shards {
-            let conn = connect(addr, &bench.conn)
-                .await
-                .map_err(|e| format!("redis-rs: shard {name} ({addr}): {e}"))?;
+            let conn = connect(addr, &bench.conn).await.map_err(|e| {
+                let addr = redis_ring_core::config::redact_addr(addr);
+                format!("redis-rs: shard {name} ({addr}): {e}")
+            })?;
             conns.push(conn);
         }
         let shared = Arc::new(Shared {
             conns,
-            placement: bench.shard_list.placement(&bench.conn.placement),
+            placement: bench
+                .shard_list
+                .placement(&bench.conn.placement, bench.conn.hash_tag),
             workload: bench.workload.clone(),
         });
         let (clock, progress) = bench.begin();

@@ -13,6 +13,10 @@ use super::{Bench, ConnSettings, Measured};
 use crate::args::Mode;
 use crate::rng::Rng;
 
+/// Where the callers and the I/O run (the JSON's `setup`).
+pub(super) const SETUP: &str = "callers: async tasks on a tokio multi-thread runtime of 2 \
+                                workers; I/O: the ring's driver task on the same runtime";
+
 /// The runtime both tokio clients are measured on: a multi-thread runtime with two workers,
 /// whatever the CPUs (the bench is meant to run pinned to one). Two threads, as the smol
 /// set-up (callers' executor + the ring's driver thread): with a single thread (one worker,
@@ -31,6 +35,7 @@ fn build(shards: &[(String, String)], c: &ConnSettings) -> Result<Ring, String> 
     let mut builder = Ring::builder()
         .shards(shards.iter().cloned())
         .placement(c.placement.clone())
+        .hash_tag(c.hash_tag)
         .command_timeout(c.timeout)
         .connect_timeout(c.timeout)
         .db(c.db)

@@ -255,6 +255,9 @@ pub(crate) enum Driver {
     Std,
     /// redis-ring-smol: async, one task per caller
     Smol,
+    /// redis-ring-tokio: async, one task per caller on a tokio runtime (with --client
+    /// redis-rs: the redis crate on tokio instead of smol)
+    Tokio,
 }
 
 /// The commands bench sends.

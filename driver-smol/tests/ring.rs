@@ -129,8 +129,8 @@ fn typed_helpers_from_the_core_table() {
     });
 }
 
-/// A reply that does not fit the type asked for is an error naming the command, never a
-/// panic (reported as `InvalidCommand` until the core has a conversion error).
+/// A reply that does not fit the type asked for is a conversion error naming the command
+/// and the type, never a panic.
 #[test]
 fn conversion_errors_name_the_command() {
     let shards = Shards::start(1).unwrap();
@@ -138,7 +138,16 @@ fn conversion_errors_name_the_command() {
     smol::block_on(async {
         ring.set("text", "abc").await.unwrap();
         let err = ring.get::<i64>("text").await.unwrap_err();
-        assert!(matches!(err, Error::InvalidCommand { .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::Conversion {
+                    rust_type: "i64",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("GET"), "{err}");
     });
 }

@@ -26,6 +26,20 @@ use std::time::{Duration, Instant};
 /// `/proc/*/cwd` to prove that no server outlived the tests.
 pub const DIR_PREFIX: &str = "redis-ring-harness-";
 
+/// Environment variable naming the test run (`cargo xtask test` sets its pid): it goes into
+/// every server directory's name, so the leftover check of one run never counts (or kills)
+/// the servers of another run on the same machine.
+pub const RUN_ENV: &str = "REDIS_RING_HARNESS_RUN";
+
+/// The directory prefix of this process's servers: [`DIR_PREFIX`], then the run's tag
+/// ([`RUN_ENV`]) and `-` when set.
+fn run_prefix() -> String {
+    match std::env::var(RUN_ENV) {
+        Ok(run) if !run.is_empty() => format!("{DIR_PREFIX}{run}-"),
+        _ => DIR_PREFIX.to_string(),
+    }
+}
+
 /// How long a starting server may take to answer `PING`.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -82,7 +96,7 @@ impl RedisServer {
 
     /// Starts a server with `options` on a free port and waits until it answers PING.
     pub fn start_with(options: ServerOptions) -> io::Result<RedisServer> {
-        let dir = tempfile::Builder::new().prefix(DIR_PREFIX).tempdir()?;
+        let dir = tempfile::Builder::new().prefix(&run_prefix()).tempdir()?;
         let mut server = RedisServer {
             port: free_port()?,
             dir,
@@ -491,6 +505,15 @@ fn set_parent_death_signal(cmd: &mut Command) {
 /// Pids of running `redis-server` processes whose working directory is a harness
 /// directory (see [`DIR_PREFIX`]): servers that outlived their tests, if any.
 pub fn leftover_servers() -> Vec<u32> {
+    leftover_servers_with(DIR_PREFIX)
+}
+
+/// [`leftover_servers`] of one run only (its [`RUN_ENV`] tag).
+pub fn leftover_servers_of(run: &str) -> Vec<u32> {
+    leftover_servers_with(&format!("{DIR_PREFIX}{run}-"))
+}
+
+fn leftover_servers_with(prefix: &str) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -499,7 +522,7 @@ pub fn leftover_servers() -> Vec<u32> {
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
         .filter(|pid| {
             std::fs::read_link(format!("/proc/{pid}/cwd"))
-                .map(|cwd| cwd.to_string_lossy().contains(DIR_PREFIX))
+                .map(|cwd| cwd.to_string_lossy().contains(prefix))
                 .unwrap_or(false)
         })
         .collect()

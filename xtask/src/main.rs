@@ -53,8 +53,16 @@ fn workspace_root() -> PathBuf {
 
 fn cargo() -> Command {
     let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.current_dir(workspace_root());
+    cmd.current_dir(workspace_root())
+        // Tags this run's harness servers (see `harness::RUN_ENV`): the leftover check
+        // below then ignores other runs on the same machine.
+        .env(redis_ring_tests::harness::RUN_ENV, run_tag());
     cmd
+}
+
+/// This run's tag for the harness's server directories: the xtask's pid.
+fn run_tag() -> String {
+    std::process::id().to_string()
 }
 
 /// Runs `cmd`, failing with the command line when it does not succeed.
@@ -148,7 +156,7 @@ fn run_tests(steps: &mut Steps) -> Result<(), String> {
         })?;
     }
     steps.run("no redis-server left behind", || {
-        let left = redis_ring_tests::harness::leftover_servers();
+        let left = redis_ring_tests::harness::leftover_servers_of(&run_tag());
         if left.is_empty() {
             Ok(())
         } else {

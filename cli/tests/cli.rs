@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use redis_ring_core::placement::{Algorithm, Placement, ShardSpec};
 use redis_ring_tests::harness::Reply;
 use redis_ring_tests::{RedisServer, Shards};
 use serde_json::Value as Json;
@@ -412,16 +413,31 @@ fn bench_json_with_our_driver_and_with_redis_rs() {
     assert_eq!(j["errors"], 0, "{j}");
     assert_eq!(j["client"], "redis-rs");
     assert_eq!(j["pipeline"], 8);
-    // Every SET landed where our placement puts it: the two shards together hold the keys.
-    let total: i64 = shards
-        .servers()
-        .iter()
-        .map(|s| match s.command(&["DBSIZE"]).unwrap() {
-            Reply::Int(n) => n,
-            other => panic!("{other:?}"),
-        })
-        .sum();
-    assert!(total > 0);
+    // Every SET landed where our placement (rendezvous over the shard names, computed here
+    // independently of the CLI) puts it: each server holds only keys it owns.
+    let names: Vec<String> = shards.named().into_iter().map(|(n, _)| n).collect();
+    let specs: Vec<ShardSpec<'_>> = names.iter().map(|n| ShardSpec::new(n.as_str())).collect();
+    let placement = Algorithm::Rendezvous.build(&specs);
+    let mut total = 0;
+    for (i, server) in shards.servers().iter().enumerate() {
+        let Reply::Array(Some(keys)) = server.command(&["KEYS", "key:*"]).unwrap() else {
+            panic!("KEYS on {}", names[i]);
+        };
+        for key in keys {
+            let Reply::Bulk(Some(key)) = key else {
+                panic!("{key:?}")
+            };
+            assert_eq!(
+                placement.shard_for(&key),
+                Some(i),
+                "{} is on {}",
+                String::from_utf8_lossy(&key),
+                names[i]
+            );
+            total += 1;
+        }
+    }
+    assert!(total > 100, "only {total} keys written");
     let j = bench_json(&[
         "--shards",
         &spec,
@@ -468,7 +484,7 @@ fn bench_sees_a_shard_die_and_come_back() {
             "500ms",
             "bench",
             "--duration",
-            "3s",
+            "8s",
             "-c",
             "8",
             "--json",
@@ -477,13 +493,27 @@ fn bench_sees_a_shard_die_and_come_back() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(900));
+    // Kill shard2 once the load reaches it (not after a guessed delay from the spawn), and
+    // restart it 2 s later (detection takes a few hundred ms: a wide margin).
+    let reached = (0..1_000).any(|_| {
+        std::thread::sleep(Duration::from_millis(10));
+        matches!(shards.server(1).command(&["DBSIZE"]), Ok(Reply::Int(n)) if n > 0)
+    });
+    assert!(reached, "the bench never wrote to shard2");
+    let unix_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+    };
+    let killed = unix_ms();
     shards.server(1).kill();
-    std::thread::sleep(Duration::from_millis(1000));
+    std::thread::sleep(Duration::from_secs(2));
+    let restarted = unix_ms();
     shards.server(1).restart().unwrap();
     let out = child.wait_with_output().unwrap();
     let j: Json = serde_json::from_str(ok(&out).trim()).unwrap();
-    check_bench_json(&j, 3000);
+    check_bench_json(&j, 8000);
     let events = j["events"].as_array().unwrap();
     let down = events
         .iter()
@@ -494,7 +524,18 @@ fn bench_sees_a_shard_die_and_come_back() {
         .find(|e| e["shard"] == "shard2" && e["state"] == "up")
         .unwrap_or_else(|| panic!("no up event: {j}"));
     let (t_down, t_up) = (down["t_ms"].as_u64().unwrap(), up["t_ms"].as_u64().unwrap());
-    assert!((800..2000).contains(&t_down) && t_up > t_down, "{events:?}");
+    // On the bench's clock: down after the kill, up after the restart (the wall clock
+    // joins the two; 5 ms for rounding).
+    let start = j["start_unix_ms"].as_u64().unwrap();
+    assert!(
+        start + t_down + 5 >= killed,
+        "down before the kill: {events:?}"
+    );
+    assert!(
+        start + t_up + 5 >= restarted,
+        "up before the restart: {events:?}"
+    );
+    assert!(t_up > t_down, "{events:?}");
     // The other shards kept serving while shard2 was down: no empty bucket.
     let timeline = j["timeline"].as_array().unwrap();
     let during = &timeline[(t_down / 250) as usize + 1..(t_up / 250) as usize];
@@ -531,7 +572,8 @@ fn demo_runs_end_to_end_and_cleans_up() {
     ] {
         assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
     }
-    assert!(took < Duration::from_secs(30), "demo took {took:?}");
+    // A wide margin (it takes a few seconds; a loaded machine may take several times that).
+    assert!(took < Duration::from_secs(120), "demo took {took:?}");
     // Every redis-server the demo started is gone.
     let pids: Vec<u32> = stdout
         .lines()

@@ -323,7 +323,8 @@ fn close_while_busy_fails_or_finishes_every_call_and_joins() {
         std::thread::sleep(Duration::from_millis(200));
         let started = Instant::now();
         ring.close();
-        assert!(started.elapsed() < Duration::from_secs(1));
+        // Prompt (a wide margin for a loaded machine).
+        assert!(started.elapsed() < Duration::from_secs(5));
         stop.store(true, Ordering::Relaxed);
     });
     assert!(ok.load(Ordering::Relaxed) > 0);
@@ -376,7 +377,15 @@ fn host_names_are_resolved_off_the_io_thread() {
 #[test]
 fn per_call_timeout_and_a_frozen_shard_do_not_block_others() {
     let mut shards = Shards::start(2).unwrap();
-    let ring = ring(&shards);
+    // The frozen shard stays in the placement however long the test takes (a shard marked
+    // down would have its read re-sent elsewhere instead of timing out).
+    let mut config = fast_config();
+    config.fail_threshold = 1_000;
+    let ring = Ring::builder()
+        .config(config)
+        .shards(shards.named())
+        .build()
+        .expect("build");
     let frozen_key = (0..)
         .map(|i| format!("frozen:{i}"))
         .find(|k| ring.shard_for_key(k).as_deref() == Some("shard1"))
@@ -387,23 +396,33 @@ fn per_call_timeout_and_a_frozen_shard_do_not_block_others() {
         .unwrap();
     ring.set(&*frozen_key, 1).unwrap();
     shards.server(0).pause().unwrap();
-    let started = Instant::now();
-    let err = ring
-        .cmd_timeout(
-            Cmd::new("GET").arg(&*frozen_key),
-            Duration::from_millis(150),
-        )
-        .unwrap_err();
-    let took = started.elapsed();
-    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
-    assert!(
-        took >= Duration::from_millis(140) && took < Duration::from_millis(600),
-        "took {took:?}"
-    );
-    // Meanwhile the other shard answers at once.
-    let started = Instant::now();
-    ring.set(&*live_key, 2).unwrap();
-    assert!(started.elapsed() < Duration::from_millis(100));
+    let timeout = Duration::from_millis(800);
+    let (asked, asking) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        let frozen = s.spawn(|| {
+            let started = Instant::now();
+            asked.send(()).unwrap();
+            let result = ring.cmd_timeout(Cmd::new("GET").arg(&*frozen_key), timeout);
+            (result, started.elapsed())
+        });
+        asking.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        // Meanwhile the other shard answers: before the frozen GET gives up (an ordering of
+        // events, not a race against the clock).
+        ring.set(&*live_key, 2).unwrap();
+        assert!(
+            !frozen.is_finished(),
+            "the live shard's SET waited for the frozen shard"
+        );
+        let (result, took) = frozen.join().unwrap();
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+        // Never early; late only within a wide margin (exact timing: the simulator's).
+        assert!(
+            took + Duration::from_millis(1) >= timeout && took < timeout + Duration::from_secs(3),
+            "took {took:?}"
+        );
+    });
     shards.server(0).resume().unwrap();
     ring.close();
 }
@@ -555,12 +574,12 @@ fn blocking_commands_wait_past_the_command_timeout_without_stalling_others() {
                 ring.query(Cmd::new("BLPOP").arg("block:q").arg(3)).unwrap();
             (got, started.elapsed())
         });
-        // Meanwhile the shared connections keep serving at full speed.
+        // Meanwhile the shared connections keep serving: all 200 SETs are done while the
+        // BLPOP still waits (an ordering of events, not a race against the clock).
         for i in 0..200 {
-            let t = Instant::now();
             ring.set(format!("block:other:{i}"), i).unwrap();
-            assert!(t.elapsed() < Duration::from_millis(200));
         }
+        assert!(!waiter.is_finished(), "the SETs waited for the BLPOP");
         std::thread::sleep(Duration::from_millis(1300));
         ring.cmd(Cmd::new("RPUSH").arg("block:q").arg("job"))
             .unwrap();

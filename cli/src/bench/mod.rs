@@ -174,13 +174,16 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
     } else {
         1
     };
+    // One protocol for every client measured (the ring would pick RESP3, the redis crate
+    // RESP2): RESP3 unless `--resp 2`.
+    let resp = global.resp.unwrap_or(3);
     let conn = ConnSettings {
         placement: global.placement.clone(),
         hash_tag: global.hash_tag,
         user: global.user.clone(),
         password: global.password.clone(),
         db: global.db,
-        resp: global.resp,
+        resp: Some(resp),
         timeout: global.timeout,
     };
     let start = Instant::now();
@@ -198,11 +201,11 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
         events: Arc::new(EventLog::new(start)),
         progress: view::stderr_is_live(),
     };
-    let (client, driver) = match (args.client, args.driver) {
+    let (client, driver, setup) = match (args.client, args.driver) {
         // redis-rs is not a redis-ring driver: "smol" names the runtime it runs on.
-        (Client::RedisRs, _) => ("redis-rs", "smol"),
-        (Client::RedisRing, Driver::Std) => ("redis-ring", "std"),
-        (Client::RedisRing, Driver::Smol) => ("redis-ring", "smol"),
+        (Client::RedisRs, _) => ("redis-rs", "smol", redis_rs::SETUP),
+        (Client::RedisRing, Driver::Std) => ("redis-ring", "std", ring_std::SETUP),
+        (Client::RedisRing, Driver::Smol) => ("redis-ring", "smol", ring_smol::SETUP),
     };
     let measured = match (args.client, args.driver) {
         (Client::RedisRs, _) => redis_rs::run(&mut bench)?,
@@ -218,6 +221,8 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
         settings: Settings {
             client,
             driver,
+            setup,
+            resp,
             mode: mode_name(args.mode),
             concurrency: callers,
             pipeline: batch,

@@ -16,6 +16,10 @@ pub(crate) struct Settings {
     pub(crate) client: &'static str,
     /// `std` or `smol` (redis-ring), `smol` (redis-rs: its runtime).
     pub(crate) driver: &'static str,
+    /// Where the callers and the client's I/O run (threads, executors).
+    pub(crate) setup: &'static str,
+    /// The RESP version every connection speaks (2 or 3).
+    pub(crate) resp: u8,
     /// `seq`, `conc` or `pipeline`.
     pub(crate) mode: &'static str,
     /// Concurrent callers.
@@ -101,6 +105,8 @@ impl Report {
         json!({
             "client": s.client,
             "driver": s.driver,
+            "setup": s.setup,
+            "resp": s.resp,
             "mode": s.mode,
             "concurrency": s.concurrency,
             "pipeline": s.pipeline,
@@ -154,6 +160,7 @@ impl Report {
             if s.shards.len() == 1 { "" } else { "s" },
             s.placement,
         );
+        let _ = writeln!(out, "  RESP{}; {}", s.resp, s.setup);
         let _ = writeln!(
             out,
             "  {} ops in {:.2}s: {} ok, {} errors  =>  {} ops/s",
@@ -249,6 +256,8 @@ mod tests {
             settings: Settings {
                 client: "redis-ring",
                 driver: "std",
+                setup: "callers: one OS thread each",
+                resp: 3,
                 mode: "conc",
                 concurrency: 2,
                 pipeline: 1,
@@ -274,6 +283,8 @@ mod tests {
     fn json_has_the_documented_fields() {
         let j = sample().to_json();
         assert_eq!(j["start_unix_ms"], 1_700_000_000_000u64);
+        assert_eq!(j["resp"], 3);
+        assert_eq!(j["setup"], "callers: one OS thread each");
         assert_eq!(j["ops"], 5);
         assert_eq!(j["ok"], 4);
         assert_eq!(j["errors"], 1);

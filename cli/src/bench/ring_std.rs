@@ -13,6 +13,9 @@ use crate::args::Mode;
 use crate::connect::{GlobalConn, RingSettings};
 use crate::rng::Rng;
 
+/// Where the callers and the I/O run (the JSON's `setup`).
+pub(super) const SETUP: &str = "callers: one OS thread each; I/O: the ring's reactor thread";
+
 /// The command for a workload request.
 pub(super) fn command(workload: &Workload, req: Request) -> Cmd {
     match req {

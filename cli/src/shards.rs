@@ -15,7 +15,7 @@ use redis_ring_tests::harness::{RawConn, Reply};
 use crate::args::Global;
 use crate::connect::RingSettings;
 use crate::view::{table_with, thousands};
-use redis_ring_core::config::{redact_addr, ShardAddr};
+use redis_ring_core::config::{redact_addr, ShardSpec};
 use redis_ring_std::{Ring, ShardStats};
 
 /// Prints the status table.
@@ -104,8 +104,9 @@ struct Probe {
 
 fn probe(addr: &str, global: &Global) -> Result<Probe, String> {
     // A `redis://` URL's own user, password and db win over the global ones, as in the ring.
-    let url = ShardAddr::parse(addr).map_err(|e| e.to_string())?;
-    let addr = url.addr.as_str();
+    let url = ShardSpec::parse("probe", addr).map_err(|e| e.to_string())?;
+    let addr = url.endpoint.to_string();
+    let addr = addr.as_str();
     let user = url.username.as_ref().or(global.user.as_ref());
     let password = url.password.as_ref().or(global.password.as_ref());
     let db = url.db.unwrap_or(global.db);

@@ -257,7 +257,7 @@ fn main() {
         pin(s.pid().expect("running"), 0);
     }
     let ring = Ring::builder()
-        .driver_thread(a.driver_thread)
+        .runtime(redis_ring_smol::Smol::new().driver_thread(a.driver_thread))
         .shards(shards.named())
         .build()
         .expect("build the ring");

@@ -82,7 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let a: i64 = tx.get::<Option<i64>>("{acct}:a").await?.unwrap_or(100);
                 tx.queue(cmds::set("{acct}:a", a - 10))
                     .queue(cmds::incr_by("{acct}:b", 10));
-                Ok(())
+                Ok::<(), redis_ring_smol::Error>(())
             })
             .await?;
         println!("transaction: {} replies", replies.len());
@@ -124,7 +124,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ring.set_shards(all[..all.len() - 1].iter().cloned())?;
         println!("live shards after set_shards: {}", ring.len());
         ring.close().await;
-        while let Ok(event) = events.recv().await {
+        while let Some(event) = events.recv().await {
             println!("event: {event:?}");
         }
         Ok(())

@@ -3,7 +3,9 @@
 //! The async redis-ring client: keys spread over several independent Redis servers
 //! ("shards") by consistent hashing, go-redis `Ring` compatible, for smol / async-io
 //! programs. All protocol, routing, health and retry logic lives in the sans-io
-//! [`redis_ring_core`]; this crate only moves bytes, time and wake-ups.
+//! [`redis_ring_core`], everything else a driver needs in [`redis_ring_driver`]; this crate
+//! is the [`Smol`] runtime adapter (sockets in `async_io::Async`, `async_io::Timer`, the
+//! driver task on smol's global executor or a thread of its own) and the names.
 //!
 //! ```no_run
 //! use redis_ring_smol::{Cmd, Ring};
@@ -25,119 +27,166 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! # Architecture
+//! # Where the driver runs
 //!
-//! ```text
-//!  caller tasks (any executor, any thread)          driver task (smol global executor)
-//!  ───────────────────────────────────────          ──────────────────────────────────
-//!  ring.get(k).await                                poll():
-//!    first poll: lock ─► core.submit(cmd)             lock
-//!                        encoded into the shard's     apply queued socket work
-//!                        send buffer                  poll connects; read readable sockets
-//!                        drain outputs:                 → core.handle_input(Received)
-//!                          Transmit → IoQueue,        write each marked connection's whole
-//!                          take driver waker ────────►  send buffer in ONE write → Sent
-//!                  unlock, wake it                    core deadline passed → Timeout
-//!    Pending                                          ...until nothing changes; arm the
-//!                                                     Timer if the deadline moved; leave
-//!    woken ◄──── Reply → slot filled, waker ◄──────   the waker; unlock, wake callers
-//!    poll: lock, take result, unlock                Pending
-//! ```
-//!
-//! * **One mutex around the core, one driver task** (quinn's way of driving quinn-proto):
-//!   a caller submits under the lock and drains the core's outputs itself, so a command the
-//!   core refuses (all shards down, cross-shard keys...) fails on the spot, and
-//!   `shard_for_key`, `len` and `stats` are plain synchronous reads. Replies are put in the
-//!   caller's slot by whoever drains them; wakers are woken after the lock is released.
-//! * **Automatic pipelining**: a submit only encodes into the shard's send buffer and wakes
-//!   the driver if it sleeps (taking its waker, so a burst of callers wakes it once). By
-//!   the time the driver runs, every command queued meanwhile is in the buffer and leaves in
-//!   one `write` per shard: many concurrent callers, few syscalls. Reads are one `read` per
-//!   readiness event.
-//! * **Time**: the core names its next deadline; the driver keeps one
-//!   [`async_io::Timer`], re-armed only when that deadline moves. Heartbeats, probes,
-//!   reconnect backoff, retries and command timeouts are all the core's.
-//! * **Nothing blocks on a shard**: connects are futures polled by the driver, writes that
-//!   do not fit wait for writability, host names resolve on smol's blocking pool. A dead or
-//!   frozen shard delays nobody else.
-//! * **Shutdown**: [`Ring::close`] or dropping the last clone sets a flag and wakes the
-//!   driver, which closes the core (pending commands fail with `Error::Closed`), drops its
-//!   sockets and ends; `close` waits for that. [`driver_tasks`] counts live driver tasks.
-//!
-//! * **Where the driver runs**: by default a task on smol's global executor; with
-//!   [`RingBuilder::driver_thread`] a thread of its own. When your tasks also run on the
-//!   global executor's single thread, everything shares one thread: the cheapest in CPU, but
-//!   a busy executor delays replies. Awaiting from your own thread (`smol::block_on` in
-//!   `main`, a `LocalExecutor`) or `driver_thread(true)` puts callers and driver on two
-//!   threads: about 1.5× the CPU per command, more throughput and a much lower p99 on a busy
-//!   machine (numbers in the repository's `ARCHITECTURE.md`, driver-smol section).
-//!
-//! Why one mutex and not a channel into a task that owns the core: measured (same
-//! section): the hand-off brought no throughput or CPU gain, and would make refusals and
-//! `shard_for_key` asynchronous. The lock is held for microseconds and never across an
-//! await.
+//! By default a task on smol's global executor; with `.runtime(Smol::new().driver_thread(true))`
+//! on the builder, a thread of its own (named `redis-ring-smol`). When your tasks also run on
+//! the global executor's single thread, everything shares one thread: the cheapest in CPU,
+//! but a busy executor delays replies. Awaiting from your own thread (`smol::block_on` in
+//! `main`, a `LocalExecutor`) or a driver thread puts callers and driver on two threads:
+//! more throughput and a much lower p99 on a busy machine (figures in the repository's
+//! `ARCHITECTURE.md`).
 //!
 //! # The API at a glance
 //!
 //! | call | what |
 //! |---|---|
-//! | [`Ring::builder`] → [`RingBuilder`] | shards (`host:port`, `redis://user:pass@host:port/db`, Unix paths), every core option |
+//! | [`Ring::builder`] → [`RingBuilder`] | shards (`host:port`, `[::1]:port`, `redis://user:pass@host:port/db`, Unix paths), every core option |
 //! | `ring.get/set/incr/hset/...` | typed helpers, one definition in the core ([`cmds`] for the plain constructors) |
-//! | [`Ring::cmd`], [`Ring::query`], [`Ring::cmd_timeout`] | any command, routed by its keys |
-//! | [`Ring::pipeline`] | several commands at once, each its own result |
-//! | [`Ring::mget`], [`Ring::mset`], [`Ring::del`], [`Ring::exists`] | split per shard by the core, merged |
-//! | [`Ring::transaction`] | `WATCH` / reads / `MULTI` … `EXEC` on one shard, optimistic retry |
-//! | [`Ring::subscribe`], [`Ring::psubscribe`], [`Ring::ssubscribe`] → [`Subscription`] | pub/sub, a `Stream` of [`Message`]s |
-//! | [`Ring::for_each_shard`], [`Ring::shard`] | per-server commands (`DBSIZE`, `FLUSHDB`, `INFO`...) |
-//! | [`Ring::shard_for_key`], [`Ring::len`], [`Ring::stats`], [`Ring::io_stats`] | placement and health, synchronous |
-//! | [`Ring::set_shards`], [`Ring::events`] | membership changes; `ShardUp` / `ShardDown` / ... |
-//! | [`Ring::close`] (or drop the last clone) | shuts down; [`driver_tasks`] counts live drivers |
-//!
-//! # Modules
-//!
-//! | module | concern |
-//! |---|---|
-//! | `builder` | [`RingBuilder`] options → core `Config`; random jitter seed |
-//! | `ring` | [`Ring`]: the public calls; the typed helpers from the core's table |
-//! | `request` | where a request goes (ring, shard, transaction), its future, batches |
-//! | `pipeline` | [`Pipeline`] |
-//! | `transaction` | [`Ring::transaction`], [`Tx`] |
-//! | `shard` | [`Shard`], [`Ring::for_each_shard`] |
-//! | `pubsub` | [`Subscription`], [`Message`] |
-//! | `shared` | the state behind the mutex: core, reply slots, socket work queue, wake-ups |
-//! | `driver` | the driver task: sockets, timer, feeding the core |
-//! | `net` | TCP / Unix sockets, error mapping |
-//! | `stats` | [`ShardStats`], [`IoStats`] |
+//! | `cmd`, `query`, `cmd_timeout` | any command, routed by its keys |
+//! | `pipeline` | several commands at once, each its own result |
+//! | `mget`, `mset`, `del`, `exists`, `mget_per_key` | split per shard by the core, merged |
+//! | `transaction` | `WATCH` / reads / `MULTI` … `EXEC` on one shard, optimistic retry |
+//! | `subscribe`, `psubscribe`, `ssubscribe` → [`Subscription`] | pub/sub, a `Stream` of [`Message`]s |
+//! | `for_each_shard`, `shard`, `scan` | per-server commands (`DBSIZE`, `FLUSHDB`, `INFO`...) |
+//! | `shard_for_key`, `len`, `stats`, `io_stats` | placement and health, synchronous |
+//! | `set_shards`, `events` | membership changes; `ShardUp` / `ShardDown` / ... |
+//! | `close` (or drop the last clone) | shuts down; [`driver_tasks`] counts live drivers |
 #![forbid(unsafe_code)]
 
-mod builder;
-mod driver;
-mod multi;
-mod net;
-mod pipeline;
-mod pubsub;
-mod request;
-mod ring;
-mod shard;
-mod shared;
-mod stats;
-mod transaction;
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+#[cfg(unix)]
+use std::os::unix::net::UnixStream;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
 
-pub use builder::{BuildError, RingBuilder, RingOptions};
-pub use driver::driver_tasks;
-pub use multi::Scan;
-pub use pipeline::Pipeline;
-pub use pubsub::{Message, Subscription, SUBSCRIPTION_CAPACITY};
-pub use ring::{Ring, EVENTS_CAPACITY};
-pub use shard::Shard;
-pub use stats::{IoStats, ShardStats};
-pub use transaction::{Tx, TRANSACTION_ATTEMPTS};
+use async_io::{Async, Timer};
+use redis_ring_driver::{AsyncSocket, AsyncTimer, BoxFuture, Runtime};
 
-pub use redis_ring_core as core;
-pub use redis_ring_core::command::{cmds, Cmd, FromValue, FromValueError, ToArg};
-pub use redis_ring_core::config::{Config, ConnOptions, Protocol};
-pub use redis_ring_core::error::NetError;
-pub use redis_ring_core::placement::Algorithm;
-pub use redis_ring_core::resp::Value;
-pub use redis_ring_core::ring::Event;
-pub use redis_ring_core::Error;
+pub use redis_ring_driver::{
+    cmds, core, driver_tasks, Algorithm, BuildError, Cmd, Config, ConnOptions, Error, Event,
+    Events, FromValue, FromValueError, IoStats, Message, NetError, Pipeline, Protocol, Scan,
+    ScanStream, Shard, ShardStats, Subscription, ToArg, Tx, Value, EVENTS_CAPACITY,
+    SUBSCRIPTION_CAPACITY, TRANSACTION_ATTEMPTS,
+};
+
+/// The ring client on smol (see [`redis_ring_driver::Ring`] for every call).
+pub type Ring = redis_ring_driver::Ring<Smol>;
+/// Builds a [`Ring`] (see [`redis_ring_driver::RingBuilder`] for every option).
+pub type RingBuilder = redis_ring_driver::RingBuilder<Smol>;
+/// go-redis's name for the ring's options: the same type as [`RingBuilder`].
+pub type RingOptions = RingBuilder;
+
+/// The smol / async-io runtime: sockets in [`Async`], timers [`Timer`], the driver task on
+/// smol's global executor (or a thread of its own, [`Smol::driver_thread`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Smol {
+    driver_thread: bool,
+}
+
+impl Smol {
+    /// The default: the driver task on smol's global executor.
+    pub fn new() -> Smol {
+        Smol::default()
+    }
+
+    /// Runs the ring's driver on a thread of its own (named `redis-ring-smol`, driving
+    /// async-io's reactor) instead of smol's global executor. Worth it when the executor
+    /// that runs your tasks is busy, or when your program does not use smol's executor; it
+    /// costs a thread and a cross-thread wake-up per batch.
+    pub fn driver_thread(mut self, on: bool) -> Smol {
+        self.driver_thread = on;
+        self
+    }
+}
+
+impl Runtime for Smol {
+    fn spawn(&self, driver: BoxFuture) -> io::Result<()> {
+        if self.driver_thread {
+            std::thread::Builder::new()
+                .name("redis-ring-smol".into())
+                .spawn(move || async_io::block_on(driver))?;
+        } else {
+            smol::spawn(driver).detach();
+        }
+        Ok(())
+    }
+
+    fn new_timer(&self) -> Pin<Box<dyn AsyncTimer>> {
+        Box::pin(SmolTimer(Timer::never()))
+    }
+
+    fn wrap_tcp(&self, stream: TcpStream) -> io::Result<Box<dyn AsyncSocket>> {
+        Ok(Box::new(SmolSocket(Async::new(stream)?)))
+    }
+
+    #[cfg(unix)]
+    fn wrap_unix(&self, stream: UnixStream) -> io::Result<Box<dyn AsyncSocket>> {
+        Ok(Box::new(SmolSocket(Async::new(stream)?)))
+    }
+}
+
+/// An [`async_io::Timer`] as an [`AsyncTimer`].
+#[derive(Debug)]
+struct SmolTimer(Timer);
+
+impl AsyncTimer for SmolTimer {
+    fn reset(mut self: Pin<&mut Self>, at: Instant) {
+        self.0.set_at(at);
+    }
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx).map(|_| ())
+    }
+}
+
+/// A stream registered with async-io's reactor.
+#[derive(Debug)]
+struct SmolSocket<T>(Async<T>);
+
+/// What both stream types offer that [`AsyncSocket`] needs beyond `Read`/`Write`.
+trait TakeError {
+    fn take_error(&self) -> io::Result<Option<io::Error>>;
+}
+
+impl TakeError for TcpStream {
+    fn take_error(&self) -> io::Result<Option<io::Error>> {
+        TcpStream::take_error(self)
+    }
+}
+
+#[cfg(unix)]
+impl TakeError for UnixStream {
+    fn take_error(&self) -> io::Result<Option<io::Error>> {
+        UnixStream::take_error(self)
+    }
+}
+
+impl<T> AsyncSocket for SmolSocket<T>
+where
+    T: TakeError + std::fmt::Debug + Send + Sync,
+    for<'a> &'a T: Read + Write,
+{
+    fn poll_readable(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.0.poll_readable(cx)
+    }
+
+    fn poll_writable(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.0.poll_writable(cx)
+    }
+
+    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.get_ref().read(buf)
+    }
+
+    fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.get_ref().write(buf)
+    }
+
+    fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.0.get_ref().take_error()
+    }
+}

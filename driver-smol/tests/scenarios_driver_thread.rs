@@ -1,4 +1,4 @@
-//! The shared scenario suite against this driver with `RingBuilder::driver_thread(true)`:
+//! The shared scenario suite against this driver with `Smol::driver_thread(true)`:
 //! the driver on a thread of its own.
 
 mod adapter;

@@ -79,7 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let a: i64 = tx.get::<Option<i64>>("{acct1}:a")?.unwrap_or(0);
         tx.queue(cmds::set("{acct1}:a", a - 10))
             .queue(cmds::incr_by("{acct1}:b", 10));
-        Ok(())
+        Ok::<(), redis_ring_std::Error>(())
     })?;
     println!("transaction: {replies:?}");
 
@@ -123,7 +123,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             s.name, s.addr, s.up, s.in_flight
         );
     }
-    while let Ok(event) = events.try_recv() {
+    while let Some(event) = events.try_recv() {
         println!("event: {event:?}");
     }
 

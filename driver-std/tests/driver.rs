@@ -349,7 +349,7 @@ fn close_while_busy_fails_or_finishes_every_call_and_joins() {
     // The events channel ends once the I/O thread is gone; a new one ends at once.
     let rest: Vec<Event> = events.iter().collect();
     assert!(rest.len() <= redis_ring_std::EVENTS_CAPACITY);
-    assert!(ring.events().recv().is_err());
+    assert!(ring.events().recv().is_none());
     ring.close(); // twice is fine
 }
 
@@ -719,7 +719,7 @@ fn transactions_refuse_before_exec_and_abort_on_closure_errors() {
             let a: Option<i64> = tx.get("{t}:a")?;
             tx.queue(redis_ring_std::cmds::set("{t}:a", a.unwrap_or(0) + 5))
                 .queue(redis_ring_std::cmds::incr("{t}:b"));
-            Ok(())
+            Ok::<(), Error>(())
         })
         .unwrap();
     assert_eq!(replies, [Value::Okay, Value::Int(1)]);

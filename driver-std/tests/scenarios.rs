@@ -2,7 +2,6 @@
 //! a thin adapter: every method is one call of `redis_ring_std::Ring`'s public API.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use redis_ring_std::{Cmd, Error, Event, Ring, Value};
@@ -17,11 +16,11 @@ struct StdRing {
 }
 
 /// `Ring::events()`'s receiver.
-struct StdEvents(Receiver<Event>);
+struct StdEvents(redis_ring_std::Events);
 
 impl EventStream for StdEvents {
     fn next_event(&mut self, timeout: Duration) -> Option<Event> {
-        self.0.recv_timeout(timeout).ok()
+        self.0.recv_timeout(timeout)
     }
 }
 

@@ -29,7 +29,7 @@ fn build(shards: &[(String, String)], c: &ConnSettings) -> Result<Ring, String> 
         // The callers' tasks keep their executor busy; a driver of its own never waits
         // behind them (measured: ~1.4x the throughput with 50 callers). The redis crate's
         // connection tasks get a thread of their own too (see `redis_rs`).
-        .driver_thread(true)
+        .runtime(redis_ring_smol::Smol::new().driver_thread(true))
         .protocol(match c.resp {
             Some(2) => Protocol::Resp2,
             Some(3) => Protocol::Resp3,
@@ -62,7 +62,7 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
         let (clock, progress) = bench.begin();
         let log = bench.events();
         let forwarder = callers.spawn(async move {
-            while let Ok(event) = events.recv().await {
+            while let Some(event) = events.recv().await {
                 if let Some((shard, up)) = up_down(&event) {
                     log.push(shard, up);
                 }

@@ -32,8 +32,9 @@ use crate::resp::{Limits, Value};
 use crate::time::Duration;
 
 mod addr;
-mod setters;
-pub use addr::{parse_shard_addr, redact_addr, AddrError, ShardAddr};
+mod spec;
+pub use addr::{redact_addr, AddrError};
+pub use spec::{Endpoint, IntoShardSpec, ShardSpec, TlsOptions};
 
 /// Which RESP version connections speak.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -288,6 +289,18 @@ impl Config {
         let mut opts = self.conn.clone();
         if let Some(hook) = &self.new_client {
             hook.apply(name, addr, &mut opts);
+        }
+        opts
+    }
+
+    /// The connection options of the shard `spec`: the ring-wide ones, the spec's own
+    /// overrides (from its `redis://` address or set on it), then the `new_client` hook.
+    pub fn conn_options_for_spec(&self, spec: &ShardSpec) -> ConnOptions {
+        let mut opts = self.conn.clone();
+        spec.apply(&mut opts);
+        if let Some(hook) = &self.new_client {
+            let addr = alloc::string::ToString::to_string(&spec.endpoint);
+            hook.apply(&spec.name, &addr, &mut opts);
         }
         opts
     }

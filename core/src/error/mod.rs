@@ -10,7 +10,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::command::FromValueError;
+use crate::command::{FromValueError, ValueKind};
 use crate::resp::DecodeError;
 use crate::time::Duration;
 
@@ -335,10 +335,18 @@ pub enum Error {
     Conversion {
         /// The command whose reply it was.
         command: CmdName,
+        /// The kind of reply that came.
+        reply: ValueKind,
         /// The Rust type asked for (`core::any::type_name`).
         rust_type: &'static str,
-        /// What did not fit: the reply's kind and what the type expected.
+        /// What did not fit: what the type expected.
         error: FromValueError,
+    },
+    /// A transaction's `EXEC` aborted on every attempt: a watched key changed each time
+    /// (optimistic locking lost `attempts` times in a row). Nothing of it ran.
+    TransactionAborted {
+        /// How many times it was tried.
+        attempts: usize,
     },
     /// A multi-key command split over several shards (`MGET`, `MSET`, `DEL`...) failed on
     /// some of them. The other parts may have been executed (a split command is not atomic).
@@ -438,6 +446,7 @@ impl Error {
             | Error::Conversion { command, .. }
             | Error::Closed { command } => Some(command),
             Error::Handshake { step, .. } => Some(step),
+            Error::TransactionAborted { .. } => None,
         }
     }
 
@@ -464,7 +473,7 @@ impl Error {
             | Error::Split { command, .. }
             | Error::Conversion { command, .. }
             | Error::Closed { command } => *command = cmd,
-            Error::Handshake { .. } => {}
+            Error::Handshake { .. } | Error::TransactionAborted { .. } => {}
         }
         self
     }
@@ -477,8 +486,10 @@ pub fn convert_reply<T: crate::command::FromValue>(
     command: CmdName,
     value: crate::resp::Value,
 ) -> Result<T, Error> {
+    let reply = ValueKind::of(&value);
     T::from_value(value).map_err(|error| Error::Conversion {
         command,
+        reply,
         rust_type: core::any::type_name::<T>(),
         error,
     })
@@ -624,11 +635,16 @@ impl fmt::Display for Error {
             Error::Closed { command } => write!(f, "{command}: the ring was closed"),
             Error::Conversion {
                 command,
+                reply,
                 rust_type,
                 error,
             } => write!(
                 f,
-                "{command}: the reply does not convert to {rust_type} ({error}); the command ran"
+                "{command}: the reply ({reply}) does not convert to {rust_type} ({error}); the command ran"
+            ),
+            Error::TransactionAborted { attempts } => write!(
+                f,
+                "EXEC: the transaction aborted on all {attempts} attempts: its watched keys kept changing"
             ),
             Error::UnexpectedReply {
                 shard,
@@ -760,7 +776,7 @@ mod tests {
         assert_eq!(e.command().map(CmdName::as_str), Some("GET"));
         let s = e.to_string();
         assert!(
-            s.starts_with("GET: the reply does not convert to i64"),
+            s.starts_with("GET: the reply (") && s.contains("does not convert to i64"),
             "{s}"
         );
         assert!(!e.is_retryable());

@@ -110,7 +110,18 @@ impl RingCore {
             c.deadline = deadline;
             self.stats.connects += 1;
             self.wake = self.wake.min(deadline);
-            self.out.push_back(Output::Connect { conn: id, addr });
+            let spec = self.table.get(c.shard).map(|sh| sh.spec.clone());
+            let endpoint = spec.as_ref().map_or_else(
+                || crate::config::Endpoint::Other(String::from(&*addr)),
+                |sp| sp.endpoint.clone(),
+            );
+            let tls = spec.and_then(|sp| sp.tls.clone());
+            self.out.push_back(Output::Connect {
+                conn: id,
+                addr,
+                endpoint,
+                tls,
+            });
         }
     }
 

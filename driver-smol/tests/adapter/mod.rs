@@ -11,21 +11,21 @@ use redis_ring_tests::scenarios::{
     BuildError, EventStream, Job, Message, RingSpec, RingUnderTest, ShardView, SubKind,
     Subscription,
 };
-use smol::channel::Receiver;
+
 use smol::future::FutureExt;
 
 /// The smol driver as the suite sees it; `THREAD` runs the ring's driver on a thread of
-/// its own (`RingBuilder::driver_thread`) instead of smol's global executor.
+/// its own (`Smol::driver_thread`) instead of smol's global executor.
 pub(crate) struct Smol<const THREAD: bool> {
     ring: Ring,
 }
 
 /// `Ring::events` as the suite's blocking receiver.
-pub(crate) struct Events(Receiver<Event>);
+pub(crate) struct Events(redis_ring_smol::Events);
 
 impl EventStream for Events {
     fn next_event(&mut self, timeout: Duration) -> Option<Event> {
-        smol::block_on(async { self.0.recv().await.ok() }.or(async {
+        smol::block_on(async { self.0.recv().await }.or(async {
             smol::Timer::after(timeout).await;
             None
         }))
@@ -63,7 +63,7 @@ impl<const THREAD: bool> RingUnderTest for Smol<THREAD> {
         let ring = Ring::builder()
             .config(spec.config.clone())
             .seed(spec.config.seed)
-            .driver_thread(THREAD)
+            .runtime(redis_ring_smol::Smol::new().driver_thread(THREAD))
             .shards(spec.shards.clone())
             .build()?;
         Ok(Smol { ring })

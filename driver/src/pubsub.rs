@@ -1,22 +1,23 @@
-//! Pub/sub: [`Ring::subscribe`], [`Ring::psubscribe`], [`Ring::ssubscribe`] and the
-//! [`Subscription`] stream.
+//! Pub/sub: `Ring::subscribe`, `psubscribe`, `ssubscribe` and the [`Subscription`] stream.
 //!
 //! The core places each channel on the shard `PUBLISH` routes it to (patterns on every live
 //! shard), opens the dedicated connections, re-places channels when the live set changes and
-//! resubscribes after a reconnect. The driver forwards the core's `Output::Message`s to the
-//! subscription's channel and wakes whoever waits for `Output::Subscribed`.
+//! resubscribes after a reconnect. This layer forwards the core's `Output::Message`s into the
+//! subscription's bounded channel and wakes whoever waits for `Output::Subscribed`.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use async_channel::Receiver;
+use futures_core::Stream;
 use redis_ring_core::error::{CmdName, Error};
 use redis_ring_core::ring::{SubId, SubKind};
-use smol::channel::{self, Receiver, Sender, TrySendError};
-use smol::stream::Stream;
 
-use crate::ring::Ring;
+use crate::runtime::{AsyncTimer, Runtime};
+use crate::state::{reentrant, Shared, SubSink};
+use crate::Ring;
 
 /// Messages a [`Subscription`] holds before new ones are dropped (and counted in
 /// [`Subscription::dropped`]): a subscriber that stops reading must not grow memory without
@@ -35,33 +36,14 @@ pub struct Message {
     pub payload: Vec<u8>,
 }
 
-/// The driver's end of a subscription (kept in the shared state).
-#[derive(Debug)]
-pub(crate) struct SubSink {
-    tx: Sender<Message>,
-    dropped: Arc<AtomicU64>,
-    /// `Output::Subscribed` came at least once.
-    pub(crate) subscribed: bool,
-    /// The `subscribe` call waiting for it.
-    pub(crate) waker: Option<std::task::Waker>,
-}
-
-impl SubSink {
-    /// Forwards a message; a full subscription drops it (counted), a dropped one ignores it.
-    pub(crate) fn send(&self, msg: Message) {
-        if let Err(TrySendError::Full(_)) = self.tx.try_send(msg) {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-}
-
 /// A subscription: a [`Stream`] of [`Message`]s (also [`Subscription::next_message`]).
 ///
-/// Dropping it unsubscribes (its dedicated connections close). It keeps the ring alive (it
-/// holds a clone of the [`Ring`]); it ends (yields `None`) when the ring is closed.
+/// Dropping it unsubscribes (its dedicated connections close). It does not keep the ring
+/// open: once every `Ring` handle is dropped (or the ring closed), the ring closes and the
+/// subscription ends (yields `None`).
 #[derive(Debug)]
 pub struct Subscription {
-    ring: Ring,
+    shared: Arc<Shared>,
     id: SubId,
     rx: Pin<Box<Receiver<Message>>>,
     dropped: Arc<AtomicU64>,
@@ -80,7 +62,7 @@ impl Subscription {
 
     /// Adds channels (or patterns, for a pattern subscription) to this subscription.
     pub fn subscribe<C: AsRef<[u8]>>(&self, channels: &[C]) {
-        let shared = self.ring.shared();
+        let shared = &self.shared;
         shared.with(|st| {
             st.core.subscribe_to(self.id, channels, shared.now());
             st.drain();
@@ -89,7 +71,7 @@ impl Subscription {
 
     /// Removes channels (or patterns) from this subscription.
     pub fn unsubscribe<C: AsRef<[u8]>>(&self, channels: &[C]) {
-        let shared = self.ring.shared();
+        let shared = &self.shared;
         shared.with(|st| {
             st.core.unsubscribe(self.id, channels, shared.now());
             st.drain();
@@ -98,8 +80,7 @@ impl Subscription {
 
     /// The channels (or patterns) of this subscription.
     pub fn channels(&self) -> Vec<Vec<u8>> {
-        self.ring
-            .shared()
+        self.shared
             .lock()
             .core
             .subscription_channels(self.id)
@@ -123,7 +104,7 @@ impl Stream for Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        let shared = self.ring.shared();
+        let shared = &self.shared;
         shared.with(|st| {
             st.subs.remove(&self.id.as_u64());
             st.core.end_subscription(self.id, shared.now());
@@ -132,44 +113,33 @@ impl Drop for Subscription {
     }
 }
 
-impl Ring {
+impl<Rt: Runtime> Ring<Rt> {
     /// Subscribes to `channels` (`SUBSCRIBE`), each on the shard its name is placed on,
-    /// exactly where [`publish`](Ring::publish) sends it. Returns once every channel is
-    /// confirmed, so a message published afterwards is received.
-    ///
-    /// ```no_run
-    /// # async fn demo(ring: &redis_ring_smol::Ring) -> Result<(), redis_ring_smol::Error> {
-    /// let mut sub = ring.subscribe(&["news", "sport"]).await?;
-    /// ring.publish("news", "hello").await?;
-    /// while let Some(msg) = sub.next_message().await {
-    ///     println!("{:?}: {:?}", msg.channel, msg.payload);
-    /// }
-    /// # Ok(())
-    /// # }
-    /// ```
+    /// exactly where `publish` sends it. Returns once every channel is confirmed, so a
+    /// message published afterwards is received.
     ///
     /// # Errors
     /// `Error::NoShards` / `Error::AllShardsDown` when nothing can be subscribed now;
     /// `Error::Timeout` when the channels are not all confirmed within the command timeout
-    /// (the subscription is dropped then).
+    /// (the subscription is dropped then); `Error::Closed`.
     pub async fn subscribe<C: AsRef<[u8]>>(&self, channels: &[C]) -> Result<Subscription, Error> {
         self.subscribe_kind(SubKind::Channel, channels).await
     }
 
     /// Subscribes to `patterns` (`PSUBSCRIBE`) on every live shard: a pattern can match a
-    /// channel of any shard. See [`Ring::subscribe`].
+    /// channel of any shard. See `subscribe`.
     ///
     /// # Errors
-    /// As [`Ring::subscribe`].
+    /// As `subscribe`.
     pub async fn psubscribe<C: AsRef<[u8]>>(&self, patterns: &[C]) -> Result<Subscription, Error> {
         self.subscribe_kind(SubKind::Pattern, patterns).await
     }
 
     /// Subscribes to sharded `channels` (`SSUBSCRIBE`, Redis 7), placed like keys, as
-    /// `SPUBLISH` routes them. See [`Ring::subscribe`].
+    /// `SPUBLISH` routes them. See `subscribe`.
     ///
     /// # Errors
-    /// As [`Ring::subscribe`].
+    /// As `subscribe`.
     pub async fn ssubscribe<C: AsRef<[u8]>>(&self, channels: &[C]) -> Result<Subscription, Error> {
         self.subscribe_kind(SubKind::Sharded, channels).await
     }
@@ -180,12 +150,15 @@ impl Ring {
         channels: &[C],
     ) -> Result<Subscription, Error> {
         let command = CmdName::new(match kind {
+            SubKind::Channel => b"SUBSCRIBE".as_slice(),
             SubKind::Pattern => b"PSUBSCRIBE",
-            SubKind::Sharded => b"SSUBSCRIBE",
-            _ => b"SUBSCRIBE",
+            _ => b"SSUBSCRIBE",
         });
-        let shared = self.shared();
-        let (tx, rx) = channel::bounded(SUBSCRIPTION_CAPACITY);
+        let shared = self.shared_arc();
+        if shared.reentrant() {
+            return Err(reentrant(command));
+        }
+        let (tx, rx) = async_channel::bounded(SUBSCRIPTION_CAPACITY);
         let dropped = Arc::new(AtomicU64::new(0));
         let (id, timeout) = shared.with(|st| {
             if st.closing {
@@ -193,41 +166,43 @@ impl Ring {
             }
             let id = st.core.subscribe(kind, channels, shared.now());
             if let Ok(id) = id {
-                st.subs.insert(
-                    id.as_u64(),
-                    SubSink {
-                        tx,
-                        dropped: dropped.clone(),
-                        subscribed: false,
-                        waker: None,
-                    },
-                );
+                let sink = SubSink {
+                    tx,
+                    dropped: dropped.clone(),
+                    subscribed: false,
+                    waker: None,
+                };
+                st.subs.insert(id.as_u64(), sink);
             }
             st.drain();
             Ok((id?, st.core.config().command_timeout))
         })?;
         // From here on, dropping `sub` ends the subscription.
         let sub = Subscription {
-            ring: self.clone(),
+            shared: shared.clone(),
             id,
             rx: Box::pin(rx),
             dropped,
         };
+        let mut timer = self.runtime().new_timer();
+        timer.as_mut().reset(std::time::Instant::now() + timeout);
         let confirmed = std::future::poll_fn(|cx| {
-            shared.with(|st| match st.subs.get_mut(&id.as_u64()) {
-                None => Poll::Ready(false),
-                Some(sink) if sink.subscribed => Poll::Ready(true),
+            let done = shared.with(|st| match st.subs.get_mut(&id.as_u64()) {
+                None => Some(false),
+                Some(sink) if sink.subscribed => Some(true),
                 Some(sink) => {
                     sink.waker = Some(cx.waker().clone());
-                    Poll::Pending
+                    None
                 }
-            })
-        });
-        let in_time = smol::future::or(async { Some(confirmed.await) }, async {
-            smol::Timer::after(timeout).await;
-            None
-        });
-        match in_time.await {
+            });
+            match done {
+                Some(ok) => Poll::Ready(Some(ok)),
+                None if AsyncTimer::poll(timer.as_mut(), cx).is_ready() => Poll::Ready(None),
+                None => Poll::Pending,
+            }
+        })
+        .await;
+        match confirmed {
             Some(true) => Ok(sub),
             Some(false) => Err(Error::Closed { command }),
             None => Err(Error::Timeout {

@@ -1,9 +1,10 @@
-//! The futures of requests: one command ([`Request`]) or several at once ([`Batch`]),
-//! each sent where its [`Target`] says, and a small `join_all` for per-shard calls.
+//! The futures of requests: one command ([`Request`]) or a group submitted at once
+//! ([`Gather`]), each sent where its [`Target`] says, and a small [`join_all`].
 //!
 //! A request is submitted on its future's first poll (a future never polled sends nothing)
-//! under the shared lock, then waits for its reply slot to be filled by whoever drains the
-//! core. Dropping the future before the reply cancels the request in the core.
+//! under the shared lock — the caller drives the core itself, so a refusal (all shards
+//! down, cross-shard keys) comes back at once — then waits for its reply slot to be filled
+//! by whoever drains the core. Dropping the future before the reply cancels the request.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,47 +15,59 @@ use std::time::Duration;
 use redis_ring_core::command::Cmd;
 use redis_ring_core::error::{CmdName, Error};
 use redis_ring_core::resp::Value;
-use redis_ring_core::ring::{RequestId, TxId};
+use redis_ring_core::ring::{RequestId, RingCore, TxId};
+use redis_ring_core::time::Instant;
 
-use crate::shared::{Shared, State};
+use crate::state::{reentrant, Shared, State};
 
 /// Where a request goes.
 #[derive(Clone, Debug)]
 pub(crate) enum Target {
-    /// Routed by the ring (`RingCore::submit`): its keys' shard, split per shard...
+    /// Routed by the ring: its keys' shard, split per shard...
     Ring,
-    /// Pinned to the named shard (`RingCore::submit_to_shard`).
+    /// Pinned to the named shard.
     Shard(Arc<str>),
-    /// Inside a transaction, on its dedicated connection (`RingCore::submit_in`).
+    /// Inside a transaction, on its dedicated connection.
     Tx(TxId),
+}
+
+impl Target {
+    /// Hands `cmd` to the core.
+    fn submit(
+        &self,
+        core: &mut RingCore,
+        cmd: Cmd,
+        timeout: Option<Duration>,
+        now: Instant,
+    ) -> Result<RequestId, Error> {
+        match (self, timeout) {
+            (Target::Ring, None) => core.submit(cmd, now),
+            (Target::Ring, Some(t)) => core.submit_with_timeout(cmd, t, now),
+            (Target::Shard(name), None) => core.submit_to_shard(name, cmd, now),
+            (Target::Shard(name), Some(t)) => core.submit_to_shard_with_timeout(name, cmd, t, now),
+            // A transaction's commands use the configured command timeout.
+            (Target::Tx(tx), _) => core.submit_in(*tx, cmd, now),
+        }
+    }
 }
 
 /// Submits `cmd` to `target`, registering `waker` for its reply; returns the id and the
 /// reply if it came at once (a command failed fast).
-pub(crate) fn submit(
+fn submit_one(
     shared: &Shared,
     st: &mut State,
     target: &Target,
     cmd: Cmd,
     timeout: Option<Duration>,
-    waker: Option<&Waker>,
+    waker: &Waker,
 ) -> Result<(RequestId, Option<Result<Value, Error>>), Error> {
     if st.closing {
         return Err(Error::Closed {
             command: CmdName::new(cmd.name()),
         });
     }
-    let now = shared.now();
-    let core = &mut st.core;
-    let submitted = match (target, timeout) {
-        (Target::Ring, None) => core.submit(cmd, now),
-        (Target::Ring, Some(t)) => core.submit_with_timeout(cmd, t, now),
-        (Target::Shard(name), None) => core.submit_to_shard(name, cmd, now),
-        (Target::Shard(name), Some(t)) => core.submit_to_shard_with_timeout(name, cmd, t, now),
-        // A transaction's commands use the configured command timeout.
-        (Target::Tx(tx), _) => core.submit_in(*tx, cmd, now),
-    };
     st.io_stats.commands += 1;
+    let submitted = target.submit(&mut st.core, cmd, timeout, shared.now());
     let id = match submitted {
         Ok(id) => id,
         Err(e) => {
@@ -62,7 +75,7 @@ pub(crate) fn submit(
             return Err(e);
         }
     };
-    st.expect(id, waker.cloned());
+    st.expect(id, Some(waker.clone()));
     st.drain();
     Ok((id, st.take_reply(id, None)))
 }
@@ -104,9 +117,12 @@ impl Future for Request<'_> {
         let this = self.get_mut();
         let shared = this.shared;
         match std::mem::replace(&mut this.state, ReqState::Done) {
+            ReqState::New(cmd, _) if shared.reentrant() => {
+                Poll::Ready(Err(reentrant(CmdName::new(cmd.name()))))
+            }
             ReqState::New(cmd, timeout) => {
                 let target = &this.target;
-                match shared.with(|st| submit(shared, st, target, cmd, timeout, Some(cx.waker()))) {
+                match shared.with(|st| submit_one(shared, st, target, cmd, timeout, cx.waker())) {
                     Err(e) => Poll::Ready(Err(e)),
                     Ok((_, Some(result))) => Poll::Ready(result),
                     Ok((id, None)) => {
@@ -122,7 +138,10 @@ impl Future for Request<'_> {
                     Poll::Pending
                 }
             },
-            ReqState::Done => panic!("redis-ring request polled after completion"),
+            ReqState::Done => Poll::Ready(Err(Error::InvalidCommand {
+                command: CmdName::new(b"?"),
+                reason: "internal: a request future was polled after completion",
+            })),
         }
     }
 }
@@ -135,53 +154,95 @@ impl Drop for Request<'_> {
     }
 }
 
-/// The future of several commands to one target: every command submitted on the first
-/// poll, under one lock (so each shard's share leaves in one write); then it waits, woken by
-/// the first command still without a result. Results come in submission order.
-#[derive(Debug)]
-pub(crate) struct Batch<'a> {
+/// How a [`Gather`] submits: one id or refusal per result slot.
+pub(crate) type SubmitFn =
+    Box<dyn FnOnce(&mut RingCore, Instant) -> Vec<Result<RequestId, Error>> + Send>;
+
+/// A group of requests submitted together on the first poll, under one lock (so each
+/// shard's share leaves in one write); resolves to their results in slot order. Dropping it
+/// before the end cancels what is still pending.
+pub(crate) struct Gather<'a> {
     shared: &'a Shared,
-    target: Target,
-    todo: Option<(Vec<Cmd>, Option<Duration>)>,
+    name: CmdName,
+    /// Results given when the ring is closed before the submit.
+    slots: usize,
+    submit: Option<SubmitFn>,
     ids: Vec<Option<RequestId>>,
     results: Vec<Option<Result<Value, Error>>>,
-    /// Index of the first command still without a result.
+    /// Index of the first slot still without a result.
     next: usize,
 }
 
-impl<'a> Batch<'a> {
-    pub(crate) fn new(
-        shared: &'a Shared,
-        target: Target,
-        cmds: Vec<Cmd>,
-        timeout: Option<Duration>,
-    ) -> Self {
-        Batch {
+impl std::fmt::Debug for Gather<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gather")
+            .field("name", &self.name)
+            .field("ids", &self.ids)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Gather<'a> {
+    /// `name` names the error of each of the `slots` results when the ring is closed.
+    pub(crate) fn new(shared: &'a Shared, name: CmdName, slots: usize, submit: SubmitFn) -> Self {
+        Gather {
             shared,
-            target,
-            todo: Some((cmds, timeout)),
+            name,
+            slots,
+            submit: Some(submit),
             ids: Vec::new(),
             results: Vec::new(),
             next: 0,
         }
     }
+
+    /// `cmds` to `target`, one result each.
+    pub(crate) fn batch(
+        shared: &'a Shared,
+        target: Target,
+        cmds: Vec<Cmd>,
+        timeout: Option<Duration>,
+    ) -> Self {
+        let name = CmdName::new(cmds.first().map_or(&b"PIPELINE"[..], |c| c.name()));
+        Gather::new(
+            shared,
+            name,
+            cmds.len(),
+            Box::new(move |core, now| {
+                cmds.into_iter()
+                    .map(|cmd| target.submit(core, cmd, timeout, now))
+                    .collect()
+            }),
+        )
+    }
 }
 
-impl Future for Batch<'_> {
+impl Future for Gather<'_> {
     type Output = Vec<Result<Value, Error>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let shared = this.shared;
+        if this.submit.is_some() && shared.reentrant() {
+            return Poll::Ready(vec![Err(reentrant(this.name)); this.slots]);
+        }
         let mut st = shared.lock();
-        if let Some((cmds, timeout)) = this.todo.take() {
-            this.ids.reserve(cmds.len());
-            this.results.reserve(cmds.len());
-            for cmd in cmds {
-                match submit(shared, &mut st, &this.target, cmd, timeout, None) {
-                    Ok((id, result)) => {
-                        this.ids.push(result.is_none().then_some(id));
-                        this.results.push(result);
+        if let Some(submit) = this.submit.take() {
+            if st.closing {
+                drop(st);
+                let closed = Error::Closed { command: this.name };
+                return Poll::Ready(vec![Err(closed); this.slots]);
+            }
+            let submitted = submit(&mut st.core, shared.now());
+            st.io_stats.commands += submitted.len() as u64;
+            this.ids.reserve(submitted.len());
+            this.results.reserve(submitted.len());
+            for r in submitted {
+                match r {
+                    Ok(id) => {
+                        st.expect(id, None);
+                        this.ids.push(Some(id));
+                        this.results.push(None);
                     }
                     Err(e) => {
                         this.ids.push(None);
@@ -189,8 +250,9 @@ impl Future for Batch<'_> {
                     }
                 }
             }
+            st.drain();
         }
-        // Collect what came; wait on the first command still pending.
+        // Collect what came; wait on the first slot still pending.
         while this.next < this.ids.len() {
             let i = this.next;
             if let Some(id) = this.ids[i] {
@@ -208,23 +270,21 @@ impl Future for Batch<'_> {
             this.next += 1;
         }
         Shared::unlock_and_wake(st);
+        let name = this.name;
         let results = std::mem::take(&mut this.results)
             .into_iter()
-            .map(|r| r.unwrap_or_else(missing_result))
+            .map(|r| {
+                r.unwrap_or(Err(Error::InvalidCommand {
+                    command: name,
+                    reason: "internal: a result went missing",
+                }))
+            })
             .collect();
         Poll::Ready(results)
     }
 }
 
-/// Every slot is filled before a batch completes; kept as an error rather than a panic.
-fn missing_result() -> Result<Value, Error> {
-    Err(Error::InvalidCommand {
-        command: CmdName::new(b"PIPELINE"),
-        reason: "internal: a pipeline result went missing",
-    })
-}
-
-impl Drop for Batch<'_> {
+impl Drop for Gather<'_> {
     fn drop(&mut self) {
         if self.ids.iter().any(Option::is_some) {
             self.shared.with(|st| {

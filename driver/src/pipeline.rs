@@ -6,39 +6,28 @@ use redis_ring_core::command::Cmd;
 use redis_ring_core::error::Error;
 use redis_ring_core::resp::Value;
 
-use crate::request::{Batch, Target};
-use crate::ring::Ring;
+use crate::request::{Gather, Target};
+use crate::state::Shared;
 
-/// Commands queued to be sent together by [`Pipeline::run`].
+/// Commands queued to be sent together by [`Pipeline::run`] (from `Ring::pipeline`).
 ///
 /// Each command goes to its own shard (the ring routes them one by one, as it routes
-/// [`Ring::cmd`]); commands for one shard leave in one write, shards are served
+/// `Ring::cmd`); commands for one shard leave in one write, shards are served
 /// concurrently, and the results come back in the order the commands were queued, each
 /// its own `Result`: one shard failing fails only its own commands. It is not a
 /// transaction: other clients' commands may run in between.
-///
-/// ```no_run
-/// # use redis_ring_smol::{Cmd, Ring};
-/// # async fn demo(ring: &Ring) {
-/// let mut p = ring.pipeline();
-/// p.set("a", 1).get("b").cmd(Cmd::new("INCR").arg("c"));
-/// for result in p.run().await {
-///     println!("{result:?}");
-/// }
-/// # }
-/// ```
 #[derive(Debug)]
 #[must_use = "a pipeline does nothing until run"]
 pub struct Pipeline<'a> {
-    ring: &'a Ring,
+    shared: &'a Shared,
     cmds: Vec<Cmd>,
     timeout: Option<Duration>,
 }
 
 impl<'a> Pipeline<'a> {
-    pub(crate) fn new(ring: &'a Ring) -> Self {
+    pub(crate) fn new(shared: &'a Shared) -> Self {
         Pipeline {
-            ring,
+            shared,
             cmds: Vec::new(),
             timeout: None,
         }
@@ -71,7 +60,10 @@ impl<'a> Pipeline<'a> {
     /// empty afterwards and can be filled again.
     pub async fn run(&mut self) -> Vec<Result<Value, Error>> {
         let cmds = std::mem::take(&mut self.cmds);
-        Batch::new(self.ring.shared(), Target::Ring, cmds, self.timeout).await
+        if cmds.is_empty() {
+            return Vec::new();
+        }
+        Gather::batch(self.shared, Target::Ring, cmds, self.timeout).await
     }
 }
 
@@ -82,6 +74,8 @@ macro_rules! pipeline_methods {
         $(#[$meta:meta])*
         fn $name:ident<$($r:ident),*>($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty { $body:expr }
     )*) => {
+        /// Typed helpers that queue their command (results come from `run` as
+        /// [`Value`]s).
         impl Pipeline<'_> {$(
             $(#[$meta])*
             pub fn $name(&mut self, $($arg: $ty),*) -> &mut Self {

@@ -1,0 +1,90 @@
+//! # redis-ring-driver
+//!
+//! The std layer every redis-ring driver shares, between the sans-io
+//! [`redis_ring_core`] and a runtime (quinn's `quinn` over `quinn-proto`): the connection
+//! pump, reply dispatch to waiting callers, subscriptions and event streams, the builder,
+//! stats, the one `io::Error` → `NetError` mapping, address forms and resolution, and the
+//! whole public API ([`Ring`], async; [`blocking::Ring`], blocking). A driver crate is a
+//! [`Runtime`] implementation and a few type aliases:
+//!
+//! | driver | runtime | API |
+//! |---|---|---|
+//! | `redis-ring-smol` | async-io | [`Ring`] |
+//! | `redis-ring-std` | its own I/O thread on `polling` | [`blocking::Ring`] |
+//!
+//! ```text
+//!  callers (tasks or threads)                 driver task (Runtime::spawn)
+//!  ─────────────────────────                  ────────────────────────────
+//!  ring.get(k)                                 Pump::poll:
+//!    first poll: lock ─► core.submit(cmd)        lock
+//!                        drain outputs:          start connects (net: resolve, connect,
+//!                          Transmit → mark         Runtime::wrap_tcp / wrap_unix)
+//!                          take driver waker ──► read readable transports until WouldBlock
+//!                  unlock, wake it                 → core.handle_input(Received)
+//!    Pending                                     one write per marked connection → Sent
+//!                                                deadline passed → Timeout
+//!    woken ◄──── Reply → slot's Waker ◄───────   re-arm the timer only if the deadline
+//!    poll: take result                           moved; leave the waker; unlock; wake
+//! ```
+//!
+//! A waiting caller is a `Waker` in its reply slot: an async task's, or for a blocking
+//! caller one that unparks its thread ([`blocking::block_on`]); one dispatch path serves
+//! both. The core sits behind one mutex held for microseconds, never across an await;
+//! callers submit under it themselves, so refusals come back at once and `shard_for_key`,
+//! `len`, `stats` are synchronous reads.
+//!
+//! # Modules
+//!
+//! | module | concern |
+//! |---|---|
+//! | `runtime` | [`Runtime`], [`AsyncSocket`], [`AsyncTimer`]: what a runtime provides |
+//! | `net` | address forms, resolution, non-blocking connect, [`net_error`] |
+//! | `transport` | a connection's byte stream (where TLS will sit) |
+//! | `state` | the shared state: core, transports, reply slots, sinks, batched wake-ups |
+//! | `pump` | the driver task: connects, reads, writes, timer |
+//! | `request` | request futures (one, or a gathered group), targets |
+//! | `ring`, `pipeline`, `shard`, `scan`, `transaction`, `pubsub`, `events` | the async API |
+//! | `builder` | [`RingBuilder`], [`BuildError`], seeds |
+//! | `convert`, `stats` | reply conversion errors; [`IoStats`], [`ShardStats`] |
+//! | `blocking` | the blocking API over the same calls |
+#![forbid(unsafe_code)]
+
+pub mod blocking;
+mod builder;
+mod convert;
+mod events;
+mod net;
+mod pipeline;
+mod pubsub;
+mod pump;
+mod request;
+mod ring;
+mod runtime;
+mod scan;
+mod shard;
+mod state;
+mod stats;
+mod transaction;
+mod transport;
+
+pub use builder::{Async, Blocking, BuildError, Flavor, RingBuilder, RingOptions};
+pub use events::{Events, EVENTS_CAPACITY};
+pub use net::net_error;
+pub use pipeline::Pipeline;
+pub use pubsub::{Message, Subscription, SUBSCRIPTION_CAPACITY};
+pub use pump::driver_tasks;
+pub use ring::Ring;
+pub use runtime::{AsyncSocket, AsyncTimer, BoxFuture, Runtime};
+pub use scan::{Scan, ScanStream};
+pub use shard::Shard;
+pub use stats::{IoStats, ShardStats};
+pub use transaction::{Tx, TRANSACTION_ATTEMPTS};
+
+pub use redis_ring_core as core;
+pub use redis_ring_core::command::{cmds, Cmd, FromValue, FromValueError, ToArg};
+pub use redis_ring_core::config::{Config, ConnOptions, Protocol};
+pub use redis_ring_core::error::NetError;
+pub use redis_ring_core::placement::Algorithm;
+pub use redis_ring_core::resp::Value;
+pub use redis_ring_core::ring::Event;
+pub use redis_ring_core::Error;

@@ -1,0 +1,326 @@
+//! The driver task: moves bytes and time between the connections and the core, for every
+//! runtime (it only uses [`Runtime`]). One future per ring, spawned by
+//! [`Runtime::spawn`]. Each poll, under the shared lock, it:
+//!
+//! 1. starts the connects the core asked for (each a small boxed future);
+//! 2. polls connecting sockets and reports `Connected` / `Closed`;
+//! 3. reads every readable connection until `WouldBlock` (or a short read), within a
+//!    per-turn budget, feeding `Received`;
+//! 4. writes each marked connection's whole send buffer in one `write` — every command
+//!    queued since the last write, from however many callers (automatic pipelining) — and
+//!    feeds `Sent`; a full socket waits for writability without holding anything else up;
+//! 5. feeds `Timeout` when the core's deadline has passed;
+//!
+//! repeating until nothing changes, then arms its one timer for the core's next deadline —
+//! re-armed only when that deadline moves — and leaves its waker for the callers. Socket
+//! interest stays registered between turns (the runtime's readiness is only asked again
+//! after a read or write would block).
+//!
+//! Bounded work per poll: after [`MAX_ROUNDS`] rounds, or when a socket used its read
+//! budget, it yields (waking itself), so a flood of replies cannot starve the executor.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use redis_ring_core::error::NetError;
+use redis_ring_core::ring::Input;
+use redis_ring_core::time::Instant;
+
+use crate::net::{connect, net_error};
+use crate::runtime::{AsyncTimer, Runtime};
+use crate::state::{Open, Shared, Sock, State};
+
+/// Rounds of work per poll before the task yields to others.
+const MAX_ROUNDS: usize = 64;
+/// Bytes read per `read` call.
+const READ_BUF: usize = 64 * 1024;
+/// Reads of one socket per turn (512 KiB): bounded work, and a bounded time holding the
+/// lock, whatever a peer sends (an endless push flood must not starve the rest).
+const MAX_READS_PER_TURN: usize = 8;
+
+static DRIVER_TASKS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many ring driver tasks are alive in this process: one per ring that is neither
+/// closed nor dropped (and finished shutting down). For leak checks and diagnostics.
+pub fn driver_tasks() -> usize {
+    DRIVER_TASKS.load(Ordering::SeqCst)
+}
+
+/// Counts a live driver task for [`driver_tasks`]; also holds the sender whose drop tells
+/// `close` that the task is gone.
+#[derive(Debug)]
+pub(crate) struct Alive {
+    _done: async_channel::Sender<()>,
+}
+
+impl Alive {
+    pub(crate) fn new(done: async_channel::Sender<()>) -> Alive {
+        DRIVER_TASKS.fetch_add(1, Ordering::SeqCst);
+        Alive { _done: done }
+    }
+}
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        DRIVER_TASKS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The driver task's own state (everything but what it shares).
+pub(crate) struct Pump<R: Runtime> {
+    shared: Arc<Shared>,
+    rt: R,
+    timer: Pin<Box<dyn AsyncTimer>>,
+    /// The core deadline `timer` is armed for (`Instant::MAX`: not armed).
+    timer_at: Instant,
+    buf: Box<[u8]>,
+    /// A socket stopped reading at its budget in this turn: yield, then poll again.
+    more_to_read: bool,
+    _alive: Alive,
+}
+
+impl<R: Runtime> Drop for Pump<R> {
+    /// Also on a panic (a hook the core ran on the driver task): no caller is left waiting.
+    fn drop(&mut self) {
+        let mut st = self.shared.lock();
+        st.abandon();
+        Shared::unlock_and_wake(st);
+    }
+}
+
+impl<R: Runtime> std::fmt::Debug for Pump<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pump")
+            .field("timer_at", &self.timer_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Runtime> Pump<R> {
+    pub(crate) fn new(shared: Arc<Shared>, rt: R, alive: Alive) -> Pump<R> {
+        Pump {
+            shared,
+            timer: rt.new_timer(),
+            rt,
+            timer_at: Instant::MAX,
+            buf: vec![0; READ_BUF].into_boxed_slice(),
+            more_to_read: false,
+            _alive: alive,
+        }
+    }
+
+    /// Runs until the ring is closed or every handle is dropped.
+    pub(crate) async fn run(mut self) {
+        std::future::poll_fn(|cx| self.poll(cx)).await;
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let shared = self.shared.clone();
+        let mut st = shared.lock();
+        st.io_stats.wakeups += 1;
+        if st.closing {
+            st.shutdown(shared.now());
+            Shared::unlock_and_wake(st);
+            return Poll::Ready(());
+        }
+        self.more_to_read = false;
+        for sock in st.socks.iter_mut().flatten() {
+            if let Sock::Open(o) = sock {
+                o.reads = 0;
+            }
+        }
+        let mut rounds = 0;
+        loop {
+            let mut progress = self.start_connects(&mut st);
+            let now = shared.now();
+            for i in 0..st.socks.len() {
+                progress |= self.poll_sock(i, cx, &mut st, now);
+            }
+            if st.deadline <= now {
+                st.core.handle_input(Input::Timeout(now));
+                st.drain();
+                progress = true;
+            }
+            let idle = !progress && st.connects.is_empty();
+            if idle && !self.more_to_read {
+                // Arm the timer for the core's next deadline, only if it moved.
+                let at = st.deadline;
+                if at != self.timer_at {
+                    if let Some(t) = shared.std_instant(at) {
+                        self.timer.as_mut().reset(t);
+                    }
+                    self.timer_at = at;
+                }
+                if at == Instant::MAX || self.timer.as_mut().poll(cx).is_pending() {
+                    st.armed = at;
+                    st.driver = Some(cx.waker().clone());
+                    Shared::unlock_and_wake(st);
+                    return Poll::Pending;
+                }
+                // It fired in between: the deadline is due, go round again.
+                self.timer_at = Instant::MAX;
+            }
+            rounds += 1;
+            if (idle && self.more_to_read) || rounds == MAX_ROUNDS {
+                // A flooding socket used its budget, or plenty was done: let the callers
+                // woken by this poll (and other tasks) run, then continue.
+                st.driver = None;
+                Shared::unlock_and_wake(st);
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Starts the connects the core asked for; returns whether there were any.
+    fn start_connects(&mut self, st: &mut State) -> bool {
+        if st.connects.is_empty() {
+            return false;
+        }
+        for (id, endpoint) in std::mem::take(&mut st.connects) {
+            let fut = Box::pin(connect(self.rt.clone(), endpoint));
+            let i = id.index();
+            if st.socks.len() <= i {
+                st.socks.resize_with(i + 1, || None);
+            }
+            st.socks[i] = Some(Sock::Connecting { id, fut });
+        }
+        true
+    }
+
+    /// Moves socket `i` forward; returns whether anything happened.
+    fn poll_sock(&mut self, i: usize, cx: &mut Context<'_>, st: &mut State, now: Instant) -> bool {
+        let Some(mut sock) = st.socks[i].take() else {
+            return false;
+        };
+        let id = sock.id();
+        let (progress, keep) = match &mut sock {
+            Sock::Connecting { fut, .. } => match fut.as_mut().poll(cx) {
+                Poll::Pending => (false, true),
+                Poll::Ready(Ok(io)) => {
+                    sock = Sock::Open(Open {
+                        id,
+                        io,
+                        // Anything queued while connecting goes out now.
+                        dirty: true,
+                        write_blocked: false,
+                        reads: 0,
+                    });
+                    // The core queues the handshake and says `Transmit`.
+                    st.core.handle_input(Input::Connected { conn: id, now });
+                    (true, true)
+                }
+                Poll::Ready(Err(error)) => {
+                    st.core.handle_input(Input::Closed {
+                        conn: id,
+                        error,
+                        now,
+                    });
+                    (true, false)
+                }
+            },
+            Sock::Open(o) => match self.pump_open(o, cx, st, now) {
+                Ok(progress) => (progress, true),
+                Err(error) => {
+                    st.core.handle_input(Input::Closed {
+                        conn: id,
+                        error,
+                        now,
+                    });
+                    (true, false)
+                }
+            },
+        };
+        if keep && !st.closed_taken.contains(&id) && st.socks[i].is_none() {
+            if let Sock::Open(o) = &mut sock {
+                // A `Transmit` drained while the socket was out of its slot is not lost.
+                o.dirty |= !st.core.send_buf(id).is_empty();
+            }
+            st.socks[i] = Some(sock);
+        }
+        st.closed_taken.clear();
+        if progress {
+            st.drain();
+        }
+        progress
+    }
+
+    /// Reads, then writes, one open connection; `Err` when it broke.
+    fn pump_open(
+        &mut self,
+        o: &mut Open,
+        cx: &mut Context<'_>,
+        st: &mut State,
+        now: Instant,
+    ) -> Result<bool, NetError> {
+        let id = o.id;
+        let mut progress = false;
+        // Reads: until WouldBlock or a short read, at most MAX_READS_PER_TURN.
+        'reading: while o.reads < MAX_READS_PER_TURN {
+            match o.io.poll_readable(cx) {
+                Poll::Pending => break,
+                Poll::Ready(Err(e)) => return Err(net_error(&e)),
+                Poll::Ready(Ok(())) => {}
+            }
+            while o.reads < MAX_READS_PER_TURN {
+                o.reads += 1;
+                match o.io.read(&mut self.buf) {
+                    Ok(0) => return Err(NetError::Eof),
+                    Ok(n) => {
+                        st.io_stats.reads += 1;
+                        st.io_stats.bytes_read += n as u64;
+                        st.core.handle_input(Input::Received {
+                            conn: id,
+                            data: &self.buf[..n],
+                            now,
+                        });
+                        progress = true;
+                        if n < self.buf.len() {
+                            break 'reading;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue 'reading,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(net_error(&e)),
+                }
+            }
+        }
+        if o.reads >= MAX_READS_PER_TURN {
+            self.more_to_read = true;
+        }
+        if o.write_blocked {
+            match o.io.poll_writable(cx) {
+                Poll::Pending => return Ok(progress),
+                Poll::Ready(Err(e)) => return Err(net_error(&e)),
+                Poll::Ready(Ok(())) => o.write_blocked = false,
+            }
+        }
+        if o.dirty {
+            let buf = st.core.send_buf(id);
+            if buf.is_empty() {
+                o.dirty = false;
+                return Ok(progress);
+            }
+            match o.io.write(buf) {
+                Ok(n) => {
+                    st.io_stats.writes += 1;
+                    st.io_stats.bytes_written += n as u64;
+                    o.dirty = false;
+                    st.core.handle_input(Input::Sent { conn: id, n, now });
+                    progress = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    o.write_blocked = true;
+                    // The next round asks for writability (registering interest).
+                    progress = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => progress = true,
+                Err(e) => return Err(net_error(&e)),
+            }
+        }
+        Ok(progress)
+    }
+}

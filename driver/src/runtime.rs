@@ -1,0 +1,96 @@
+//! [`Runtime`]: everything this layer needs from an async runtime (quinn's `Runtime`): start
+//! the driver task, make timers, and wrap an already-created non-blocking socket so that
+//! its readiness can be awaited. Nothing else is runtime-specific: connecting, resolving,
+//! reading, writing, dispatching replies and every API call are written once, here.
+//!
+//! The readiness model is the intersection of the runtimes':
+//!
+//! | this trait | tokio | async-io (smol) | `polling` (the blocking driver) |
+//! |---|---|---|---|
+//! | [`AsyncSocket::poll_readable`] | `TcpStream::poll_read_ready` | `Async::poll_readable` | a flag set by the I/O thread's `Poller::wait` |
+//! | [`AsyncSocket::try_read`] | `TcpStream::try_read` | `get_ref().read()` | `read` (clears the flag on `WouldBlock`) |
+//! | [`AsyncTimer`] | `tokio::time::Sleep` | `async_io::Timer` | the I/O thread's wait timeout |
+//!
+//! A socket reported ready may still answer `WouldBlock` (a spurious or stale readiness):
+//! the pump then asks for readiness again. An implementation must keep interest registered
+//! across calls where it can (it is re-registered on every `poll_*` otherwise).
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::TcpStream;
+#[cfg(unix)]
+use std::os::unix::net::UnixStream;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+/// A boxed task future, as [`Runtime::spawn`] takes it.
+pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// An async runtime, as the driver layer sees it. Implementations are about 100 lines (see
+/// `redis-ring-smol`); cloning must be cheap (a handle).
+pub trait Runtime: Clone + fmt::Debug + Send + Sync + 'static {
+    /// Starts `driver` (the ring's driver task) in the background; it returns when the ring
+    /// is closed or its last handle dropped. Called once per ring, from
+    /// `RingBuilder::build`.
+    ///
+    /// # Errors
+    /// The task (or thread) could not be started.
+    fn spawn(&self, driver: BoxFuture) -> io::Result<()>;
+
+    /// A timer, not armed until [`AsyncTimer::reset`].
+    fn new_timer(&self) -> Pin<Box<dyn AsyncTimer>>;
+
+    /// Registers a non-blocking TCP stream (possibly still connecting: completion shows up
+    /// as writability) with the runtime's reactor. Called from the driver task.
+    ///
+    /// # Errors
+    /// The reactor refused the socket.
+    fn wrap_tcp(&self, stream: TcpStream) -> io::Result<Box<dyn AsyncSocket>>;
+
+    /// [`Runtime::wrap_tcp`] for a Unix-domain stream.
+    ///
+    /// # Errors
+    /// The reactor refused the socket.
+    #[cfg(unix)]
+    fn wrap_unix(&self, stream: UnixStream) -> io::Result<Box<dyn AsyncSocket>>;
+}
+
+/// A non-blocking stream socket registered with a runtime's reactor.
+pub trait AsyncSocket: fmt::Debug + Send {
+    /// Ready when the socket may be readable; otherwise registers `cx`'s waker.
+    fn poll_readable(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+
+    /// Ready when the socket may be writable (also: a connect finished, well or not);
+    /// otherwise registers `cx`'s waker.
+    fn poll_writable(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+
+    /// One non-blocking `read`; `WouldBlock` when nothing is there (which also tells the
+    /// runtime that its readiness was stale).
+    ///
+    /// # Errors
+    /// What the socket reported.
+    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+
+    /// One non-blocking `write`; `WouldBlock` when the socket buffer is full.
+    ///
+    /// # Errors
+    /// What the socket reported.
+    fn try_write(&mut self, buf: &[u8]) -> io::Result<usize>;
+
+    /// The pending socket error (`SO_ERROR`): how a non-blocking connect failed.
+    ///
+    /// # Errors
+    /// The query itself failed.
+    fn take_error(&self) -> io::Result<Option<io::Error>>;
+}
+
+/// A re-armable timer (quinn's `AsyncTimer`).
+pub trait AsyncTimer: fmt::Debug + Send {
+    /// Arms the timer for `at` (replacing any earlier setting).
+    fn reset(self: Pin<&mut Self>, at: Instant);
+
+    /// Ready once `at` has passed; otherwise registers `cx`'s waker.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
+}

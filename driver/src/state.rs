@@ -1,0 +1,471 @@
+//! The state every handle of a ring and its driver task share: the core behind one mutex,
+//! the connections' transports, the callers' reply slots, subscription and event sinks.
+//!
+//! Whoever changes the core (a caller submitting, the driver feeding socket events) drains
+//! its outputs at once, under the same lock ([`State::drain`]): replies go straight into
+//! their callers' slots, `Close` drops the transport, `Transmit` marks it for the pump's
+//! next write, `Connect` is queued for the pump (it needs the runtime) and the driver is
+//! woken — once: its waker is taken, so a burst of callers costs one wake-up. Wakers are
+//! collected while the lock is held and woken after it is released, in one batch
+//! ([`Shared::with`]), so a woken task never finds the lock taken by the one that woke it.
+//!
+//! A waiting caller is a [`Waker`]: an async task's, or, for a blocking caller, one that
+//! unparks its thread (`blocking::block_on`): both share this dispatch code.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
+use std::time::{Duration, Instant as StdInstant};
+
+use async_channel::{Sender, TrySendError};
+use redis_ring_core::config::Endpoint;
+use redis_ring_core::error::{CmdName, Error};
+use redis_ring_core::resp::Value;
+use redis_ring_core::ring::{ConnId, Event, Output, RequestId, RingCore};
+use redis_ring_core::time::Instant;
+
+use crate::net::Connecting;
+use crate::pubsub::Message;
+use crate::stats::IoStats;
+use crate::transport::Transport;
+
+/// Everything the handles and the driver task share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    /// The core's time zero: core instants are nanoseconds since it.
+    epoch: StdInstant,
+}
+
+/// One connection's socket slot, indexed by [`ConnId::index`].
+pub(crate) enum Sock {
+    /// Connecting (resolution, then a non-blocking connect).
+    Connecting {
+        /// The connection.
+        id: ConnId,
+        /// The connect in progress.
+        fut: Connecting,
+    },
+    /// Established.
+    Open(Open),
+}
+
+impl std::fmt::Debug for Sock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sock::Connecting { id, .. } => write!(f, "Connecting({id:?})"),
+            Sock::Open(o) => write!(f, "Open({:?})", o.id),
+        }
+    }
+}
+
+impl Sock {
+    pub(crate) fn id(&self) -> ConnId {
+        match self {
+            Sock::Connecting { id, .. } => *id,
+            Sock::Open(o) => o.id,
+        }
+    }
+}
+
+/// An established connection.
+#[derive(Debug)]
+pub(crate) struct Open {
+    pub(crate) id: ConnId,
+    pub(crate) io: Transport,
+    /// The core has bytes for this connection.
+    pub(crate) dirty: bool,
+    /// The last write would have blocked: wait for writability.
+    pub(crate) write_blocked: bool,
+    /// Reads made in the current driver turn (bounded per turn).
+    pub(crate) reads: usize,
+}
+
+/// The mutable part of [`Shared`].
+#[derive(Debug)]
+pub(crate) struct State {
+    /// The sans-io client.
+    pub(crate) core: RingCore,
+    /// Callers waiting for a reply, by request id.
+    pending: HashMap<u64, Slot, BuildHasherDefault<IdHasher>>,
+    /// Sockets, by connection index.
+    pub(crate) socks: Vec<Option<Sock>>,
+    /// Connections the core asked for, not started yet (the pump starts them).
+    pub(crate) connects: Vec<(ConnId, Endpoint)>,
+    /// Closes for a socket the pump had taken out of its slot while the core closed it.
+    pub(crate) closed_taken: Vec<ConnId>,
+    /// The core's next deadline, from the last drain.
+    pub(crate) deadline: Instant,
+    /// The deadline the driver's timer is armed for; a drain that finds an earlier one
+    /// wakes the driver so it re-arms.
+    pub(crate) armed: Instant,
+    /// The driver task's waker while it waits; taken by whoever wakes it.
+    pub(crate) driver: Option<Waker>,
+    /// Set when the ring is closed (explicitly or by dropping the last handle).
+    pub(crate) closing: bool,
+    /// Counters for `io_stats` (kept under the lock: no atomics needed).
+    pub(crate) io_stats: IoStats,
+    /// Wakers to wake once the lock is released.
+    to_wake: Vec<Waker>,
+    /// `events()` receivers; closed ones are dropped on the next event.
+    pub(crate) events: Vec<Sender<Event>>,
+    /// Pub/sub subscriptions, by `SubId`.
+    pub(crate) subs: HashMap<u64, SubSink, BuildHasherDefault<IdHasher>>,
+}
+
+/// Where a caller's reply lands.
+#[derive(Debug, Default)]
+struct Slot {
+    waker: Option<Waker>,
+    result: Option<Result<Value, Error>>,
+}
+
+/// The driver's end of a subscription.
+#[derive(Debug)]
+pub(crate) struct SubSink {
+    pub(crate) tx: Sender<Message>,
+    pub(crate) dropped: Arc<AtomicU64>,
+    /// `Output::Subscribed` came at least once.
+    pub(crate) subscribed: bool,
+    /// The `subscribe` call waiting for it.
+    pub(crate) waker: Option<Waker>,
+}
+
+thread_local! {
+    /// Reused by [`Shared::unlock_and_wake`] so that waking costs no allocation.
+    static SCRATCH: Cell<Vec<Waker>> = const { Cell::new(Vec::new()) };
+    /// The address of the [`Shared`] whose lock this thread holds (0: none): a hook the
+    /// core runs (under the lock) that calls the ring must get an error, not a deadlock.
+    static HELD: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The state, locked by this thread.
+pub(crate) struct Locked<'a> {
+    guard: MutexGuard<'a, State>,
+    prev: usize,
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.guard
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        HELD.set(self.prev);
+    }
+}
+
+/// The error of a call made while this thread already drives the ring (from inside a hook
+/// such as `heartbeat_check` or `shard_options`): it would wait for itself.
+pub(crate) fn reentrant(command: CmdName) -> Error {
+    Error::Unsupported {
+        command,
+        reason: "called from inside one of the ring's hooks (on its own I/O thread or under \
+                 a call in progress): it would deadlock",
+    }
+}
+
+impl Shared {
+    pub(crate) fn new(core: RingCore) -> Shared {
+        Shared {
+            state: Mutex::new(State {
+                core,
+                pending: HashMap::default(),
+                socks: Vec::new(),
+                connects: Vec::new(),
+                closed_taken: Vec::new(),
+                deadline: Instant::MAX,
+                armed: Instant::MAX,
+                driver: None,
+                closing: false,
+                io_stats: IoStats::default(),
+                to_wake: Vec::new(),
+                events: Vec::new(),
+                subs: HashMap::default(),
+            }),
+            epoch: StdInstant::now(),
+        }
+    }
+
+    /// The core's `now`.
+    pub(crate) fn now(&self) -> Instant {
+        Instant::from_nanos(u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    /// The `std` instant of a core instant (for timers); `None` for "never".
+    pub(crate) fn std_instant(&self, at: Instant) -> Option<StdInstant> {
+        if at == Instant::MAX {
+            return None;
+        }
+        self.epoch.checked_add(Duration::from_nanos(at.as_nanos()))
+    }
+
+    /// Whether this thread holds the lock already (a hook calling the ring).
+    pub(crate) fn reentrant(&self) -> bool {
+        HELD.get() == std::ptr::from_ref(self) as usize
+    }
+
+    /// Locks the state (a panic elsewhere does not make the ring unusable: the core's state
+    /// stays consistent between calls, which are the only points a panic could come from).
+    ///
+    /// # Panics
+    /// When this thread holds it already (callers check [`Shared::reentrant`] first).
+    pub(crate) fn lock(&self) -> Locked<'_> {
+        assert!(
+            !self.reentrant(),
+            "redis-ring: the ring was called from one of its own hooks"
+        );
+        let guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let prev = HELD.replace(std::ptr::from_ref(self) as usize);
+        Locked { guard, prev }
+    }
+
+    /// Runs `f` under the lock, then wakes whoever `f` made ready, outside the lock.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let mut st = self.lock();
+        let r = f(&mut st);
+        Self::unlock_and_wake(st);
+        r
+    }
+
+    /// Releases `st` and wakes the wakers it collected, in one batch.
+    pub(crate) fn unlock_and_wake(mut st: Locked<'_>) {
+        if st.to_wake.is_empty() {
+            return;
+        }
+        let mut local = SCRATCH.take();
+        std::mem::swap(&mut local, &mut st.to_wake);
+        drop(st);
+        for w in local.drain(..) {
+            w.wake();
+        }
+        SCRATCH.set(local);
+    }
+
+    /// Marks the ring closed and wakes the driver (which then shuts everything down).
+    pub(crate) fn close(&self) {
+        self.with(|st| {
+            st.closing = true;
+            st.wake_driver();
+        });
+    }
+}
+
+impl State {
+    /// Drains the core's outputs (the call protocol: after every change).
+    pub(crate) fn drain(&mut self) {
+        loop {
+            match self.core.poll_output() {
+                Output::Connect { conn, endpoint, .. } => {
+                    self.connects.push((conn, endpoint));
+                    self.wake_driver();
+                }
+                Output::Transmit { conn } => {
+                    if let Some(Sock::Open(o)) = self.sock_mut(conn) {
+                        if !o.dirty {
+                            o.dirty = true;
+                            self.wake_driver();
+                        }
+                    }
+                }
+                Output::Close { conn } => match self.socks.get_mut(conn.index()) {
+                    Some(slot) if slot.as_ref().is_some_and(|s| s.id() == conn) => *slot = None,
+                    _ => self.closed_taken.push(conn),
+                },
+                Output::Reply { id, result } => self.deliver(id, result),
+                Output::Event(event) => {
+                    // A full receiver misses this event; a dropped one is forgotten.
+                    self.events.retain(|s| {
+                        !matches!(s.try_send(event.clone()), Err(TrySendError::Closed(_)))
+                    });
+                }
+                Output::Message {
+                    sub,
+                    channel,
+                    pattern,
+                    payload,
+                } => {
+                    if let Some(sink) = self.subs.get(&sub.as_u64()) {
+                        let msg = Message {
+                            channel,
+                            pattern,
+                            payload,
+                        };
+                        if let Err(TrySendError::Full(_)) = sink.tx.try_send(msg) {
+                            sink.dropped.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                Output::Subscribed { sub } => {
+                    if let Some(sink) = self.subs.get_mut(&sub.as_u64()) {
+                        sink.subscribed = true;
+                        if let Some(w) = sink.waker.take() {
+                            self.to_wake.push(w);
+                        }
+                    }
+                }
+                Output::Timeout(at) => {
+                    self.deadline = at;
+                    if at < self.armed {
+                        self.wake_driver();
+                    }
+                    return;
+                }
+                // Outputs added to the core later: nothing this layer knows to do.
+                _ => {}
+            }
+        }
+    }
+
+    /// The socket of `id`, if that very connection (not an earlier one at its index) is
+    /// still here.
+    pub(crate) fn sock_mut(&mut self, id: ConnId) -> Option<&mut Sock> {
+        self.socks
+            .get_mut(id.index())?
+            .as_mut()
+            .filter(|s| s.id() == id)
+    }
+
+    fn deliver(&mut self, id: RequestId, result: Result<Value, Error>) {
+        if let Some(slot) = self.pending.get_mut(&id.as_u64()) {
+            slot.result = Some(result);
+            if let Some(w) = slot.waker.take() {
+                self.to_wake.push(w);
+            }
+        }
+    }
+
+    /// Wakes the driver task if it waits (once per wait).
+    pub(crate) fn wake_driver(&mut self) {
+        if let Some(w) = self.driver.take() {
+            self.to_wake.push(w);
+        }
+    }
+
+    /// Registers a caller for request `id`.
+    pub(crate) fn expect(&mut self, id: RequestId, waker: Option<Waker>) {
+        self.pending.insert(
+            id.as_u64(),
+            Slot {
+                waker,
+                result: None,
+            },
+        );
+    }
+
+    /// The reply of `id` if it came (forgetting the request), else records `waker`.
+    pub(crate) fn take_reply(
+        &mut self,
+        id: RequestId,
+        waker: Option<&Waker>,
+    ) -> Option<Result<Value, Error>> {
+        let key = id.as_u64();
+        let slot = self.pending.get_mut(&key)?;
+        if let Some(result) = slot.result.take() {
+            self.pending.remove(&key);
+            return Some(result);
+        }
+        if let Some(w) = waker {
+            match &slot.waker {
+                Some(old) if old.will_wake(w) => {}
+                _ => slot.waker = Some(w.clone()),
+            }
+        }
+        None
+    }
+
+    /// Forgets request `id` (its caller went away): cancels it in the core if it is still
+    /// pending there.
+    pub(crate) fn forget(&mut self, id: RequestId) {
+        if let Some(slot) = self.pending.remove(&id.as_u64()) {
+            if slot.result.is_none() && self.core.cancel(id) {
+                self.drain();
+            }
+        }
+    }
+
+    /// Requests waiting for their reply.
+    pub(crate) fn waiting(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Closes everything: pending requests fail with `Error::Closed`, sockets close, event
+    /// and subscription streams end.
+    pub(crate) fn shutdown(&mut self, now: Instant) {
+        self.closing = true;
+        self.core.close(now);
+        self.drain();
+        self.connects.clear();
+        self.socks.clear();
+        self.events.clear();
+        for sink in self.subs.values_mut() {
+            if let Some(w) = sink.waker.take() {
+                self.to_wake.push(w);
+            }
+        }
+        self.subs.clear();
+        self.driver = None;
+    }
+}
+
+impl State {
+    /// What is left after the driver task died (a hook panicked in it): every waiting
+    /// caller fails with `Error::Closed` — none can hang — and the ring counts as closed.
+    /// The core is not called again (its hook is what panicked).
+    pub(crate) fn abandon(&mut self) {
+        self.closing = true;
+        for slot in self.pending.values_mut() {
+            if slot.result.is_none() {
+                slot.result = Some(Err(Error::Closed {
+                    command: CmdName::new(b"?"),
+                }));
+                if let Some(w) = slot.waker.take() {
+                    self.to_wake.push(w);
+                }
+            }
+        }
+        self.connects.clear();
+        self.socks.clear();
+        self.events.clear();
+        for sink in self.subs.values_mut() {
+            if let Some(w) = sink.waker.take() {
+                self.to_wake.push(w);
+            }
+        }
+        self.subs.clear();
+        self.driver = None;
+    }
+}
+
+/// Request ids are sequence numbers: a multiplicative (Fibonacci) hash spreads them over
+/// the table at the cost of one multiplication.
+#[derive(Debug, Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}

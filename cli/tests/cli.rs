@@ -677,9 +677,9 @@ fn fan_out_commands_go_to_every_shard_and_print_per_shard() {
                 .unwrap();
         }
     }
+    // Raw: values only, in shard order (as redis-cli prints them: no shard names).
     let out = ok(&run(&["--shards", &s, "--raw", "dbsize"]));
     let lines: Vec<&str> = out.lines().collect();
-    // Raw output is values only (as redis-cli prints them), in the ring's shard order.
     assert_eq!(lines, ["1", "2", "3"], "{out}");
     let out = ok(&run(&["--shards", &s, "--no-raw", "dbsize"]));
     assert!(out.contains("\"shard2\" => (integer) 2"), "{out}");

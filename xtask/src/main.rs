@@ -54,8 +54,16 @@ fn workspace_root() -> PathBuf {
 
 fn cargo() -> Command {
     let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.current_dir(workspace_root());
+    cmd.current_dir(workspace_root())
+        // Tags this run's harness servers (see `harness::RUN_ENV`): the leftover check
+        // below then ignores other runs on the same machine.
+        .env(redis_ring_tests::harness::RUN_ENV, run_tag());
     cmd
+}
+
+/// This run's tag for the harness's server directories: the xtask's pid.
+fn run_tag() -> String {
+    std::process::id().to_string()
 }
 
 /// Runs `cmd`, failing with the command line when it does not succeed.

@@ -2,7 +2,7 @@
 //!
 //! The async redis-ring client: keys spread over several independent Redis servers
 //! ("shards") by consistent hashing, go-redis `Ring` compatible, for tokio programs. All
-//! protocol, routing, health and retry logic lives in the sans-io [`redis_ring_core`],
+//! protocol, routing, health and retry logic lives in the sans-io core ([`core`], `redis_ring_core`),
 //! everything else a driver needs in [`redis_ring_driver`]; this crate is the [`Tokio`]
 //! runtime adapter (sockets in `tokio::net`, timers `tokio::time::Sleep`, the driver task
 //! spawned on your runtime) and the names.

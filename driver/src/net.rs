@@ -9,16 +9,20 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Poll, Waker};
 
-use redis_ring_core::error::NetError;
+use redis_ring_core::error::{NetError, TlsError};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use crate::runtime::Runtime;
+use crate::runtime::{AsyncSocket, Runtime};
+use crate::tls::{handshake, TlsSetup};
 use crate::transport::Transport;
 
 /// The core's name for what a socket reported (the table on `NetError`'s docs). A Unix
 /// socket path with nothing behind it (`NotFound`) is a refusal, like a closed TCP port.
 pub fn net_error(e: &io::Error) -> NetError {
     use io::ErrorKind as K;
+    if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<TlsError>()) {
+        return NetError::Tls(*tls);
+    }
     match e.kind() {
         K::ConnectionRefused | K::NotFound => NetError::Refused,
         K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => NetError::Reset,
@@ -40,26 +44,46 @@ pub(crate) fn unix_path(addr: &str) -> Option<&str> {
     }
 }
 
-/// Connects to `addr` through `rt`'s reactor. Never blocks the calling task: host names
+/// Connects to `addr` through `rt`'s reactor, then runs the TLS handshake when `tls` says
+/// so (its settings, or why they cannot be used). Never blocks the calling task: host names
 /// resolve on a short-lived thread, connects are non-blocking. The core bounds the whole
-/// thing with its connect timeout (it closes the connection, dropping this future).
-pub(crate) async fn connect<R: Runtime>(rt: R, addr: Arc<str>) -> Result<Transport, NetError> {
+/// thing, handshake included, with its connect timeout (it closes the connection, dropping
+/// this future).
+pub(crate) async fn connect<R: Runtime>(
+    rt: R,
+    addr: Arc<str>,
+    tls: Option<Result<TlsSetup, NetError>>,
+) -> Result<Transport, NetError> {
+    let tls = tls.transpose()?;
+    let mut sock = open(&rt, &addr).await?;
+    match tls {
+        None => Ok(Transport::plain(sock)),
+        Some(setup) => {
+            let mut conn = setup.start(&addr)?;
+            handshake(&mut *sock, &mut conn).await?;
+            Ok(Transport::tls(sock, conn))
+        }
+    }
+}
+
+/// Opens the socket: a Unix path, or each address `addr` resolves to in turn until one
+/// accepts.
+async fn open<R: Runtime>(rt: &R, addr: &str) -> Result<Box<dyn AsyncSocket>, NetError> {
     #[cfg(unix)]
-    if let Some(path) = unix_path(&addr) {
+    if let Some(path) = unix_path(addr) {
         // A local connect does not wait for a peer: done at once or refused.
         let stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| net_error(&e))?;
         stream.set_nonblocking(true).map_err(|e| net_error(&e))?;
-        let sock = rt.wrap_unix(stream).map_err(|e| net_error(&e))?;
-        return Ok(Transport::plain(sock));
+        return rt.wrap_unix(stream).map_err(|e| net_error(&e));
     }
     let addrs = match addr.parse::<SocketAddr>() {
         Ok(sa) => vec![sa],
-        Err(_) => resolve(addr.to_string()).await?,
+        Err(_) => resolve(addr.to_owned()).await?,
     };
     let mut last = NetError::Resolve;
     for sa in addrs {
-        match connect_one(&rt, sa).await {
-            Ok(t) => return Ok(t),
+        match connect_one(rt, sa).await {
+            Ok(sock) => return Ok(sock),
             Err(e) => last = net_error(&e),
         }
     }
@@ -67,7 +91,7 @@ pub(crate) async fn connect<R: Runtime>(rt: R, addr: Arc<str>) -> Result<Transpo
 }
 
 /// One non-blocking TCP connect (`TCP_NODELAY`: the pump batches writes itself).
-async fn connect_one<R: Runtime>(rt: &R, sa: SocketAddr) -> io::Result<Transport> {
+async fn connect_one<R: Runtime>(rt: &R, sa: SocketAddr) -> io::Result<Box<dyn AsyncSocket>> {
     let socket = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_nonblocking(true)?;
     socket.set_tcp_nodelay(true)?;
@@ -81,7 +105,7 @@ async fn connect_one<R: Runtime>(rt: &R, sa: SocketAddr) -> io::Result<Transport
     if let Some(e) = sock.take_error()? {
         return Err(e);
     }
-    Ok(Transport::plain(sock))
+    Ok(sock)
 }
 
 /// Whether a non-blocking `connect` reported "in progress" rather than a failure.
@@ -158,5 +182,7 @@ mod tests {
         assert_eq!(e(K::UnexpectedEof), NetError::Eof);
         assert_eq!(e(K::TimedOut), NetError::TimedOut);
         assert_eq!(e(K::PermissionDenied), NetError::Other);
+        let tls = crate::tls::io_error(TlsError::UnknownIssuer);
+        assert_eq!(net_error(&tls), NetError::Tls(TlsError::UnknownIssuer));
     }
 }

@@ -21,7 +21,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant as StdInstant};
 
 use async_channel::{Sender, TrySendError};
-use redis_ring_core::config::ShardAddr;
+use redis_ring_core::config::{ShardAddr, TlsOptions};
 use redis_ring_core::error::{CmdName, Error};
 use redis_ring_core::resp::Value;
 use redis_ring_core::ring::{ConnId, Event, Output, RequestId, RingCore};
@@ -97,7 +97,8 @@ pub(crate) struct State {
     /// Sockets, by connection index.
     pub(crate) socks: Vec<Option<Sock>>,
     /// Connections the core asked for, not started yet (the pump starts them).
-    pub(crate) connects: Vec<(ConnId, Arc<str>)>,
+    /// With their shard's TLS settings (`None`: plaintext).
+    pub(crate) connects: Vec<(ConnId, Arc<str>, Option<TlsOptions>)>,
     /// Closes for a socket the pump had taken out of its slot while the core closed it.
     pub(crate) closed_taken: Vec<ConnId>,
     /// The core's next deadline, from the last drain.
@@ -273,7 +274,8 @@ impl State {
         loop {
             match self.core.poll_output() {
                 Output::Connect { conn, addr } => {
-                    self.connects.push((conn, addr));
+                    let tls = self.core.conn_tls(conn).cloned();
+                    self.connects.push((conn, addr, tls));
                     self.wake_driver();
                 }
                 Output::Transmit { conn } => {

@@ -1,5 +1,5 @@
 //! Shard addresses: plain `host:port`, a Unix socket path, or
-//! `redis://[user[:password]@]host[:port][/db]` URLs.
+//! `redis://[user[:password]@]host[:port][/db]` URLs (`rediss://` for TLS).
 //!
 //! Parsing an address is configuration, not I/O, and both drivers need the same rules, so it
 //! lives here. A URL's credentials and database apply to that shard only: a driver records
@@ -34,6 +34,8 @@ pub struct ShardAddr {
     pub password: Option<String>,
     /// Database from the URL path.
     pub db: Option<u32>,
+    /// A `rediss://` URL: the shard speaks TLS.
+    pub tls: bool,
 }
 
 impl fmt::Debug for ShardAddr {
@@ -43,6 +45,7 @@ impl fmt::Debug for ShardAddr {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("db", &self.db)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -79,7 +82,8 @@ impl ShardAddr {
     /// Parses `input`: `host:port`, a Unix socket path (`/tmp/redis.sock` or
     /// `unix:/tmp/redis.sock`, kept as given), or
     /// `redis://[user[:password]@]host[:port][/db]` (port 6379 by default; user and
-    /// password percent-decoded; a query string or fragment is ignored).
+    /// password percent-decoded; a query string or fragment is ignored), or the same with
+    /// `rediss://` for TLS.
     ///
     /// # Errors
     /// [`AddrError`] naming what is wrong.
@@ -91,8 +95,8 @@ impl ShardAddr {
         if let Some(rest) = input.strip_prefix("redis://") {
             return parse_url(rest);
         }
-        if input.starts_with("rediss://") {
-            return Err(AddrError("TLS (rediss://) is not supported yet"));
+        if let Some(rest) = input.strip_prefix("rediss://") {
+            return parse_url(rest).map(|a| ShardAddr { tls: true, ..a });
         }
         if input.starts_with("unix://") || input.starts_with("redis+unix://") {
             return Err(AddrError(
@@ -118,6 +122,7 @@ impl ShardAddr {
             username: None,
             password: None,
             db: None,
+            tls: false,
         }
     }
 
@@ -129,7 +134,7 @@ impl ShardAddr {
 
     /// Whether the URL overrides any connection option.
     pub fn has_overrides(&self) -> bool {
-        self.username.is_some() || self.password.is_some() || self.db.is_some()
+        self.username.is_some() || self.password.is_some() || self.db.is_some() || self.tls
     }
 
     /// Applies the URL's overrides over `opts` (the URL wins over the ring-wide options).
@@ -142,6 +147,10 @@ impl ShardAddr {
         }
         if let Some(db) = self.db {
             opts.db = db;
+        }
+        if self.tls && opts.tls.is_none() {
+            // `rediss://`: TLS with the ring-wide settings if there are any, else defaults.
+            opts.tls = Some(super::TlsOptions::default());
         }
     }
 }
@@ -189,6 +198,7 @@ fn parse_url(rest: &str) -> Result<ShardAddr, AddrError> {
         username,
         password,
         db,
+        tls: false,
     })
 }
 
@@ -332,7 +342,6 @@ mod tests {
     fn bad_addresses() {
         for bad in [
             "",
-            "rediss://h:1",
             "unix:///tmp/r.sock",
             "http://h:1",
             "redis://",
@@ -347,7 +356,7 @@ mod tests {
         // The reasons the drivers' errors rely on.
         let reason = |s: &str| ShardAddr::parse(s).unwrap_err().reason();
         assert!(reason("").contains("empty"));
-        assert!(reason("rediss://h:1").contains("TLS"));
+        assert!(ok("rediss://h:1").tls);
         assert!(reason("redis://:secret@h:notaport").contains("port"));
         assert!(!reason("redis://:secret@h:notaport").contains("secret"));
     }

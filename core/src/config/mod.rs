@@ -33,7 +33,9 @@ use crate::time::Duration;
 
 mod addr;
 mod setters;
+mod tls;
 pub use addr::{parse_shard_addr, AddrError, ShardAddr};
+pub use tls::TlsOptions;
 
 /// Which RESP version connections speak.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -64,6 +66,9 @@ pub struct ConnOptions {
     pub db: u32,
     /// Connection name (`CLIENT SETNAME`, or `HELLO ... SETNAME`).
     pub client_name: Option<String>,
+    /// TLS: `Some` makes the driver speak TLS to the shard with these settings (a
+    /// `rediss://` address sets it; the default is plaintext).
+    pub tls: Option<TlsOptions>,
 }
 
 impl fmt::Debug for ConnOptions {
@@ -75,6 +80,7 @@ impl fmt::Debug for ConnOptions {
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("db", &self.db)
             .field("client_name", &self.client_name)
+            .field("tls", &self.tls)
             .finish()
     }
 }

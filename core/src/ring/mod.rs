@@ -516,6 +516,14 @@ impl RingCore {
         self.conns.get(conn).map_or(&[], |c| c.io.send_buf())
     }
 
+    /// The TLS settings of `conn`'s shard: `None` for plaintext (or an unknown connection).
+    /// A driver reads them when it handles [`Output::Connect`], and completes the TLS
+    /// handshake before reporting [`Input::Connected`] (so the connect timeout bounds it).
+    pub fn conn_tls(&self, conn: ConnId) -> Option<&crate::config::TlsOptions> {
+        let c = self.conns.get(conn)?;
+        self.table.get(c.shard)?.opts.tls.as_ref()
+    }
+
     /// Number of shards currently up (go-redis `Ring.Len`).
     pub fn live_len(&self) -> usize {
         self.table.live_len()

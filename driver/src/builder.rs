@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use redis_ring_core::command::CommandTable;
 use redis_ring_core::config::{
-    Config, ConnOptions, HeartbeatCheck, Protocol, ShardAddr, ShardHook,
+    Config, ConnOptions, HeartbeatCheck, Protocol, ShardAddr, ShardHook, TlsOptions,
 };
 use redis_ring_core::placement::Algorithm;
 use redis_ring_core::resp::{Limits, Value};
@@ -185,6 +185,14 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
     /// Password for every shard (`AUTH`, or `HELLO 3 AUTH`).
     pub fn password(mut self, password: impl Into<String>) -> Self {
         self.config.conn.password = Some(password.into());
+        self
+    }
+
+    /// TLS for every shard, with these settings (CA, client certificate, server name...).
+    /// Without it, only `rediss://` shards use TLS, with default settings (the system's
+    /// CAs); the [`shard_options`](Self::shard_options) hook can set `opts.tls` per shard.
+    pub fn tls(mut self, options: TlsOptions) -> Self {
+        self.config.conn.tls = Some(options);
         self
     }
 

@@ -9,6 +9,7 @@
 //! * [`hostile`]: a TCP server that completes the Redis handshake, then misbehaves on
 //!   purpose (garbage, huge lengths, deep nesting, trickles, silence, floods...), and the
 //!   hostile-peer scenarios every driver runs ([`hostile_tests!`]).
+//! * [`tls`]: certificates made at test time, and the suite's TLS mode.
 //! * [`mini_driver`]: the smallest blocking driver loop of `RingCore`, for the core's
 //!   real-Redis tests.
 //!
@@ -20,5 +21,6 @@ pub mod hostile;
 pub mod mini_driver;
 pub mod scenarios;
 pub mod sim;
+pub mod tls;
 
 pub use harness::{RedisServer, ServerOptions, Shards};

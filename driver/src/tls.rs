@@ -19,7 +19,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{ring, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 
 use crate::net::net_error;
 use crate::runtime::AsyncSocket;
@@ -44,8 +46,8 @@ impl TlsSetup {
             Some(name) => name.as_str(),
             None => host_of(addr),
         };
-        let name = ServerName::try_from(host.to_owned())
-            .map_err(|_| NetError::Tls(TlsError::Config))?;
+        let name =
+            ServerName::try_from(host.to_owned()).map_err(|_| NetError::Tls(TlsError::Config))?;
         let mut conn = ClientConnection::new(self.config.clone(), name)
             .map_err(|_| NetError::Tls(TlsError::Config))?;
         conn.set_buffer_limit(Some(TLS_BUFFER));
@@ -180,13 +182,14 @@ fn pem_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
 fn client_identity(
     opts: &TlsOptions,
 ) -> Result<Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>, TlsError> {
-    let read = |file: &Option<String>, pem: &Option<Vec<u8>>| -> Result<Option<Vec<u8>>, TlsError> {
-        match (file, pem) {
-            (Some(f), _) => std::fs::read(f).map(Some).map_err(|_| TlsError::Config),
-            (None, Some(p)) => Ok(Some(p.clone())),
-            (None, None) => Ok(None),
-        }
-    };
+    let read =
+        |file: &Option<String>, pem: &Option<Vec<u8>>| -> Result<Option<Vec<u8>>, TlsError> {
+            match (file, pem) {
+                (Some(f), _) => std::fs::read(f).map(Some).map_err(|_| TlsError::Config),
+                (None, Some(p)) => Ok(Some(p.clone())),
+                (None, None) => Ok(None),
+            }
+        };
     let cert = read(&opts.cert_file, &opts.cert_pem)?;
     let key = read(&opts.key_file, &opts.key_pem)?;
     match (cert, key) {
@@ -307,13 +310,11 @@ pub(crate) async fn handshake(
         if tls.wants_write() {
             match tls.write_tls(&mut SockIo(&mut *sock)) {
                 Ok(_) => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    match sock.poll_writable(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Err(e)) => return Poll::Ready(Err(net_error(&e))),
-                        Poll::Ready(Ok(())) => continue,
-                    }
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => match sock.poll_writable(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(net_error(&e))),
+                    Poll::Ready(Ok(())) => continue,
+                },
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Poll::Ready(Err(net_error(&e))),
             }
@@ -363,7 +364,9 @@ mod tests {
             configs.setup(&o).unwrap_err()
         };
         let config_error = NetError::Tls(TlsError::Config);
-        let missing = bad(&mut configs, &|o| o.ca_file = Some("/nonexistent/ca.pem".into()));
+        let missing = bad(&mut configs, &|o| {
+            o.ca_file = Some("/nonexistent/ca.pem".into())
+        });
         assert_eq!(missing, config_error);
         let not_pem = bad(&mut configs, &|o| o.ca_pem = Some(b"hello".to_vec()));
         assert_eq!(not_pem, config_error);

@@ -11,8 +11,7 @@
 use std::sync::OnceLock;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    SanType,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, SanType,
 };
 use redis_ring_core::config::TlsOptions;
 
@@ -45,7 +44,9 @@ pub struct Pki {
 
 impl std::fmt::Debug for Pki {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pki").field("ca", &self.ca).finish_non_exhaustive()
+        f.debug_struct("Pki")
+            .field("ca", &self.ca)
+            .finish_non_exhaustive()
     }
 }
 

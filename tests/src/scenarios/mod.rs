@@ -37,6 +37,7 @@ pub mod load;
 pub mod multi;
 pub mod options;
 pub mod pubsub;
+pub mod tls;
 pub mod topology;
 
 mod util;
@@ -263,6 +264,13 @@ macro_rules! scenario_tests {
             pubsub::psubscribe_sees_every_shard,
             pubsub::ssubscribe_sharded,
             pubsub::subscription_survives_restart,
+        );
+        $crate::scenario_tests!(@tests $ring;
+            tls::tls_connects_and_verifies,
+            tls::tls_name_mismatch_sni_and_expiry,
+            tls::tls_client_certificates,
+            tls::tls_with_auth_and_select,
+            tls::tls_peer_not_speaking_tls,
         );
     };
     (@tests $ring:ty; $($module:ident :: $name:ident),* $(,)?) => {

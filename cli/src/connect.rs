@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use redis_ring_core::config::{Config, Protocol};
+use redis_ring_core::config::{Config, ConnOptions, Protocol, TlsOptions};
 use redis_ring_std::Ring;
 
-use crate::args::Global;
+use crate::args::{Global, TlsArgs};
 
 /// What the ring is built from: the shards with addresses and the connection options.
 #[derive(Clone, Debug)]
@@ -25,6 +25,38 @@ pub(crate) struct GlobalConn {
     pub(crate) db: u32,
     pub(crate) resp: Option<u8>,
     pub(crate) timeout: Duration,
+    pub(crate) tls: TlsArgs,
+}
+
+impl TlsArgs {
+    /// The per-shard hook these flags make, if any: `--tls` puts every shard on TLS with
+    /// these settings; otherwise the settings go to the shards a `rediss://` address put on
+    /// TLS.
+    pub(crate) fn hook(&self) -> Option<impl Fn(&str, &str, &mut ConnOptions) + Send + Sync> {
+        let any = self.tls
+            || self.cacert.is_some()
+            || self.cacertdir.is_some()
+            || self.cert.is_some()
+            || self.sni.is_some()
+            || self.insecure;
+        if !any {
+            return None;
+        }
+        let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        let mut tls = TlsOptions::new();
+        tls.ca_file = path(&self.cacert);
+        tls.ca_dir = path(&self.cacertdir);
+        tls.cert_file = path(&self.cert);
+        tls.key_file = path(&self.key);
+        tls.sni.clone_from(&self.sni);
+        tls.insecure_skip_verify = self.insecure;
+        let everywhere = self.tls;
+        Some(move |_: &str, _: &str, opts: &mut ConnOptions| {
+            if everywhere || opts.tls.is_some() {
+                opts.tls = Some(tls.clone());
+            }
+        })
+    }
 }
 
 impl GlobalConn {
@@ -37,6 +69,7 @@ impl GlobalConn {
             db: global.db,
             resp: global.resp,
             timeout: global.timeout,
+            tls: global.tls.clone(),
         }
     }
 }
@@ -79,6 +112,9 @@ impl RingSettings {
         }
         if let Some(password) = &g.password {
             builder = builder.password(password.clone());
+        }
+        if let Some(hook) = g.tls.hook() {
+            builder = builder.shard_options(hook);
         }
         tune(builder)
             .build()

@@ -72,6 +72,8 @@ pub(crate) struct ConnSettings {
     pub(crate) resp: Option<u8>,
     /// Command and connect timeout.
     pub(crate) timeout: Duration,
+    /// TLS flags.
+    pub(crate) tls: crate::args::TlsArgs,
 }
 
 /// The clock of a running measurement.
@@ -178,6 +180,7 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
         db: global.db,
         resp: global.resp,
         timeout: global.timeout,
+        tls: global.tls.clone(),
     };
     let start = Instant::now();
     let mut bench = Bench {

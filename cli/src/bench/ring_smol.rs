@@ -33,6 +33,9 @@ fn build(shards: &[(String, String)], c: &ConnSettings) -> Result<Ring, String> 
     if let Some(password) = &c.password {
         builder = builder.password(password.clone());
     }
+    if let Some(hook) = c.tls.hook() {
+        builder = builder.shard_options(hook);
+    }
     builder
         .build()
         .map_err(|e| format!("cannot start the ring: {e}"))

@@ -10,8 +10,8 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use redis_ring_smol::{Cmd, Error, Event, Ring, Value};
-use redis_ring_tests::harness::{RawConn, Reply};
-use redis_ring_tests::{RedisServer, ServerOptions, Shards};
+use redis_ring_tests::harness::Reply;
+use redis_ring_tests::{RedisServer, Shards};
 use smol::future::FutureExt;
 
 fn ring(shards: &Shards) -> Ring {
@@ -352,33 +352,6 @@ fn events_stream() {
     ring.set_shards(shards.named().into_iter().take(1)).unwrap();
     assert!(matches!(next(&mut events), Event::ShardRemoved { name, .. } if &*name == "shard2"));
     assert_eq!(ring.stats().len(), 1);
-}
-
-/// Unix-socket shard addresses.
-#[test]
-fn unix_socket_shard() {
-    let path = std::env::temp_dir().join(format!("redis-ring-smol-{}.sock", std::process::id()));
-    let path_str = path.to_str().unwrap().to_owned();
-    let server = RedisServer::start_with(
-        ServerOptions::new()
-            .config("unixsocket", &path_str)
-            .config("unixsocketperm", "700"),
-    )
-    .unwrap();
-    // Only the socket path is given: the value can only have come through it.
-    let ring = Ring::builder()
-        .shard("local", format!("unix:{path_str}"))
-        .build()
-        .unwrap();
-    smol::block_on(ring.set("via", "unix")).unwrap();
-    let mut raw = RawConn::connect(server.socket_addr(), Duration::from_secs(2)).unwrap();
-    assert_eq!(
-        raw.command(&["GET", "via"]).unwrap(),
-        Reply::Bulk(Some(b"unix".to_vec()))
-    );
-    assert_eq!(ring.stats()[0].addr, format!("unix:{path_str}"));
-    drop(server);
-    let _ = std::fs::remove_file(&path);
 }
 
 /// Bad addresses are refused by the builder, naming the shard and never echoing a

@@ -53,8 +53,8 @@ mod io_thread;
 pub use io_thread::IoThread;
 pub use redis_ring_driver::blocking::{Events, Pipeline, Scan, Shard, Subscription, Tx};
 pub use redis_ring_driver::{
-    cmds, core, Algorithm, BuildError, Cmd, Config, ConnOptions, Error, Event, FromValue,
-    FromValueError, IoStats, Message, NetError, Protocol, ShardStats, ToArg, Value,
+    cmds, core, driver_tasks, Algorithm, BuildError, Cmd, Config, ConnOptions, Error, Event,
+    FromValue, FromValueError, IoStats, Message, NetError, Protocol, ShardStats, ToArg, Value,
     EVENTS_CAPACITY, SUBSCRIPTION_CAPACITY, TRANSACTION_ATTEMPTS,
 };
 

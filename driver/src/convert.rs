@@ -1,24 +1,44 @@
 //! Reply conversions for `query` and the typed helpers: the one place a [`FromValue`]
-//! failure becomes an [`Error`].
+//! failure becomes an [`Error`] ([`Error::Conversion`]: command, reply kind, Rust type).
 
-use redis_ring_core::command::{FromValue, FromValueError};
+use redis_ring_core::command::{FromValue, ValueKind};
 use redis_ring_core::error::{CmdName, Error};
 use redis_ring_core::resp::Value;
 
 /// Converts `value`, the reply of `command`, into `T`.
 pub(crate) fn convert<T: FromValue>(command: CmdName, value: Value) -> Result<T, Error> {
-    T::from_value(value).map_err(|e| conversion_error(command, &e))
+    let reply = ValueKind::of(&value);
+    T::from_value(value).map_err(|error| Error::Conversion {
+        command,
+        reply,
+        into: std::any::type_name::<T>(),
+        error,
+    })
 }
 
-/// A failed conversion as an [`Error`] naming the command.
-fn conversion_error(command: CmdName, e: &FromValueError) -> Error {
-    let reason = match e {
-        FromValueError::UnexpectedType { .. } => {
-            "the reply has another type than the one asked for"
-        }
-        FromValueError::WrongLength { .. } => "the reply has another length than the one asked for",
-        FromValueError::Server(_) => "the reply holds a server error",
-        _ => "the reply's value does not fit the type asked for",
-    };
-    Error::InvalidCommand { command, reason }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_conversion_names_command_reply_kind_and_type() {
+        let e = convert::<i64>(CmdName::new(b"GET"), Value::Bulk(b"abc".to_vec())).unwrap_err();
+        let Error::Conversion {
+            command,
+            reply,
+            into,
+            ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(command.as_str(), "GET");
+        assert_eq!(*reply, ValueKind::BulkString);
+        assert_eq!(*into, "i64");
+        let text = e.to_string();
+        assert!(
+            text.starts_with("GET: the reply (") && text.contains("i64"),
+            "{text}"
+        );
+    }
 }

@@ -247,7 +247,9 @@ impl<R: Runtime> Pump<R> {
             st.socks[i] = Some(sock);
         }
         st.closed_taken.clear();
-        st.drain();
+        if progress {
+            st.drain();
+        }
         progress
     }
 

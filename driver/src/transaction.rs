@@ -172,9 +172,8 @@ where
             other => return Ok(vec![other]),
         }
     }
-    Err(Error::Unsupported {
-        command: CmdName::new(b"EXEC"),
-        reason: "the transaction aborted on every attempt: its watched keys kept changing",
+    Err(Error::TransactionAborted {
+        attempts: TRANSACTION_ATTEMPTS,
     }
     .into())
 }

@@ -10,6 +10,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::command::{FromValueError, ValueKind};
 use crate::resp::DecodeError;
 use crate::time::Duration;
 
@@ -325,6 +326,24 @@ pub enum Error {
         /// The shards the keys map to (each named once, in key order).
         shards: Vec<Arc<str>>,
     },
+    /// The reply came, but does not convert to the Rust type asked for (`query`, the typed
+    /// helpers). The command ran.
+    Conversion {
+        /// The command.
+        command: CmdName,
+        /// The kind of reply that came.
+        reply: ValueKind,
+        /// The Rust type asked for (`core::any::type_name`).
+        into: &'static str,
+        /// What did not fit.
+        error: FromValueError,
+    },
+    /// A transaction's `EXEC` aborted on every attempt: a watched key changed each time
+    /// (optimistic locking lost `attempts` times in a row). Nothing of it ran.
+    TransactionAborted {
+        /// How many times it was tried.
+        attempts: usize,
+    },
     /// A multi-key command split over several shards (`MGET`, `MSET`, `DEL`...) failed on
     /// some of them. The other parts may have been executed (a split command is not atomic).
     Split {
@@ -410,8 +429,10 @@ impl Error {
             | Error::UnexpectedReply { command, .. }
             | Error::CrossShard { command, .. }
             | Error::Split { command, .. }
+            | Error::Conversion { command, .. }
             | Error::Closed { command } => Some(command),
             Error::Handshake { step, .. } => Some(step),
+            Error::TransactionAborted { .. } => None,
         }
     }
 
@@ -433,8 +454,9 @@ impl Error {
             | Error::UnexpectedReply { command, .. }
             | Error::CrossShard { command, .. }
             | Error::Split { command, .. }
+            | Error::Conversion { command, .. }
             | Error::Closed { command } => *command = cmd,
-            Error::Handshake { .. } => {}
+            Error::Handshake { .. } | Error::TransactionAborted { .. } => {}
         }
         self
     }
@@ -544,6 +566,19 @@ impl fmt::Display for Error {
                 write!(f, "{command}: invalid command: {reason}")
             }
             Error::Closed { command } => write!(f, "{command}: the ring was closed"),
+            Error::Conversion {
+                command,
+                reply,
+                into,
+                error,
+            } => write!(
+                f,
+                "{command}: the reply ({reply}) does not convert to {into}: {error}"
+            ),
+            Error::TransactionAborted { attempts } => write!(
+                f,
+                "EXEC: the transaction aborted on all {attempts} attempts: its watched keys kept changing"
+            ),
             Error::UnexpectedReply {
                 shard,
                 addr,

@@ -243,6 +243,7 @@ macro_rules! scenario_tests {
             options::redis_url_addresses,
             options::select_db,
             options::client_setname_visible,
+            options::unix_socket_and_unresolvable_host,
             faults::all_shards_down_fails_at_once,
             faults::kill_one_shard_under_load,
             faults::pause_one_shard,

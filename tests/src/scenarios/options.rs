@@ -174,3 +174,70 @@ pub fn client_setname_visible<R: RingUnderTest>() {
     }
     ring.close();
 }
+
+/// Address forms every driver handles alike: a Unix-socket shard (only the path is given, so
+/// the value can only have come through it), and a host name that does not resolve (an
+/// error naming the shard and saying so, while the other shard keeps working).
+pub fn unix_socket_and_unresolvable_host<R: RingUnderTest>() {
+    let _g = guard(false);
+    let path = std::env::temp_dir().join(format!(
+        "redis-ring-scenario-{}-{}.sock",
+        std::process::id(),
+        R::DRIVER
+    ));
+    let path_str = path.to_str().expect("UTF-8 temp dir").to_owned();
+    let _ = std::fs::remove_file(&path);
+    let server = crate::RedisServer::start_with(
+        ServerOptions::new()
+            .config("unixsocket", &path_str)
+            .config("unixsocketperm", "700"),
+    )
+    .unwrap();
+    let s = RingSpec {
+        shards: vec![
+            ("local".into(), format!("unix:{path_str}")),
+            ("nowhere".into(), "no-such-host.invalid:6379".into()),
+        ],
+        config: super::fast_config(),
+    };
+    let ring: R = build(&s);
+    // Keys of the Unix shard work; keys of the unresolvable one fail naming it.
+    let mut seen_local = false;
+    let mut seen_nowhere = false;
+    for i in 0..40 {
+        let key = format!("via:{i}");
+        match ring.cmd(Cmd::new("SET").arg(&*key).arg("unix")) {
+            Ok(v) => {
+                assert_eq!(v, Value::Okay);
+                let mut conn =
+                    crate::harness::RawConn::connect(server.socket_addr(), Duration::from_secs(2))
+                        .unwrap();
+                assert_eq!(
+                    conn.command(&["GET", &key]).unwrap(),
+                    Reply::Bulk(Some(b"unix".to_vec()))
+                );
+                seen_local = true;
+            }
+            Err(e) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains("nowhere") && text.contains("could not be resolved"),
+                    "{text}"
+                );
+                seen_nowhere = true;
+            }
+        }
+        if seen_local && seen_nowhere {
+            break;
+        }
+    }
+    assert!(seen_local, "no key reached the Unix-socket shard");
+    let views = ring.shards();
+    assert!(
+        views.iter().any(|v| v.addr == format!("unix:{path_str}")),
+        "{views:?}"
+    );
+    ring.close();
+    drop(server);
+    let _ = std::fs::remove_file(&path);
+}

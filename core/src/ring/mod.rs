@@ -279,9 +279,11 @@ impl RingCore {
     /// Replaces the set of shards with `shards`, `(name, address)` pairs in the order that
     /// defines placement (go-redis `Addrs`; names are what is hashed).
     ///
-    /// A shard whose name and address are unchanged keeps its connection and health. A new
-    /// name (or a known name at a new address) is added, up, and probed at once; a name that
-    /// is gone (or re-addressed) is removed: its pending requests fail with
+    /// A shard whose name, address and connection options (after the per-shard hook, which
+    /// runs for every shard here) are unchanged keeps its connection and health. A new name
+    /// (or a known name at a new address, or with new options such as a changed password)
+    /// is added, up, and probed at once; a name that is gone (or re-addressed) is removed:
+    /// its pending requests fail with
     /// [`Error::ShardRemoved`] and its connections are closed. Emits
     /// [`Event::ShardAdded`] / [`Event::ShardRemoved`] for each change. A name given twice
     /// keeps its first address.
@@ -305,7 +307,11 @@ impl RingCore {
             let Some(sh) = self.table.get(slot) else {
                 continue;
             };
-            let keep = wanted.iter().any(|(n, a)| *n == sh.name && *a == sh.addr);
+            // Same name, same address, and the same connection options (the hook's answer:
+            // a new password or TLS setting given through `set_shards` takes effect).
+            let keep = wanted.iter().any(|(n, a)| {
+                *n == sh.name && *a == sh.addr && self.config.conn_options_for(n, a) == *sh.opts
+            });
             if !keep {
                 self.remove_shard(slot);
             }

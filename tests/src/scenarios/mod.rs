@@ -31,6 +31,7 @@
 //! * Where a key ends up is checked on the servers themselves with
 //!   [`RawConn`](crate::harness::RawConn), never only through the client under test.
 
+pub mod auth;
 pub mod basic;
 pub mod faults;
 pub mod load;
@@ -272,6 +273,8 @@ macro_rules! scenario_tests {
             tls::tls_client_certificates,
             tls::tls_with_auth_and_select,
             tls::tls_peer_not_speaking_tls,
+            auth::acl_user_and_password,
+            auth::requirepass_changed_at_run_time,
         );
     };
     (@tests $ring:ty; $($module:ident :: $name:ident),* $(,)?) => {

@@ -80,6 +80,15 @@ async fn open<R: Runtime>(rt: &R, addr: &str) -> Result<Box<dyn AsyncSocket>, Ne
         Ok(sa) => vec![sa],
         Err(_) => resolve(addr.to_owned()).await?,
     };
+    open_any(rt, addrs).await
+}
+
+/// Connects to each of `addrs` in turn (a name's addresses, in the resolver's order) until
+/// one accepts; the last failure otherwise.
+async fn open_any<R: Runtime>(
+    rt: &R,
+    addrs: Vec<SocketAddr>,
+) -> Result<Box<dyn AsyncSocket>, NetError> {
     let mut last = NetError::Resolve;
     for sa in addrs {
         match connect_one(rt, sa).await {
@@ -169,6 +178,78 @@ mod tests {
         assert_eq!(unix_path("unix:///tmp/r.sock"), Some("/tmp/r.sock"));
         assert_eq!(unix_path("127.0.0.1:6379"), None);
         assert_eq!(unix_path("[::1]:6379"), None);
+    }
+
+    /// A runtime whose sockets are always "ready" (for connect tests without a reactor).
+    #[derive(Clone, Debug)]
+    struct Direct;
+
+    #[derive(Debug)]
+    struct DirectSock(TcpStream);
+
+    impl AsyncSocket for DirectSock {
+        fn poll_readable(&mut self, _: &mut std::task::Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_writable(&mut self, _: &mut std::task::Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            io::Read::read(&mut self.0, buf)
+        }
+        fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            io::Write::write(&mut self.0, buf)
+        }
+        fn take_error(&self) -> io::Result<Option<io::Error>> {
+            self.0.take_error()
+        }
+    }
+
+    impl Runtime for Direct {
+        fn spawn(&self, _: crate::runtime::BoxFuture) -> io::Result<()> {
+            Err(io::Error::other("not used"))
+        }
+        fn new_timer(&self) -> std::pin::Pin<Box<dyn crate::runtime::AsyncTimer>> {
+            unreachable!("no timers in these tests")
+        }
+        fn wrap_tcp(&self, stream: TcpStream) -> io::Result<Box<dyn AsyncSocket>> {
+            Ok(Box::new(DirectSock(stream)))
+        }
+        #[cfg(unix)]
+        fn wrap_unix(&self, _: std::os::unix::net::UnixStream) -> io::Result<Box<dyn AsyncSocket>> {
+            Err(io::Error::other("not used"))
+        }
+    }
+
+    fn block_on<T>(fut: impl Future<Output = T>) -> T {
+        let mut fut = std::pin::pin!(fut);
+        let mut cx = std::task::Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                return v;
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    /// A name's addresses are tried in turn: a refusing one does not stop the next.
+    #[test]
+    fn every_address_is_tried() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let open = listener.local_addr().unwrap();
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        assert!(block_on(open_any(&Direct, vec![closed, open])).is_ok());
+        assert_eq!(
+            block_on(open_any(&Direct, vec![closed])).unwrap_err(),
+            NetError::Refused
+        );
+        assert_eq!(
+            block_on(open_any(&Direct, Vec::new())).unwrap_err(),
+            NetError::Resolve
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@
 //! * Where a key ends up is checked on the servers themselves with
 //!   [`RawConn`](crate::harness::RawConn), never only through the client under test.
 
+pub mod addrs;
 pub mod auth;
 pub mod basic;
 pub mod faults;
@@ -275,6 +276,7 @@ macro_rules! scenario_tests {
             tls::tls_peer_not_speaking_tls,
             auth::acl_user_and_password,
             auth::requirepass_changed_at_run_time,
+            addrs::ipv6_literal_and_host_name,
         );
     };
     (@tests $ring:ty; $($module:ident :: $name:ident),* $(,)?) => {

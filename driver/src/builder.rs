@@ -212,8 +212,9 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
     }
 
     /// go-redis's `NewClient` hook: adjusts the connection options of each shard, called
-    /// with its name, address and options (after a `redis://` address's own settings) when
-    /// the shard is added.
+    /// with its name, address and options (after a `redis://` address's own settings) on
+    /// every `set_shards` (a shard whose options changed is reconnected with the new ones).
+    /// Per-shard TLS goes here too (`opts.tls`).
     pub fn shard_options(
         mut self,
         hook: impl Fn(&str, &str, &mut ConnOptions) + Send + Sync + 'static,

@@ -85,8 +85,9 @@ impl fmt::Debug for ConnOptions {
     }
 }
 
-/// The per-shard options hook (go-redis `RingOptions.NewClient`): called once when a shard is
-/// added, with its name, its address and a copy of [`Config::conn`] to adjust.
+/// The per-shard options hook (go-redis `RingOptions.NewClient`): called for every shard on
+/// each `set_shards`, with its name, its address and a copy of [`Config::conn`] to adjust (a
+/// shard whose options changed is replaced).
 #[derive(Clone)]
 pub struct ShardHook(Arc<ShardHookFn>);
 

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use redis_ring_core::config::{Config, ConnOptions, Protocol, TlsOptions};
-use redis_ring_std::Ring;
+use redis_ring_core::config::{Config, Protocol, ShardSpec};
+use redis_ring_std::{Ring, TlsSettings};
 
 use crate::args::{Global, TlsArgs};
 
@@ -29,10 +29,8 @@ pub(crate) struct GlobalConn {
 }
 
 impl TlsArgs {
-    /// The per-shard hook these flags make, if any: `--tls` puts every shard on TLS with
-    /// these settings; otherwise the settings go to the shards a `rediss://` address put on
-    /// TLS.
-    pub(crate) fn hook(&self) -> Option<impl Fn(&str, &str, &mut ConnOptions) + Send + Sync> {
+    /// The TLS settings these flags give, if any flag was given.
+    fn settings(&self) -> Option<TlsSettings> {
         let any = self.tls
             || self.cacert.is_some()
             || self.cacertdir.is_some()
@@ -43,19 +41,33 @@ impl TlsArgs {
             return None;
         }
         let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
-        let mut tls = TlsOptions::new();
+        let mut tls = TlsSettings::new();
         tls.ca_file = path(&self.cacert);
         tls.ca_dir = path(&self.cacertdir);
         tls.cert_file = path(&self.cert);
         tls.key_file = path(&self.key);
         tls.sni.clone_from(&self.sni);
         tls.insecure_skip_verify = self.insecure;
-        let everywhere = self.tls;
-        Some(move |_: &str, _: &str, opts: &mut ConnOptions| {
-            if everywhere || opts.tls.is_some() {
-                opts.tls = Some(tls.clone());
-            }
-        })
+        Some(tls)
+    }
+
+    /// The shards as typed specs with these flags applied: `--tls` puts every shard on TLS;
+    /// otherwise the settings go to the shards a `rediss://` address put on TLS.
+    pub(crate) fn specs(&self, shards: &[(String, String)]) -> Result<Vec<ShardSpec>, String> {
+        let settings = self.settings();
+        shards
+            .iter()
+            .map(|(name, addr)| {
+                let mut spec = ShardSpec::parse(name.as_str(), addr)
+                    .map_err(|e| format!("shard {name}: {e}"))?;
+                if let Some(s) = &settings {
+                    if self.tls || spec.tls.is_some() {
+                        spec.tls = Some(s.clone().into_options());
+                    }
+                }
+                Ok(spec)
+            })
+            .collect()
     }
 }
 
@@ -97,7 +109,7 @@ impl RingSettings {
         config.placement = g.placement.clone();
         let mut builder = Ring::builder()
             .config(config)
-            .shards(self.shards.iter().cloned())
+            .shard_specs(g.tls.specs(&self.shards)?)
             .command_timeout(g.timeout)
             .connect_timeout(g.timeout)
             .db(g.db)
@@ -112,9 +124,6 @@ impl RingSettings {
         }
         if let Some(password) = &g.password {
             builder = builder.password(password.clone());
-        }
-        if let Some(hook) = g.tls.hook() {
-            builder = builder.shard_options(hook);
         }
         tune(builder)
             .build()

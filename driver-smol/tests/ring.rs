@@ -175,8 +175,8 @@ fn typed_helpers_from_the_core_table() {
     });
 }
 
-/// A reply that does not fit the type asked for is an error naming the command, never a
-/// panic (reported as `InvalidCommand` until the core has a conversion error).
+/// A reply that does not fit the type asked for is a typed error naming the command, the
+/// reply's kind and the Rust type, never a panic.
 #[test]
 fn conversion_errors_name_the_command() {
     let shards = Shards::start(1).unwrap();
@@ -184,7 +184,10 @@ fn conversion_errors_name_the_command() {
     smol::block_on(async {
         ring.set("text", "abc").await.unwrap();
         let err = ring.get::<i64>("text").await.unwrap_err();
-        assert!(matches!(err, Error::InvalidCommand { .. }), "{err:?}");
+        assert!(
+            matches!(err, Error::Conversion { into: "i64", .. }),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("GET"), "{err}");
     });
 }

@@ -237,9 +237,10 @@ impl AsyncTimer for Timer {
             timers.insert(id, (at, cx.waker().clone()));
             earliest.is_none_or(|e| at < e)
         };
-        // The I/O thread computes its wait after polling; another thread must interrupt it.
+        // The I/O thread computes its wait after polling; another thread must interrupt it
+        // (unconditionally: it may be about to wait with the old deadline).
         if earlier && reactor.thread.get() != Some(&std::thread::current().id()) {
-            reactor.notify();
+            let _ = reactor.poller.notify();
         }
         Poll::Pending
     }

@@ -311,6 +311,17 @@ impl<Rt: Runtime> Ring<Rt> {
         self.inner.set_shards(shards)
     }
 
+    /// Replaces the shards with typed specs (see the async `set_shard_specs`).
+    ///
+    /// # Errors
+    /// As the async `set_shard_specs`.
+    pub fn set_shard_specs<I>(&self, specs: I) -> Result<(), BuildError>
+    where
+        I: IntoIterator<Item = redis_ring_core::config::ShardSpec>,
+    {
+        self.inner.set_shard_specs(specs)
+    }
+
     /// A new receiver of the ring's events from now on.
     pub fn events(&self) -> Events {
         Events(self.inner.events())

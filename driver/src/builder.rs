@@ -4,17 +4,16 @@
 //! One builder for every driver: `Flavor` says whether `build` returns the async
 //! [`Ring`] or the blocking [`blocking::Ring`](crate::blocking::Ring).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis_ring_core::command::CommandTable;
 use redis_ring_core::config::{
-    Config, ConnOptions, HeartbeatCheck, Protocol, ShardAddr, ShardHook, TlsOptions,
+    Config, ConnOptions, HeartbeatCheck, Protocol, ShardHook, ShardSpec,
 };
 use redis_ring_core::placement::Algorithm;
 use redis_ring_core::resp::{Limits, Value};
@@ -24,6 +23,7 @@ use redis_ring_core::time::Instant;
 use crate::pump::{Alive, Pump};
 use crate::runtime::Runtime;
 use crate::state::{Shared, State};
+use crate::tls::TlsSettings;
 use crate::Ring;
 
 /// What [`RingBuilder::build`] returns: the async [`Ring`] ([`Async`]) or the blocking one
@@ -55,6 +55,7 @@ mod private {
 pub struct RingBuilder<Rt, F = Async> {
     config: Config,
     shards: Vec<(String, String)>,
+    specs: Vec<ShardSpec>,
     hook: Option<ShardHook>,
     seed: Option<u64>,
     rt: Rt,
@@ -94,6 +95,7 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
         RingBuilder {
             config: Config::default(),
             shards: Vec::new(),
+            specs: Vec::new(),
             hook: None,
             seed: None,
             rt,
@@ -120,6 +122,19 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
     /// apply to this shard only).
     pub fn shard(mut self, name: impl Into<String>, addr: impl Into<String>) -> Self {
         self.shards.push((name.into(), addr.into()));
+        self
+    }
+
+    /// Adds a shard from a typed [`ShardSpec`] (endpoint, TLS, weight, per-shard user,
+    /// password, db and client name), placed after the `shard`/`shards` ones.
+    pub fn shard_spec(mut self, spec: ShardSpec) -> Self {
+        self.specs.push(spec);
+        self
+    }
+
+    /// Adds shards from typed [`ShardSpec`]s, in order (after the `shard`/`shards` ones).
+    pub fn shard_specs(mut self, specs: impl IntoIterator<Item = ShardSpec>) -> Self {
+        self.specs.extend(specs);
         self
     }
 
@@ -189,10 +204,10 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
     }
 
     /// TLS for every shard, with these settings (CA, client certificate, server name...).
-    /// Without it, only `rediss://` shards use TLS, with default settings (the system's
-    /// CAs); the [`shard_options`](Self::shard_options) hook can set `opts.tls` per shard.
-    pub fn tls(mut self, options: TlsOptions) -> Self {
-        self.config.conn.tls = Some(options);
+    /// Without it only `rediss://` shards (or specs with `tls`) use TLS, with the system's
+    /// CAs unless their spec carries settings.
+    pub fn tls(mut self, settings: TlsSettings) -> Self {
+        self.config.tls = Some(settings.into_options());
         self
     }
 
@@ -212,9 +227,8 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
     }
 
     /// go-redis's `NewClient` hook: adjusts the connection options of each shard, called
-    /// with its name, address and options (after a `redis://` address's own settings) on
-    /// every `set_shards` (a shard whose options changed is reconnected with the new ones).
-    /// Per-shard TLS goes here too (`opts.tls`).
+    /// with its name, endpoint and options (after the shard's own overrides, from its
+    /// `redis://` address or [`ShardSpec`]) when the shard is added.
     pub fn shard_options(
         mut self,
         hook: impl Fn(&str, &str, &mut ConnOptions) + Send + Sync + 'static,
@@ -258,73 +272,44 @@ pub(crate) fn start<Rt: Runtime, F: Flavor>(b: RingBuilder<Rt, F>) -> Result<Rin
     let RingBuilder {
         mut config,
         shards,
+        specs,
         hook,
         seed,
         rt,
         flavor: _,
     } = b;
-    let shards = parse_shards(shards)?;
-    let urls: Arc<Mutex<HashMap<String, ShardAddr>>> = Arc::default();
-    // A hook given inside a whole `Config` counts as the user's hook too.
-    let user_hook = hook.or_else(|| config.new_client.take());
-    config.new_client = Some(url_hook(urls.clone(), user_hook));
+    let mut shards = parse_shards(shards)?;
+    shards.extend(specs);
+    if let Some(hook) = hook {
+        config.new_client = Some(hook);
+    }
     config.seed = seed.unwrap_or_else(random_seed);
-    let shared = Arc::new(Shared::new(RingCore::new(config, Instant::ZERO), urls));
+    let shared = Arc::new(Shared::new(RingCore::new(config, Instant::ZERO)));
     let (done_tx, done_rx) = async_channel::bounded(1);
     let pump = Pump::new(shared.clone(), rt.clone(), Alive::new(done_tx));
     rt.spawn(Box::pin(pump.run())).map_err(BuildError::Io)?;
-    shared.with(|st| apply_shards(&shared, st, &shards));
+    shared.with(|st| apply_shards(&shared, st, shards));
     Ok(Ring::from_parts(shared, rt, done_rx))
 }
 
-/// Gives the core a new shard set; the `redis://` overrides are recorded under the same
-/// lock, right before the core's hook reads them (two concurrent `set_shards` cannot mix).
-pub(crate) fn apply_shards(shared: &Shared, st: &mut State, shards: &[(String, ShardAddr)]) {
-    {
-        let mut urls = shared.urls.lock().unwrap_or_else(PoisonError::into_inner);
-        urls.clear();
-        for (name, addr) in shards {
-            if addr.has_overrides() {
-                urls.insert(name.clone(), addr.clone());
-            }
-        }
-    }
-    st.core
-        .set_shards(shards.iter().map(|(n, a)| (n, &a.addr)), shared.now());
+/// Gives the core a new shard set.
+pub(crate) fn apply_shards(shared: &Shared, st: &mut State, shards: Vec<ShardSpec>) {
+    st.core.set_shards(shards, shared.now());
     st.drain();
 }
 
-/// The per-shard hook the core runs: a `redis://` address's settings, then the user's.
-fn url_hook(urls: Arc<Mutex<HashMap<String, ShardAddr>>>, user: Option<ShardHook>) -> ShardHook {
-    ShardHook::new(move |name, addr, opts| {
-        if let Some(url) = urls
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(name)
-        {
-            if url.addr == addr {
-                url.apply(opts);
-            }
-        }
-        if let Some(hook) = &user {
-            hook.apply(name, addr, opts);
-        }
-    })
-}
-
-/// Parses every shard address.
-pub(crate) fn parse_shards(
-    shards: Vec<(String, String)>,
-) -> Result<Vec<(String, ShardAddr)>, BuildError> {
+/// Parses every shard address (once, in the core: [`ShardSpec::parse`]).
+pub(crate) fn parse_shards(shards: Vec<(String, String)>) -> Result<Vec<ShardSpec>, BuildError> {
     shards
         .into_iter()
-        .map(|(name, a)| match ShardAddr::parse(&a) {
-            Ok(parsed) => Ok((name, parsed)),
-            Err(e) => Err(BuildError::Address {
+        .map(|(name, a)| {
+            let bad = |reason| BuildError::Address {
                 addr: redact(&a),
-                shard: name,
-                reason: e.reason(),
-            }),
+                shard: name.clone(),
+                reason,
+            };
+            let spec = ShardSpec::parse(name.as_str(), &a).map_err(|e| bad(e.reason()))?;
+            Ok(spec)
         })
         .collect()
 }

@@ -80,6 +80,7 @@ pub use runtime::{AsyncSocket, AsyncTimer, BoxFuture, Runtime};
 pub use scan::{Scan, ScanStream};
 pub use shard::Shard;
 pub use stats::{IoStats, ShardStats};
+pub use tls::TlsSettings;
 pub use transaction::{Tx, TRANSACTION_ATTEMPTS};
 
 pub use redis_ring_core as core;

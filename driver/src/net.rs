@@ -1,14 +1,16 @@
-//! Opening the connections the core asks for, for every runtime alike: address forms (TCP
-//! `host:port`, IPv6 in brackets, Unix socket paths), host-name resolution (off the driver,
-//! every address tried in turn), non-blocking connect, and the one mapping of the platform's
-//! I/O errors onto the core's [`NetError`].
+//! Opening the connections the core asks for, for every runtime alike: the core's typed
+//! [`Endpoint`] (TCP host and port, IPv6 literals included, or a Unix socket path; parsed
+//! once, in the core), host-name resolution (off the driver, every address tried in turn),
+//! non-blocking connect, and the one mapping of the platform's I/O errors onto the core's
+//! [`NetError`].
 
 use std::future::Future;
 use std::io;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Poll, Waker};
 
+use redis_ring_core::config::Endpoint;
 use redis_ring_core::error::{NetError, TlsError};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
@@ -33,52 +35,51 @@ pub fn net_error(e: &io::Error) -> NetError {
     }
 }
 
-/// The path of a Unix-socket address (`/path/redis.sock`, `unix:/path`, `unix:///path`).
-pub(crate) fn unix_path(addr: &str) -> Option<&str> {
-    if let Some(path) = addr.strip_prefix("unix:") {
-        Some(path.strip_prefix("//").unwrap_or(path))
-    } else if addr.starts_with('/') {
-        Some(addr)
-    } else {
-        None
-    }
-}
-
-/// Connects to `addr` through `rt`'s reactor, then runs the TLS handshake when `tls` says
-/// so (its settings, or why they cannot be used). Never blocks the calling task: host names
-/// resolve on a short-lived thread, connects are non-blocking. The core bounds the whole
-/// thing, handshake included, with its connect timeout (it closes the connection, dropping
-/// this future).
+/// Connects to `endpoint` through `rt`'s reactor, then runs the TLS handshake when `tls`
+/// says so (its settings, or why they cannot be used). Never blocks the calling task: host
+/// names resolve on a short-lived thread (every address tried in turn), connects are
+/// non-blocking. The core bounds the whole thing, handshake included, with its connect
+/// timeout (it closes the connection, dropping this future).
 pub(crate) async fn connect<R: Runtime>(
     rt: R,
-    addr: Arc<str>,
+    endpoint: Endpoint,
     tls: Option<Result<TlsSetup, NetError>>,
 ) -> Result<Transport, NetError> {
     let tls = tls.transpose()?;
-    let mut sock = open(&rt, &addr).await?;
+    let host = match &endpoint {
+        Endpoint::Tcp { host, .. } => host.clone(),
+        _ => "localhost".to_owned(),
+    };
+    let mut sock = open(&rt, endpoint).await?;
     match tls {
         None => Ok(Transport::plain(sock)),
         Some(setup) => {
-            let mut conn = setup.start(&addr)?;
+            let mut conn = setup.start(&host)?;
             handshake(&mut *sock, &mut conn).await?;
             Ok(Transport::tls(sock, conn))
         }
     }
 }
 
-/// Opens the socket: a Unix path, or each address `addr` resolves to in turn until one
+/// Opens the socket: a Unix path, or each address a host resolves to in turn until one
 /// accepts.
-async fn open<R: Runtime>(rt: &R, addr: &str) -> Result<Box<dyn AsyncSocket>, NetError> {
-    #[cfg(unix)]
-    if let Some(path) = unix_path(addr) {
-        // A local connect does not wait for a peer: done at once or refused.
-        let stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| net_error(&e))?;
-        stream.set_nonblocking(true).map_err(|e| net_error(&e))?;
-        return rt.wrap_unix(stream).map_err(|e| net_error(&e));
-    }
-    let addrs = match addr.parse::<SocketAddr>() {
-        Ok(sa) => vec![sa],
-        Err(_) => resolve(addr.to_owned()).await?,
+async fn open<R: Runtime>(rt: &R, endpoint: Endpoint) -> Result<Box<dyn AsyncSocket>, NetError> {
+    let (host, port) = match endpoint {
+        Endpoint::Tcp { host, port } => (host, port),
+        #[cfg(unix)]
+        Endpoint::Unix { path } => {
+            // A local connect does not wait for a peer: done at once or refused.
+            let stream =
+                std::os::unix::net::UnixStream::connect(path).map_err(|e| net_error(&e))?;
+            stream.set_nonblocking(true).map_err(|e| net_error(&e))?;
+            return rt.wrap_unix(stream).map_err(|e| net_error(&e));
+        }
+        // Not an address this layer knows how to reach.
+        _ => return Err(NetError::Resolve),
+    };
+    let addrs = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => resolve(host, port).await?,
     };
     open_any(rt, addrs).await
 }
@@ -128,14 +129,17 @@ fn in_progress(e: &io::Error) -> bool {
 
 /// Resolves `host:port` on a thread of its own (the system resolver blocks); an empty answer
 /// or a failure is [`NetError::Resolve`] ("address could not be resolved").
-async fn resolve(host: String) -> Result<Vec<SocketAddr>, NetError> {
+async fn resolve(host: String, port: u16) -> Result<Vec<SocketAddr>, NetError> {
     type Slot = Arc<Mutex<(Option<Vec<SocketAddr>>, Option<Waker>, bool)>>;
     let slot: Slot = Arc::default();
     let theirs = slot.clone();
     let started = std::thread::Builder::new()
         .name("redis-ring-resolve".into())
         .spawn(move || {
-            let found = host.to_socket_addrs().map(Iterator::collect).ok();
+            let found = (host.as_str(), port)
+                .to_socket_addrs()
+                .map(Iterator::collect)
+                .ok();
             let mut g = theirs.lock().unwrap_or_else(PoisonError::into_inner);
             g.0 = found;
             g.2 = true;
@@ -170,15 +174,6 @@ pub(crate) type Connecting =
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unix_paths() {
-        assert_eq!(unix_path("/tmp/r.sock"), Some("/tmp/r.sock"));
-        assert_eq!(unix_path("unix:/tmp/r.sock"), Some("/tmp/r.sock"));
-        assert_eq!(unix_path("unix:///tmp/r.sock"), Some("/tmp/r.sock"));
-        assert_eq!(unix_path("127.0.0.1:6379"), None);
-        assert_eq!(unix_path("[::1]:6379"), None);
-    }
 
     /// A runtime whose sockets are always "ready" (for connect tests without a reactor).
     #[derive(Clone, Debug)]

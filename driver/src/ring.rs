@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis_ring_core::command::{Cmd, FromValue, ToArg};
+use redis_ring_core::config::ShardSpec;
 use redis_ring_core::error::{CmdName, Error};
 use redis_ring_core::resp::Value;
 
@@ -206,6 +207,20 @@ impl<Rt: Runtime> Ring<Rt> {
                 .map(|(n, a)| (n.into(), a.into()))
                 .collect(),
         )?;
+        self.set_shard_specs(shards)
+    }
+
+    /// [`set_shards`](Self::set_shards) with typed [`ShardSpec`]s (endpoint, TLS, weight,
+    /// per-shard overrides). A shard whose spec changed only in weight keeps its
+    /// connection; the new weight applies at once.
+    ///
+    /// # Errors
+    /// [`BuildError::Closed`] when the ring is closed.
+    pub fn set_shard_specs<I>(&self, specs: I) -> Result<(), BuildError>
+    where
+        I: IntoIterator<Item = ShardSpec>,
+    {
+        let specs: Vec<ShardSpec> = specs.into_iter().collect();
         let shared = self.shared();
         if shared.reentrant() {
             return Err(BuildError::Closed);
@@ -214,7 +229,7 @@ impl<Rt: Runtime> Ring<Rt> {
             if st.closing {
                 return Err(BuildError::Closed);
             }
-            crate::builder::apply_shards(shared, st, &shards);
+            crate::builder::apply_shards(shared, st, specs);
             Ok(())
         })
     }

@@ -21,7 +21,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant as StdInstant};
 
 use async_channel::{Sender, TrySendError};
-use redis_ring_core::config::{ShardAddr, TlsOptions};
+use redis_ring_core::config::{Endpoint, TlsOptions};
 use redis_ring_core::error::{CmdName, Error};
 use redis_ring_core::resp::Value;
 use redis_ring_core::ring::{ConnId, Event, Output, RequestId, RingCore};
@@ -38,9 +38,6 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// The core's time zero: core instants are nanoseconds since it.
     epoch: StdInstant,
-    /// Per-shard settings from `redis://` addresses, read by the core's per-shard options
-    /// hook; written under the state lock, right before `set_shards` runs the hook.
-    pub(crate) urls: Arc<Mutex<HashMap<String, ShardAddr>>>,
 }
 
 /// One connection's socket slot, indexed by [`ConnId::index`].
@@ -97,8 +94,8 @@ pub(crate) struct State {
     /// Sockets, by connection index.
     pub(crate) socks: Vec<Option<Sock>>,
     /// Connections the core asked for, not started yet (the pump starts them).
-    /// With their shard's TLS settings (`None`: plaintext).
-    pub(crate) connects: Vec<(ConnId, Arc<str>, Option<TlsOptions>)>,
+    /// With their TLS options (`None`: plaintext).
+    pub(crate) connects: Vec<(ConnId, Endpoint, Option<TlsOptions>)>,
     /// Closes for a socket the pump had taken out of its slot while the core closed it.
     pub(crate) closed_taken: Vec<ConnId>,
     /// The core's next deadline, from the last drain.
@@ -182,7 +179,7 @@ pub(crate) fn reentrant(command: CmdName) -> Error {
 }
 
 impl Shared {
-    pub(crate) fn new(core: RingCore, urls: Arc<Mutex<HashMap<String, ShardAddr>>>) -> Shared {
+    pub(crate) fn new(core: RingCore) -> Shared {
         Shared {
             state: Mutex::new(State {
                 core,
@@ -200,7 +197,6 @@ impl Shared {
                 subs: HashMap::default(),
             }),
             epoch: StdInstant::now(),
-            urls,
         }
     }
 
@@ -273,9 +269,13 @@ impl State {
     pub(crate) fn drain(&mut self) {
         loop {
             match self.core.poll_output() {
-                Output::Connect { conn, addr } => {
-                    let tls = self.core.conn_tls(conn).cloned();
-                    self.connects.push((conn, addr, tls));
+                Output::Connect {
+                    conn,
+                    endpoint,
+                    tls,
+                    ..
+                } => {
+                    self.connects.push((conn, endpoint, tls));
                     self.wake_driver();
                 }
                 Output::Transmit { conn } => {

@@ -1,6 +1,7 @@
-//! TLS with rustls: turning a shard's [`TlsOptions`] into a client configuration, the
-//! handshake (driven by the socket's readiness, inside the connect future, so the core's
-//! connect timeout bounds it), and rustls's errors in the core's words ([`TlsError`]).
+//! TLS with rustls: [`TlsSettings`] (redis-cli's options, carried by the core in its opaque
+//! [`TlsOptions::settings`] slot) turned into a client configuration, the handshake (driven
+//! by the socket's readiness, inside the connect future, so the core's connect timeout
+//! bounds it), and rustls's errors in the core's words ([`TlsError`]).
 //!
 //! The crypto provider is rustls's `ring` one, named explicitly (no process-wide default to
 //! install or to race over): it builds with a C compiler alone, where `aws-lc-rs` may need
@@ -8,7 +9,9 @@
 //! (`rustls-native-certs`: what redis-cli and OpenSSL trust on the same machine, including
 //! a company's own CAs), not a CA list compiled into the binary.
 
+use std::any::Any;
 use std::collections::HashMap;
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::task::Poll;
@@ -26,6 +29,71 @@ use rustls::{
 use crate::net::net_error;
 use crate::runtime::AsyncSocket;
 
+/// TLS settings of a ring (or of one shard), named after redis-cli's flags. With no CA
+/// given, the system's trust store is used; with no client certificate, none is offered.
+/// Give them to `RingBuilder::tls` (every shard), or per shard in
+/// [`TlsOptions::settings`] of a `ShardSpec` ([`TlsSettings::into_options`]).
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct TlsSettings {
+    /// A PEM bundle of CA certificates to trust (`--cacert`), instead of the system's.
+    pub ca_file: Option<String>,
+    /// A directory of PEM CA certificates to trust (`--cacertdir`), instead of the
+    /// system's (added to `ca_file`'s when both are given).
+    pub ca_dir: Option<String>,
+    /// PEM CA certificates given in memory (added to the files').
+    pub ca_pem: Option<Vec<u8>>,
+    /// The client certificate chain, PEM (`--cert`), for servers that require one
+    /// (`tls-auth-clients yes`); needs a key.
+    pub cert_file: Option<String>,
+    /// The client certificate's private key, PEM (`--key`).
+    pub key_file: Option<String>,
+    /// The client certificate chain as PEM in memory (instead of `cert_file`).
+    pub cert_pem: Option<Vec<u8>>,
+    /// The client private key as PEM in memory (instead of `key_file`).
+    pub key_pem: Option<Vec<u8>>,
+    /// The server name to send (SNI) and to verify the certificate against (`--sni`);
+    /// by default the shard's host.
+    pub sni: Option<String>,
+    /// Skips verifying the server's certificate (`--insecure`): anyone in the path can read
+    /// and change the traffic. For development only.
+    pub insecure_skip_verify: bool,
+}
+
+impl TlsSettings {
+    /// Settings that trust the system's CAs, offer no client certificate, and verify the
+    /// server against its host name.
+    pub fn new() -> TlsSettings {
+        TlsSettings::default()
+    }
+
+    /// These settings in the core's slot, for a shard spec (`ShardSpec::tls`) or the ring
+    /// (`Config::tls`).
+    pub fn into_options(self) -> TlsOptions {
+        let mut o = TlsOptions::default();
+        o.server_name.clone_from(&self.sni);
+        o.settings = Some(Arc::new(self));
+        o
+    }
+}
+
+impl fmt::Debug for TlsSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print key material; say only whether PEM was given in memory.
+        f.debug_struct("TlsSettings")
+            .field("ca_file", &self.ca_file)
+            .field("ca_dir", &self.ca_dir)
+            .field("ca_pem", &self.ca_pem.as_ref().map(|_| "<pem>"))
+            .field("cert_file", &self.cert_file)
+            .field("key_file", &self.key_file)
+            .field("cert_pem", &self.cert_pem.as_ref().map(|_| "<pem>"))
+            .field("key_pem", &self.key_pem.as_ref().map(|_| "<redacted>"))
+            .field("sni", &self.sni)
+            .field("insecure_skip_verify", &self.insecure_skip_verify)
+            .finish()
+    }
+}
+
 /// Bytes of encrypted output rustls may hold before a `write` takes no more (the pump
 /// writes a connection's whole send buffer at once; this bounds the copy).
 const TLS_BUFFER: usize = 256 * 1024;
@@ -39,15 +107,12 @@ pub(crate) struct TlsSetup {
 }
 
 impl TlsSetup {
-    /// A client connection to `addr` (`host:port`, `[v6]:port`, or a Unix path, which needs
-    /// `sni` or is checked as `localhost`).
-    pub(crate) fn start(&self, addr: &str) -> Result<ClientConnection, NetError> {
-        let host = match &self.sni {
-            Some(name) => name.as_str(),
-            None => host_of(addr),
-        };
+    /// A client connection to `host` (the endpoint's host; `localhost` for a Unix socket),
+    /// verified against the SNI name when one is set.
+    pub(crate) fn start(&self, host: &str) -> Result<ClientConnection, NetError> {
+        let name = self.sni.as_deref().unwrap_or(host);
         let name =
-            ServerName::try_from(host.to_owned()).map_err(|_| NetError::Tls(TlsError::Config))?;
+            ServerName::try_from(name.to_owned()).map_err(|_| NetError::Tls(TlsError::Config))?;
         let mut conn = ClientConnection::new(self.config.clone(), name)
             .map_err(|_| NetError::Tls(TlsError::Config))?;
         conn.set_buffer_limit(Some(TLS_BUFFER));
@@ -55,39 +120,36 @@ impl TlsSetup {
     }
 }
 
-/// The host part of `host:port` or `[v6]:port` (the name to verify by default).
-fn host_of(addr: &str) -> &str {
-    if crate::net::unix_path(addr).is_some() {
-        return "localhost";
-    }
-    if let Some(rest) = addr.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    addr.rsplit_once(':').map_or(addr, |(h, _)| h)
-}
-
 /// Client configurations built so far, by options: reading CA bundles (the system's has
 /// hundreds of certificates) happens once per set of options, not on every reconnect.
 #[derive(Debug, Default)]
 pub(crate) struct TlsConfigs {
-    built: HashMap<TlsOptions, Arc<ClientConfig>>,
+    built: HashMap<TlsSettings, Arc<ClientConfig>>,
 }
 
 impl TlsConfigs {
-    /// The setup for `opts`, built on first use. A failure is not cached: a CA file fixed
-    /// later is picked up at the next connect.
+    /// The setup for a connection's TLS options (default settings when the slot is empty),
+    /// built on first use. A failure is not cached: a CA file fixed later is picked up at
+    /// the next connect.
     pub(crate) fn setup(&mut self, opts: &TlsOptions) -> Result<TlsSetup, NetError> {
-        let config = match self.built.get(opts) {
+        let default = TlsSettings::default();
+        let settings = match &opts.settings {
+            None => &default,
+            Some(any) => (&**any as &dyn Any)
+                .downcast_ref::<TlsSettings>()
+                .ok_or(NetError::Tls(TlsError::Config))?,
+        };
+        let config = match self.built.get(settings) {
             Some(c) => c.clone(),
             None => {
-                let c = client_config(opts).map_err(NetError::Tls)?;
-                self.built.insert(opts.clone(), c.clone());
+                let c = client_config(settings).map_err(NetError::Tls)?;
+                self.built.insert(settings.clone(), c.clone());
                 c
             }
         };
         Ok(TlsSetup {
             config,
-            sni: opts.sni.clone(),
+            sni: opts.server_name.clone().or_else(|| settings.sni.clone()),
         })
     }
 }
@@ -102,7 +164,7 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 /// A rustls client configuration for `opts`.
-fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, TlsError> {
+fn client_config(opts: &TlsSettings) -> Result<Arc<ClientConfig>, TlsError> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -124,7 +186,7 @@ fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, TlsError> {
 }
 
 /// The CAs to trust: those given (file, directory, memory), else the system's.
-fn roots(opts: &TlsOptions) -> Result<RootCertStore, TlsError> {
+fn roots(opts: &TlsSettings) -> Result<RootCertStore, TlsError> {
     let mut store = RootCertStore::empty();
     let mut given = Vec::new();
     if let Some(file) = &opts.ca_file {
@@ -180,7 +242,7 @@ fn pem_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
 /// The client certificate chain and key, when given (both, or it is a settings error).
 #[allow(clippy::type_complexity)]
 fn client_identity(
-    opts: &TlsOptions,
+    opts: &TlsSettings,
 ) -> Result<Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>, TlsError> {
     let read =
         |file: &Option<String>, pem: &Option<Vec<u8>>| -> Result<Option<Vec<u8>>, TlsError> {
@@ -348,24 +410,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn host_names_to_verify() {
-        assert_eq!(host_of("cache-1:6380"), "cache-1");
-        assert_eq!(host_of("127.0.0.1:6380"), "127.0.0.1");
-        assert_eq!(host_of("[::1]:6380"), "::1");
-        assert_eq!(host_of("/tmp/r.sock"), "localhost");
-    }
-
-    #[test]
     fn bad_settings_are_config_errors() {
         let mut configs = TlsConfigs::default();
-        let bad = |configs: &mut TlsConfigs, f: &dyn Fn(&mut TlsOptions)| {
-            let mut o = TlsOptions::new();
+        let bad = |configs: &mut TlsConfigs, f: &dyn Fn(&mut TlsSettings)| {
+            let mut o = TlsSettings::new();
             f(&mut o);
-            configs.setup(&o).unwrap_err()
+            configs.setup(&o.into_options()).unwrap_err()
         };
         let config_error = NetError::Tls(TlsError::Config);
         let missing = bad(&mut configs, &|o| {
-            o.ca_file = Some("/nonexistent/ca.pem".into())
+            o.ca_file = Some("/nonexistent/ca.pem".into());
         });
         assert_eq!(missing, config_error);
         let not_pem = bad(&mut configs, &|o| o.ca_pem = Some(b"hello".to_vec()));
@@ -376,9 +430,23 @@ mod tests {
         });
         assert_eq!(key_alone, config_error);
         // The system's roots, and skipping verification, both build.
-        assert!(configs.setup(&TlsOptions::new()).is_ok());
-        let mut insecure = TlsOptions::new();
+        assert!(configs.setup(&TlsOptions::default()).is_ok());
+        let mut insecure = TlsSettings::new();
         insecure.insecure_skip_verify = true;
-        assert!(configs.setup(&insecure).is_ok());
+        assert!(configs.setup(&insecure.into_options()).is_ok());
+        // A foreign type in the slot is a settings error, not a panic.
+        let mut foreign = TlsOptions::default();
+        foreign.settings = Some(Arc::new(42_u32));
+        assert_eq!(
+            configs.setup(&foreign).unwrap_err(),
+            NetError::Tls(TlsError::Config)
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        let mut s = TlsSettings::new();
+        s.key_pem = Some(b"-----BEGIN PRIVATE KEY-----secret".to_vec());
+        assert!(!format!("{s:?}").contains("secret"));
     }
 }

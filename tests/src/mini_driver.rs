@@ -85,7 +85,7 @@ impl Mini {
         loop {
             let now = self.now();
             match self.ring.poll_output() {
-                Output::Connect { conn, addr } => {
+                Output::Connect { conn, addr, .. } => {
                     let sa: SocketAddr = addr.parse().unwrap();
                     match TcpStream::connect_timeout(&sa, Duration::from_secs(1)) {
                         Ok(s) => {

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, SanType,
 };
-use redis_ring_core::config::TlsOptions;
+use redis_ring_driver::TlsSettings;
 
 /// Whether the suite runs over TLS (`REDIS_RING_TLS=1`).
 pub fn tls_mode() -> bool {
@@ -126,15 +126,15 @@ impl Pki {
         }
     }
 
-    /// Client options trusting this CA (no client certificate).
-    pub fn client_options(&self) -> TlsOptions {
-        let mut o = TlsOptions::new();
+    /// Client settings trusting this CA (no client certificate).
+    pub fn client_options(&self) -> TlsSettings {
+        let mut o = TlsSettings::new();
         o.ca_pem = Some(self.ca.clone().into_bytes());
         o
     }
 
-    /// Client options trusting this CA and presenting its client certificate.
-    pub fn client_options_with_cert(&self) -> TlsOptions {
+    /// Client settings trusting this CA and presenting its client certificate.
+    pub fn client_options_with_cert(&self) -> TlsSettings {
         let mut o = self.client_options();
         o.cert_pem = Some(self.client.cert.clone().into_bytes());
         o.key_pem = Some(self.client.key.clone().into_bytes());

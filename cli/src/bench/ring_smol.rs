@@ -13,7 +13,7 @@ use crate::rng::Rng;
 
 fn build(shards: &[(String, String)], c: &ConnSettings) -> Result<Ring, String> {
     let mut builder = Ring::builder()
-        .shards(shards.iter().cloned())
+        .shard_specs(c.tls.specs(shards)?)
         .placement(c.placement.clone())
         .command_timeout(c.timeout)
         .connect_timeout(c.timeout)
@@ -32,9 +32,6 @@ fn build(shards: &[(String, String)], c: &ConnSettings) -> Result<Ring, String> 
     }
     if let Some(password) = &c.password {
         builder = builder.password(password.clone());
-    }
-    if let Some(hook) = c.tls.hook() {
-        builder = builder.shard_options(hook);
     }
     builder
         .build()

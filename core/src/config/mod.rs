@@ -32,10 +32,9 @@ use crate::resp::{Limits, Value};
 use crate::time::Duration;
 
 mod addr;
-mod setters;
-mod tls;
-pub use addr::{parse_shard_addr, AddrError, ShardAddr};
-pub use tls::TlsOptions;
+mod spec;
+pub use addr::AddrError;
+pub use spec::{Endpoint, IntoShardSpec, ShardSpec, TlsOptions};
 
 /// Which RESP version connections speak.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -66,9 +65,6 @@ pub struct ConnOptions {
     pub db: u32,
     /// Connection name (`CLIENT SETNAME`, or `HELLO ... SETNAME`).
     pub client_name: Option<String>,
-    /// TLS: `Some` makes the driver speak TLS to the shard with these settings (a
-    /// `rediss://` address sets it; the default is plaintext).
-    pub tls: Option<TlsOptions>,
 }
 
 impl fmt::Debug for ConnOptions {
@@ -80,14 +76,12 @@ impl fmt::Debug for ConnOptions {
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("db", &self.db)
             .field("client_name", &self.client_name)
-            .field("tls", &self.tls)
             .finish()
     }
 }
 
-/// The per-shard options hook (go-redis `RingOptions.NewClient`): called for every shard on
-/// each `set_shards`, with its name, its address and a copy of [`Config::conn`] to adjust (a
-/// shard whose options changed is replaced).
+/// The per-shard options hook (go-redis `RingOptions.NewClient`): called once when a shard is
+/// added, with its name, its address and a copy of [`Config::conn`] to adjust.
 #[derive(Clone)]
 pub struct ShardHook(Arc<ShardHookFn>);
 
@@ -181,6 +175,9 @@ pub struct Config {
     pub max_reconnect_backoff: Duration,
     /// Connection options of every shard (protocol, credentials, db, client name).
     pub conn: ConnOptions,
+    /// TLS for every shard (`None`: only `rediss://` shards use TLS). Its settings also
+    /// serve `rediss://` shards that carry none of their own.
+    pub tls: Option<TlsOptions>,
     /// Per-shard adjustment of [`Config::conn`] (go-redis `NewClient`).
     pub new_client: Option<ShardHook>,
     /// Decoder limits for replies (bulk length, element count, nesting depth).
@@ -223,6 +220,7 @@ impl Default for Config {
             max_retry_backoff: Duration::from_millis(512),
             max_reconnect_backoff: Duration::from_millis(500),
             conn: ConnOptions::default(),
+            tls: None,
             new_client: None,
             limits: Limits::default(),
             max_reply_len: 64 << 20,
@@ -238,6 +236,18 @@ impl Config {
         let mut opts = self.conn.clone();
         if let Some(hook) = &self.new_client {
             hook.apply(name, addr, &mut opts);
+        }
+        opts
+    }
+
+    /// The connection options of the shard `spec`: the ring-wide ones, the spec's own
+    /// overrides (from its `redis://` address or set on it), then the `new_client` hook.
+    pub fn conn_options_for_spec(&self, spec: &ShardSpec) -> ConnOptions {
+        let mut opts = self.conn.clone();
+        spec.apply(&mut opts);
+        if let Some(hook) = &self.new_client {
+            let addr = alloc::string::ToString::to_string(&spec.endpoint);
+            hook.apply(&spec.name, &addr, &mut opts);
         }
         opts
     }

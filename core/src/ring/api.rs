@@ -5,6 +5,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::config::{Endpoint, TlsOptions};
 use crate::error::{Error, NetError};
 use crate::resp::Value;
 use crate::time::Instant;
@@ -134,8 +135,12 @@ pub enum Output {
     Connect {
         /// The new connection's id.
         conn: ConnId,
-        /// The address to connect to.
+        /// The endpoint as text (`host:port`, `unix:/path`), as errors and events name it.
         addr: Arc<str>,
+        /// Where to connect: TCP host and port, or a Unix socket path.
+        endpoint: Endpoint,
+        /// TLS settings (`rediss://`): `None` for plain TCP.
+        tls: Option<TlsOptions>,
     },
     /// [`RingCore::send_buf`](super::RingCore::send_buf) of `conn` has bytes to write. Write
     /// as much as the socket takes (ideally everything, in one syscall) and report it with

@@ -106,7 +106,30 @@ impl RingCore {
             c.deadline = deadline;
             self.stats.connects += 1;
             self.wake = self.wake.min(deadline);
-            self.out.push_back(Output::Connect { conn: id, addr });
+            let spec = self.table.get(c.shard).map(|sh| sh.spec.clone());
+            let endpoint = spec.as_ref().map_or_else(
+                || crate::config::Endpoint::Other(String::from(&*addr)),
+                |sp| sp.endpoint.clone(),
+            );
+            let tls = match (spec.and_then(|sp| sp.tls.clone()), &self.config.tls) {
+                // A `rediss://` shard without settings of its own takes the ring's.
+                (Some(mut own), Some(ring)) => {
+                    if own.settings.is_none() {
+                        own.settings.clone_from(&ring.settings);
+                    }
+                    if own.server_name.is_none() {
+                        own.server_name.clone_from(&ring.server_name);
+                    }
+                    Some(own)
+                }
+                (own, ring) => own.or_else(|| ring.clone()),
+            };
+            self.out.push_back(Output::Connect {
+                conn: id,
+                addr,
+                endpoint,
+                tls,
+            });
         }
     }
 

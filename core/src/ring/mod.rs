@@ -39,7 +39,7 @@ use shard::{Shard, ShardSlot, ShardTable};
 use split::Splits;
 
 use crate::command::Cmd;
-use crate::config::Config;
+use crate::config::{Config, IntoShardSpec, ShardSpec};
 use crate::conn::Failure;
 use crate::error::{CmdName, Error, NetError};
 use crate::liveness::Liveness;
@@ -93,7 +93,8 @@ enum Deferred {
 /// 3. **After every call that changes the state** (`set_shards`, `submit`, `cancel`,
 ///    `handle_input`, `close`), drain [`RingCore::poll_output`] until it returns
 ///    [`Output::Timeout`]:
-///    * [`Output::Connect`] `{ conn, addr }`: open a TCP connection; report
+///    * [`Output::Connect`] `{ conn, endpoint, tls, .. }`: open a connection to the
+///      [`Endpoint`](crate::config::Endpoint) (TCP or Unix; TLS when `tls` is set); report
 ///      [`Input::Connected`] or [`Input::Closed`] (the core enforces the connect timeout).
 ///    * [`Output::Transmit`] `{ conn }`: write [`RingCore::send_buf`]`(conn)` (everything
 ///      queued for that connection, ideally in one syscall) and report [`Input::Sent`]
@@ -178,7 +179,7 @@ enum Deferred {
 ///     // 1. Drain every output.
 ///     loop {
 ///         match ring.poll_output() {
-///             Output::Connect { conn, addr: _ } => {
+///             Output::Connect { conn, .. } => {
 ///                 // Open a TCP connection to `addr`; once it is up:
 ///                 ring.handle_input(Input::Connected { conn, now });
 ///             }
@@ -276,29 +277,28 @@ impl RingCore {
         &self.config
     }
 
-    /// Replaces the set of shards with `shards`, `(name, address)` pairs in the order that
-    /// defines placement (go-redis `Addrs`; names are what is hashed).
+    /// Replaces the set of shards with `shards` ([`ShardSpec`]s, or `(name, address)` pairs
+    /// parsed by [`ShardSpec::parse`]) in the order that defines placement (go-redis
+    /// `Addrs`; names are what is hashed, weights weigh them).
     ///
-    /// A shard whose name, address and connection options (after the per-shard hook, which
-    /// runs for every shard here) are unchanged keeps its connection and health. A new name
-    /// (or a known name at a new address, or with new options such as a changed password)
-    /// is added, up, and probed at once; a name that is gone (or re-addressed) is removed:
-    /// its pending requests fail with
+    /// A shard whose name and connection settings (endpoint, TLS, credentials, db, client
+    /// name) are unchanged keeps its connection and health (a new weight applies at once).
+    /// A new name (or a known name with new settings) is added, up, and probed at once; a
+    /// name that is gone (or re-addressed) is removed: its pending requests fail with
     /// [`Error::ShardRemoved`] and its connections are closed. Emits
     /// [`Event::ShardAdded`] / [`Event::ShardRemoved`] for each change. A name given twice
     /// keeps its first address.
-    pub fn set_shards<I, N, A>(&mut self, shards: I, now: Instant)
+    pub fn set_shards<I>(&mut self, shards: I, now: Instant)
     where
-        I: IntoIterator<Item = (N, A)>,
-        N: AsRef<str>,
-        A: AsRef<str>,
+        I: IntoIterator,
+        I::Item: IntoShardSpec,
     {
         self.advance(now);
-        let mut wanted: Vec<(Arc<str>, Arc<str>)> = Vec::new();
-        for (name, addr) in shards {
-            let (name, addr) = (name.as_ref(), addr.as_ref());
-            if !wanted.iter().any(|(n, _)| &**n == name) {
-                wanted.push((name.into(), addr.into()));
+        let mut wanted: Vec<ShardSpec> = Vec::new();
+        for spec in shards {
+            let spec = spec.into_shard_spec();
+            if !wanted.iter().any(|w| w.name == spec.name) {
+                wanted.push(spec);
             }
         }
         // Removals first (a re-addressed shard is removed, then added).
@@ -307,24 +307,29 @@ impl RingCore {
             let Some(sh) = self.table.get(slot) else {
                 continue;
             };
-            // Same name, same address, and the same connection options (the hook's answer:
-            // a new password or TLS setting given through `set_shards` takes effect).
-            let keep = wanted.iter().any(|(n, a)| {
-                *n == sh.name && *a == sh.addr && self.config.conn_options_for(n, a) == *sh.opts
-            });
+            let keep = wanted
+                .iter()
+                .any(|w| w.name == sh.name && w.same_connection(&sh.spec));
             if !keep {
                 self.remove_shard(slot);
             }
         }
         let mut order = Vec::with_capacity(wanted.len());
-        for (name, addr) in wanted {
-            let slot = match self.table.find(&name) {
-                Some(slot) => slot,
+        for spec in wanted {
+            let slot = match self.table.find(&spec.name) {
+                Some(slot) => {
+                    // Same connection; a new weight takes effect with the rebuild below.
+                    if let Some(sh) = self.table.get_mut(slot) {
+                        sh.spec = Arc::new(spec);
+                    }
+                    slot
+                }
                 None => {
-                    let opts = self.config.conn_options_for(&name, &addr);
+                    let opts = self.config.conn_options_for_spec(&spec);
                     let live =
                         Liveness::new(self.config.fail_threshold, self.config.recover_threshold);
-                    let shard = Shard::new(name.clone(), addr.clone(), opts, live, self.now);
+                    let shard = Shard::new(Arc::new(spec), opts, live, self.now);
+                    let (name, addr) = (shard.name.clone(), shard.addr.clone());
                     self.out
                         .push_back(Output::Event(Event::ShardAdded { name, addr }));
                     self.table.insert(shard)
@@ -520,14 +525,6 @@ impl RingCore {
     /// writing some, report [`Input::Sent`]; the buffer then drops them.
     pub fn send_buf(&self, conn: ConnId) -> &[u8] {
         self.conns.get(conn).map_or(&[], |c| c.io.send_buf())
-    }
-
-    /// The TLS settings of `conn`'s shard: `None` for plaintext (or an unknown connection).
-    /// A driver reads them when it handles [`Output::Connect`], and completes the TLS
-    /// handshake before reporting [`Input::Connected`] (so the connect timeout bounds it).
-    pub fn conn_tls(&self, conn: ConnId) -> Option<&crate::config::TlsOptions> {
-        let c = self.conns.get(conn)?;
-        self.table.get(c.shard)?.opts.tls.as_ref()
     }
 
     /// Number of shards currently up (go-redis `Ring.Len`).

@@ -1,12 +1,16 @@
 //! Which shard a command goes to: from the command's class and keys (the key-spec table of
 //! [`crate::command`]) to a routing decision the shard table applies.
 //!
-//! This is the one place that decides what the shared, pipelined connections may carry.
-//! Blocking, pub/sub (except `PUBLISH`/`SPUBLISH`), transaction and connection-state commands
-//! would break the FIFO matching of a shared connection or stall it, so they are refused here
-//! until dedicated connections exist (issue 6). Split commands (`MGET`, `MSET`, `DEL`...)
-//! whose keys span shards never reach this routing: `RingCore::submit` splits them first
-//! (module `split`); here they are routed like same-shard commands (one part, one shard).
+//! It decides what the shared, pipelined connections may carry. Blocking commands are taken
+//! to a dedicated connection by `RingCore::submit` before they get here (module
+//! `dedicated`); pub/sub (except `PUBLISH`/`SPUBLISH`), transaction and connection-state
+//! commands would break the FIFO matching of a shared connection, so they are refused here,
+//! naming the API to use instead (`subscribe`, `transaction`, the builder). Split commands
+//! (`MGET`, `MSET`, `DEL`...) whose keys span shards never reach this routing:
+//! `RingCore::submit` splits them first (module `split`); here they are routed like
+//! same-shard commands (one part, one shard). Other modules still look at a command's class
+//! for their own purpose (`split`, `dedicated`, `fanout`): one router producing one plan per
+//! command is future work (see ARCHITECTURE.md).
 
 use crate::command::{Class, Cmd, CommandTable, KeyPositions, PubSubKind};
 

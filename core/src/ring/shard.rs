@@ -9,7 +9,9 @@ use alloc::vec::Vec;
 use super::api::ConnId;
 use super::route::{classify, Route};
 use crate::command::{Cmd, CommandTable};
-use crate::config::ConnOptions;
+use alloc::string::ToString;
+
+use crate::config::{ConnOptions, ShardSpec as ShardConfig};
 use crate::error::{CmdName, Error, ShardFailure};
 use crate::liveness::Liveness;
 use crate::placement::{Algorithm, AnyPlacement, Placement, ShardSpec};
@@ -35,7 +37,11 @@ pub(crate) struct Probe {
 #[derive(Debug)]
 pub(crate) struct Shard {
     pub(crate) name: Arc<str>,
+    /// The endpoint as text (`host:port`, `unix:/path`): named in errors and events, never
+    /// a password.
     pub(crate) addr: Arc<str>,
+    /// Everything configured for the shard (endpoint, TLS, weight, overrides).
+    pub(crate) spec: Arc<ShardConfig>,
     pub(crate) opts: Arc<ConnOptions>,
     pub(crate) liveness: Liveness,
     /// The shared (multiplexed) connection, in whatever state.
@@ -54,15 +60,15 @@ pub(crate) struct Shard {
 
 impl Shard {
     pub(crate) fn new(
-        name: Arc<str>,
-        addr: Arc<str>,
+        spec: Arc<ShardConfig>,
         opts: ConnOptions,
         liveness: Liveness,
         now: Instant,
     ) -> Shard {
         Shard {
-            name,
-            addr,
+            name: spec.name.clone(),
+            addr: spec.endpoint.to_string().into(),
+            spec,
             opts: Arc::new(opts),
             liveness,
             main: None,
@@ -156,7 +162,7 @@ impl ShardTable {
             .live
             .iter()
             .filter_map(|&s| self.get(s))
-            .map(|sh| ShardSpec::new(sh.name.as_bytes()))
+            .map(|sh| ShardSpec::weighted(sh.name.as_bytes(), sh.spec.weight))
             .collect();
         self.placement = algorithm.build(&specs);
     }

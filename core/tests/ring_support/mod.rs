@@ -303,7 +303,7 @@ impl Rig {
             let mut transmits: HashMap<ConnId, usize> = HashMap::new();
             loop {
                 match self.ring.poll_output() {
-                    Output::Connect { conn, addr } => {
+                    Output::Connect { conn, addr, .. } => {
                         self.connects.push((conn, addr.to_string()));
                         let mode = self.server(&addr).mode;
                         match mode {

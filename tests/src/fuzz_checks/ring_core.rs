@@ -218,7 +218,7 @@ impl Harness {
                 eprintln!("  {:?} -> {out:?}", self.now);
             }
             match out {
-                Output::Connect { conn, addr } => {
+                Output::Connect { conn, addr, .. } => {
                     assert!(!self.index.contains_key(&conn), "{conn} reused");
                     let shard = self
                         .shards

@@ -50,7 +50,7 @@ impl Harness {
     fn drain(&mut self) {
         for _ in 0..100_000 {
             match self.ring.poll_output() {
-                Output::Connect { conn, addr } => {
+                Output::Connect { conn, addr, .. } => {
                     assert!(ADDRS.contains(&&*addr), "connect to unknown {addr}");
                     assert!(self.seen_conns.insert(conn), "{conn} asked twice");
                     self.conns.push(conn);

@@ -201,7 +201,7 @@ pub fn unix_socket_and_unresolvable_host<R: RingUnderTest>() {
         config: {
             // Redis speaks no TLS on a Unix socket (the suite's TLS mode aside).
             let mut c = super::fast_config();
-            c.conn.tls = None;
+            c.tls = None;
             c
         },
     };

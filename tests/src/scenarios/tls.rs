@@ -1,6 +1,6 @@
 //! TLS against real servers (`--tls-port`), certificates made at test time: success, the
 //! ways verification fails (each a typed cause naming shard and address), `rediss://`,
-//! per-shard settings through the options hook, `--sni`, `--insecure`, client
+//! `--sni`, `--insecure`, client
 //! certificates, TLS with AUTH and SELECT, and peers that do not speak TLS.
 //!
 //! Kill/restart under load, pub/sub, transactions and heartbeats over TLS are the whole
@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redis_ring_core::config::{ShardHook, TlsOptions};
 use redis_ring_core::error::TlsError;
+use redis_ring_driver::TlsSettings;
 
 use super::util::{build, fast_config, guard, raw, raw_get, raw_text};
 use super::{Cmd, RingSpec, RingUnderTest, Value};
@@ -25,10 +25,10 @@ fn tls_server(tls: ServerTls, extra: ServerOptions) -> RedisServer {
     RedisServer::start_with(extra.tls(tls)).expect("start a TLS redis-server")
 }
 
-/// One shard at `addr`, TLS set to `tls` for every shard.
-fn one_shard(addr: String, tls: Option<TlsOptions>) -> RingSpec {
+/// One shard at `addr`, TLS with `tls` for every shard (`None`: only for `rediss://`).
+fn one_shard(addr: String, tls: Option<TlsSettings>) -> RingSpec {
     let mut config = fast_config();
-    config.conn.tls = tls;
+    config.tls = tls.map(TlsSettings::into_options);
     RingSpec {
         shards: vec![("shard1".to_owned(), addr)],
         config,
@@ -121,15 +121,9 @@ pub fn tls_connects_and_verifies<R: RingUnderTest>() {
     let url = format!("rediss://127.0.0.1:{}", server.port());
     let text = failure::<R>(&one_shard(url.clone(), None), &addr);
     assert_cause(&text, TlsError::UnknownIssuer);
-    // ... and with the CA given per shard through the options hook, it works.
-    let mut spec = one_shard(url, None);
-    let ca = pki.ca.clone();
-    spec.config.new_client = Some(ShardHook::new(move |name, _addr, opts| {
-        if let (Some(tls), "shard1") = (opts.tls.as_mut(), name) {
-            tls.ca_pem = Some(ca.clone().into_bytes());
-        }
-    }));
-    works::<R>(&spec).close();
+    // ... and with the ring's settings (which a `rediss://` shard without its own takes),
+    // it works.
+    works::<R>(&one_shard(url, Some(pki.client_options()))).close();
     // `--insecure`: no verification at all.
     let mut insecure = other.client_options();
     insecure.insecure_skip_verify = true;

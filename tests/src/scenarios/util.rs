@@ -30,7 +30,7 @@ pub fn fast_config() -> Config {
     c.seed = 0x5ce0_a210;
     if crate::tls::tls_mode() {
         // The suite over TLS: every harness server speaks it, with the suite's CA.
-        c.conn.tls = Some(crate::tls::Pki::shared().client_options());
+        c.tls = Some(crate::tls::Pki::shared().client_options().into_options());
     }
     c
 }

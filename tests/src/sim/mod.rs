@@ -920,7 +920,7 @@ impl Sim {
     fn drain(&mut self) -> Result<(), String> {
         for _ in 0..1_000_000 {
             match self.ring.poll_output() {
-                Output::Connect { conn, addr } => {
+                Output::Connect { conn, addr, .. } => {
                     let Some(shard) = self.shards.iter().position(|s| *s.addr == *addr) else {
                         return Err(format!("connect to unknown address {addr}"));
                     };

@@ -31,6 +31,9 @@ pub fn fast_config() -> Config {
     if crate::tls::tls_mode() {
         // The suite over TLS: every harness server speaks it, with the suite's CA.
         c.tls = Some(crate::tls::Pki::shared().client_options().into_options());
+        // A burst of handshakes (dedicated connections) costs CPU a loaded 2-core machine
+        // may not give within 500 ms.
+        c.connect_timeout = Duration::from_secs(2);
     }
     c
 }

@@ -18,6 +18,8 @@ Examples:
   redis-ring --shards a,b,c locate user:1 user:2    offline: names are enough
   redis-ring --shards a,b,c locate --diff a,b,c,d   how many keys would move
   redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 shards
+  redis-ring --tls --cacert ca.crt --shards a=cache-1:6380,b=cache-2:6380 get foo
+  redis-ring --cacert ca.crt --shards a=rediss://cache-1:6380,b=127.0.0.1:7001 get foo
   redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 bench --duration 10s --json
 
 Any word that is not a subcommand is a Redis command sent through the ring and printed like
@@ -131,6 +133,10 @@ pub(crate) struct Global {
     #[arg(long, global = true, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
     pub(crate) timeout: Duration,
 
+    /// TLS settings (redis-cli's flags)
+    #[command(flatten)]
+    pub(crate) tls: TlsArgs,
+
     /// Print replies raw (as redis-cli --raw); the default when stdout is not a terminal
     #[arg(long, global = true, conflicts_with = "no_raw")]
     pub(crate) raw: bool,
@@ -143,6 +149,40 @@ pub(crate) struct Global {
 /// `--failure-policy`: `rehash` or `fail-fast`.
 fn parse_failure_policy(s: &str) -> Result<FailurePolicy, String> {
     s.parse().map_err(|e: &str| e.to_string())
+}
+
+/// TLS options, named as redis-cli's. `--tls` turns TLS on for every shard; without it only
+/// `rediss://` shards use TLS, with these settings.
+#[derive(Clone, Debug, Default, Args)]
+pub(crate) struct TlsArgs {
+    /// Speak TLS to every shard (rediss:// shards always do)
+    #[arg(long, global = true)]
+    pub(crate) tls: bool,
+
+    /// CA bundle (PEM) to verify servers with, instead of the system's
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) cacert: Option<PathBuf>,
+
+    /// Directory of CA certificates (PEM) to verify servers with
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) cacertdir: Option<PathBuf>,
+
+    /// Client certificate (PEM) for servers that require one (with --key)
+    #[arg(long, global = true, value_name = "FILE", requires = "key")]
+    pub(crate) cert: Option<PathBuf>,
+
+    /// Client private key (PEM) (with --cert)
+    #[arg(long, global = true, value_name = "FILE", requires = "cert")]
+    pub(crate) key: Option<PathBuf>,
+
+    /// Server name to send and verify (SNI), instead of the shard's host
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(crate) sni: Option<String>,
+
+    /// Do not verify server certificates (development only: anyone in the path can read
+    /// and change the traffic)
+    #[arg(long, global = true)]
+    pub(crate) insecure: bool,
 }
 
 /// The subcommands; anything else is a Redis command.

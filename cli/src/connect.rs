@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use redis_ring_core::config::{Config, FailurePolicy, MigrationWindow, Protocol, ShardSpec};
-use redis_ring_std::Ring;
+use redis_ring_std::{Ring, TlsSettings};
 
-use crate::args::Global;
+use crate::args::{Global, TlsArgs};
 use crate::shard_list::ShardList;
 
 /// What the ring is built from: the shards with addresses and the connection options.
@@ -30,6 +30,50 @@ pub(crate) struct GlobalConn {
     pub(crate) db: u32,
     pub(crate) resp: Option<u8>,
     pub(crate) timeout: Duration,
+    pub(crate) tls: TlsArgs,
+}
+
+impl TlsArgs {
+    /// The TLS settings these flags give, if any flag was given.
+    fn settings(&self) -> Option<TlsSettings> {
+        let any = self.tls
+            || self.cacert.is_some()
+            || self.cacertdir.is_some()
+            || self.cert.is_some()
+            || self.sni.is_some()
+            || self.insecure;
+        if !any {
+            return None;
+        }
+        let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        let mut tls = TlsSettings::new();
+        tls.ca_file = path(&self.cacert);
+        tls.ca_dir = path(&self.cacertdir);
+        tls.cert_file = path(&self.cert);
+        tls.key_file = path(&self.key);
+        tls.sni.clone_from(&self.sni);
+        tls.insecure_skip_verify = self.insecure;
+        Some(tls)
+    }
+
+    /// The shards as typed specs with these flags applied: `--tls` puts every shard on TLS;
+    /// otherwise the settings go to the shards a `rediss://` address put on TLS.
+    pub(crate) fn specs(&self, shards: &[(String, String)]) -> Result<Vec<ShardSpec>, String> {
+        let settings = self.settings();
+        shards
+            .iter()
+            .map(|(name, addr)| {
+                let mut spec = ShardSpec::parse(name.as_str(), addr)
+                    .map_err(|e| format!("shard {name}: {e}"))?;
+                if let Some(s) = &settings {
+                    if self.tls || spec.tls.is_some() {
+                        spec.tls = Some(s.clone().into_options());
+                    }
+                }
+                Ok(spec)
+            })
+            .collect()
+    }
 }
 
 impl GlobalConn {
@@ -49,6 +93,7 @@ impl GlobalConn {
             db: global.db,
             resp: global.resp,
             timeout: global.timeout,
+            tls: global.tls.clone(),
         })
     }
 }
@@ -78,7 +123,7 @@ impl RingSettings {
         config.failure_policy = g.failure_policy;
         let mut builder = Ring::builder()
             .config(config)
-            .shards(self.shards.iter().cloned())
+            .shard_specs(g.tls.specs(&self.shards)?)
             .command_timeout(g.timeout)
             .connect_timeout(g.timeout)
             .db(g.db)

@@ -842,3 +842,72 @@ fn raw_output_is_values_only_and_scan_covers_the_ring() {
     );
     assert!(run(&["--pattern", "x"]).status.code() == Some(2));
 }
+
+#[test]
+fn tls_flags_mirror_redis_cli() {
+    use redis_ring_tests::tls::{Pki, ServerTls};
+    use redis_ring_tests::ServerOptions;
+    let pki = Pki::shared();
+    let mut tls = ServerTls::shared();
+    tls.auth_clients = "yes";
+    let server = RedisServer::start_with(ServerOptions::new().tls(tls)).unwrap();
+    let dir = server.dir();
+    let file = |name: &str, body: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, body).unwrap();
+        path.display().to_string()
+    };
+    let ca = file("client-ca.crt", &pki.ca);
+    let cert = file("client.crt", &pki.client.cert);
+    let key = file("client.key", &pki.client.key);
+    let shards = format!("a={}", server.addr());
+    let tls_args = ["--tls", "--cacert", &ca, "--cert", &cert, "--key", &key];
+    let with = |extra: &[&str]| -> Vec<String> {
+        let mut all: Vec<String> = tls_args.iter().map(|s| (*s).to_owned()).collect();
+        all.extend(["--shards".to_owned(), shards.clone()]);
+        all.extend(extra.iter().map(|s| (*s).to_owned()));
+        all
+    };
+    ok(&redis_ring()
+        .args(with(&["set", "tls:cli", "v"]))
+        .output()
+        .expect("run redis-ring"));
+    let got = ok(&redis_ring()
+        .args(with(&["get", "tls:cli"]))
+        .output()
+        .unwrap());
+    assert_eq!(got.trim(), "v");
+    // rediss:// turns TLS on without --tls; the other flags still apply to it.
+    let url = format!("a=rediss://127.0.0.1:{}", server.port());
+    let got = ok(&run(&[
+        "--cacert", &ca, "--cert", &cert, "--key", &key, "--shards", &url, "get", "tls:cli",
+    ]));
+    assert_eq!(got.trim(), "v");
+    // The system's roots do not know the test CA: a one-line error naming the cause.
+    let out = run(&[
+        "--tls",
+        "--timeout",
+        "1s",
+        "--shards",
+        &shards,
+        "get",
+        "tls:cli",
+    ]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("unknown issuer"), "{err}");
+    // --insecure skips verification (the client certificate is still needed here).
+    let got = ok(&run(&[
+        "--tls",
+        "--insecure",
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+        "--shards",
+        &shards,
+        "get",
+        "tls:cli",
+    ]));
+    assert_eq!(got.trim(), "v");
+}

@@ -69,8 +69,8 @@ use redis_ring_driver::{AsyncSocket, AsyncTimer, BoxFuture, Runtime};
 pub use redis_ring_driver::{
     cmds, core, driver_tasks, Algorithm, BuildError, Cmd, Config, ConnOptions, Error, Event,
     Events, FromValue, FromValueError, IoStats, Message, NetError, Pipeline, Protocol, Scan,
-    ScanStream, Shard, ShardStats, Subscription, ToArg, Tx, Value, EVENTS_CAPACITY,
-    SUBSCRIPTION_CAPACITY, TRANSACTION_ATTEMPTS,
+    ScanStream, Shard, ShardStats, Subscription, TlsError, TlsSettings, ToArg, Tx, Value,
+    EVENTS_CAPACITY, SUBSCRIPTION_CAPACITY, TRANSACTION_ATTEMPTS,
 };
 
 /// The ring client on smol (see [`redis_ring_driver::Ring`] for every call).

@@ -23,6 +23,7 @@ use redis_ring_core::time::Instant;
 use crate::pump::{Alive, Pump};
 use crate::runtime::Runtime;
 use crate::state::{Shared, State};
+use crate::tls::TlsSettings;
 use crate::Ring;
 
 /// What [`RingBuilder::build`] returns: the async [`Ring`] ([`Async`]) or the blocking one
@@ -131,6 +132,12 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
         self
     }
 
+    /// Adds shards from typed [`ShardSpec`]s, in order (after the `shard`/`shards` ones).
+    pub fn shard_specs(mut self, specs: impl IntoIterator<Item = ShardSpec>) -> Self {
+        self.specs.extend(specs);
+        self
+    }
+
     /// Adds shards from any `(name, addr)` pairs, such as a `HashMap` or an array.
     pub fn shards<I, N, A>(mut self, shards: I) -> Self
     where
@@ -209,6 +216,14 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
     /// Password for every shard (`AUTH`, or `HELLO 3 AUTH`).
     pub fn password(mut self, password: impl Into<String>) -> Self {
         self.config.conn.password = Some(password.into());
+        self
+    }
+
+    /// TLS for every shard, with these settings (CA, client certificate, server name...).
+    /// Without it only `rediss://` shards (or specs with `tls`) use TLS, with the system's
+    /// CAs unless their spec carries settings.
+    pub fn tls(mut self, settings: TlsSettings) -> Self {
+        self.config.tls = Some(settings.into_options());
         self
     }
 
@@ -343,18 +358,9 @@ pub(crate) fn parse_shards(shards: Vec<(String, String)>) -> Result<Vec<ShardSpe
                 reason,
             };
             let spec = ShardSpec::parse(name.as_str(), &a).map_err(|e| bad(e.reason()))?;
-            check_spec(&spec).map_err(bad)?;
             Ok(spec)
         })
         .collect()
-}
-
-/// What this layer cannot connect to (yet).
-pub(crate) fn check_spec(spec: &ShardSpec) -> Result<(), &'static str> {
-    if spec.tls.is_some() {
-        return Err("TLS (rediss://) is not supported by this driver yet");
-    }
-    Ok(())
 }
 
 /// `addr` with the password of a URL's user info replaced by `***`.

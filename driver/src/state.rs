@@ -21,7 +21,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant as StdInstant};
 
 use async_channel::{Sender, TrySendError};
-use redis_ring_core::config::Endpoint;
+use redis_ring_core::config::{Endpoint, TlsOptions};
 use redis_ring_core::error::{CmdName, Error};
 use redis_ring_core::resp::Value;
 use redis_ring_core::ring::{ConnId, Event, Input, Output, RequestId, RingCore};
@@ -99,7 +99,8 @@ pub(crate) struct State {
     /// Sockets, by connection index.
     pub(crate) socks: Vec<Option<Sock>>,
     /// Connections the core asked for, not started yet (the pump starts them).
-    pub(crate) connects: Vec<(ConnId, Endpoint)>,
+    /// With their TLS options (`None`: plaintext).
+    pub(crate) connects: Vec<(ConnId, Endpoint, Option<TlsOptions>)>,
     /// Closes for a socket the pump had taken out of its slot while the core closed it.
     pub(crate) closed_taken: Vec<ConnId>,
     /// The core's next deadline, from the last drain.
@@ -301,8 +302,13 @@ impl State {
     pub(crate) fn drain(&mut self) {
         loop {
             match self.core.poll_output() {
-                Output::Connect { conn, endpoint, .. } => {
-                    self.connects.push((conn, endpoint));
+                Output::Connect {
+                    conn,
+                    endpoint,
+                    tls,
+                    ..
+                } => {
+                    self.connects.push((conn, endpoint, tls));
                     self.wake_driver();
                 }
                 Output::Transmit { conn } => {

@@ -77,6 +77,8 @@ pub(crate) struct ConnSettings {
     pub(crate) resp: Option<u8>,
     /// Command and connect timeout.
     pub(crate) timeout: Duration,
+    /// TLS flags.
+    pub(crate) tls: crate::args::TlsArgs,
 }
 
 /// The clock of a running measurement.
@@ -187,6 +189,7 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
         db: global.db,
         resp: Some(resp),
         timeout: global.timeout,
+        tls: global.tls.clone(),
     };
     let start = Instant::now();
     let mut bench = Bench {

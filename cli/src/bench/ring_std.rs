@@ -47,6 +47,7 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
             db: bench.conn.db,
             resp: bench.conn.resp,
             timeout: bench.conn.timeout,
+            tls: bench.conn.tls.clone(),
         },
     };
     let ring = settings.build(|b| b)?;

@@ -236,6 +236,9 @@ pub struct Config {
     pub max_reconnect_backoff: Duration,
     /// Connection options of every shard (protocol, credentials, db, client name).
     pub conn: ConnOptions,
+    /// TLS for every shard (`None`: only `rediss://` shards use TLS). Its settings also
+    /// serve `rediss://` shards that carry none of their own.
+    pub tls: Option<TlsOptions>,
     /// Per-shard adjustment of [`Config::conn`] (go-redis `NewClient`).
     pub new_client: Option<ShardHook>,
     /// Decoder limits for replies (bulk length, element count, nesting depth).
@@ -289,6 +292,7 @@ impl Default for Config {
             max_retry_backoff: Duration::from_millis(512),
             max_reconnect_backoff: Duration::from_millis(500),
             conn: ConnOptions::default(),
+            tls: None,
             new_client: None,
             limits: Limits::default(),
             max_reply_len: 64 << 20,

@@ -119,7 +119,19 @@ impl RingCore {
                 || crate::config::Endpoint::Other(String::from(&*addr)),
                 |sp| sp.endpoint.clone(),
             );
-            let tls = spec.and_then(|sp| sp.tls.clone());
+            let tls = match (spec.and_then(|sp| sp.tls.clone()), &self.config.tls) {
+                // A `rediss://` shard without settings of its own takes the ring's.
+                (Some(mut own), Some(ring)) => {
+                    if own.settings.is_none() {
+                        own.settings.clone_from(&ring.settings);
+                    }
+                    if own.server_name.is_none() {
+                        own.server_name.clone_from(&ring.server_name);
+                    }
+                    Some(own)
+                }
+                (own, ring) => own.or_else(|| ring.clone()),
+            };
             self.out.push_back(Output::Connect {
                 conn: id,
                 addr,

@@ -31,6 +31,8 @@
 //! * Where a key ends up is checked on the servers themselves with
 //!   [`RawConn`](crate::harness::RawConn), never only through the client under test.
 
+pub mod addrs;
+pub mod auth;
 pub mod basic;
 pub mod faults;
 pub mod load;
@@ -39,6 +41,7 @@ pub mod multi;
 pub mod options;
 pub mod policy;
 pub mod pubsub;
+pub mod tls;
 pub mod topology;
 
 mod util;
@@ -271,6 +274,16 @@ macro_rules! scenario_tests {
             pubsub::psubscribe_sees_every_shard,
             pubsub::ssubscribe_sharded,
             pubsub::subscription_survives_restart,
+        );
+        $crate::scenario_tests!(@tests $ring;
+            tls::tls_connects_and_verifies,
+            tls::tls_name_mismatch_sni_and_expiry,
+            tls::tls_client_certificates,
+            tls::tls_with_auth_and_select,
+            tls::tls_peer_not_speaking_tls,
+            auth::acl_user_and_password,
+            auth::requirepass_changed_at_run_time,
+            addrs::ipv6_literal_and_host_name,
         );
     };
     (@tests $ring:ty; $($module:ident :: $name:ident),* $(,)?) => {

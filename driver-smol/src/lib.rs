@@ -67,10 +67,10 @@ use async_io::{Async, Timer};
 use redis_ring_driver::{AsyncSocket, AsyncTimer, BoxFuture, Runtime};
 
 pub use redis_ring_driver::{
-    cmds, core, driver_tasks, Algorithm, BuildError, Cmd, Config, ConnOptions, Error, Event,
-    Events, FromValue, FromValueError, IoStats, Message, NetError, Pipeline, Protocol, Scan,
-    ScanStream, Shard, ShardStats, Subscription, ToArg, Tx, Value, EVENTS_CAPACITY,
-    SUBSCRIPTION_CAPACITY, TRANSACTION_ATTEMPTS,
+    cmds, core, driver_tasks, Algorithm, BuildError, Cmd, Config, ConnOptions, Error, ErrorCounts,
+    ErrorKind, Event, Events, FromValue, FromValueError, IoStats, LatencyHistogram, Message,
+    NetError, Pipeline, Protocol, Scan, ScanStream, Shard, ShardCounters, ShardStats, Subscription,
+    ToArg, Tx, Value, EVENTS_CAPACITY, SUBSCRIPTION_CAPACITY, TRANSACTION_ATTEMPTS,
 };
 
 /// The ring client on smol (see [`redis_ring_driver::Ring`] for every call).

@@ -53,9 +53,10 @@ mod io_thread;
 pub use io_thread::IoThread;
 pub use redis_ring_driver::blocking::{Events, Pipeline, Scan, Shard, Subscription, Tx};
 pub use redis_ring_driver::{
-    cmds, core, driver_tasks, Algorithm, BuildError, Cmd, Config, ConnOptions, Error, Event,
-    FromValue, FromValueError, IoStats, Message, NetError, Protocol, ShardStats, ToArg, Value,
-    EVENTS_CAPACITY, SUBSCRIPTION_CAPACITY, TRANSACTION_ATTEMPTS,
+    cmds, core, driver_tasks, Algorithm, BuildError, Cmd, Config, ConnOptions, Error, ErrorCounts,
+    ErrorKind, Event, FromValue, FromValueError, IoStats, LatencyHistogram, Message, NetError,
+    Protocol, ShardCounters, ShardStats, ToArg, Value, EVENTS_CAPACITY, SUBSCRIPTION_CAPACITY,
+    TRANSACTION_ATTEMPTS,
 };
 
 /// The blocking ring client (see [`redis_ring_driver::blocking::Ring`] for every call).

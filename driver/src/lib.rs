@@ -77,7 +77,7 @@ pub use ring::Ring;
 pub use runtime::{AsyncSocket, AsyncTimer, BoxFuture, Runtime};
 pub use scan::{Scan, ScanStream};
 pub use shard::Shard;
-pub use stats::{IoStats, ShardStats};
+pub use stats::{ErrorCounts, ErrorKind, IoStats, LatencyHistogram, ShardCounters, ShardStats};
 pub use transaction::{Tx, TRANSACTION_ATTEMPTS};
 
 pub use redis_ring_core as core;

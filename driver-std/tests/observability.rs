@@ -45,14 +45,18 @@ fn counters_match_known_traffic() {
     for i in 0..300 {
         let key = format!("obs:{i}");
         ring.set(&key, i).unwrap();
-        *expected.entry(ring.shard_for_key(&key).unwrap()).or_default() += 1;
+        *expected
+            .entry(ring.shard_for_key(&key).unwrap())
+            .or_default() += 1;
     }
     // 20 WRONGTYPE replies (LPUSH on strings), on the keys' shards.
     for i in 0..20 {
         let key = format!("obs:{i}");
         let e = ring.cmd(Cmd::new("LPUSH").arg(&key).arg("x")).unwrap_err();
         assert!(matches!(&e, Error::Server { message, .. } if message.starts_with("WRONGTYPE")));
-        *expected.entry(ring.shard_for_key(&key).unwrap()).or_default() += 1;
+        *expected
+            .entry(ring.shard_for_key(&key).unwrap())
+            .or_default() += 1;
     }
     let after = by_name(&ring);
     let mut server_errors = 0;
@@ -60,7 +64,10 @@ fn counters_match_known_traffic() {
         let (a, b) = (&after[name], &before[name]);
         assert_eq!(a.commands - b.commands, *want, "{name}");
         assert_eq!(a.latency.count() - b.latency.count(), *want, "{name}");
-        assert!(a.bytes_out > b.bytes_out && a.bytes_in > b.bytes_in, "{name}");
+        assert!(
+            a.bytes_out > b.bytes_out && a.bytes_in > b.bytes_in,
+            "{name}"
+        );
         assert!(a.connects >= 1, "{name}");
         server_errors += a.errors.server;
     }
@@ -85,7 +92,10 @@ fn counters_match_known_traffic() {
     // A timeout on shard1: a 300 ms DEBUG SLEEP under a 50 ms deadline.
     let e = ring
         .shard("shard1")
-        .cmd_timeout(Cmd::new("DEBUG").arg("SLEEP").arg("0.3"), Duration::from_millis(50))
+        .cmd_timeout(
+            Cmd::new("DEBUG").arg("SLEEP").arg("0.3"),
+            Duration::from_millis(50),
+        )
         .unwrap_err();
     assert!(matches!(e, Error::Timeout { .. }), "{e}");
     let c = &by_name(&ring)["shard1"];

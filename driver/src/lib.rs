@@ -54,6 +54,7 @@ mod builder;
 mod convert;
 mod events;
 mod net;
+pub mod observe;
 mod pipeline;
 mod pubsub;
 mod pump;

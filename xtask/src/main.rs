@@ -139,6 +139,22 @@ fn run_tests(steps: &mut Steps) -> Result<(), String> {
             .args(["test", "--workspace", "--all-targets"])
             .env("REDIS_SERVER", &redis.path))
     })?;
+    // The optional instrumentation (off in the workspace build above): lint the driver
+    // layer with it, then run its test and build its example.
+    steps.run(
+        "redis-ring-std --features tracing,metrics: clippy, instrumentation test",
+        || {
+            let features = ["-p", "redis-ring-std", "--features", "tracing,metrics"];
+            run(cargo()
+                .args(["clippy", "--all-targets"])
+                .args(features)
+                .args(["--", "-D", "warnings"]))?;
+            run(cargo()
+                .args(["test", "--test", "instrumentation"])
+                .args(features)
+                .env("REDIS_SERVER", &redis.path))
+        },
+    )?;
     steps.run("cargo test --workspace --doc", || {
         run(cargo().args(["test", "--workspace", "--doc"]))
     })?;

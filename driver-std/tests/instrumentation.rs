@@ -18,12 +18,15 @@ use tracing::Subscriber;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
 
-/// Every closed span's fields, and every event's level and message.
+/// A span's or an event's fields, as text.
+type FieldMap = HashMap<String, String>;
+
+/// Every closed span's fields, and every event's level and fields.
 #[derive(Clone, Default)]
 struct Capture {
-    open: Arc<Mutex<HashMap<u64, HashMap<String, String>>>>,
-    closed: Arc<Mutex<Vec<HashMap<String, String>>>>,
-    events: Arc<Mutex<Vec<(tracing::Level, HashMap<String, String>)>>>,
+    open: Arc<Mutex<HashMap<u64, FieldMap>>>,
+    closed: Arc<Mutex<Vec<FieldMap>>>,
+    events: Arc<Mutex<Vec<(tracing::Level, FieldMap)>>>,
 }
 
 struct Fields<'a>(&'a mut HashMap<String, String>);

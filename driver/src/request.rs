@@ -197,6 +197,8 @@ pub(crate) struct Gather<'a> {
     results: Vec<Option<Result<Value, Error>>>,
     /// Index of the first slot still without a result.
     next: usize,
+    /// What spans and metrics call it: `PIPELINE`, `MULTI`, or the one command's name.
+    op_name: CmdName,
     /// Its span and duration (`tracing` / `metrics` features), from the first poll.
     op: Option<Op>,
     /// The shard of the first reply (for the span and the metric).
@@ -223,6 +225,7 @@ impl<'a> Gather<'a> {
             ids: Vec::new(),
             results: Vec::new(),
             next: 0,
+            op_name: name,
             op: None,
             shard: ReplyShard::default(),
         }
@@ -236,7 +239,13 @@ impl<'a> Gather<'a> {
         timeout: Option<Duration>,
     ) -> Self {
         let name = CmdName::new(cmds.first().map_or(&b"PIPELINE"[..], |c| c.name()));
-        Gather::new(
+        // A batch is a `PIPELINE`, a transaction's a `MULTI` (as the conventions name them).
+        let op_name = match &target {
+            Target::Tx(_) => CmdName::new(b"MULTI"),
+            _ if cmds.len() > 1 => CmdName::new(b"PIPELINE"),
+            _ => name,
+        };
+        let mut gather = Gather::new(
             shared,
             name,
             cmds.len(),
@@ -245,7 +254,9 @@ impl<'a> Gather<'a> {
                     .map(|cmd| target.submit(core, cmd, timeout, now))
                     .collect()
             }),
-        )
+        );
+        gather.op_name = op_name;
+        gather
     }
 }
 
@@ -265,13 +276,8 @@ impl Future for Gather<'_> {
                 let closed = Error::Closed { command: this.name };
                 return Poll::Ready(vec![Err(closed); this.slots]);
             }
-            // A batch is `PIPELINE`, a transaction's `MULTI` (as the conventions name them).
-            let name = match this.name.as_str() {
-                "MULTI" => this.name,
-                _ if this.slots > 1 => CmdName::new(b"PIPELINE"),
-                _ => this.name,
-            };
-            this.op = Some(Op::start(name, this.slots, st.core.config().conn.db));
+            let db = st.core.config().conn.db;
+            this.op = Some(Op::start(this.op_name, this.slots, db));
             let submitted = submit(&mut st.core, shared.now());
             st.io_stats.commands += submitted.len() as u64;
             this.ids.reserve(submitted.len());

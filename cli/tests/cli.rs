@@ -388,8 +388,20 @@ fn bench_json_with_our_driver_and_with_redis_rs() {
     assert_eq!(j["errors"], 0, "{j}");
     assert_eq!(j["client"], "redis-ring");
     assert_eq!(j["events"], serde_json::json!([]));
+    // Per shard, from the client's own counters: they add up to the run's operations.
+    let per_shard = j["shards"].as_array().unwrap();
+    assert_eq!(per_shard.len(), 2, "{j}");
+    let sum: u64 = per_shard.iter().map(|s| s["ops"].as_u64().unwrap()).sum();
+    assert_eq!(sum, j["ops"].as_u64().unwrap(), "{j}");
+    for s in per_shard {
+        assert_eq!(s["state"], "up", "{j}");
+        assert_eq!(s["errors"], 0, "{j}");
+        assert!(s["p50_us"].as_u64().unwrap() <= s["p99_us"].as_u64().unwrap());
+        assert!(s["name"].as_str().unwrap().starts_with("shard"));
+    }
     let svg = std::fs::read_to_string(&plot).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("ok / s"));
+    assert!(svg.contains("shard1 commands / s"), "per-shard lines");
     let j = bench_json(&[
         "--shards",
         &spec,

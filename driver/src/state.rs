@@ -397,10 +397,9 @@ impl State {
     ) -> Option<(Result<Value, Error>, ReplyShard)> {
         let key = id.as_u64();
         let slot = self.pending.get_mut(&key)?;
-        if let Some(result) = slot.result.take() {
-            let shard = std::mem::take(&mut slot.shard);
-            self.pending.remove(&key);
-            return Some((result, shard));
+        if slot.result.is_some() {
+            let slot = self.pending.remove(&key)?;
+            return slot.result.map(|result| (result, slot.shard));
         }
         if let Some(w) = waker {
             match &slot.waker {

@@ -134,6 +134,28 @@ impl ShardCounters {
         self.connects.saturating_sub(1)
     }
 
+    /// What happened after `earlier` (an earlier reading of the same shard): a window's
+    /// counts, from which rates follow.
+    pub fn since(&self, earlier: &ShardCounters) -> ShardCounters {
+        let e = &earlier.errors;
+        ShardCounters {
+            commands: self.commands.saturating_sub(earlier.commands),
+            errors: ErrorCounts {
+                timeout: self.errors.timeout.saturating_sub(e.timeout),
+                connection: self.errors.connection.saturating_sub(e.connection),
+                server: self.errors.server.saturating_sub(e.server),
+                refused: self.errors.refused.saturating_sub(e.refused),
+                other: self.errors.other.saturating_sub(e.other),
+            },
+            retries: self.retries.saturating_sub(earlier.retries),
+            connects: self.connects.saturating_sub(earlier.connects),
+            bytes_in: self.bytes_in.saturating_sub(earlier.bytes_in),
+            bytes_out: self.bytes_out.saturating_sub(earlier.bytes_out),
+            transitions: self.transitions.saturating_sub(earlier.transitions),
+            latency: self.latency.since(&earlier.latency),
+        }
+    }
+
     /// Adds `other` (a ring-wide total).
     pub fn merge(&mut self, other: &ShardCounters) {
         self.commands += other.commands;

@@ -108,6 +108,23 @@ impl LatencyHistogram {
         self.max_us = self.max_us.max(other.max_us);
     }
 
+    /// What was recorded after `earlier` (an earlier reading of the same histogram): the
+    /// distribution of a window, since histograms only grow. The maximum is the window's
+    /// largest bucket edge (capped by the overall maximum).
+    pub fn since(&self, earlier: &LatencyHistogram) -> LatencyHistogram {
+        let mut d = LatencyHistogram::new();
+        for (i, (a, b)) in self.counts.iter().zip(earlier.counts.iter()).enumerate() {
+            let c = a.saturating_sub(*b);
+            if c > 0 {
+                d.counts[i] = c;
+                d.max_us = upper(i).min(self.max_us);
+            }
+        }
+        d.count = self.count.saturating_sub(earlier.count);
+        d.sum_us = self.sum_us.saturating_sub(earlier.sum_us);
+        d
+    }
+
     /// Values recorded.
     pub fn count(&self) -> u64 {
         self.count
@@ -208,5 +225,14 @@ mod tests {
         assert_eq!(h.mean(), Duration::from_micros(500));
         assert_eq!(LatencyHistogram::new().percentile(99.0), Duration::ZERO);
         assert_eq!(h.buckets().map(|(_, c)| c).sum::<u64>(), 1000);
+        // A window: the last 10 values alone.
+        let mut later = h;
+        for _ in 0..10 {
+            later.record(Duration::from_millis(20));
+        }
+        let window = later.since(&h);
+        assert_eq!(window.count(), 10);
+        assert_eq!(window.percentile(50.0), Duration::from_millis(20));
+        assert_eq!(window.max(), Duration::from_millis(20));
     }
 }

@@ -4,7 +4,7 @@
 //! * `args`: the command line (clap derive); `duration`, `shard_list`: its value parsers.
 //! * `locate`: offline placement reports (`locate`, `--spread`, `--diff`).
 //! * `connect`: the ring (redis-ring-std) built from the global options.
-//! * `shards`: live status of each shard.
+//! * `shards`: live status of each shard; `top`: the same, refreshed, with rates.
 //! * `exec`: any Redis command through the ring; `print`: replies printed like redis-cli.
 //! * `demo`: the guided tour (3 temporary shards, a kill, the ring healing).
 //! * `bench`: the benchmark (workload, recorder, report, plot).
@@ -25,6 +25,7 @@ mod print;
 mod rng;
 mod shard_list;
 mod shards;
+mod top;
 mod view;
 
 use args::{Cli, Command};
@@ -64,5 +65,6 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Demo(args) => demo::run(&global, &args),
         Command::Redis(words) => exec::run(&global, &words),
         Command::Shards => shards::run(&global),
+        Command::Top(args) => top::run(&global, &args),
     }
 }

@@ -101,7 +101,9 @@ struct Probe {
     error: Option<String>,
 }
 
-fn probe(addr: &str, global: &Global) -> Result<Probe, String> {
+/// A plain connection to the server at `addr`, authenticated and on `--db` as the global
+/// options say (URL addresses are not probed directly).
+pub(crate) fn raw_connect(addr: &str, global: &Global) -> Result<RawConn, String> {
     if addr.contains("://") {
         return Err("URL addresses are not probed directly".into());
     }
@@ -128,6 +130,15 @@ fn probe(addr: &str, global: &Global) -> Result<Probe, String> {
                 .map_err(|e| e.to_string())?,
         )?;
     }
+    Ok(conn)
+}
+
+fn probe(addr: &str, global: &Global) -> Result<Probe, String> {
+    let mut conn = raw_connect(addr, global)?;
+    let check = |r: Reply| match r {
+        Reply::Error(e) => Err(e),
+        other => Ok(other),
+    };
     let t0 = Instant::now();
     check(conn.command(&["PING"]).map_err(|e| e.to_string())?)?;
     let ping = t0.elapsed();

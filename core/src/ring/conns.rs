@@ -5,11 +5,23 @@
 use alloc::vec::Vec;
 
 use super::api::ConnId;
-use super::dedicated::ConnKind;
 use super::shard::ShardSlot;
 use super::Tag;
 use crate::conn::{Conn, State};
 use crate::time::Instant;
+
+/// What a connection is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ConnKind {
+    /// The shard's shared, multiplexed connection.
+    Shared,
+    /// A pooled connection for blocking commands, one command at a time.
+    Blocking,
+    /// The connection of transaction `.0`.
+    Tx(u64),
+    /// A connection of subscription `.0`.
+    Sub(u64),
+}
 
 /// One connection and the ring's bookkeeping around it.
 #[derive(Debug)]

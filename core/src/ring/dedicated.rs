@@ -26,7 +26,7 @@ use super::request::{Place, Request};
 use super::shard::ShardSlot;
 use super::transaction::Tx;
 use super::{Cause, ConnId, RequestId, RingCore, Tag};
-use crate::command::{Class, Cmd, PubSubKind};
+use crate::command::{Class, Cmd};
 use crate::conn::{Conn, State};
 use crate::error::{CmdName, Error};
 use crate::resp::Value;
@@ -35,18 +35,8 @@ use crate::time::{Duration, Instant};
 /// Idle blocking connections kept per shard for reuse; more are closed once idle.
 const MAX_IDLE_BLOCKING: usize = 2;
 
-/// What a connection is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ConnKind {
-    /// The shard's shared, multiplexed connection.
-    Shared,
-    /// A pooled connection for blocking commands, one command at a time.
-    Blocking,
-    /// The connection of transaction `.0`.
-    Tx(u64),
-    /// A connection of subscription `.0`.
-    Sub(u64),
-}
+// `ConnKind` lives with the connection table (`conns.rs`); re-exported for older imports.
+pub(crate) use super::conns::ConnKind;
 
 /// The dedicated-connection state of a [`RingCore`].
 #[derive(Debug, Default)]
@@ -290,21 +280,6 @@ impl RingCore {
             self.drop_conn(conn, &Cause::Closed, false);
         }
     }
-}
-
-/// Whether `cmd` is a pub/sub command that needs a subscription (not `PUBLISH`).
-pub(crate) fn is_subscription_command(class: Class) -> bool {
-    matches!(
-        class,
-        Class::PubSub(
-            PubSubKind::Subscribe
-                | PubSubKind::Unsubscribe
-                | PubSubKind::PSubscribe
-                | PubSubKind::PUnsubscribe
-                | PubSubKind::SSubscribe
-                | PubSubKind::SUnsubscribe
-        )
-    )
 }
 
 /// How long the server may block on `cmd` by its own arguments; `None` for "forever" (a

@@ -36,7 +36,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use super::backoff::reconnect_backoff;
-use super::dedicated::ConnKind;
+use super::conns::ConnKind;
 use super::shard::ShardSlot;
 use super::{Cause, ConnId, Output, RingCore};
 use crate::command::Cmd;

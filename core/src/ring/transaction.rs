@@ -25,11 +25,11 @@
 
 use core::fmt;
 
-use super::dedicated::{is_subscription_command, ConnKind};
+use super::conns::ConnKind;
 use super::request::{Place, Request};
 use super::shard::ShardSlot;
 use super::{Cause, ConnId, RequestId, RingCore};
-use crate::command::{Class, Cmd};
+use crate::command::{Class, Cmd, PubSubKind};
 use crate::error::{CmdName, Error};
 use crate::time::Instant;
 
@@ -169,4 +169,19 @@ impl RingCore {
         let t = self.ded.txs.get(&tx.0)?;
         Some(&self.table.get(t.shard)?.name)
     }
+}
+
+/// Whether `cmd` is a pub/sub command that needs a subscription (not `PUBLISH`).
+pub(crate) fn is_subscription_command(class: Class) -> bool {
+    matches!(
+        class,
+        Class::PubSub(
+            PubSubKind::Subscribe
+                | PubSubKind::Unsubscribe
+                | PubSubKind::PSubscribe
+                | PubSubKind::PUnsubscribe
+                | PubSubKind::SSubscribe
+                | PubSubKind::SUnsubscribe
+        )
+    )
 }

@@ -46,6 +46,10 @@
 //!   last clone stops the thread after failing whatever is pending with `Error::Closed`. A
 //!   panic on the I/O thread (a user hook that panics) fails every waiting caller the same
 //!   way; a hook that calls the ring gets an error instead of a deadlock.
+//!
+//! Features `tracing` and `metrics` (off by default): spans per command and metrics in the
+//! OpenTelemetry database conventions (see `redis_ring_driver::observe`); `stats()` reports
+//! per-shard counters ([`ShardStats`]) always.
 #![deny(unsafe_code)]
 
 mod io_thread;

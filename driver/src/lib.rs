@@ -45,7 +45,16 @@
 //! | `request` | request futures (one, or a gathered group), targets |
 //! | `ring`, `pipeline`, `shard`, `scan`, `transaction`, `pubsub`, `events` | the async API |
 //! | `builder` | [`RingBuilder`], [`BuildError`], seeds |
-//! | `convert`, `stats` | reply conversion errors; [`IoStats`], [`ShardStats`] |
+//! | `convert`, `stats` | reply conversion errors; [`IoStats`], [`ShardStats`] (+ [`ShardCounters`], [`LatencyHistogram`]) |
+//! | [`observe`] | the `tracing` and `metrics` features: spans, metrics, their names |
+//!
+//! # Features
+//!
+//! Both off by default; every driver crate forwards them under the same names.
+//! * `tracing`: one `DEBUG` span per command (or batch) with OpenTelemetry database
+//!   semantic-convention fields, shard events at `INFO` / `WARN` ([`observe`]).
+//! * `metrics`: `db.client.operation.duration` and shard, connection and in-flight gauges
+//!   through the `metrics` facade ([`observe`]).
 //! | `blocking` | the blocking API over the same calls |
 #![forbid(unsafe_code)]
 

@@ -1,15 +1,15 @@
 //! Tracing spans and `metrics` for every command, derived from what the core reports
-//! (behind the `tracing` and `metrics` features; with both off, [`Op`] is empty and every
+//! (behind the `tracing` and `metrics` features; with both off, `Op` is empty and every
 //! call here compiles to nothing).
 //!
-//! One [`Op`] per command or batch, started when its future first polls and finished when it
+//! One `Op` per command or batch, started when its future first polls and finished when it
 //! resolves, outside the core's lock. Span fields and metric names follow the OpenTelemetry
 //! database semantic conventions: span `db.system.name = "redis"`, `db.operation.name` (the
 //! command; `PIPELINE` / `MULTI` for batches), `db.namespace` (db index), `server.address`,
 //! `server.port`, `db.operation.batch.size`, `db.response.status_code` (the error prefix,
 //! e.g. `WRONGTYPE`), `error.type`, plus `redis_ring.shard`; never an argument. The
 //! histogram `db.client.operation.duration` (seconds) is labelled `db.operation.name`,
-//! `redis_ring.shard`, `server.address` and `outcome` (`ok` or an [`ErrorKind`] name).
+//! `redis_ring.shard`, `server.address` and `outcome` (`ok` or an [`ErrorKind`](redis_ring_core::stats::ErrorKind) name).
 //! Shard events become `tracing` events (info; warn for a shard going down) and the
 //! `redis_ring.shard.transitions` counter and `redis_ring.shards.live` gauge.
 

@@ -561,3 +561,18 @@ fn transaction_closure_error_runs_nothing() {
         assert_eq!(ring.get::<i64>("{t}a").await.unwrap(), 1);
     });
 }
+
+/// A live subscription does not keep the ring open: once every `Ring` handle is dropped the
+/// ring closes and the subscription's stream ends.
+#[test]
+fn a_subscription_does_not_keep_the_ring_open() {
+    let shards = Shards::start(1).unwrap();
+    let ring = ring(&shards);
+    let mut sub = smol::block_on(ring.subscribe(&["ch"])).unwrap();
+    drop(ring);
+    let ended = smol::block_on(async { sub.next_message().await.is_none() }.or(async {
+        smol::Timer::after(Duration::from_secs(5)).await;
+        false
+    }));
+    assert!(ended, "the subscription outlived every Ring handle");
+}

@@ -47,6 +47,7 @@
 //! | `builder` | [`RingBuilder`], [`BuildError`], seeds |
 //! | `convert`, `stats` | reply conversion errors; [`IoStats`], [`ShardStats`] (+ [`ShardCounters`], [`LatencyHistogram`]) |
 //! | [`observe`] | the `tracing` and `metrics` features: spans, metrics, their names |
+//! | `blocking` | the blocking API over the same calls |
 //!
 //! # Features
 //!
@@ -55,7 +56,6 @@
 //!   semantic-convention fields, shard events at `INFO` / `WARN` ([`observe`]).
 //! * `metrics`: `db.client.operation.duration` and shard, connection and in-flight gauges
 //!   through the `metrics` facade ([`observe`]).
-//! | `blocking` | the blocking API over the same calls |
 #![forbid(unsafe_code)]
 
 pub mod blocking;

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use redis_ring_core::placement::Algorithm;
+use redis_ring_core::placement::{Algorithm, HashTag};
 
 use crate::duration::parse_duration;
-use crate::shard_list::{parse_placement, ShardList};
+use crate::shard_list::{parse_hash_tag, parse_placement, ShardList};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -36,26 +36,38 @@ redis-cli prints it; options of redis-ring go before it.";
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: Global,
+    /// List every key of the ring once, one per line (as redis-cli --scan): a SCAN of each
+    /// shard in turn, each key printed by the shard that owns it
+    #[arg(long)]
+    pub(crate) scan: bool,
+    /// With --scan: only keys matching this glob pattern (SCAN ... MATCH)
+    #[arg(long, value_name = "PATTERN", requires = "scan")]
+    pub(crate) pattern: Option<String>,
+    /// With --scan: how many keys each SCAN step looks at (SCAN ... COUNT, a hint)
+    #[arg(long, value_name = "N", requires = "scan")]
+    pub(crate) count: Option<u64>,
     #[command(subcommand)]
-    pub(crate) command: Command,
+    pub(crate) command: Option<Command>,
 }
 
 /// Options every subcommand understands.
 #[derive(Debug, Args)]
 pub(crate) struct Global {
     /// The shards: NAME=HOST:PORT[,NAME=HOST:PORT...] (a redis:// URL may stand for
-    /// HOST:PORT). Names are what placement hashes; `locate` needs names only: a,b,c
+    /// HOST:PORT; HOST:PORT:WEIGHT gives a weight, as twemproxy writes it). Names are what
+    /// placement hashes; `locate` needs names only: a,b,c (or a:2,b,c with weights)
     #[arg(
         long,
         global = true,
         env = "REDIS_RING_SHARDS",
+        hide_env_values = true,
         value_name = "SHARDS",
-        value_parser = ShardList::parse
+        value_parser = ShardsParser
     )]
     pub(crate) shards: Option<ShardList>,
 
-    /// Key placement: rendezvous (go-redis v9) or consistent-hash[:REPLICAS] (go-redis v7,
-    /// 100 replicas unless given)
+    /// Key placement: rendezvous (go-redis v9), consistent-hash[:REPLICAS] (go-redis v7,
+    /// 100 replicas unless given) or ketama[:md5|fnv1a_64] (twemproxy; md5 unless given)
     #[arg(
         long,
         global = true,
@@ -64,6 +76,17 @@ pub(crate) struct Global {
         value_parser = parse_placement
     )]
     pub(crate) placement: Algorithm,
+
+    /// Which part of a key is hashed: two characters such as {} (go-redis, the default) or
+    /// $$ (a twemproxy pool's hash_tag:), or none (twemproxy's default: the whole key)
+    #[arg(
+        long,
+        global = true,
+        value_name = "PAIR|none",
+        default_value = "{}",
+        value_parser = parse_hash_tag
+    )]
+    pub(crate) hash_tag: HashTag,
 
     /// User name for AUTH (ACL)
     #[arg(long, global = true, value_name = "NAME")]
@@ -293,7 +316,7 @@ mod tests {
             cli.global.placement,
             Algorithm::ConsistentHash { replicas: 10 }
         );
-        let Command::Locate(args) = cli.command else {
+        let Some(Command::Locate(args)) = cli.command else {
             panic!("not locate")
         };
         assert_eq!(args.keys, ["k1", "k2"]);
@@ -313,7 +336,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(cli.global.timeout, Duration::from_millis(500));
-        let Command::Redis(words) = cli.command else {
+        let Some(Command::Redis(words)) = cli.command else {
             panic!("not a redis command")
         };
         assert_eq!(words, ["set", "k", "--not-an-option"]);
@@ -327,5 +350,34 @@ mod tests {
         assert!(err.to_string().contains("4"), "{err}");
         let err = Cli::try_parse_from(["redis-ring", "--shards", "a=b", "shards"]).unwrap_err();
         assert!(err.to_string().contains("needs a port"), "{err}");
+    }
+}
+
+/// `--shards`' parser: [`ShardList::parse`], with an error that never repeats the value
+/// (clap's own message would print it whole, passwords of `redis://` URLs included).
+#[derive(Clone, Copy, Debug)]
+struct ShardsParser;
+
+impl clap::builder::TypedValueParser for ShardsParser {
+    type Value = ShardList;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<ShardList, clap::Error> {
+        let text = value.to_str().ok_or_else(|| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidUtf8,
+                "--shards: the shard list is not valid UTF-8\n",
+            )
+        })?;
+        ShardList::parse(text).map_err(|e| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid --shards: {e}\n"),
+            )
+        })
     }
 }

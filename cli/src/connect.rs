@@ -20,6 +20,7 @@ pub(crate) struct RingSettings {
 #[derive(Clone, Debug)]
 pub(crate) struct GlobalConn {
     pub(crate) placement: redis_ring_core::placement::Algorithm,
+    pub(crate) hash_tag: redis_ring_core::placement::HashTag,
     pub(crate) user: Option<String>,
     pub(crate) password: Option<String>,
     pub(crate) db: u32,
@@ -32,6 +33,7 @@ impl GlobalConn {
     pub(crate) fn of(global: &Global) -> GlobalConn {
         GlobalConn {
             placement: global.placement.clone(),
+            hash_tag: global.hash_tag,
             user: global.user.clone(),
             password: global.password.clone(),
             db: global.db,
@@ -62,6 +64,7 @@ impl RingSettings {
         let g = &self.global;
         let mut config = Config::default();
         config.placement = g.placement.clone();
+        config.hash_tag = g.hash_tag;
         let mut builder = Ring::builder()
             .config(config)
             .shards(self.shards.iter().cloned())

@@ -86,9 +86,13 @@ pub(crate) fn run(global: &Global, args: &DemoArgs) -> Result<ExitCode, String> 
     out.log(&format!(
         "Ring up: {} shards, {} placement, heartbeat every 500 ms, down after 3 failures.",
         names.len(),
-        crate::shard_list::placement_name(&global.placement)
+        crate::shard_list::placement_name(&global.placement, global.hash_tag)
     ));
-    let demo = Demo::new(names, list.placement(&global.placement), args);
+    let demo = Demo::new(
+        names,
+        list.placement(&global.placement, global.hash_tag),
+        args,
+    );
     let owned = servers.is_some();
     let result = demo.run(&ring, servers.as_mut(), &mut out);
     ring.close();

@@ -40,6 +40,14 @@ pub(crate) fn run(global: &Global, words: &[String]) -> Result<ExitCode, String>
     for a in args {
         cmd = cmd.arg(a.as_str());
     }
+    if name.eq_ignore_ascii_case("scan") {
+        // Each shard has its own cursor: one number cannot say where a ring-wide scan is.
+        return Err(
+            "SCAN's cursor belongs to one shard; to list every key of the ring use \
+             redis-ring --scan [--pattern PATTERN] [--count N]"
+                .into(),
+        );
+    }
     let ring = settings.build(|b| b)?;
     if classify(&cmd).class() == Class::FanOut {
         let code = fan_out(&ring, &cmd, style(global));
@@ -66,8 +74,10 @@ pub(crate) fn run(global: &Global, words: &[String]) -> Result<ExitCode, String>
 }
 
 /// A fan-out command (DBSIZE, KEYS, FLUSHDB, INFO, ...) goes to every live shard, never to one
-/// random shard; the replies are printed as a map of shard name to reply (a server error
-/// stays in its shard's entry and makes the exit code 1).
+/// random shard. On a terminal the replies are printed as a map of shard name to reply; raw
+/// (piped), values only, as redis-cli prints them: each shard's reply in shard order, an
+/// array's elements one per line (so `keys '*' | xargs` gets keys, never shard names). A
+/// server error makes the exit code 1 (raw: on stderr, naming its shard).
 fn fan_out(ring: &Ring, cmd: &Cmd, style: Style) -> Result<ExitCode, String> {
     let results = ring.for_each_shard(|shard| shard.cmd(cmd.clone()));
     if results.is_empty() {
@@ -91,7 +101,11 @@ fn fan_out(ring: &Ring, cmd: &Cmd, style: Style) -> Result<ExitCode, String> {
         })
         .collect();
     let mut out = std::io::stdout().lock();
-    out.write_all(&print::format(&Value::Map(entries), style))
+    let text = match style {
+        Style::Human => print::format(&Value::Map(entries), style),
+        Style::Raw => raw_values(entries),
+    };
+    out.write_all(&text)
         .and_then(|()| out.flush())
         .map_err(|e| format!("writing the reply: {e}"))?;
     Ok(if failed {
@@ -99,4 +113,27 @@ fn fan_out(ring: &Ring, cmd: &Cmd, style: Style) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The raw text of a fan-out's replies: values only, one per line; errors go to stderr with
+/// their shard's name.
+fn raw_values(entries: Vec<(Value, Value)>) -> Vec<u8> {
+    let mut text = Vec::new();
+    for (name, value) in entries {
+        match value {
+            Value::Error(m) => eprintln!(
+                "{}: {}",
+                String::from_utf8_lossy(name.as_bytes().unwrap_or_default()),
+                print::format_error(&m)
+            ),
+            // Elements one per line: an empty array prints nothing (not a blank line).
+            Value::Array(items) | Value::Set(items) => {
+                for item in &items {
+                    text.extend_from_slice(&print::format(item, Style::Raw));
+                }
+            }
+            other => text.extend_from_slice(&print::format(&other, Style::Raw)),
+        }
+    }
+    text
 }

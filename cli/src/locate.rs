@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::io::{self, BufRead, IsTerminal};
 
-use redis_ring_core::placement::{Algorithm, AnyPlacement, Placement};
+use redis_ring_core::placement::{Algorithm, AnyPlacement, HashTag, Placement};
 
 use crate::rng::Rng;
 use crate::shard_list::{placement_name, ShardList};
@@ -23,6 +23,8 @@ pub(crate) struct Locate {
     pub(crate) shards: ShardList,
     /// The placement algorithm.
     pub(crate) algorithm: Algorithm,
+    /// Which part of a key is hashed.
+    pub(crate) hash_tag: HashTag,
     /// Keys from the command line.
     pub(crate) keys: Vec<String>,
     /// `--spread N`: sample N random keys instead of taking keys.
@@ -40,7 +42,7 @@ pub(crate) fn run(args: &Locate, out: &mut dyn io::Write) -> Result<(), String> 
         keys =
             read_keys(io::stdin().lock()).map_err(|e| format!("reading keys from stdin: {e}"))?;
     }
-    let placement = args.shards.placement(&args.algorithm);
+    let placement = args.shards.placement(&args.algorithm, args.hash_tag);
     let names: Vec<&str> = args.shards.names().collect();
     let text = match (&args.diff, args.spread) {
         (Some(_) | None, Some(_)) if !keys.is_empty() => {
@@ -113,7 +115,7 @@ fn spread_report(args: &Locate, placement: &AnyPlacement, names: &[&str], n: u64
         "{} random keys over {} shards ({}, seed {}):\n",
         thousands(n),
         names.len(),
-        placement_name(&args.algorithm),
+        placement_name(&args.algorithm, args.hash_tag),
         args.seed
     );
     let max = counts.iter().copied().max().unwrap_or(0).max(1);
@@ -168,8 +170,8 @@ fn minimal_move(old: &[&str], new: &[&str]) -> f64 {
 fn diff_report(args: &Locate, new: &ShardList, keys: &[String], sample: Option<u64>) -> String {
     let old_names: Vec<&str> = args.shards.names().collect();
     let new_names: Vec<&str> = new.names().collect();
-    let old = args.shards.placement(&args.algorithm);
-    let newp = new.placement(&args.algorithm);
+    let old = args.shards.placement(&args.algorithm, args.hash_tag);
+    let newp = new.placement(&args.algorithm, args.hash_tag);
     let mut s = String::new();
     // moved[from][to]
     let mut moved = vec![vec![0u64; new_names.len()]; old_names.len()];
@@ -212,7 +214,7 @@ fn diff_report(args: &Locate, new: &ShardList, keys: &[String], sample: Option<u
         "from {} to {} ({}), {} random keys (seed {}):",
         args.shards,
         new,
-        placement_name(&args.algorithm),
+        placement_name(&args.algorithm, args.hash_tag),
         thousands(total),
         args.seed
     );
@@ -253,6 +255,7 @@ mod tests {
         Locate {
             shards: ShardList::parse(shards).unwrap(),
             algorithm: Algorithm::Rendezvous,
+            hash_tag: HashTag::GO_REDIS,
             keys: Vec::new(),
             spread: None,
             diff: None,

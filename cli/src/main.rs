@@ -23,6 +23,7 @@ mod exec;
 mod locate;
 mod print;
 mod rng;
+mod scan;
 mod shard_list;
 mod shards;
 mod top;
@@ -43,7 +44,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
     let global = cli.global;
-    match cli.command {
+    let command = match (cli.command, cli.scan) {
+        (None, true) => return scan::run(&global, cli.pattern.as_deref(), cli.count),
+        (Some(_), true) => return Err("--scan takes no command".into()),
+        (None, false) => return Err("no command given (see --help)".into()),
+        (Some(command), false) => command,
+    };
+    match command {
         Command::Locate(args) => {
             let shards = global
                 .shards
@@ -52,6 +59,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 &locate::Locate {
                     shards,
                     algorithm: global.placement,
+                    hash_tag: global.hash_tag,
                     keys: args.keys,
                     spread: args.spread,
                     diff: args.diff,

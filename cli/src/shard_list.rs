@@ -11,15 +11,30 @@
 
 use std::fmt;
 
-use redis_ring_core::placement::{Algorithm, AnyPlacement, ShardSpec};
+use std::num::NonZeroU32;
 
-/// One shard as given on the command line.
-#[derive(Clone, Debug, PartialEq, Eq)]
+use redis_ring_core::config::redact_addr;
+use redis_ring_core::placement::{Algorithm, AnyPlacement, HashTag, ShardSpec};
+
+/// One shard as given on the command line. Its `Debug` never shows a URL's password.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct ShardEntry {
     /// The name placement hashes.
     pub(crate) name: String,
     /// Where to connect, when known.
     pub(crate) addr: Option<String>,
+    /// The weight, when given (`HOST:PORT:WEIGHT`, as twemproxy writes its servers).
+    pub(crate) weight: Option<NonZeroU32>,
+}
+
+impl fmt::Debug for ShardEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShardEntry")
+            .field("name", &redact_addr(&self.name))
+            .field("addr", &self.addr.as_deref().map(redact_addr))
+            .field("weight", &self.weight)
+            .finish()
+    }
 }
 
 /// The shards given with `--shards`, in order (the order breaks placement ties).
@@ -36,24 +51,41 @@ impl ShardList {
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|s| !s.is_empty())
         {
-            let entry = match item.split_once('=') {
+            let (item, weight) = split_weight(item)?;
+            let mut entry = match item.split_once('=') {
                 Some((name, addr)) => {
                     if name.is_empty() {
-                        return Err(format!("`{item}`: the shard name before `=` is empty"));
+                        return Err(format!(
+                            "`{}`: the shard name before `=` is empty",
+                            redact_addr(item)
+                        ));
                     }
                     check_addr(addr).map_err(|e| format!("shard `{name}`: {e}"))?;
                     ShardEntry {
                         name: name.to_owned(),
                         addr: Some(addr.to_owned()),
+                        weight: None,
                     }
+                }
+                // A URL is not a name: placement would hash it, every table would show it.
+                None if item.contains("://") => {
+                    return Err(format!(
+                        "`{}`: a URL needs a name: NAME=redis://...",
+                        redact_addr(item)
+                    ))
                 }
                 None => ShardEntry {
                     name: item.to_owned(),
                     addr: check_addr(item).is_ok().then(|| item.to_owned()),
+                    weight: None,
                 },
             };
+            entry.weight = weight;
             if entries.iter().any(|e| e.name == entry.name) {
-                return Err(format!("shard name `{}` is given twice", entry.name));
+                return Err(format!(
+                    "shard name `{}` is given twice",
+                    redact_addr(&entry.name)
+                ));
             }
             entries.push(entry);
         }
@@ -75,7 +107,16 @@ impl ShardList {
     }
 
     /// `(name, addr)` for every shard, or an error naming the first shard without address.
+    /// Weights are refused here: the ring does not take them yet (`set_shards` has names and
+    /// addresses only), and a ring placing keys other than `locate` says would be worse.
     pub(crate) fn with_addrs(&self) -> Result<Vec<(String, String)>, String> {
+        if let Some(e) = self.entries.iter().find(|e| e.weight.is_some()) {
+            return Err(format!(
+                "shard `{}` has a weight: weights are used by `locate` only until the ring \
+                 takes per-shard weights",
+                e.name
+            ));
+        }
         self.entries
             .iter()
             .map(|e| match &e.addr {
@@ -89,10 +130,18 @@ impl ShardList {
             .collect()
     }
 
-    /// The placement `algorithm` builds over these shards (all of them, as when all are up).
-    pub(crate) fn placement(&self, algorithm: &Algorithm) -> AnyPlacement {
-        let specs: Vec<ShardSpec<'_>> = self.names().map(ShardSpec::new).collect();
-        algorithm.build(&specs)
+    /// The placement `algorithm` builds over these shards (all of them, as when all are up),
+    /// with their weights, hashing keys through `tag`.
+    pub(crate) fn placement(&self, algorithm: &Algorithm, tag: HashTag) -> AnyPlacement {
+        let specs: Vec<ShardSpec<'_>> = self
+            .entries
+            .iter()
+            .map(|e| match e.weight {
+                Some(w) => ShardSpec::weighted(e.name.as_str(), w),
+                None => ShardSpec::new(e.name.as_str()),
+            })
+            .collect();
+        algorithm.build_tagged(&specs, tag)
     }
 }
 
@@ -102,12 +151,38 @@ impl fmt::Display for ShardList {
             if i > 0 {
                 f.write_str(",")?;
             }
+            // Shown, never with a URL's password.
             match &e.addr {
-                Some(addr) if *addr != e.name => write!(f, "{}={}", e.name, addr)?,
-                _ => f.write_str(&e.name)?,
+                Some(addr) if *addr != e.name => write!(f, "{}={}", e.name, redact_addr(addr))?,
+                _ => f.write_str(&redact_addr(&e.name))?,
+            }
+            if let Some(w) = e.weight {
+                write!(f, ":{w}")?;
             }
         }
         Ok(())
+    }
+}
+
+/// Splits a trailing `:WEIGHT` off an entry whose address has three parts: `HOST:PORT:WEIGHT`
+/// (twemproxy's server line, the name then being `HOST:PORT`) or `NAME=HOST:PORT:WEIGHT`.
+/// URLs and two-part addresses carry no weight.
+fn split_weight(item: &str) -> Result<(&str, Option<NonZeroU32>), String> {
+    let addr = item.split_once('=').map_or(item, |(_, a)| a);
+    // Colons outside `[v6]` brackets.
+    let outside = addr.rsplit_once(']').map_or(addr, |(_, rest)| rest);
+    let colons = outside.matches(':').count();
+    if addr.contains("://") || addr.contains([';', '=']) || colons != 2 {
+        return Ok((item, None));
+    }
+    let Some((rest, w)) = item.rsplit_once(':') else {
+        return Ok((item, None));
+    };
+    match w.parse::<u32>().ok().and_then(NonZeroU32::new) {
+        Some(w) => Ok((rest, Some(w))),
+        None => Err(format!(
+            "`{item}`: `{w}` is not a weight (HOST:PORT:WEIGHT, WEIGHT a positive number)"
+        )),
     }
 }
 
@@ -117,6 +192,12 @@ fn check_addr(addr: &str) -> Result<(), String> {
     if addr.starts_with("redis://") || addr.starts_with("rediss://") || addr.starts_with("unix://")
     {
         return Ok(());
+    }
+    if addr.contains([';', '=']) {
+        return Err(format!(
+            "address `{addr}` contains ';' or '=': shards are separated by commas \
+             (a=host:6379,b=host:6380)"
+        ));
     }
     let Some((host, port)) = addr.rsplit_once(':') else {
         return Err(format!("address `{addr}` needs a port (HOST:PORT)"));
@@ -130,33 +211,29 @@ fn check_addr(addr: &str) -> Result<(), String> {
     }
 }
 
-/// `--placement`: `rendezvous` (go-redis v9) or `consistent-hash[:REPLICAS]` (go-redis v7,
-/// 100 replicas by default).
+/// `--placement`: `rendezvous` (go-redis v9), `consistent-hash[:REPLICAS]` (go-redis v7, 100
+/// replicas by default; `consistent` for short) or `ketama[:md5|fnv1a_64]` (twemproxy): the
+/// core's own names ([`Algorithm`]'s `FromStr`).
 pub(crate) fn parse_placement(text: &str) -> Result<Algorithm, String> {
-    let (name, arg) = match text.split_once(':') {
-        Some((n, a)) => (n, Some(a)),
-        None => (text, None),
+    let text = match text.strip_prefix("consistent") {
+        Some(rest) if !rest.starts_with('-') => format!("consistent-hash{rest}"),
+        _ => text.to_owned(),
     };
-    match (name, arg) {
-        ("rendezvous", None) => Ok(Algorithm::Rendezvous),
-        ("consistent-hash" | "consistent", None) => Ok(Algorithm::go_redis_v7()),
-        ("consistent-hash" | "consistent", Some(r)) => match r.parse::<usize>() {
-            Ok(replicas) if replicas > 0 => Ok(Algorithm::ConsistentHash { replicas }),
-            _ => Err(format!("`{r}` is not a positive number of replicas")),
-        },
-        ("rendezvous", Some(_)) => Err("rendezvous takes no argument".into()),
-        _ => Err(format!(
-            "unknown placement `{name}` (use rendezvous or consistent-hash[:REPLICAS])"
-        )),
-    }
+    text.parse().map_err(|e| format!("{e}"))
 }
 
-/// The name `--placement` accepts for `algorithm`, for messages.
-pub(crate) fn placement_name(algorithm: &Algorithm) -> String {
-    match algorithm {
-        Algorithm::Rendezvous => "rendezvous".into(),
-        Algorithm::ConsistentHash { replicas } => format!("consistent-hash:{replicas}"),
-        other => format!("{other:?}"),
+/// `--hash-tag`: two characters (`{}`, `$$`) or `none`.
+pub(crate) fn parse_hash_tag(text: &str) -> Result<HashTag, String> {
+    text.parse().map_err(|e| format!("{e}"))
+}
+
+/// The name `--placement` accepts for `algorithm` (and the hash tag when not go-redis's),
+/// for messages and reports.
+pub(crate) fn placement_name(algorithm: &Algorithm, tag: HashTag) -> String {
+    if tag == HashTag::GO_REDIS {
+        algorithm.to_string()
+    } else {
+        format!("{algorithm} (hash tag {tag})")
     }
 }
 
@@ -168,7 +245,64 @@ mod tests {
         ShardEntry {
             name: name.into(),
             addr: addr.map(Into::into),
+            weight: None,
         }
+    }
+
+    #[test]
+    fn weights_as_twemproxy_writes_them() {
+        let list = ShardList::parse("10.0.0.1:6379:2,b=h:7001:3,c=h:7002,[::1]:7003:4").unwrap();
+        let w = |i: usize| list.entries()[i].weight.map(NonZeroU32::get);
+        assert_eq!(list.entries()[0].name, "10.0.0.1:6379");
+        assert_eq!(list.entries()[0].addr.as_deref(), Some("10.0.0.1:6379"));
+        assert_eq!((w(0), w(1), w(2), w(3)), (Some(2), Some(3), None, Some(4)));
+        assert_eq!(list.entries()[3].name, "[::1]:7003");
+        assert_eq!(
+            list.to_string(),
+            "10.0.0.1:6379:2,b=h:7001:3,c=h:7002,[::1]:7003:4"
+        );
+        assert!(ShardList::parse("h:1:x").is_err());
+        assert!(list.with_addrs().unwrap_err().contains("weight"));
+        // Weights change the placement (as in twemproxy).
+        let ketama = parse_placement("ketama").unwrap();
+        let heavy = ShardList::parse("a:1:9,b:1:1").unwrap();
+        let light = ShardList::parse("a:1,b:1").unwrap();
+        let count = |l: &ShardList| {
+            let p = l.placement(&ketama, HashTag::NONE);
+            (0..1000)
+                .filter(|i| {
+                    redis_ring_core::placement::Placement::shard_for(&p, format!("k{i}").as_bytes())
+                        == Some(0)
+                })
+                .count()
+        };
+        assert!(count(&heavy) > count(&light) + 200);
+    }
+
+    #[test]
+    fn placements_and_hash_tags() {
+        assert_eq!(
+            parse_placement("ketama:fnv1a_64").unwrap().to_string(),
+            "ketama:fnv1a_64"
+        );
+        assert_eq!(
+            parse_placement("consistent:160"),
+            Ok(Algorithm::ConsistentHash { replicas: 160 })
+        );
+        assert_eq!(parse_hash_tag("$$").unwrap().to_string(), "$$");
+        assert_eq!(parse_hash_tag("none"), Ok(HashTag::NONE));
+        assert!(parse_hash_tag("{").is_err());
+        assert_eq!(
+            placement_name(&Algorithm::Rendezvous, HashTag::NONE),
+            "rendezvous (hash tag none)"
+        );
+    }
+
+    #[test]
+    fn a_wrong_separator_says_commas() {
+        let e = ShardList::parse("a=h:1;b=h:2").unwrap_err();
+        assert!(e.contains("separated by commas"), "{e}");
+        assert!(!e.contains("IPv6"), "{e}");
     }
 
     #[test]
@@ -251,11 +385,14 @@ mod tests {
             Ok(Algorithm::ConsistentHash { replicas: 160 })
         );
         assert!(parse_placement("consistent-hash:0").is_err());
-        assert!(parse_placement("ketama")
+        assert!(parse_placement("modulo")
             .unwrap_err()
             .contains("unknown placement"));
         assert_eq!(
-            placement_name(&parse_placement("consistent-hash:7").unwrap()),
+            placement_name(
+                &parse_placement("consistent-hash:7").unwrap(),
+                HashTag::GO_REDIS
+            ),
             "consistent-hash:7"
         );
     }

@@ -15,6 +15,7 @@ use redis_ring_tests::harness::{RawConn, Reply};
 use crate::args::Global;
 use crate::connect::RingSettings;
 use crate::view::{table_with, thousands};
+use redis_ring_core::config::{redact_addr, ShardSpec};
 use redis_ring_std::{Ring, ShardStats};
 
 /// Prints the status table.
@@ -58,7 +59,7 @@ pub(crate) fn run(global: &Global) -> Result<ExitCode, String> {
             .unwrap_or_default();
         rows.push(vec![
             name.clone(),
-            addr.clone(),
+            redact_addr(addr).into_owned(),
             state.to_owned(),
             probe
                 .ping
@@ -101,12 +102,15 @@ struct Probe {
     error: Option<String>,
 }
 
-/// A plain connection to the server at `addr`, authenticated and on `--db` as the global
-/// options say (URL addresses are not probed directly).
+/// A plain connection to the server at `addr`, authenticated and on the right db: a
+/// `redis://` URL's own user, password and db win over the global ones, as in the ring.
 pub(crate) fn raw_connect(addr: &str, global: &Global) -> Result<RawConn, String> {
-    if addr.contains("://") {
-        return Err("URL addresses are not probed directly".into());
-    }
+    let url = ShardSpec::parse("probe", addr).map_err(|e| e.to_string())?;
+    let addr = url.endpoint.to_string();
+    let addr = addr.as_str();
+    let user = url.username.as_ref().or(global.user.as_ref());
+    let password = url.password.as_ref().or(global.password.as_ref());
+    let db = url.db.unwrap_or(global.db);
     let sock = addr
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve {addr}: {e}"))?
@@ -117,16 +121,16 @@ pub(crate) fn raw_connect(addr: &str, global: &Global) -> Result<RawConn, String
         Reply::Error(e) => Err(e),
         other => Ok(other),
     };
-    if let Some(password) = &global.password {
-        let reply = match &global.user {
+    if let Some(password) = password {
+        let reply = match user {
             Some(user) => conn.command(&["AUTH", user, password]),
             None => conn.command(&["AUTH", password]),
         };
         check(reply.map_err(|e| e.to_string())?)?;
     }
-    if global.db != 0 {
+    if db != 0 {
         check(
-            conn.command(&["SELECT", &global.db.to_string()])
+            conn.command(&["SELECT", &db.to_string()])
                 .map_err(|e| e.to_string())?,
         )?;
     }

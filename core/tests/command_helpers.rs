@@ -94,6 +94,22 @@ fn cases() -> Vec<(&'static str, Cmd, Vec<&'static str>)> {
         ),
         ("ttl", cmds::ttl("k"), vec!["TTL", "k"]),
         ("pttl", cmds::pttl("k"), vec!["PTTL", "k"]),
+        (
+            "blpop",
+            cmds::blpop(["q1", "q2"], 5),
+            vec!["BLPOP", "q1", "q2", "5"],
+        ),
+        ("brpop", cmds::brpop("q", 0), vec!["BRPOP", "q", "0"]),
+        (
+            "bzpopmin",
+            cmds::bzpopmin("z", 1),
+            vec!["BZPOPMIN", "z", "1"],
+        ),
+        (
+            "bzpopmax",
+            cmds::bzpopmax("z", 1),
+            vec!["BZPOPMAX", "z", "1"],
+        ),
         ("persist", cmds::persist("k"), vec!["PERSIST", "k"]),
         ("type_", cmds::type_("k"), vec!["TYPE", "k"]),
         ("rename", cmds::rename("a", "b"), vec!["RENAME", "a", "b"]),
@@ -186,6 +202,11 @@ fn cases() -> Vec<(&'static str, Cmd, Vec<&'static str>)> {
             cmds::zadd("z", 1.5, "m"),
             vec!["ZADD", "z", "1.5", "m"],
         ),
+        (
+            "zadd_multiple",
+            cmds::zadd_multiple("z", [(1.5, "a"), (2.0, "b")]),
+            vec!["ZADD", "z", "1.5", "a", "2", "b"],
+        ),
         ("zrem", cmds::zrem("z", ["m"]), vec!["ZREM", "z", "m"]),
         ("zscore", cmds::zscore("z", "m"), vec!["ZSCORE", "z", "m"]),
         (
@@ -276,6 +297,7 @@ fn every_helper_names_a_known_command_with_the_right_keys() {
         let keys: Vec<&[u8]> = routing.keys().args().collect();
         let expected: &[&str] = match name {
             "mget" | "exists" | "unlink" | "sinter" | "sunion" => &["a", "b"],
+            "blpop" => &["q1", "q2"],
             "mset" => &["a", "b"],
             "del" | "touch" => &["a"],
             "rename" => &["a", "b"],

@@ -11,7 +11,7 @@
 
 use std::num::NonZeroU32;
 
-use redis_ring_core::placement::{Ketama, KetamaHash, Placement, ShardSpec};
+use redis_ring_core::placement::{HashTag, Ketama, KetamaHash, Placement, ShardSpec};
 
 const NAMES: [&str; 4] = ["s1", "s2", "redis-three:6379", "shard4"];
 
@@ -133,4 +133,106 @@ fn md5_25_servers_get_156_points_each() {
             "{key}"
         );
     }
+}
+
+// Hash tags and the empty key, captured by `twemproxy_capture.py` (beside this file) from
+// nutcracker 0.5.0 (Debian) with the same four servers and names: keys with go-redis braces,
+// `$` pairs, `<>`, edge cases (`x{b}{c}`, `a{{b}}`, `foo{}{bar}`, `{}`, `a$$b$`...), the empty
+// key first (twemproxy's `server_pool_hash` gives it hash 0), and `key:0` .. `key:59`; one pool
+// per configuration: `hash_tag: "{}"`, `hash_tag: "$$"`, and no `hash_tag:` (twemproxy's default).
+
+fn tagged_keys() -> Vec<Vec<u8>> {
+    let mut ks: Vec<Vec<u8>> = vec![Vec::new()];
+    ks.extend((0..40).map(|i| format!("{{user{i}}}:x").into_bytes()));
+    ks.extend((0..40).map(|i| format!("$tag{i}$rest").into_bytes()));
+    ks.extend((0..20).map(|i| format!("<t{i}>").into_bytes()));
+    ks.extend(
+        [
+            &b"x{b}{c}"[..],
+            b"a{{b}}",
+            b"foo{}{bar}",
+            b"{}",
+            b"a$$b$",
+            b"$",
+            b"{",
+            b"}{x}",
+            b"k{\xe9}",
+        ]
+        .map(<[u8]>::to_vec),
+    );
+    ks.extend((0..60).map(|i| format!("key:{i}").into_bytes()));
+    ks
+}
+
+fn check_tagged(weights: [u32; 4], key_hash: KetamaHash, tag: HashTag, digits: &[&str]) {
+    let specs: Vec<ShardSpec<'_>> = NAMES
+        .iter()
+        .zip(weights)
+        .map(|(name, w)| ShardSpec::weighted(*name, NonZeroU32::new(w).unwrap()))
+        .collect();
+    let ring = Ketama::new(&specs, key_hash).with_hash_tag(tag);
+    let want = twemproxy(digits);
+    let keys = tagged_keys();
+    assert_eq!(want.len(), keys.len());
+    for (key, want) in keys.iter().zip(want) {
+        assert_eq!(
+            ring.shard_for(key),
+            Some(want),
+            "key {:?} ({tag})",
+            String::from_utf8_lossy(key)
+        );
+    }
+}
+
+#[test]
+fn md5_go_redis_braces_equal_weights() {
+    check_tagged(
+        [1, 1, 1, 1],
+        KetamaHash::Md5,
+        HashTag::GO_REDIS,
+        &[
+            "33022321312020213112003303333323103022130322103321333000301232031030021332222122",
+            "12331203023013203111233230111103303121300331303210331102132020031033301230322202",
+            "2103011302",
+        ],
+    );
+}
+#[test]
+fn fnv1a_64_dollar_tag_unequal_weights() {
+    check_tagged(
+        [1, 2, 3, 4],
+        KetamaHash::Fnv1a64,
+        HashTag::pair(b'$', b'$'),
+        &[
+            "33330230220233332020322133323313223130333111111111133333333333333333333333333333",
+            "31111111111222222223333322221222222222221111111111111111111111111111111111111111",
+            "1111111111",
+        ],
+    );
+}
+#[test]
+fn fnv1a_64_no_hash_tag() {
+    check_tagged(
+        [1, 1, 1, 1],
+        KetamaHash::Fnv1a64,
+        HashTag::NONE,
+        &[
+            "33130030220233202120322100321313203031003112123210130313200030010300212201023020",
+            "01111111111222222220033322221222222222221111111111111111111111111111111111111111",
+            "1111111111",
+        ],
+    );
+}
+#[test]
+fn md5_no_hash_tag_unequal_weights() {
+    check_tagged(
+        [3, 1, 1, 2],
+        KetamaHash::Md5,
+        HashTag::NONE,
+        &[
+            "02331133230323313021103000303233200200320022303321333000303232033030023330022100",
+            "00332203023013203100000330112303303321300333303010333000133020031033300230330002",
+            "2303023300",
+        ],
+    );
 }

@@ -114,9 +114,10 @@ fn the_receive_cap_bounds_an_incomplete_reply() {
     config.max_reply_len = 1000;
     let (mut rig, conn) = hung_rig(config);
     let id = rig.submit(get("k")).unwrap();
-    // A valid bulk far beyond the cap (but within the 512 MiB bulk limit), in pieces.
-    feed(&mut rig, conn, b"$100000\r\n");
-    let mut sent = 9;
+    // A valid bulk far beyond the cap (but within the 512 MiB bulk limit), in pieces, inside
+    // an array (a top-level one fails alone, see below).
+    feed(&mut rig, conn, b"*1\r\n$100000\r\n");
+    let mut sent = 13;
     while rig.reply(id).is_none() && sent < 100_000 {
         feed(&mut rig, conn, &[b'x'; 300]);
         sent += 300;
@@ -129,8 +130,40 @@ fn the_receive_cap_bounds_an_incomplete_reply() {
         }
         other => panic!("expected ReplyTooLong, got {other:?}"),
     }
-    assert!(sent <= 1000 + 300 + 9, "refused only after {sent} bytes");
+    assert!(sent <= 1000 + 300 + 13, "refused only after {sent} bytes");
     assert!(rig.closes.contains(&conn));
+}
+
+#[test]
+fn a_top_level_string_over_the_cap_fails_alone_and_keeps_the_connection() {
+    let mut config = Config::default();
+    config.max_reply_len = 1000;
+    let (mut rig, conn) = hung_rig(config);
+    let id = rig.submit(get("k")).unwrap();
+    let next = rig.submit(get("k2")).unwrap();
+    feed(&mut rig, conn, b"$100000\r\n");
+    match rig.reply(id) {
+        Some(Err(
+            e @ Error::ReplyTooLarge {
+                limit: 1000,
+                announced: 100_000,
+                ..
+            },
+        )) => {
+            assert_eq!(e.shard(), Some("s0"));
+            assert!(e.to_string().contains("GET"), "{e}");
+        }
+        other => panic!("expected ReplyTooLarge, got {other:?}"),
+    }
+    for _ in 0..333 {
+        feed(&mut rig, conn, &[b'x'; 300]);
+    }
+    let mut tail = vec![b'x'; 100];
+    tail.extend_from_slice(b"\r\n$1\r\nv\r\n");
+    feed(&mut rig, conn, &tail);
+    assert_eq!(rig.reply(next), Some(&Ok(Value::Bulk(b"v".to_vec()))));
+    assert!(!rig.closes.contains(&conn));
+    assert_eq!(rig.ring.stats().replies_too_large, 1);
 }
 
 #[test]

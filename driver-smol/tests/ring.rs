@@ -185,7 +185,13 @@ fn conversion_errors_name_the_command() {
         ring.set("text", "abc").await.unwrap();
         let err = ring.get::<i64>("text").await.unwrap_err();
         assert!(
-            matches!(err, Error::Conversion { into: "i64", .. }),
+            matches!(
+                err,
+                Error::Conversion {
+                    rust_type: "i64",
+                    ..
+                }
+            ),
             "{err:?}"
         );
         assert!(err.to_string().contains("GET"), "{err}");
@@ -283,7 +289,7 @@ fn dropped_command_is_cancelled() {
                 assert_eq!(v, "v");
                 break;
             }
-            Err(e) => assert!(started.elapsed() < Duration::from_secs(3), "{e}"),
+            Err(e) => assert!(started.elapsed() < Duration::from_secs(10), "{e}"),
         }
     }
 }
@@ -500,14 +506,11 @@ fn blocking_command_does_not_stall_the_shard() {
     std::thread::sleep(Duration::from_millis(50));
     smol::block_on(async {
         for i in 0..50 {
-            let started = Instant::now();
             ring.set(format!("busy{i}"), i).await.unwrap();
-            assert!(
-                started.elapsed() < Duration::from_millis(250),
-                "SET stalled behind BLPOP: {:?}",
-                started.elapsed()
-            );
         }
+        // All done while the BLPOP (5 s) still waits: not stalled behind it (an ordering of
+        // events, not a race against the clock).
+        assert!(!waiter.is_finished(), "the SETs waited for the BLPOP");
         ring.rpush("jobs", "work").await.unwrap();
     });
     let got = smol::block_on(waiter).unwrap();

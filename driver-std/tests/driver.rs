@@ -67,6 +67,193 @@ fn typed_helpers_and_pipelines() {
 }
 
 #[test]
+fn a_reply_of_another_type_is_a_conversion_error() {
+    let shards = Shards::start(1).unwrap();
+    let ring = ring(&shards);
+    ring.set("conv:s", "abc").unwrap();
+    let e = ring
+        .query::<i64>(Cmd::new("GET").arg("conv:s"))
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Conversion { rust_type: "i64", command, .. } if command.as_str() == "GET"),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("does not convert to i64"), "{e}");
+}
+
+/// Issue 17, item 1: `INCR` forwarded by a proxy that withholds the reply and closes ran
+/// once on the server; the ring must not run it again behind the caller's back.
+#[test]
+fn a_command_that_may_have_run_is_not_resent() {
+    use redis_ring_tests::proxy::CutProxy;
+    let shards = Shards::start(1).unwrap();
+    let server = &shards.servers()[0];
+    let proxy = CutProxy::start(server.socket_addr(), b"INCR", 1).unwrap();
+    let ring = Ring::builder()
+        .config(fast_config())
+        .shards([("s1".to_string(), proxy.addr())])
+        .build()
+        .expect("build");
+    ring.set("retry:warm", 1).unwrap();
+    let e = ring.incr("retry:counter").unwrap_err();
+    match &e {
+        Error::MayHaveRun {
+            shard,
+            addr,
+            command,
+            ..
+        } => {
+            assert_eq!(&**shard, "s1");
+            assert_eq!(&**addr, proxy.addr());
+            assert_eq!(command.as_str(), "INCR");
+        }
+        other => panic!("expected MayHaveRun, got {other:?}"),
+    }
+    assert!(e.to_string().contains("may have run"), "{e}");
+    // It ran exactly once.
+    let n = server.command(&["GET", "retry:counter"]).unwrap();
+    assert_eq!(
+        n,
+        redis_ring_tests::harness::Reply::Bulk(Some(b"1".to_vec()))
+    );
+    assert_eq!(ring.incr("retry:counter").unwrap(), 2);
+
+    // A read cut off the same way is re-sent (read-only per the command table); so is a
+    // command the caller declared idempotent.
+    let proxy = CutProxy::start(server.socket_addr(), b"GET", 1).unwrap();
+    let ring = Ring::builder()
+        .config(fast_config())
+        .shards([("s1".to_string(), proxy.addr())])
+        .build()
+        .expect("build");
+    let v: Option<i64> = ring.get("retry:counter").unwrap();
+    assert_eq!(v, Some(2));
+    assert_eq!(proxy.cuts(), 1);
+    let proxy = CutProxy::start(server.socket_addr(), b"retry:idem", 1).unwrap();
+    let ring = Ring::builder()
+        .config(fast_config())
+        .shards([("s1".to_string(), proxy.addr())])
+        .build()
+        .expect("build");
+    let set = Cmd::new("SET").arg("retry:idem").arg("v").idempotent();
+    assert_eq!(ring.query::<Value>(set).unwrap(), Value::Okay);
+    assert_eq!(proxy.cuts(), 1);
+}
+
+/// Issue 17, item 3: removing (and re-adding) a shard under 20 writers fails nothing: replies
+/// owed by the removed shard are awaited on its old connection, what it never received goes
+/// to the new owner. Every INCR that returned Ok is on a server exactly once.
+#[test]
+fn removing_a_shard_under_load_fails_nothing() {
+    let shards = Shards::start(3).unwrap();
+    let all = shards.named();
+    let ring = ring(&shards);
+    let stop = AtomicBool::new(false);
+    let (oks, errors) = std::thread::scope(|s| {
+        let writers: Vec<_> = (0..20)
+            .map(|w| {
+                let (ring, stop) = (&ring, &stop);
+                s.spawn(move || {
+                    let (mut ok, mut errors) = (0u64, Vec::new());
+                    let mut i = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        match ring.incr(format!("graceful:{w}:{}", i % 50)) {
+                            Ok(_) => ok += 1,
+                            Err(e) => errors.push(e.to_string()),
+                        }
+                        i += 1;
+                    }
+                    (ok, errors)
+                })
+            })
+            .collect();
+        for round in 0..10 {
+            std::thread::sleep(Duration::from_millis(60));
+            let gone = round % 3;
+            let fewer: Vec<_> = all
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != gone)
+                .map(|(_, s)| s.clone())
+                .collect();
+            ring.set_shards(fewer).unwrap();
+            std::thread::sleep(Duration::from_millis(60));
+            ring.set_shards(all.clone()).unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        writers.into_iter().map(|t| t.join().unwrap()).fold(
+            (0, Vec::new()),
+            |(n, mut e), (ok, errs)| {
+                e.extend(errs);
+                (n + ok, e)
+            },
+        )
+    });
+    assert!(
+        errors.is_empty(),
+        "{} errors, first: {:?}",
+        errors.len(),
+        errors.first()
+    );
+    let on_servers: u64 = shards
+        .servers()
+        .iter()
+        .map(|srv| {
+            let keys = match srv.command(&["KEYS", "graceful:*"]).unwrap() {
+                redis_ring_tests::harness::Reply::Array(Some(k)) => k,
+                other => panic!("{other:?}"),
+            };
+            keys.iter()
+                .map(|k| {
+                    let redis_ring_tests::harness::Reply::Bulk(Some(k)) = k else {
+                        panic!("{k:?}")
+                    };
+                    let k = String::from_utf8_lossy(k).into_owned();
+                    match srv.command(&["GET", &k]).unwrap() {
+                        redis_ring_tests::harness::Reply::Bulk(Some(v)) => {
+                            String::from_utf8_lossy(&v).parse::<u64>().unwrap()
+                        }
+                        other => panic!("{other:?}"),
+                    }
+                })
+                .sum::<u64>()
+        })
+        .sum();
+    assert!(oks > 1000, "only {oks} writes");
+    assert_eq!(on_servers, oks, "every acknowledged INCR ran exactly once");
+    ring.close();
+}
+
+/// Issue 17, item 6: typed blocking pops, `zadd_multiple`, one integer type for seconds.
+#[test]
+fn typed_blocking_pops_and_zadd_multiple() {
+    let shards = Shards::start(2).unwrap();
+    let ring = ring(&shards);
+    assert_eq!(
+        ring.zadd_multiple("tz", [(2.0, "b"), (1.0, "a")]).unwrap(),
+        2
+    );
+    let min: Option<(String, String, f64)> = ring.bzpopmin("tz", 1).unwrap();
+    assert_eq!(min, Some(("tz".into(), "a".into(), 1.0)));
+    let max: Option<(String, String, f64)> = ring.bzpopmax("tz", 1).unwrap();
+    assert_eq!(max, Some(("tz".into(), "b".into(), 2.0)));
+    ring.cmd(Cmd::new("RPUSH").arg("tq").arg("x").arg("y"))
+        .unwrap();
+    let head: Option<(String, String)> = ring.blpop("tq", 1).unwrap();
+    assert_eq!(head, Some(("tq".into(), "x".into())));
+    let tail: Option<(String, String)> = ring.brpop("tq", 1).unwrap();
+    assert_eq!(tail, Some(("tq".into(), "y".into())));
+    let none: Option<(String, String)> = ring.blpop("tq", 1).unwrap();
+    assert_eq!(none, None);
+    // The same u64 seconds everywhere.
+    let secs: u64 = 100;
+    ring.set_ex("tk", "v", secs).unwrap();
+    assert!(ring.expire("tk", secs).unwrap());
+    let _: Option<String> = ring.getex("tk", secs).unwrap();
+    ring.close();
+}
+
+#[test]
 fn concurrent_callers_share_writes() {
     let shards = Shards::start(3).unwrap();
     let ring = ring(&shards);
@@ -136,7 +323,8 @@ fn close_while_busy_fails_or_finishes_every_call_and_joins() {
         std::thread::sleep(Duration::from_millis(200));
         let started = Instant::now();
         ring.close();
-        assert!(started.elapsed() < Duration::from_secs(1));
+        // Prompt (a wide margin for a loaded machine).
+        assert!(started.elapsed() < Duration::from_secs(5));
         stop.store(true, Ordering::Relaxed);
     });
     assert!(ok.load(Ordering::Relaxed) > 0);
@@ -189,7 +377,15 @@ fn host_names_are_resolved_off_the_io_thread() {
 #[test]
 fn per_call_timeout_and_a_frozen_shard_do_not_block_others() {
     let mut shards = Shards::start(2).unwrap();
-    let ring = ring(&shards);
+    // The frozen shard stays in the placement however long the test takes (a shard marked
+    // down would have its read re-sent elsewhere instead of timing out).
+    let mut config = fast_config();
+    config.fail_threshold = 1_000;
+    let ring = Ring::builder()
+        .config(config)
+        .shards(shards.named())
+        .build()
+        .expect("build");
     let frozen_key = (0..)
         .map(|i| format!("frozen:{i}"))
         .find(|k| ring.shard_for_key(k).as_deref() == Some("shard1"))
@@ -200,23 +396,33 @@ fn per_call_timeout_and_a_frozen_shard_do_not_block_others() {
         .unwrap();
     ring.set(&*frozen_key, 1).unwrap();
     shards.server(0).pause().unwrap();
-    let started = Instant::now();
-    let err = ring
-        .cmd_timeout(
-            Cmd::new("GET").arg(&*frozen_key),
-            Duration::from_millis(150),
-        )
-        .unwrap_err();
-    let took = started.elapsed();
-    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
-    assert!(
-        took >= Duration::from_millis(140) && took < Duration::from_millis(600),
-        "took {took:?}"
-    );
-    // Meanwhile the other shard answers at once.
-    let started = Instant::now();
-    ring.set(&*live_key, 2).unwrap();
-    assert!(started.elapsed() < Duration::from_millis(100));
+    let timeout = Duration::from_millis(800);
+    let (asked, asking) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        let frozen = s.spawn(|| {
+            let started = Instant::now();
+            asked.send(()).unwrap();
+            let result = ring.cmd_timeout(Cmd::new("GET").arg(&*frozen_key), timeout);
+            (result, started.elapsed())
+        });
+        asking.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        // Meanwhile the other shard answers: before the frozen GET gives up (an ordering of
+        // events, not a race against the clock).
+        ring.set(&*live_key, 2).unwrap();
+        assert!(
+            !frozen.is_finished(),
+            "the live shard's SET waited for the frozen shard"
+        );
+        let (result, took) = frozen.join().unwrap();
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+        // Never early; late only within a wide margin (exact timing: the simulator's).
+        assert!(
+            took + Duration::from_millis(1) >= timeout && took < timeout + Duration::from_secs(3),
+            "took {took:?}"
+        );
+    });
     shards.server(0).resume().unwrap();
     ring.close();
 }
@@ -361,12 +567,12 @@ fn blocking_commands_wait_past_the_command_timeout_without_stalling_others() {
                 ring.query(Cmd::new("BLPOP").arg("block:q").arg(3)).unwrap();
             (got, started.elapsed())
         });
-        // Meanwhile the shared connections keep serving at full speed.
+        // Meanwhile the shared connections keep serving: all 200 SETs are done while the
+        // BLPOP still waits (an ordering of events, not a race against the clock).
         for i in 0..200 {
-            let t = Instant::now();
             ring.set(format!("block:other:{i}"), i).unwrap();
-            assert!(t.elapsed() < Duration::from_millis(200));
         }
+        assert!(!waiter.is_finished(), "the SETs waited for the BLPOP");
         std::thread::sleep(Duration::from_millis(1300));
         ring.cmd(Cmd::new("RPUSH").arg("block:q").arg("job"))
             .unwrap();
@@ -374,6 +580,40 @@ fn blocking_commands_wait_past_the_command_timeout_without_stalling_others() {
         assert_eq!(got, Some(("block:q".into(), "job".into())));
         assert!(took > Duration::from_secs(1), "returned after {took:?}");
     });
+    ring.close();
+}
+
+/// Issue 17, item 4: an explicit per-call timeout caps a blocking call, block 0 included
+/// (on main `cmd_timeout(BLPOP q 0, ..)` waited for ever).
+#[test]
+fn an_explicit_timeout_caps_a_blocking_call() {
+    let shards = Shards::start(1).unwrap();
+    let ring = ring(&shards); // command_timeout 1 s
+    let (tx, rx) = std::sync::mpsc::channel();
+    let r = ring.clone();
+    std::thread::spawn(move || {
+        let started = Instant::now();
+        let forever = r.cmd_timeout(
+            Cmd::new("BLPOP").arg("cap:q").arg(0),
+            Duration::from_millis(300),
+        );
+        let five = r.cmd_timeout(
+            Cmd::new("BLPOP").arg("cap:q").arg(5),
+            Duration::from_millis(300),
+        );
+        let _ = tx.send((forever, five, started.elapsed()));
+    });
+    let (forever, five, took) = rx
+        .recv_timeout(Duration::from_secs(8))
+        .expect("the capped blocking calls never returned");
+    assert!(matches!(forever, Err(Error::Timeout { .. })), "{forever:?}");
+    assert!(matches!(five, Err(Error::Timeout { .. })), "{five:?}");
+    assert!(took >= Duration::from_millis(600), "{took:?}");
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    // The ring still serves blocking calls afterwards.
+    ring.cmd(Cmd::new("RPUSH").arg("cap:q").arg("x")).unwrap();
+    let got: Option<(String, String)> = ring.query(Cmd::new("BLPOP").arg("cap:q").arg(1)).unwrap();
+    assert_eq!(got, Some(("cap:q".into(), "x".into())));
     ring.close();
 }
 

@@ -147,6 +147,9 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
         /// How keys are placed (default: go-redis v9 rendezvous;
         /// `Algorithm::go_redis_v7()` for go-redis v7's consistent hash).
         placement: Algorithm => placement;
+        /// Which part of a key is hashed (default go-redis `{}`; another pair or
+        /// `HashTag::NONE` to match a twemproxy pool's `hash_tag:`).
+        hash_tag: redis_ring_core::placement::HashTag => hash_tag;
         /// The command table used for routing (key positions and classes): register
         /// module commands' keys here.
         commands: CommandTable => commands;
@@ -171,6 +174,13 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
         max_reconnect_backoff: Duration => max_reconnect_backoff;
         /// Reply decoder limits (bulk length, element count, nesting depth).
         limits: Limits => limits;
+        /// The most bytes one reply may hold (default 64 MiB). A reply announcing a
+        /// longer string fails only its own request (`Error::ReplyTooLarge`) and is
+        /// skipped as it streams in; the connection stays up.
+        max_reply_len: usize => max_reply_len;
+        /// Per-shard bound on queued bytes and commands, and what happens at it
+        /// (default: 64 MiB / 100 000 commands, callers wait).
+        queue_limit: redis_ring_core::config::QueueLimit => queue_limit;
         /// RESP version (default: RESP3 with fallback to RESP2).
         protocol: Protocol => conn.protocol;
         /// Database selected on every connection (default 0).

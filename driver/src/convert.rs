@@ -1,24 +1,20 @@
-//! Reply conversions for `query` and the typed helpers: the one place a [`FromValue`]
-//! failure becomes an [`Error`] ([`Error::Conversion`]: command, reply kind, Rust type).
+//! Reply conversions for `query` and the typed helpers: a [`FromValue`] failure becomes
+//! [`Error::Conversion`] (command, reply kind, Rust type) through the core's one
+//! [`convert_reply`](redis_ring_core::error::convert_reply).
 
-use redis_ring_core::command::{FromValue, ValueKind};
+use redis_ring_core::command::FromValue;
 use redis_ring_core::error::{CmdName, Error};
 use redis_ring_core::resp::Value;
 
 /// Converts `value`, the reply of `command`, into `T`.
 pub(crate) fn convert<T: FromValue>(command: CmdName, value: Value) -> Result<T, Error> {
-    let reply = ValueKind::of(&value);
-    T::from_value(value).map_err(|error| Error::Conversion {
-        command,
-        reply,
-        into: std::any::type_name::<T>(),
-        error,
-    })
+    redis_ring_core::error::convert_reply(command, value)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use redis_ring_core::command::ValueKind;
 
     #[test]
     fn a_failed_conversion_names_command_reply_kind_and_type() {
@@ -26,7 +22,7 @@ mod tests {
         let Error::Conversion {
             command,
             reply,
-            into,
+            rust_type,
             ..
         } = &e
         else {
@@ -34,7 +30,7 @@ mod tests {
         };
         assert_eq!(command.as_str(), "GET");
         assert_eq!(*reply, ValueKind::BulkString);
-        assert_eq!(*into, "i64");
+        assert_eq!(*rust_type, "i64");
         let text = e.to_string();
         assert!(
             text.starts_with("GET: the reply (") && text.contains("i64"),

@@ -9,6 +9,8 @@
 //! * [`hostile`]: a TCP server that completes the Redis handshake, then misbehaves on
 //!   purpose (garbage, huge lengths, deep nesting, trickles, silence, floods...), and the
 //!   hostile-peer scenarios every driver runs ([`hostile_tests!`]).
+//! * [`proxy`]: a TCP proxy that forwards a command, withholds its reply and closes the
+//!   connection (a command that ran, whose caller never heard back).
 //! * [`mini_driver`]: the smallest blocking driver loop of `RingCore`, for the core's
 //!   real-Redis tests.
 //!
@@ -18,6 +20,7 @@ pub mod fuzz_checks;
 pub mod harness;
 pub mod hostile;
 pub mod mini_driver;
+pub mod proxy;
 pub mod scenarios;
 pub mod sim;
 

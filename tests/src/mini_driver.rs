@@ -41,6 +41,8 @@ pub struct Mini {
     pub messages: Vec<Msg>,
     /// Subscriptions confirmed so far.
     pub subscribed: Vec<SubId>,
+    /// Connections whose last write would have blocked: written again by [`Mini::step`].
+    pub blocked: Vec<ConnId>,
 }
 
 /// Maps a socket error onto the core's [`NetError`].
@@ -68,6 +70,7 @@ impl Mini {
             wake: Instant::MAX,
             messages: Vec::new(),
             subscribed: Vec::new(),
+            blocked: Vec::new(),
         };
         let now = m.now();
         m.ring.set_shards(shards.iter().cloned(), now);
@@ -100,20 +103,7 @@ impl Mini {
                         }
                     }
                 }
-                Output::Transmit { conn } => {
-                    let Some(s) = self.socks.get_mut(&conn) else {
-                        continue;
-                    };
-                    match s.write(self.ring.send_buf(conn)) {
-                        Ok(n) => self.ring.handle_input(Input::Sent { conn, n, now }),
-                        Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-                        Err(e) => {
-                            self.socks.remove(&conn);
-                            let error = net_error(&e);
-                            self.ring.handle_input(Input::Closed { conn, error, now });
-                        }
-                    }
-                }
+                Output::Transmit { conn } => self.write(conn, now),
                 Output::Close { conn } => {
                     self.socks.remove(&conn);
                 }
@@ -133,6 +123,26 @@ impl Mini {
                 } => self.messages.push((sub, channel, pattern, payload)),
                 Output::Subscribed { sub } => self.subscribed.push(sub),
                 other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    /// Writes what `conn` has to send; a write that would block is tried again by `step`.
+    fn write(&mut self, conn: ConnId, now: Instant) {
+        let Some(s) = self.socks.get_mut(&conn) else {
+            return;
+        };
+        match s.write(self.ring.send_buf(conn)) {
+            Ok(n) => self.ring.handle_input(Input::Sent { conn, n, now }),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                if !self.blocked.contains(&conn) {
+                    self.blocked.push(conn);
+                }
+            }
+            Err(e) => {
+                self.socks.remove(&conn);
+                let error = net_error(&e);
+                self.ring.handle_input(Input::Closed { conn, error, now });
             }
         }
     }
@@ -170,6 +180,11 @@ impl Mini {
                 }
                 self.drain();
             }
+        }
+        for conn in std::mem::take(&mut self.blocked) {
+            let now = self.now();
+            self.write(conn, now);
+            self.drain();
         }
         if self.now() >= self.wake {
             let now = self.now();
@@ -221,9 +236,9 @@ impl Mini {
         id
     }
 
-    /// Steps until the reply of `id` (5 s at most, then panics) and takes it.
+    /// Steps until the reply of `id` (30 s at most, then panics) and takes it.
     pub fn reply_of(&mut self, id: RequestId) -> Result<Value, Error> {
-        self.wait(Duration::from_secs(5), "reply", |m| {
+        self.wait(Duration::from_secs(30), "reply", |m| {
             m.replies.contains_key(&id)
         });
         self.replies.remove(&id).unwrap()

@@ -195,6 +195,14 @@ fn compare(server: &ServerCommand, ours: &CommandInfo, errors: &mut Vec<String>)
             server.flags
         ));
     }
+    let server_read_only = server.flags.iter().any(|f| f == "readonly") && !server_blocking;
+    if server_read_only != ours.is_read_only() {
+        errors.push(format!(
+            "{name}: read-only {} vs server flags {:?}",
+            ours.is_read_only(),
+            server.flags
+        ));
+    }
     // Classes consistent with what the server knows.
     let keyed = matches!(
         ours.class(),
@@ -543,7 +551,7 @@ fn typed_helpers_are_valid_commands() {
         cmds::touch(["a", "b"]),
         cmds::expire("k", 60),
         cmds::pexpire("k", 1500),
-        cmds::expire_at("k", 4_000_000_000i64),
+        cmds::expire_at("k", 4_000_000_000),
         cmds::ttl("k"),
         cmds::pttl("k"),
         cmds::persist("k"),
@@ -566,6 +574,10 @@ fn typed_helpers_are_valid_commands() {
         cmds::hdel("h", ["f1", "f2"]),
         cmds::lpush("l", [1, 2]),
         cmds::rpush("l", "x"),
+        // Blocking pops on a list that has elements: they answer at once.
+        cmds::rpush("bl", ["1", "2"]),
+        cmds::blpop("bl", 1),
+        cmds::brpop("bl", 1),
         cmds::lrange("l", 0, -1),
         cmds::llen("l"),
         cmds::lindex("l", -1),
@@ -586,6 +598,9 @@ fn typed_helpers_are_valid_commands() {
         cmds::spop("s1"),
         cmds::zadd("z", 1.5, "m"),
         cmds::zadd("z", f64::INFINITY, "top"),
+        cmds::zadd_multiple("z", [(3.0, "c"), (4.0, "d")]),
+        cmds::bzpopmin("z", 1),
+        cmds::bzpopmax("z", 1),
         cmds::zincr_by("z", 2.0, "m"),
         cmds::zscore("z", "m"),
         cmds::zrange("z", 0, -1),
@@ -607,8 +622,8 @@ fn typed_helpers_are_valid_commands() {
     ];
     assert_eq!(
         all.len(),
-        cmds::NAMES.len() + 2,
-        "one invocation per helper (sadd and zadd twice)"
+        cmds::NAMES.len() + 3,
+        "one invocation per helper (sadd, zadd and rpush twice)"
     );
     for cmd in &all {
         let words: Vec<String> = std::iter::once(cmd.name())

@@ -156,18 +156,15 @@ fn a_killed_shard_is_down_fast_other_shards_unaffected_and_it_comes_back() {
         m.run(Cmd::new("SET").arg(&other_key).arg("v")).unwrap(),
         Value::Okay
     );
-    assert!(
-        t.elapsed() < Duration::from_millis(100),
-        "{:?}",
-        t.elapsed()
-    );
+    // (Wide margins throughout: the exact bounds are checked in the simulator.)
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
     let down = m.wait_event(
-        Duration::from_secs(3),
+        Duration::from_secs(10),
         |e| matches!(e, Event::ShardDown { name, .. } if **name == *victim),
     );
     println!("killed shard down after {:?}", down - killed);
     assert!(
-        down - killed < Duration::from_millis(1_000),
+        down - killed < Duration::from_secs(5),
         "{:?}",
         down - killed
     );
@@ -175,12 +172,12 @@ fn a_killed_shard_is_down_fast_other_shards_unaffected_and_it_comes_back() {
     shards.server(1).restart().unwrap();
     let restarted = m.start.elapsed();
     let up = m.wait_event(
-        Duration::from_secs(3),
+        Duration::from_secs(10),
         |e| matches!(e, Event::ShardUp { name, .. } if **name == *victim),
     );
     println!("restarted shard up after {:?}", up - restarted);
     assert!(
-        up - restarted < Duration::from_millis(800),
+        up - restarted < Duration::from_secs(5),
         "{:?}",
         up - restarted
     );
@@ -195,12 +192,12 @@ fn a_paused_shard_goes_down_and_returns_when_resumed() {
     m.pump(Duration::from_millis(200));
     let paused = m.start.elapsed();
     shards.server(0).pause().unwrap();
-    let down = m.wait_event(Duration::from_secs(5), |e| {
+    let down = m.wait_event(Duration::from_secs(10), |e| {
         matches!(e, Event::ShardDown { .. })
     });
     println!("paused shard down after {:?}", down - paused);
     assert!(
-        down - paused < Duration::from_millis(2_500),
+        down - paused < Duration::from_secs(8),
         "{:?}",
         down - paused
     );
@@ -211,13 +208,9 @@ fn a_paused_shard_goes_down_and_returns_when_resumed() {
     );
     shards.server(0).resume().unwrap();
     let resumed = m.start.elapsed();
-    let up = m.wait_event(Duration::from_secs(3), |e| {
+    let up = m.wait_event(Duration::from_secs(10), |e| {
         matches!(e, Event::ShardUp { .. })
     });
     println!("resumed shard up after {:?}", up - resumed);
-    assert!(
-        up - resumed < Duration::from_millis(1_500),
-        "{:?}",
-        up - resumed
-    );
+    assert!(up - resumed < Duration::from_secs(5), "{:?}", up - resumed);
 }

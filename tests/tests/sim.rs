@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use redis_ring_tests::sim::{run, Bug, SimOptions};
+use redis_ring_tests::sim::{run, Bug, Fault, FaultTally, SimOptions};
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -25,7 +25,9 @@ fn many(default_runs: u64) {
         ..SimOptions::default()
     };
     let started = Instant::now();
-    let (mut requests, mut faults, mut timeouts, mut steps) = (0, 0, 0, 0);
+    let (mut requests, mut timeouts, mut steps) = (0, 0, 0);
+    let (mut ok, mut errors, mut values) = (0, 0, 0);
+    let mut faults = FaultTally::default();
     let (mut detect, mut recover, mut resume, mut healthy) = Default::default();
     for seed in first..first + runs {
         match run(seed, &options) {
@@ -36,7 +38,10 @@ fn many(default_runs: u64) {
                 }
                 requests += o.tally.accepted;
                 timeouts += o.tally.timeouts;
-                faults += o.faults;
+                ok += o.tally.ok;
+                errors += o.tally.errors;
+                values += o.tally.values_checked;
+                faults.add(&o.faults);
                 steps += o.steps;
                 detect = o.tally.max_crash_detection.max(detect);
                 recover = o.tally.max_restart_recovery.max(recover);
@@ -47,12 +52,50 @@ fn many(default_runs: u64) {
         }
     }
     println!(
-        "{runs} runs from seed {first}: {requests} requests, {faults} faults, {timeouts} timeouts, \
-         {steps} steps in {:?}; worst crash→down {detect:?}, restart→up {recover:?}, \
-         resume/heal→up {resume:?}, healthy-shard latency {healthy:?}",
+        "{runs} runs from seed {first}: {requests} requests ({ok} ok, {errors} failed, \
+         {timeouts} timeouts, {values} read values checked against the model), {} faults \
+         applied {:?}, recoveries {:?}, {steps} steps in {:?}; worst crash→down {detect:?}, \
+         restart→up {recover:?}, resume/heal→up {resume:?}, healthy-shard latency {healthy:?}",
+        faults.total(),
+        faults.applied,
+        faults.recovered,
         started.elapsed()
     );
+    if runs >= 100 {
+        // A run set that injected nothing, or whose faults never bit, proves nothing.
+        for kind in FAULT_KINDS {
+            let applied = faults.applied.get(&kind).copied().unwrap_or(0);
+            assert!(applied > 0, "no {kind:?} fault took effect in {runs} runs");
+            let recovered = faults.recovered.get(&kind).copied().unwrap_or(0);
+            assert!(
+                recovered > 0,
+                "no shard answered again after a {kind:?} in {runs} runs"
+            );
+        }
+        for end in [Fault::Restart, Fault::Resume, Fault::Heal, Fault::Readd] {
+            assert!(
+                faults.applied.get(&end).copied().unwrap_or(0) > 0,
+                "no {end:?}"
+            );
+        }
+        assert!(
+            errors > 0 && timeouts > 0,
+            "no request failed in {runs} runs"
+        );
+        assert!(ok > errors, "{ok} requests succeeded, {errors} failed");
+        assert!(values > requests / 10, "only {values} values checked");
+    }
 }
+
+/// Every kind of fault (not counting ends); each must take effect in a run set.
+const FAULT_KINDS: [Fault; 6] = [
+    Fault::Crash,
+    Fault::Hang,
+    Fault::Partition,
+    Fault::Reset,
+    Fault::Garbage,
+    Fault::Remove,
+];
 
 #[test]
 fn seeds() {
@@ -85,26 +128,60 @@ fn same_seed_same_run() {
     );
 }
 
-#[test]
-fn the_checker_catches_a_reply_delivered_to_the_wrong_connection() {
+/// Each seed in `seeds` with `bug` planted must fail, by the rule meant for the bug.
+fn caught(bug: Bug, seeds: std::ops::Range<u64>) {
+    let rule = bug.rule().expect("a bug");
     let options = SimOptions {
-        bug: Bug::CrossedReplies,
+        bug,
         ..SimOptions::default()
     };
-    for seed in 1..20 {
-        let failure = run(seed, &options).expect_err("a crossed reply must be caught");
-        println!("seed {seed}: {}", failure.message);
+    for seed in seeds {
+        let failure = run(seed, &options)
+            .map(|_| ())
+            .expect_err(&format!("seed {seed}: {bug:?} was not caught"));
+        assert_eq!(
+            failure.rule, rule,
+            "seed {seed}: {bug:?} caught by the wrong rule: {}",
+            failure.message
+        );
     }
 }
 
 #[test]
+fn the_checker_catches_a_reply_delivered_to_the_wrong_connection() {
+    caught(Bug::CrossedReplies, 1..20);
+}
+
+#[test]
 fn the_checker_catches_bytes_written_twice() {
+    caught(Bug::DoubleWrite, 1..20);
+}
+
+#[test]
+fn the_checker_catches_a_command_sent_twice() {
+    caught(Bug::CommandTwice, 1..20);
+}
+
+#[test]
+fn the_checker_catches_a_split_reply_merged_in_the_wrong_order() {
+    caught(Bug::WrongMerge, 1..20);
+}
+
+#[test]
+fn the_checker_names_the_rule_a_run_broke() {
+    // A healthy run passes; the same seed with a bug fails, and says which rule and seed.
+    let seed = 2;
+    run(seed, &SimOptions::default()).unwrap_or_else(|f| panic!("{f}"));
     let options = SimOptions {
-        bug: Bug::DoubleWrite,
+        bug: Bug::CommandTwice,
         ..SimOptions::default()
     };
-    let failure = run(5, &options).expect_err("a double write must be caught");
-    println!("{}", failure.message);
+    let failure = run(seed, &options).map(|_| ()).unwrap_err();
+    let text = failure.to_string();
+    assert!(
+        text.contains("RanTwice") && text.contains("SIM_SEED=2"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -123,6 +200,28 @@ fn random_input_programs_keep_the_ring_invariants() {
             result.is_ok(),
             "ring_inputs program from seed {seed} fails; replay: SIM_SEED={seed} SIM_RUNS=1 \
              cargo test -p redis-ring-tests --test sim random_input_programs; bytes: {program:?}"
+        );
+    }
+}
+
+#[test]
+fn random_programs_keep_the_ring_core_invariants() {
+    // The `ring_core` fuzz check (the driver contract, `pending()` accounting, every request
+    // ending) on seeded random programs (cargo-fuzz explores further).
+    use redis_ring_tests::fuzz_checks::ring_core::check;
+    use redis_ring_tests::sim::rng::SimRng;
+    let runs = env_u64("SIM_RUNS", 1_000);
+    let first = env_u64("SIM_SEED", 1);
+    for seed in first..first + runs {
+        let mut rng = SimRng::new(seed);
+        let len = rng.range(0, 600) as usize;
+        let program: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+        let result = std::panic::catch_unwind(|| check(&program));
+        assert!(
+            result.is_ok(),
+            "ring_core program from seed {seed} fails; replay: SIM_SEED={seed} SIM_RUNS=1 \
+             cargo test -p redis-ring-tests --test sim random_programs_keep_the_ring_core; \
+             bytes: {program:?}"
         );
     }
 }

@@ -6,7 +6,8 @@
 //! the committed seeds of `fuzz/corpus/<target>/` are read but never written. The whole
 //! libFuzzer output goes to `fuzz/target/logs/<target>.log`; the terminal gets one status line
 //! every ~30 s and a summary: runs, exec/s, coverage (`cov`/`ft`), CPU seconds used, and for a
-//! crash the artifact path and how to replay it. Fails when any target crashed.
+//! crash the artifact path and how to replay it. Fails when any target crashed. A missing
+//! nightly toolchain or cargo-fuzz is installed first (rustup, `cargo install --locked`).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -51,7 +52,7 @@ pub(crate) fn fuzz(args: &[String]) -> Result<(), String> {
             all.join(", ")
         ));
     }
-    check_cargo_fuzz()?;
+    ensure_cargo_fuzz()?;
     let mut reports = Vec::new();
     for target in &targets {
         println!("\n==> fuzz {target} for {secs} s");
@@ -129,19 +130,59 @@ fn nightly_cargo() -> Command {
     cmd
 }
 
-fn check_cargo_fuzz() -> Result<(), String> {
-    let ok = nightly_cargo()
-        .args(["fuzz", "--version"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
+/// Makes `cargo +nightly fuzz` available, installing what is missing (as `cargo xtask test`
+/// installs redis-server): the nightly toolchain with rustup (minimal profile), then
+/// cargo-fuzz with `cargo install --locked`. Says what it runs; fails with the command to
+/// run by hand when an install fails.
+fn ensure_cargo_fuzz() -> Result<(), String> {
+    let works = |args: &[&str]| {
+        nightly_cargo()
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !works(&["--version"]) {
+        install(
+            "the nightly toolchain (cargo-fuzz needs it)",
+            Command::new("rustup").args([
+                "toolchain",
+                "install",
+                "nightly",
+                "--profile",
+                "minimal",
+            ]),
+            "rustup toolchain install nightly --profile minimal",
+        )?;
+    }
+    if !works(&["fuzz", "--version"]) {
+        let mut cmd = Command::new("cargo");
+        cmd.args(["install", "--locked", "cargo-fuzz"])
+            .env_remove("RUSTUP_TOOLCHAIN")
+            .env_remove("CARGO_TARGET_DIR");
+        install("cargo-fuzz", &mut cmd, "cargo install --locked cargo-fuzz")?;
+    }
+    if works(&["fuzz", "--version"]) {
         Ok(())
     } else {
-        Err("`cargo +nightly fuzz` is not available: install it with \
-             `rustup toolchain install nightly && cargo install cargo-fuzz`"
-            .into())
+        Err(
+            "`cargo +nightly fuzz` is still not available after installing it: install it \
+             with `rustup toolchain install nightly && cargo install cargo-fuzz`"
+                .into(),
+        )
+    }
+}
+
+/// Runs an install step, its output on the terminal.
+fn install(what: &str, cmd: &mut Command, by_hand: &str) -> Result<(), String> {
+    println!("==> installing {what}: {by_hand}");
+    match cmd.status() {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(format!(
+            "installing {what} failed ({s}); run `{by_hand}` by hand"
+        )),
+        Err(e) => Err(format!("cannot run `{by_hand}` ({e}); run it by hand")),
     }
 }
 

@@ -1,7 +1,8 @@
 //! `cargo xtask <command>`: the project's set-up and chores.
 //!
-//! * `test`: the one test command (fmt, clippy, no_std build, every test, fuzz corpora),
-//!   after making sure a `redis-server` 6.2+ is available.
+//! * `test`: the one test command (fmt, clippy, no_std build, every test, the published
+//!   crates packaged and documented with warnings denied, fuzz corpora), after making sure a
+//!   `redis-server` 6.2+ is available.
 //! * `demo`: the same redis-server check, then `redis-ring demo`.
 //! * `fuzz [--time SECS] [TARGET...]`: every fuzz target (or those named) for SECS seconds
 //!   each with `cargo +nightly fuzz` (see `fuzz.rs`).
@@ -158,6 +159,37 @@ fn run_tests(steps: &mut Steps) -> Result<(), String> {
     steps.run("cargo test --workspace --doc", || {
         run(cargo().args(["test", "--workspace", "--doc"]))
     })?;
+    let published = steps.run("published crates: cargo metadata", published_crates)?;
+    println!("published crates: {}", published.join(", "));
+    let selected: Vec<String> = published
+        .iter()
+        .flat_map(|p| ["-p".into(), p.clone()])
+        .collect();
+    steps.run(
+        "published crates package (cargo package --no-verify)",
+        || {
+            // Offline first (the index cache holds every dependency after the build above).
+            let package = |offline: bool| {
+                let mut cmd = cargo();
+                cmd.args(["package", "--no-verify", "--allow-dirty", "--quiet"])
+                    .args(&selected);
+                if offline {
+                    cmd.arg("--offline");
+                }
+                run(&mut cmd)
+            };
+            package(true).or_else(|_| package(false))
+        },
+    )?;
+    steps.run(
+        "published crates' docs (RUSTDOCFLAGS=\"-D warnings\" cargo doc --no-deps)",
+        || {
+            run(cargo()
+                .args(["doc", "--no-deps", "--quiet"])
+                .args(&selected)
+                .env("RUSTDOCFLAGS", "-D warnings"))
+        },
+    )?;
     if has_fuzz_targets() {
         steps.run("fuzz seed corpora replayed on stable", || {
             run(cargo().args(["test", "-p", "redis-ring-tests", "--test", "fuzz_corpus"]))
@@ -176,6 +208,41 @@ fn run_tests(steps: &mut Steps) -> Result<(), String> {
             ))
         }
     })
+}
+
+/// The workspace crates that may be published (no `publish = false`), which must package
+/// cleanly and document without warnings.
+fn published_crates() -> Result<Vec<String>, String> {
+    let out = cargo()
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
+    let names: Vec<String> = meta["packages"]
+        .as_array()
+        .ok_or("cargo metadata: no packages")?
+        .iter()
+        // `publish`: null when publishable, a list of registries (empty: `false`) otherwise.
+        .filter(|p| p["publish"].is_null())
+        .filter_map(|p| p["name"].as_str().map(str::to_string))
+        .collect();
+    if names.is_empty() {
+        return Err("no publishable crate in the workspace".into());
+    }
+    Ok(names)
 }
 
 fn has_fuzz_targets() -> bool {

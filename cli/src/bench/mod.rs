@@ -18,6 +18,7 @@ mod ring_smol;
 mod ring_std;
 mod workload;
 
+use redis_ring_core::config::redact_addr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -63,6 +64,8 @@ pub(crate) struct Bench {
 pub(crate) struct ConnSettings {
     /// Placement algorithm.
     pub(crate) placement: redis_ring_core::placement::Algorithm,
+    /// Hash tag.
+    pub(crate) hash_tag: redis_ring_core::placement::HashTag,
     /// ACL user.
     pub(crate) user: Option<String>,
     /// AUTH password.
@@ -190,12 +193,16 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
     } else {
         1
     };
+    // One protocol for every client measured (the ring would pick RESP3, the redis crate
+    // RESP2): RESP3 unless `--resp 2`.
+    let resp = global.resp.unwrap_or(3);
     let conn = ConnSettings {
         placement: global.placement.clone(),
+        hash_tag: global.hash_tag,
         user: global.user.clone(),
         password: global.password.clone(),
         db: global.db,
-        resp: global.resp,
+        resp: Some(resp),
         timeout: global.timeout,
     };
     let start = Instant::now();
@@ -213,11 +220,11 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
         events: Arc::new(EventLog::new(start)),
         progress: view::stderr_is_live(),
     };
-    let (client, driver) = match (args.client, args.driver) {
+    let (client, driver, setup) = match (args.client, args.driver) {
         // redis-rs is not a redis-ring driver: "smol" names the runtime it runs on.
-        (Client::RedisRs, _) => ("redis-rs", "smol"),
-        (Client::RedisRing, Driver::Std) => ("redis-ring", "std"),
-        (Client::RedisRing, Driver::Smol) => ("redis-ring", "smol"),
+        (Client::RedisRs, _) => ("redis-rs", "smol", redis_rs::SETUP),
+        (Client::RedisRing, Driver::Std) => ("redis-ring", "std", ring_std::SETUP),
+        (Client::RedisRing, Driver::Smol) => ("redis-ring", "smol", ring_smol::SETUP),
     };
     let measured = match (args.client, args.driver) {
         (Client::RedisRs, _) => redis_rs::run(&mut bench)?,
@@ -233,6 +240,8 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
         settings: Settings {
             client,
             driver,
+            setup,
+            resp,
             mode: mode_name(args.mode),
             concurrency: callers,
             pipeline: batch,
@@ -240,8 +249,11 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
             duration: args.duration,
             keys: args.keys,
             value_size: args.value_size,
-            shards: shards.iter().map(|(n, a)| format!("{n}={a}")).collect(),
-            placement: placement_name(&global.placement),
+            shards: shards
+                .iter()
+                .map(|(n, a)| format!("{n}={}", redact_addr(a)))
+                .collect(),
+            placement: placement_name(&global.placement, global.hash_tag),
         },
         start_unix_ms: measured.clock.start_unix_ms,
         elapsed: measured.end.duration_since(measured.clock.start),

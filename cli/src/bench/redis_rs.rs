@@ -2,7 +2,10 @@
 //! side-by-side figure.
 //!
 //! One multiplexed connection per shard (opened before the clock starts, shared by every
-//! caller), keys placed with our placement over all the shards. redis-rs has no ring: no
+//! caller), keys placed with our placement over all the shards, the same RESP version as
+//! the ring. The same set-up as `ring_smol`: the callers are tasks on an executor of the
+//! bench's own thread; the client's I/O (the connections' tasks, which the crate spawns on
+//! smol's global executor) runs on another thread. redis-rs has no ring: no
 //! health checks, no events, and a broken multiplexed connection stays broken, so a killed
 //! shard fails its keys until the end of the run (that is the behaviour being compared).
 
@@ -21,19 +24,27 @@ use super::{Bench, ConnSettings, Measured};
 use crate::args::Mode;
 use crate::rng::Rng;
 
+/// Where the callers and the I/O run (the JSON's `setup`).
+pub(super) const SETUP: &str = "callers: async tasks on one executor on the bench's thread; \
+                                I/O: the connections' tasks on smol's global executor thread";
+
 /// Connects, measures, hands back the callers' recorders.
 pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
-    smol::block_on(async {
+    let callers = smol::Executor::new();
+    smol::block_on(callers.run(async {
         let mut conns = Vec::with_capacity(bench.shards.len());
         for (name, addr) in &bench.shards {
-            let conn = connect(addr, &bench.conn)
-                .await
-                .map_err(|e| format!("redis-rs: shard {name} ({addr}): {e}"))?;
+            let conn = connect(addr, &bench.conn).await.map_err(|e| {
+                let addr = redis_ring_core::config::redact_addr(addr);
+                format!("redis-rs: shard {name} ({addr}): {e}")
+            })?;
             conns.push(conn);
         }
         let shared = Arc::new(Shared {
             conns,
-            placement: bench.shard_list.placement(&bench.conn.placement),
+            placement: bench
+                .shard_list
+                .placement(&bench.conn.placement, bench.conn.hash_tag),
             workload: bench.workload.clone(),
         });
         let (clock, progress) = bench.begin();
@@ -43,7 +54,7 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
                 let mut rec = bench.recorder(&clock);
                 let mut rng = Rng::new(bench.caller_seed(i));
                 let (mode, batch) = (bench.mode, bench.batch);
-                smol::spawn(async move {
+                callers.spawn(async move {
                     while Instant::now() < clock.deadline {
                         let t0 = Instant::now();
                         let (ok, err) = if mode == Mode::Pipeline {
@@ -63,7 +74,7 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
             recorders.push(t.await);
         }
         Ok(Bench::measured(clock, progress, recorders))
-    })
+    }))
 }
 
 async fn connect(addr: &str, opts: &ConnSettings) -> redis::RedisResult<MultiplexedConnection> {

@@ -17,6 +17,10 @@ pub(crate) struct Settings {
     pub(crate) client: &'static str,
     /// `std` or `smol` (redis-ring), `smol` (redis-rs: its runtime).
     pub(crate) driver: &'static str,
+    /// Where the callers and the client's I/O run (threads, executors).
+    pub(crate) setup: &'static str,
+    /// The RESP version every connection speaks (2 or 3).
+    pub(crate) resp: u8,
     /// `seq`, `conc` or `pipeline`.
     pub(crate) mode: &'static str,
     /// Concurrent callers.
@@ -124,6 +128,8 @@ impl Report {
         json!({
             "client": s.client,
             "driver": s.driver,
+            "setup": s.setup,
+            "resp": s.resp,
             "mode": s.mode,
             "concurrency": s.concurrency,
             "pipeline": s.pipeline,
@@ -177,6 +183,7 @@ impl Report {
             if s.shards.len() == 1 { "" } else { "s" },
             s.placement,
         );
+        let _ = writeln!(out, "  RESP{}; {}", s.resp, s.setup);
         let _ = writeln!(
             out,
             "  {} ops in {:.2}s: {} ok, {} errors  =>  {} ops/s",
@@ -293,6 +300,8 @@ mod tests {
             settings: Settings {
                 client: "redis-ring",
                 driver: "std",
+                setup: "callers: one OS thread each",
+                resp: 3,
                 mode: "conc",
                 concurrency: 2,
                 pipeline: 1,
@@ -331,6 +340,8 @@ mod tests {
             json!([{"name": "a", "addr": "127.0.0.1:1", "ops": 5, "errors": 1,
                     "p50_us": 50, "p99_us": 2000, "state": "up"}])
         );
+        assert_eq!(j["resp"], 3);
+        assert_eq!(j["setup"], "callers: one OS thread each");
         assert_eq!(j["ops"], 5);
         assert_eq!(j["ok"], 4);
         assert_eq!(j["errors"], 1);

@@ -1,5 +1,7 @@
-//! `bench --client redis-ring --driver smol`: one task per caller on smol's executor, all
-//! sharing one `Ring` (its driver task pipelines their commands per shard).
+//! `bench --client redis-ring --driver smol`: one task per caller on an executor of the
+//! bench's own thread, all sharing one `Ring`, whose driver (pipelining their commands per
+//! shard) runs on a thread of its own. The `redis` crate is measured on the same set-up
+//! (`redis_rs`): callers on the bench's thread, the client's I/O on another.
 
 use std::time::{Duration, Instant};
 
@@ -12,16 +14,22 @@ use super::{Bench, ConnSettings, Measured};
 use crate::args::Mode;
 use crate::rng::Rng;
 
+/// Where the callers and the I/O run (the JSON's `setup`).
+pub(super) const SETUP: &str = "callers: async tasks on one executor on the bench's thread; \
+                                I/O: the ring's driver on a thread of its own";
+
 fn build(shards: &[(String, String)], c: &ConnSettings) -> Result<Ring, String> {
     let mut builder = Ring::builder()
         .shards(shards.iter().cloned())
         .placement(c.placement.clone())
+        .hash_tag(c.hash_tag)
         .command_timeout(c.timeout)
         .connect_timeout(c.timeout)
         .db(c.db)
         .client_name("redis-ring-cli")
-        // The callers' tasks keep smol's global executor busy; a driver of its own never
-        // waits behind them (measured: ~1.4x the throughput with 50 callers).
+        // The callers' tasks keep their executor busy; a driver of its own never waits
+        // behind them (measured: ~1.4x the throughput with 50 callers). The redis crate's
+        // connection tasks get a thread of their own too (see `redis_rs`).
         .runtime(redis_ring_smol::Smol::new().driver_thread(true))
         .protocol(match c.resp {
             Some(2) => Protocol::Resp2,
@@ -41,7 +49,8 @@ fn build(shards: &[(String, String)], c: &ConnSettings) -> Result<Ring, String> 
 
 /// Builds the ring, waits for its shards, measures, hands back the callers' recorders.
 pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
-    smol::block_on(async {
+    let callers = smol::Executor::new();
+    smol::block_on(callers.run(async {
         let ring = build(&bench.shards, &bench.conn)?;
         let deadline = Instant::now() + bench.conn.timeout.max(Duration::from_secs(2));
         while !ring.stats().iter().all(|s| s.up) {
@@ -56,7 +65,7 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
         let sampled = ring.clone();
         let sampler = Sampler::start(clock.start, move || sampled.stats())?;
         let log = bench.events();
-        let forwarder = smol::spawn(async move {
+        let forwarder = callers.spawn(async move {
             while let Some(event) = events.recv().await {
                 if let Some((shard, up)) = up_down(&event) {
                     log.push(shard, up);
@@ -70,7 +79,7 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
                 let mut rec = bench.recorder(&clock);
                 let mut rng = Rng::new(bench.caller_seed(i));
                 let (mode, batch) = (bench.mode, bench.batch);
-                smol::spawn(async move {
+                callers.spawn(async move {
                     while Instant::now() < clock.deadline {
                         let t0 = Instant::now();
                         let (ok, err) = if mode == Mode::Pipeline {
@@ -104,5 +113,5 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
         ring.close().await; // ends the event channel
         forwarder.await;
         Ok(measured)
-    })
+    }))
 }

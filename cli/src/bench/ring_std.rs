@@ -14,6 +14,9 @@ use crate::args::Mode;
 use crate::connect::{GlobalConn, RingSettings};
 use crate::rng::Rng;
 
+/// Where the callers and the I/O run (the JSON's `setup`).
+pub(super) const SETUP: &str = "callers: one OS thread each; I/O: the ring's reactor thread";
+
 /// The command for a workload request.
 pub(super) fn command(workload: &Workload, req: Request) -> Cmd {
     match req {
@@ -37,6 +40,7 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
         shards: bench.shards.clone(),
         global: GlobalConn {
             placement: bench.conn.placement.clone(),
+            hash_tag: bench.conn.hash_tag,
             user: bench.conn.user.clone(),
             password: bench.conn.password.clone(),
             db: bench.conn.db,

@@ -52,6 +52,9 @@ pub struct Cmd {
     buf: Vec<u8>,
     /// One span per word, name first.
     spans: Vec<Span>,
+    /// The caller declared that running the command twice is harmless (see
+    /// [`Cmd::idempotent`]).
+    idempotent: bool,
 }
 
 impl Cmd {
@@ -67,9 +70,52 @@ impl Cmd {
         let mut cmd = Cmd {
             buf: Vec::with_capacity(name.len() + 8 + bytes + args * 8),
             spans: Vec::with_capacity(args + 1),
+            idempotent: false,
         };
         cmd.push_word(name);
         cmd
+    }
+
+    /// Declares the command idempotent: running it twice has the effect of running it once
+    /// (`SET k v`, `DEL k`, `HSET h f v`, but not `INCR`, `LPUSH`, `SET k v GET`...).
+    ///
+    /// The ring re-sends a command automatically only when it provably did not run (it was
+    /// never completely written to the socket, the connection was refused, or the server
+    /// answered an error saying it did not run it: `LOADING`, `TRYAGAIN`, `MASTERDOWN`...),
+    /// or when it is safe to repeat: a read-only command of the command table
+    /// ([`CommandInfo::is_read_only`](super::CommandInfo::is_read_only)) or a command
+    /// declared idempotent here. Any other command whose connection broke after it was
+    /// written fails with [`Error::MayHaveRun`](crate::error::Error::MayHaveRun).
+    /// (go-redis re-sends it; this library does not, unless told so.)
+    ///
+    /// ```
+    /// use redis_ring_core::command::Cmd;
+    ///
+    /// let cmd = Cmd::new("SET").arg("k").arg("v").idempotent();
+    /// assert!(cmd.is_idempotent());
+    /// assert!(!Cmd::new("INCR").arg("k").is_idempotent());
+    /// ```
+    #[must_use]
+    pub fn idempotent(mut self) -> Cmd {
+        self.idempotent = true;
+        self
+    }
+
+    /// Sets or clears the idempotence declaration in place (see [`Cmd::idempotent`]).
+    pub fn set_idempotent(&mut self, idempotent: bool) -> &mut Cmd {
+        self.idempotent = idempotent;
+        self
+    }
+
+    /// Whether the caller declared the command idempotent (see [`Cmd::idempotent`]).
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotent
+    }
+
+    /// Whether the ring may re-send the command after its connection broke with the command
+    /// written: declared idempotent, or read-only per the command table.
+    pub fn may_resend(&self) -> bool {
+        self.idempotent || super::lookup(self).is_some_and(|c| c.is_read_only())
     }
 
     /// Appends `arg` (which may expand to several arguments, see [`ToArg`]) and returns the
@@ -146,6 +192,7 @@ impl Cmd {
         let mut cmd = Cmd {
             buf: Vec::with_capacity(self.buf.len()),
             spans: Vec::with_capacity(indices.size_hint().0 + 1),
+            idempotent: self.idempotent,
         };
         cmd.buf
             .extend_from_slice(&self.buf[name.header..name.end()]);

@@ -5,7 +5,8 @@ Usage: redis-server --port 6399 & python3 gen_table.py 6399 > table.rs
 
 Data source: `COMMAND INFO` and `COMMAND DOCS` of the server (for Redis 7.0 these are the
 `key_specs`, `arity`, `flags` and first/last/step of `src/commands/*.json`). The key specs,
-arity, legacy range and blocking flag are copied; the routing class of each command is
+arity, legacy range, blocking flag and read-only flag (`readonly` and not `blocking`: safe to
+re-send after a lost connection) are copied; the routing class of each command is
 assigned by the rules and lists below (the server has no such notion). The committed table
 was produced from redis-server 7.0.15; `tests/tests/command_table_real_redis.rs` checks it
 against a live server on every test run, so a regenerated or hand-edited table cannot drift.
@@ -146,6 +147,8 @@ def entry(c, parent=None, indent="    "):
            f'&[{", ".join(specs_rs)}])')
     if full in SPECIAL_KEYS:
         out += f".with_keys(SpecialKeys::{SPECIAL_KEYS[full]})"
+    if "readonly" in flags and "blocking" not in flags:
+        out += ".read_only()"
     if subs:
         items = sorted(subs, key=lambda s: s[0].split("|")[-1].upper())
         body = ",\n".join(entry(s, short, indent + "    ") for s in items)

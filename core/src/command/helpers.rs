@@ -15,7 +15,8 @@
 ///
 /// * the arguments are `impl ToArg` for keys, values and members (so `&str`, `String`,
 ///   `&[u8]`, integers, slices, tuples all work) and concrete types for numbers with a
-///   meaning (`seconds: u64`);
+///   meaning: every duration is a `u64` (`seconds`, `milliseconds`, `unix_seconds`), the
+///   same type for `set_ex`, `getex`, `expire`, `pexpire`, `expire_at`, `blpop`...;
 /// * `R...` are the entry's return-type parameters (possibly none: `<>`), each to be bounded
 ///   by [`FromValue`](crate::command::FromValue): value-returning helpers (`get`, `hgetall`,
 ///   `lrange`, ...) let the caller choose `String`, `Vec<u8>`, `i64`, `Option<_>`,
@@ -179,15 +180,15 @@ macro_rules! for_each_command {
                 $crate::command::Cmd::new("TOUCH").arg(keys)
             }
             /// `EXPIRE key seconds`: whether the time to live was set.
-            fn expire<>(key: impl $crate::command::ToArg, seconds: i64) -> bool {
+            fn expire<>(key: impl $crate::command::ToArg, seconds: u64) -> bool {
                 $crate::command::Cmd::new("EXPIRE").arg(key).arg(seconds)
             }
             /// `PEXPIRE key milliseconds`: whether the time to live was set.
-            fn pexpire<>(key: impl $crate::command::ToArg, milliseconds: i64) -> bool {
+            fn pexpire<>(key: impl $crate::command::ToArg, milliseconds: u64) -> bool {
                 $crate::command::Cmd::new("PEXPIRE").arg(key).arg(milliseconds)
             }
             /// `EXPIREAT key unix_seconds`: whether the expiry was set.
-            fn expire_at<>(key: impl $crate::command::ToArg, unix_seconds: i64) -> bool {
+            fn expire_at<>(key: impl $crate::command::ToArg, unix_seconds: u64) -> bool {
                 $crate::command::Cmd::new("EXPIREAT").arg(key).arg(unix_seconds)
             }
             /// `TTL key`: seconds to live; -1 without expiry, -2 when the key does not exist.
@@ -197,6 +198,25 @@ macro_rules! for_each_command {
             /// `PTTL key`: milliseconds to live; -1 without expiry, -2 when absent.
             fn pttl<>(key: impl $crate::command::ToArg) -> i64 {
                 $crate::command::Cmd::new("PTTL").arg(key)
+            }
+            // ---- blocking pops (on a dedicated connection; 0 seconds: wait for ever) ----
+            /// `BLPOP key... seconds`: `(key, element)` popped from the head of the first
+            /// non-empty list, or nil after `seconds` (e.g. `Option<(String, String)>`).
+            fn blpop<V>(keys: impl $crate::command::ToArg, seconds: u64) -> V {
+                $crate::command::Cmd::new("BLPOP").arg(keys).arg(seconds)
+            }
+            /// `BRPOP key... seconds`: as `blpop`, from the tail.
+            fn brpop<V>(keys: impl $crate::command::ToArg, seconds: u64) -> V {
+                $crate::command::Cmd::new("BRPOP").arg(keys).arg(seconds)
+            }
+            /// `BZPOPMIN key... seconds`: `(key, member, score)` with the lowest score, or nil
+            /// after `seconds` (e.g. `Option<(String, String, f64)>`).
+            fn bzpopmin<V>(keys: impl $crate::command::ToArg, seconds: u64) -> V {
+                $crate::command::Cmd::new("BZPOPMIN").arg(keys).arg(seconds)
+            }
+            /// `BZPOPMAX key... seconds`: as `bzpopmin`, the highest score.
+            fn bzpopmax<V>(keys: impl $crate::command::ToArg, seconds: u64) -> V {
+                $crate::command::Cmd::new("BZPOPMAX").arg(keys).arg(seconds)
             }
             /// `PERSIST key`: whether an expiry was removed.
             fn persist<>(key: impl $crate::command::ToArg) -> bool {
@@ -345,6 +365,11 @@ macro_rules! for_each_command {
             /// `ZADD key score member`: how many members were added.
             fn zadd<>(key: impl $crate::command::ToArg, score: f64, member: impl $crate::command::ToArg) -> u64 {
                 $crate::command::Cmd::new("ZADD").arg(key).arg(score).arg(member)
+            }
+            /// `ZADD key score member [score member ...]` from `(score, member)` pairs (a slice,
+            /// an array or a `Vec` of them): how many members were added.
+            fn zadd_multiple<>(key: impl $crate::command::ToArg, items: impl $crate::command::ToArg) -> u64 {
+                $crate::command::Cmd::new("ZADD").arg(key).arg(items)
             }
             /// `ZREM key member...`: how many members were removed.
             fn zrem<>(key: impl $crate::command::ToArg, members: impl $crate::command::ToArg) -> u64 {

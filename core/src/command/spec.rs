@@ -304,6 +304,7 @@ pub struct CommandInfo {
     key_specs: &'static [KeySpec],
     special: SpecialKeys,
     subcommands: &'static [CommandInfo],
+    read_only: bool,
 }
 
 impl CommandInfo {
@@ -324,7 +325,13 @@ impl CommandInfo {
             key_specs,
             special: SpecialKeys::None,
             subcommands: &[],
+            read_only: false,
         }
+    }
+
+    pub(crate) const fn read_only(mut self) -> CommandInfo {
+        self.read_only = true;
+        self
     }
 
     pub(crate) const fn with_keys(mut self, special: SpecialKeys) -> CommandInfo {
@@ -356,6 +363,14 @@ impl CommandInfo {
     /// Whether the command blocks its connection.
     pub fn block(&self) -> Block {
         self.block
+    }
+
+    /// Whether the command only reads (Redis's `readonly` flag, blocking commands excluded):
+    /// running it twice has the effect of running it once, so the ring may re-send it after
+    /// a connection was lost with the command written (see
+    /// [`Cmd::idempotent`](super::Cmd::idempotent) for the other commands).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// Redis's legacy `(first key, last key, step)` (`argv` indices; `last` < 0 counts from

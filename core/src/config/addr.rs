@@ -26,9 +26,52 @@ impl fmt::Display for AddrError {
 
 impl core::error::Error for AddrError {}
 
+/// `addr` as it may be shown (tables, JSON, logs, errors): a URL's password replaced by
+/// `***` (`redis://user:***@host:port/db`); a user-info part without `:` is replaced whole
+/// (some clients read it as a password); anything else unchanged. Never fails: an address
+/// that does not parse is shown with the same rule.
+///
+/// ```
+/// use redis_ring_core::config::redact_addr;
+///
+/// assert_eq!(redact_addr("redis://user:s3cret@h:1/0"), "redis://user:***@h:1/0");
+/// assert_eq!(redact_addr("redis://:s3cret@h:1"), "redis://:***@h:1");
+/// assert_eq!(redact_addr("redis://s3cret@h:1"), "redis://***@h:1");
+/// assert_eq!(redact_addr("127.0.0.1:6379"), "127.0.0.1:6379");
+/// ```
+pub fn redact_addr(addr: &str) -> alloc::borrow::Cow<'_, str> {
+    use alloc::borrow::Cow;
+    let Some(scheme_end) = addr.find("://") else {
+        return Cow::Borrowed(addr);
+    };
+    let rest = &addr[scheme_end + 3..];
+    // The user info ends at the last `@` before the path (a password may hold `@`, `/`...).
+    let authority_end = rest.rfind('@');
+    let Some(at) = authority_end else {
+        return Cow::Borrowed(addr);
+    };
+    let user_info = &rest[..at];
+    let shown = match user_info.split_once(':') {
+        Some((user, _)) => alloc::format!("{user}:***"),
+        None => "***".into(),
+    };
+    Cow::Owned(alloc::format!(
+        "{}{}{}",
+        &addr[..scheme_end + 3],
+        shown,
+        &rest[at..]
+    ))
+}
+
 /// Splits `host[:port]`, `[v6]` or `[v6]:port`.
 pub(super) fn split_host_port(s: &str) -> Result<(&str, Option<u16>), AddrError> {
     const BAD_PORT: AddrError = AddrError("the port must be a number from 1 to 65535");
+    if s.contains([';', '=']) {
+        // `a=h:1;b=h:2`: several shards written with the wrong separator.
+        return Err(AddrError(
+            "';' or '=' inside an address: shards are separated by commas (a=host:6379,b=host:6380)",
+        ));
+    }
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let end = rest
             .find(']')

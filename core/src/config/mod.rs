@@ -27,13 +27,13 @@ use alloc::sync::Arc;
 use core::fmt;
 
 use crate::command::CommandTable;
-use crate::placement::Algorithm;
+use crate::placement::{Algorithm, HashTag};
 use crate::resp::{Limits, Value};
 use crate::time::Duration;
 
 mod addr;
 mod spec;
-pub use addr::AddrError;
+pub use addr::{redact_addr, AddrError};
 pub use spec::{Endpoint, IntoShardSpec, ShardSpec, TlsOptions};
 
 /// Which RESP version connections speak.
@@ -129,12 +129,55 @@ impl fmt::Debug for HeartbeatCheck {
     }
 }
 
+/// A per-shard bound on the requests waiting for one shard's shared connection
+/// ([`Config::queue_limit`]): bytes not yet written to its socket, and commands queued or in
+/// flight (sent, reply not yet received). Heartbeats are never held back by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueueLimit {
+    /// Most bytes of commands not yet written to the shard's socket. Default 64 MiB.
+    pub max_bytes: usize,
+    /// Most commands queued or in flight on the shard's shared connection. Default 100 000.
+    pub max_commands: usize,
+    /// What happens to a request that would exceed the bound.
+    pub when_full: WhenFull,
+}
+
+impl Default for QueueLimit {
+    fn default() -> Self {
+        QueueLimit {
+            max_bytes: 64 << 20,
+            max_commands: 100_000,
+            when_full: WhenFull::Wait,
+        }
+    }
+}
+
+/// What happens to a request whose shard's queue is full ([`QueueLimit`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WhenFull {
+    /// The request waits in the core (holding only the caller's command, never a second copy
+    /// in a send buffer) until the shard's queue has room, in arrival order, bounded by the
+    /// request's own timeout ([`Error::Timeout`](crate::error::Error::Timeout) naming the
+    /// shard). Backpressure with no driver support needed: the caller waits for its reply
+    /// as for any other request.
+    #[default]
+    Wait,
+    /// The request fails at once with
+    /// [`Error::ShardOverloaded`](crate::error::Error::ShardOverloaded) naming the shard.
+    Fail,
+}
+
 /// Every setting of the ring client. See the module docs for how to build one.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Config {
     /// How keys are placed over the live shards (default: go-redis v9 rendezvous).
     pub placement: Algorithm,
+    /// Which part of a key placement hashes: go-redis `{}` (default), another pair (a
+    /// twemproxy pool's `hash_tag:`), or [`HashTag::NONE`] (twemproxy's default).
+    pub hash_tag: HashTag,
     /// The command table used for routing: the built-in Redis 7.0 key specs plus your
     /// registrations (module commands). Unknown commands are routed by their first argument.
     pub commands: CommandTable,
@@ -164,6 +207,12 @@ pub struct Config {
     pub command_timeout: Duration,
     /// Retries of a request that failed with a retryable error ([`Error::is_retryable`](crate::error::Error::is_retryable)),
     /// each re-routed over the shards live at that moment. Default 3 (so 4 attempts).
+    ///
+    /// Only what provably did not run is retried (never completely written, connection
+    /// refused, a `LOADING`/`TRYAGAIN`/`MASTERDOWN`-style error reply), or what is safe to
+    /// repeat (read-only per the command table, or [`Cmd::idempotent`](crate::command::Cmd::idempotent)).
+    /// A command written whole before its connection broke fails with
+    /// [`Error::MayHaveRun`](crate::error::Error::MayHaveRun) instead (go-redis re-sends it).
     pub max_retries: u32,
     /// Backoff before the first retry; it doubles on each retry, with jitter. Default 8 ms.
     pub min_retry_backoff: Duration,
@@ -179,8 +228,10 @@ pub struct Config {
     pub new_client: Option<ShardHook>,
     /// Decoder limits for replies (bulk length, element count, nesting depth).
     pub limits: Limits,
-    /// Most bytes one connection buffers for a reply that is still incomplete; beyond it the
-    /// connection is dropped and its requests fail with a protocol error
+    /// Most bytes one reply may hold. A top-level string announcing more fails only its own
+    /// request ([`Error::ReplyTooLarge`](crate::error::Error::ReplyTooLarge)): the connection
+    /// skips it as it streams in and stays up. Any other reply still incomplete past this
+    /// many buffered bytes drops the connection, its requests failing with a protocol error
     /// ([`ErrorKind::ReplyTooLong`](crate::resp::ErrorKind::ReplyTooLong)). Default 64 MiB.
     ///
     /// Why it exists: [`Limits`] bound each bulk string (512 MiB, Redis's
@@ -194,6 +245,10 @@ pub struct Config {
     /// The default is far above what a cache normally returns, and far below what would
     /// hurt a service; raise it (up to `usize::MAX`: no cap) for replies of hundreds of MiB.
     pub max_reply_len: usize,
+    /// Per-shard bound on what waits for one shard (a stuck or slow shard must not make the
+    /// client hold unbounded memory), and what happens at the bound. Default: 64 MiB of
+    /// unwritten bytes or 100 000 commands queued or in flight; callers then wait.
+    pub queue_limit: QueueLimit,
     /// Seed of the jitter the core adds to backoffs. The core has no entropy of its own:
     /// drivers should pass a random value; the simulator passes its run's seed.
     pub seed: u64,
@@ -203,6 +258,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             placement: Algorithm::default(),
+            hash_tag: HashTag::GO_REDIS,
             commands: CommandTable::new(),
             heartbeat_interval: Duration::from_millis(500),
             heartbeat_timeout: Duration::from_millis(500),
@@ -220,6 +276,7 @@ impl Default for Config {
             new_client: None,
             limits: Limits::default(),
             max_reply_len: 64 << 20,
+            queue_limit: QueueLimit::default(),
             seed: 0x5eed_2b1d_9e37_79b9,
         }
     }

@@ -66,6 +66,10 @@ pub(crate) enum Failure {
 pub(crate) enum Received<'f, T> {
     /// The reply to the request tagged `tag`.
     Reply(T, Frame<'f>),
+    /// The reply to the request tagged `tag` announces a string of this many bytes, more
+    /// than the connection's limit (`Config::max_reply_len`): the request fails alone and
+    /// the reply is skipped as it streams in, never buffered.
+    TooLarge(T, u64),
     /// A RESP3 push frame (never the reply to a request), or, on a connection in pub/sub
     /// mode ([`Conn::pubsub`]), any frame no request waits for (RESP2 message arrays).
     Push(Frame<'f>),
@@ -76,8 +80,9 @@ pub(crate) enum Received<'f, T> {
 enum Slot<T> {
     /// A handshake step of a phase (replies of an abandoned phase are skipped).
     Handshake(Phase, Step),
-    /// A request of the ring.
-    User(T),
+    /// A request of the ring, and where its last byte lies in the connection's byte stream
+    /// (compared with [`Conn::sent_total`]: written completely or not).
+    User(T, u64),
 }
 
 /// One connection's protocol state. See the module docs for the call protocol.
@@ -90,10 +95,15 @@ pub(crate) struct Conn<T> {
     handshake_pending: u32,
     /// Bytes not yet written; the driver writes from the front.
     send: Vec<u8>,
+    /// Bytes written so far (reported by `Sent`): a request whose last byte lies beyond
+    /// was not completely written, so the server cannot have run it.
+    sent_total: u64,
     /// Bytes received but not yet decoded (only ever the start of an incomplete frame).
     recv: Vec<u8>,
     /// Most bytes `recv` may hold (`Config::max_reply_len`).
     max_recv: usize,
+    /// Bytes of a too-large reply still to skip (see [`Received::TooLarge`]).
+    skip: u64,
     decoder: Decoder,
     fifo: VecDeque<Slot<T>>,
     /// Tags pushed before the connection was ready, in order.
@@ -120,8 +130,10 @@ impl<T: Copy> Conn<T> {
             phase: Phase::Resp3,
             handshake_pending: 0,
             send: Vec::new(),
+            sent_total: 0,
             recv: Vec::new(),
             max_recv,
+            skip: 0,
             decoder: Decoder::new(limits),
             fifo: VecDeque::new(),
             waiting: VecDeque::new(),
@@ -153,7 +165,7 @@ impl<T: Copy> Conn<T> {
             + self
                 .fifo
                 .iter()
-                .filter(|s| matches!(s, Slot::User(_)))
+                .filter(|s| matches!(s, Slot::User(..)))
                 .count()
     }
 
@@ -191,7 +203,8 @@ impl<T: Copy> Conn<T> {
     pub(crate) fn push(&mut self, tag: T, cmd: &Cmd) -> bool {
         if self.state == State::Ready {
             cmd.encode(&mut self.send);
-            self.fifo.push_back(Slot::User(tag));
+            let end = self.sent_total + self.send.len() as u64;
+            self.fifo.push_back(Slot::User(tag, end));
             true
         } else {
             self.waiting.push_back(tag);
@@ -213,6 +226,7 @@ impl<T: Copy> Conn<T> {
     /// `n` bytes were written; returns whether bytes remain.
     pub(crate) fn on_sent(&mut self, n: usize) -> bool {
         let n = n.min(self.send.len());
+        self.sent_total += n as u64;
         if n == self.send.len() {
             self.send.clear();
         } else {
@@ -222,15 +236,41 @@ impl<T: Copy> Conn<T> {
         !self.send.is_empty()
     }
 
-    /// Every tag still pending (in flight first, then waiting), removing them.
-    pub(crate) fn drain_pending(&mut self, mut f: impl FnMut(T)) {
+    /// For a connection being retired (its shard was removed): drops the bytes not yet
+    /// written and hands back, removing them, the tags of the requests that were not
+    /// completely written (a command runs only once all its bytes arrived, so none of them
+    /// ran). What remains pending was written whole and is still owed its reply.
+    ///
+    /// Sound because a driver reports `Sent` for what it wrote before any other call into
+    /// the core, so the bytes counted as written are exactly those the server may have.
+    pub(crate) fn retire(&mut self, mut f: impl FnMut(T)) {
+        self.send.clear();
+        let sent = self.sent_total;
+        let mut unwritten = VecDeque::new();
+        while let Some(&Slot::User(tag, end)) = self.fifo.back() {
+            if end <= sent {
+                break;
+            }
+            self.fifo.pop_back();
+            unwritten.push_front(tag);
+        }
+        for tag in unwritten.drain(..).chain(self.waiting.drain(..)) {
+            f(tag);
+        }
+    }
+
+    /// Every tag still pending (in flight first, then waiting), removing them, each with
+    /// whether its request was completely written to the socket (if not, the server cannot
+    /// have run it: a command runs only once all its bytes arrived).
+    pub(crate) fn drain_pending(&mut self, mut f: impl FnMut(T, bool)) {
+        let sent = self.sent_total;
         for slot in self.fifo.drain(..) {
-            if let Slot::User(tag) = slot {
-                f(tag);
+            if let Slot::User(tag, end) = slot {
+                f(tag, end <= sent);
             }
         }
         for tag in self.waiting.drain(..) {
-            f(tag);
+            f(tag, false);
         }
     }
 
@@ -242,6 +282,16 @@ impl<T: Copy> Conn<T> {
         mut f: impl FnMut(Received<'_, T>),
     ) -> Result<bool, Failure> {
         let was_ready = self.state == State::Ready;
+        // The rest of a too-large reply goes by unread.
+        let data = if self.skip > 0 {
+            let n = data
+                .len()
+                .min(usize::try_from(self.skip).unwrap_or(usize::MAX));
+            self.skip -= n as u64;
+            &data[n..]
+        } else {
+            data
+        };
         if self.recv.is_empty() {
             // Fast path: decode straight from the driver's buffer, keep only the tail.
             let used = self.dispatch(data, &mut f)?;
@@ -294,6 +344,31 @@ impl<T: Copy> Conn<T> {
     ) -> Result<usize, Failure> {
         let mut pos = 0;
         while pos < buf.len() {
+            let too_long = too_long_string(&buf[pos..], self.max_recv)
+                // Beyond the protocol's own bulk limit it is not a reply but a broken peer:
+                // the decoder refuses it below and the connection goes.
+                .filter(|&(_, len)| len <= self.decoder.limits().max_bulk_len as u64);
+            if let Some((header, len)) = too_long {
+                // Fail that request alone and skip the reply without buffering it.
+                let Some(Slot::User(tag, _)) = self.fifo.front().copied() else {
+                    return Err(Failure::Decode(DecodeError::new(
+                        pos,
+                        ErrorKind::ReplyTooLong,
+                    )));
+                };
+                self.fifo.pop_front();
+                self.replies_total += 1;
+                self.decoder.reset();
+                f(Received::TooLarge(tag, len));
+                let whole = (header as u64).saturating_add(len).saturating_add(2);
+                let here = (buf.len() - pos) as u64;
+                if whole > here {
+                    self.skip = whole - here;
+                    return Ok(buf.len());
+                }
+                pos += whole as usize;
+                continue;
+            }
             let (frame, n) = match self.decoder.decode(&buf[pos..]) {
                 Ok(Status::Complete(done)) => done,
                 Ok(Status::Partial) => break,
@@ -308,7 +383,7 @@ impl<T: Copy> Conn<T> {
             self.replies_total += 1;
             match self.fifo.pop_front() {
                 None => return Err(Failure::Unexpected),
-                Some(Slot::User(tag)) => f(Received::Reply(tag, frame)),
+                Some(Slot::User(tag, _)) => f(Received::Reply(tag, frame)),
                 Some(Slot::Handshake(phase, step)) => {
                     self.on_handshake_reply(phase, step, &frame)?;
                 }
@@ -342,6 +417,26 @@ impl<T: Copy> Conn<T> {
         }
         Ok(())
     }
+}
+
+/// When `buf` starts with the whole header of a top-level string (`$`, `!` blob error, `=`
+/// verbatim) announcing more than `limit` bytes: the header's length and the announced length.
+fn too_long_string(buf: &[u8], limit: usize) -> Option<(usize, u64)> {
+    if !matches!(buf.first(), Some(b'$' | b'!' | b'=')) {
+        return None;
+    }
+    let mut len: u64 = 0;
+    for (i, &b) in buf.iter().enumerate().skip(1).take(21) {
+        match b {
+            b'0'..=b'9' => len = len.checked_mul(10)?.checked_add(u64::from(b - b'0'))?,
+            b'\r' if i > 1 => {
+                return (buf.get(i + 1) == Some(&b'\n') && len > limit as u64)
+                    .then_some((i + 2, len));
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ fn feed(c: &mut Conn<u32>, data: &[u8]) -> Result<Fed, Failure> {
     let ready = c.on_received(data, |r| match r {
         Received::Reply(tag, frame) => replies.push((tag, frame.to_value())),
         Received::Push(_) => pushes += 1,
+        Received::TooLarge(tag, n) => panic!("reply to {tag} too large: {n}"),
     })?;
     Ok((ready, replies, pushes))
 }
@@ -183,12 +184,29 @@ fn garbage_and_unexpected_replies_poison() {
         Err(Failure::Decode(_))
     ));
     let mut pending = Vec::new();
-    c.drain_pending(|t| pending.push(t));
-    assert_eq!(pending, [1]);
+    c.drain_pending(|t, written| pending.push((t, written)));
+    assert_eq!(pending, [(1, false)]);
 
     let mut c = conn(opts);
     c.on_connected();
     assert_eq!(feed(&mut c, b"+OK\r\n").unwrap_err(), Failure::Unexpected);
+}
+
+#[test]
+fn drained_tags_say_whether_their_request_was_completely_written() {
+    let mut opts = ConnOptions::default();
+    opts.protocol = Protocol::Resp2;
+    let mut c = conn(opts);
+    c.on_connected();
+    let (a, b) = (Cmd::new("INCR").arg("k"), Cmd::new("INCR").arg("j"));
+    c.push(1, &a);
+    c.push(2, &b);
+    c.push(3, &a);
+    // All of the first, all but the last byte of the second.
+    c.on_sent(a.encoded_len() + b.encoded_len() - 1);
+    let mut pending = Vec::new();
+    c.drain_pending(|t, written| pending.push((t, written)));
+    assert_eq!(pending, [(1, true), (2, false), (3, false)]);
 }
 
 #[test]
@@ -202,4 +220,56 @@ fn partial_write_keeps_the_rest() {
     assert!(c.on_sent(3));
     assert_eq!(c.send_buf(), &all[3..]);
     assert!(!c.on_sent(usize::MAX), "n is clamped");
+}
+
+#[test]
+fn a_reply_over_the_limit_fails_alone_and_is_skipped_without_buffering() {
+    let mut opts = ConnOptions::default();
+    opts.protocol = Protocol::Resp2;
+    let mut c: Conn<u32> = Conn::new(Arc::new(opts), Limits::default(), 16);
+    c.on_connected();
+    c.push(1, &Cmd::new("GET").arg("a"));
+    c.push(2, &Cmd::new("GET").arg("big"));
+    c.push(3, &Cmd::new("GET").arg("b"));
+    let mut seen: Vec<(u32, Result<Value, u64>)> = Vec::new();
+    // The big reply arrives in pieces, surrounded by the others; only its header is read.
+    let chunks: [&[u8]; 4] = [
+        b"$1\r\nx\r\n$40\r\n0123456789",
+        b"0123456789012345678901234567",
+        b"89\r\n$1\r",
+        b"\ny\r\n",
+    ];
+    for (i, chunk) in chunks.iter().enumerate() {
+        c.on_received(chunk, |r| match r {
+            Received::Reply(t, f) => seen.push((t, Ok(f.to_value()))),
+            Received::TooLarge(t, n) => seen.push((t, Err(n))),
+            Received::Push(_) => panic!("push"),
+        })
+        .unwrap();
+        if i < 2 {
+            assert!(c.recv.is_empty(), "nothing of the big reply buffered");
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            (1, Ok(Value::Bulk(b"x".to_vec()))),
+            (2, Err(40)),
+            (3, Ok(Value::Bulk(b"y".to_vec())))
+        ]
+    );
+    assert_eq!(c.pending(), 0);
+}
+
+#[test]
+fn a_string_over_the_protocol_limit_still_poisons() {
+    let mut opts = ConnOptions::default();
+    opts.protocol = Protocol::Resp2;
+    let mut c: Conn<u32> = Conn::new(Arc::new(opts), Limits::default(), 16);
+    c.on_connected();
+    c.push(1, &Cmd::new("GET").arg("a"));
+    assert!(matches!(
+        c.on_received(b"$4294967296\r\n", |_| {}),
+        Err(Failure::Decode(_))
+    ));
 }

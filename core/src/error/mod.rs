@@ -162,7 +162,10 @@ pub enum Error {
         cause: NetError,
     },
     /// The connection broke (reset, closed by the server...) while the command was queued or
-    /// in flight. The command may or may not have been executed.
+    /// in flight, and the retries allowed did not get it through. The ring re-sent it only
+    /// because it provably had not run (not completely written) or is safe to repeat
+    /// (read-only, or declared idempotent); a command that may have run fails with
+    /// [`Error::MayHaveRun`] instead, carrying this error as its cause.
     Disconnected {
         /// The shard's name.
         shard: Arc<str>,
@@ -172,6 +175,21 @@ pub enum Error {
         command: CmdName,
         /// What the driver reported.
         cause: NetError,
+    },
+    /// The command was completely written to the shard, then its connection failed (`cause`)
+    /// before the reply came: it may have run. The ring did not re-send it, because it is
+    /// neither read-only nor declared idempotent
+    /// ([`Cmd::idempotent`](crate::command::Cmd::idempotent)); check before running it again.
+    /// (go-redis re-sends such a command; this library never does behind the caller's back.)
+    MayHaveRun {
+        /// The shard's name.
+        shard: Arc<str>,
+        /// The shard's address.
+        addr: Arc<str>,
+        /// The command that may have run.
+        command: CmdName,
+        /// What broke the connection ([`Error::Disconnected`], [`Error::ShardDown`]...).
+        cause: Box<Error>,
     },
     /// The request's deadline passed before a reply came (it may still have been executed).
     Timeout {
@@ -208,6 +226,22 @@ pub enum Error {
         /// What the decoder found.
         error: DecodeError,
     },
+    /// The reply announced a string longer than the limit
+    /// ([`Config::max_reply_len`](crate::config::Config::max_reply_len)). Only this request
+    /// fails: the connection skips the rest of that reply as it arrives (never buffering it)
+    /// and stays up for everything else. The command ran.
+    ReplyTooLarge {
+        /// The shard's name.
+        shard: Arc<str>,
+        /// The shard's address.
+        addr: Arc<str>,
+        /// The command whose reply it was.
+        command: CmdName,
+        /// The limit, in bytes.
+        limit: usize,
+        /// The length the reply announced, in bytes.
+        announced: u64,
+    },
     /// The connection handshake failed: wrong password (`WRONGPASS`), authentication required
     /// (`NOAUTH`), bad database index, RESP3 refused while forced...
     Handshake {
@@ -220,6 +254,20 @@ pub enum Error {
         /// The server's error line.
         message: String,
     },
+    /// The shard's queue is full ([`QueueLimit`](crate::config::QueueLimit) with
+    /// [`WhenFull::Fail`](crate::config::WhenFull::Fail)): nothing was sent.
+    ShardOverloaded {
+        /// The shard's name.
+        shard: Arc<str>,
+        /// The shard's address.
+        addr: Arc<str>,
+        /// The refused command.
+        command: CmdName,
+        /// Unwritten bytes queued for the shard.
+        queued_bytes: usize,
+        /// Commands queued or in flight on the shard.
+        queued_commands: usize,
+    },
     /// The shard was marked down while the command was pending on it; its connection was
     /// closed.
     ShardDown {
@@ -230,7 +278,10 @@ pub enum Error {
         /// The command that was pending.
         command: CmdName,
     },
-    /// The shard was removed (or re-addressed) by `set_shards` while the command was pending.
+    /// The shard was removed (or re-addressed) by `set_shards` while the command was pending
+    /// on one of its dedicated connections (a blocking command, a transaction), or still
+    /// owed on its shared connection when that connection gave up (removal is graceful:
+    /// replies already owed are awaited for up to the command timeout).
     ShardRemoved {
         /// The shard's name.
         shard: Arc<str>,
@@ -278,16 +329,17 @@ pub enum Error {
         /// The shards the keys map to (each named once, in key order).
         shards: Vec<Arc<str>>,
     },
-    /// The reply came, but does not convert to the Rust type asked for (`query`, the typed
-    /// helpers). The command ran.
+    /// The reply arrived but does not convert to the Rust type the caller asked for (for
+    /// example `GET` of a text value read as an `i64`, or an `EXEC` reply holding an error
+    /// element read as `Vec<String>`). The command ran.
     Conversion {
-        /// The command.
+        /// The command whose reply it was.
         command: CmdName,
         /// The kind of reply that came.
         reply: ValueKind,
         /// The Rust type asked for (`core::any::type_name`).
-        into: &'static str,
-        /// What did not fit.
+        rust_type: &'static str,
+        /// What did not fit: what the type expected.
         error: FromValueError,
     },
     /// A transaction's `EXEC` aborted on every attempt: a watched key changed each time
@@ -320,8 +372,9 @@ pub struct PartFailure {
 }
 
 impl Error {
-    /// Whether the ring retries a request that failed with this error (when retries remain
-    /// and its deadline allows): connection failures, a shard marked down under the request,
+    /// Whether the ring retries a request that failed with this error (when retries remain,
+    /// its deadline allows, and the command provably did not run or is safe to repeat, see
+    /// [`Error::MayHaveRun`]): connection failures, a shard marked down under the request,
     /// and the server replies `LOADING`, `READONLY`, `CLUSTERDOWN`, `TRYAGAIN`, `MASTERDOWN`,
     /// `BUSY` and `ERR max number of clients reached` (go-redis's list, plus `BUSY`).
     pub fn is_retryable(&self) -> bool {
@@ -337,6 +390,9 @@ impl Error {
         match self {
             Error::Connect { shard, .. }
             | Error::Disconnected { shard, .. }
+            | Error::MayHaveRun { shard, .. }
+            | Error::ReplyTooLarge { shard, .. }
+            | Error::ShardOverloaded { shard, .. }
             | Error::Server { shard, .. }
             | Error::Protocol { shard, .. }
             | Error::Handshake { shard, .. }
@@ -353,6 +409,9 @@ impl Error {
         match self {
             Error::Connect { addr, .. }
             | Error::Disconnected { addr, .. }
+            | Error::MayHaveRun { addr, .. }
+            | Error::ReplyTooLarge { addr, .. }
+            | Error::ShardOverloaded { addr, .. }
             | Error::Server { addr, .. }
             | Error::Protocol { addr, .. }
             | Error::Handshake { addr, .. }
@@ -371,6 +430,9 @@ impl Error {
             | Error::AllShardsDown { command, .. }
             | Error::Connect { command, .. }
             | Error::Disconnected { command, .. }
+            | Error::MayHaveRun { command, .. }
+            | Error::ReplyTooLarge { command, .. }
+            | Error::ShardOverloaded { command, .. }
             | Error::Timeout { command, .. }
             | Error::Server { command, .. }
             | Error::Protocol { command, .. }
@@ -396,6 +458,9 @@ impl Error {
             | Error::AllShardsDown { command, .. }
             | Error::Connect { command, .. }
             | Error::Disconnected { command, .. }
+            | Error::MayHaveRun { command, .. }
+            | Error::ReplyTooLarge { command, .. }
+            | Error::ShardOverloaded { command, .. }
             | Error::Timeout { command, .. }
             | Error::Server { command, .. }
             | Error::Protocol { command, .. }
@@ -412,6 +477,22 @@ impl Error {
         }
         self
     }
+}
+
+/// Converts the reply of `command` into `T`, failing with [`Error::Conversion`] (naming the
+/// command, the Rust type and what arrived) when it does not fit: the one conversion every
+/// driver's typed calls go through.
+pub fn convert_reply<T: crate::command::FromValue>(
+    command: CmdName,
+    value: crate::resp::Value,
+) -> Result<T, Error> {
+    let reply = ValueKind::of(&value);
+    T::from_value(value).map_err(|error| Error::Conversion {
+        command,
+        reply,
+        rust_type: core::any::type_name::<T>(),
+        error,
+    })
 }
 
 /// The server error prefixes a retry can cure (go-redis `shouldRetry`, plus `BUSY` for a
@@ -461,6 +542,17 @@ impl fmt::Display for Error {
                 f,
                 "{command}: connection to shard {shard} ({addr}) lost: {cause}"
             ),
+            Error::MayHaveRun {
+                shard,
+                addr,
+                command,
+                cause,
+            } => write!(
+                f,
+                "{command}: sent to shard {shard} ({addr}), then the connection failed before \
+                 the reply ({cause}); it may have run, so it was not re-sent (mark it \
+                 idempotent to allow that)"
+            ),
             Error::Timeout {
                 shard,
                 addr,
@@ -488,6 +580,18 @@ impl fmt::Display for Error {
                 f,
                 "{command}: shard {shard} ({addr}) sent bad data ({error}); connection dropped"
             ),
+            Error::ReplyTooLarge {
+                shard,
+                addr,
+                command,
+                limit,
+                announced,
+            } => write!(
+                f,
+                "{command}: shard {shard} ({addr}) replied with {announced} bytes, over the \
+                 {limit}-byte reply limit (max_reply_len); the reply was skipped, the \
+                 connection kept"
+            ),
             Error::Handshake {
                 shard,
                 addr,
@@ -496,6 +600,17 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "connection handshake with shard {shard} ({addr}) failed at {step}: {message}"
+            ),
+            Error::ShardOverloaded {
+                shard,
+                addr,
+                command,
+                queued_bytes,
+                queued_commands,
+            } => write!(
+                f,
+                "{command}: shard {shard} ({addr}) has a full queue ({queued_bytes} bytes, \
+                 {queued_commands} commands waiting); nothing was sent"
             ),
             Error::ShardDown {
                 shard,
@@ -521,11 +636,11 @@ impl fmt::Display for Error {
             Error::Conversion {
                 command,
                 reply,
-                into,
+                rust_type,
                 error,
             } => write!(
                 f,
-                "{command}: the reply ({reply}) does not convert to {into}: {error}"
+                "{command}: the reply ({reply}) does not convert to {rust_type} ({error}); the command ran"
             ),
             Error::TransactionAborted { attempts } => write!(
                 f,
@@ -642,5 +757,29 @@ mod tests {
         assert!(s.ends_with("; b (h:2)"), "{s}");
         assert!(e.is_retryable());
         assert_eq!(e.shard(), Some("s1"));
+    }
+
+    #[test]
+    fn conversion_names_command_type_and_reply_kind() {
+        let e = convert_reply::<i64>(
+            CmdName::new(b"get"),
+            crate::resp::Value::Bulk(b"abc".to_vec()),
+        )
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            Error::Conversion {
+                rust_type: "i64",
+                ..
+            }
+        ));
+        assert_eq!(e.command().map(CmdName::as_str), Some("GET"));
+        let s = e.to_string();
+        assert!(
+            s.starts_with("GET: the reply (") && s.contains("does not convert to i64"),
+            "{s}"
+        );
+        assert!(!e.is_retryable());
+        assert_eq!(e.shard(), None);
     }
 }

@@ -4,7 +4,7 @@ use core::fmt;
 use core::str::FromStr;
 
 use super::{
-    ConsistentHash, Ketama, KetamaHash, Placement, Rendezvous, ShardId, ShardSpec,
+    ConsistentHash, HashTag, Ketama, KetamaHash, Placement, Rendezvous, ShardId, ShardSpec,
     WeightedRendezvous,
 };
 
@@ -44,17 +44,25 @@ impl Algorithm {
     /// Builds the placement for `shards` (the live shards, in configuration order: the order
     /// decides rendezvous ties and which of two equal consistent-hash points wins).
     pub fn build(&self, shards: &[ShardSpec<'_>]) -> AnyPlacement {
+        self.build_tagged(shards, HashTag::GO_REDIS)
+    }
+
+    /// [`Algorithm::build`] hashing keys through `tag` instead of go-redis's `{}`
+    /// ([`Config::hash_tag`](crate::config::Config::hash_tag)).
+    pub fn build_tagged(&self, shards: &[ShardSpec<'_>], tag: HashTag) -> AnyPlacement {
         match *self {
-            Algorithm::Rendezvous if all_weights_equal(shards) => {
-                AnyPlacement::Rendezvous(Rendezvous::new(shards.iter().map(|s| s.name)))
-            }
+            Algorithm::Rendezvous if all_weights_equal(shards) => AnyPlacement::Rendezvous(
+                Rendezvous::new(shards.iter().map(|s| s.name)).with_hash_tag(tag),
+            ),
             Algorithm::Rendezvous => {
-                AnyPlacement::WeightedRendezvous(WeightedRendezvous::new(shards))
+                AnyPlacement::WeightedRendezvous(WeightedRendezvous::new(shards).with_hash_tag(tag))
             }
-            Algorithm::ConsistentHash { replicas } => {
-                AnyPlacement::ConsistentHash(ConsistentHash::new(replicas, shards))
+            Algorithm::ConsistentHash { replicas } => AnyPlacement::ConsistentHash(
+                ConsistentHash::new(replicas, shards).with_hash_tag(tag),
+            ),
+            Algorithm::Ketama { key_hash } => {
+                AnyPlacement::Ketama(Ketama::new(shards, key_hash).with_hash_tag(tag))
             }
-            Algorithm::Ketama { key_hash } => AnyPlacement::Ketama(Ketama::new(shards, key_hash)),
         }
     }
 }

@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use super::continuum::Continuum;
 use super::hash::{crc32_ieee, decimal, CRC32};
-use super::hash_tag::hash_tag;
+use super::hash_tag::HashTag;
 use super::{Placement, ShardId, ShardSpec};
 
 /// A ring of points, byte-for-byte groupcache `consistenthash.New(replicas,
@@ -36,9 +36,18 @@ pub struct ConsistentHash {
     ring: Continuum,
     /// Number of shards built from.
     shards: usize,
+    /// Which part of a key is hashed.
+    tag: HashTag,
 }
 
 impl ConsistentHash {
+    /// The same placement hashing keys through `tag` (default: go-redis `{}`).
+    #[must_use]
+    pub fn with_hash_tag(mut self, tag: HashTag) -> Self {
+        self.tag = tag;
+        self
+    }
+
     /// Builds the ring for `shards` (configuration order) with `replicas` points per unit of
     /// weight (0 counts as 1).
     pub fn new(replicas: usize, shards: &[ShardSpec<'_>]) -> Self {
@@ -69,6 +78,7 @@ impl ConsistentHash {
         ConsistentHash {
             ring: Continuum::from_sorted(ring),
             shards: shards.len(),
+            tag: HashTag::GO_REDIS,
         }
     }
 
@@ -87,7 +97,7 @@ impl ConsistentHash {
 impl Placement for ConsistentHash {
     #[inline]
     fn shard_for(&self, key: &[u8]) -> Option<ShardId> {
-        self.shard_for_hash(crc32_ieee(hash_tag(key)))
+        self.shard_for_hash(crc32_ieee(self.tag.apply(key)))
     }
 
     fn len(&self) -> usize {

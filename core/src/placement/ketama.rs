@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use super::continuum::Continuum;
 use super::hash::decimal;
-use super::hash_tag::hash_tag;
+use super::hash_tag::HashTag;
 use super::md5::md5;
 use super::{Placement, ShardId, ShardSpec};
 
@@ -57,8 +57,9 @@ impl KetamaHash {
 /// The name is what twemproxy hashes: the server's name from its config when given, else its
 /// `host:port` (`host` alone for port 11211). twemproxy truncates labels at 85 bytes and then
 /// hashes past the end of its buffer; names longer than 80 bytes are hashed in full here and so
-/// are not twemproxy-compatible. Hash tags follow go-redis rules (as everywhere in redis-ring),
-/// not twemproxy's `hash_tag:` setting.
+/// are not twemproxy-compatible. Hash tags: go-redis `{}` by default; twemproxy's pool
+/// `hash_tag:` (any pair, or none: twemproxy's default) with [`Ketama::with_hash_tag`]. As in
+/// twemproxy's `server_pool_hash`, an empty key (after the tag) hashes to 0.
 ///
 /// Build: 40 MD5 per shard and a sort, 8 bytes per point plus a bucket index. Lookup: one key
 /// hash, a bucket lookup and a search of about one point; no allocation.
@@ -78,9 +79,18 @@ pub struct Ketama {
     shards: usize,
     /// How keys are hashed.
     key_hash: KetamaHash,
+    /// Which part of a key is hashed.
+    tag: HashTag,
 }
 
 impl Ketama {
+    /// The same placement hashing keys through `tag` (default: go-redis `{}`).
+    #[must_use]
+    pub fn with_hash_tag(mut self, tag: HashTag) -> Self {
+        self.tag = tag;
+        self
+    }
+
     /// Builds the continuum for `shards` (configuration order).
     pub fn new(shards: &[ShardSpec<'_>], key_hash: KetamaHash) -> Self {
         let n = shards.len();
@@ -109,6 +119,7 @@ impl Ketama {
             ring: Continuum::from_sorted(ring),
             shards: n,
             key_hash,
+            tag: HashTag::GO_REDIS,
         }
     }
 
@@ -130,7 +141,14 @@ impl Placement for Ketama {
         if self.ring.len() == 0 {
             return None;
         }
-        self.shard_for_hash(self.key_hash.hash(hash_tag(key)))
+        let key = self.tag.apply(key);
+        // twemproxy's `server_pool_hash`: an empty key hashes to 0, whatever the hash.
+        let hash = if key.is_empty() {
+            0
+        } else {
+            self.key_hash.hash(key)
+        };
+        self.shard_for_hash(hash)
     }
 
     fn len(&self) -> usize {

@@ -17,8 +17,9 @@
 //!   crc32.ChecksumIEEE)`, the go-redis v7 default.
 //! * [`Ketama`]: twemproxy / libketama continuum (MD5 points, 160 per server).
 //!
-//! Hash tags are always applied ([`hash_tag`], go-redis rules): `user:{42}:name` and
-//! `user:{42}:mail` land on the same shard.
+//! Hash tags ([`HashTag`]): go-redis `{}` by default, so `user:{42}:name` and
+//! `user:{42}:mail` land on the same shard; any two-character pair (twemproxy's pool
+//! `hash_tag:`) or none, through [`Algorithm::build_tagged`] / `Config::hash_tag`.
 //!
 //! # Rebuild cost
 //!
@@ -68,7 +69,7 @@ use core::num::NonZeroU32;
 pub use algorithm::{Algorithm, AnyPlacement, ParseAlgorithmError};
 pub use consistent_hash::ConsistentHash;
 pub use hash::{crc32_ieee, mix64, xxh64_seed0};
-pub use hash_tag::hash_tag;
+pub use hash_tag::{hash_tag, HashTag, ParseHashTagError};
 pub use ketama::{Ketama, KetamaHash};
 pub use md5::md5;
 pub use rendezvous::Rendezvous;

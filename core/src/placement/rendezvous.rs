@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::hash::{xorshift, xxh64_seed0, MIX_MULTIPLIER};
-use super::hash_tag::hash_tag;
+use super::hash_tag::HashTag;
 use super::{Placement, ShardId};
 
 /// Rendezvous hashing, byte-for-byte go-redis v9 (`dgryski/go-rendezvous` with
@@ -28,9 +28,18 @@ use super::{Placement, ShardId};
 pub struct Rendezvous {
     /// `xorshift(XXH64(name))` of each shard, in configuration order.
     nodes: Vec<u64>,
+    /// Which part of a key is hashed.
+    tag: HashTag,
 }
 
 impl Rendezvous {
+    /// The same placement hashing keys through `tag` (default: go-redis `{}`).
+    #[must_use]
+    pub fn with_hash_tag(mut self, tag: HashTag) -> Self {
+        self.tag = tag;
+        self
+    }
+
     /// Builds from the live shard names, in configuration order.
     pub fn new<N: AsRef<[u8]>>(names: impl IntoIterator<Item = N>) -> Self {
         Rendezvous {
@@ -38,6 +47,7 @@ impl Rendezvous {
                 .into_iter()
                 .map(|n| xorshift(xxh64_seed0(n.as_ref())))
                 .collect(),
+            tag: HashTag::GO_REDIS,
         }
     }
 
@@ -58,7 +68,10 @@ impl Placement for Rendezvous {
         if self.nodes.is_empty() {
             return None;
         }
-        Some(argmax(xorshift(xxh64_seed0(hash_tag(key))), &self.nodes))
+        Some(argmax(
+            xorshift(xxh64_seed0(self.tag.apply(key))),
+            &self.nodes,
+        ))
     }
 
     fn len(&self) -> usize {

@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::hash::{mix64, xxh64_seed0};
-use super::hash_tag::hash_tag;
+use super::hash_tag::HashTag;
 use super::{Placement, ShardId, ShardSpec};
 
 /// Rendezvous with per-shard weights (Schindelhauer & Schomaker's logarithmic method): with
@@ -28,9 +28,18 @@ pub struct WeightedRendezvous {
     node_hashes: Vec<u64>,
     /// `1 / weight` of each shard.
     inverse_weights: Vec<f64>,
+    /// Which part of a key is hashed.
+    tag: HashTag,
 }
 
 impl WeightedRendezvous {
+    /// The same placement hashing keys through `tag` (default: go-redis `{}`).
+    #[must_use]
+    pub fn with_hash_tag(mut self, tag: HashTag) -> Self {
+        self.tag = tag;
+        self
+    }
+
     /// Builds from the live shards, in configuration order (`None` weights count as 1).
     pub fn new(shards: &[ShardSpec<'_>]) -> Self {
         WeightedRendezvous {
@@ -39,13 +48,14 @@ impl WeightedRendezvous {
                 .iter()
                 .map(|s| 1.0 / f64::from(s.weight_or_one()))
                 .collect(),
+            tag: HashTag::GO_REDIS,
         }
     }
 }
 
 impl Placement for WeightedRendezvous {
     fn shard_for(&self, key: &[u8]) -> Option<ShardId> {
-        let key_hash = xxh64_seed0(hash_tag(key));
+        let key_hash = xxh64_seed0(self.tag.apply(key));
         // Highest w / -ln(u) = lowest -ln(u) / w = lowest -ln(u) * (1 / w): no division.
         let mut best = f64::INFINITY;
         let mut best_i = None;
@@ -171,6 +181,7 @@ mod tests {
             let ring = WeightedRendezvous {
                 node_hashes: node_hashes.clone(),
                 inverse_weights: inverse_weights.clone(),
+                tag: HashTag::GO_REDIS,
             };
             for k in 0..2_000u32 {
                 let key = k.to_le_bytes();

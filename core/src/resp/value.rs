@@ -2,12 +2,13 @@
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::fmt;
 
 /// An owned RESP2/RESP3 value.
 ///
 /// Text-like payloads are kept as bytes: Redis never promises UTF-8, and a client must not
 /// mangle what it was given. Use [`Value::as_bytes`] / [`Value::as_str`] to look inside.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Value {
     /// A null: RESP2 `$-1` / `*-1`, RESP3 `_`.
@@ -123,8 +124,8 @@ impl Value {
 /// `\xNN` for every other byte (as redis-cli does).
 struct Escaped<'a>(&'a [u8]);
 
-impl core::fmt::Display for Escaped<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use core::fmt::Write;
         for &b in self.0 {
             match b {
@@ -151,9 +152,9 @@ impl core::fmt::Display for Escaped<'_> {
 /// let v = Value::Array(vec![Value::Bulk(b"it's\n\xff".to_vec()), Value::Int(2), Value::Nil]);
 /// assert_eq!(v.to_string(), r#"["it's\n\xff", (integer) 2, (nil)]"#);
 /// ```
-impl core::fmt::Display for Value {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        fn list(f: &mut core::fmt::Formatter<'_>, items: &[Value]) -> core::fmt::Result {
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn list(f: &mut fmt::Formatter<'_>, items: &[Value]) -> fmt::Result {
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     f.write_str(", ")?;
@@ -162,7 +163,7 @@ impl core::fmt::Display for Value {
             }
             Ok(())
         }
-        fn pairs(f: &mut core::fmt::Formatter<'_>, pairs: &[(Value, Value)]) -> core::fmt::Result {
+        fn pairs(f: &mut fmt::Formatter<'_>, pairs: &[(Value, Value)]) -> fmt::Result {
             for (i, (k, v)) in pairs.iter().enumerate() {
                 if i > 0 {
                     f.write_str(", ")?;
@@ -203,5 +204,81 @@ impl core::fmt::Display for Value {
                 write!(f, "}} {value}")
             }
         }
+    }
+}
+
+/// Bytes shown as a quoted string: text as text (escaped as Rust escapes a `str`), bytes that
+/// are not UTF-8 as `\xNN`. `Bulk("abc")` rather than `Bulk([97, 98, 99])`.
+struct Text<'a>(&'a [u8]);
+
+impl fmt::Debug for Text<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        f.write_char('"')?;
+        for chunk in self.0.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                match c {
+                    '"' => f.write_str("\\\"")?,
+                    '\'' => f.write_char('\'')?,
+                    _ => write!(f, "{}", c.escape_debug())?,
+                }
+            }
+            for b in chunk.invalid() {
+                write!(f, "\\x{b:02x}")?;
+            }
+        }
+        f.write_char('"')
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Nil => f.write_str("Nil"),
+            Value::Okay => f.write_str("Okay"),
+            Value::Simple(b) => f.debug_tuple("Simple").field(&Text(b)).finish(),
+            Value::Error(b) => f.debug_tuple("Error").field(&Text(b)).finish(),
+            Value::Int(i) => f.debug_tuple("Int").field(i).finish(),
+            Value::Bulk(b) => f.debug_tuple("Bulk").field(&Text(b)).finish(),
+            Value::Array(v) => f.debug_tuple("Array").field(v).finish(),
+            Value::Boolean(b) => f.debug_tuple("Boolean").field(b).finish(),
+            Value::Double(d) => f.debug_tuple("Double").field(d).finish(),
+            Value::BigNumber(b) => f.debug_tuple("BigNumber").field(&Text(b)).finish(),
+            Value::BulkError(b) => f.debug_tuple("BulkError").field(&Text(b)).finish(),
+            Value::Verbatim { format, text } => f
+                .debug_struct("Verbatim")
+                .field("format", &Text(format))
+                .field("text", &Text(text))
+                .finish(),
+            Value::Map(m) => f.debug_tuple("Map").field(m).finish(),
+            Value::Set(v) => f.debug_tuple("Set").field(v).finish(),
+            Value::Push(v) => f.debug_tuple("Push").field(v).finish(),
+            Value::Attribute { attributes, value } => f
+                .debug_struct("Attribute")
+                .field("attributes", attributes)
+                .field("value", value)
+                .finish(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+    use alloc::vec;
+
+    #[test]
+    fn debug_shows_strings_as_escaped_text() {
+        let v = Value::Array(vec![
+            Value::Bulk(b"abc".to_vec()),
+            Value::Bulk(b"q\"uote\\ \n caf\xc3\xa9 \xff".to_vec()),
+            Value::Error(b"ERR bad".to_vec()),
+            Value::Int(1),
+        ]);
+        assert_eq!(
+            format!("{v:?}"),
+            r#"Array([Bulk("abc"), Bulk("q\"uote\\ \n café \xff"), Error("ERR bad"), Int(1)])"#
+        );
     }
 }

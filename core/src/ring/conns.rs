@@ -34,6 +34,9 @@ pub(crate) struct ConnSlot {
     pub(crate) deadline: Instant,
     /// The shared connection of its shard, or a dedicated one and what for.
     pub(crate) kind: ConnKind,
+    /// A removed shard's connection awaiting the replies it owes: closed by then at the
+    /// latest ([`Instant::MAX`] otherwise).
+    pub(crate) drain_deadline: Instant,
 }
 
 impl ConnSlot {
@@ -44,11 +47,12 @@ impl ConnSlot {
 
     /// The earliest of this connection's timers.
     pub(crate) fn next_timer(&self) -> Instant {
-        match self.start_at {
+        let t = match self.start_at {
             Some(at) => at,
             None if self.io.state() != State::Ready => self.deadline,
             None => Instant::MAX,
-        }
+        };
+        t.min(self.drain_deadline)
     }
 }
 

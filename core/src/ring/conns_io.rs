@@ -41,6 +41,9 @@ impl RingCore {
                 return;
             }
         };
+        if self.held_back(id, shard, conn) {
+            return;
+        }
         let Some(req) = self.reqs.get_mut(id) else {
             return;
         };
@@ -89,6 +92,7 @@ impl RingCore {
             start_at: Some(at),
             deadline: Instant::MAX,
             kind: ConnKind::Shared,
+            drain_deadline: Instant::MAX,
         });
         if let Some(sh) = self.table.get_mut(slot) {
             sh.main = Some(id);
@@ -198,6 +202,7 @@ impl RingCore {
             &mut self.observed,
         );
         let check = self.config.heartbeat_check.as_ref();
+        let max_reply_len = self.config.max_reply_len;
         let result = c.io.on_received(data, |received| match received {
             Received::Reply(Tag::Req(rid), frame) => {
                 let Some(req) = reqs.get(rid).filter(|r| r.place == Place::Conn(id, slot)) else {
@@ -225,6 +230,33 @@ impl RingCore {
                 observed.ended(Some(slot), started, now, &result);
                 stats.replied += 1;
                 out.push_back(Output::Reply { id: rid, result });
+            }
+            Received::TooLarge(Tag::Req(rid), announced) => {
+                let Some(req) = reqs.get(rid).filter(|r| r.place == Place::Conn(id, slot)) else {
+                    stats.late_replies += 1;
+                    return;
+                };
+                let result = Err(Error::ReplyTooLarge {
+                    shard: sh.name.clone(),
+                    addr: sh.addr.clone(),
+                    command: CmdName::new(req.cmd.name()),
+                    limit: max_reply_len,
+                    announced,
+                });
+                reqs.remove(rid);
+                stats.replied += 1;
+                stats.replies_too_large += 1;
+                out.push_back(Output::Reply { id: rid, result });
+            }
+            Received::TooLarge(Tag::Probe(pslot, seq), announced) => {
+                let verdict = Err(Error::ReplyTooLarge {
+                    shard: sh.name.clone(),
+                    addr: sh.addr.clone(),
+                    command: CmdName::new(b"PING"),
+                    limit: max_reply_len,
+                    announced,
+                });
+                deferred.push(Deferred::Probe(pslot, seq, verdict));
             }
             Received::Reply(Tag::Probe(pslot, seq), frame) => {
                 let verdict = match frame.error_message() {
@@ -265,6 +297,11 @@ impl RingCore {
         }
         if !shared {
             self.dedicated_received(id, kind);
+        }
+        // A removed shard's connection goes once it owes nothing more.
+        let retired = self.table.get(slot).is_some_and(|sh| sh.retired);
+        if retired && self.conns.get(id).is_some_and(|c| c.io.pending() == 0) {
+            self.drop_conn(id, &Cause::Removed, false);
         }
         self.run_deferred();
     }
@@ -308,7 +345,21 @@ impl RingCore {
         }
         let connecting = c.io.state() != State::Ready;
         let (shard, addr) = (sh.name.clone(), sh.addr.clone());
-        let command = CmdName::new(b"?");
+        // Drained first so that the shard's last error names a command that was pending
+        // (the first one), not `?`.
+        let mut tags = core::mem::take(&mut self.scratch);
+        c.io.drain_pending(|t, written| tags.push((t, written)));
+        let command = tags
+            .iter()
+            .find_map(|(t, _)| match t {
+                Tag::Req(rid) => self.reqs.get(*rid).map(|r| CmdName::new(r.cmd.name())),
+                Tag::Probe(..) => Some(CmdName::new(b"PING")),
+            })
+            .unwrap_or(CmdName::new(b"?"));
+        let Some(sh) = self.table.get_mut(slot) else {
+            self.scratch = tags;
+            return;
+        };
         let err = match cause {
             Cause::Net(e) if connecting => Error::Connect {
                 shard,
@@ -378,9 +429,7 @@ impl RingCore {
         }
         let probe_here = sh.probe.is_some_and(|p| p.conn == id);
         // Fail (or retry) every request that was pending on this connection.
-        let mut tags = core::mem::take(&mut self.scratch);
-        c.io.drain_pending(|t| tags.push(t));
-        for tag in tags.drain(..) {
+        for (tag, written) in tags.drain(..) {
             if let Tag::Req(rid) = tag {
                 let Some(req) = self.reqs.get(rid) else {
                     continue;
@@ -388,8 +437,24 @@ impl RingCore {
                 if req.place != Place::Conn(id, slot) {
                     continue;
                 }
-                let e = err.clone().for_command(CmdName::new(req.cmd.name()));
-                if shared {
+                let command = CmdName::new(req.cmd.name());
+                let e = err.clone().for_command(command);
+                if shared && written && e.is_retryable() && !req.cmd.may_resend() {
+                    // Written whole, so it may have run: never re-sent behind the caller.
+                    self.stats.may_have_run += 1;
+                    let (shard, addr) = self
+                        .table
+                        .get(slot)
+                        .map(|sh| (sh.name.clone(), sh.addr.clone()))
+                        .unwrap_or_default();
+                    let e = Error::MayHaveRun {
+                        shard,
+                        addr,
+                        command,
+                        cause: alloc::boxed::Box::new(e),
+                    };
+                    self.complete(rid, Err(e));
+                } else if shared {
                     self.fail_or_retry(rid, e);
                 } else {
                     self.complete(rid, Err(e));
@@ -399,6 +464,17 @@ impl RingCore {
         self.scratch = tags;
         if !shared {
             self.dedicated_dropped(id, kind, slot, &err, natural);
+        }
+        if self.table.get(slot).is_some_and(|sh| sh.retired) {
+            // A removed shard: no health to track; its slot goes with its last connection.
+            let (capacity, conns) = (self.conns.capacity(), &self.conns);
+            let last = !(0..capacity)
+                .filter_map(|i| conns.id_at(i))
+                .any(|c| conns.get(c).is_some_and(|c| c.shard == slot));
+            if last {
+                self.table.remove(slot);
+            }
+            return;
         }
         if !natural {
             return;

@@ -90,6 +90,7 @@ impl RingCore {
             start_at: Some(at),
             deadline: Instant::MAX,
             kind,
+            drain_deadline: Instant::MAX,
         });
         if at <= self.now {
             self.start_conn(id, addr);
@@ -150,10 +151,14 @@ impl RingCore {
     }
 
     /// A blocking command: on an idle blocking connection of its shard, or a new one.
+    /// `explicit`: `timeout` was given by the caller and caps the whole call (block time
+    /// included, also a block time of 0); otherwise it is the configured command timeout,
+    /// added to the command's own block time (none for a block time of 0).
     pub(super) fn submit_blocking(
         &mut self,
         cmd: Cmd,
         timeout: Duration,
+        explicit: bool,
     ) -> Result<RequestId, Error> {
         let command = CmdName::new(cmd.name());
         let routing = self.config.commands.classify(&cmd);
@@ -170,8 +175,12 @@ impl RingCore {
         }
         let keys: Vec<Vec<u8>> = routing.keys().args().map(<[u8]>::to_vec).collect();
         let slot = self.shard_of_keys(keys.iter().map(|k| &k[..]), command)?;
-        // The server answers by its own block time; our deadline comes after it.
-        let total = block_time(&cmd).map_or(Duration::MAX, |b| b.saturating_add(timeout));
+        // The server answers by its own block time; the default deadline comes after it.
+        let total = if explicit {
+            timeout
+        } else {
+            block_time(&cmd).map_or(Duration::MAX, |b| b.saturating_add(timeout))
+        };
         let id = self.reqs.insert(Request {
             cmd,
             timeout: total,

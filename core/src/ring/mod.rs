@@ -16,6 +16,7 @@ mod fanout;
 mod health;
 mod observe;
 mod pubsub;
+mod queue;
 mod request;
 mod route;
 mod scan;
@@ -35,6 +36,7 @@ use alloc::vec::Vec;
 
 use backoff::Jitter;
 use conns::ConnTable;
+use dedicated::ConnKind;
 use observe::Observed;
 use request::{Place, Request, Requests};
 use shard::{Shard, ShardSlot, ShardTable};
@@ -227,7 +229,12 @@ pub struct RingCore {
     /// The heartbeat command, built once.
     ping: Cmd,
     deferred: Vec<Deferred>,
-    scratch: Vec<Tag>,
+    scratch: Vec<(Tag, bool)>,
+    /// Requests waiting for room in their shard's queue (`QueueLimit`), in arrival order.
+    /// Stale ids (timed out, cancelled) are skipped when met.
+    parked: BTreeMap<ShardSlot, VecDeque<RequestId>>,
+    /// Set while [`RingCore::unpark`] dispatches: parked requests go before newer ones.
+    unparking: bool,
     stats: Stats,
     /// Dedicated connections: blocking commands, transactions, subscriptions.
     ded: dedicated::Dedicated,
@@ -245,6 +252,7 @@ impl RingCore {
     /// Heartbeat interval and timeout, probe interval and connect timeout below 1 ms are taken
     /// as 1 ms (zero would make the ring spin at one instant).
     pub fn new(mut config: Config, now: Instant) -> RingCore {
+        let hash_tag = config.hash_tag;
         let floor = Duration::from_millis(1);
         for d in [
             &mut config.heartbeat_interval,
@@ -258,7 +266,7 @@ impl RingCore {
             jitter: Jitter::new(config.seed),
             config,
             now,
-            table: ShardTable::default(),
+            table: ShardTable::with_hash_tag(hash_tag),
             conns: ConnTable::default(),
             reqs: Requests::default(),
             retries: Vec::new(),
@@ -269,6 +277,8 @@ impl RingCore {
             ping: Cmd::new("PING"),
             deferred: Vec::new(),
             scratch: Vec::new(),
+            parked: BTreeMap::new(),
+            unparking: false,
             stats: Stats::default(),
             ded: dedicated::Dedicated::default(),
             splits: Splits::default(),
@@ -289,8 +299,12 @@ impl RingCore {
     /// A shard whose name and connection settings (endpoint, TLS, credentials, db, client
     /// name) are unchanged keeps its connection and health (a new weight applies at once).
     /// A new name (or a known name with new settings) is added, up, and probed at once; a
-    /// name that is gone (or re-addressed) is removed: its pending requests fail with
-    /// [`Error::ShardRemoved`] and its connections are closed. Emits
+    /// name that is gone (or re-addressed) is removed gracefully: requests it never received
+    /// (not completely written) go to their key's new owner; requests written to it keep
+    /// waiting for their replies on its old connection, which closes once it owes nothing,
+    /// or after `command_timeout` at the latest (a reply that never comes ends as usual: the
+    /// request's timeout). Its dedicated connections (blocking commands, transactions)
+    /// close, their requests failing with [`Error::ShardRemoved`]. Emits
     /// [`Event::ShardAdded`] / [`Event::ShardRemoved`] for each change. A name given twice
     /// keeps its first address.
     pub fn set_shards<I>(&mut self, shards: I, now: Instant)
@@ -308,6 +322,7 @@ impl RingCore {
         }
         // Removals first (a re-addressed shard is removed, then added).
         let old: Vec<ShardSlot> = self.table.order.clone();
+        let mut reroute = Vec::new();
         for slot in old {
             let Some(sh) = self.table.get(slot) else {
                 continue;
@@ -316,7 +331,7 @@ impl RingCore {
                 .iter()
                 .any(|w| w.name == sh.name && w.same_connection(&sh.spec));
             if !keep {
-                self.remove_shard(slot);
+                self.remove_shard(slot, &mut reroute);
             }
         }
         let mut order = Vec::with_capacity(wanted.len());
@@ -346,25 +361,74 @@ impl RingCore {
         }
         self.table.order = order;
         self.table.rebuild(&self.config.placement);
+        // What a removed shard never received goes to the key's new owner now.
+        for id in reroute {
+            self.retry(id);
+        }
         self.wake = self.now; // new shards are probed at once
         self.run_timers();
     }
 
-    fn remove_shard(&mut self, slot: ShardSlot) {
-        self.close_shard_conns(slot, &Cause::Removed);
+    /// Removes a shard gracefully: its dedicated connections close (their requests fail with
+    /// [`Error::ShardRemoved`]); on its shared connection, requests not completely written
+    /// are taken back (into `reroute`, routed again once the new placement is built), and
+    /// those written keep waiting for their replies on it, the connection closing once the
+    /// last one came, or after the command timeout at the latest.
+    fn remove_shard(&mut self, slot: ShardSlot, reroute: &mut Vec<RequestId>) {
+        let now = self.now;
+        let mut draining = false;
+        for i in 0..self.conns.capacity() {
+            let Some(id) = self.conns.id_at(i) else {
+                continue;
+            };
+            let Some(c) = self.conns.get_mut(id).filter(|c| c.shard == slot) else {
+                continue;
+            };
+            if c.kind != ConnKind::Shared {
+                self.drop_conn(id, &Cause::Removed, false);
+                continue;
+            }
+            let reqs = &mut self.reqs;
+            c.io.retire(|tag| {
+                if let Tag::Req(rid) = tag {
+                    if let Some(req) = reqs
+                        .get_mut(rid)
+                        .filter(|r| r.place == Place::Conn(id, slot))
+                    {
+                        req.place = Place::Retry(now);
+                        reroute.push(rid);
+                    }
+                }
+            });
+            if c.io.pending() == 0 {
+                self.drop_conn(id, &Cause::Removed, false);
+            } else {
+                c.drain_deadline = now + self.config.command_timeout;
+                self.wake = self.wake.min(c.drain_deadline);
+                draining = true;
+            }
+        }
         self.table.order.retain(|&s| s != slot);
-        if let Some(sh) = self.table.remove(slot) {
-            self.out.push_back(Output::Event(Event::ShardRemoved {
-                name: sh.name,
-                addr: sh.addr,
-            }));
+        let event = match self.table.get_mut(slot) {
+            Some(sh) if draining => {
+                sh.retired = true;
+                sh.main = None;
+                sh.probe = None;
+                sh.next_probe = Instant::MAX;
+                Some((sh.name.clone(), sh.addr.clone()))
+            }
+            _ => self.table.remove(slot).map(|sh| (sh.name, sh.addr)),
+        };
+        if let Some((name, addr)) = event {
+            self.out
+                .push_back(Output::Event(Event::ShardRemoved { name, addr }));
         }
     }
 
     /// Submits `cmd` with the configured `command_timeout`. See [`RingCore::submit_with_timeout`].
     pub fn submit(&mut self, cmd: Cmd, now: Instant) -> Result<RequestId, Error> {
         let timeout = self.config.command_timeout;
-        self.submit_with_timeout(cmd, timeout, now)
+        self.submit_timed(cmd, timeout, false, now)
     }
 
     /// Submits `cmd`, which must get its reply within `timeout` (retries included).
@@ -377,19 +441,34 @@ impl RingCore {
     ///
     /// A blocking command (`BLPOP`, `BLMOVE`, `BZPOPMIN`, `XREAD ... BLOCK`...) goes to a
     /// dedicated connection of its keys' shard (reused once idle), never to the shared one,
-    /// so it never stalls other requests; its deadline is its own block time plus `timeout`
-    /// (none for a block time of 0), and it is not retried on another connection.
+    /// so it never stalls other requests, and it is not retried on another connection.
+    /// Its deadline: through [`RingCore::submit`] (the configured `command_timeout`), its own
+    /// block time plus `command_timeout` (none for a block time of 0: `BLPOP q 0` waits as
+    /// long as the server does); through this method, `timeout` caps the whole call, block
+    /// time included (`BLPOP q 0` with 1 s ends after 1 s). A blocking command cut off by its
+    /// deadline closes its connection; an element the server popped at that very moment is
+    /// lost, so prefer the command's own block time where that matters.
     pub fn submit_with_timeout(
         &mut self,
         cmd: Cmd,
         timeout: Duration,
         now: Instant,
     ) -> Result<RequestId, Error> {
+        self.submit_timed(cmd, timeout, true, now)
+    }
+
+    fn submit_timed(
+        &mut self,
+        cmd: Cmd,
+        timeout: Duration,
+        explicit: bool,
+        now: Instant,
+    ) -> Result<RequestId, Error> {
         self.advance(now);
         // One classification for both checks: submit is the hot path.
         let routing = self.config.commands.classify(&cmd);
         if routing.is_blocking() {
-            return self.submit_blocking(cmd, timeout);
+            return self.submit_blocking(cmd, timeout, explicit);
         }
         if let Some(plan) = self.plan(&cmd, &routing, false) {
             let id = self.start_split(cmd, plan, timeout);
@@ -455,6 +534,7 @@ impl RingCore {
             }
         }
         self.retries.clear();
+        self.parked.clear();
         self.ded.close();
         self.table.clear();
         self.wake = Instant::MAX;
@@ -524,6 +604,7 @@ impl RingCore {
             }
             Input::Timeout(now) => self.advance(now),
         }
+        self.unpark();
         self.run_timers();
     }
 
@@ -563,6 +644,8 @@ impl RingCore {
                 failures: sh.liveness.failures(),
                 last_error: sh.last_error.clone(),
                 pending,
+                queued_bytes: main.map_or(0, |c| c.io.send_buf().len()),
+                parked: self.parked.get(&slot).map_or(0, VecDeque::len),
                 queued,
                 since: obs.map_or(Instant::ZERO, |o| o.since),
                 counters: obs.map(|o| o.counters).unwrap_or_default(),
@@ -615,6 +698,12 @@ pub struct ShardState {
     pub last_error: Option<Error>,
     /// Requests queued or in flight on the shard's connection.
     pub pending: usize,
+    /// Bytes of commands not yet written to the shard's socket (bounded by
+    /// `Config::queue_limit`).
+    pub queued_bytes: usize,
+    /// Requests waiting for room in the shard's queue (`WhenFull::Wait`); an upper bound
+    /// (ids of requests that have timed out meanwhile are dropped when met).
+    pub parked: usize,
     /// Of `pending`, those waiting for the connection to be ready (connect, handshake).
     pub queued: usize,
     /// When the shard joined the ring, or last went up or down (the core's clock).
@@ -648,4 +737,12 @@ pub struct Stats {
     pub late_replies: u64,
     /// Connections dropped for a protocol error.
     pub protocol_errors: u64,
+    /// Requests failed with `Error::MayHaveRun` (written, then the connection broke; not
+    /// re-sent because not read-only nor declared idempotent).
+    pub may_have_run: u64,
+    /// Replies longer than `Config::max_reply_len` (their request failed with
+    /// `Error::ReplyTooLarge`, the connection skipped them and stayed up).
+    pub replies_too_large: u64,
+    /// Requests that waited for room in their shard's queue (`Config::queue_limit`).
+    pub parked: u64,
 }

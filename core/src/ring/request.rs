@@ -15,6 +15,8 @@ pub(crate) enum Place {
     Conn(ConnId, ShardSlot),
     /// Waiting for its retry backoff to end.
     Retry(Instant),
+    /// Waiting for room in the queue of this shard (`Config::queue_limit`).
+    Parked(ShardSlot),
 }
 
 /// One accepted request.

@@ -48,7 +48,7 @@ pub(crate) fn classify<'a>(table: &'a CommandTable, cmd: &'a Cmd) -> Route<'a> {
         Class::SameShard | Class::Split(_) => Route::SameShard(routing.keys()),
         Class::Keyless => Route::Any,
         Class::FanOut => Route::Refuse(
-            "runs per shard: send it with submit_to_shard / submit_to_all (drivers: for_each_shard / on_shard), never to one shard at random",
+            "runs on each shard separately, so it is never sent to one shard at random: use ring.for_each_shard(|shard| shard.cmd(..)) or ring.shard(name).cmd(..) (core: submit_to_all / submit_to_shard)",
         ),
         Class::PubSub(_) => Route::Refuse("pub/sub needs a dedicated connection (subscribe)"),
         Class::Transaction => {

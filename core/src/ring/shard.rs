@@ -14,7 +14,7 @@ use alloc::string::ToString;
 use crate::config::{ConnOptions, ShardSpec as ShardConfig};
 use crate::error::{CmdName, Error, ShardFailure};
 use crate::liveness::Liveness;
-use crate::placement::{Algorithm, AnyPlacement, Placement, ShardSpec};
+use crate::placement::{Algorithm, AnyPlacement, HashTag, Placement, ShardSpec};
 use crate::time::Instant;
 
 /// Index of a shard in [`ShardTable`]'s slots (stable while the shard exists).
@@ -56,6 +56,10 @@ pub(crate) struct Shard {
     pub(crate) probe_seq: u32,
     /// When the next heartbeat starts ([`Instant::MAX`] while one is outstanding).
     pub(crate) next_probe: Instant,
+    /// Removed by `set_shards` but its shared connection still owes replies to requests
+    /// written before (graceful removal): out of `order` and placement, never probed; the
+    /// slot is freed when that connection goes.
+    pub(crate) retired: bool,
 }
 
 impl Shard {
@@ -78,6 +82,7 @@ impl Shard {
             probe: None,
             probe_seq: 0,
             next_probe: now,
+            retired: false,
         }
     }
 
@@ -103,9 +108,18 @@ pub(crate) struct ShardTable {
     rr: usize,
     /// Bumped by every [`ShardTable::rebuild`]: placement may have changed.
     pub(crate) epoch: u64,
+    /// Which part of a key placement hashes (`Config::hash_tag`).
+    pub(crate) hash_tag: HashTag,
 }
 
 impl ShardTable {
+    pub(crate) fn with_hash_tag(hash_tag: HashTag) -> ShardTable {
+        ShardTable {
+            hash_tag,
+            ..ShardTable::default()
+        }
+    }
+
     pub(crate) fn get(&self, slot: ShardSlot) -> Option<&Shard> {
         self.slots.get(slot as usize)?.as_ref()
     }
@@ -164,7 +178,7 @@ impl ShardTable {
             .filter_map(|&s| self.get(s))
             .map(|sh| ShardSpec::weighted(sh.name.as_bytes(), sh.spec.weight))
             .collect();
-        self.placement = algorithm.build(&specs);
+        self.placement = algorithm.build_tagged(&specs, self.hash_tag);
     }
 
     pub(crate) fn live_len(&self) -> usize {

@@ -113,6 +113,9 @@ impl RingCore {
             let t = c.next_timer();
             if t > now {
                 self.wake = self.wake.min(t);
+            } else if c.drain_deadline <= now {
+                // A removed shard's connection whose replies did not all come in time.
+                self.drop_conn(id, &Cause::Removed, false);
             } else if c.start_at.is_some() {
                 if let Some(addr) = self.table.get(c.shard).map(|s| s.addr.clone()) {
                     self.start_conn(id, addr);
@@ -124,7 +127,7 @@ impl RingCore {
         // Shards: heartbeat deadlines and schedules.
         for i in 0..self.table.slot_count() {
             let slot = i as ShardSlot;
-            let Some(sh) = self.table.get(slot) else {
+            let Some(sh) = self.table.get(slot).filter(|sh| !sh.retired) else {
                 continue;
             };
             match sh.probe {
@@ -168,6 +171,7 @@ impl RingCore {
         let (shard, conn) = match req.place {
             Place::Conn(conn, slot) => (Some(slot), Some(conn)),
             Place::Retry(_) => (None, None),
+            Place::Parked(slot) => (Some(slot), None),
         };
         let (name, addr) = match shard.and_then(|s| self.table.get(s)) {
             Some(sh) => (Some(sh.name.clone()), Some(sh.addr.clone())),
@@ -180,12 +184,13 @@ impl RingCore {
             command,
             after,
         };
+        // Answered first: closing the connection below must not fail it as `Closed`.
+        self.complete(id, Err(err.clone()));
         if let Some(conn) = conn {
             // A dedicated connection with an unanswered command is unusable (blocked, or a
             // transaction in an unknown state): it goes.
             self.dedicated_timed_out(conn, &err);
         }
-        self.complete(id, Err(err));
         if let Some(slot) = shard {
             self.suspect(slot);
         }

@@ -54,6 +54,8 @@ impl fmt::Display for TxId {
 #[derive(Debug)]
 pub(crate) struct Tx {
     pub(crate) shard: ShardSlot,
+    /// Whether it was begun with keys (without, its shard is any live one).
+    pub(crate) keyed: bool,
     /// Its connection, until it is lost.
     pub(crate) conn: Option<ConnId>,
     /// Why the transaction cannot go on (connection lost, a command timed out).
@@ -81,6 +83,7 @@ impl RingCore {
             id,
             Tx {
                 shard: slot,
+                keyed: !keys.is_empty(),
                 conn: Some(conn),
                 broken: None,
             },
@@ -105,6 +108,7 @@ impl RingCore {
         if let Some(e) = &t.broken {
             return Err(e.clone().for_command(command));
         }
+        let keyed = t.keyed;
         let (slot, Some(conn)) = (t.shard, t.conn) else {
             return Err(Error::Closed { command });
         };
@@ -123,6 +127,14 @@ impl RingCore {
             if !shards.contains(&s) {
                 shards.push(s);
             }
+        }
+        if shards.len() > 1 && !keyed {
+            return Err(Error::Unsupported {
+                command,
+                reason: "the transaction was begun with no keys, so it runs on any one shard, \
+                         and this command's keys live on another: pass every key the \
+                         transaction touches when beginning it (transaction(keys, ..))",
+            });
         }
         if shards.len() > 1 {
             return Err(Error::CrossShard {

@@ -26,6 +26,8 @@ pub enum Mode {
     Blackhole,
     /// Answers with bytes that are not RESP.
     Garbage,
+    /// Runs commands but holds the answers back until [`Rig::release`].
+    Hold,
 }
 
 #[derive(Debug)]
@@ -85,6 +87,8 @@ impl Server {
                 }
             }
             "SELECT" | "CLIENT" => out.extend_from_slice(b"+OK\r\n"),
+            // Blocking commands block for ever here: only the client's deadline ends them.
+            "BLPOP" | "BRPOP" | "BZPOPMIN" => {}
             "PING" => out.extend_from_slice(b"+PONG\r\n"),
             _ if self.loading > 0 => {
                 self.loading -= 1;
@@ -185,7 +189,7 @@ impl Server {
                 Err(e) => panic!("client sent invalid RESP: {e}"),
             };
             buf.drain(..used);
-            if self.mode == Mode::Up {
+            if matches!(self.mode, Mode::Up | Mode::Hold) {
                 self.answer(&args, &mut out);
             } else {
                 self.log.push(args);
@@ -204,6 +208,8 @@ struct Link {
     connected: bool,
     /// Bytes the server has received but not parsed yet.
     inbox: Vec<u8>,
+    /// Answers held back ([`Mode::Hold`]).
+    held: Vec<u8>,
 }
 
 /// The ring, its fake servers and an instant network.
@@ -285,6 +291,34 @@ impl Rig {
         self.settle();
     }
 
+    /// The network breaks every open connection to `addr` with `error` (the server keeps
+    /// what it received).
+    pub fn break_conns(&mut self, addr: &str, error: NetError) {
+        let dead: Vec<ConnId> = self
+            .links
+            .iter()
+            .filter(|(_, l)| l.addr == addr && l.connected)
+            .map(|(c, _)| *c)
+            .collect();
+        for c in dead {
+            self.links.remove(&c);
+            self.inputs.push_back(Pending::Closed(c, error));
+        }
+        self.settle();
+    }
+
+    /// A held server ([`Mode::Hold`]) sends what it held back, and answers at once again.
+    pub fn release(&mut self, addr: &str) {
+        self.server(addr).mode = Mode::Up;
+        for (conn, link) in &mut self.links {
+            if link.addr == addr && !link.held.is_empty() {
+                let held = std::mem::take(&mut link.held);
+                self.inputs.push_back(Pending::Received(*conn, held));
+            }
+        }
+        self.settle();
+    }
+
     pub fn submit(&mut self, cmd: Cmd) -> Result<RequestId, Error> {
         let r = self.ring.submit(cmd, self.now);
         self.settle();
@@ -319,6 +353,7 @@ impl Rig {
                                         addr: addr.to_string(),
                                         connected: true,
                                         inbox: Vec::new(),
+                                        held: Vec::new(),
                                     },
                                 );
                                 self.inputs.push_back(Pending::Connected(conn));
@@ -341,9 +376,14 @@ impl Rig {
                             link.inbox.extend_from_slice(&bytes);
                             let addr = link.addr.clone();
                             let mut inbox = std::mem::take(&mut link.inbox);
-                            let out = self.servers.get_mut(&addr).unwrap().serve(&mut inbox);
-                            self.links.get_mut(&conn).unwrap().inbox = inbox;
-                            if !out.is_empty() {
+                            let server = self.servers.get_mut(&addr).unwrap();
+                            let out = server.serve(&mut inbox);
+                            let hold = server.mode == Mode::Hold;
+                            let link = self.links.get_mut(&conn).unwrap();
+                            link.inbox = inbox;
+                            if hold {
+                                link.held.extend_from_slice(&out);
+                            } else if !out.is_empty() {
                                 self.inputs.push_back(Pending::Received(conn, out));
                             }
                         }

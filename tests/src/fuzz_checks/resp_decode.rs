@@ -1,9 +1,12 @@
 //! Fuzz check `resp_decode`: arbitrary bytes through the RESP decoder.
 //!
 //! Invariants: no panic; `consumed` is within `1..=len`; a `Complete` frame re-decodes from
-//! exactly its consumed prefix to the same frame, and every strict prefix of it is `Partial`;
-//! the resumable `Decoder`, fed in two pieces, agrees with `decode`; an error's offset lies
-//! inside the input; tighter limits never accept what the defaults reject.
+//! exactly its consumed prefix to the same frame, and every strict prefix of it is `Partial`
+//! (all of them up to 1 KiB, a sample including the last one beyond); the resumable
+//! `Decoder`, fed in two pieces, agrees with `decode` on the whole input (and, when the first
+//! piece already ends or fails, with `decode` on that piece too); an error's offset lies
+//! inside the input; tighter limits never accept what the defaults reject, and what they
+//! accept is the same frame.
 
 use redis_ring_core::resp::{decode, Decoder, Frame, Limits, Status};
 
@@ -40,14 +43,13 @@ pub fn check(data: &[u8]) {
             };
             assert_eq!(used2, used);
             assert_eq!(format!("{:?}", again.to_value()), format!("{value:?}"));
-            if used <= 128 {
-                for end in 0..used {
-                    assert_eq!(
-                        decode(&data[..end], &limits),
-                        Ok(Status::Partial),
-                        "prefix {end}"
-                    );
-                }
+            let step = if used <= 1024 { 1 } else { used / 256 };
+            for end in (0..used).step_by(step).chain([used - 1]) {
+                assert_eq!(
+                    decode(&data[..end], &limits),
+                    Ok(Status::Partial),
+                    "prefix {end}"
+                );
             }
         }
         Ok(Status::Partial) => {}
@@ -65,16 +67,19 @@ pub fn check(data: &[u8]) {
         .map_or(0, |&b| usize::from(b) % (data.len() + 1));
     let mut decoder = Decoder::new(limits);
     let first = decoder.decode(&data[..split]);
-    let resumed = match first {
-        Ok(Status::Partial) => decoder.decode(data),
-        // Complete or failed on the first piece: the same must hold for the whole input.
-        other => {
-            let whole = decode(&data[..split], &limits);
-            assert_eq!(format!("{other:?}"), format!("{whole:?}"));
-            return;
+    match first {
+        Ok(Status::Partial) => {
+            let resumed = decoder.decode(data);
+            assert_eq!(format!("{resumed:?}"), format!("{result:?}"));
         }
-    };
-    assert_eq!(format!("{resumed:?}"), format!("{result:?}"));
+        // Complete or failed on the first piece: `decode` says the same of that piece, and
+        // of the whole input (what follows a frame, or an error, cannot change it).
+        other => {
+            let piece = decode(&data[..split], &limits);
+            assert_eq!(format!("{other:?}"), format!("{piece:?}"));
+            assert_eq!(format!("{other:?}"), format!("{result:?}"));
+        }
+    }
 
     // Tighter limits accept a subset of what the defaults accept.
     let tight = Limits {
@@ -83,7 +88,14 @@ pub fn check(data: &[u8]) {
         max_depth: 3,
         max_line_len: 16,
     };
-    if let Ok(Status::Complete((_, used))) = decode(data, &tight) {
-        assert!(matches!(result, Ok(Status::Complete((_, u))) if u == used));
+    if let Ok(Status::Complete((frame, used))) = decode(data, &tight) {
+        let Ok(Status::Complete((whole, u))) = &result else {
+            panic!("tight limits accept what the defaults do not: {result:?}");
+        };
+        assert_eq!(*u, used);
+        assert_eq!(
+            format!("{:?}", frame.to_value()),
+            format!("{:?}", whole.to_value())
+        );
     }
 }

@@ -15,9 +15,12 @@
 //!   only for a connection that is open; `Reply` exactly once per accepted request, never
 //!   for a cancelled or unknown one; `poll_timeout` agrees with `Output::Timeout`;
 //! * no busy loop: feeding `Timeout(now)` again settles on a deadline in the future;
-//! * bounded state: `pending()` equals the requests still owed a reply, a drain yields a
-//!   bounded number of outputs, and every send buffer stays within what the requests and
-//!   heartbeats still owed can account for;
+//! * bounded state: `pending()` (the core's slab: a split command counts once per part)
+//!   equals the plain requests still owed a reply plus, per split command still owed (or
+//!   cancelled and not yet past its deadline, as its parts linger until they end), between
+//!   one and its most parts; with no split command about, exactly the requests owed. A drain
+//!   yields a bounded number of outputs, and every send buffer stays within what the
+//!   requests and heartbeats still owed can account for;
 //! * the bytes the client writes are always well-formed commands (the fake server parses
 //!   them);
 //! * every request ends: after the operations, every connection is closed by the "network",
@@ -28,7 +31,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
-use redis_ring_core::command::Cmd;
+use redis_ring_core::command::{classify, Class, Cmd};
 use redis_ring_core::config::{Config, HeartbeatCheck, Protocol};
 use redis_ring_core::error::{Error, NetError};
 use redis_ring_core::resp::Limits;
@@ -36,6 +39,15 @@ use redis_ring_core::ring::{ConnId, Input, Output, RequestId, RingCore, SubId, S
 use redis_ring_core::time::{Duration, Instant};
 
 use crate::sim::fake_redis::{FakeRedis, Session};
+
+/// The most parts `cmd` can be split into (one per shard its keys may span), or 0 when it
+/// is not a split command.
+fn split_parts(cmd: &Cmd) -> usize {
+    match classify(cmd).class() {
+        Class::Split(_) => cmd.len().clamp(1, NAMES.len()),
+        _ => 0,
+    }
+}
 
 /// Shard names the fuzzer picks from; each has two possible addresses.
 const NAMES: [&str; 4] = ["s0", "s1", "s2", "s3"];
@@ -159,6 +171,11 @@ struct Harness {
     index: HashMap<ConnId, usize>,
     /// Accepted requests still owed their reply: encoded size of the command, deadline.
     owed: HashMap<RequestId, (usize, Instant)>,
+    /// Split commands (whole: one id; per key: one id per key): their ids, most parts (one
+    /// per shard its keys may span), and deadline.
+    splits: Vec<(Vec<RequestId>, usize, Instant)>,
+    /// Requests cancelled while owed.
+    cancelled: HashSet<RequestId>,
     /// Requests replied to or cancelled: never to be replied to (again).
     finished: HashSet<RequestId>,
     submitted: u64,
@@ -194,6 +211,8 @@ impl Harness {
             socks: Vec::new(),
             index: HashMap::new(),
             owed: HashMap::new(),
+            splits: Vec::new(),
+            cancelled: HashSet::new(),
             finished: HashSet::new(),
             submitted: 0,
             submitted_bytes: 0,
@@ -294,19 +313,32 @@ impl Harness {
 
     /// Bounded state: requests, send buffers.
     fn check_bounds(&self) {
-        // `pending()` counts the slab: a split command (MGET over two shards) is there as its
-        // parts, each an ordinary request, and the parts of a cancelled split command stay
-        // until they end (by their deadline at the latest: checked at the end).
+        // `pending()` counts the slab: a plain request is one entry; a split command is
+        // there as its parts (one per shard, at least one while it is owed), which linger
+        // after a cancel until they end (by the deadline at the latest).
         let pending = self.ring.pending();
+        let now = self.now;
+        let mut in_splits = HashSet::new();
+        let (mut least, mut most) = (0, 0);
+        for (ids, parts, deadline) in &self.splits {
+            in_splits.extend(ids.iter().copied());
+            if ids.iter().any(|id| self.owed.contains_key(id)) {
+                least += 1;
+                most += parts;
+            } else if now < *deadline && ids.iter().any(|id| self.cancelled.contains(id)) {
+                most += parts;
+            }
+        }
+        let plain = self
+            .owed
+            .keys()
+            .filter(|id| !in_splits.contains(id))
+            .count();
         assert!(
-            self.owed.is_empty() || pending > 0,
-            "pending() = 0 with {} requests owed a reply",
-            self.owed.len()
-        );
-        assert!(
-            pending <= 5 * self.submitted as usize,
-            "pending() = {pending} after {} submits",
-            self.submitted
+            (plain + least..=plain + most).contains(&pending),
+            "pending() = {pending}, but {plain} plain requests and {} split commands are owed \
+             (split parts: {least}..={most})",
+            least
         );
         // (`stats()` counts the slab's requests too: a split command's parts, not its
         // parent; nothing to compare with the caller's count.)
@@ -375,12 +407,27 @@ impl Harness {
             eprintln!("submit {cmd:?} timeout {timeout:?}");
         }
         let (now, size, blocking) = (self.now, cmd.encoded_len(), is_blocking(&cmd));
+        let parts = split_parts(&cmd);
         let result = match timeout {
             Some(t) => self.ring.submit_with_timeout(cmd, t, now),
             None => self.ring.submit(cmd, now),
         };
+        if let Ok(id) = &result {
+            self.split_submitted(&[*id], parts, timeout);
+        }
         self.accepted(result, size, blocking, timeout);
         self.drain();
+    }
+
+    /// Records a split command's ids (`parts`: its most parts; 0 for a plain command).
+    fn split_submitted(&mut self, ids: &[RequestId], parts: usize, timeout: Option<Duration>) {
+        let (now, owed) = (self.now, &self.owed);
+        self.splits
+            .retain(|(ids, _, at)| now < *at || ids.iter().any(|id| owed.contains_key(id)));
+        if parts > 0 {
+            let deadline = self.now + timeout.unwrap_or(self.config.command_timeout);
+            self.splits.push((ids.to_vec(), parts, deadline));
+        }
     }
 
     /// Records the outcome of a submit: an accepted request is owed exactly one reply, by
@@ -397,9 +444,13 @@ impl Harness {
                 self.submitted += 1;
                 self.submitted_bytes += size;
                 let t = timeout.unwrap_or(self.config.command_timeout);
-                // A blocking command's deadline starts after the block time the server may
-                // take (on a dedicated connection); "never late" is checked for the others.
-                let deadline = if blocking { Instant::MAX } else { self.now + t };
+                // A blocking command's default deadline starts after the block time the
+                // server may take (on a dedicated connection); an explicit timeout caps it.
+                let deadline = if blocking && timeout.is_none() {
+                    Instant::MAX
+                } else {
+                    self.now + t
+                };
                 assert!(
                     self.owed.insert(id, (size, deadline)).is_none(),
                     "{id} given twice"
@@ -457,9 +508,14 @@ impl Harness {
                     .iter()
                     .map(|c| (c.encoded_len(), is_blocking(c)))
                     .collect();
+                let parts: Vec<usize> = cmds.iter().map(split_parts).collect();
                 let results = self.ring.submit_pipeline(cmds, now);
                 assert_eq!(results.len(), sizes.len());
-                for (result, (size, blocking)) in results.into_iter().zip(sizes) {
+                for ((result, (size, blocking)), parts) in results.into_iter().zip(sizes).zip(parts)
+                {
+                    if let Ok(id) = &result {
+                        self.split_submitted(&[*id], parts, None);
+                    }
                     self.accepted(result, size, blocking, None);
                 }
             }
@@ -469,12 +525,14 @@ impl Harness {
                 if trace() {
                     eprintln!("submit_per_key {cmd:?}");
                 }
+                let parts = split_parts(&cmd);
                 let result = self.ring.submit_per_key(cmd, now);
                 if trace() {
                     eprintln!("  -> {result:?}");
                 }
                 match result {
                     Ok(ids) => {
+                        self.split_submitted(&ids, parts.max(1), None);
                         for id in ids {
                             self.accepted(Ok(id), size, false, None);
                         }
@@ -747,7 +805,7 @@ fn command(input: &mut Bytes<'_>) -> Cmd {
 }
 
 fn is_blocking(cmd: &Cmd) -> bool {
-    redis_ring_core::command::classify(cmd).is_blocking()
+    classify(cmd).is_blocking()
 }
 
 /// One of `items`, chosen by the next byte; `None` when there is none.
@@ -813,6 +871,9 @@ pub fn check(data: &[u8]) {
                     let was_owed = h.owed.remove(&id).is_some();
                     assert_eq!(h.ring.cancel(id), was_owed, "cancel({id})");
                     h.finished.insert(id);
+                    if was_owed {
+                        h.cancelled.insert(id);
+                    }
                     h.drain();
                 }
             }

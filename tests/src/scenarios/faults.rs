@@ -1,5 +1,11 @@
 //! Faults: every shard down, one shard killed under load and restarted, one shard paused
 //! (SIGSTOP) and resumed.
+//!
+//! Real servers on a machine that may be loaded (2 cores, other builds running): these
+//! scenarios wait for events and keep only bounds that hold with a wide margin. The tight
+//! ones (a live shard's requests are never delayed beyond a few round trips, a timeout fires
+//! exactly at its deadline, detection and recovery within their bounds) are checked in the
+//! simulator's virtual time (`tests/tests/sim.rs`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -22,12 +28,16 @@ fn home(key: &str) -> usize {
         .expect("three shards")
 }
 
-/// With every shard down, a command fails at once with an error that says so and names
-/// every shard; when one comes back, it serves everything.
+/// With every shard down, a command fails at once (without waiting for its 10 s timeout)
+/// with an error that says so and names every shard; when one comes back, it serves
+/// everything.
 pub fn all_shards_down_fails_at_once<R: RingUnderTest>() {
     let _g = guard(false);
     let mut shards = Shards::start(3).unwrap();
-    let ring: R = build(&spec(&shards));
+    let mut s = spec(&shards);
+    let timeout = Duration::from_secs(10);
+    s.config.command_timeout = timeout;
+    let ring: R = build(&s);
     let mut events = ring.events();
     ring.cmd(Cmd::new("SET").arg("a").arg("1")).unwrap();
     for i in 0..3 {
@@ -35,7 +45,7 @@ pub fn all_shards_down_fails_at_once<R: RingUnderTest>() {
     }
     let mut down = Vec::new();
     while down.len() < 3 {
-        let e = wait_event(&mut events, Duration::from_secs(3), |e| {
+        let e = wait_event(&mut events, Duration::from_secs(10), |e| {
             NAMES.iter().any(|n| is_down(e, n))
         })
         .unwrap_or_else(|| panic!("only {down:?} went down"));
@@ -46,7 +56,8 @@ pub fn all_shards_down_fails_at_once<R: RingUnderTest>() {
         let started = Instant::now();
         let err = ring.cmd(Cmd::new("GET").arg("a")).unwrap_err();
         let took = started.elapsed();
-        assert!(took < Duration::from_millis(50), "took {took:?}: {err}");
+        // "At once": nowhere near the timeout (a loaded machine may take a while anyway).
+        assert!(took < timeout / 5, "took {took:?}: {err}");
         assert!(matches!(err, Error::AllShardsDown { .. }), "{err:?}");
         let text = err.to_string();
         assert!(text.contains("all 3 shards are down"), "{text}");
@@ -57,7 +68,7 @@ pub fn all_shards_down_fails_at_once<R: RingUnderTest>() {
     assert!(ring.shards().iter().all(|v| !v.up));
     shards.server(0).restart().unwrap();
     assert!(
-        wait_event(&mut events, Duration::from_secs(2), |e| is_up(e, "shard1")).is_some(),
+        wait_event(&mut events, Duration::from_secs(10), |e| is_up(e, "shard1")).is_some(),
         "shard1 did not come back"
     );
     assert_eq!(ring.len(), 1);
@@ -69,7 +80,7 @@ pub fn all_shards_down_fails_at_once<R: RingUnderTest>() {
 }
 
 /// One operation of a load, as recorded by [`Recorder`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Op {
     /// Start, relative to the recorder's epoch.
     start: Duration,
@@ -77,6 +88,12 @@ struct Op {
     /// Index of the key's home shard (all shards up).
     home: usize,
     ok: bool,
+    /// A GET, and what it read: `Some(None)` for nil.
+    read: Option<Option<Vec<u8>>>,
+    /// A SET.
+    write: bool,
+    /// The key's index in the keyspace.
+    key: usize,
 }
 
 /// A load of SET/GET over a keyspace whose homes are known, until stopped, recording every
@@ -112,8 +129,12 @@ impl Recorder {
         }
     }
 
+    fn index(&self, task: usize, i: u64) -> usize {
+        (mix(task, i) % self.keys.len() as u64) as usize
+    }
+
     fn key(&self, task: usize, i: u64) -> &(String, usize) {
-        &self.keys[(mix(task, i) % self.keys.len() as u64) as usize]
+        &self.keys[self.index(task, i)]
     }
 
     fn all(&self) -> Vec<Op> {
@@ -131,7 +152,7 @@ impl Job for Recorder {
         }
         let (key, _) = self.key(task, i);
         Some(if i.is_multiple_of(2) {
-            Cmd::new("SET").arg(&**key).arg("abc")
+            Cmd::new("SET").arg(&**key).arg(value_of(key))
         } else {
             Cmd::new("GET").arg(&**key)
         })
@@ -148,18 +169,67 @@ impl Job for Recorder {
                 errors.push(format!("{key} (home {}): {e}", NAMES[*home]));
             }
         }
+        let read = match &result {
+            Ok(Value::Bulk(b)) if !i.is_multiple_of(2) => Some(Some(b.clone())),
+            Ok(Value::Nil) if !i.is_multiple_of(2) => Some(None),
+            Ok(other) if !i.is_multiple_of(2) => Some(Some(format!("{other:?}").into_bytes())),
+            _ => None,
+        };
         self.ops[task].lock().unwrap().push(Op {
             start,
             elapsed,
             home: *home,
             ok: result.is_ok(),
+            read,
+            write: i.is_multiple_of(2),
+            key: self.index(task, i),
         });
     }
 }
 
+/// The only value the load ever writes to `key`.
+fn value_of(key: &str) -> String {
+    format!("v:{key}")
+}
+
+/// Every GET read the value its key is written with, or nil; on a live shard (`home !=
+/// victim`) nil only before the first SET of the key had completed.
+fn check_reads(ops: &[Op], keys: &[(String, usize)], victim: usize) -> usize {
+    let mut first_write = vec![None::<Duration>; keys.len()];
+    for o in ops.iter().filter(|o| o.write && o.ok) {
+        let end = o.start + o.elapsed;
+        let w = &mut first_write[o.key];
+        *w = Some(w.map_or(end, |t| t.min(end)));
+    }
+    let mut checked = 0;
+    for o in ops {
+        let Some(read) = &o.read else { continue };
+        let key = &keys[o.key].0;
+        match read {
+            Some(v) => assert_eq!(
+                v,
+                value_of(key).as_bytes(),
+                "GET {key} read {:?}",
+                String::from_utf8_lossy(v)
+            ),
+            None if o.home == victim => {}
+            None => assert!(
+                first_write[o.key].is_none_or(|t| o.start < t),
+                "GET {key} (live shard {}) read nil after a SET of it had completed",
+                NAMES[o.home]
+            ),
+        }
+        checked += 1;
+    }
+    checked
+}
+
 /// Kill one of three shards under 50 concurrent tasks: it is marked down, its keys then
-/// succeed on the others, and no command for the two live shards takes longer than 250 ms
-/// meanwhile. Restart it: up again within 1 s, and its keys route home.
+/// succeed on the others, no command for the two live shards fails (none reaches its
+/// timeout) meanwhile, and every GET reads the value its key was written with (nil only for
+/// the victim's keys, or before a key's first SET). Restart it: up again, and its keys route
+/// home. (That live shards' commands are never delayed beyond a few round trips is checked
+/// in the simulator, on virtual time.)
 pub fn kill_one_shard_under_load<R: RingUnderTest>() {
     let _g = guard(true);
     let mut shards = Shards::start(3).unwrap();
@@ -174,7 +244,7 @@ pub fn kill_one_shard_under_load<R: RingUnderTest>() {
         std::thread::sleep(Duration::from_millis(300));
         shards.server(victim).kill();
         let killed = Instant::now();
-        let down = wait_event(&mut events, Duration::from_secs(3), |e| {
+        let down = wait_event(&mut events, Duration::from_secs(10), |e| {
             is_down(e, NAMES[victim])
         });
         let t_down = since(Instant::now());
@@ -184,18 +254,18 @@ pub fn kill_one_shard_under_load<R: RingUnderTest>() {
             panic!("{msg}");
         };
         if down.is_none() {
-            fail(format!("{} not marked down within 3 s", NAMES[victim]));
+            fail(format!("{} not marked down within 10 s", NAMES[victim]));
         }
         println!("{}: down {:?} after the kill", R::DRIVER, killed.elapsed());
         std::thread::sleep(Duration::from_millis(300));
         shards.server(victim).restart().unwrap();
         let restarted = Instant::now();
-        let up = wait_event(&mut events, Duration::from_secs(1), |e| {
+        let up = wait_event(&mut events, Duration::from_secs(10), |e| {
             is_up(e, NAMES[victim])
         });
         if up.is_none() {
             fail(format!(
-                "{} not up within 1 s of its restart",
+                "{} not up within 10 s of its restart",
                 NAMES[victim]
             ));
         }
@@ -226,10 +296,8 @@ pub fn kill_one_shard_under_load<R: RingUnderTest>() {
         live.iter().all(|o| o.ok),
         "a live shard's command failed: {errors:#?}"
     );
-    assert!(
-        worst < Duration::from_millis(250),
-        "a live shard's command took {worst:?}"
-    );
+    let reads = check_reads(&ops, &load.keys, victim);
+    assert!(reads > 1000, "only {reads} GETs compared");
     // Once the victim is down its keys are served by the others; after it is up, by it.
     let late: Vec<&Op> = ops
         .iter()
@@ -260,8 +328,9 @@ pub fn kill_one_shard_under_load<R: RingUnderTest>() {
     ring.close();
 }
 
-/// Pause (SIGSTOP) one shard: its commands time out at the command timeout, it goes down
-/// while the others keep serving; resume it: up again, its keys route home.
+/// Pause (SIGSTOP) one shard: its commands time out at the command timeout (never before),
+/// it goes down while the others keep serving (none of their commands fails, every GET
+/// reads what was written); resume it: up again, its keys route home.
 pub fn pause_one_shard<R: RingUnderTest>() {
     let _g = guard(true);
     let mut shards = Shards::start(3).unwrap();
@@ -287,47 +356,44 @@ pub fn pause_one_shard<R: RingUnderTest>() {
         let started = Instant::now();
         let result = ring.cmd(Cmd::new("GET").arg(&*victim_key));
         let took = started.elapsed();
+        // Never early; late only within a wide margin (exactness is the simulator's).
         let ok = matches!(&result, Err(Error::Timeout { shard: Some(sh), .. }) if &**sh == NAMES[victim])
-            && took >= timeout - Duration::from_millis(10)
-            && took < timeout + Duration::from_millis(150);
+            && took + Duration::from_millis(1) >= timeout
+            && took < timeout + Duration::from_secs(3);
         if !ok {
             stop();
             panic!("GET on the paused shard: {result:?} after {took:?} (timeout {timeout:?})");
         }
-        if wait_event(&mut events, Duration::from_secs(3), |e| {
+        if wait_event(&mut events, Duration::from_secs(10), |e| {
             is_down(e, NAMES[victim])
         })
         .is_none()
         {
             stop();
-            panic!("paused {} not marked down within 3 s", NAMES[victim]);
+            panic!("paused {} not marked down within 10 s", NAMES[victim]);
         }
         println!(
             "{}: paused shard down after {:?}",
             R::DRIVER,
             started.elapsed()
         );
-        // Its keys are served elsewhere now.
-        let t = Instant::now();
+        // Its keys are served elsewhere now (on the paused shard it would time out).
         let r = ring.cmd(Cmd::new("GET").arg(&*victim_key));
-        if r.is_err() || t.elapsed() > Duration::from_millis(100) {
+        if r != Ok(Value::Nil) {
             stop();
-            panic!(
-                "GET of a paused shard's key after Down: {r:?} in {:?}",
-                t.elapsed()
-            );
+            panic!("GET of a paused shard's key after Down: {r:?}");
         }
         std::thread::sleep(Duration::from_millis(200));
         shards.server(victim).resume().unwrap();
         let resumed = Instant::now();
-        let up = wait_event(&mut events, Duration::from_secs(1), |e| {
+        let up = wait_event(&mut events, Duration::from_secs(10), |e| {
             is_up(e, NAMES[victim])
         });
         stop();
         runner.join().unwrap();
         assert!(
             up.is_some(),
-            "{} not up within 1 s of SIGCONT",
+            "{} not up within 10 s of SIGCONT",
             NAMES[victim]
         );
         println!("{}: up {:?} after SIGCONT", R::DRIVER, resumed.elapsed());
@@ -338,13 +404,11 @@ pub fn pause_one_shard<R: RingUnderTest>() {
     let worst = ops.iter().map(|o| o.elapsed).max().unwrap();
     println!("{}: {} live ops, slowest {worst:?}", R::DRIVER, ops.len());
     assert!(ops.len() > 500, "the live load barely ran: {}", ops.len());
+    // None failed: none reached the 150 ms timeout (tighter bounds: the simulator's).
     assert!(ops.iter().all(|o| o.ok), "live shards failed: {errors:#?}");
-    assert!(
-        worst < Duration::from_millis(250),
-        "a live command took {worst:?}"
-    );
+    check_reads(&ops, &live_load.keys, usize::MAX);
     // Home again: the (unchanged, never expired) value is read from the victim.
-    assert!(wait_until(Duration::from_secs(1), || ring.len() == 3));
+    assert!(wait_until(Duration::from_secs(10), || ring.len() == 3));
     assert_eq!(
         ring.shard_for_key(&victim_key).as_deref(),
         Some(NAMES[victim])

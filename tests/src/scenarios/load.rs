@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::util::{build, guard, isolated, open_fds, raw, raw_text, spec, threads, wait_until};
+use super::util::{
+    build, guard, isolated, open_fds, raw, raw_get, raw_text, spec, threads, wait_until,
+};
 use super::{Cmd, Error, Job, RingSpec, RingUnderTest, Value};
 use crate::{RedisServer, Shards};
 
@@ -98,7 +100,10 @@ fn warm_up<R: RingUnderTest>(spec: &RingSpec) {
 }
 
 /// 200 restarts of one shard leave no task, connection or file descriptor behind, neither
-/// while the ring lives nor after it is closed.
+/// while the ring lives nor after it is closed. A GET right after each kill either fails
+/// with a connection-kind error naming the shard or (once the shard is down) reads the key
+/// elsewhere; every 20 restarts a SET lands on the restarted server itself (the ring
+/// reconnected to the new process).
 pub fn no_leak_after_restarts<R: RingUnderTest>() {
     isolated("no_leak_after_restarts", || {
         let mut shards = Shards::start(3).unwrap();
@@ -114,22 +119,60 @@ pub fn no_leak_after_restarts<R: RingUnderTest>() {
             .find(|k| ring.shard_for_key(k).as_deref() == Some("shard1"))
             .unwrap();
         let warm = resources::<R>();
+        let (mut failed, mut reconnects) = (0, 0);
         for round in 0..200u32 {
             shards.server(0).kill();
-            // Whatever the ring makes of it (an error now, success after the restart).
-            let _ = ring.cmd(Cmd::new("GET").arg(&*victim_key));
+            match ring.cmd(Cmd::new("GET").arg(&*victim_key)) {
+                // Down already: read on another shard (where a SET of an earlier round may
+                // have landed while shard1 was down).
+                Ok(Value::Nil) => {}
+                Ok(Value::Bulk(v)) => assert!(
+                    std::str::from_utf8(&v)
+                        .is_ok_and(|v| v.parse::<u32>().is_ok_and(|r| r < round)),
+                    "round {round}: read {v:?}"
+                ),
+                Ok(other) => panic!("round {round}: GET gave {other:?}"),
+                Err(e) => {
+                    assert!(
+                        matches!(
+                            e,
+                            Error::Disconnected { .. }
+                                | Error::Connect { .. }
+                                | Error::ShardDown { .. }
+                                | Error::Timeout { .. }
+                        ) && e.to_string().contains("shard1"),
+                        "round {round}: {e:?}"
+                    );
+                    failed += 1;
+                }
+            }
             shards.server(0).restart().unwrap();
             if round.is_multiple_of(20) {
-                let _ = ring.cmd(Cmd::new("SET").arg(&*victim_key).arg(round));
+                // The ring reconnects to the new process: the SET lands on it.
+                let value = round.to_string();
+                let mut conn = raw(shards.server(0), None);
+                let landed = wait_until(Duration::from_secs(10), || {
+                    ring.cmd(Cmd::new("SET").arg(&*victim_key).arg(&*value))
+                        .is_ok()
+                        && raw_get(&mut conn, &victim_key).as_deref() == Some(value.as_bytes())
+                });
+                assert!(landed, "round {round}: no SET reached the restarted shard1");
+                reconnects += 1;
             }
         }
+        println!(
+            "{}: {failed} of 200 GETs right after a kill failed; {reconnects} reconnects \
+             checked on the server",
+            R::DRIVER
+        );
+        assert!(failed > 0, "no GET ever saw shard1 dead");
         assert!(
-            wait_until(Duration::from_secs(3), || ring.len() == 3
+            wait_until(Duration::from_secs(10), || ring.len() == 3
                 && ring.cmd(Cmd::new("SET").arg(&*victim_key).arg("x")).is_ok()),
             "shard1 did not come back after the restarts"
         );
         touch_all(&ring);
-        let settled = wait_until(Duration::from_secs(2), || {
+        let settled = wait_until(Duration::from_secs(10), || {
             let now = resources::<R>();
             now.0 <= warm.0 + 2 && now.1 <= warm.1 && now.2 <= warm.2
         });
@@ -151,7 +194,7 @@ pub fn no_leak_after_restarts<R: RingUnderTest>() {
         ring.close();
         // Fewer than before is fine (a transient thread that existed when `before` was taken,
         // such as a name-resolution thread, may have ended); more is a leak.
-        let cleaned = wait_until(Duration::from_secs(2), || {
+        let cleaned = wait_until(Duration::from_secs(10), || {
             let now = resources::<R>();
             now.0 <= before.0 && now.1 <= before.1 && now.2 <= before.2
         });
@@ -186,7 +229,7 @@ pub fn drop_last_handle_cleans_up<R: RingUnderTest>() {
         drop(clone);
         // Fewer than before is fine (a transient thread that existed when `before` was taken,
         // such as a name-resolution thread, may have ended); more is a leak.
-        let cleaned = wait_until(Duration::from_secs(2), || {
+        let cleaned = wait_until(Duration::from_secs(10), || {
             let now = resources::<R>();
             now.0 <= before.0 && now.1 <= before.1 && now.2 <= before.2
         });
@@ -198,7 +241,7 @@ pub fn drop_last_handle_cleans_up<R: RingUnderTest>() {
         );
         for (i, server) in shards.servers().iter().enumerate() {
             assert!(
-                wait_until(Duration::from_secs(1), || named_clients(
+                wait_until(Duration::from_secs(10), || named_clients(
                     server,
                     "drop-check"
                 ) == 0),

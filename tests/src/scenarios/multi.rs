@@ -1,6 +1,8 @@
 //! Several keys at once: MGET/MSET/DEL/EXISTS split per shard, multi-key commands that
 //! cannot be split, pipelines and transactions.
 
+use std::time::Duration;
+
 use redis_ring_core::command::from_value;
 
 use super::util::{build, guard, raw, raw_get, spec, wait_until};
@@ -155,45 +157,82 @@ pub fn pipelines_keep_order_and_per_command_results<R: RingUnderTest>() {
     ring.close();
 }
 
-/// A pipeline sent while one shard is dead: the commands of the live shards succeed; only
-/// the dead shard's may fail, with errors that name it.
+/// A ring that will not mark a dead shard down during a scenario (its probes may fail a
+/// thousand times first), so that "dead but still in the placement" lasts as long as the
+/// scenario needs, however slow the machine.
+fn never_down_spec(shards: &Shards) -> super::RingSpec {
+    let mut s = spec(shards);
+    s.config.fail_threshold = 1_000;
+    s
+}
+
+/// Kills `shards`' second server and waits until `ring` has observed it (a command for one
+/// of its keys fails naming it) while it is still in the placement.
+fn kill_and_observe<R: RingUnderTest>(ring: &R, shards: &mut Shards, key_on_shard2: &str) {
+    shards.server(1).kill();
+    let observed = wait_until(Duration::from_secs(10), || {
+        match ring.cmd(Cmd::new("GET").arg(key_on_shard2)) {
+            Err(e) => e.to_string().contains("shard2"),
+            Ok(_) => false,
+        }
+    });
+    assert!(observed, "the ring never noticed shard2's death");
+    assert_eq!(ring.len(), 3, "shard2 must still be in the placement");
+}
+
+/// A pipeline sent while one shard is dead (the ring has seen a command to it fail, and it
+/// is still in the placement): every command of the live shards succeeds, every command of
+/// the dead shard fails with an error that names it.
 pub fn pipeline_with_a_dead_shard_fails_only_its_commands<R: RingUnderTest>() {
     let _g = guard(false);
     let mut shards = Shards::start(3).unwrap();
-    let ring: R = build(&spec(&shards));
+    let ring: R = build(&never_down_spec(&shards));
     let keys: Vec<String> = (0..60).map(|i| format!("dead:{i}")).collect();
     let homes: Vec<String> = keys
         .iter()
         .map(|k| ring.shard_for_key(k).unwrap())
         .collect();
-    shards.server(1).kill();
+    let on_shard2 = homes.iter().filter(|h| *h == "shard2").count();
+    assert!(on_shard2 > 0 && on_shard2 < keys.len());
+    let probe = keys
+        .iter()
+        .zip(&homes)
+        .find(|(_, h)| *h == "shard2")
+        .unwrap()
+        .0;
+    kill_and_observe(&ring, &mut shards, probe);
     let cmds = keys
         .iter()
         .map(|k| Cmd::new("SET").arg(&**k).arg("v"))
         .collect();
     let results = ring.pipeline(cmds);
     assert_eq!(results.len(), keys.len());
+    let mut failed = 0;
     for ((k, h), r) in keys.iter().zip(&homes).zip(&results) {
         match r {
-            Ok(v) => assert_eq!(v, &Value::Okay, "{k}"),
+            Ok(v) => {
+                assert_ne!(h, "shard2", "{k} on the dead shard succeeded: {v:?}");
+                assert_eq!(v, &Value::Okay, "{k}");
+            }
             Err(e) => {
                 assert_eq!(h, "shard2", "{k} (on {h}) failed: {e}");
                 assert!(e.to_string().contains("shard2"), "{e}");
+                failed += 1;
             }
         }
     }
-    assert!(wait_until(std::time::Duration::from_secs(3), || ring.len() == 2));
+    assert_eq!(failed, on_shard2, "every command of the dead shard fails");
     ring.close();
 }
 
-/// MGET/MSET/DEL across shards while one shard is dead (before the ring marks it down): the
-/// whole form fails naming the dead shard and its keys; the per-key form answers the keys of
-/// the live shards and fails only the dead shard's; once the shard is down, its keys go to
-/// the others and the whole form works again.
+/// MGET/MSET/DEL across shards while one shard is dead and observed so, but not yet marked
+/// down: the whole form fails naming the dead shard and its keys; the per-key form answers
+/// the keys of the live shards and fails exactly the dead shard's. Once a ring has marked
+/// the shard down, its keys go to the others and the whole form works again.
 pub fn split_command_with_a_killed_shard<R: RingUnderTest>() {
     let _g = guard(false);
     let mut shards = Shards::start(3).unwrap();
-    let ring: R = build(&spec(&shards));
+    let ring: R = build(&never_down_spec(&shards));
     let keys: Vec<String> = (0..30).map(|i| format!("sk:{i}")).collect();
     let pairs: Vec<(&str, &str)> = keys.iter().map(|k| (&**k, "v")).collect();
     ring.mset(&pairs).unwrap();
@@ -201,17 +240,26 @@ pub fn split_command_with_a_killed_shard<R: RingUnderTest>() {
         .iter()
         .map(|k| ring.shard_for_key(k).unwrap())
         .collect();
+    let on_shard2 = homes.iter().filter(|h| *h == "shard2").count();
+    assert!(on_shard2 > 0 && on_shard2 < keys.len());
     let asked: Vec<&str> = keys.iter().map(|k| &**k).collect();
-    shards.server(1).kill();
+    let probe = keys
+        .iter()
+        .zip(&homes)
+        .find(|(_, h)| *h == "shard2")
+        .unwrap()
+        .0;
+    kill_and_observe(&ring, &mut shards, probe);
     // Per key: the live shards' keys are answered, shard2's fail naming it.
     let per_key = ring.mget_per_key(&asked);
     assert_eq!(per_key.len(), keys.len());
     let mut failed = 0;
     for ((k, h), r) in keys.iter().zip(&homes).zip(&per_key) {
         match r {
-            // A shard2 key retried after shard2 went down was read from its new shard.
-            Ok(v) if h == "shard2" => assert_eq!(v, &None, "{k}"),
-            Ok(v) => assert_eq!(v.as_deref(), Some(&b"v"[..]), "{k}"),
+            Ok(v) => {
+                assert_ne!(h, "shard2", "{k} on the dead shard answered: {v:?}");
+                assert_eq!(v.as_deref(), Some(&b"v"[..]), "{k}");
+            }
             Err(e) => {
                 failed += 1;
                 assert_eq!(h, "shard2", "{k} (on {h}) failed: {e}");
@@ -219,27 +267,25 @@ pub fn split_command_with_a_killed_shard<R: RingUnderTest>() {
             }
         }
     }
-    // Whole: fails naming shard2 and (some of) its keys, unless shard2 is already down.
-    match ring.mget(&asked) {
-        Ok(values) => assert_eq!(values.len(), keys.len()),
-        Err(e) => {
-            let text = e.to_string();
-            assert!(text.contains("shard2"), "{text}");
-            let k2 = keys
-                .iter()
-                .zip(&homes)
-                .find(|(_, h)| *h == "shard2")
-                .unwrap()
-                .0;
-            assert!(text.contains(&**k2), "{text}");
-        }
+    assert_eq!(failed, on_shard2, "exactly shard2's keys fail");
+    // Whole: fails naming shard2 and (some of) its keys.
+    let text = match ring.mget(&asked) {
+        Ok(values) => panic!("MGET over a dead shard succeeded: {values:?}"),
+        Err(e) => e.to_string(),
+    };
+    assert!(text.contains("shard2"), "{text}");
+    assert!(text.contains(probe), "{text}");
+    // (DEL too would fail naming shard2, after deleting the live shards' keys.)
+    for r in [ring.mset(&pairs).map(|_| 0), ring.exists(&asked)] {
+        let e = r.expect_err("a split command over a dead shard");
+        assert!(e.to_string().contains("shard2"), "{e}");
     }
-    assert!(
-        failed > 0 || ring.len() == 2,
-        "shard2's keys failed or it was down already"
-    );
-    // Once shard2 is down its keys live on the two others: the split works again.
-    assert!(wait_until(std::time::Duration::from_secs(3), || ring.len() == 2));
+    assert_eq!(ring.len(), 3);
+    ring.close();
+
+    // A ring that marks shard2 down: its keys live on the two others, the split works.
+    let ring: R = build(&spec(&shards));
+    assert!(wait_until(Duration::from_secs(10), || ring.len() == 2));
     let values = ring.mget(&asked).unwrap();
     for ((k, h), v) in keys.iter().zip(&homes).zip(&values) {
         if h == "shard2" {

@@ -65,7 +65,7 @@ pub fn wrong_password_names_the_shard<R: RingUnderTest>() {
         };
         assert!(named, "{password:?}: the error must name the shard: {text}");
         assert!(
-            started.elapsed() < Duration::from_secs(2),
+            started.elapsed() < Duration::from_secs(5),
             "{password:?}: took {:?}",
             started.elapsed()
         );

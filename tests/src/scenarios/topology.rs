@@ -132,12 +132,12 @@ pub fn set_shards_grow_and_shrink<R: RingUnderTest>() {
     ring.set_shards(&all);
     let added = wait_event(
         &mut events,
-        Duration::from_secs(2),
+        Duration::from_secs(10),
         |e| matches!(e, Event::ShardAdded { name, .. } if &**name == "shard3"),
     );
     assert!(added.is_some(), "no ShardAdded for shard3");
     assert!(
-        wait_until(Duration::from_secs(2), || ring.len() == 3),
+        wait_until(Duration::from_secs(10), || ring.len() == 3),
         "len {}",
         ring.len()
     );
@@ -172,7 +172,7 @@ pub fn set_shards_grow_and_shrink<R: RingUnderTest>() {
     ring.set_shards(&all[1..]);
     let removed = wait_event(
         &mut events,
-        Duration::from_secs(2),
+        Duration::from_secs(10),
         |e| matches!(e, Event::ShardRemoved { name, .. } if &**name == "shard1"),
     );
     assert!(removed.is_some(), "no ShardRemoved for shard1");

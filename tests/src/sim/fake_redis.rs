@@ -54,9 +54,20 @@ impl FakeRedis {
     }
 
     /// Parses every complete command in `s.inbox` and appends the replies to `out`.
-    /// Returns `false` when the client sent something that is not a command (a client bug
-    /// the simulator reports).
+    /// Fails when the client sent something that is not a command (a client bug the
+    /// simulator reports).
     pub fn serve(&mut self, s: &mut Session, out: &mut Vec<u8>) -> Result<(), String> {
+        self.serve_logged(s, out, &mut Vec::new())
+    }
+
+    /// [`FakeRedis::serve`], also appending each command it ran (its words) to `ran`, in
+    /// order (one reply in `out` per command).
+    pub fn serve_logged(
+        &mut self,
+        s: &mut Session,
+        out: &mut Vec<u8>,
+        ran: &mut Vec<Vec<Vec<u8>>>,
+    ) -> Result<(), String> {
         loop {
             let (args, used) = match decode(&s.inbox, &Limits::default()) {
                 Ok(Status::Complete((frame, used))) => {
@@ -89,6 +100,7 @@ impl FakeRedis {
                 Protocol::Resp2
             };
             encode_value_as(&reply, proto, out);
+            ran.push(args);
         }
     }
 

@@ -18,27 +18,51 @@ pub mod fake_redis;
 pub mod rng;
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 use redis_ring_core::command::Cmd;
 use redis_ring_core::config::{Config, Protocol};
 use redis_ring_core::error::{Error, NetError};
+use redis_ring_core::resp::{decode, Limits, Status, Value};
 use redis_ring_core::ring::{ConnId, Event, Input, Output, RequestId, RingCore};
 use redis_ring_core::time::{Duration, Instant};
 
-use check::{Checker, Kind, Pending, Tally};
+use check::{fail, Checker, KeyPart, Kind, Pending, Rule, Tally, Violation};
 use fake_redis::{FakeRedis, Session};
 use rng::SimRng;
 
-/// A deliberate bug, to prove the checker catches it (tests of the simulator itself).
+/// A deliberate bug, to prove the checker catches it (tests of the simulator itself), and
+/// the [`Rule`] meant to catch it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Bug {
     /// No bug.
     None,
-    /// The network delivers one server's replies to another open connection.
+    /// The network delivers the reply to one `TAGGED` request to another connection, whose
+    /// oldest unanswered command is another `TAGGED` request. Caught by
+    /// [`Rule::ReplyIdentity`].
     CrossedReplies,
-    /// The driver forgets to report one `Sent`, so a request's bytes are written twice.
+    /// The driver forgets to report one `Sent` after a partial write of a command, so its
+    /// first bytes are written twice. Caught by [`Rule::ClientBytes`].
     DoubleWrite,
+    /// The driver writes a whole `TAGGED` or `SET` command twice. Caught by
+    /// [`Rule::RanTwice`].
+    CommandTwice,
+    /// The reply to a split `MGET` comes out with two differing items swapped (a merge in
+    /// the wrong order). Caught by [`Rule::WrongValue`].
+    WrongMerge,
+}
+
+impl Bug {
+    /// The rule meant to catch this bug.
+    pub fn rule(self) -> Option<Rule> {
+        match self {
+            Bug::None => None,
+            Bug::CrossedReplies => Some(Rule::ReplyIdentity),
+            Bug::DoubleWrite => Some(Rule::ClientBytes),
+            Bug::CommandTwice => Some(Rule::RanTwice),
+            Bug::WrongMerge => Some(Rule::WrongValue),
+        }
+    }
 }
 
 /// What a run does.
@@ -54,6 +78,10 @@ pub struct SimOptions {
     pub max_faults: u32,
     /// A deliberate bug (to test the checker).
     pub bug: Bug,
+    /// Tolerate the core re-sending a command on a new connection after the connection it
+    /// was written to broke (it may have run: the brief forbids it; issue 17 fixes it, then
+    /// this default turns to `false`). A command run twice on one connection always fails.
+    pub tolerate_resend_after_disconnect: bool,
     /// Keep a readable trace (printed on failure).
     pub verbose: bool,
 }
@@ -66,6 +94,7 @@ impl Default for SimOptions {
             rate: 120,
             max_faults: 4,
             bug: Bug::None,
+            tolerate_resend_after_disconnect: true,
             verbose: false,
         }
     }
@@ -78,8 +107,8 @@ pub struct Outcome {
     pub trace_hash: u64,
     /// What the checker saw.
     pub tally: Tally,
-    /// Faults injected.
-    pub faults: u32,
+    /// Faults that took effect, and what followed them.
+    pub faults: FaultTally,
     /// Events processed.
     pub steps: u64,
     /// The readable trace, when [`SimOptions::verbose`].
@@ -91,6 +120,8 @@ pub struct Outcome {
 pub struct Failure {
     /// The run's seed.
     pub seed: u64,
+    /// The rule that broke.
+    pub rule: Rule,
     /// What broke, and when.
     pub message: String,
     /// The readable trace, when [`SimOptions::verbose`] (its last `SIM_TRACE_LINES`, default
@@ -100,7 +131,11 @@ pub struct Failure {
 
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "simulation seed {} failed: {}", self.seed, self.message)?;
+        writeln!(
+            f,
+            "simulation seed {} broke rule {:?}: {}",
+            self.seed, self.rule, self.message
+        )?;
         writeln!(
             f,
             "replay: SIM_SEED={} SIM_RUNS=1 SIM_VERBOSE=1 cargo test -p redis-ring-tests --test sim -- --nocapture seeds",
@@ -126,41 +161,96 @@ pub fn run(seed: u64, options: &SimOptions) -> Result<Outcome, Failure> {
             return Ok(Outcome {
                 trace_hash: sim.hash,
                 tally: sim.check.tally.clone(),
-                faults: sim.faults,
+                faults: sim.faults.clone(),
                 steps: sim.steps,
                 trace: std::mem::take(&mut sim.trace),
             })
         }
-        Ok(Err(m)) => m,
-        Err(panic) => format!(
-            "panic: {}",
-            panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default()
+        Ok(Err(v)) => v,
+        Err(panic) => Violation::new(
+            Rule::Panic,
+            format!(
+                "panic: {}",
+                panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default()
+            ),
         ),
     };
     Err(Failure {
         seed,
-        message: format!("at t={} ms: {message}", sim.now.as_nanos() / 1_000_000),
+        rule: message.rule,
+        message: format!(
+            "at t={} ms: {}",
+            sim.now.as_nanos() / 1_000_000,
+            message.message
+        ),
         trace: std::mem::take(&mut sim.trace),
     })
 }
 
 /// A fault and its end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Fault {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// The shard's process dies (connections reset, data lost).
     Crash,
+    /// The crashed shard starts again, empty.
     Restart,
+    /// The shard stops answering (SIGSTOP).
     Hang,
+    /// The hung shard answers again.
     Resume,
+    /// Packets and connection attempts vanish.
     Partition,
+    /// The partition ends (connections reset).
     Heal,
+    /// Every connection of the shard is reset.
     Reset,
+    /// The shard's next reply is replaced by bytes that are not RESP.
     Garbage,
+    /// `set_shards` without the shard.
     Remove,
+    /// `set_shards` with the shard again.
     Readd,
+}
+
+/// The faults a run applied (no-ops not counted: a second fault on a faulted shard, a heal
+/// of nothing, a reset with no connection, garbage that no reply carried) and what followed.
+#[derive(Clone, Debug, Default)]
+pub struct FaultTally {
+    /// Faults (and their ends) that took effect, per kind.
+    pub applied: HashMap<Fault, u32>,
+    /// Per kind of fault, the shards that later answered a request (`TAGGED`, from the
+    /// shard itself) submitted after the fault ended.
+    pub recovered: HashMap<Fault, u32>,
+}
+
+impl FaultTally {
+    /// Faults that took effect (ends and heals not counted).
+    pub fn total(&self) -> u32 {
+        self.applied
+            .iter()
+            .filter(|(f, _)| {
+                !matches!(
+                    f,
+                    Fault::Restart | Fault::Resume | Fault::Heal | Fault::Readd
+                )
+            })
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Adds another run's.
+    pub fn add(&mut self, other: &FaultTally) {
+        for (f, n) in &other.applied {
+            *self.applied.entry(*f).or_default() += n;
+        }
+        for (f, n) in &other.recovered {
+            *self.recovered.entry(*f).or_default() += n;
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -170,7 +260,7 @@ enum Ev {
     /// Bytes reach the server side of a connection.
     ToServer(ConnId, Vec<u8>),
     /// Bytes reach the client side.
-    ToClient(ConnId, Vec<u8>),
+    ToClient(ConnId, Vec<u8>, Vec<Owed>),
     /// The client sees the connection fail.
     ClientClosed(ConnId, NetError),
     /// A fault on a shard.
@@ -179,6 +269,14 @@ enum Ev {
     Submit,
     /// A caller gives up on a request.
     Cancel(RequestId),
+}
+
+/// A command a shard ran whose reply has not reached the client yet: its name and, for
+/// `TAGGED`, its tag.
+#[derive(Clone, Debug)]
+struct Owed {
+    name: Vec<u8>,
+    tag: Option<u64>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -197,6 +295,8 @@ struct Link {
     /// Last delivery time per direction (FIFO within a connection).
     up_last: Instant,
     down_last: Instant,
+    /// Commands run whose replies are on their way to the client, oldest first.
+    owed: VecDeque<Owed>,
 }
 
 #[derive(Debug)]
@@ -214,6 +314,9 @@ struct Shard {
     jitter_us: u64,
     /// When its current fault began (for the liveness bounds), if one is active.
     fault_since: Option<(Fault, Instant)>,
+    /// Faults that ended (or, for resets and garbage, happened) and have not yet been
+    /// followed by a request the shard answered, with when.
+    awaiting_recovery: Vec<(Fault, Instant)>,
     /// Last time any fault affected it.
     last_fault: Option<Instant>,
     /// The ring considers it up (from events).
@@ -242,7 +345,7 @@ struct Sim {
     next_tag: u64,
     hash: u64,
     trace: Vec<String>,
-    faults: u32,
+    faults: FaultTally,
     steps: u64,
     bug_done: bool,
     max_rtt: Duration,
@@ -257,6 +360,22 @@ impl std::fmt::Debug for Sim {
 }
 
 const MS: u64 = 1_000_000;
+
+/// Commands of the workload (not of the handshake or of health probes).
+const USER_COMMANDS: [&[u8]; 7] = [
+    b"TAGGED", b"SET", b"GET", b"INCR", b"DEL", b"EXISTS", b"MGET",
+];
+
+/// The name (upper case) and length of the complete command at the start of `buf`.
+fn first_command(buf: &[u8]) -> Option<(Vec<u8>, usize)> {
+    match decode(buf, &Limits::default()) {
+        Ok(Status::Complete((frame, used))) => {
+            let name = frame.as_aggregate()?.iter().next()?.as_bulk()?;
+            Some((name.to_ascii_uppercase(), used))
+        }
+        _ => None,
+    }
+}
 
 impl Sim {
     fn new(seed: u64, opts: SimOptions) -> Sim {
@@ -297,6 +416,7 @@ impl Sim {
                     latency_us,
                     jitter_us,
                     fault_since: None,
+                    awaiting_recovery: Vec::new(),
                     last_fault: None,
                     up: true,
                     expect_down_by: None,
@@ -308,6 +428,7 @@ impl Sim {
         let check = Checker {
             // Connect + handshake + request round trips, plus scheduling slack.
             healthy_bound: max_rtt * 4 + Duration::from_millis(1),
+            tolerate_resend_after_disconnect: opts.tolerate_resend_after_disconnect,
             ..Checker::default()
         };
         Sim {
@@ -327,7 +448,7 @@ impl Sim {
             next_tag: 0,
             hash: 0xcbf2_9ce4_8422_2325,
             trace: Vec::new(),
-            faults: 0,
+            faults: FaultTally::default(),
             steps: 0,
             bug_done: false,
             max_rtt,
@@ -376,7 +497,7 @@ impl Sim {
             .collect()
     }
 
-    fn run(&mut self) -> Result<(), String> {
+    fn run(&mut self) -> Result<(), Violation> {
         let shards = self.ring_shards();
         self.ring.set_shards(shards, self.now);
         self.drain()?;
@@ -405,7 +526,10 @@ impl Sim {
                 if next <= self.now {
                     same_time_timeouts += 1;
                     if same_time_timeouts > 1_000 {
-                        return Err("the ring keeps asking for a timeout it already had".into());
+                        return fail(
+                            Rule::DriverContract,
+                            "the ring keeps asking for a timeout it already had",
+                        );
                     }
                 } else {
                     same_time_timeouts = 0;
@@ -438,7 +562,10 @@ impl Sim {
     }
 
     fn schedule_faults(&mut self) {
-        let n = self.rng.range(0, u64::from(self.opts.max_faults) + 1);
+        // At least one fault per run (a run with none checks little).
+        let n = self
+            .rng
+            .range(1, u64::from(self.opts.max_faults.max(1)) + 1);
         let span = (self.end - self.start).as_millis() as u64;
         for _ in 0..n {
             let shard = self.rng.range(0, self.shards.len() as u64) as usize;
@@ -461,7 +588,7 @@ impl Sim {
         }
     }
 
-    fn handle(&mut self, ev: Ev) -> Result<(), String> {
+    fn handle(&mut self, ev: Ev) -> Result<(), Violation> {
         match ev {
             Ev::Submit => self.submit(),
             Ev::Cancel(id) => {
@@ -469,9 +596,10 @@ impl Sim {
                     self.mix(&[2, id.as_u64()]);
                     self.log(|| format!("cancel {id}"));
                     if !self.ring.cancel(id) {
-                        return Err(format!(
-                            "{id} was pending for the checker but not for the ring"
-                        ));
+                        return fail(
+                            Rule::DriverContract,
+                            format!("{id} was pending for the checker but not for the ring"),
+                        );
                     }
                 }
                 Ok(())
@@ -509,13 +637,17 @@ impl Sim {
                 Ok(())
             }
             Ev::ToServer(conn, bytes) => self.deliver_to_server(conn, &bytes),
-            Ev::ToClient(conn, bytes) => {
-                let Some(link) = self.links.get(&conn) else {
+            Ev::ToClient(conn, bytes, owed) => {
+                let Some(link) = self.links.get_mut(&conn) else {
                     return Ok(());
                 };
+                for _ in 0..owed.len() {
+                    link.owed.pop_front();
+                }
                 if link.state != LinkState::Open || self.shards[link.shard].partitioned {
                     return Ok(());
                 }
+                let conn = self.cross_replies(conn, &owed);
                 // Reads arrive in random chunks.
                 let mut rest = &bytes[..];
                 while !rest.is_empty() {
@@ -552,7 +684,7 @@ impl Sim {
         }
     }
 
-    fn deliver_to_server(&mut self, conn: ConnId, bytes: &[u8]) -> Result<(), String> {
+    fn deliver_to_server(&mut self, conn: ConnId, bytes: &[u8]) -> Result<(), Violation> {
         let Some(link) = self.links.get_mut(&conn) else {
             return Ok(());
         };
@@ -569,80 +701,144 @@ impl Sim {
     }
 
     /// The server answers whatever complete commands a connection has buffered.
-    fn serve(&mut self, conn: ConnId) -> Result<(), String> {
+    fn serve(&mut self, conn: ConnId) -> Result<(), Violation> {
         let Some(link) = self.links.get_mut(&conn) else {
             return Ok(());
         };
         let shard = link.shard;
         let s = &mut self.shards[shard];
         let mut out = Vec::new();
-        s.redis
-            .serve(&mut link.session, &mut out)
-            .map_err(|e| format!("shard {} got bad bytes from the client: {e}", s.name))?;
+        let mut ran = Vec::new();
+        let served = s.redis.serve_logged(&mut link.session, &mut out, &mut ran);
+        for words in &ran {
+            self.check.ran(&s.name, conn.as_u64(), words)?;
+            if self.opts.verbose {
+                let text: Vec<_> = words.iter().map(|w| String::from_utf8_lossy(w)).collect();
+                let line = format!(
+                    "{:>9.3} ms  {} ran {text:?} from {conn}",
+                    (self.now - self.start).as_secs_f64() * 1e3,
+                    s.name
+                );
+                self.trace.push(line);
+            }
+        }
+        if let Err(e) = served {
+            return fail(
+                Rule::ClientBytes,
+                format!("shard {} got bad bytes from the client: {e}", s.name),
+            );
+        }
         if out.is_empty() {
             return Ok(());
         }
         if s.garbage_next {
             s.garbage_next = false;
             out = b"!garbage that is not RESP\r\n".to_vec();
+            *self.faults.applied.entry(Fault::Garbage).or_default() += 1;
+            s.awaiting_recovery.push((Fault::Garbage, self.now));
         }
-        let mut target = conn;
-        if self.opts.bug == Bug::CrossedReplies && !self.bug_done {
-            if let Some((&other, _)) = self
-                .links
-                .iter()
-                .filter(|(c, l)| **c != conn && l.state == LinkState::Open)
-                .min_by_key(|(c, _)| c.as_u64())
-            {
-                target = other;
-                self.bug_done = true;
-            }
-        }
+        let owed: Vec<Owed> = ran
+            .iter()
+            .map(|w| Owed {
+                name: w[0].to_ascii_uppercase(),
+                tag: w
+                    .get(2)
+                    .and_then(|t| std::str::from_utf8(t).ok()?.parse().ok()),
+            })
+            .collect();
+        link.owed.extend(owed.iter().cloned());
         let d = self.one_way(shard);
-        let Some(link) = self.links.get_mut(&target) else {
-            return Ok(());
-        };
+        let link = self.links.get_mut(&conn).expect("still open");
         let t = (self.now + d).max(link.down_last);
         link.down_last = t;
-        self.at(t, Ev::ToClient(target, out));
+        self.at(t, Ev::ToClient(conn, out, owed));
         Ok(())
     }
 
-    fn submit(&mut self) -> Result<(), String> {
+    /// [`Bug::CrossedReplies`]: the connection that gets the reply to one `TAGGED`
+    /// command (`owed`) on `conn`: another one whose oldest unanswered command is a `TAGGED`
+    /// request still waiting, once per run.
+    fn cross_replies(&mut self, conn: ConnId, owed: &[Owed]) -> ConnId {
+        if self.opts.bug != Bug::CrossedReplies || self.bug_done {
+            return conn;
+        }
+        if !matches!(owed, [o] if o.name == b"TAGGED") {
+            return conn;
+        }
+        let now = self.now;
+        let waiting = |tag: Option<u64>| {
+            tag.is_some_and(|tag| {
+                self.check
+                    .pending
+                    .values()
+                    .any(|p| p.is_waiting_tagged(tag, now))
+            })
+        };
+        let other = self
+            .links
+            .iter()
+            .filter(|(c, l)| {
+                **c != conn
+                    && l.state == LinkState::Open
+                    && !self.shards[l.shard].partitioned
+                    && l.owed
+                        .front()
+                        .is_some_and(|o| o.name == b"TAGGED" && waiting(o.tag))
+            })
+            .map(|(c, _)| *c)
+            .min_by_key(|c| c.as_u64());
+        match other {
+            Some(other) => {
+                self.bug_done = true;
+                self.log(|| format!("BUG: reply for {conn} delivered to {other}"));
+                other
+            }
+            None => conn,
+        }
+    }
+
+    fn submit(&mut self) -> Result<(), Violation> {
         self.next_tag += 1;
         let tag = self.next_tag;
         let k = self.rng.range(0, 200);
         let key = format!("k{k}");
-        let (cmd, kind, routing_key) = match self.rng.range(0, 100) {
+        let (cmd, kind, keys) = match self.rng.range(0, 100) {
             0..=49 => (
                 Cmd::new("TAGGED").arg(&key).arg(tag),
                 Kind::Tagged {
                     key: key.clone().into_bytes(),
                     tag,
                 },
-                Some(key),
+                vec![key],
             ),
-            50..=64 => (Cmd::new("SET").arg(&key).arg(tag), Kind::Set, Some(key)),
-            65..=79 => (Cmd::new("GET").arg(&key), Kind::Get, Some(key)),
+            50..=64 => (
+                Cmd::new("SET").arg(&key).arg(tag),
+                Kind::Set(tag),
+                vec![key],
+            ),
+            65..=79 => (Cmd::new("GET").arg(&key), Kind::Get, vec![key]),
             80..=84 => {
                 let n = format!("n{k}");
-                (Cmd::new("INCR").arg(&n), Kind::Incr, Some(n))
+                (Cmd::new("INCR").arg(&n), Kind::Incr, vec![n])
             }
             85..=89 => {
+                // Keys that share `key`'s slot: one shard. `{key}a` and `{key}b` are never
+                // SET: DEL and EXISTS must count 0 unless the reply is another request's.
                 let (a, b) = (format!("{{{key}}}a"), format!("{{{key}}}b"));
-                let name = if self.rng.chance(0.5) {
-                    "DEL"
+                let (name, kind) = if self.rng.chance(0.5) {
+                    ("DEL", Kind::Del)
                 } else {
-                    "EXISTS"
+                    ("EXISTS", Kind::Exists)
                 };
-                (Cmd::new(name).arg(&a).arg(&b), Kind::Count(2), Some(a))
+                (Cmd::new(name).arg(&a).arg(&b), kind, vec![a, b])
             }
             90..=94 => {
-                let (a, b, c) = (format!("{{{key}}}a"), format!("{{{key}}}b"), key);
+                // `key` hashes as its own tag, so all three share one shard.
+                let (a, b) = (format!("{{{key}}}a"), format!("{{{key}}}b"));
                 (
-                    Cmd::new("MGET").arg(&a).arg(&b).arg(&c),
-                    Kind::Mget(3),
-                    Some(c),
+                    Cmd::new("MGET").arg(&a).arg(&b).arg(&key),
+                    Kind::Mget,
+                    vec![a, b, key],
                 )
             }
             95..=97 => {
@@ -651,9 +847,9 @@ impl Sim {
                     .map(|_| format!("k{}", self.rng.range(0, 200)))
                     .collect();
                 let (name, kind) = match self.rng.range(0, 3) {
-                    0 => ("MGET", Kind::Mget(3)),
-                    1 => ("DEL", Kind::Count(3)),
-                    _ => ("EXISTS", Kind::Count(3)),
+                    0 => ("MGET", Kind::Mget),
+                    1 => ("DEL", Kind::Del),
+                    _ => ("EXISTS", Kind::Exists),
                 };
                 return self.submit_split(Cmd::new(name).arg(&keys[..]), &kind, &keys, false);
             }
@@ -663,37 +859,23 @@ impl Sim {
                     .collect();
                 return self.submit_split(Cmd::new("MGET").arg(&keys[..]), &Kind::Get, &keys, true);
             }
-            _ => (Cmd::new("PING"), Kind::Ping, None),
+            _ => (Cmd::new("PING"), Kind::Ping, vec![]),
         };
         let timeout = if self.rng.chance(0.2) {
             Duration::from_millis(self.rng.range(50, 2_000))
         } else {
             self.config.command_timeout
         };
-        // MGET {k}a {k}b k: all three share the tag `k`... except `k` itself, whose tag is
-        // the whole key. Route by what the ring will use: the first key.
-        let owner = routing_key
-            .as_deref()
-            .and_then(|k| self.ring.shard_for_key(k.as_bytes()))
-            .map(|(n, _)| n.to_string());
+        let parts = self.key_parts(&keys);
+        let owner = parts.first().and_then(|p| p.allowed.first().cloned());
         let healthy = owner.as_deref().is_some_and(|o| self.is_healthy(o));
         let live = self.ring.live_len();
         match self.ring.submit_with_timeout(cmd, timeout, self.now) {
             Ok(id) => {
                 self.mix(&[7, id.as_u64()]);
-                self.log(|| format!("submit {id} {kind:?} -> {owner:?}"));
-                let allowed = owner.into_iter().collect();
-                self.check.accepted(
-                    id,
-                    Pending {
-                        kind,
-                        submitted: self.now,
-                        deadline: self.now + timeout,
-                        allowed,
-                        cancelled: false,
-                        healthy,
-                    },
-                )?;
+                self.log(|| format!("submit {id} {kind:?} {keys:?} -> {owner:?}"));
+                let p = Pending::new(kind, parts, self.now, self.now + timeout, healthy);
+                self.check.accepted(id, p)?;
                 if self.rng.chance(0.02) {
                     let later = self.now + Duration::from_millis(self.rng.range(0, 100));
                     self.at(later, Ev::Cancel(id));
@@ -705,8 +887,26 @@ impl Sim {
                 self.mix(&[8]);
                 Ok(())
             }
-            Err(e) => Err(format!("submit refused unexpectedly ({live} live): {e}")),
+            Err(e) => fail(
+                Rule::DriverContract,
+                format!("submit refused unexpectedly ({live} live): {e}"),
+            ),
         }
+    }
+
+    /// Each key with the shard placement names for it now.
+    fn key_parts(&self, keys: &[String]) -> Vec<KeyPart> {
+        keys.iter()
+            .map(|k| KeyPart {
+                key: k.clone().into_bytes(),
+                allowed: self
+                    .ring
+                    .shard_for_key(k.as_bytes())
+                    .map(|(n, _)| n.to_string())
+                    .into_iter()
+                    .collect(),
+            })
+            .collect()
     }
 
     /// Submits a split command (`per_key`: its per-key form, one request per key of `kind`).
@@ -717,12 +917,9 @@ impl Sim {
         kind: &Kind,
         keys: &[String],
         per_key: bool,
-    ) -> Result<(), String> {
-        let owners: Vec<String> = keys
-            .iter()
-            .filter_map(|k| self.ring.shard_for_key(k.as_bytes()))
-            .map(|(n, _)| n.to_string())
-            .collect();
+    ) -> Result<(), Violation> {
+        let parts = self.key_parts(keys);
+        let owners: Vec<String> = parts.iter().flat_map(|p| p.allowed.clone()).collect();
         let healthy = !owners.is_empty() && owners.iter().all(|o| self.is_healthy(o));
         let timeout = self.config.command_timeout;
         let live = self.ring.live_len();
@@ -733,20 +930,18 @@ impl Sim {
         };
         match ids {
             Ok(ids) => {
-                for id in ids {
+                let n = ids.len();
+                for (i, id) in ids.into_iter().enumerate() {
                     self.mix(&[9, id.as_u64()]);
-                    self.log(|| format!("submit {id} split {kind:?} -> {owners:?}"));
-                    self.check.accepted(
-                        id,
-                        Pending {
-                            kind: kind.clone(),
-                            submitted: self.now,
-                            deadline: self.now + timeout,
-                            allowed: owners.clone(),
-                            cancelled: false,
-                            healthy,
-                        },
-                    )?;
+                    self.log(|| format!("submit {id} split {kind:?} {keys:?} -> {owners:?}"));
+                    // Per key: the `i`th request is about the `i`th key.
+                    let keys = if per_key && n == parts.len() {
+                        vec![parts[i].clone()]
+                    } else {
+                        parts.clone()
+                    };
+                    let p = Pending::new(kind.clone(), keys, self.now, self.now + timeout, healthy);
+                    self.check.accepted(id, p)?;
                     if self.rng.chance(0.02) {
                         let later = self.now + Duration::from_millis(self.rng.range(0, 100));
                         self.at(later, Ev::Cancel(id));
@@ -759,9 +954,10 @@ impl Sim {
                 self.mix(&[8]);
                 Ok(())
             }
-            Err(e) => Err(format!(
-                "split submit refused unexpectedly ({live} live): {e}"
-            )),
+            Err(e) => fail(
+                Rule::DriverContract,
+                format!("split submit refused unexpectedly ({live} live): {e}"),
+            ),
         }
     }
 
@@ -775,8 +971,27 @@ impl Sim {
         })
     }
 
-    fn fault(&mut self, shard: usize, f: Fault) -> Result<(), String> {
-        self.faults += 1;
+    fn fault(&mut self, shard: usize, f: Fault) -> Result<(), Violation> {
+        if self.apply_fault(shard, f)? {
+            *self.faults.applied.entry(f).or_default() += 1;
+            let s = &mut self.shards[shard];
+            let began = match f {
+                Fault::Restart => Some(Fault::Crash),
+                Fault::Resume => Some(Fault::Hang),
+                Fault::Heal => Some(Fault::Partition),
+                Fault::Readd => Some(Fault::Remove),
+                Fault::Reset => Some(Fault::Reset),
+                _ => None,
+            };
+            if let Some(kind) = began {
+                s.awaiting_recovery.push((kind, self.now));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a fault; `false` when it changed nothing.
+    fn apply_fault(&mut self, shard: usize, f: Fault) -> Result<bool, Violation> {
         self.mix(&[9, shard as u64, f as u64]);
         let now = self.now;
         let name = self.shards[shard].name.clone();
@@ -790,7 +1005,7 @@ impl Sim {
         match f {
             Fault::Crash | Fault::Hang | Fault::Partition => {
                 if s.fault_since.is_some() || s.removed {
-                    return Ok(()); // one fault at a time per shard
+                    return Ok(false); // one fault at a time per shard
                 }
                 s.fault_since = Some((f, now));
                 match f {
@@ -804,6 +1019,7 @@ impl Sim {
                             s.expect_down_by = Some(now + bound);
                         }
                         self.reset_links(shard);
+                        self.check.shard_crashed(&name);
                     }
                     Fault::Hang => s.hung = true,
                     _ => s.partitioned = true,
@@ -811,7 +1027,7 @@ impl Sim {
             }
             Fault::Restart | Fault::Resume | Fault::Heal => {
                 let Some((began, _)) = s.fault_since else {
-                    return Ok(());
+                    return Ok(false);
                 };
                 let matching = matches!(
                     (began, f),
@@ -820,7 +1036,7 @@ impl Sim {
                         | (Fault::Partition, Fault::Heal)
                 );
                 if !matching {
-                    return Ok(());
+                    return Ok(false);
                 }
                 s.fault_since = None;
                 s.expect_down_by = None;
@@ -863,15 +1079,17 @@ impl Sim {
                     s.expect_up_by = Some((now + bound, since, f));
                 }
                 if f == Fault::Reset {
-                    self.reset_links(shard);
+                    return Ok(self.reset_links(shard) > 0);
                 } else if s.fault_since.is_none() {
-                    // Garbage comes from a running server (a crashed one sends nothing).
+                    // Garbage comes from a running server (a crashed one sends nothing);
+                    // counted when a reply carries it.
                     s.garbage_next = true;
                 }
+                return Ok(false);
             }
             Fault::Remove => {
                 if s.removed || s.fault_since.is_some() || present <= 1 {
-                    return Ok(());
+                    return Ok(false);
                 }
                 s.removed = true;
                 s.fault_since = Some((f, now));
@@ -882,7 +1100,7 @@ impl Sim {
             }
             Fault::Readd => {
                 if !s.removed {
-                    return Ok(());
+                    return Ok(false);
                 }
                 s.removed = false;
                 s.fault_since = None;
@@ -892,17 +1110,19 @@ impl Sim {
                 self.ring.set_shards(shards, now);
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Breaks every connection of a shard: the client hears a reset after the latency.
-    fn reset_links(&mut self, shard: usize) {
+    /// Returns how many it broke.
+    fn reset_links(&mut self, shard: usize) -> usize {
         let conns: Vec<ConnId> = self
             .links
             .iter()
             .filter(|(_, l)| l.shard == shard && l.state != LinkState::Dead)
             .map(|(c, _)| *c)
             .collect();
+        let n = conns.len();
         for c in conns {
             let was_connecting = self.links[&c].state == LinkState::Connecting;
             self.links.get_mut(&c).unwrap().state = LinkState::Dead;
@@ -914,18 +1134,22 @@ impl Sim {
             };
             self.at(self.now + d, Ev::ClientClosed(c, error));
         }
+        n
     }
 
     /// The driver loop: every output until `Timeout`.
-    fn drain(&mut self) -> Result<(), String> {
+    fn drain(&mut self) -> Result<(), Violation> {
         for _ in 0..1_000_000 {
             match self.ring.poll_output() {
                 Output::Connect { conn, addr, .. } => {
                     let Some(shard) = self.shards.iter().position(|s| *s.addr == *addr) else {
-                        return Err(format!("connect to unknown address {addr}"));
+                        return fail(
+                            Rule::DriverContract,
+                            format!("connect to unknown address {addr}"),
+                        );
                     };
                     if self.links.contains_key(&conn) {
-                        return Err(format!("{conn} connected twice"));
+                        return fail(Rule::DriverContract, format!("{conn} connected twice"));
                     }
                     self.mix(&[10, conn.as_u64()]);
                     self.log(|| format!("connect {conn} to {addr}"));
@@ -938,6 +1162,7 @@ impl Sim {
                             session,
                             up_last: self.now,
                             down_last: self.now,
+                            owed: VecDeque::new(),
                         },
                     );
                     let rtt = self.one_way(shard) * 2;
@@ -946,7 +1171,10 @@ impl Sim {
                 Output::Transmit { conn } => {
                     let buf = self.ring.send_buf(conn);
                     if buf.is_empty() {
-                        return Err(format!("Transmit for {conn} with an empty buffer"));
+                        return fail(
+                            Rule::DriverContract,
+                            format!("Transmit for {conn} with an empty buffer"),
+                        );
                     }
                     // Sometimes the socket takes only part of it.
                     let n = if self.rng.chance(0.15) {
@@ -954,12 +1182,11 @@ impl Sim {
                     } else {
                         buf.len()
                     };
-                    let bytes = buf[..n].to_vec();
+                    let buf = buf.to_vec();
+                    let (n, bytes, report) = self.planted_write(&buf, n);
                     self.mix(&[11, conn.as_u64(), n as u64]);
-                    let double = self.opts.bug == Bug::DoubleWrite && !self.bug_done && n > 30;
-                    if double {
-                        self.bug_done = true; // the bytes will be written again
-                    } else {
+                    self.log(|| format!("write {conn} {n} of {} bytes", buf.len()));
+                    if report {
                         self.ring.handle_input(Input::Sent {
                             conn,
                             n,
@@ -976,7 +1203,8 @@ impl Sim {
                             self.at(t, Ev::ToServer(conn, bytes));
                         }
                     }
-                    if double {
+                    if !report {
+                        // The driver forgot the write: the same bytes go out again.
                         self.ring.handle_input(Input::Sent {
                             conn,
                             n: 0,
@@ -989,7 +1217,9 @@ impl Sim {
                     self.log(|| format!("close {conn}"));
                     self.links.remove(&conn);
                 }
-                Output::Reply { id, result } => {
+                Output::Reply { id, mut result } => {
+                    self.plant_wrong_merge(id, &mut result);
+                    self.note_recovery(id, &result);
                     self.mix(&[13, id.as_u64(), u64::from(result.is_ok())]);
                     self.log(|| format!("reply {id}: {result:?}"));
                     self.check.reply(id, &result, self.now)?;
@@ -999,24 +1229,103 @@ impl Sim {
                     self.ring_wake = at;
                     return Ok(());
                 }
-                other => return Err(format!("unknown output {other:?}")),
+                other => return fail(Rule::DriverContract, format!("unknown output {other:?}")),
             }
         }
-        Err("the output queue never empties".into())
+        fail(Rule::DriverContract, "the output queue never empties")
     }
 
-    fn on_event(&mut self, e: &Event) -> Result<(), String> {
+    /// What a write of `n` bytes of `buf` puts on the wire, and whether the driver reports
+    /// it: as asked, unless a planted bug ([`Bug::DoubleWrite`], [`Bug::CommandTwice`])
+    /// strikes (once per run, on the first user command it can).
+    fn planted_write(&mut self, buf: &[u8], n: usize) -> (usize, Vec<u8>, bool) {
+        let bug = self.opts.bug;
+        if self.bug_done || !matches!(bug, Bug::DoubleWrite | Bug::CommandTwice) {
+            return (n, buf[..n].to_vec(), true);
+        }
+        let Some((name, len)) = first_command(buf) else {
+            return (n, buf[..n].to_vec(), true);
+        };
+        match bug {
+            Bug::DoubleWrite if USER_COMMANDS.contains(&&name[..]) => {
+                // The socket takes the first 3 bytes (inside the array header); the driver
+                // does not record it, so they are written again ahead of the whole command.
+                self.bug_done = true;
+                self.log(|| "BUG: a partial write not reported".into());
+                (3, buf[..3].to_vec(), false)
+            }
+            Bug::CommandTwice if (name == b"TAGGED" || name == b"SET") && len <= n => {
+                self.bug_done = true;
+                self.log(|| "BUG: a whole command written twice".into());
+                let mut bytes = buf[..len].to_vec();
+                bytes.extend_from_slice(&buf[..n]);
+                (n, bytes, true)
+            }
+            _ => (n, buf[..n].to_vec(), true),
+        }
+    }
+
+    /// [`Bug::WrongMerge`]: swaps two differing items of the first split `MGET`'s reply.
+    fn plant_wrong_merge(&mut self, id: RequestId, result: &mut Result<Value, Error>) {
+        if self.opts.bug != Bug::WrongMerge || self.bug_done {
+            return;
+        }
+        if !self
+            .check
+            .pending
+            .get(&id)
+            .is_some_and(|p| p.is_split_mget())
+        {
+            return;
+        }
+        if let Ok(Value::Array(items)) = result {
+            if let Some(j) = (1..items.len()).find(|&j| items[j] != items[0]) {
+                items.swap(0, j);
+                self.bug_done = true;
+                self.log(|| format!("BUG: items 0 and {j} of {id} swapped"));
+            }
+        }
+    }
+
+    /// A `TAGGED` reply from a shard whose faults are behind it: the shard recovered from
+    /// every fault that ended before the request was submitted.
+    fn note_recovery(&mut self, id: RequestId, result: &Result<Value, Error>) {
+        let (Some(p), Ok(Value::Bulk(b))) = (self.check.pending.get(&id), result) else {
+            return;
+        };
+        if !matches!(p.kind, Kind::Tagged { .. }) {
+            return;
+        }
+        let submitted = p.submitted;
+        let shard = b.split(|c| *c == b'|').next().unwrap_or_default();
+        let Some(s) = self.shards.iter_mut().find(|s| s.name.as_bytes() == shard) else {
+            return;
+        };
+        let faults = &mut self.faults;
+        s.awaiting_recovery.retain(|&(kind, at)| {
+            let recovered = at < submitted;
+            if recovered {
+                *faults.recovered.entry(kind).or_default() += 1;
+            }
+            !recovered
+        });
+    }
+
+    fn on_event(&mut self, e: &Event) -> Result<(), Violation> {
         self.log(|| format!("EVENT {e:?}"));
         let (name, code) = match e {
             Event::ShardUp { name, .. } => (name, 1),
             Event::ShardDown { name, .. } => (name, 2),
             Event::ShardAdded { name, .. } => (name, 3),
             Event::ShardRemoved { name, .. } => (name, 4),
-            other => return Err(format!("unknown event {other:?}")),
+            other => return fail(Rule::DriverContract, format!("unknown event {other:?}")),
         };
         self.mix(&[14, code]);
         let Some(i) = self.shards.iter().position(|s| *s.name == **name) else {
-            return Err(format!("event about unknown shard {name}"));
+            return fail(
+                Rule::DriverContract,
+                format!("event about unknown shard {name}"),
+            );
         };
         let now = self.now;
         let healthy = self.is_healthy(name);
@@ -1035,7 +1344,10 @@ impl Sim {
             }
             2 => {
                 if healthy {
-                    return Err(format!("healthy shard {name} marked down: {e:?}"));
+                    return fail(
+                        Rule::HealthyMarkedDown,
+                        format!("healthy shard {name} marked down: {e:?}"),
+                    );
                 }
                 s.up = false;
                 s.expect_up_by = None;
@@ -1054,24 +1366,27 @@ impl Sim {
         Ok(())
     }
 
-    fn check_liveness_bounds(&self) -> Result<(), String> {
+    fn check_liveness_bounds(&self) -> Result<(), Violation> {
         for s in &self.shards {
             if let Some(by) = s.expect_down_by {
                 if self.now > by && s.fault_since.is_some() {
-                    return Err(format!(
-                        "crashed shard {} still not down at its bound",
-                        s.name
-                    ));
+                    return fail(
+                        Rule::DownTooLate,
+                        format!("crashed shard {} still not down at its bound", s.name),
+                    );
                 }
             }
             if let Some((by, since, _)) = s.expect_up_by {
                 if self.now > by && s.fault_since.is_none() && !s.removed {
-                    return Err(format!(
-                        "recovered shard {} (at {} ms) still not up after {:?}",
-                        s.name,
-                        (since - self.start).as_millis(),
-                        by - since
-                    ));
+                    return fail(
+                        Rule::UpTooLate,
+                        format!(
+                            "recovered shard {} (at {} ms) still not up after {:?}",
+                            s.name,
+                            (since - self.start).as_millis(),
+                            by - since
+                        ),
+                    );
                 }
             }
         }

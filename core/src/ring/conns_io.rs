@@ -9,6 +9,7 @@ use alloc::sync::Arc;
 use super::backoff::reconnect_backoff;
 use super::conns::ConnSlot;
 use super::dedicated::ConnKind;
+use super::policy;
 use super::request::Place;
 use super::shard::ShardSlot;
 use super::{Cause, ConnId, Deferred, Output, RequestId, RingCore, Tag};
@@ -32,6 +33,9 @@ impl RingCore {
     pub(super) fn dispatch(&mut self, id: RequestId, shard: ShardSlot) {
         if let Some(req) = self.reqs.get_mut(id) {
             req.last_shard = Some(shard);
+        }
+        if let Some(e) = self.down_refusal(id, shard) {
+            return self.complete(id, Err(e));
         }
         let conn = match self.conn_for(shard) {
             Ok(conn) => conn,
@@ -119,7 +123,19 @@ impl RingCore {
                 || crate::config::Endpoint::Other(String::from(&*addr)),
                 |sp| sp.endpoint.clone(),
             );
-            let tls = spec.and_then(|sp| sp.tls.clone());
+            let tls = match (spec.and_then(|sp| sp.tls.clone()), &self.config.tls) {
+                // A `rediss://` shard without settings of its own takes the ring's.
+                (Some(mut own), Some(ring)) => {
+                    if own.settings.is_none() {
+                        own.settings.clone_from(&ring.settings);
+                    }
+                    if own.server_name.is_none() {
+                        own.server_name.clone_from(&ring.server_name);
+                    }
+                    Some(own)
+                }
+                (own, ring) => own.or_else(|| ring.clone()),
+            };
             self.out.push_back(Output::Connect {
                 conn: id,
                 addr,
@@ -164,8 +180,11 @@ impl RingCore {
                         }
                     }
                 }
-                Tag::Probe(..) => {
-                    c.io.push(tag, &self.ping);
+                Tag::Probe(slot, _) => {
+                    c.io.push(
+                        tag,
+                        policy::probe_cmd(&self.table, &self.ping, &self.flush, slot),
+                    );
                 }
             }
         }
@@ -202,6 +221,7 @@ impl RingCore {
             &mut self.observed,
         );
         let check = self.config.heartbeat_check.as_ref();
+        let (table, ping) = (&self.table, &self.ping);
         let max_reply_len = self.config.max_reply_len;
         let result = c.io.on_received(data, |received| match received {
             Received::Reply(Tag::Req(rid), frame) => {
@@ -261,7 +281,7 @@ impl RingCore {
             Received::Reply(Tag::Probe(pslot, seq), frame) => {
                 let verdict = match frame.error_message() {
                     Some(message) => Err(String::from_utf8_lossy(message).into_owned()),
-                    None => match check {
+                    None => match check.filter(|_| policy::checks_heartbeat(table, pslot)) {
                         Some(check) if !check.check(&frame.to_value()) => {
                             Err(String::from("the heartbeat check rejected the reply"))
                         }
@@ -271,7 +291,7 @@ impl RingCore {
                 let verdict = verdict.map_err(|message| Error::Server {
                     shard: sh.name.clone(),
                     addr: sh.addr.clone(),
-                    command: CmdName::new(b"PING"),
+                    command: policy::heartbeat_name(table, ping, pslot),
                     message,
                 });
                 deferred.push(Deferred::Probe(pslot, seq, verdict));

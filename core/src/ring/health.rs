@@ -2,6 +2,7 @@
 //! liveness, the events and placement rebuilds that follow.
 
 use super::backoff::reconnect_backoff;
+use super::policy;
 use super::shard::{Probe, ShardSlot};
 use super::{Cause, Event, Output, RingCore, Tag};
 use crate::error::{CmdName, Error};
@@ -52,7 +53,8 @@ impl RingCore {
         self.stats.probes += 1;
         self.wake = self.wake.min(deadline);
         if let Some(c) = self.conns.get_mut(conn) {
-            if c.io.push(Tag::Probe(slot, seq), &self.ping) {
+            let cmd = policy::probe_cmd(&self.table, &self.ping, &self.flush, slot);
+            if c.io.push(Tag::Probe(slot, seq), cmd) {
                 Self::mark_tx(&mut self.tx, conn, c);
             }
         }
@@ -61,7 +63,6 @@ impl RingCore {
     /// Records a heartbeat result, schedules the next one, applies a transition.
     pub(super) fn probe_done(&mut self, slot: ShardSlot, result: Result<(), Error>) {
         let now = self.now;
-        let cfg = &self.config;
         let Some(sh) = self.table.get_mut(slot) else {
             return;
         };
@@ -73,6 +74,11 @@ impl RingCore {
                 sh.last_error = Some(e);
                 sh.liveness.record_failure()
             }
+        };
+        self.rejoin_rule(slot, !failed, transition);
+        let cfg = &self.config;
+        let Some(sh) = self.table.get_mut(slot) else {
+            return;
         };
         let delay = if sh.liveness.is_up() && !sh.liveness.is_suspect() {
             cfg.heartbeat_interval

@@ -52,6 +52,7 @@ impl RingCore {
     pub(super) fn run_timers(&mut self) {
         // Subscriptions follow placement, which the last input may have changed.
         self.sync_subscriptions();
+        self.window_timer();
         // A pass can make new work due now (a timed-out request triggers a probe); a few
         // passes settle it. Bounded so that a bug cannot spin forever.
         for _ in 0..4 {
@@ -150,7 +151,7 @@ impl RingCore {
                     let err = Error::Timeout {
                         shard: Some(sh.name.clone()),
                         addr: Some(sh.addr.clone()),
-                        command: CmdName::new(b"PING"),
+                        command: super::policy::heartbeat_name(&self.table, &self.ping, slot),
                         after: self.config.heartbeat_timeout,
                     };
                     self.probe_done(slot, Err(err));
@@ -198,7 +199,7 @@ impl RingCore {
 
     /// Request `id`'s backoff ended: route it again over the shards live now.
     pub(super) fn retry(&mut self, id: RequestId) {
-        if self.retry_part(id) || self.retry_pinned(id) {
+        if self.retry_part(id) || self.retry_pinned(id) || self.retry_window(id) {
             return;
         }
         let Some(req) = self.reqs.get(id) else { return };

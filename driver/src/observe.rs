@@ -112,9 +112,16 @@ impl Op {
             #[cfg(feature = "metrics")]
             {
                 let outcome = kind.map_or("ok", ErrorKind::as_str);
+                // The shard's name and address are shared, not copied, into the labels.
                 let (shard, addr) = match _shard {
-                    Some((n, a)) => (n.to_string(), a.to_string()),
-                    None => (String::new(), String::new()),
+                    Some((n, a)) => (
+                        metrics::SharedString::from_shared(Arc::clone(n)),
+                        metrics::SharedString::from_shared(Arc::clone(a)),
+                    ),
+                    None => (
+                        metrics::SharedString::const_str(""),
+                        metrics::SharedString::const_str(""),
+                    ),
                 };
                 metrics::histogram!(
                     OPERATION_DURATION,

@@ -92,6 +92,7 @@ pub fn spans_events_and_metrics<R: RingUnderTest>() {
     let ring = R::build(&RingSpec {
         shards: shards.named(),
         config,
+        ..RingSpec::default()
     })
     .unwrap();
     let mut events = ring.events();

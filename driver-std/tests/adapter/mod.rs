@@ -51,11 +51,7 @@ impl RingUnderTest for StdRing {
     const DRIVER: &'static str = "driver-std";
 
     fn build(spec: &RingSpec) -> Result<Self, BuildError> {
-        let ring = Ring::builder()
-            .config(spec.config.clone())
-            .seed(spec.config.seed)
-            .shards(spec.shards.iter().cloned())
-            .build()?;
+        let ring = spec.configure(Ring::builder()).build()?;
         Ok(StdRing { ring })
     }
 

@@ -32,6 +32,7 @@ fn one_shard(addr: String, tls: Option<TlsSettings>) -> RingSpec {
     RingSpec {
         shards: vec![("shard1".to_owned(), addr)],
         config,
+        ..RingSpec::default()
     }
 }
 

@@ -324,6 +324,7 @@ macro_rules! scenario_tests {
             tls::tls_client_certificates,
             tls::tls_with_auth_and_select,
             tls::tls_peer_not_speaking_tls,
+            tls::tls_mixed_per_shard,
             auth::acl_user_and_password,
             auth::requirepass_changed_at_run_time,
             addrs::ipv6_literal_and_host_name,

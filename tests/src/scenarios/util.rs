@@ -47,6 +47,7 @@ pub(crate) fn spec(shards: &Shards) -> RingSpec {
     RingSpec {
         shards: shards.named(),
         config: fast_config(),
+        ..RingSpec::default()
     }
 }
 

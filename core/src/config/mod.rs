@@ -32,6 +32,7 @@ use crate::resp::{Limits, Value};
 use crate::time::Duration;
 
 mod addr;
+pub mod sentinel;
 mod spec;
 pub use addr::{redact_addr, AddrError};
 pub use spec::{Endpoint, IntoShardSpec, ShardSpec, TlsOptions};

@@ -4,6 +4,7 @@
 use super::backoff::reconnect_backoff;
 use super::shard::{Probe, ShardSlot};
 use super::{Cause, Event, Output, RingCore, Tag};
+use crate::config::Endpoint;
 use crate::error::{CmdName, Error};
 use crate::liveness::Transition;
 use crate::time::Instant;
@@ -67,8 +68,18 @@ impl RingCore {
         };
         sh.probe = None;
         let failed = result.is_err();
+        let failing_over = matches!(sh.spec.endpoint, Endpoint::Sentinel { .. });
         let transition = match result {
             Ok(()) => sh.liveness.record_success(),
+            // A Sentinel-managed shard whose primary does not answer is failing over, not
+            // dead: the Sentinels decide when a primary is replaced, and remapping its keys
+            // onto other shards meanwhile would split them. It stays in the placement; its
+            // commands fail fast with the connection error until a connect (which asks the
+            // Sentinels again) reaches the new primary.
+            Err(e) if failing_over => {
+                sh.last_error = Some(e);
+                None
+            }
             Err(e) => {
                 sh.last_error = Some(e);
                 sh.liveness.record_failure()

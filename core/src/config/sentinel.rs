@@ -1,0 +1,146 @@
+//! The Sentinel protocol, sans-io: the requests a driver sends when it connects a
+//! [`Endpoint::Sentinel`] shard and the judgement of their replies. The driver does only the
+//! I/O (one short connection per Sentinel asked), so every runtime resolves alike.
+//!
+//! Resolution, on every connect of such a shard (a reconnect after a failover included):
+//! 1. for each Sentinel in the configured order: send [`master_addr_request`], judge the reply
+//!    with [`parse_master_addr`]; the first address wins, a Sentinel that is down, slow to
+//!    connect, or does not know the master is skipped;
+//! 2. connect to that address and send [`ROLE_REQUEST`] before the handshake; a reply that
+//!    [`parse_role`] does not call [`Role::Master`] (the Sentinel answered before it noticed a
+//!    failover) fails the connect, and the next connect asks again.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::Endpoint;
+use crate::resp::{encode_command, Value};
+
+/// The port a Sentinel listens on when a `redis-sentinel://` URL names none.
+pub const DEFAULT_SENTINEL_PORT: u16 = 26379;
+
+/// `ROLE`, encoded: sent to the resolved primary before the handshake.
+pub const ROLE_REQUEST: &[u8] = b"*1\r\n$4\r\nROLE\r\n";
+
+/// `SENTINEL GET-MASTER-ADDR-BY-NAME master`, encoded.
+pub fn master_addr_request(master: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_command(
+        &[
+            b"SENTINEL".as_slice(),
+            b"GET-MASTER-ADDR-BY-NAME",
+            master.as_bytes(),
+        ],
+        &mut out,
+    );
+    out
+}
+
+/// Reads a `GET-MASTER-ADDR-BY-NAME` reply (`[host, port]`): the primary's address, or
+/// `None` when this Sentinel does not know the master (a nil) or answered anything else.
+pub fn parse_master_addr(reply: &Value) -> Option<Endpoint> {
+    let Value::Array(items) = reply else {
+        return None;
+    };
+    let [host, port] = items.as_slice() else {
+        return None;
+    };
+    let host = String::from(host.as_str()?);
+    let port: u16 = port.as_str()?.parse().ok()?;
+    if host.is_empty() || port == 0 {
+        return None;
+    }
+    Some(Endpoint::Tcp { host, port })
+}
+
+/// A server's role, as `ROLE` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A primary: writes are accepted.
+    Master,
+    /// A replica (or a Sentinel): not the shard's primary.
+    Other,
+    /// The server refused `ROLE` (`-NOAUTH`: it wants the handshake first); the role cannot
+    /// be checked before connecting, so the connect goes ahead.
+    Unknown,
+}
+
+/// Judges a `ROLE` reply (`["master", offset, replicas]`, `["slave", ...]`, ...).
+pub fn parse_role(reply: &Value) -> Role {
+    match reply {
+        Value::Array(items) => match items.first().and_then(Value::as_str) {
+            Some("master") => Role::Master,
+            _ => Role::Other,
+        },
+        Value::Error(_) | Value::BulkError(_) => Role::Unknown,
+        _ => Role::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resp::{decode, Limits, Status};
+    use alloc::vec;
+
+    fn value(wire: &[u8]) -> Value {
+        match decode(wire, &Limits::default()) {
+            Ok(Status::Complete((f, _))) => f.to_value(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn requests_are_resp_arrays() {
+        assert_eq!(
+            master_addr_request("m1"),
+            b"*3\r\n$8\r\nSENTINEL\r\n$23\r\nGET-MASTER-ADDR-BY-NAME\r\n$2\r\nm1\r\n"
+        );
+        assert_eq!(
+            value(ROLE_REQUEST),
+            Value::Array(vec![Value::Bulk(b"ROLE".to_vec())])
+        );
+    }
+
+    #[test]
+    fn master_addr_replies() {
+        let ok = value(b"*2\r\n$9\r\n127.0.0.1\r\n$4\r\n7001\r\n");
+        assert_eq!(
+            parse_master_addr(&ok),
+            Some(Endpoint::Tcp {
+                host: "127.0.0.1".into(),
+                port: 7001
+            })
+        );
+        for bad in [
+            &b"*-1\r\n"[..],
+            b"$-1\r\n",
+            b"-ERR no such master\r\n",
+            b"*2\r\n$1\r\nh\r\n$1\r\nx\r\n",
+            b"*2\r\n$0\r\n\r\n$1\r\n1\r\n",
+            b"*1\r\n$1\r\nh\r\n",
+            b"*2\r\n$1\r\nh\r\n$1\r\n0\r\n",
+        ] {
+            assert_eq!(parse_master_addr(&value(bad)), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn role_replies() {
+        assert_eq!(
+            parse_role(&value(b"*3\r\n$6\r\nmaster\r\n:10\r\n*0\r\n")),
+            Role::Master
+        );
+        assert_eq!(
+            parse_role(&value(
+                b"*5\r\n$5\r\nslave\r\n$1\r\nh\r\n:1\r\n$9\r\nconnected\r\n:1\r\n"
+            )),
+            Role::Other
+        );
+        assert_eq!(
+            parse_role(&value(b"-NOAUTH Authentication required.\r\n")),
+            Role::Unknown
+        );
+        assert_eq!(parse_role(&value(b"+OK\r\n")), Role::Other);
+    }
+}

@@ -39,6 +39,7 @@
 //! |---|---|
 //! | `runtime` | [`Runtime`], [`AsyncSocket`], [`AsyncTimer`]: what a runtime provides |
 //! | `net` | address forms, resolution, non-blocking connect, [`net_error`] |
+//! | `sentinel` | connecting a Sentinel-managed primary (ask, connect, check `ROLE`) |
 //! | `transport` | a connection's byte stream (where TLS will sit) |
 //! | `state` | the shared state: core, transports, reply slots, sinks, batched wake-ups |
 //! | `pump` | the driver task: connects, reads, writes, timer |
@@ -61,6 +62,7 @@ mod request;
 mod ring;
 mod runtime;
 mod scan;
+mod sentinel;
 mod shard;
 mod state;
 mod stats;

@@ -1,7 +1,8 @@
 //! Opening the connections the core asks for, for every runtime alike: the core's typed
 //! [`Endpoint`] (TCP host and port, IPv6 literals included, or a Unix socket path; parsed
 //! once, in the core), host-name resolution (off the driver, every address tried in turn),
-//! non-blocking connect, and the one mapping of the platform's I/O errors onto the core's
+//! non-blocking connect, Sentinel-managed primaries (resolved in `sentinel`), and the one
+//! mapping of the platform's I/O errors onto the core's
 //! [`NetError`].
 
 use std::future::Future;
@@ -36,6 +37,19 @@ pub fn net_error(e: &io::Error) -> NetError {
 /// non-blocking. The core bounds the whole thing with its connect timeout (it closes the
 /// connection, dropping this future).
 pub(crate) async fn connect<R: Runtime>(rt: R, endpoint: Endpoint) -> Result<Transport, NetError> {
+    match endpoint {
+        Endpoint::Sentinel { sentinels, master } => {
+            crate::sentinel::connect_primary(rt, sentinels, master).await
+        }
+        e => connect_plain(&rt, e).await,
+    }
+}
+
+/// [`connect`] for an address that needs no resolution through Sentinels.
+pub(crate) async fn connect_plain<R: Runtime>(
+    rt: &R,
+    endpoint: Endpoint,
+) -> Result<Transport, NetError> {
     let (host, port) = match endpoint {
         Endpoint::Tcp { host, port } => (host, port),
         #[cfg(unix)]
@@ -56,7 +70,7 @@ pub(crate) async fn connect<R: Runtime>(rt: R, endpoint: Endpoint) -> Result<Tra
     };
     let mut last = NetError::Resolve;
     for sa in addrs {
-        match connect_one(&rt, sa).await {
+        match connect_one(rt, sa).await {
             Ok(t) => return Ok(t),
             Err(e) => last = net_error(&e),
         }
@@ -66,6 +80,15 @@ pub(crate) async fn connect<R: Runtime>(rt: R, endpoint: Endpoint) -> Result<Tra
 
 /// One non-blocking TCP connect (`TCP_NODELAY`: the pump batches writes itself).
 async fn connect_one<R: Runtime>(rt: &R, sa: SocketAddr) -> io::Result<Transport> {
+    connect_one_with_handle(rt, sa).await.map(|(t, _)| t)
+}
+
+/// [`connect_one`], also returning a second handle on the socket (a duplicated descriptor:
+/// `shutdown` through it ends the connection the pump reads).
+pub(crate) async fn connect_one_with_handle<R: Runtime>(
+    rt: &R,
+    sa: SocketAddr,
+) -> io::Result<(Transport, Socket)> {
     let socket = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_nonblocking(true)?;
     socket.set_tcp_nodelay(true)?;
@@ -74,12 +97,13 @@ async fn connect_one<R: Runtime>(rt: &R, sa: SocketAddr) -> io::Result<Transport
         Err(e) if in_progress(&e) => {}
         Err(e) => return Err(e),
     }
+    let handle = socket.try_clone()?;
     let mut sock = rt.wrap_tcp(TcpStream::from(socket))?;
     std::future::poll_fn(|cx| sock.poll_writable(cx)).await?;
     if let Some(e) = sock.take_error()? {
         return Err(e);
     }
-    Ok(Transport::plain(sock))
+    Ok((Transport::plain(sock), handle))
 }
 
 /// Whether a non-blocking `connect` reported "in progress" rather than a failure.

@@ -14,12 +14,20 @@ use crate::runtime::AsyncSocket;
 #[derive(Debug)]
 pub(crate) struct Transport {
     sock: Box<dyn AsyncSocket>,
+    /// Dropped with the connection: stops a watcher tied to it (a Sentinel shard's).
+    guard: Option<std::sync::Arc<()>>,
 }
 
 impl Transport {
     /// Plain bytes over `sock`.
     pub(crate) fn plain(sock: Box<dyn AsyncSocket>) -> Transport {
-        Transport { sock }
+        Transport { sock, guard: None }
+    }
+
+    /// Keeps `guard` alive as long as the connection (a watcher holds its `Weak`).
+    pub(crate) fn guarded(mut self, guard: std::sync::Arc<()>) -> Transport {
+        self.guard = Some(guard);
+        self
     }
 
     /// Ready when [`Transport::read`] may have bytes.

@@ -24,4 +24,4 @@ pub mod proxy;
 pub mod scenarios;
 pub mod sim;
 
-pub use harness::{RedisServer, ServerOptions, Shards};
+pub use harness::{RedisServer, SentinelShards, ServerOptions, Shards};

@@ -335,7 +335,9 @@ fn parse_sentinel_url(name: Arc<str>, rest: &str) -> Result<ShardSpec, AddrError
     for h in hosts.split(',') {
         let (host, port) = split_host_port(h.trim())?;
         if host.is_empty() {
-            return Err(AddrError("empty Sentinel address in a redis-sentinel:// URL"));
+            return Err(AddrError(
+                "empty Sentinel address in a redis-sentinel:// URL",
+            ));
         }
         sentinels.push(Endpoint::Tcp {
             host: host.to_owned(),

@@ -12,6 +12,8 @@ use super::dedicated::ConnKind;
 use super::request::Place;
 use super::shard::ShardSlot;
 use super::{Cause, ConnId, Deferred, Output, RequestId, RingCore, Tag};
+use crate::config::sentinel::{parse_role, Role};
+use crate::config::Endpoint;
 use crate::conn::{Conn, Failure, Received, State};
 use crate::error::{CmdName, Error, NetError};
 use crate::time::Instant;
@@ -112,7 +114,7 @@ impl RingCore {
             self.wake = self.wake.min(deadline);
             let spec = self.table.get(c.shard).map(|sh| sh.spec.clone());
             let endpoint = spec.as_ref().map_or_else(
-                || crate::config::Endpoint::Other(String::from(&*addr)),
+                || Endpoint::Other(String::from(&*addr)),
                 |sp| sp.endpoint.clone(),
             );
             let tls = spec.and_then(|sp| sp.tls.clone());
@@ -195,6 +197,7 @@ impl RingCore {
             &mut self.ded.pushes,
         );
         let check = self.config.heartbeat_check.as_ref();
+        let sentinel = matches!(sh.spec.endpoint, Endpoint::Sentinel { .. });
         let max_reply_len = self.config.max_reply_len;
         let result = c.io.on_received(data, |received| match received {
             Received::Reply(Tag::Req(rid), frame) => {
@@ -246,6 +249,24 @@ impl RingCore {
                     command: CmdName::new(b"PING"),
                     limit: max_reply_len,
                     announced,
+                });
+                deferred.push(Deferred::Probe(pslot, seq, verdict));
+            }
+            Received::Reply(Tag::Probe(pslot, seq), frame) if sentinel => {
+                // A Sentinel shard's heartbeat is `ROLE`: a primary that was demoted (the
+                // Sentinels failed over without it going away) is found within one heartbeat.
+                let verdict = match frame.error_message() {
+                    Some(message) => Err(String::from_utf8_lossy(message).into_owned()),
+                    None if parse_role(&frame.to_value()) == Role::Other => Err(String::from(
+                        "not the primary any more: asking the Sentinels again",
+                    )),
+                    None => Ok(()),
+                };
+                let verdict = verdict.map_err(|message| Error::Server {
+                    shard: sh.name.clone(),
+                    addr: sh.addr.clone(),
+                    command: CmdName::new(b"ROLE"),
+                    message,
                 });
                 deferred.push(Deferred::Probe(pslot, seq, verdict));
             }

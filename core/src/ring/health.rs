@@ -4,6 +4,7 @@
 use super::backoff::reconnect_backoff;
 use super::shard::{Probe, ShardSlot};
 use super::{Cause, Event, Output, RingCore, Tag};
+use crate::command::Cmd;
 use crate::config::Endpoint;
 use crate::error::{CmdName, Error};
 use crate::liveness::Transition;
@@ -52,8 +53,20 @@ impl RingCore {
         sh.next_probe = Instant::MAX;
         self.stats.probes += 1;
         self.wake = self.wake.min(deadline);
+        let sentinel = self
+            .table
+            .get(slot)
+            .is_some_and(|sh| matches!(sh.spec.endpoint, Endpoint::Sentinel { .. }));
+        let role;
+        let heartbeat = if sentinel {
+            // `ROLE`: also tells a demoted primary (judged in `conns_io`).
+            role = Cmd::new("ROLE");
+            &role
+        } else {
+            &self.ping
+        };
         if let Some(c) = self.conns.get_mut(conn) {
-            if c.io.push(Tag::Probe(slot, seq), &self.ping) {
+            if c.io.push(Tag::Probe(slot, seq), heartbeat) {
                 Self::mark_tx(&mut self.tx, conn, c);
             }
         }
@@ -69,6 +82,7 @@ impl RingCore {
         sh.probe = None;
         let failed = result.is_err();
         let failing_over = matches!(sh.spec.endpoint, Endpoint::Sentinel { .. });
+        let mut demoted = false;
         let transition = match result {
             Ok(()) => sh.liveness.record_success(),
             // A Sentinel-managed shard whose primary does not answer is failing over, not
@@ -77,6 +91,7 @@ impl RingCore {
             // commands fail fast with the connection error until a connect (which asks the
             // Sentinels again) reaches the new primary.
             Err(e) if failing_over => {
+                demoted = matches!(&e, Error::Server { command, .. } if command.as_str() == "ROLE");
                 sh.last_error = Some(e);
                 None
             }
@@ -122,6 +137,10 @@ impl RingCore {
                     .push_back(Output::Event(Event::ShardDown { name, addr, reason }));
             }
             None => {}
+        }
+        if demoted {
+            // Connected to a primary the Sentinels replaced: reconnect, which asks them again.
+            self.close_shard_conns(slot, &Cause::ShardDown);
         }
         if down && failed {
             // A down shard gets a fresh connection for each probe: the old one may be stuck.

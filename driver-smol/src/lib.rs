@@ -3,7 +3,7 @@
 //! The async redis-ring client: keys spread over several independent Redis servers
 //! ("shards") by consistent hashing, go-redis `Ring` compatible, for smol / async-io
 //! programs. All protocol, routing, health and retry logic lives in the sans-io
-//! [`redis_ring_core`], everything else a driver needs in [`redis_ring_driver`]; this crate
+//! `redis_ring_core`, everything else a driver needs in [`redis_ring_driver`]; this crate
 //! is the [`Smol`] runtime adapter (sockets in `async_io::Async`, `async_io::Timer`, the
 //! driver task on smol's global executor or a thread of its own) and the names.
 //!

@@ -3,7 +3,7 @@
 //! The blocking redis-ring client: keys spread over several independent Redis servers
 //! ("shards") by consistent hashing, go-redis `Ring` compatible, for threaded programs and
 //! anyone who wants no async runtime. All protocol, routing, health and retry logic lives in
-//! the sans-io [`redis_ring_core`], everything else a driver needs (connection pump, reply
+//! the sans-io `redis_ring_core`, everything else a driver needs (connection pump, reply
 //! dispatch, builder, the API) in [`redis_ring_driver`]; this crate is the [`IoThread`]
 //! runtime and the names.
 //!

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use redis_ring_core::config::FailurePolicy;
 use redis_ring_core::placement::{Algorithm, HashTag};
 
 use crate::duration::parse_duration;
@@ -17,6 +18,8 @@ Examples:
   redis-ring --shards a,b,c locate user:1 user:2    offline: names are enough
   redis-ring --shards a,b,c locate --diff a,b,c,d   how many keys would move
   redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 shards
+  redis-ring --tls --cacert ca.crt --shards a=cache-1:6380,b=cache-2:6380 get foo
+  redis-ring --cacert ca.crt --shards a=rediss://cache-1:6380,b=127.0.0.1:7001 get foo
   redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 bench --duration 10s --json
 
 Any word that is not a subcommand is a Redis command sent through the ring and printed like
@@ -87,6 +90,23 @@ pub(crate) struct Global {
     )]
     pub(crate) hash_tag: HashTag,
 
+    /// What a down shard means: rehash (its keys move to the live shards, go-redis) or
+    /// fail-fast (its keys fail at once naming it; no key ever moves)
+    #[arg(
+        long,
+        global = true,
+        value_name = "POLICY",
+        default_value = "rehash",
+        value_parser = parse_failure_policy
+    )]
+    pub(crate) failure_policy: FailurePolicy,
+
+    /// A migration window is open from this older ring (NAME=HOST:PORT,...) to --shards:
+    /// keys not yet moved are read on their old owner and moved before any write (see
+    /// `migrate`)
+    #[arg(long, global = true, value_name = "OLD_SHARDS", value_parser = ShardList::parse)]
+    pub(crate) migrating_from: Option<ShardList>,
+
     /// User name for AUTH (ACL)
     #[arg(long, global = true, value_name = "NAME")]
     pub(crate) user: Option<String>,
@@ -113,6 +133,10 @@ pub(crate) struct Global {
     #[arg(long, global = true, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
     pub(crate) timeout: Duration,
 
+    /// TLS settings (redis-cli's flags)
+    #[command(flatten)]
+    pub(crate) tls: TlsArgs,
+
     /// Print replies raw (as redis-cli --raw); the default when stdout is not a terminal
     #[arg(long, global = true, conflicts_with = "no_raw")]
     pub(crate) raw: bool,
@@ -120,6 +144,45 @@ pub(crate) struct Global {
     /// Print replies formatted (as redis-cli --no-raw); the default on a terminal
     #[arg(long, global = true)]
     pub(crate) no_raw: bool,
+}
+
+/// `--failure-policy`: `rehash` or `fail-fast`.
+fn parse_failure_policy(s: &str) -> Result<FailurePolicy, String> {
+    s.parse().map_err(|e: &str| e.to_string())
+}
+
+/// TLS options, named as redis-cli's. `--tls` turns TLS on for every shard; without it only
+/// `rediss://` shards use TLS, with these settings.
+#[derive(Clone, Debug, Default, Args)]
+pub(crate) struct TlsArgs {
+    /// Speak TLS to every shard (rediss:// shards always do)
+    #[arg(long, global = true)]
+    pub(crate) tls: bool,
+
+    /// CA bundle (PEM) to verify servers with, instead of the system's
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) cacert: Option<PathBuf>,
+
+    /// Directory of CA certificates (PEM) to verify servers with
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) cacertdir: Option<PathBuf>,
+
+    /// Client certificate (PEM) for servers that require one (with --key)
+    #[arg(long, global = true, value_name = "FILE", requires = "key")]
+    pub(crate) cert: Option<PathBuf>,
+
+    /// Client private key (PEM) (with --cert)
+    #[arg(long, global = true, value_name = "FILE", requires = "cert")]
+    pub(crate) key: Option<PathBuf>,
+
+    /// Server name to send and verify (SNI), instead of the shard's host
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(crate) sni: Option<String>,
+
+    /// Do not verify server certificates (development only: anyone in the path can read
+    /// and change the traffic)
+    #[arg(long, global = true)]
+    pub(crate) insecure: bool,
 }
 
 /// The subcommands; anything else is a Redis command.
@@ -134,6 +197,10 @@ pub(crate) enum Command {
     Bench(BenchArgs),
     /// Live status of each shard: up/down, address, PING latency, DBSIZE, memory
     Shards,
+    /// Move every key whose owner changes from the ring of --shards to the ring of --to
+    /// (MIGRATE: value and TTL, never over a newer value), while applications use the new
+    /// ring with a migration window open
+    Migrate(MigrateArgs),
     /// Any Redis command, sent through the ring: get foo, set foo bar, mget a b c, ...
     #[command(external_subcommand)]
     Redis(Vec<String>),
@@ -153,6 +220,31 @@ pub(crate) struct DemoArgs {
     /// Plain line-by-line output even on a terminal
     #[arg(long)]
     pub(crate) plain: bool,
+}
+
+/// `redis-ring migrate`
+#[derive(Debug, Args)]
+pub(crate) struct MigrateArgs {
+    /// The new ring: NAME=HOST:PORT[,NAME=HOST:PORT...] (the old one is --shards)
+    #[arg(long, value_name = "NEW_SHARDS", value_parser = ShardList::parse)]
+    pub(crate) to: ShardList,
+
+    /// Most keys moved per second (0: as fast as the servers go)
+    #[arg(long, value_name = "KEYS_PER_SEC", default_value_t = 0)]
+    pub(crate) rate: u64,
+
+    /// Concurrent MIGRATEs per old shard (pipelined on one connection)
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub(crate) workers: usize,
+
+    /// Resume file: each old shard's SCAN cursor, saved after every batch; a re-run with
+    /// the same file continues where the last one stopped
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state: Option<PathBuf>,
+
+    /// No progress line on stderr
+    #[arg(long)]
+    pub(crate) quiet: bool,
 }
 
 /// `redis-ring locate`
@@ -203,6 +295,9 @@ pub(crate) enum Driver {
     Std,
     /// redis-ring-smol: async, one task per caller
     Smol,
+    /// redis-ring-tokio: async, one task per caller on a tokio runtime (with --client
+    /// redis-rs: the redis crate on tokio instead of smol)
+    Tokio,
 }
 
 /// The commands bench sends.

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
-use redis_ring_core::config::{Config, Protocol};
-use redis_ring_std::Ring;
+use redis_ring_core::config::{Config, FailurePolicy, MigrationWindow, Protocol, ShardSpec};
+use redis_ring_std::{Ring, TlsSettings};
 
-use crate::args::Global;
+use crate::args::{Global, TlsArgs};
+use crate::shard_list::ShardList;
 
 /// What the ring is built from: the shards with addresses and the connection options.
 #[derive(Clone, Debug)]
@@ -21,25 +22,79 @@ pub(crate) struct RingSettings {
 pub(crate) struct GlobalConn {
     pub(crate) placement: redis_ring_core::placement::Algorithm,
     pub(crate) hash_tag: redis_ring_core::placement::HashTag,
+    pub(crate) failure_policy: FailurePolicy,
+    /// `--migrating-from`: the old ring's `(name, host:port)`.
+    pub(crate) migrating_from: Option<Vec<(String, String)>>,
     pub(crate) user: Option<String>,
     pub(crate) password: Option<String>,
     pub(crate) db: u32,
     pub(crate) resp: Option<u8>,
     pub(crate) timeout: Duration,
+    pub(crate) tls: TlsArgs,
+}
+
+impl TlsArgs {
+    /// The TLS settings these flags give, if any flag was given.
+    fn settings(&self) -> Option<TlsSettings> {
+        let any = self.tls
+            || self.cacert.is_some()
+            || self.cacertdir.is_some()
+            || self.cert.is_some()
+            || self.sni.is_some()
+            || self.insecure;
+        if !any {
+            return None;
+        }
+        let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        let mut tls = TlsSettings::new();
+        tls.ca_file = path(&self.cacert);
+        tls.ca_dir = path(&self.cacertdir);
+        tls.cert_file = path(&self.cert);
+        tls.key_file = path(&self.key);
+        tls.sni.clone_from(&self.sni);
+        tls.insecure_skip_verify = self.insecure;
+        Some(tls)
+    }
+
+    /// The shards as typed specs with these flags applied: `--tls` puts every shard on TLS;
+    /// otherwise the settings go to the shards a `rediss://` address put on TLS.
+    pub(crate) fn specs(&self, shards: &[(String, String)]) -> Result<Vec<ShardSpec>, String> {
+        let settings = self.settings();
+        shards
+            .iter()
+            .map(|(name, addr)| {
+                let mut spec = ShardSpec::parse(name.as_str(), addr)
+                    .map_err(|e| format!("shard {name}: {e}"))?;
+                if let Some(s) = &settings {
+                    if self.tls || spec.tls.is_some() {
+                        spec.tls = Some(s.clone().into_options());
+                    }
+                }
+                Ok(spec)
+            })
+            .collect()
+    }
 }
 
 impl GlobalConn {
     /// The connection options of `global`.
-    pub(crate) fn of(global: &Global) -> GlobalConn {
-        GlobalConn {
+    pub(crate) fn of(global: &Global) -> Result<GlobalConn, String> {
+        Ok(GlobalConn {
             placement: global.placement.clone(),
             hash_tag: global.hash_tag,
+            failure_policy: global.failure_policy,
+            migrating_from: global
+                .migrating_from
+                .as_ref()
+                .map(ShardList::with_addrs)
+                .transpose()?,
             user: global.user.clone(),
             password: global.password.clone(),
             db: global.db,
             resp: global.resp,
             timeout: global.timeout,
-        }
+            tls: global.tls.clone(),
+        })
     }
 }
 
@@ -51,7 +106,7 @@ impl RingSettings {
         })?;
         Ok(RingSettings {
             shards: list.with_addrs()?,
-            global: GlobalConn::of(global),
+            global: GlobalConn::of(global)?,
         })
     }
 
@@ -65,9 +120,10 @@ impl RingSettings {
         let mut config = Config::default();
         config.placement = g.placement.clone();
         config.hash_tag = g.hash_tag;
+        config.failure_policy = g.failure_policy;
         let mut builder = Ring::builder()
             .config(config)
-            .shards(self.shards.iter().cloned())
+            .shard_specs(g.tls.specs(&self.shards)?)
             .command_timeout(g.timeout)
             .connect_timeout(g.timeout)
             .db(g.db)
@@ -77,6 +133,18 @@ impl RingSettings {
                 Some(3) => Protocol::Resp3,
                 _ => Protocol::Auto,
             });
+        if let Some(old) = &g.migrating_from {
+            // The core connects to the old shards as given: host:port, not URLs.
+            let old: Vec<(String, String)> = old
+                .iter()
+                .map(|(n, a)| {
+                    ShardSpec::parse(n.as_str(), a)
+                        .map(|p| (n.clone(), p.endpoint.to_string()))
+                        .map_err(|e| format!("--migrating-from {n}: {}", e.reason()))
+                })
+                .collect::<Result<_, _>>()?;
+            builder = builder.migrating_from(old, MigrationWindow::new());
+        }
         if let Some(user) = &g.user {
             builder = builder.username(user.clone());
         }

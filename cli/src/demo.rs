@@ -17,6 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use redis_ring_core::command::Cmd;
+use redis_ring_core::config::FailurePolicy;
 use redis_ring_core::placement::{AnyPlacement, Placement};
 use redis_ring_std::Ring;
 use redis_ring_tests::Shards;
@@ -78,7 +79,7 @@ pub(crate) fn run(global: &Global, args: &DemoArgs) -> Result<ExitCode, String> 
     )?;
     let settings = RingSettings {
         shards: shards.clone(),
-        global: GlobalConn::of(global),
+        global: GlobalConn::of(global)?,
     };
     let ring = settings.build(|b| b)?;
     crate::bench::wait_until_up(&ring, Duration::from_secs(5))?;
@@ -88,11 +89,15 @@ pub(crate) fn run(global: &Global, args: &DemoArgs) -> Result<ExitCode, String> 
         names.len(),
         crate::shard_list::placement_name(&global.placement, global.hash_tag)
     ));
-    let demo = Demo::new(
+    let mut demo = Demo::new(
         names,
         list.placement(&global.placement, global.hash_tag),
         args,
     );
+    demo.fail_fast = global.failure_policy == FailurePolicy::FailFast;
+    if demo.fail_fast {
+        out.log("Failure policy fail-fast: a down shard's keys fail at once; no key ever moves.");
+    }
     let owned = servers.is_some();
     let result = demo.run(&ring, servers.as_mut(), &mut out);
     ring.close();
@@ -136,6 +141,8 @@ struct Demo {
     first_error: Mutex<Option<Instant>>,
     last_error: Mutex<Option<Instant>>,
     events: Mutex<Vec<(Instant, String, bool, String)>>,
+    /// `--failure-policy fail-fast`: a down shard's keys fail instead of moving.
+    fail_fast: bool,
 }
 
 impl Demo {
@@ -155,6 +162,7 @@ impl Demo {
             first_error: Mutex::new(None),
             last_error: Mutex::new(None),
             events: Mutex::new(Vec::new()),
+            fail_fast: false,
         }
     }
 
@@ -300,8 +308,13 @@ impl Demo {
                         .filter(|_| name == victim)
                         .map(|k| format!(" {} after the kill", ms(at.saturating_duration_since(k))))
                         .unwrap_or_default();
+                    let keys = if self.fail_fast {
+                        "its keys fail at once (ShardDown), none moves"
+                    } else {
+                        "its keys now go to the other shards"
+                    };
                     out.log(&format!(
-                        "{t:6.2}s  {name} is DOWN{took} ({reason}); its keys now go to the other shards"
+                        "{t:6.2}s  {name} is DOWN{took} ({reason}); {keys}"
                     ));
                 }
             }
@@ -474,7 +487,9 @@ impl Demo {
             ]);
             rows.push(vec![
                 format!("  {}'s keys while down", self.names[victim]),
-                if moved_victim.is_empty() {
+                if self.fail_fast {
+                    "failed at once with ShardDown (fail-fast: none moved)".into()
+                } else if moved_victim.is_empty() {
                     "none written".into()
                 } else {
                     format!("went to the others: {}", moved_victim.join(", "))
@@ -507,7 +522,15 @@ impl Demo {
             ]);
         }
         s.push_str(&table(&spread));
-        if script.killed.is_some() {
+        if script.killed.is_some() && self.fail_fast {
+            let _ = writeln!(
+                s,
+                "\nFail-fast mode: while {} was down its keys failed at once, naming it, and no key\n\
+                 moved, so nothing was written elsewhere and nothing can be stale when it returns.\n\
+                 The other shards' keys were readable throughout.",
+                self.names[victim]
+            );
+        } else if script.killed.is_some() {
             let _ = writeln!(
                 s,
                 "\nCache mode, as go-redis's Ring: {} came back empty (persistence off), so the keys\n\

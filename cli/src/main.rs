@@ -5,6 +5,7 @@
 //! * `locate`: offline placement reports (`locate`, `--spread`, `--diff`).
 //! * `connect`: the ring (redis-ring-std) built from the global options.
 //! * `shards`: live status of each shard.
+//! * `migrate`: moving keys from one ring to another (`SCAN` + `MIGRATE`, resumable).
 //! * `exec`: any Redis command through the ring; `print`: replies printed like redis-cli.
 //! * `demo`: the guided tour (3 temporary shards, a kill, the ring healing).
 //! * `bench`: the benchmark (workload, recorder, report, plot).
@@ -21,6 +22,7 @@ mod demo;
 mod duration;
 mod exec;
 mod locate;
+mod migrate;
 mod print;
 mod rng;
 mod scan;
@@ -72,5 +74,6 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Demo(args) => demo::run(&global, &args),
         Command::Redis(words) => exec::run(&global, &words),
         Command::Shards => shards::run(&global),
+        Command::Migrate(args) => migrate::run(&global, &args),
     }
 }

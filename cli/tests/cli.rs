@@ -589,6 +589,31 @@ fn demo_runs_end_to_end_and_cleans_up() {
     }
 }
 
+#[test]
+fn demo_fail_fast_moves_no_key() {
+    let out = run(&[
+        "--failure-policy",
+        "fail-fast",
+        "demo",
+        "--keys",
+        "6000",
+        "--rate",
+        "3000",
+    ]);
+    let stdout = ok(&out);
+    for needle in [
+        "Failure policy fail-fast",
+        "shard2 is DOWN",
+        "its keys fail at once (ShardDown), none moves",
+        "shard2 is UP",
+        "failed at once with ShardDown (fail-fast: none moved)",
+        "Fail-fast mode:",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("went to the others"), "{stdout}");
+}
+
 /// A pid can be reused by another process quickly; only a redis-server counts as a survivor.
 fn is_zombie_or_other(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
@@ -652,9 +677,9 @@ fn fan_out_commands_go_to_every_shard_and_print_per_shard() {
                 .unwrap();
         }
     }
+    // Raw: values only, in shard order (as redis-cli prints them: no shard names).
     let out = ok(&run(&["--shards", &s, "--raw", "dbsize"]));
     let lines: Vec<&str> = out.lines().collect();
-    // Raw output is values only (as redis-cli prints them), in the ring's shard order.
     assert_eq!(lines, ["1", "2", "3"], "{out}");
     let out = ok(&run(&["--shards", &s, "--no-raw", "dbsize"]));
     assert!(out.contains("\"shard2\" => (integer) 2"), "{out}");
@@ -816,4 +841,73 @@ fn raw_output_is_values_only_and_scan_covers_the_ring() {
         text(&out.stderr)
     );
     assert!(run(&["--pattern", "x"]).status.code() == Some(2));
+}
+
+#[test]
+fn tls_flags_mirror_redis_cli() {
+    use redis_ring_tests::tls::{Pki, ServerTls};
+    use redis_ring_tests::ServerOptions;
+    let pki = Pki::shared();
+    let mut tls = ServerTls::shared();
+    tls.auth_clients = "yes";
+    let server = RedisServer::start_with(ServerOptions::new().tls(tls)).unwrap();
+    let dir = server.dir();
+    let file = |name: &str, body: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, body).unwrap();
+        path.display().to_string()
+    };
+    let ca = file("client-ca.crt", &pki.ca);
+    let cert = file("client.crt", &pki.client.cert);
+    let key = file("client.key", &pki.client.key);
+    let shards = format!("a={}", server.addr());
+    let tls_args = ["--tls", "--cacert", &ca, "--cert", &cert, "--key", &key];
+    let with = |extra: &[&str]| -> Vec<String> {
+        let mut all: Vec<String> = tls_args.iter().map(|s| (*s).to_owned()).collect();
+        all.extend(["--shards".to_owned(), shards.clone()]);
+        all.extend(extra.iter().map(|s| (*s).to_owned()));
+        all
+    };
+    ok(&redis_ring()
+        .args(with(&["set", "tls:cli", "v"]))
+        .output()
+        .expect("run redis-ring"));
+    let got = ok(&redis_ring()
+        .args(with(&["get", "tls:cli"]))
+        .output()
+        .unwrap());
+    assert_eq!(got.trim(), "v");
+    // rediss:// turns TLS on without --tls; the other flags still apply to it.
+    let url = format!("a=rediss://127.0.0.1:{}", server.port());
+    let got = ok(&run(&[
+        "--cacert", &ca, "--cert", &cert, "--key", &key, "--shards", &url, "get", "tls:cli",
+    ]));
+    assert_eq!(got.trim(), "v");
+    // The system's roots do not know the test CA: a one-line error naming the cause.
+    let out = run(&[
+        "--tls",
+        "--timeout",
+        "1s",
+        "--shards",
+        &shards,
+        "get",
+        "tls:cli",
+    ]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("unknown issuer"), "{err}");
+    // --insecure skips verification (the client certificate is still needed here).
+    let got = ok(&run(&[
+        "--tls",
+        "--insecure",
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+        "--shards",
+        &shards,
+        "get",
+        "tls:cli",
+    ]));
+    assert_eq!(got.trim(), "v");
 }

@@ -3,7 +3,7 @@
 //! The async redis-ring client: keys spread over several independent Redis servers
 //! ("shards") by consistent hashing, go-redis `Ring` compatible, for smol / async-io
 //! programs. All protocol, routing, health and retry logic lives in the sans-io
-//! `redis_ring_core`, everything else a driver needs in [`redis_ring_driver`]; this crate
+//! core ([`core`], `redis_ring_core`), everything else a driver needs in [`redis_ring_driver`]; this crate
 //! is the [`Smol`] runtime adapter (sockets in `async_io::Async`, `async_io::Timer`, the
 //! driver task on smol's global executor or a thread of its own) and the names.
 //!
@@ -69,8 +69,8 @@ use redis_ring_driver::{AsyncSocket, AsyncTimer, BoxFuture, Runtime};
 pub use redis_ring_driver::{
     cmds, core, driver_tasks, Algorithm, BuildError, Cmd, Config, ConnOptions, Error, Event,
     Events, FromValue, FromValueError, IoStats, Message, NetError, Pipeline, Protocol, Scan,
-    ScanStream, Shard, ShardStats, Subscription, ToArg, Tx, Value, EVENTS_CAPACITY,
-    SUBSCRIPTION_CAPACITY, TRANSACTION_ATTEMPTS,
+    ScanStream, Shard, ShardStats, Subscription, TlsError, TlsSettings, ToArg, Tx, Value,
+    EVENTS_CAPACITY, SUBSCRIPTION_CAPACITY, TRANSACTION_ATTEMPTS,
 };
 
 /// The ring client on smol (see [`redis_ring_driver::Ring`] for every call).

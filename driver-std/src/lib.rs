@@ -3,7 +3,7 @@
 //! The blocking redis-ring client: keys spread over several independent Redis servers
 //! ("shards") by consistent hashing, go-redis `Ring` compatible, for threaded programs and
 //! anyone who wants no async runtime. All protocol, routing, health and retry logic lives in
-//! the sans-io `redis_ring_core`, everything else a driver needs (connection pump, reply
+//! the sans-io core ([`core`]), everything else a driver needs (connection pump, reply
 //! dispatch, builder, the API) in [`redis_ring_driver`]; this crate is the [`IoThread`]
 //! runtime and the names.
 //!
@@ -32,12 +32,13 @@
 //! # How it runs
 //!
 //! * **One I/O thread per ring** (`redis-ring-io`, [`IoThread`]) runs the shared driver
-//!   task: it waits on a [`polling::Poller`] (sockets stay registered, level-triggered where
-//!   the OS allows) until a socket is ready, the core's next deadline, or a caller's wake-up,
+//!   task: it waits on a [`mio::Poll`] (sockets registered once, edge-triggered, for reading
+//!   and writing) until a socket is ready, the core's next deadline, or a caller's wake-up,
 //!   then reads, writes (one `write` per shard per turn: automatic pipelining) and fires
 //!   timers.
 //! * **Callers** submit under the ring's lock on their own thread (a refusal comes back at
-//!   once), wake the I/O thread only if it sleeps, and park until their reply slot is filled
+//!   once), write their shard's buffer themselves when nothing is in flight there (otherwise
+//!   the I/O thread writes it when the replies on their way arrive), and park until their reply slot is filled
 //!   (the slot holds a waker that unparks them). No lock is held across a round trip.
 //! * **Nothing blocks the I/O thread**: connects are non-blocking, host names resolve on
 //!   short-lived threads, writes that do not fit wait for writability; a dead or frozen
@@ -54,8 +55,8 @@ pub use io_thread::IoThread;
 pub use redis_ring_driver::blocking::{Events, Pipeline, Scan, Shard, Subscription, Tx};
 pub use redis_ring_driver::{
     cmds, core, driver_tasks, Algorithm, BuildError, Cmd, Config, ConnOptions, Error, Event,
-    FromValue, FromValueError, IoStats, Message, NetError, Protocol, ShardStats, ToArg, Value,
-    EVENTS_CAPACITY, SUBSCRIPTION_CAPACITY, TRANSACTION_ATTEMPTS,
+    FromValue, FromValueError, IoStats, Message, NetError, Protocol, ShardStats, TlsError,
+    TlsSettings, ToArg, Value, EVENTS_CAPACITY, SUBSCRIPTION_CAPACITY, TRANSACTION_ATTEMPTS,
 };
 
 /// The blocking ring client (see [`redis_ring_driver::blocking::Ring`] for every call).

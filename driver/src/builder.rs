@@ -23,6 +23,7 @@ use redis_ring_core::time::Instant;
 use crate::pump::{Alive, Pump};
 use crate::runtime::Runtime;
 use crate::state::{Shared, State};
+use crate::tls::TlsSettings;
 use crate::Ring;
 
 /// What [`RingBuilder::build`] returns: the async [`Ring`] ([`Async`]) or the blocking one
@@ -131,6 +132,12 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
         self
     }
 
+    /// Adds shards from typed [`ShardSpec`]s, in order (after the `shard`/`shards` ones).
+    pub fn shard_specs(mut self, specs: impl IntoIterator<Item = ShardSpec>) -> Self {
+        self.specs.extend(specs);
+        self
+    }
+
     /// Adds shards from any `(name, addr)` pairs, such as a `HashMap` or an array.
     pub fn shards<I, N, A>(mut self, shards: I) -> Self
     where
@@ -181,6 +188,12 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
         /// Per-shard bound on queued bytes and commands, and what happens at it
         /// (default: 64 MiB / 100 000 commands, callers wait).
         queue_limit: redis_ring_core::config::QueueLimit => queue_limit;
+        /// What a down shard means for its keys: `Rehash` (default, go-redis: its keys
+        /// move to the live shards) or `FailFast` (they fail at once, naming it).
+        failure_policy: redis_ring_core::config::FailurePolicy => failure_policy;
+        /// How a returning shard rejoins under `Rehash` (default `Immediate`; `Flush`
+        /// empties it first so that it never serves stale values).
+        rejoin: redis_ring_core::config::Rejoin => rejoin;
         /// RESP version (default: RESP3 with fallback to RESP2).
         protocol: Protocol => conn.protocol;
         /// Database selected on every connection (default 0).
@@ -206,6 +219,14 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
         self
     }
 
+    /// TLS for every shard, with these settings (CA, client certificate, server name...).
+    /// Without it only `rediss://` shards (or specs with `tls`) use TLS, with the system's
+    /// CAs unless their spec carries settings.
+    pub fn tls(mut self, settings: TlsSettings) -> Self {
+        self.config.tls = Some(settings.into_options());
+        self
+    }
+
     /// Connection name (`CLIENT SETNAME`), visible in `CLIENT LIST`.
     pub fn client_name(mut self, name: impl Into<String>) -> Self {
         self.config.conn.client_name = Some(name.into());
@@ -218,6 +239,39 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
         check: impl Fn(&Value) -> bool + Send + Sync + 'static,
     ) -> Self {
         self.config.heartbeat_check = Some(HeartbeatCheck::new(check));
+        self
+    }
+
+    /// The heartbeat command (default `PING`) with a check of its reply (go-redis
+    /// v9.12 `HeartbeatFn`), e.g. `INFO replication` and a replication lag limit.
+    pub fn heartbeat(
+        mut self,
+        cmd: redis_ring_core::command::Cmd,
+        check: impl Fn(&Value) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.config.heartbeat = redis_ring_core::config::Heartbeat::new(cmd);
+        self.config.heartbeat_check = Some(HeartbeatCheck::new(check));
+        self
+    }
+
+    /// Starts with a migration window open from the ring of `old_shards` (`(name,
+    /// host:port)`, the ring's connection options) to this ring's shards: keys whose
+    /// owner changed are read at the new owner then the old one, and moved to the new
+    /// owner (`MIGRATE`) before any other command, until the window closes (after
+    /// `window.duration`, if set). Run `redis-ring migrate` meanwhile to move the rest.
+    pub fn migrating_from<I, N, A>(
+        mut self,
+        old_shards: I,
+        window: redis_ring_core::config::MigrationWindow,
+    ) -> Self
+    where
+        I: IntoIterator<Item = (N, A)>,
+        N: Into<String>,
+        A: Into<String>,
+    {
+        self.config.migrate_from = Some(redis_ring_core::config::MigrateFrom::new(
+            old_shards, window,
+        ));
         self
     }
 
@@ -304,18 +358,9 @@ pub(crate) fn parse_shards(shards: Vec<(String, String)>) -> Result<Vec<ShardSpe
                 reason,
             };
             let spec = ShardSpec::parse(name.as_str(), &a).map_err(|e| bad(e.reason()))?;
-            check_spec(&spec).map_err(bad)?;
             Ok(spec)
         })
         .collect()
-}
-
-/// What this layer cannot connect to (yet).
-pub(crate) fn check_spec(spec: &ShardSpec) -> Result<(), &'static str> {
-    if spec.tls.is_some() {
-        return Err("TLS (rediss://) is not supported by this driver yet");
-    }
-    Ok(())
 }
 
 /// `addr` with the password of a URL's user info replaced by `***`.

@@ -40,7 +40,8 @@
 //! | `runtime` | [`Runtime`], [`AsyncSocket`], [`AsyncTimer`]: what a runtime provides |
 //! | `net` | address forms, resolution, non-blocking connect, [`net_error`] |
 //! | `sentinel` | connecting a Sentinel-managed primary (ask, connect, check `ROLE`) |
-//! | `transport` | a connection's byte stream (where TLS will sit) |
+//! | `transport` | a connection's byte stream: the socket, or rustls over it |
+//! | `tls` | TLS settings → rustls client configuration, the handshake, TLS errors |
 //! | `state` | the shared state: core, transports, reply slots, sinks, batched wake-ups |
 //! | `pump` | the driver task: connects, reads, writes, timer |
 //! | `request` | request futures (one, or a gathered group), targets |
@@ -66,6 +67,7 @@ mod sentinel;
 mod shard;
 mod state;
 mod stats;
+mod tls;
 mod transaction;
 mod transport;
 
@@ -80,12 +82,13 @@ pub use runtime::{AsyncSocket, AsyncTimer, BoxFuture, Runtime};
 pub use scan::{Scan, ScanStream};
 pub use shard::Shard;
 pub use stats::{IoStats, ShardStats};
+pub use tls::TlsSettings;
 pub use transaction::{Tx, TRANSACTION_ATTEMPTS};
 
 pub use redis_ring_core as core;
 pub use redis_ring_core::command::{cmds, Cmd, FromValue, FromValueError, ToArg};
-pub use redis_ring_core::config::{Config, ConnOptions, Protocol};
-pub use redis_ring_core::error::NetError;
+pub use redis_ring_core::config::{Config, ConnOptions, Protocol, TlsOptions};
+pub use redis_ring_core::error::{NetError, TlsError};
 pub use redis_ring_core::placement::Algorithm;
 pub use redis_ring_core::resp::Value;
 pub use redis_ring_core::ring::Event;

@@ -12,16 +12,20 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Poll, Waker};
 
 use redis_ring_core::config::Endpoint;
-use redis_ring_core::error::NetError;
+use redis_ring_core::error::{NetError, TlsError};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use crate::runtime::Runtime;
+use crate::runtime::{AsyncSocket, Runtime};
+use crate::tls::{handshake, TlsSetup};
 use crate::transport::Transport;
 
 /// The core's name for what a socket reported (the table on `NetError`'s docs). A Unix
 /// socket path with nothing behind it (`NotFound`) is a refusal, like a closed TCP port.
 pub fn net_error(e: &io::Error) -> NetError {
     use io::ErrorKind as K;
+    if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<TlsError>()) {
+        return NetError::Tls(*tls);
+    }
     match e.kind() {
         K::ConnectionRefused | K::NotFound => NetError::Refused,
         K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => NetError::Reset,
@@ -32,24 +36,50 @@ pub fn net_error(e: &io::Error) -> NetError {
     }
 }
 
-/// Connects to `endpoint` through `rt`'s reactor. Never blocks the calling task: host
+/// Connects to `endpoint` through `rt`'s reactor, then runs the TLS handshake when `tls`
+/// says so (its settings, or why they cannot be used). Never blocks the calling task: host
 /// names resolve on a short-lived thread (every address tried in turn), connects are
-/// non-blocking. The core bounds the whole thing with its connect timeout (it closes the
-/// connection, dropping this future).
-pub(crate) async fn connect<R: Runtime>(rt: R, endpoint: Endpoint) -> Result<Transport, NetError> {
-    match endpoint {
-        Endpoint::Sentinel { sentinels, master } => {
-            crate::sentinel::connect_primary(rt, sentinels, master).await
+/// non-blocking. The core bounds the whole thing, handshake included, with its connect
+/// timeout (it closes the connection, dropping this future).
+pub(crate) async fn connect<R: Runtime>(
+    rt: R,
+    endpoint: Endpoint,
+    tls: Option<Result<TlsSetup, NetError>>,
+) -> Result<Transport, NetError> {
+    let tls = tls.transpose()?;
+    if let Endpoint::Sentinel { sentinels, master } = endpoint {
+        return crate::sentinel::connect_primary(rt, sentinels, master, tls).await;
+    }
+    let host = match &endpoint {
+        Endpoint::Tcp { host, .. } => host.clone(),
+        _ => "localhost".to_owned(),
+    };
+    let sock = open(&rt, endpoint).await?;
+    secure(sock, &host, tls).await
+}
+
+/// The transport over an open socket: plain, or TLS (handshake done) for `host`.
+pub(crate) async fn secure(
+    mut sock: Box<dyn AsyncSocket>,
+    host: &str,
+    tls: Option<TlsSetup>,
+) -> Result<Transport, NetError> {
+    match tls {
+        None => Ok(Transport::plain(sock)),
+        Some(setup) => {
+            let mut conn = setup.start(host)?;
+            handshake(&mut *sock, &mut conn).await?;
+            Ok(Transport::tls(sock, conn))
         }
-        e => connect_plain(&rt, e).await,
     }
 }
 
-/// [`connect`] for an address that needs no resolution through Sentinels.
-pub(crate) async fn connect_plain<R: Runtime>(
+/// Opens the socket: a Unix path, or each address a host resolves to in turn until one
+/// accepts.
+pub(crate) async fn open<R: Runtime>(
     rt: &R,
     endpoint: Endpoint,
-) -> Result<Transport, NetError> {
+) -> Result<Box<dyn AsyncSocket>, NetError> {
     let (host, port) = match endpoint {
         Endpoint::Tcp { host, port } => (host, port),
         #[cfg(unix)]
@@ -58,8 +88,7 @@ pub(crate) async fn connect_plain<R: Runtime>(
             let stream =
                 std::os::unix::net::UnixStream::connect(path).map_err(|e| net_error(&e))?;
             stream.set_nonblocking(true).map_err(|e| net_error(&e))?;
-            let sock = rt.wrap_unix(stream).map_err(|e| net_error(&e))?;
-            return Ok(Transport::plain(sock));
+            return rt.wrap_unix(stream).map_err(|e| net_error(&e));
         }
         // Not an address this layer knows how to reach.
         _ => return Err(NetError::Resolve),
@@ -68,10 +97,19 @@ pub(crate) async fn connect_plain<R: Runtime>(
         Ok(ip) => vec![SocketAddr::new(ip, port)],
         Err(_) => resolve(host, port).await?,
     };
+    open_any(rt, addrs).await
+}
+
+/// Connects to each of `addrs` in turn (a name's addresses, in the resolver's order) until
+/// one accepts; the last failure otherwise.
+async fn open_any<R: Runtime>(
+    rt: &R,
+    addrs: Vec<SocketAddr>,
+) -> Result<Box<dyn AsyncSocket>, NetError> {
     let mut last = NetError::Resolve;
     for sa in addrs {
         match connect_one(rt, sa).await {
-            Ok(t) => return Ok(t),
+            Ok(sock) => return Ok(sock),
             Err(e) => last = net_error(&e),
         }
     }
@@ -79,8 +117,8 @@ pub(crate) async fn connect_plain<R: Runtime>(
 }
 
 /// One non-blocking TCP connect (`TCP_NODELAY`: the pump batches writes itself).
-async fn connect_one<R: Runtime>(rt: &R, sa: SocketAddr) -> io::Result<Transport> {
-    connect_one_with_handle(rt, sa).await.map(|(t, _)| t)
+async fn connect_one<R: Runtime>(rt: &R, sa: SocketAddr) -> io::Result<Box<dyn AsyncSocket>> {
+    connect_one_with_handle(rt, sa).await.map(|(sock, _)| sock)
 }
 
 /// [`connect_one`], also returning a second handle on the socket (a duplicated descriptor:
@@ -88,7 +126,7 @@ async fn connect_one<R: Runtime>(rt: &R, sa: SocketAddr) -> io::Result<Transport
 pub(crate) async fn connect_one_with_handle<R: Runtime>(
     rt: &R,
     sa: SocketAddr,
-) -> io::Result<(Transport, Socket)> {
+) -> io::Result<(Box<dyn AsyncSocket>, Socket)> {
     let socket = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_nonblocking(true)?;
     socket.set_tcp_nodelay(true)?;
@@ -103,7 +141,7 @@ pub(crate) async fn connect_one_with_handle<R: Runtime>(
     if let Some(e) = sock.take_error()? {
         return Err(e);
     }
-    Ok((Transport::plain(sock), handle))
+    Ok((sock, handle))
 }
 
 /// Whether a non-blocking `connect` reported "in progress" rather than a failure.
@@ -163,6 +201,78 @@ pub(crate) type Connecting =
 mod tests {
     use super::*;
 
+    /// A runtime whose sockets are always "ready" (for connect tests without a reactor).
+    #[derive(Clone, Debug)]
+    struct Direct;
+
+    #[derive(Debug)]
+    struct DirectSock(TcpStream);
+
+    impl AsyncSocket for DirectSock {
+        fn poll_readable(&mut self, _: &mut std::task::Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_writable(&mut self, _: &mut std::task::Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            io::Read::read(&mut self.0, buf)
+        }
+        fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            io::Write::write(&mut self.0, buf)
+        }
+        fn take_error(&self) -> io::Result<Option<io::Error>> {
+            self.0.take_error()
+        }
+    }
+
+    impl Runtime for Direct {
+        fn spawn(&self, _: crate::runtime::BoxFuture) -> io::Result<()> {
+            Err(io::Error::other("not used"))
+        }
+        fn new_timer(&self) -> std::pin::Pin<Box<dyn crate::runtime::AsyncTimer>> {
+            unreachable!("no timers in these tests")
+        }
+        fn wrap_tcp(&self, stream: TcpStream) -> io::Result<Box<dyn AsyncSocket>> {
+            Ok(Box::new(DirectSock(stream)))
+        }
+        #[cfg(unix)]
+        fn wrap_unix(&self, _: std::os::unix::net::UnixStream) -> io::Result<Box<dyn AsyncSocket>> {
+            Err(io::Error::other("not used"))
+        }
+    }
+
+    fn block_on<T>(fut: impl Future<Output = T>) -> T {
+        let mut fut = std::pin::pin!(fut);
+        let mut cx = std::task::Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                return v;
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    /// A name's addresses are tried in turn: a refusing one does not stop the next.
+    #[test]
+    fn every_address_is_tried() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let open = listener.local_addr().unwrap();
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        assert!(block_on(open_any(&Direct, vec![closed, open])).is_ok());
+        assert_eq!(
+            block_on(open_any(&Direct, vec![closed])).unwrap_err(),
+            NetError::Refused
+        );
+        assert_eq!(
+            block_on(open_any(&Direct, Vec::new())).unwrap_err(),
+            NetError::Resolve
+        );
+    }
+
     #[test]
     fn errors_map_onto_net_errors() {
         use io::ErrorKind as K;
@@ -174,5 +284,7 @@ mod tests {
         assert_eq!(e(K::UnexpectedEof), NetError::Eof);
         assert_eq!(e(K::TimedOut), NetError::TimedOut);
         assert_eq!(e(K::PermissionDenied), NetError::Other);
+        let tls = crate::tls::io_error(TlsError::UnknownIssuer);
+        assert_eq!(net_error(&tls), NetError::Tls(TlsError::UnknownIssuer));
     }
 }

@@ -32,6 +32,7 @@ use redis_ring_core::time::Instant;
 use crate::net::{connect, net_error};
 use crate::runtime::{AsyncTimer, Runtime};
 use crate::state::{Open, Shared, Sock, State};
+use crate::tls::TlsConfigs;
 
 /// Rounds of work per poll before the task yields to others.
 const MAX_ROUNDS: usize = 64;
@@ -79,6 +80,8 @@ pub(crate) struct Pump<R: Runtime> {
     buf: Box<[u8]>,
     /// A socket stopped reading at its budget in this turn: yield, then poll again.
     more_to_read: bool,
+    /// TLS client configurations, built once per set of options.
+    tls: TlsConfigs,
     _alive: Alive,
 }
 
@@ -108,6 +111,7 @@ impl<R: Runtime> Pump<R> {
             timer_at: Instant::MAX,
             buf: vec![0; READ_BUF].into_boxed_slice(),
             more_to_read: false,
+            tls: TlsConfigs::default(),
             _alive: alive,
         }
     }
@@ -127,6 +131,7 @@ impl<R: Runtime> Pump<R> {
             return Poll::Ready(());
         }
         self.more_to_read = false;
+        st.in_turn = true;
         for sock in st.socks.iter_mut().flatten() {
             if let Sock::Open(o) = sock {
                 o.reads = 0;
@@ -157,6 +162,7 @@ impl<R: Runtime> Pump<R> {
                 if at == Instant::MAX || self.timer.as_mut().poll(cx).is_pending() {
                     st.armed = at;
                     st.driver = Some(cx.waker().clone());
+                    st.in_turn = false;
                     Shared::unlock_and_wake(st);
                     return Poll::Pending;
                 }
@@ -168,6 +174,7 @@ impl<R: Runtime> Pump<R> {
                 // A flooding socket used its budget, or plenty was done: let the callers
                 // woken by this poll (and other tasks) run, then continue.
                 st.driver = None;
+                st.in_turn = false;
                 Shared::unlock_and_wake(st);
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
@@ -180,8 +187,9 @@ impl<R: Runtime> Pump<R> {
         if st.connects.is_empty() {
             return false;
         }
-        for (id, endpoint) in std::mem::take(&mut st.connects) {
-            let fut = Box::pin(connect(self.rt.clone(), endpoint));
+        for (id, endpoint, tls) in std::mem::take(&mut st.connects) {
+            let tls = tls.map(|opts| self.tls.setup(&opts));
+            let fut = Box::pin(connect(self.rt.clone(), endpoint, tls));
             let i = id.index();
             if st.socks.len() <= i {
                 st.socks.resize_with(i + 1, || None);
@@ -296,6 +304,18 @@ impl<R: Runtime> Pump<R> {
                 Poll::Pending => return Ok(progress),
                 Poll::Ready(Err(e)) => return Err(net_error(&e)),
                 Poll::Ready(Ok(())) => o.write_blocked = false,
+            }
+        }
+        if o.io.wants_flush() {
+            // TLS output taken by an earlier write (or a TLS message of its own) goes first.
+            match o.io.flush() {
+                Ok(()) => progress = true,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    o.write_blocked = true;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(true),
+                Err(e) => return Err(net_error(&e)),
             }
         }
         if o.dirty {

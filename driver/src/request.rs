@@ -75,8 +75,10 @@ fn submit_one(
             return Err(e);
         }
     };
-    st.expect(id, Some(waker.clone()));
+    st.inline = st.waiting() == 0;
+    st.expect(id, Some(waker.clone()), 0);
     st.drain();
+    st.inline = false;
     Ok((id, st.take_reply(id, None)))
 }
 
@@ -168,6 +170,8 @@ pub(crate) struct Gather<'a> {
     slots: usize,
     submit: Option<SubmitFn>,
     ids: Vec<Option<RequestId>>,
+    /// The state's group of `ids` (0 before the submit): one wake-up for all of them.
+    group: u64,
     results: Vec<Option<Result<Value, Error>>>,
     /// Index of the first slot still without a result.
     next: usize,
@@ -191,6 +195,7 @@ impl<'a> Gather<'a> {
             slots,
             submit: Some(submit),
             ids: Vec::new(),
+            group: 0,
             results: Vec::new(),
             next: 0,
         }
@@ -235,12 +240,13 @@ impl Future for Gather<'_> {
             }
             let submitted = submit(&mut st.core, shared.now());
             st.io_stats.commands += submitted.len() as u64;
+            this.group = st.new_group();
             this.ids.reserve(submitted.len());
             this.results.reserve(submitted.len());
             for r in submitted {
                 match r {
                     Ok(id) => {
-                        st.expect(id, None);
+                        st.expect(id, None, this.group);
                         this.ids.push(Some(id));
                         this.results.push(None);
                     }
@@ -250,9 +256,16 @@ impl Future for Gather<'_> {
                     }
                 }
             }
+            st.inline = true;
             st.drain();
+            st.inline = false;
         }
-        // Collect what came; wait on the first slot still pending.
+        // Woken once, when the last reply has come.
+        if !st.group_done(this.group, cx.waker()) {
+            Shared::unlock_and_wake(st);
+            return Poll::Pending;
+        }
+        // Collect what came (everything, unless a slot went missing: then wait on it).
         while this.next < this.ids.len() {
             let i = this.next;
             if let Some(id) = this.ids[i] {
@@ -269,6 +282,7 @@ impl Future for Gather<'_> {
             }
             this.next += 1;
         }
+        st.end_group(this.group);
         Shared::unlock_and_wake(st);
         let name = this.name;
         let results = std::mem::take(&mut this.results)
@@ -288,6 +302,7 @@ impl Drop for Gather<'_> {
     fn drop(&mut self) {
         if self.ids.iter().any(Option::is_some) {
             self.shared.with(|st| {
+                st.end_group(self.group);
                 for id in self.ids.iter().flatten() {
                     st.forget(*id);
                 }

@@ -18,15 +18,18 @@ use redis_ring_core::config::Endpoint;
 use redis_ring_core::error::NetError;
 use redis_ring_core::resp::{Decoder, Limits, Status, Value};
 
-use crate::net::{connect_one_with_handle, connect_plain, net_error};
+use crate::net::{connect_one_with_handle, net_error, open, secure};
 use crate::runtime::Runtime;
+use crate::tls::TlsSetup;
 use crate::transport::Transport;
 
 /// The largest Sentinel or `ROLE` reply read (a `ROLE` of a primary lists its replicas).
 const MAX_REPLY: usize = 64 * 1024;
 
-/// Resolves `master` through `sentinels` and connects to it, `ROLE` checked. The whole
-/// thing is bounded by the core's connect timeout (it drops this future).
+/// Resolves `master` through `sentinels` and connects to it (over TLS when `tls` is set:
+/// the primary's connection goes through the same transport as any shard's; the Sentinels
+/// are asked in plaintext), `ROLE` checked. The whole thing is bounded by the core's
+/// connect timeout (it drops this future).
 ///
 /// # Errors
 /// No Sentinel answered with an address ([`NetError::Resolve`]), or the primary could not
@@ -35,13 +38,15 @@ pub(crate) async fn connect_primary<R: Runtime>(
     rt: R,
     sentinels: Vec<Endpoint>,
     master: String,
+    tls: Option<TlsSetup>,
 ) -> Result<Transport, NetError> {
     let query = master_addr_request(&master);
     let sentinels_all = sentinels.clone();
     for sentinel in sentinels {
-        let Ok(mut t) = connect_plain(&rt, sentinel).await else {
+        let Ok(sock) = open(&rt, sentinel).await else {
             continue;
         };
+        let mut t = Transport::plain(sock);
         let Ok(reply) = request(&mut t, &query).await else {
             continue;
         };
@@ -49,19 +54,20 @@ pub(crate) async fn connect_primary<R: Runtime>(
         let Some(primary) = parse_master_addr(&reply) else {
             continue;
         };
-        let (mut t, handle) = match &primary {
-            Endpoint::Tcp { host, port } => match host.parse::<IpAddr>() {
-                Ok(ip) => {
-                    let (t, h) = connect_one_with_handle(&rt, SocketAddr::new(ip, *port))
-                        .await
-                        .map_err(|e| net_error(&e))?;
-                    (t, Some(h))
-                }
-                // A host name (`resolve-hostnames yes`): connected, but not watched.
-                Err(_) => (connect_plain(&rt, primary.clone()).await?, None),
-            },
-            _ => return Err(NetError::Resolve),
+        let Endpoint::Tcp { host, port } = &primary else {
+            return Err(NetError::Resolve);
         };
+        let (sock, handle) = match host.parse::<IpAddr>() {
+            Ok(ip) => {
+                let (s, h) = connect_one_with_handle(&rt, SocketAddr::new(ip, *port))
+                    .await
+                    .map_err(|e| net_error(&e))?;
+                (s, Some(h))
+            }
+            // A host name (`resolve-hostnames yes`): connected, but not watched.
+            Err(_) => (open(&rt, primary.clone()).await?, None),
+        };
+        let mut t = secure(sock, host, tls).await?;
         let role = request(&mut t, ROLE_REQUEST).await?;
         return match parse_role(&role) {
             Role::Master | Role::Unknown => Ok(match handle {
@@ -156,16 +162,29 @@ fn ask_blocking(sentinel: &Endpoint, req: &[u8]) -> Option<Value> {
     }
 }
 
-/// Writes `req`, reads one reply.
+/// Writes `req`, reads one reply. Each side is tried first and waited for only after a
+/// `WouldBlock` (a runtime may report readiness by edges, already consumed by the connect).
 async fn request(t: &mut Transport, req: &[u8]) -> Result<Value, NetError> {
     let mut sent = 0;
     while sent < req.len() {
-        poll_fn(|cx| t.poll_writable(cx))
-            .await
-            .map_err(|e| net_error(&e))?;
         match t.write(&req[sent..]) {
             Ok(n) => sent += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                poll_fn(|cx| t.poll_writable(cx))
+                    .await
+                    .map_err(|e| net_error(&e))?;
+            }
+            Err(e) => return Err(net_error(&e)),
+        }
+    }
+    while t.wants_flush() {
+        match t.flush() {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                poll_fn(|cx| t.poll_writable(cx))
+                    .await
+                    .map_err(|e| net_error(&e))?;
+            }
             Err(e) => return Err(net_error(&e)),
         }
     }
@@ -179,13 +198,14 @@ async fn request(t: &mut Transport, req: &[u8]) -> Result<Value, NetError> {
         if buf.len() > MAX_REPLY {
             return Err(NetError::Other);
         }
-        poll_fn(|cx| t.poll_readable(cx))
-            .await
-            .map_err(|e| net_error(&e))?;
         match t.read(&mut chunk) {
             Ok(0) => return Err(NetError::Eof),
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                poll_fn(|cx| t.poll_readable(cx))
+                    .await
+                    .map_err(|e| net_error(&e))?;
+            }
             Err(e) => return Err(net_error(&e)),
         }
     }

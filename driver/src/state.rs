@@ -21,10 +21,10 @@ use std::task::Waker;
 use std::time::{Duration, Instant as StdInstant};
 
 use async_channel::{Sender, TrySendError};
-use redis_ring_core::config::Endpoint;
+use redis_ring_core::config::{Endpoint, TlsOptions};
 use redis_ring_core::error::{CmdName, Error};
 use redis_ring_core::resp::Value;
-use redis_ring_core::ring::{ConnId, Event, Output, RequestId, RingCore};
+use redis_ring_core::ring::{ConnId, Event, Input, Output, RequestId, RingCore};
 use redis_ring_core::time::Instant;
 
 use crate::net::Connecting;
@@ -91,10 +91,16 @@ pub(crate) struct State {
     pub(crate) core: RingCore,
     /// Callers waiting for a reply, by request id.
     pending: HashMap<u64, Slot, BuildHasherDefault<IdHasher>>,
+    /// Groups of requests whose caller waits for all of them (a pipeline): woken once, when
+    /// the last reply comes, not once per shard.
+    groups: HashMap<u64, Group, BuildHasherDefault<IdHasher>>,
+    /// The last group id given (0 is "no group").
+    last_group: u64,
     /// Sockets, by connection index.
     pub(crate) socks: Vec<Option<Sock>>,
     /// Connections the core asked for, not started yet (the pump starts them).
-    pub(crate) connects: Vec<(ConnId, Endpoint)>,
+    /// With their TLS options (`None`: plaintext).
+    pub(crate) connects: Vec<(ConnId, Endpoint, Option<TlsOptions>)>,
     /// Closes for a socket the pump had taken out of its slot while the core closed it.
     pub(crate) closed_taken: Vec<ConnId>,
     /// The core's next deadline, from the last drain.
@@ -104,6 +110,17 @@ pub(crate) struct State {
     pub(crate) armed: Instant,
     /// The driver task's waker while it waits; taken by whoever wakes it.
     pub(crate) driver: Option<Waker>,
+    /// The driver task holds the lock for a turn (it writes marked connections itself).
+    pub(crate) in_turn: bool,
+    /// The drain in progress may write an idle connection on the caller's thread: set by a
+    /// pipeline's submit, or a lone caller's (nothing else pending); every other path wakes
+    /// the driver, which batches whatever the other callers queue meanwhile.
+    pub(crate) inline: bool,
+    /// Connections marked by a drain outside a driver turn, with nothing in flight: written
+    /// at once by whoever drains (the caller's thread), no driver wake-up.
+    flush: Vec<ConnId>,
+    /// [`Shared`]'s epoch (for the `now` of a write made in [`State::drain`]).
+    epoch: StdInstant,
     /// Set when the ring is closed (explicitly or by dropping the last handle).
     pub(crate) closing: bool,
     /// Counters for `io_stats` (kept under the lock: no atomics needed).
@@ -121,6 +138,16 @@ pub(crate) struct State {
 struct Slot {
     waker: Option<Waker>,
     result: Option<Result<Value, Error>>,
+    /// The group it belongs to (0: none).
+    group: u64,
+}
+
+/// A caller waiting for several requests at once.
+#[derive(Debug, Default)]
+struct Group {
+    /// Replies still to come.
+    remaining: usize,
+    waker: Option<Waker>,
 }
 
 /// The driver's end of a subscription.
@@ -179,23 +206,30 @@ pub(crate) fn reentrant(command: CmdName) -> Error {
 
 impl Shared {
     pub(crate) fn new(core: RingCore) -> Shared {
+        let epoch = StdInstant::now();
         Shared {
             state: Mutex::new(State {
                 core,
                 pending: HashMap::default(),
+                groups: HashMap::default(),
+                last_group: 0,
                 socks: Vec::new(),
                 connects: Vec::new(),
                 closed_taken: Vec::new(),
                 deadline: Instant::MAX,
                 armed: Instant::MAX,
                 driver: None,
+                in_turn: false,
+                inline: false,
+                flush: Vec::new(),
+                epoch,
                 closing: false,
                 io_stats: IoStats::default(),
                 to_wake: Vec::new(),
                 events: Vec::new(),
                 subs: HashMap::default(),
             }),
-            epoch: StdInstant::now(),
+            epoch,
         }
     }
 
@@ -268,15 +302,29 @@ impl State {
     pub(crate) fn drain(&mut self) {
         loop {
             match self.core.poll_output() {
-                Output::Connect { conn, endpoint, .. } => {
-                    self.connects.push((conn, endpoint));
+                Output::Connect {
+                    conn,
+                    endpoint,
+                    tls,
+                    ..
+                } => {
+                    self.connects.push((conn, endpoint, tls));
                     self.wake_driver();
                 }
                 Output::Transmit { conn } => {
+                    // A pipeline, or a lone caller, on an idle connection: write now, on the
+                    // caller's thread (no driver wake-up). Otherwise the driver writes,
+                    // once, everything the callers queue until it runs (automatic
+                    // pipelining).
+                    let inline = self.inline && !self.in_turn && self.core.in_flight(conn) == 0;
                     if let Some(Sock::Open(o)) = self.sock_mut(conn) {
                         if !o.dirty {
                             o.dirty = true;
-                            self.wake_driver();
+                            if inline && !o.write_blocked {
+                                self.flush.push(conn);
+                            } else {
+                                self.wake_driver();
+                            }
                         }
                     }
                 }
@@ -321,12 +369,50 @@ impl State {
                     if at < self.armed {
                         self.wake_driver();
                     }
-                    return;
+                    if self.flush.is_empty() {
+                        return;
+                    }
+                    self.write_marked();
                 }
                 // Outputs added to the core later: nothing this layer knows to do.
                 _ => {}
             }
         }
+    }
+
+    /// Writes the connections in `flush` from the caller's thread (one `write` each), as
+    /// the pump would; anything but a whole write (a full socket, an error) is left marked
+    /// for the driver, which is woken to deal with it.
+    fn write_marked(&mut self) {
+        let now =
+            Instant::from_nanos(u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX));
+        for k in 0..self.flush.len() {
+            let conn = self.flush[k];
+            let Some(Some(Sock::Open(o))) = self.socks.get_mut(conn.index()) else {
+                continue;
+            };
+            if o.id != conn || !o.dirty {
+                continue;
+            }
+            let buf = self.core.send_buf(conn);
+            match o.io.write(buf) {
+                Ok(n) => {
+                    let whole = n == buf.len();
+                    self.io_stats.writes += 1;
+                    self.io_stats.bytes_written += n as u64;
+                    o.dirty = !whole;
+                    self.core.handle_input(Input::Sent { conn, n, now });
+                    if !whole {
+                        self.wake_driver();
+                    }
+                }
+                Err(e) => {
+                    o.write_blocked = e.kind() == std::io::ErrorKind::WouldBlock;
+                    self.wake_driver();
+                }
+            }
+        }
+        self.flush.clear();
     }
 
     /// The socket of `id`, if that very connection (not an earlier one at its index) is
@@ -344,7 +430,43 @@ impl State {
             if let Some(w) = slot.waker.take() {
                 self.to_wake.push(w);
             }
+            if let Some(g) = self.groups.get_mut(&slot.group) {
+                g.remaining = g.remaining.saturating_sub(1);
+                if g.remaining == 0 {
+                    if let Some(w) = g.waker.take() {
+                        self.to_wake.push(w);
+                    }
+                }
+            }
         }
+    }
+
+    /// A new group of requests, woken once when all of them are answered ([`State::expect`]
+    /// with it, then [`State::group_done`]); [`State::end_group`] forgets it.
+    pub(crate) fn new_group(&mut self) -> u64 {
+        self.last_group += 1;
+        self.groups.insert(self.last_group, Group::default());
+        self.last_group
+    }
+
+    /// Whether every request of `group` is answered; otherwise records `waker`.
+    pub(crate) fn group_done(&mut self, group: u64, waker: &Waker) -> bool {
+        let Some(g) = self.groups.get_mut(&group) else {
+            return true;
+        };
+        if g.remaining == 0 {
+            return true;
+        }
+        match &g.waker {
+            Some(old) if old.will_wake(waker) => {}
+            _ => g.waker = Some(waker.clone()),
+        }
+        false
+    }
+
+    /// Forgets `group` (its requests are taken or forgotten one by one).
+    pub(crate) fn end_group(&mut self, group: u64) {
+        self.groups.remove(&group);
     }
 
     /// Wakes the driver task if it waits (once per wait).
@@ -354,13 +476,17 @@ impl State {
         }
     }
 
-    /// Registers a caller for request `id`.
-    pub(crate) fn expect(&mut self, id: RequestId, waker: Option<Waker>) {
+    /// Registers a caller for request `id` (in `group`, 0 for none).
+    pub(crate) fn expect(&mut self, id: RequestId, waker: Option<Waker>, group: u64) {
+        if let Some(g) = self.groups.get_mut(&group) {
+            g.remaining += 1;
+        }
         self.pending.insert(
             id.as_u64(),
             Slot {
                 waker,
                 result: None,
+                group,
             },
         );
     }

@@ -1,27 +1,46 @@
 //! [`Transport`]: a connection as the pump sees it, a byte stream with readiness.
 //!
-//! Today it is the socket itself. It is the one place where TLS goes: a rustls
-//! `ClientConnection` between the core's bytes (what `read`/`write` move) and the socket's
-//! bytes, the handshake driven from the same readiness calls, so the pump, the core and
-//! every runtime stay unchanged.
+//! Plain: the socket itself. TLS: a rustls `ClientConnection` between the core's bytes (what
+//! `read`/`write` move) and the socket's bytes, driven from the same readiness calls, so the
+//! pump, the core and every runtime stay unchanged. The one thing the pump must know is
+//! that TLS may hold encrypted output after a `write` returned ([`Transport::wants_flush`]);
+//! and that decrypted input may be waiting with the socket drained, which
+//! [`Transport::poll_readable`] reports as readable.
 
-use std::io;
+use std::io::{self, Read, Write};
 use std::task::{Context, Poll};
 
+use rustls::ClientConnection;
+
 use crate::runtime::AsyncSocket;
+use crate::tls::{classify, io_error, SockIo};
 
 /// A connection's byte stream.
 #[derive(Debug)]
 pub(crate) struct Transport {
     sock: Box<dyn AsyncSocket>,
-    /// Dropped with the connection: stops a watcher tied to it (a Sentinel shard's).
+    tls: Option<Box<Tls>>,
+    /// Dropped with the connection: tells a watcher tied to it (a Sentinel shard's) that
+    /// the connection is gone.
     guard: Option<std::sync::Arc<()>>,
+}
+
+/// The TLS side of a transport.
+#[derive(Debug)]
+struct Tls {
+    conn: ClientConnection,
+    /// Decrypted bytes rustls holds, not read yet.
+    plain_ready: usize,
 }
 
 impl Transport {
     /// Plain bytes over `sock`.
     pub(crate) fn plain(sock: Box<dyn AsyncSocket>) -> Transport {
-        Transport { sock, guard: None }
+        Transport {
+            sock,
+            tls: None,
+            guard: None,
+        }
     }
 
     /// Keeps `guard` alive as long as the connection (a watcher holds its `Weak`).
@@ -30,8 +49,23 @@ impl Transport {
         self
     }
 
+    /// TLS over `sock`, its handshake done ([`crate::tls::handshake`]).
+    pub(crate) fn tls(sock: Box<dyn AsyncSocket>, conn: ClientConnection) -> Transport {
+        Transport {
+            sock,
+            tls: Some(Box::new(Tls {
+                conn,
+                plain_ready: 0,
+            })),
+            guard: None,
+        }
+    }
+
     /// Ready when [`Transport::read`] may have bytes.
     pub(crate) fn poll_readable(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.tls.as_ref().is_some_and(|t| t.plain_ready > 0) {
+            return Poll::Ready(Ok(()));
+        }
         self.sock.poll_readable(cx)
     }
 
@@ -40,13 +74,104 @@ impl Transport {
         self.sock.poll_writable(cx)
     }
 
-    /// Reads decoded bytes for the core (non-blocking).
+    /// Reads decoded bytes for the core (non-blocking). As a socket's: a short read means
+    /// nothing more is there now.
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.sock.try_read(buf)
+        let Some(tls) = &mut self.tls else {
+            return self.sock.try_read(buf);
+        };
+        let mut filled = 0;
+        loop {
+            if filled == buf.len() {
+                return Ok(filled);
+            }
+            match tls.conn.reader().read(&mut buf[filled..]) {
+                // The peer's close_notify: end of stream.
+                Ok(0) => return Ok(filled),
+                Ok(n) => {
+                    filled += n;
+                    tls.plain_ready = tls.plain_ready.saturating_sub(n);
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                // Closed without close_notify (UnexpectedEof), after what was read.
+                Err(e) => return if filled > 0 { Ok(filled) } else { Err(e) },
+            }
+            // Nothing decrypted is left: more ciphertext from the socket.
+            match tls.conn.read_tls(&mut SockIo(&mut *self.sock)) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return if filled > 0 { Ok(filled) } else { Err(e) },
+            }
+            match tls.conn.process_new_packets() {
+                Ok(state) => tls.plain_ready = state.plaintext_bytes_to_read(),
+                Err(e) => {
+                    // rustls keeps the error: it comes again on the next call if bytes
+                    // read before it are handed over first.
+                    let _ = tls.conn.write_tls(&mut SockIo(&mut *self.sock));
+                    return if filled > 0 {
+                        Ok(filled)
+                    } else {
+                        Err(io_error(classify(&e, false)))
+                    };
+                }
+            }
+        }
     }
 
-    /// Writes the core's bytes (non-blocking); how many were taken.
+    /// Writes the core's bytes (non-blocking); how many were taken. Over TLS, taken bytes
+    /// may still sit encrypted in rustls when the socket is full: see
+    /// [`Transport::wants_flush`].
     pub(crate) fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.sock.try_write(buf)
+        let Some(tls) = &mut self.tls else {
+            return self.sock.try_write(buf);
+        };
+        let mut taken = tls.conn.writer().write(buf)?;
+        match flush(&mut tls.conn, &mut *self.sock) {
+            Ok(()) if taken == 0 && !buf.is_empty() => {
+                // rustls's buffer was full and is empty now: take some.
+                taken = tls.conn.writer().write(buf)?;
+                match flush(&mut tls.conn, &mut *self.sock) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+        if taken == 0 && !buf.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(taken)
     }
+
+    /// Whether encrypted bytes wait for the socket (TLS only): the pump then calls
+    /// [`Transport::flush`] when it is writable, even with nothing new to send.
+    pub(crate) fn wants_flush(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| t.conn.wants_write())
+    }
+
+    /// Writes what [`Transport::wants_flush`] reported; `WouldBlock` when the socket is
+    /// full.
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        match &mut self.tls {
+            Some(tls) => flush(&mut tls.conn, &mut *self.sock),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Writes rustls's pending output until done or `WouldBlock`.
+fn flush(conn: &mut ClientConnection, sock: &mut dyn AsyncSocket) -> io::Result<()> {
+    while conn.wants_write() {
+        match conn.write_tls(&mut SockIo(&mut *sock)) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

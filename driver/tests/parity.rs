@@ -246,7 +246,14 @@ fn drivers_export_the_same_names_and_add_no_methods() {
     // The runtime types, and the async scan's `Stream` form.
     assert_eq!(only_smol, ["ScanStream", "Smol"].into());
     assert_eq!(only_std, ["IoThread"].into());
-    for lib in ["driver-smol/src", "driver-std/src"] {
+    // The other async driver: smol's names exactly, with its own runtime type.
+    let tokio = exports("driver-tokio/src/lib.rs");
+    let swap = |names: &BTreeSet<String>, rt: &str| -> BTreeSet<String> {
+        names.iter().filter(|n| *n != rt).cloned().collect()
+    };
+    assert!(tokio.contains("Tokio"), "{tokio:?}");
+    assert_eq!(swap(&tokio, "Tokio"), swap(&smol, "Smol"));
+    for lib in ["driver-smol/src", "driver-std/src", "driver-tokio/src"] {
         for entry in std::fs::read_dir(root().join(lib)).unwrap() {
             let path = entry.unwrap().path();
             let src = std::fs::read_to_string(&path).unwrap();

@@ -11,6 +11,12 @@
 //! `cargo xtask test` also checks that no server with a harness directory survives the run.
 //!
 //! The binary is `$REDIS_SERVER` when set, else `redis-server` on `PATH`.
+//!
+//! TLS: a server started with [`ServerOptions::tls`] (or any server in the suite's TLS
+//! mode, `REDIS_RING_TLS=1`) also listens with TLS on a second port; [`RedisServer::addr`]
+//! and [`RedisServer::port`] are then the TLS ones (what a ring is given), while the
+//! harness's own checks ([`RedisServer::command`], [`RedisServer::socket_addr`]) keep the
+//! plaintext port.
 
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -22,9 +28,24 @@ use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::tls::{tls_mode, ServerTls};
+
 /// Prefix of every harness server's temporary directory; `cargo xtask test` looks for it in
 /// `/proc/*/cwd` to prove that no server outlived the tests.
 pub const DIR_PREFIX: &str = "redis-ring-harness-";
+
+/// An environment variable naming this test run (`cargo xtask test` sets it to its pid): it
+/// goes into every server directory's name, so that [`leftover_servers`] sees only this run's
+/// servers, never those of another checkout's tests running beside it.
+pub const RUN_ENV: &str = "REDIS_RING_TEST_RUN";
+
+/// [`DIR_PREFIX`], followed by this run's name when [`RUN_ENV`] gives one.
+fn dir_prefix() -> String {
+    match std::env::var(RUN_ENV) {
+        Ok(run) if !run.is_empty() => format!("{DIR_PREFIX}{run}-"),
+        _ => DIR_PREFIX.to_string(),
+    }
+}
 
 /// How long a starting server may take to answer `PING`.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,6 +62,7 @@ pub struct ServerOptions {
     /// Sentinel mode: the `sentinel.conf` text, written to the server's directory before its
     /// first start (Sentinel rewrites it; a restart keeps what it learnt).
     sentinel_conf: Option<String>,
+    tls: Option<ServerTls>,
 }
 
 impl ServerOptions {
@@ -91,12 +113,20 @@ impl ServerOptions {
     pub fn enable_debug(self) -> Self {
         self.config("enable-debug-command", "yes")
     }
+
+    /// Also listens with TLS (`--tls-port`) with these certificates.
+    pub fn tls(mut self, tls: ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
 }
 
 /// One `redis-server` process owned by a test.
 #[derive(Debug)]
 pub struct RedisServer {
     port: u16,
+    /// The TLS port, for a TLS server.
+    tls_port: Option<u16>,
     dir: tempfile::TempDir,
     options: ServerOptions,
     child: Option<Child>,
@@ -110,15 +140,27 @@ impl RedisServer {
     }
 
     /// Starts a server with `options` on a free port and waits until it answers PING.
-    pub fn start_with(options: ServerOptions) -> io::Result<RedisServer> {
-        let dir = tempfile::Builder::new().prefix(DIR_PREFIX).tempdir()?;
+    pub fn start_with(mut options: ServerOptions) -> io::Result<RedisServer> {
+        if options.tls.is_none() && tls_mode() {
+            options.tls = Some(ServerTls::shared());
+        }
+        let dir = tempfile::Builder::new().prefix(&dir_prefix()).tempdir()?;
+        if let Some(tls) = &options.tls {
+            std::fs::write(dir.path().join("ca.crt"), &tls.ca)?;
+            std::fs::write(dir.path().join("server.crt"), &tls.server.cert)?;
+            std::fs::write(dir.path().join("server.key"), &tls.server.key)?;
+        }
         let mut server = RedisServer {
             port: free_port()?,
+            tls_port: None,
             dir,
             options,
             child: None,
             paused: false,
         };
+        if server.options.tls.is_some() {
+            server.tls_port = Some(free_port()?);
+        }
         // A free port can be taken by a parallel test between our probe and the server's
         // bind; the server then exits and we try another port.
         let mut attempts = 0;
@@ -129,24 +171,40 @@ impl RedisServer {
                 Err(_) => {
                     attempts += 1;
                     server.port = free_port()?;
+                    if server.tls_port.is_some() {
+                        server.tls_port = Some(free_port()?);
+                    }
                 }
             }
         }
     }
 
-    /// The loopback port the server listens on (unchanged by [`RedisServer::restart`]).
+    /// The loopback port a client connects to (the TLS one on a TLS server; unchanged by
+    /// [`RedisServer::restart`]).
     pub fn port(&self) -> u16 {
+        self.tls_port.unwrap_or(self.port)
+    }
+
+    /// The plaintext port, which the harness itself uses (also on a TLS server).
+    pub fn plain_port(&self) -> u16 {
         self.port
     }
 
-    /// `127.0.0.1:port` as a socket address.
+    /// Whether the server speaks TLS on [`RedisServer::port`].
+    pub fn is_tls(&self) -> bool {
+        self.tls_port.is_some()
+    }
+
+    /// `127.0.0.1:port` of the plaintext port, as a socket address (for the harness's own
+    /// connections, [`RawConn`]).
     pub fn socket_addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
-    /// `127.0.0.1:port` as text, the form shard addresses take.
+    /// `127.0.0.1:port` as text, the form shard addresses take (the TLS port on a TLS
+    /// server).
     pub fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("127.0.0.1:{}", self.port())
     }
 
     /// The server's working directory.
@@ -272,6 +330,26 @@ impl RedisServer {
         self.paused = false;
     }
 
+    /// The TLS part of the command line (none for a plaintext server).
+    fn tls_args(&self) -> Vec<OsString> {
+        let (Some(port), Some(tls)) = (self.tls_port, &self.options.tls) else {
+            return Vec::new();
+        };
+        let file = |name: &str| self.dir.path().join(name).into_os_string();
+        vec![
+            "--tls-port".into(),
+            port.to_string().into(),
+            "--tls-cert-file".into(),
+            file("server.crt"),
+            "--tls-key-file".into(),
+            file("server.key"),
+            "--tls-ca-cert-file".into(),
+            file("ca.crt"),
+            "--tls-auth-clients".into(),
+            tls.auth_clients.into(),
+        ]
+    }
+
     fn spawn_and_wait(&mut self) -> io::Result<()> {
         let mut cmd = Command::new(redis_server_binary());
         if let Some(conf) = &self.options.sentinel_conf {
@@ -298,6 +376,7 @@ impl RedisServer {
             .arg("--logfile")
             .arg(self.dir.path().join("redis.log"))
             .args(&self.options.args)
+            .args(self.tls_args())
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -527,8 +606,10 @@ fn set_parent_death_signal(cmd: &mut Command) {
 }
 
 /// Pids of running `redis-server` processes whose working directory is a harness
-/// directory (see [`DIR_PREFIX`]): servers that outlived their tests, if any.
+/// directory of this run (see [`DIR_PREFIX`], [`RUN_ENV`]): servers that outlived their
+/// tests, if any.
 pub fn leftover_servers() -> Vec<u32> {
+    let prefix = dir_prefix();
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -537,7 +618,7 @@ pub fn leftover_servers() -> Vec<u32> {
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
         .filter(|pid| {
             std::fs::read_link(format!("/proc/{pid}/cwd"))
-                .map(|cwd| cwd.to_string_lossy().contains(DIR_PREFIX))
+                .map(|cwd| cwd.to_string_lossy().contains(&prefix))
                 .unwrap_or(false)
         })
         .collect()

@@ -11,6 +11,7 @@
 //!   hostile-peer scenarios every driver runs ([`hostile_tests!`]).
 //! * [`proxy`]: a TCP proxy that forwards a command, withholds its reply and closes the
 //!   connection (a command that ran, whose caller never heard back).
+//! * [`tls`]: certificates made at test time, and the suite's TLS mode.
 //! * [`mini_driver`]: the smallest blocking driver loop of `RingCore`, for the core's
 //!   real-Redis tests.
 //!
@@ -23,5 +24,6 @@ pub mod mini_driver;
 pub mod proxy;
 pub mod scenarios;
 pub mod sim;
+pub mod tls;
 
 pub use harness::{RedisServer, SentinelShards, ServerOptions, Shards};

@@ -1,8 +1,10 @@
 //! `cargo xtask <command>`: the project's set-up and chores.
 //!
-//! * `test`: the one test command (fmt, clippy, no_std build, every test, the published
-//!   crates packaged and documented with warnings denied, fuzz corpora), after making sure a
-//!   `redis-server` 6.2+ is available.
+//! * `test [--server BIN]`: the one test command (fmt, clippy, no_std build, every test,
+//!   the scenario suite again over TLS for every driver, the published crates packaged and
+//!   documented with warnings denied, fuzz corpora), after making sure a `redis-server` 6.2+
+//!   is available. `--server valkey-server` (or `REDIS_SERVER=...`) runs every real-server
+//!   test against another binary, such as Valkey 8.
 //! * `demo`: the same redis-server check, then `redis-ring demo`.
 //! * `fuzz [--time SECS] [TARGET...]`: every fuzz target (or those named) for SECS seconds
 //!   each with `cargo +nightly fuzz` (see `fuzz.rs`).
@@ -20,13 +22,18 @@ const NO_STD_TARGET: &str = "thumbv7em-none-eabihf";
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("test") => test(),
+        Some("test") => test(&args[1..]),
         Some("demo") => demo(&args[1..]),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         None | Some("help" | "-h" | "--help") => {
-            println!("usage: cargo xtask <test|demo [ARGS...]|fuzz [--time SECS] [TARGET...]>");
+            println!(
+                "usage: cargo xtask <test [--server BIN]|demo [ARGS...]|fuzz [--time SECS] [TARGET...]>"
+            );
             println!(
                 "  test   fmt, clippy, no_std build of core, all tests with real redis-servers"
+            );
+            println!(
+                "         (--server valkey-server: against Valkey, or any redis-server binary)"
             );
             println!("  demo   start 3 local shards and show the ring at work (redis-ring demo)");
             println!(
@@ -54,8 +61,16 @@ fn workspace_root() -> PathBuf {
 
 fn cargo() -> Command {
     let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.current_dir(workspace_root());
+    cmd.current_dir(workspace_root())
+        // Tags this run's harness servers (see `harness::RUN_ENV`): the leftover check
+        // below then ignores other runs on the same machine.
+        .env(redis_ring_tests::harness::RUN_ENV, run_tag());
     cmd
+}
+
+/// This run's tag for the harness's server directories: the xtask's pid.
+fn run_tag() -> String {
+    std::process::id().to_string()
 }
 
 /// Runs `cmd`, failing with the command line when it does not succeed.
@@ -98,7 +113,15 @@ impl Steps {
     }
 }
 
-fn test() -> Result<(), String> {
+fn test(args: &[String]) -> Result<(), String> {
+    match args {
+        [] => {}
+        [flag, bin] if flag == "--server" => {
+            // Read by `redis::ensure` and handed to every test (the harness reads it too).
+            env::set_var("REDIS_SERVER", bin);
+        }
+        _ => return Err("usage: cargo xtask test [--server BIN]".into()),
+    }
     let mut steps = Steps { done: Vec::new() };
     let result = run_tests(&mut steps);
     steps.summary();
@@ -106,6 +129,12 @@ fn test() -> Result<(), String> {
 }
 
 fn run_tests(steps: &mut Steps) -> Result<(), String> {
+    // Name this run in the harness's server directories: the leftover check below then sees
+    // only this run's servers (other checkouts may be testing beside it).
+    env::set_var(
+        redis_ring_tests::harness::RUN_ENV,
+        std::process::id().to_string(),
+    );
     let redis = steps.run("redis-server 6.2+ available", redis::ensure)?;
     println!("using {} ({})", redis.path.display(), redis.version);
     steps.run("cargo fmt --all --check", || {
@@ -139,6 +168,15 @@ fn run_tests(steps: &mut Steps) -> Result<(), String> {
         run(cargo()
             .args(["test", "--workspace", "--all-targets"])
             .env("REDIS_SERVER", &redis.path))
+    })?;
+    steps.run("scenario suite over TLS, every driver", || {
+        for (package, test) in scenario_suites()? {
+            run(cargo()
+                .args(["test", "-p", &package, "--test", &test])
+                .env("REDIS_RING_TLS", "1")
+                .env("REDIS_SERVER", &redis.path))?;
+        }
+        Ok(())
     })?;
     steps.run("cargo test --workspace --doc", || {
         run(cargo().args(["test", "--workspace", "--doc"]))
@@ -227,6 +265,50 @@ fn published_crates() -> Result<Vec<String>, String> {
         return Err("no publishable crate in the workspace".into());
     }
     Ok(names)
+}
+
+/// Every driver's scenario-suite test binaries: `(package, test)` for each
+/// `driver-*/tests/scenarios*.rs`.
+fn scenario_suites() -> Result<Vec<(String, String)>, String> {
+    let mut suites = Vec::new();
+    let root = workspace_root();
+    let dirs =
+        std::fs::read_dir(&root).map_err(|e| format!("cannot list {}: {e}", root.display()))?;
+    let mut dirs: Vec<PathBuf> = dirs
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("driver-"))
+        })
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
+        let Some(package) = manifest.lines().find_map(|l| {
+            let v = l.trim().strip_prefix("name")?.trim().strip_prefix('=')?;
+            Some(v.trim().trim_matches('"').to_owned())
+        }) else {
+            continue;
+        };
+        let Ok(tests) = std::fs::read_dir(dir.join("tests")) else {
+            continue;
+        };
+        let mut names: Vec<String> = tests
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let stem = name.strip_suffix(".rs")?;
+                stem.starts_with("scenarios").then(|| stem.to_owned())
+            })
+            .collect();
+        names.sort();
+        suites.extend(names.into_iter().map(|t| (package.clone(), t)));
+    }
+    if suites.is_empty() {
+        return Err("no driver-*/tests/scenarios*.rs found".into());
+    }
+    Ok(suites)
 }
 
 fn has_fuzz_targets() -> bool {

@@ -12,9 +12,11 @@ mod plot;
 mod progress;
 mod recorder;
 mod redis_rs;
+mod redis_rs_tokio;
 mod report;
 mod ring_smol;
 mod ring_std;
+mod ring_tokio;
 mod workload;
 
 use redis_ring_core::config::redact_addr;
@@ -75,6 +77,8 @@ pub(crate) struct ConnSettings {
     pub(crate) resp: Option<u8>,
     /// Command and connect timeout.
     pub(crate) timeout: Duration,
+    /// TLS flags.
+    pub(crate) tls: crate::args::TlsArgs,
 }
 
 /// The clock of a running measurement.
@@ -185,6 +189,7 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
         db: global.db,
         resp: Some(resp),
         timeout: global.timeout,
+        tls: global.tls.clone(),
     };
     let start = Instant::now();
     let mut bench = Bench {
@@ -202,12 +207,16 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
         progress: view::stderr_is_live(),
     };
     let (client, driver, setup) = match (args.client, args.driver) {
-        // redis-rs is not a redis-ring driver: "smol" names the runtime it runs on.
+        // redis-rs is not a redis-ring driver: the runtime it runs on, smol unless tokio.
+        (Client::RedisRs, Driver::Tokio) => ("redis-rs", "tokio", redis_rs_tokio::SETUP),
+        (Client::RedisRing, Driver::Tokio) => ("redis-ring", "tokio", ring_tokio::SETUP),
         (Client::RedisRs, _) => ("redis-rs", "smol", redis_rs::SETUP),
         (Client::RedisRing, Driver::Std) => ("redis-ring", "std", ring_std::SETUP),
         (Client::RedisRing, Driver::Smol) => ("redis-ring", "smol", ring_smol::SETUP),
     };
     let measured = match (args.client, args.driver) {
+        (Client::RedisRs, Driver::Tokio) => redis_rs_tokio::run(&mut bench)?,
+        (Client::RedisRing, Driver::Tokio) => ring_tokio::run(&mut bench)?,
         (Client::RedisRs, _) => redis_rs::run(&mut bench)?,
         (Client::RedisRing, Driver::Std) => ring_std::run(&mut bench)?,
         (Client::RedisRing, Driver::Smol) => ring_smol::run(&mut bench)?,

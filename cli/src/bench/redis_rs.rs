@@ -77,7 +77,10 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
     }))
 }
 
-async fn connect(addr: &str, opts: &ConnSettings) -> redis::RedisResult<MultiplexedConnection> {
+pub(super) async fn connect(
+    addr: &str,
+    opts: &ConnSettings,
+) -> redis::RedisResult<MultiplexedConnection> {
     let url = if addr.contains("://") {
         addr.to_owned()
     } else {
@@ -107,10 +110,10 @@ async fn connect(addr: &str, opts: &ConnSettings) -> redis::RedisResult<Multiple
 type SubBatch<'a> = Pin<Box<dyn Future<Output = (u64, u64)> + Send + 'a>>;
 
 /// What every caller shares.
-struct Shared {
-    conns: Vec<MultiplexedConnection>,
-    placement: AnyPlacement,
-    workload: Workload,
+pub(super) struct Shared {
+    pub(super) conns: Vec<MultiplexedConnection>,
+    pub(super) placement: AnyPlacement,
+    pub(super) workload: Workload,
 }
 
 impl Shared {
@@ -136,7 +139,7 @@ impl Shared {
     }
 
     /// One command: `(1, 0)` or `(0, 1)`.
-    async fn one(&self, rng: &mut Rng) -> (u64, u64) {
+    pub(super) async fn one(&self, rng: &mut Rng) -> (u64, u64) {
         let req = self.workload.next(rng);
         let mut conn = self.conn_for(req.key());
         match self
@@ -150,7 +153,7 @@ impl Shared {
     }
 
     /// A batch: split per shard, one redis-rs pipeline per shard, all sent concurrently.
-    async fn batch(&self, rng: &mut Rng, n: usize) -> (u64, u64) {
+    pub(super) async fn batch(&self, rng: &mut Rng, n: usize) -> (u64, u64) {
         let mut groups: Vec<(redis::Pipeline, u64)> =
             (0..self.conns.len()).map(|_| (redis::pipe(), 0)).collect();
         for _ in 0..n {

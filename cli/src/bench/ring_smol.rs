@@ -19,7 +19,7 @@ pub(super) const SETUP: &str = "callers: async tasks on one executor on the benc
 
 fn build(shards: &[(String, String)], c: &ConnSettings) -> Result<Ring, String> {
     let mut builder = Ring::builder()
-        .shards(shards.iter().cloned())
+        .shard_specs(c.tls.specs(shards)?)
         .placement(c.placement.clone())
         .hash_tag(c.hash_tag)
         .command_timeout(c.timeout)

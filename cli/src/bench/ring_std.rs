@@ -40,11 +40,14 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
         global: GlobalConn {
             placement: bench.conn.placement.clone(),
             hash_tag: bench.conn.hash_tag,
+            failure_policy: Default::default(),
+            migrating_from: None,
             user: bench.conn.user.clone(),
             password: bench.conn.password.clone(),
             db: bench.conn.db,
             resp: bench.conn.resp,
             timeout: bench.conn.timeout,
+            tls: bench.conn.tls.clone(),
         },
     };
     let ring = settings.build(|b| b)?;

@@ -32,9 +32,11 @@ use crate::resp::{Limits, Value};
 use crate::time::Duration;
 
 mod addr;
+mod policy;
 pub mod sentinel;
 mod spec;
 pub use addr::{redact_addr, AddrError};
+pub use policy::{FailurePolicy, Heartbeat, MigrateFrom, MigrationWindow, Rejoin};
 pub use spec::{Endpoint, IntoShardSpec, ShardSpec, TlsOptions};
 
 /// Which RESP version connections speak.
@@ -191,8 +193,18 @@ pub struct Config {
     /// a busy shard is not a hung one. A shard that answers nothing for this long (a slow
     /// script, `KEYS` on a big database) counts as failing.
     pub heartbeat_timeout: Duration,
+    /// The heartbeat command (default `PING`; any command, e.g. `INFO replication`).
+    pub heartbeat: Heartbeat,
     /// Judges heartbeat replies; `None` (default) accepts any non-error reply.
     pub heartbeat_check: Option<HeartbeatCheck>,
+    /// What a down shard means for its keys (default [`FailurePolicy::Rehash`]).
+    pub failure_policy: FailurePolicy,
+    /// How a shard that was down rejoins under `Rehash` (default [`Rejoin::Immediate`]).
+    pub rejoin: Rejoin,
+    /// Start with a migration window open from another ring's placement (default `None`).
+    /// The first `set_shards` adds the old shards, then moves to the given ones with
+    /// `RingCore::set_shards_with_window`.
+    pub migrate_from: Option<MigrateFrom>,
     /// Time between probes of a shard that is failing but not yet down, and the first delay
     /// of the reconnect backoff of a down shard. Default 50 ms. A connect refusal, reset or
     /// timeout seen by a real command triggers a probe at once.
@@ -225,6 +237,9 @@ pub struct Config {
     pub max_reconnect_backoff: Duration,
     /// Connection options of every shard (protocol, credentials, db, client name).
     pub conn: ConnOptions,
+    /// TLS for every shard (`None`: only `rediss://` shards use TLS). Its settings also
+    /// serve `rediss://` shards that carry none of their own.
+    pub tls: Option<TlsOptions>,
     /// Per-shard adjustment of [`Config::conn`] (go-redis `NewClient`).
     pub new_client: Option<ShardHook>,
     /// Decoder limits for replies (bulk length, element count, nesting depth).
@@ -263,7 +278,11 @@ impl Default for Config {
             commands: CommandTable::new(),
             heartbeat_interval: Duration::from_millis(500),
             heartbeat_timeout: Duration::from_millis(500),
+            heartbeat: Heartbeat::default(),
             heartbeat_check: None,
+            failure_policy: FailurePolicy::Rehash,
+            rejoin: Rejoin::Immediate,
+            migrate_from: None,
             probe_interval: Duration::from_millis(50),
             fail_threshold: 3,
             recover_threshold: 1,
@@ -274,6 +293,7 @@ impl Default for Config {
             max_retry_backoff: Duration::from_millis(512),
             max_reconnect_backoff: Duration::from_millis(500),
             conn: ConnOptions::default(),
+            tls: None,
             new_client: None,
             limits: Limits::default(),
             max_reply_len: 64 << 20,

@@ -106,6 +106,9 @@ pub(crate) struct Conn<T> {
     skip: u64,
     decoder: Decoder,
     fifo: VecDeque<Slot<T>>,
+    /// How many of the newest `fifo` entries still have bytes in `send` (not fully
+    /// written): the rest are in flight.
+    unsent: usize,
     /// Tags pushed before the connection was ready, in order.
     pub(crate) waiting: VecDeque<T>,
     /// Whether a `Transmit` is announced (or queued) and not yet answered by `Sent`.
@@ -136,6 +139,7 @@ impl<T: Copy> Conn<T> {
             skip: 0,
             decoder: Decoder::new(limits),
             fifo: VecDeque::new(),
+            unsent: 0,
             waiting: VecDeque::new(),
             tx_queued: false,
             replies_total: 0,
@@ -169,6 +173,12 @@ impl<T: Copy> Conn<T> {
                 .count()
     }
 
+    /// Requests and handshake steps written and not answered yet: a reply is on its way
+    /// (the driver need not be woken to write more: it writes when that reply comes).
+    pub(crate) fn in_flight(&self) -> usize {
+        self.fifo.len().saturating_sub(self.unsent)
+    }
+
     /// The TCP connection is up: encodes the handshake. Returns `true` when the connection
     /// is ready at once (nothing to negotiate).
     pub(crate) fn on_connected(&mut self) -> bool {
@@ -186,6 +196,7 @@ impl<T: Copy> Conn<T> {
         let mut count = 0;
         handshake::encode(&self.opts, phase, &mut self.send, |step| {
             self.fifo.push_back(Slot::Handshake(phase, step));
+            self.unsent += 1;
             count += 1;
         });
         self.handshake_pending = count;
@@ -205,6 +216,7 @@ impl<T: Copy> Conn<T> {
             cmd.encode(&mut self.send);
             let end = self.sent_total + self.send.len() as u64;
             self.fifo.push_back(Slot::User(tag, end));
+            self.unsent += 1;
             true
         } else {
             self.waiting.push_back(tag);
@@ -229,6 +241,7 @@ impl<T: Copy> Conn<T> {
         self.sent_total += n as u64;
         if n == self.send.len() {
             self.send.clear();
+            self.unsent = 0;
         } else {
             // Compaction: a partial write is rare (the socket was full), a memmove is fine.
             self.send.drain(..n);
@@ -245,6 +258,7 @@ impl<T: Copy> Conn<T> {
     /// the core, so the bytes counted as written are exactly those the server may have.
     pub(crate) fn retire(&mut self, mut f: impl FnMut(T)) {
         self.send.clear();
+        self.unsent = 0;
         let sent = self.sent_total;
         let mut unwritten = VecDeque::new();
         while let Some(&Slot::User(tag, end)) = self.fifo.back() {
@@ -264,6 +278,7 @@ impl<T: Copy> Conn<T> {
     /// have run it: a command runs only once all its bytes arrived).
     pub(crate) fn drain_pending(&mut self, mut f: impl FnMut(T, bool)) {
         let sent = self.sent_total;
+        self.unsent = 0;
         for slot in self.fifo.drain(..) {
             if let Slot::User(tag, end) = slot {
                 f(tag, end <= sent);

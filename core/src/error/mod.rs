@@ -39,7 +39,54 @@ pub enum NetError {
     Resolve,
     /// Any other I/O error.
     Other,
+    /// TLS failed: the handshake, the certificates, or the TLS settings themselves.
+    Tls(TlsError),
 }
+
+/// Why TLS failed on a connection ([`NetError::Tls`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// The server's certificate is not signed by a trusted CA (wrong `--cacert`?).
+    UnknownIssuer,
+    /// The server's certificate is not valid for the name checked (the host, or `--sni`).
+    NameMismatch,
+    /// The server's certificate has expired or is not valid yet.
+    Expired,
+    /// The server's certificate is invalid for another reason (bad signature, wrong usage,
+    /// revoked...).
+    BadCertificate,
+    /// The server refused the handshake with an alert (for example: it requires a client
+    /// certificate, or rejected the one given).
+    HandshakeRefused,
+    /// The server closed the connection during the handshake.
+    ClosedInHandshake,
+    /// The peer's answer is not TLS (a plaintext server, or garbage).
+    NotTls,
+    /// The peer broke the TLS protocol, or offers no version or cipher in common.
+    Protocol,
+    /// The TLS settings could not be used: a CA, certificate or key file that cannot be
+    /// read or parsed, a key without a certificate, a bad server name.
+    Config,
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TlsError::UnknownIssuer => "certificate signed by an unknown issuer (check the CA)",
+            TlsError::NameMismatch => "certificate not valid for the server name",
+            TlsError::Expired => "certificate expired or not yet valid",
+            TlsError::BadCertificate => "invalid server certificate",
+            TlsError::HandshakeRefused => "handshake refused by the server",
+            TlsError::ClosedInHandshake => "connection closed during the TLS handshake",
+            TlsError::NotTls => "the server is not speaking TLS",
+            TlsError::Protocol => "TLS protocol error",
+            TlsError::Config => "bad TLS settings (CA, certificate, key or server name)",
+        })
+    }
+}
+
+impl core::error::Error for TlsError {}
 
 impl fmt::Display for NetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -51,6 +98,7 @@ impl fmt::Display for NetError {
             NetError::Unreachable => "host unreachable",
             NetError::Resolve => "address could not be resolved",
             NetError::Other => "I/O error",
+            NetError::Tls(e) => return write!(f, "TLS: {e}"),
         })
     }
 }
@@ -268,8 +316,9 @@ pub enum Error {
         /// Commands queued or in flight on the shard.
         queued_commands: usize,
     },
-    /// The shard was marked down while the command was pending on it; its connection was
-    /// closed.
+    /// The shard was marked down while the command was pending on it (its connection was
+    /// closed), or, under [`FailurePolicy::FailFast`](crate::config::FailurePolicy::FailFast),
+    /// the command's shard is down: it was refused at once.
     ShardDown {
         /// The shard's name.
         shard: Arc<str>,

@@ -9,6 +9,7 @@ use alloc::sync::Arc;
 use super::backoff::reconnect_backoff;
 use super::conns::ConnSlot;
 use super::dedicated::ConnKind;
+use super::policy;
 use super::request::Place;
 use super::shard::ShardSlot;
 use super::{Cause, ConnId, Deferred, Output, RequestId, RingCore, Tag};
@@ -32,6 +33,9 @@ impl RingCore {
 
     /// Queues request `id` on `shard`'s shared connection (or fails it fast).
     pub(super) fn dispatch(&mut self, id: RequestId, shard: ShardSlot) {
+        if let Some(e) = self.down_refusal(id, shard) {
+            return self.complete(id, Err(e));
+        }
         let conn = match self.conn_for(shard) {
             Ok(conn) => conn,
             Err(e) => {
@@ -117,7 +121,19 @@ impl RingCore {
                 || Endpoint::Other(String::from(&*addr)),
                 |sp| sp.endpoint.clone(),
             );
-            let tls = spec.and_then(|sp| sp.tls.clone());
+            let tls = match (spec.and_then(|sp| sp.tls.clone()), &self.config.tls) {
+                // A `rediss://` shard without settings of its own takes the ring's.
+                (Some(mut own), Some(ring)) => {
+                    if own.settings.is_none() {
+                        own.settings.clone_from(&ring.settings);
+                    }
+                    if own.server_name.is_none() {
+                        own.server_name.clone_from(&ring.server_name);
+                    }
+                    Some(own)
+                }
+                (own, ring) => own.or_else(|| ring.clone()),
+            };
             self.out.push_back(Output::Connect {
                 conn: id,
                 addr,
@@ -162,8 +178,8 @@ impl RingCore {
                         }
                     }
                 }
-                Tag::Probe(..) => {
-                    c.io.push(tag, &self.ping);
+                Tag::Probe(slot, _) => {
+                    c.io.push(tag, self.hb.cmd(&self.table, slot));
                 }
             }
         }
@@ -197,7 +213,8 @@ impl RingCore {
             &mut self.ded.pushes,
         );
         let check = self.config.heartbeat_check.as_ref();
-        let sentinel = matches!(sh.spec.endpoint, Endpoint::Sentinel { .. });
+        let sentinel = sh.sentinel();
+        let (table, hb) = (&self.table, &self.hb);
         let max_reply_len = self.config.max_reply_len;
         let result = c.io.on_received(data, |received| match received {
             Received::Reply(Tag::Req(rid), frame) => {
@@ -273,7 +290,7 @@ impl RingCore {
             Received::Reply(Tag::Probe(pslot, seq), frame) => {
                 let verdict = match frame.error_message() {
                     Some(message) => Err(String::from_utf8_lossy(message).into_owned()),
-                    None => match check {
+                    None => match check.filter(|_| policy::checks_heartbeat(table, pslot)) {
                         Some(check) if !check.check(&frame.to_value()) => {
                             Err(String::from("the heartbeat check rejected the reply"))
                         }
@@ -283,7 +300,7 @@ impl RingCore {
                 let verdict = verdict.map_err(|message| Error::Server {
                     shard: sh.name.clone(),
                     addr: sh.addr.clone(),
-                    command: CmdName::new(b"PING"),
+                    command: hb.name(table, pslot),
                     message,
                 });
                 deferred.push(Deferred::Probe(pslot, seq, verdict));

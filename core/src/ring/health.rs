@@ -4,8 +4,6 @@
 use super::backoff::reconnect_backoff;
 use super::shard::{Probe, ShardSlot};
 use super::{Cause, Event, Output, RingCore, Tag};
-use crate::command::Cmd;
-use crate::config::Endpoint;
 use crate::error::{CmdName, Error};
 use crate::liveness::Transition;
 use crate::time::Instant;
@@ -53,20 +51,9 @@ impl RingCore {
         sh.next_probe = Instant::MAX;
         self.stats.probes += 1;
         self.wake = self.wake.min(deadline);
-        let sentinel = self
-            .table
-            .get(slot)
-            .is_some_and(|sh| matches!(sh.spec.endpoint, Endpoint::Sentinel { .. }));
-        let role;
-        let heartbeat = if sentinel {
-            // `ROLE`: also tells a demoted primary (judged in `conns_io`).
-            role = Cmd::new("ROLE");
-            &role
-        } else {
-            &self.ping
-        };
         if let Some(c) = self.conns.get_mut(conn) {
-            if c.io.push(Tag::Probe(slot, seq), heartbeat) {
+            let cmd = self.hb.cmd(&self.table, slot);
+            if c.io.push(Tag::Probe(slot, seq), cmd) {
                 Self::mark_tx(&mut self.tx, conn, c);
             }
         }
@@ -75,13 +62,12 @@ impl RingCore {
     /// Records a heartbeat result, schedules the next one, applies a transition.
     pub(super) fn probe_done(&mut self, slot: ShardSlot, result: Result<(), Error>) {
         let now = self.now;
-        let cfg = &self.config;
         let Some(sh) = self.table.get_mut(slot) else {
             return;
         };
         sh.probe = None;
         let failed = result.is_err();
-        let failing_over = matches!(sh.spec.endpoint, Endpoint::Sentinel { .. });
+        let failing_over = sh.sentinel();
         let mut demoted = false;
         let transition = match result {
             Ok(()) => sh.liveness.record_success(),
@@ -99,6 +85,11 @@ impl RingCore {
                 sh.last_error = Some(e);
                 sh.liveness.record_failure()
             }
+        };
+        self.rejoin_rule(slot, !failed, transition);
+        let cfg = &self.config;
+        let Some(sh) = self.table.get_mut(slot) else {
+            return;
         };
         let delay = if sh.liveness.is_up() && !sh.liveness.is_suspect() {
             cfg.heartbeat_interval

@@ -14,6 +14,8 @@ mod conns_io;
 mod dedicated;
 mod fanout;
 mod health;
+mod migration;
+mod policy;
 mod pubsub;
 mod queue;
 mod request;
@@ -24,6 +26,7 @@ mod split;
 mod timers;
 mod transaction;
 
+pub use crate::config::MigrationWindow;
 pub use api::{ConnId, Event, Input, Output, RequestId};
 pub use pubsub::{SubId, SubKind};
 pub use scan::RingScan;
@@ -41,7 +44,7 @@ use shard::{Shard, ShardSlot, ShardTable};
 use split::Splits;
 
 use crate::command::Cmd;
-use crate::config::{Config, IntoShardSpec, ShardSpec};
+use crate::config::{Config, FailurePolicy, IntoShardSpec, ShardSpec};
 use crate::conn::Failure;
 use crate::error::{CmdName, Error, NetError};
 use crate::liveness::Liveness;
@@ -131,6 +134,14 @@ enum Deferred {
 ///   triggers an immediate probe, and a failing shard is probed every `probe_interval`, so a
 ///   dead shard is down in about `fail_threshold` round trips; commands for other shards
 ///   never wait for it.
+/// * **Failure policy** ([`FailurePolicy`]): under `FailFast` placement is over every
+///   configured shard and a command for a down shard fails at once with
+///   [`Error::ShardDown`]; under `Rehash` (above) [`Rejoin::Flush`](crate::config::Rejoin)
+///   flushes a returning shard before it serves again. The heartbeat command and the check of
+///   its reply are configurable ([`Config::heartbeat`], [`Config::heartbeat_check`]).
+/// * **Migration window** ([`RingCore::set_shards_with_window`], [`Config::migrate_from`]):
+///   keys whose owner changes are read at the new owner then the old one, and moved
+///   (`MIGRATE`) before any other command, until [`RingCore::close_window`].
 /// * **Multi-key commands** (`MGET`, `MSET`, `DEL`, `UNLINK`, `EXISTS`, `TOUCH`) whose keys
 ///   land on several shards are split, one part per shard, sent concurrently and merged into
 ///   one [`Output::Reply`] (values in key order, `OK` when every part is, counts summed); a
@@ -224,8 +235,8 @@ pub struct RingCore {
     wake: Instant,
     /// Conservative earliest request deadline.
     req_wake: Instant,
-    /// The heartbeat command, built once.
-    ping: Cmd,
+    /// The heartbeat commands (`Config::heartbeat`, the rejoin flush, `ROLE`), built once.
+    hb: policy::Heartbeats,
     deferred: Vec<Deferred>,
     scratch: Vec<(Tag, bool)>,
     /// Requests waiting for room in their shard's queue (`QueueLimit`), in arrival order.
@@ -240,6 +251,8 @@ pub struct RingCore {
     splits: Splits,
     /// Requests pinned to a shard by name (`fanout`): retried there, never re-routed.
     pinned: BTreeMap<RequestId, Arc<str>>,
+    /// The migration window and the commands under its rules (`migration`).
+    migration: migration::Migration,
 }
 
 impl RingCore {
@@ -258,11 +271,14 @@ impl RingCore {
         ] {
             *d = (*d).max(floor);
         }
+        let mut table = ShardTable::with_hash_tag(hash_tag);
+        table.place_all = config.failure_policy == FailurePolicy::FailFast;
         RingCore {
             jitter: Jitter::new(config.seed),
+            hb: policy::Heartbeats::new(config.heartbeat.cmd().clone()),
             config,
             now,
-            table: ShardTable::with_hash_tag(hash_tag),
+            table,
             conns: ConnTable::default(),
             reqs: Requests::default(),
             retries: Vec::new(),
@@ -270,7 +286,6 @@ impl RingCore {
             tx: VecDeque::new(),
             wake: Instant::MAX,
             req_wake: Instant::MAX,
-            ping: Cmd::new("PING"),
             deferred: Vec::new(),
             scratch: Vec::new(),
             parked: BTreeMap::new(),
@@ -279,6 +294,7 @@ impl RingCore {
             ded: dedicated::Dedicated::default(),
             splits: Splits::default(),
             pinned: BTreeMap::new(),
+            migration: migration::Migration::default(),
         }
     }
 
@@ -301,13 +317,13 @@ impl RingCore {
     /// request's timeout). Its dedicated connections (blocking commands, transactions)
     /// close, their requests failing with [`Error::ShardRemoved`]. Emits
     /// [`Event::ShardAdded`] / [`Event::ShardRemoved`] for each change. A name given twice
-    /// keeps its first address.
+    /// keeps its first address. While a migration window is open, a removed shard of the old
+    /// placement stays connected as an old owner until the window closes.
     pub fn set_shards<I>(&mut self, shards: I, now: Instant)
     where
         I: IntoIterator,
         I::Item: IntoShardSpec,
     {
-        self.advance(now);
         let mut wanted: Vec<ShardSpec> = Vec::new();
         for spec in shards {
             let spec = spec.into_shard_spec();
@@ -315,6 +331,21 @@ impl RingCore {
                 wanted.push(spec);
             }
         }
+        if let Some(from) = self.config.migrate_from.take() {
+            // Config::migrate_from: the old ring first, then a window towards `shards`.
+            let old = from
+                .shards
+                .iter()
+                .map(|(n, a)| (n.as_str(), a.as_str()).into_shard_spec());
+            self.apply_shards(old.collect(), now);
+            self.open_window(from.window, now);
+        }
+        self.apply_shards(wanted, now);
+    }
+
+    /// `set_shards` with the names already de-duplicated.
+    fn apply_shards(&mut self, wanted: Vec<ShardSpec>, now: Instant) {
+        self.advance(now);
         // Removals first (a re-addressed shard is removed, then added).
         let old: Vec<ShardSlot> = self.table.order.clone();
         let mut reroute = Vec::new();
@@ -325,7 +356,7 @@ impl RingCore {
             let keep = wanted
                 .iter()
                 .any(|w| w.name == sh.name && w.same_connection(&sh.spec));
-            if !keep {
+            if !keep && !self.keep_for_window(slot) {
                 self.remove_shard(slot, &mut reroute);
             }
         }
@@ -458,6 +489,10 @@ impl RingCore {
         now: Instant,
     ) -> Result<RequestId, Error> {
         self.advance(now);
+        if let Some(id) = self.window_submit(&cmd, timeout) {
+            self.run_timers();
+            return Ok(id);
+        }
         // One classification for both checks: submit is the hot path.
         let routing = self.config.commands.classify(&cmd);
         if routing.is_blocking() {
@@ -494,7 +529,7 @@ impl RingCore {
     /// Forgets request `id`: no [`Output::Reply`] will come for it (if its command was
     /// already sent, the server may still execute it). Returns whether it was pending.
     pub fn cancel(&mut self, id: RequestId) -> bool {
-        if self.cancel_split(id) {
+        if self.cancel_split(id) || self.cancel_window(id) {
             return true;
         }
         self.pinned.remove(&id);
@@ -527,6 +562,7 @@ impl RingCore {
         self.retries.clear();
         self.parked.clear();
         self.ded.close();
+        self.forget_window();
         self.table.clear();
         self.wake = Instant::MAX;
         self.req_wake = Instant::MAX;
@@ -540,6 +576,9 @@ impl RingCore {
             // Parts of split commands are merged here, where every reply passes.
             if let Output::Reply { id, result } = &mut out {
                 if !self.splits.is_empty() && self.on_part_reply(*id, result) {
+                    continue;
+                }
+                if !self.migration.is_idle() && self.on_window_reply(*id, result) {
                     continue;
                 }
                 if !self.pinned.is_empty() {
@@ -608,6 +647,14 @@ impl RingCore {
         self.conns.get(conn).map_or(&[], |c| c.io.send_buf())
     }
 
+    /// Requests (and handshake steps) written to `conn` whose replies have not come yet (0
+    /// for an unknown connection). While it is not 0 a driver need not hurry to write new
+    /// bytes for `conn`: the coming reply brings it back to that socket anyway (a driver
+    /// may batch them then, as Nagle's algorithm does).
+    pub fn in_flight(&self, conn: ConnId) -> usize {
+        self.conns.get(conn).map_or(0, |c| c.io.in_flight())
+    }
+
     /// Number of shards currently up (go-redis `Ring.Len`).
     pub fn live_len(&self) -> usize {
         self.table.live_len()
@@ -639,7 +686,8 @@ impl RingCore {
     }
 
     /// The shard that owns `key` now (hash tags applied), as `(name, addr)`; `None` when no
-    /// shard is up.
+    /// shard is up (under [`FailurePolicy::FailFast`]: its owner whatever its health; `None`
+    /// without shards).
     pub fn shard_for_key(&self, key: &[u8]) -> Option<(&Arc<str>, &Arc<str>)> {
         let sh = self.table.get(self.table.shard_for_key(key)?)?;
         Some((&sh.name, &sh.addr))

@@ -56,6 +56,9 @@ pub(crate) struct Shard {
     pub(crate) probe_seq: u32,
     /// When the next heartbeat starts ([`Instant::MAX`] while one is outstanding).
     pub(crate) next_probe: Instant,
+    /// [`Rejoin::Flush`](crate::config::Rejoin::Flush): the shard went down and its
+    /// heartbeat is `FLUSHDB` until one succeeds (module `policy`).
+    pub(crate) needs_flush: bool,
     /// Removed by `set_shards` but its shared connection still owes replies to requests
     /// written before (graceful removal): out of `order` and placement, never probed; the
     /// slot is freed when that connection goes.
@@ -82,8 +85,15 @@ impl Shard {
             probe: None,
             probe_seq: 0,
             next_probe: now,
+            needs_flush: false,
             retired: false,
         }
+    }
+
+    /// Whether the shard is Sentinel-managed: its primary is failing over, never down
+    /// (module `health`), and its heartbeat is `ROLE`.
+    pub(crate) fn sentinel(&self) -> bool {
+        matches!(self.spec.endpoint, crate::config::Endpoint::Sentinel { .. })
     }
 
     /// The earliest of this shard's timers.
@@ -101,8 +111,14 @@ pub(crate) struct ShardTable {
     slots: Vec<Option<Shard>>,
     /// Configured order (placement order).
     pub(crate) order: Vec<ShardSlot>,
-    /// The shards that are up, in configured order: placement index → slot.
+    /// The shards that are up, in configured order.
     live: Vec<ShardSlot>,
+    /// The shards placement is computed over (placement index → slot): `live`, or every
+    /// configured shard when `place_all`.
+    placed: Vec<ShardSlot>,
+    /// [`FailurePolicy::FailFast`](crate::config::FailurePolicy::FailFast): placement over
+    /// every configured shard, whatever its health.
+    pub(crate) place_all: bool,
     placement: AnyPlacement,
     /// Round robin over live shards for keyless commands.
     rr: usize,
@@ -160,6 +176,7 @@ impl ShardTable {
         self.slots.clear();
         self.order.clear();
         self.live.clear();
+        self.placed.clear();
         self.placement = AnyPlacement::default();
     }
 
@@ -172,8 +189,15 @@ impl ShardTable {
                 self.live.push(s);
             }
         }
+        self.placed.clear();
+        let placed = if self.place_all {
+            &self.order
+        } else {
+            &self.live
+        };
+        self.placed.extend_from_slice(placed);
         let specs: Vec<ShardSpec<'_>> = self
-            .live
+            .placed
             .iter()
             .filter_map(|&s| self.get(s))
             .map(|sh| ShardSpec::weighted(sh.name.as_bytes(), sh.spec.weight))
@@ -185,9 +209,9 @@ impl ShardTable {
         self.live.len()
     }
 
-    /// The live shard owning `key`.
+    /// The shard owning `key`: a live one, or under `place_all` any configured one.
     pub(crate) fn shard_for_key(&self, key: &[u8]) -> Option<ShardSlot> {
-        self.placement.shard_for(key).map(|i| self.live[i])
+        self.placement.shard_for(key).map(|i| self.placed[i])
     }
 
     /// Where `cmd` goes now, or why it cannot go anywhere.
@@ -200,10 +224,11 @@ impl ShardTable {
         if self.order.is_empty() {
             return Err(Error::NoShards { command });
         }
-        if self.live.is_empty() {
+        let keyed = matches!(route, Route::Key(_) | Route::SameShard(_));
+        if self.live.is_empty() && !(self.place_all && keyed) {
             return Err(self.all_down(command));
         }
-        let by_key = |key| self.shard_for_key(key).unwrap_or(self.live[0]);
+        let by_key = |key| self.shard_for_key(key).unwrap_or(self.placed[0]);
         match route {
             Route::Key(key) => Ok(by_key(key)),
             Route::SameShard(keys) => {
@@ -214,11 +239,17 @@ impl ShardTable {
                         self.same_shard(slot, keys, command)?;
                         Ok(slot)
                     }
+                    None if self.live.is_empty() => Err(self.all_down(command)),
                     None => Ok(self.any()),
                 }
             }
             _ => Ok(self.any()),
         }
+    }
+
+    /// The shards placement is computed over, in placement-index order.
+    pub(crate) fn placed(&self) -> &[ShardSlot] {
+        &self.placed
     }
 
     /// The shards that are up, in configured order.

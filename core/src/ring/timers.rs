@@ -49,6 +49,7 @@ impl RingCore {
     pub(super) fn run_timers(&mut self) {
         // Subscriptions follow placement, which the last input may have changed.
         self.sync_subscriptions();
+        self.window_timer();
         // A pass can make new work due now (a timed-out request triggers a probe); a few
         // passes settle it. Bounded so that a bug cannot spin forever.
         for _ in 0..4 {
@@ -147,7 +148,7 @@ impl RingCore {
                     let err = Error::Timeout {
                         shard: Some(sh.name.clone()),
                         addr: Some(sh.addr.clone()),
-                        command: CmdName::new(b"PING"),
+                        command: self.hb.name(&self.table, slot),
                         after: self.config.heartbeat_timeout,
                     };
                     self.probe_done(slot, Err(err));
@@ -195,7 +196,7 @@ impl RingCore {
 
     /// Request `id`'s backoff ended: route it again over the shards live now.
     pub(super) fn retry(&mut self, id: RequestId) {
-        if self.retry_part(id) || self.retry_pinned(id) {
+        if self.retry_part(id) || self.retry_pinned(id) || self.retry_window(id) {
             return;
         }
         let Some(req) = self.reqs.get(id) else { return };

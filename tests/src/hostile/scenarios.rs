@@ -508,13 +508,15 @@ pub fn push_flood_before_the_real_reply<C: Client>() {
 /// starves the other shards nor counts as the shard being alive (its heartbeats get no
 /// reply), so the connection is dropped and reopened.
 pub fn endless_push_flood<C: Client>() {
-    // Decoding the flood takes CPU on the thread that serves every shard: the bound is the
-    // go-redis bar (a one-second stall), well above what it costs, far below starvation.
+    // Decoding the flood takes CPU on the thread that serves every shard. The bound is wide
+    // (3 s: a debug build on a loaded 2-core CI machine stalled 1.3-1.7 s here while the same
+    // test alone stays far under 1 s) and still far below starvation (the flood is endless);
+    // the go-redis bar of a one-second stall is for release-build benchmarks, not this test.
     run_with::<C>(
         Misbehaviour::EndlessPushFlood,
         &Expect::Timeout,
         hostile_config(),
-        Duration::from_secs(1),
+        Duration::from_secs(3),
     );
 }
 

@@ -31,12 +31,17 @@
 //! * Where a key ends up is checked on the servers themselves with
 //!   [`RawConn`](crate::harness::RawConn), never only through the client under test.
 
+pub mod addrs;
+pub mod auth;
 pub mod basic;
 pub mod faults;
 pub mod load;
+pub mod migration;
 pub mod multi;
 pub mod options;
+pub mod policy;
 pub mod pubsub;
+pub mod tls;
 pub mod topology;
 
 mod util;
@@ -246,6 +251,11 @@ macro_rules! scenario_tests {
             faults::all_shards_down_fails_at_once,
             faults::kill_one_shard_under_load,
             faults::pause_one_shard,
+            policy::fail_fast_kill_one_shard_under_load,
+            policy::rejoin_flush_prevents_stale_reads,
+            policy::custom_heartbeat_check,
+            migration::migration_window_reads_and_moves,
+            migration::migration_window_closes_after_its_duration,
             multi::pipelines_keep_order_and_per_command_results,
             multi::pipeline_with_a_dead_shard_fails_only_its_commands,
             multi::mget_mset_del_exists_across_shards,
@@ -264,6 +274,16 @@ macro_rules! scenario_tests {
             pubsub::psubscribe_sees_every_shard,
             pubsub::ssubscribe_sharded,
             pubsub::subscription_survives_restart,
+        );
+        $crate::scenario_tests!(@tests $ring;
+            tls::tls_connects_and_verifies,
+            tls::tls_name_mismatch_sni_and_expiry,
+            tls::tls_client_certificates,
+            tls::tls_with_auth_and_select,
+            tls::tls_peer_not_speaking_tls,
+            auth::acl_user_and_password,
+            auth::requirepass_changed_at_run_time,
+            addrs::ipv6_literal_and_host_name,
         );
     };
     (@tests $ring:ty; $($module:ident :: $name:ident),* $(,)?) => {

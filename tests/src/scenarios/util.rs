@@ -15,7 +15,8 @@ use crate::{RedisServer, Shards};
 
 /// A configuration with short heartbeats and timeouts, so fault scenarios finish quickly:
 /// heartbeat every 100 ms (timeout 100 ms), probes every 20 ms, down after 3 failures,
-/// commands time out after 1 s, connects after 500 ms, reconnect backoff up to 100 ms.
+/// commands time out after 1 s, connects after 500 ms, reconnect backoff up to 100 ms. In
+/// the suite's TLS mode (`REDIS_RING_TLS=1`) it also turns TLS on with the suite's CA.
 pub fn fast_config() -> Config {
     let mut c = Config::default();
     c.heartbeat_interval = Duration::from_millis(100);
@@ -27,6 +28,13 @@ pub fn fast_config() -> Config {
     c.command_timeout = Duration::from_secs(1);
     c.max_reconnect_backoff = Duration::from_millis(100);
     c.seed = 0x5ce0_a210;
+    if crate::tls::tls_mode() {
+        // The suite over TLS: every harness server speaks it, with the suite's CA.
+        c.tls = Some(crate::tls::Pki::shared().client_options().into_options());
+        // A burst of handshakes (dedicated connections) costs CPU a loaded 2-core machine
+        // may not give within 500 ms.
+        c.connect_timeout = Duration::from_secs(2);
+    }
     c
 }
 

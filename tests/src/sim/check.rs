@@ -301,8 +301,8 @@ pub struct Checker {
     /// Unique tags the shards have run, with the connection that ran each.
     pub ran: HashMap<u64, u64>,
     /// Tolerate a tagged command run again on a *new* connection after its first one broke
-    /// (counted in [`Tally::resent_after_disconnect`]). The core re-sends such commands
-    /// today; issue 17 makes it stop, and then this goes (see [`crate::sim::SimOptions`]).
+    /// (counted in [`Tally::resent_after_disconnect`]); off by default (see
+    /// [`crate::sim::SimOptions`]): the core re-sent such commands before issue 17.
     pub tolerate_resend_after_disconnect: bool,
 }
 

@@ -10,6 +10,10 @@ use std::collections::HashMap;
 
 use redis_ring_core::resp::{decode, encode_value_as, Limits, Protocol, Status, Value};
 
+/// A hook of [`FakeRedis::serve_with`]: `(server, command words) -> reply`, `None` to let
+/// the server run the command itself.
+pub type Hook<'a> = dyn FnMut(&mut FakeRedis, &[Vec<u8>]) -> Option<Value> + 'a;
+
 /// Per-connection server state.
 #[derive(Debug)]
 pub struct Session {
@@ -57,7 +61,19 @@ impl FakeRedis {
     /// Fails when the client sent something that is not a command (a client bug the
     /// simulator reports).
     pub fn serve(&mut self, s: &mut Session, out: &mut Vec<u8>) -> Result<(), String> {
-        self.serve_logged(s, out, &mut Vec::new())
+        self.serve_full(s, out, &mut |_, _| None, &mut Vec::new())
+    }
+
+    /// [`FakeRedis::serve`], offering every command to `hook` first (with this server): a
+    /// `Some` reply is the command's (the migration simulator implements `MIGRATE` with it,
+    /// since it needs the other servers).
+    pub fn serve_with(
+        &mut self,
+        s: &mut Session,
+        out: &mut Vec<u8>,
+        hook: &mut Hook<'_>,
+    ) -> Result<(), String> {
+        self.serve_full(s, out, hook, &mut Vec::new())
     }
 
     /// [`FakeRedis::serve`], also appending each command it ran (its words) to `ran`, in
@@ -66,6 +82,17 @@ impl FakeRedis {
         &mut self,
         s: &mut Session,
         out: &mut Vec<u8>,
+        ran: &mut Vec<Vec<Vec<u8>>>,
+    ) -> Result<(), String> {
+        self.serve_full(s, out, &mut |_, _| None, ran)
+    }
+
+    /// [`FakeRedis::serve_with`] and [`FakeRedis::serve_logged`] in one.
+    fn serve_full(
+        &mut self,
+        s: &mut Session,
+        out: &mut Vec<u8>,
+        hook: &mut Hook<'_>,
         ran: &mut Vec<Vec<Vec<u8>>>,
     ) -> Result<(), String> {
         loop {
@@ -93,7 +120,10 @@ impl FakeRedis {
             if args.is_empty() {
                 return Err("client sent an empty command".into());
             }
-            let reply = self.execute(s, &args);
+            let reply = match hook(self, &args) {
+                Some(reply) => reply,
+                None => self.execute(s, &args),
+            };
             let proto = if s.resp3 {
                 Protocol::Resp3
             } else {
@@ -102,6 +132,30 @@ impl FakeRedis {
             encode_value_as(&reply, proto, out);
             ran.push(args);
         }
+    }
+
+    /// The value of `key` in database 0.
+    pub fn value(&self, key: &[u8]) -> Option<&[u8]> {
+        self.data.get(&(0, key.to_vec())).map(Vec::as_slice)
+    }
+
+    /// Sets `key` in database 0.
+    pub fn insert(&mut self, key: &[u8], value: Vec<u8>) {
+        self.data.insert((0, key.to_vec()), value);
+    }
+
+    /// Removes `key` from database 0; its value if it was there.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Vec<u8>> {
+        self.data.remove(&(0, key.to_vec()))
+    }
+
+    /// Every key of database 0.
+    pub fn keys(&self) -> Vec<Vec<u8>> {
+        self.data
+            .keys()
+            .filter(|(db, _)| *db == 0)
+            .map(|(_, k)| k.clone())
+            .collect()
     }
 
     fn execute(&mut self, s: &mut Session, args: &[Vec<u8>]) -> Value {

@@ -16,6 +16,7 @@
 pub mod check;
 pub mod fake_redis;
 pub mod rng;
+pub mod window;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -79,8 +80,8 @@ pub struct SimOptions {
     /// A deliberate bug (to test the checker).
     pub bug: Bug,
     /// Tolerate the core re-sending a command on a new connection after the connection it
-    /// was written to broke (it may have run: the brief forbids it; issue 17 fixes it, then
-    /// this default turns to `false`). A command run twice on one connection always fails.
+    /// was written to broke (it may have run: forbidden, and the core no longer does it since
+    /// issue 17; `false` by default). A command run twice on one connection always fails.
     pub tolerate_resend_after_disconnect: bool,
     /// Keep a readable trace (printed on failure).
     pub verbose: bool,
@@ -94,7 +95,7 @@ impl Default for SimOptions {
             rate: 120,
             max_faults: 4,
             bug: Bug::None,
-            tolerate_resend_after_disconnect: true,
+            tolerate_resend_after_disconnect: false,
             verbose: false,
         }
     }

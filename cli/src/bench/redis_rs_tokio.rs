@@ -1,0 +1,66 @@
+//! `bench --client redis-rs --driver tokio`: the `redis` crate's multiplexed connections
+//! (one per shard, keys placed with our placement; see `redis_rs`) on tokio, on the same
+//! set-up as `ring_tokio`: callers are tasks of a tokio multi-thread runtime of two workers,
+//! and the crate's connection tasks run on that runtime too (it finds the runtime it is
+//! called from).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::redis_rs::{connect, Shared};
+use super::ring_tokio::runtime;
+use super::{Bench, Measured};
+use crate::args::Mode;
+use crate::rng::Rng;
+
+/// Where the callers and the I/O run (the JSON's `setup`).
+pub(super) const SETUP: &str = "callers: async tasks on a tokio multi-thread runtime of 2 \
+                                workers; I/O: the connections' tasks on the same runtime";
+
+/// Connects, measures, hands back the callers' recorders.
+pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
+    runtime()?.block_on(async {
+        let mut conns = Vec::with_capacity(bench.shards.len());
+        for (name, addr) in &bench.shards {
+            let conn = connect(addr, &bench.conn).await.map_err(|e| {
+                let addr = redis_ring_core::config::redact_addr(addr);
+                format!("redis-rs: shard {name} ({addr}): {e}")
+            })?;
+            conns.push(conn);
+        }
+        let shared = Arc::new(Shared {
+            conns,
+            placement: bench
+                .shard_list
+                .placement(&bench.conn.placement, bench.conn.hash_tag),
+            workload: bench.workload.clone(),
+        });
+        let (clock, progress) = bench.begin();
+        let tasks: Vec<_> = (0..bench.callers)
+            .map(|i| {
+                let shared = shared.clone();
+                let mut rec = bench.recorder(&clock);
+                let mut rng = Rng::new(bench.caller_seed(i));
+                let (mode, batch) = (bench.mode, bench.batch);
+                tokio::spawn(async move {
+                    while Instant::now() < clock.deadline {
+                        let t0 = Instant::now();
+                        let (ok, err) = if mode == Mode::Pipeline {
+                            shared.batch(&mut rng, batch).await
+                        } else {
+                            shared.one(&mut rng).await
+                        };
+                        let t1 = Instant::now();
+                        rec.record(t1, t1 - t0, ok, err);
+                    }
+                    rec
+                })
+            })
+            .collect();
+        let mut recorders = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            recorders.push(t.await.map_err(|e| format!("a caller task failed: {e}"))?);
+        }
+        Ok(Bench::measured(clock, progress, recorders))
+    })
+}

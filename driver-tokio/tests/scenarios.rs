@@ -1,0 +1,6 @@
+//! The shared scenario suite (`redis_ring_tests::scenarios`) against this driver, its
+//! driver task on a multi-thread tokio runtime.
+
+mod adapter;
+
+redis_ring_tests::scenario_tests!(adapter::Tokio<true>);

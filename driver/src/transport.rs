@@ -20,9 +20,8 @@ use crate::tls::{classify, io_error, SockIo};
 pub(crate) struct Transport {
     sock: Box<dyn AsyncSocket>,
     tls: Option<Box<Tls>>,
-    /// Dropped with the connection: tells a watcher tied to it (a Sentinel shard's) that
-    /// the connection is gone.
-    guard: Option<std::sync::Arc<()>>,
+    /// Dropped with the connection: its place in a watcher (a Sentinel shard's).
+    guard: Option<std::sync::Arc<dyn std::fmt::Debug + Send + Sync>>,
 }
 
 /// The TLS side of a transport.
@@ -43,8 +42,11 @@ impl Transport {
         }
     }
 
-    /// Keeps `guard` alive as long as the connection (a watcher holds its `Weak`).
-    pub(crate) fn guarded(mut self, guard: std::sync::Arc<()>) -> Transport {
+    /// Keeps `guard` alive as long as the connection (a watcher's registration).
+    pub(crate) fn guarded(
+        mut self,
+        guard: std::sync::Arc<dyn std::fmt::Debug + Send + Sync>,
+    ) -> Transport {
         self.guard = Some(guard);
         self
     }

@@ -714,8 +714,13 @@ impl SentinelShards {
         Err(io::Error::other(format!("no Sentinel knows {name}")))
     }
 
-    /// `SENTINEL FAILOVER` of shard `i`, asked of the first Sentinel.
+    /// `SENTINEL FAILOVER` of shard `i`, asked of the last Sentinel (it leads the failover
+    /// and knows first; a client asking the Sentinels in order asks it last).
     pub fn failover(&self, i: usize) -> io::Result<Reply> {
-        self.sentinels[0].command(&["SENTINEL", "FAILOVER", &format!("shard{}", i + 1)])
+        self.sentinels[self.sentinels.len() - 1].command(&[
+            "SENTINEL",
+            "FAILOVER",
+            &format!("shard{}", i + 1),
+        ])
     }
 }

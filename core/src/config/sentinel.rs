@@ -3,12 +3,19 @@
 //! I/O (one short connection per Sentinel asked), so every runtime resolves alike.
 //!
 //! Resolution, on every connect of such a shard (a reconnect after a failover included):
-//! 1. for each Sentinel in the configured order: send [`master_addr_request`], judge the reply
-//!    with [`parse_master_addr`]; the first address wins, a Sentinel that is down, slow to
-//!    connect, or does not know the master is skipped;
-//! 2. connect to that address and send [`ROLE_REQUEST`] before the handshake; a reply that
-//!    [`parse_role`] does not call [`Role::Master`] (the Sentinel answered before it noticed a
-//!    failover) fails the connect, and the next connect asks again.
+//! 1. the candidates: the address a Sentinel last announced on `+switch-master` (below), if
+//!    any, then each Sentinel's answer to [`master_addr_request`] (judged by
+//!    [`parse_master_addr`]) in the configured order; a Sentinel that is down, slow, or does
+//!    not know the master is skipped;
+//! 2. connect to a candidate and send [`ROLE_REQUEST`] before the handshake; one that cannot
+//!    be reached or that [`parse_role`] does not call [`Role::Master`] (a Sentinel that has
+//!    not yet learnt of the failover) is skipped for the next; none left fails the connect.
+//!
+//! Following a failover while connected: the driver subscribes to every Sentinel
+//! ([`SUBSCRIBE_SWITCH_MASTER`], kept alive with [`PING_REQUEST`]) and judges each message
+//! with [`parse_switch_master`]. Every Sentinel publishes the switch once it learns of it,
+//! the failover's leader first, so the earliest word wins; connections to any other address
+//! are closed and their reconnect tries the announced address first.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -77,6 +84,42 @@ pub fn parse_role(reply: &Value) -> Role {
     }
 }
 
+/// `SUBSCRIBE +switch-master`, encoded: the channel on which a Sentinel announces a new
+/// primary (`<name> <old-ip> <old-port> <new-ip> <new-port>`).
+pub const SUBSCRIBE_SWITCH_MASTER: &[u8] = b"*2\r\n$9\r\nSUBSCRIBE\r\n$14\r\n+switch-master\r\n";
+
+/// `PING`, encoded: keeps a subscription alive (answered `["pong", ""]` while subscribed).
+pub const PING_REQUEST: &[u8] = b"*1\r\n$4\r\nPING\r\n";
+
+/// Reads a message received on a subscription: the new primary of `master` when it is a
+/// `+switch-master` announcement for that master, else `None` (the subscription's
+/// confirmation, a `pong`, another master's switch, anything malformed).
+pub fn parse_switch_master(message: &Value, master: &str) -> Option<Endpoint> {
+    let (Value::Array(items) | Value::Push(items)) = message else {
+        return None;
+    };
+    let [kind, channel, payload] = items.as_slice() else {
+        return None;
+    };
+    if kind.as_str()? != "message" || channel.as_str()? != "+switch-master" {
+        return None;
+    }
+    let mut words = payload.as_str()?.split(' ');
+    if words.next()? != master {
+        return None;
+    }
+    let (_old_host, _old_port) = (words.next()?, words.next()?);
+    let host = words.next()?;
+    let port: u16 = words.next()?.parse().ok()?;
+    if words.next().is_some() || host.is_empty() || port == 0 {
+        return None;
+    }
+    Some(Endpoint::Tcp {
+        host: String::from(host),
+        port,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +166,43 @@ mod tests {
         ] {
             assert_eq!(parse_master_addr(&value(bad)), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn switch_master_messages() {
+        let msg = |payload: &str| {
+            let mut wire = Vec::new();
+            encode_command(
+                &[b"message".as_slice(), b"+switch-master", payload.as_bytes()],
+                &mut wire,
+            );
+            value(&wire)
+        };
+        assert_eq!(
+            parse_switch_master(&msg("m1 127.0.0.1 7001 127.0.0.1 7002"), "m1"),
+            Some(Endpoint::Tcp {
+                host: "127.0.0.1".into(),
+                port: 7002
+            })
+        );
+        let bad = [
+            msg("m2 127.0.0.1 7001 127.0.0.1 7002"),
+            msg("m1 127.0.0.1 7001 127.0.0.1"),
+            msg("m1 127.0.0.1 7001 127.0.0.1 x"),
+            msg("m1 127.0.0.1 7001 127.0.0.1 7002 extra"),
+            value(b"*3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n"),
+            value(b"*2\r\n$4\r\npong\r\n$0\r\n\r\n"),
+            value(b"+OK\r\n"),
+        ];
+        for b in &bad {
+            assert_eq!(parse_switch_master(b, "m1"), None, "{b:?}");
+        }
+        let words = |v: Value| match v {
+            Value::Array(items) => items.len(),
+            _ => 0,
+        };
+        assert_eq!(words(value(SUBSCRIBE_SWITCH_MASTER)), 2);
+        assert_eq!(words(value(PING_REQUEST)), 1);
     }
 
     #[test]

@@ -70,7 +70,8 @@ impl RingCore {
         if let Some(conn) = sh.main {
             return Ok(conn);
         }
-        if sh.connect_failures > 0 {
+        // A failing-over shard never fails fast: its commands wait for the next attempt.
+        if sh.connect_failures > 0 && !sh.sentinel() {
             return Err(sh.last_error.clone().unwrap_or(Error::Connect {
                 shard: sh.name.clone(),
                 addr: sh.addr.clone(),
@@ -231,6 +232,10 @@ impl RingCore {
                             command: CmdName::new(req.cmd.name()),
                             message: String::from_utf8_lossy(message).into_owned(),
                         };
+                        if shared && sentinel && message.starts_with(b"READONLY ") {
+                            // Talking to a demoted primary: re-resolve (module `failover`).
+                            deferred.push(Deferred::Demoted(id));
+                        }
                         if shared && err.is_retryable() {
                             deferred.push(Deferred::Retry(rid, err));
                             return;
@@ -327,9 +332,14 @@ impl RingCore {
         if !shared {
             self.dedicated_received(id, kind);
         }
-        // A removed shard's connection goes once it owes nothing more.
+        // A removed shard's connection, or a drained one (module `failover`), goes once it
+        // owes nothing more.
         let retired = self.table.get(slot).is_some_and(|sh| sh.retired);
-        if retired && self.conns.get(id).is_some_and(|c| c.io.pending() == 0) {
+        let draining = self
+            .conns
+            .get(id)
+            .is_some_and(|c| c.drain_deadline != Instant::MAX);
+        if (retired || draining) && self.conns.get(id).is_some_and(|c| c.io.pending() == 0) {
             self.drop_conn(id, &Cause::Removed, false);
         }
         self.run_deferred();
@@ -340,6 +350,7 @@ impl RingCore {
         for d in deferred.drain(..) {
             match d {
                 Deferred::Retry(id, err) => self.fail_or_retry(id, err),
+                Deferred::Demoted(conn) => self.drain_demoted(conn),
                 Deferred::Probe(slot, seq, result) => {
                     if self
                         .table
@@ -445,6 +456,17 @@ impl RingCore {
             sh.last_error = Some(err.clone());
             if connecting && shared {
                 sh.connect_failures = sh.connect_failures.saturating_add(1);
+                if sh.sentinel() {
+                    // Failing over: the next attempt (asking the Sentinels again) soon.
+                    let pause = reconnect_backoff(
+                        sh.connect_failures - 1,
+                        self.config.probe_interval,
+                        self.config.max_reconnect_backoff,
+                        &mut self.jitter,
+                    )
+                    .min(super::failover::FAILOVER_PAUSE);
+                    sh.next_connect = self.now + pause;
+                }
             } else if shared && matches!(cause, Cause::Conn(_)) {
                 // A poisoned connection is reopened after a (jittered) pause.
                 let pause = reconnect_backoff(
@@ -483,6 +505,10 @@ impl RingCore {
                         cause: alloc::boxed::Box::new(e),
                     };
                     self.complete(rid, Err(e));
+                } else if shared && !written && e.is_retryable() && self.failing_over(slot) {
+                    // Not sent to a failing-over shard: waits for the next attempt, without
+                    // using a retry (bounded by its own timeout).
+                    self.wait_failover(rid, slot);
                 } else if shared {
                     self.fail_or_retry(rid, e);
                 } else {

@@ -130,8 +130,11 @@ impl RingCore {
             None => {}
         }
         if demoted {
-            // Connected to a primary the Sentinels replaced: reconnect, which asks them again.
-            self.close_shard_conns(slot, &Cause::ShardDown);
+            // Connected to a primary the Sentinels replaced: drain that connection; the next
+            // one asks them again (module `failover`).
+            if let Some(conn) = self.table.get(slot).and_then(|sh| sh.main) {
+                self.drain_demoted(conn);
+            }
         }
         if down && failed {
             // A down shard gets a fresh connection for each probe: the old one may be stuck.

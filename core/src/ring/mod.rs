@@ -12,6 +12,7 @@ mod backoff;
 mod conns;
 mod conns_io;
 mod dedicated;
+mod failover;
 mod fanout;
 mod health;
 mod migration;
@@ -80,6 +81,8 @@ enum Cause {
 #[derive(Debug)]
 enum Deferred {
     Retry(RequestId, Error),
+    /// A Sentinel shard's connection answered `READONLY`: drain it (module `failover`).
+    Demoted(ConnId),
     Probe(ShardSlot, u32, Result<(), Error>),
 }
 
@@ -754,4 +757,10 @@ pub struct Stats {
     pub replies_too_large: u64,
     /// Requests that waited for room in their shard's queue (`Config::queue_limit`).
     pub parked: u64,
+    /// Connections of Sentinel-managed shards found talking to a demoted primary (a
+    /// `READONLY` reply or a `ROLE` heartbeat saying replica), drained and replaced.
+    pub demoted: u64,
+    /// Commands of failing-over (Sentinel-managed) shards that waited for another connection
+    /// attempt instead of failing with the connect error.
+    pub failover_waits: u64,
 }

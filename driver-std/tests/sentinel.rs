@@ -234,3 +234,75 @@ fn sentinel_failover_is_followed() {
 fn killed_primary_is_replaced() {
     failover_under_load(How::Killed);
 }
+
+/// A stand-in Sentinel: answers every request with the address in `primary` (port only,
+/// on 127.0.0.1) and keeps subscriptions open without ever announcing anything, so that
+/// only a `READONLY` reply can tell the ring its primary was demoted.
+fn fake_sentinel(primary: Arc<AtomicU64>) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let primary = primary.clone();
+            thread::spawn(move || {
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = conn.read(&mut buf) {
+                    if n == 0 || buf[..n].windows(9).any(|w| w == b"SUBSCRIBE") {
+                        // A subscription: held open, silent (PINGs unanswered; the watcher
+                        // reopens it, which is fine).
+                        if n == 0 {
+                            return;
+                        }
+                        continue;
+                    }
+                    let port = primary.load(Ordering::SeqCst).to_string();
+                    let reply = format!("*2\r\n$9\r\n127.0.0.1\r\n${}\r\n{port}\r\n", port.len());
+                    if conn.write_all(reply.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// A primary demoted behind the ring's back (no announcement, no heartbeat in time): the
+/// write it refuses with `READONLY` did not run, so it is sent again, to the primary the
+/// Sentinels name now, and succeeds; the caller sees no error.
+#[test]
+fn readonly_reply_re_resolves_and_resends() {
+    use redis_ring_tests::harness::RedisServer;
+    let (a, b) = (RedisServer::start().unwrap(), RedisServer::start().unwrap());
+    let primary = Arc::new(AtomicU64::new(u64::from(a.port())));
+    let sentinel = fake_sentinel(primary.clone());
+    let mut config = fast_config();
+    // The ROLE heartbeat would find the demotion too: too late here.
+    config.heartbeat_interval = Duration::from_secs(60);
+    config.heartbeat_timeout = Duration::from_secs(5);
+    let ring = Ring::builder()
+        .config(config)
+        .shard("s", format!("redis-sentinel://127.0.0.1:{sentinel}/m"))
+        .build()
+        .expect("build");
+    ring.set("k", "on-a").unwrap();
+    assert_eq!(
+        a.command(&["GET", "k"]).unwrap(),
+        Reply::Bulk(Some(b"on-a".to_vec()))
+    );
+    // A becomes a replica of B; the "Sentinel" now names B.
+    assert_eq!(
+        a.command(&["REPLICAOF", "127.0.0.1", &b.port().to_string()])
+            .unwrap(),
+        Reply::Status("OK".into())
+    );
+    primary.store(u64::from(b.port()), Ordering::SeqCst);
+    ring.set("k", "on-b").unwrap();
+    assert_eq!(
+        b.command(&["GET", "k"]).unwrap(),
+        Reply::Bulk(Some(b"on-b".to_vec()))
+    );
+    ring.close();
+}

@@ -306,3 +306,79 @@ fn readonly_reply_re_resolves_and_resends() {
     );
     ring.close();
 }
+
+/// `GET` calls a server has served (`INFO commandstats`).
+fn gets_served(server: &redis_ring_tests::harness::RedisServer) -> u64 {
+    let Ok(Reply::Bulk(Some(info))) = server.command(&["INFO", "commandstats"]) else {
+        return 0;
+    };
+    String::from_utf8_lossy(&info)
+        .lines()
+        .find_map(|l| l.strip_prefix("cmdstat_get:calls="))
+        .and_then(|rest| rest.split(',').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `ReadFrom::PreferReplica`: reads are served by the replica (the Sentinels list it) and
+/// return the data; with the replica killed they fall back to the primary, without an error.
+#[test]
+fn replica_reads_fall_back_to_the_primary() {
+    use redis_ring_core::config::ReadFrom;
+    let mut sh = SentinelShards::start(1).expect("start primary, replica and Sentinels");
+    let mut config = fast_config();
+    config.read_from = ReadFrom::PreferReplica;
+    let ring = Ring::builder()
+        .config(config)
+        .shards(sh.named())
+        .build()
+        .expect("build");
+    let keys: Vec<String> = (0..20).map(|i| format!("replica:{i}")).collect();
+    for k in &keys {
+        ring.set(k.as_str(), k.as_str()).unwrap();
+    }
+    // On the replica before reading there (replication is asynchronous).
+    let last = keys.last().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sh.data[0][1].command(&["GET", last]).unwrap()
+        != Reply::Bulk(Some(last.clone().into_bytes()))
+    {
+        assert!(Instant::now() < deadline, "the replica did not catch up");
+        thread::sleep(Duration::from_millis(10));
+    }
+    let (primary_before, replica_before) =
+        (gets_served(&sh.data[0][0]), gets_served(&sh.data[0][1]));
+    for k in &keys {
+        assert_eq!(ring.get::<String>(k.as_str()).unwrap(), *k);
+    }
+    let by_replica = gets_served(&sh.data[0][1]) - replica_before;
+    assert!(
+        by_replica >= 20,
+        "the replica served {by_replica} of the 20 reads"
+    );
+    assert_eq!(
+        gets_served(&sh.data[0][0]),
+        primary_before,
+        "the primary served no read"
+    );
+
+    sh.data[0][1].kill();
+    let primary_before = gets_served(&sh.data[0][0]);
+    for k in &keys {
+        assert_eq!(
+            ring.get::<String>(k.as_str()).unwrap(),
+            *k,
+            "read with the replica down"
+        );
+    }
+    assert!(
+        gets_served(&sh.data[0][0]) - primary_before >= 20,
+        "the primary took the reads"
+    );
+    // Writes never went anywhere but the primary.
+    ring.set("replica:after", "1").unwrap();
+    assert_eq!(
+        sh.data[0][0].command(&["GET", "replica:after"]).unwrap(),
+        Reply::Bulk(Some(b"1".to_vec()))
+    );
+    ring.close();
+}

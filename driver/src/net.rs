@@ -45,10 +45,19 @@ pub(crate) async fn connect<R: Runtime>(
     rt: R,
     endpoint: Endpoint,
     tls: Option<Result<TlsSetup, NetError>>,
+    replica: bool,
 ) -> Result<Transport, NetError> {
     let tls = tls.transpose()?;
-    if let Endpoint::Sentinel { sentinels, master } = endpoint {
-        return crate::sentinel::connect_primary(rt, sentinels, master, tls).await;
+    match endpoint {
+        Endpoint::Sentinel { sentinels, master } if replica => {
+            return crate::sentinel::connect_replica(rt, sentinels, master, tls).await;
+        }
+        Endpoint::Sentinel { sentinels, master } => {
+            return crate::sentinel::connect_primary(rt, sentinels, master, tls).await;
+        }
+        // Replicas are known only through Sentinels.
+        _ if replica => return Err(NetError::Resolve),
+        _ => {}
     }
     let host = match &endpoint {
         Endpoint::Tcp { host, .. } => host.clone(),

@@ -187,9 +187,9 @@ impl<R: Runtime> Pump<R> {
         if st.connects.is_empty() {
             return false;
         }
-        for (id, endpoint, tls) in std::mem::take(&mut st.connects) {
+        for (id, endpoint, tls, replica) in std::mem::take(&mut st.connects) {
             let tls = tls.map(|opts| self.tls.setup(&opts));
-            let fut = Box::pin(connect(self.rt.clone(), endpoint, tls));
+            let fut = Box::pin(connect(self.rt.clone(), endpoint, tls, replica));
             let i = id.index();
             if st.socks.len() <= i {
                 st.socks.resize_with(i + 1, || None);

@@ -60,6 +60,68 @@ pub fn parse_master_addr(reply: &Value) -> Option<Endpoint> {
     Some(Endpoint::Tcp { host, port })
 }
 
+/// `SENTINEL REPLICAS master`, encoded (replica reads, [`ReadFrom`](super::ReadFrom)).
+pub fn replicas_request(master: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_command(
+        &[b"SENTINEL".as_slice(), b"REPLICAS", master.as_bytes()],
+        &mut out,
+    );
+    out
+}
+
+/// Reads a `SENTINEL REPLICAS` reply (one field/value list per replica): the addresses of
+/// the replicas this Sentinel holds usable, in its order. Skipped: a replica it flags down
+/// (`s_down`, `o_down`) or `disconnected`. Its `master-link-status` is not trusted (the
+/// Sentinel refreshes it every 10 s, so a replica that just synced reads `err`); the
+/// driver asks the replica itself ([`replica_in_sync`]).
+pub fn parse_replicas(reply: &Value) -> Vec<Endpoint> {
+    let Value::Array(replicas) = reply else {
+        return Vec::new();
+    };
+    replicas
+        .iter()
+        .filter_map(|r| {
+            let field = |name: &str| -> Option<&str> {
+                match r {
+                    Value::Array(kv) => kv
+                        .chunks(2)
+                        .find(|p| p[0].as_str() == Some(name))
+                        .and_then(|p| p.get(1)?.as_str()),
+                    Value::Map(kv) => kv
+                        .iter()
+                        .find(|(k, _)| k.as_str() == Some(name))
+                        .and_then(|(_, v)| v.as_str()),
+                    _ => None,
+                }
+            };
+            let flags = field("flags")?;
+            let bad = flags
+                .split(',')
+                .any(|f| matches!(f, "s_down" | "o_down" | "disconnected"));
+            if bad {
+                return None;
+            }
+            let host = field("ip")?;
+            let port: u16 = field("port")?.parse().ok()?;
+            (!host.is_empty() && port != 0).then(|| Endpoint::Tcp {
+                host: String::from(host),
+                port,
+            })
+        })
+        .collect()
+}
+
+/// Whether a `ROLE` reply is a replica's whose link to its primary is up
+/// (`["slave", host, port, "connected", offset]`): one that reads may go to.
+pub fn replica_in_sync(reply: &Value) -> bool {
+    let Value::Array(items) = reply else {
+        return false;
+    };
+    items.first().and_then(Value::as_str) == Some("slave")
+        && items.get(3).and_then(Value::as_str) == Some("connected")
+}
+
 /// A server's role, as `ROLE` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -203,6 +265,62 @@ mod tests {
         };
         assert_eq!(words(value(SUBSCRIBE_SWITCH_MASTER)), 2);
         assert_eq!(words(value(PING_REQUEST)), 1);
+    }
+
+    #[test]
+    fn replicas_replies() {
+        let entry = |ip: &str, port: &str, flags: &str, link: &str| {
+            let words = [
+                "name",
+                "x",
+                "ip",
+                ip,
+                "port",
+                port,
+                "flags",
+                flags,
+                "master-link-status",
+                link,
+            ];
+            Value::Array(
+                words
+                    .iter()
+                    .map(|w| Value::Bulk(w.as_bytes().to_vec()))
+                    .collect(),
+            )
+        };
+        let reply = Value::Array(vec![
+            entry("127.0.0.1", "7001", "slave", "ok"),
+            entry("127.0.0.1", "7002", "s_down,slave,disconnected", "err"),
+            entry("127.0.0.1", "7003", "slave,disconnected", "ok"),
+            entry("127.0.0.1", "7004", "slave,o_down", "ok"),
+            entry("", "7005", "slave", "ok"),
+            entry("127.0.0.1", "x", "slave", "ok"),
+            Value::Bulk(b"junk".to_vec()),
+        ]);
+        assert_eq!(
+            parse_replicas(&reply),
+            vec![Endpoint::Tcp {
+                host: "127.0.0.1".into(),
+                port: 7001
+            }]
+        );
+        assert!(parse_replicas(&value(b"-ERR No such master\r\n")).is_empty());
+        assert_eq!(
+            value(&replicas_request("m")),
+            Value::Array(vec![
+                Value::Bulk(b"SENTINEL".to_vec()),
+                Value::Bulk(b"REPLICAS".to_vec()),
+                Value::Bulk(b"m".to_vec()),
+            ])
+        );
+        let sync = value(b"*5\r\n$5\r\nslave\r\n$1\r\nh\r\n:1\r\n$9\r\nconnected\r\n:1\r\n");
+        assert!(replica_in_sync(&sync));
+        let syncing = value(b"*5\r\n$5\r\nslave\r\n$1\r\nh\r\n:1\r\n$4\r\nsync\r\n:1\r\n");
+        assert!(!replica_in_sync(&syncing));
+        assert!(!replica_in_sync(&value(
+            b"*3\r\n$6\r\nmaster\r\n:10\r\n*0\r\n"
+        )));
     }
 
     #[test]

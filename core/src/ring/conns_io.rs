@@ -36,7 +36,10 @@ impl RingCore {
         if let Some(e) = self.down_refusal(id, shard) {
             return self.complete(id, Err(e));
         }
-        let conn = match self.conn_for(shard) {
+        let conn = match self
+            .replica_for(id, shard)
+            .unwrap_or_else(|| self.conn_for(shard))
+        {
             Ok(conn) => conn,
             Err(e) => {
                 let name = self.command_name(id);
@@ -85,6 +88,12 @@ impl RingCore {
 
     /// Opens (now or at `at`) the shared connection of a shard.
     pub(super) fn open_conn(&mut self, slot: ShardSlot, at: Instant) -> ConnId {
+        self.open_shared(slot, at, false)
+    }
+
+    /// Opens (now or at `at`) the shared connection of a shard to its primary, or the one
+    /// to a replica (module `replica`).
+    pub(super) fn open_shared(&mut self, slot: ShardSlot, at: Instant, replica: bool) -> ConnId {
         let Some(sh) = self.table.get(slot) else {
             return ConnId::new(u32::MAX, u32::MAX);
         };
@@ -99,7 +108,11 @@ impl RingCore {
             drain_deadline: Instant::MAX,
         });
         if let Some(sh) = self.table.get_mut(slot) {
-            sh.main = Some(id);
+            if replica {
+                sh.replica = Some(id);
+            } else {
+                sh.main = Some(id);
+            }
         }
         if at <= self.now {
             self.start_conn(id, addr);
@@ -118,6 +131,10 @@ impl RingCore {
             self.stats.connects += 1;
             self.wake = self.wake.min(deadline);
             let spec = self.table.get(c.shard).map(|sh| sh.spec.clone());
+            let replica = self
+                .table
+                .get(c.shard)
+                .is_some_and(|sh| sh.replica == Some(id));
             let endpoint = spec.as_ref().map_or_else(
                 || Endpoint::Other(String::from(&*addr)),
                 |sp| sp.endpoint.clone(),
@@ -140,6 +157,7 @@ impl RingCore {
                 addr,
                 endpoint,
                 tls,
+                replica,
             });
         }
     }
@@ -191,7 +209,11 @@ impl RingCore {
             return;
         }
         if let Some(sh) = self.table.get_mut(slot) {
-            sh.connect_failures = 0;
+            if sh.replica == Some(id) {
+                sh.replica_failures = 0;
+            } else {
+                sh.connect_failures = 0;
+            }
         }
     }
 
@@ -383,6 +405,10 @@ impl RingCore {
         if sh.main == Some(id) {
             sh.main = None;
         }
+        let replica = sh.replica == Some(id);
+        if replica {
+            sh.replica = None;
+        }
         let connecting = c.io.state() != State::Ready;
         let (shard, addr) = (sh.name.clone(), sh.addr.clone());
         // Drained first so that the shard's last error names a command that was pending
@@ -452,7 +478,20 @@ impl RingCore {
             cause,
             Cause::Net(_) | Cause::ConnectTimeout | Cause::Conn(_)
         );
-        if natural {
+        if natural && replica {
+            // A replica's failure says nothing of the shard's health (module `replica`).
+            sh.replica_error = Some(err.clone());
+            if connecting {
+                sh.replica_failures = sh.replica_failures.saturating_add(1);
+                let pause = reconnect_backoff(
+                    sh.replica_failures - 1,
+                    self.config.probe_interval,
+                    self.config.max_reconnect_backoff,
+                    &mut self.jitter,
+                );
+                sh.replica_next = self.now + pause;
+            }
+        } else if natural {
             sh.last_error = Some(err.clone());
             if connecting && shared {
                 sh.connect_failures = sh.connect_failures.saturating_add(1);
@@ -505,7 +544,12 @@ impl RingCore {
                         cause: alloc::boxed::Box::new(e),
                     };
                     self.complete(rid, Err(e));
-                } else if shared && !written && e.is_retryable() && self.failing_over(slot) {
+                } else if shared
+                    && !replica
+                    && !written
+                    && e.is_retryable()
+                    && self.failing_over(slot)
+                {
                     // Not sent to a failing-over shard: waits for the next attempt, without
                     // using a retry (bounded by its own timeout).
                     self.wait_failover(rid, slot);
@@ -531,7 +575,7 @@ impl RingCore {
             }
             return;
         }
-        if !natural {
+        if !natural || replica {
             return;
         }
         let is_handshake = matches!(cause, Cause::Conn(Failure::Handshake { .. }));

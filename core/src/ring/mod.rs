@@ -19,6 +19,7 @@ mod migration;
 mod policy;
 mod pubsub;
 mod queue;
+mod replica;
 mod request;
 mod route;
 mod scan;

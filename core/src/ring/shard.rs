@@ -46,6 +46,13 @@ pub(crate) struct Shard {
     pub(crate) liveness: Liveness,
     /// The shared (multiplexed) connection, in whatever state.
     pub(crate) main: Option<ConnId>,
+    /// The connection to a replica that reads go to (module `replica`).
+    pub(crate) replica: Option<ConnId>,
+    /// Consecutive failed replica connection attempts; the next one not before
+    /// `replica_next`; the last failure.
+    pub(crate) replica_failures: u32,
+    pub(crate) replica_next: Instant,
+    pub(crate) replica_error: Option<Error>,
     /// Consecutive failed connection attempts (connect or handshake); while non-zero and no
     /// connection is in progress, requests fail fast with `last_error`.
     pub(crate) connect_failures: u32,
@@ -79,6 +86,10 @@ impl Shard {
             opts: Arc::new(opts),
             liveness,
             main: None,
+            replica: None,
+            replica_failures: 0,
+            replica_next: now,
+            replica_error: None,
             connect_failures: 0,
             next_connect: now,
             last_error: None,

@@ -12,7 +12,8 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 
 use redis_ring_core::config::sentinel::{
-    master_addr_request, parse_master_addr, parse_role, Role, ROLE_REQUEST,
+    master_addr_request, parse_master_addr, parse_replicas, parse_role, replica_in_sync,
+    replicas_request, Role, ROLE_REQUEST,
 };
 use redis_ring_core::config::Endpoint;
 use redis_ring_core::error::NetError;
@@ -77,6 +78,65 @@ pub(crate) async fn connect_primary<R: Runtime>(
             Err(e) => {
                 last = e;
                 tried.push(primary);
+            }
+        }
+    }
+    Err(last)
+}
+
+/// Connects to a replica of `master` for reads: each Sentinel in turn lists the replicas it
+/// holds usable (`SENTINEL REPLICAS`); the first that answers `ROLE` as a replica with its
+/// link up is taken. Not watched: a failover leaves a replica serving reads (the promoted
+/// one, or one following the new primary).
+///
+/// # Errors
+/// No Sentinel listed a usable replica ([`NetError::Resolve`]), or none of them could be
+/// reached in sync (the last failure; [`NetError::Refused`] for one that is not).
+pub(crate) async fn connect_replica<R: Runtime>(
+    rt: R,
+    sentinels: Vec<Endpoint>,
+    master: String,
+    tls: Option<TlsSetup>,
+) -> Result<Transport, NetError> {
+    let query = replicas_request(&master);
+    let mut last = NetError::Resolve;
+    let mut tried: Vec<Endpoint> = Vec::new();
+    for sentinel in sentinels {
+        let Ok(sock) = open(&rt, sentinel).await else {
+            continue;
+        };
+        let mut t = Transport::plain(sock);
+        let Ok(reply) = request(&mut t, &query).await else {
+            continue;
+        };
+        drop(t);
+        for replica in parse_replicas(&reply) {
+            if tried.contains(&replica) {
+                continue;
+            }
+            tried.push(replica.clone());
+            let Endpoint::Tcp { host, .. } = &replica else {
+                continue;
+            };
+            let host = host.clone();
+            let sock = match open(&rt, replica).await {
+                Ok(s) => s,
+                Err(e) => {
+                    last = e;
+                    continue;
+                }
+            };
+            let mut t = match secure(sock, &host, tls.clone()).await {
+                Ok(t) => t,
+                Err(e) => {
+                    last = e;
+                    continue;
+                }
+            };
+            match request(&mut t, ROLE_REQUEST).await {
+                Ok(role) if replica_in_sync(&role) => return Ok(t),
+                Ok(_) => last = NetError::Refused,
+                Err(e) => last = e,
             }
         }
     }

@@ -220,6 +220,11 @@ pub(crate) struct DemoArgs {
     /// Plain line-by-line output even on a terminal
     #[arg(long)]
     pub(crate) plain: bool,
+
+    /// Sentinel-managed shards instead: 2 shards (a primary and a replica each) and 3
+    /// Sentinels; kill a primary mid-load and watch the ring follow the failover
+    #[arg(long)]
+    pub(crate) sentinel: bool,
 }
 
 /// `redis-ring migrate`

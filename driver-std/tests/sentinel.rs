@@ -382,3 +382,52 @@ fn replica_reads_fall_back_to_the_primary() {
     );
     ring.close();
 }
+
+/// A replica that stops following its primary (here `REPLICAOF NO ONE`: it keeps its old
+/// data and answers reads) stops taking reads at the next heartbeat: the reads go back to
+/// the primary instead of returning stale values forever.
+#[test]
+fn a_replica_that_stops_following_is_skipped() {
+    use redis_ring_core::config::ReadFrom;
+    let sh = SentinelShards::start(1).expect("start primary, replica and Sentinels");
+    let mut config = fast_config();
+    config.read_from = ReadFrom::PreferReplica;
+    let ring = Ring::builder()
+        .config(config)
+        .shards(sh.named())
+        .build()
+        .expect("build");
+    ring.set("lag:k", "v1").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sh.data[0][1].command(&["GET", "lag:k"]).unwrap() != Reply::Bulk(Some(b"v1".to_vec())) {
+        assert!(Instant::now() < deadline, "the replica did not catch up");
+        thread::sleep(Duration::from_millis(10));
+    }
+    let before = gets_served(&sh.data[0][1]);
+    assert_eq!(ring.get::<String>("lag:k").unwrap(), "v1");
+    assert!(gets_served(&sh.data[0][1]) > before, "read on the replica");
+    assert_eq!(
+        sh.data[0][1].command(&["REPLICAOF", "NO", "ONE"]).unwrap(),
+        Reply::Status("OK".into())
+    );
+    ring.set("lag:k", "v2").unwrap();
+    let detached = Instant::now();
+    loop {
+        if ring.get::<String>("lag:k").unwrap() == "v2" {
+            break;
+        }
+        assert!(
+            detached.elapsed() < Duration::from_secs(5),
+            "still reading the detached replica after 5 s"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+    eprintln!(
+        "stale reads stopped {:?} after the replica was detached",
+        detached.elapsed()
+    );
+    for _ in 0..50 {
+        assert_eq!(ring.get::<String>("lag:k").unwrap(), "v2");
+    }
+    ring.close();
+}

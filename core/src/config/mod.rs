@@ -203,6 +203,9 @@ pub struct Config {
     pub rejoin: Rejoin,
     /// Where a Sentinel-managed shard's reads go (default [`ReadFrom::Primary`]).
     pub read_from: ReadFrom,
+    /// A replica further behind its primary than this (bytes of the replication stream,
+    /// judged at every heartbeat from `ROLE` on both) stops serving reads (default 1 MiB).
+    pub max_replica_lag: u64,
     /// Start with a migration window open from another ring's placement (default `None`).
     /// The first `set_shards` adds the old shards, then moves to the given ones with
     /// `RingCore::set_shards_with_window`.
@@ -285,6 +288,7 @@ impl Default for Config {
             failure_policy: FailurePolicy::Rehash,
             rejoin: Rejoin::Immediate,
             read_from: ReadFrom::Primary,
+            max_replica_lag: 1 << 20,
             migrate_from: None,
             probe_interval: Duration::from_millis(50),
             fail_threshold: 3,

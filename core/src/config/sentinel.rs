@@ -122,6 +122,31 @@ pub fn replica_in_sync(reply: &Value) -> bool {
         && items.get(3).and_then(Value::as_str) == Some("connected")
 }
 
+/// The replication offset in a primary's `ROLE` reply (`["master", offset, replicas]`).
+pub fn primary_offset(reply: &Value) -> Option<i64> {
+    let Value::Array(items) = reply else {
+        return None;
+    };
+    if items.first().and_then(Value::as_str) != Some("master") {
+        return None;
+    }
+    items.get(1).and_then(Value::as_int)
+}
+
+/// How far (in bytes of the replication stream) a replica's `ROLE` reply puts it behind
+/// `primary` (the primary's last known offset; `None`: unknown, counted as no lag). `None`
+/// when the reply is not a replica's with its link up: it must not serve reads.
+pub fn replica_lag(reply: &Value, primary: Option<i64>) -> Option<u64> {
+    if !replica_in_sync(reply) {
+        return None;
+    }
+    let Value::Array(items) = reply else {
+        return None;
+    };
+    let own = items.get(4).and_then(Value::as_int)?;
+    Some(primary.map_or(0, |p| p.saturating_sub(own).max(0).unsigned_abs()))
+}
+
 /// A server's role, as `ROLE` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -321,6 +346,33 @@ mod tests {
         assert!(!replica_in_sync(&value(
             b"*3\r\n$6\r\nmaster\r\n:10\r\n*0\r\n"
         )));
+    }
+
+    #[test]
+    fn lag_from_role_replies() {
+        let replica = |state: &str, off: i64| {
+            Value::Array(vec![
+                Value::Bulk(b"slave".to_vec()),
+                Value::Bulk(b"h".to_vec()),
+                Value::Int(1),
+                Value::Bulk(state.as_bytes().to_vec()),
+                Value::Int(off),
+            ])
+        };
+        let primary = value(b"*3\r\n$6\r\nmaster\r\n:1000\r\n*0\r\n");
+        assert_eq!(primary_offset(&primary), Some(1000));
+        assert_eq!(primary_offset(&replica("connected", 1)), None);
+        assert_eq!(
+            replica_lag(&replica("connected", 400), Some(1000)),
+            Some(600)
+        );
+        assert_eq!(
+            replica_lag(&replica("connected", 1200), Some(1000)),
+            Some(0)
+        );
+        assert_eq!(replica_lag(&replica("connected", 400), None), Some(0));
+        assert_eq!(replica_lag(&replica("sync", 400), Some(1000)), None);
+        assert_eq!(replica_lag(&primary, Some(1000)), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::policy;
 use super::request::Place;
 use super::shard::ShardSlot;
 use super::{Cause, ConnId, Deferred, Output, RequestId, RingCore, Tag};
-use crate::config::sentinel::{parse_role, Role};
+use crate::config::sentinel::{parse_role, primary_offset, Role};
 use crate::config::Endpoint;
 use crate::conn::{Conn, Failure, Received, State};
 use crate::error::{CmdName, Error, NetError};
@@ -200,6 +200,9 @@ impl RingCore {
                 Tag::Probe(slot, _) => {
                     c.io.push(tag, self.hb.cmd(&self.table, slot));
                 }
+                Tag::Lag(_) => {
+                    c.io.push(tag, &self.hb.role);
+                }
             }
         }
         Self::mark_tx(&mut self.tx, id, c);
@@ -296,7 +299,14 @@ impl RingCore {
                 });
                 deferred.push(Deferred::Probe(pslot, seq, verdict));
             }
+            Received::TooLarge(Tag::Lag(_), _) => {}
+            Received::Reply(Tag::Lag(_), frame) => {
+                deferred.push(Deferred::Lag(id, frame.to_value()));
+            }
             Received::Reply(Tag::Probe(pslot, seq), frame) if sentinel => {
+                if let Some(offset) = primary_offset(&frame.to_value()) {
+                    deferred.push(Deferred::Offset(pslot, offset));
+                }
                 // A Sentinel shard's heartbeat is `ROLE`: a primary that was demoted (the
                 // Sentinels failed over without it going away) is found within one heartbeat.
                 let verdict = match frame.error_message() {
@@ -373,6 +383,12 @@ impl RingCore {
             match d {
                 Deferred::Retry(id, err) => self.fail_or_retry(id, err),
                 Deferred::Demoted(conn) => self.drain_demoted(conn),
+                Deferred::Offset(slot, offset) => {
+                    if let Some(sh) = self.table.get_mut(slot) {
+                        sh.primary_offset = Some(offset);
+                    }
+                }
+                Deferred::Lag(conn, reply) => self.replica_checked(conn, &reply),
                 Deferred::Probe(slot, seq, result) => {
                     if self
                         .table
@@ -408,6 +424,7 @@ impl RingCore {
         let replica = sh.replica == Some(id);
         if replica {
             sh.replica = None;
+            sh.lag_check = false;
         }
         let connecting = c.io.state() != State::Ready;
         let (shard, addr) = (sh.name.clone(), sh.addr.clone());
@@ -420,6 +437,7 @@ impl RingCore {
             .find_map(|(t, _)| match t {
                 Tag::Req(rid) => self.reqs.get(*rid).map(|r| CmdName::new(r.cmd.name())),
                 Tag::Probe(..) => Some(CmdName::new(b"PING")),
+                Tag::Lag(_) => Some(CmdName::new(b"ROLE")),
             })
             .unwrap_or(CmdName::new(b"?"));
         let Some(sh) = self.table.get_mut(slot) else {

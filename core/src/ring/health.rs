@@ -51,6 +51,7 @@ impl RingCore {
         sh.next_probe = Instant::MAX;
         self.stats.probes += 1;
         self.wake = self.wake.min(deadline);
+        self.check_replica(slot);
         if let Some(c) = self.conns.get_mut(conn) {
             let cmd = self.hb.cmd(&self.table, slot);
             if c.io.push(Tag::Probe(slot, seq), cmd) {

@@ -50,6 +50,7 @@ use crate::config::{Config, FailurePolicy, IntoShardSpec, ShardSpec};
 use crate::conn::Failure;
 use crate::error::{CmdName, Error, NetError};
 use crate::liveness::Liveness;
+use crate::resp::Value;
 use crate::time::{Duration, Instant};
 
 /// What a connection's FIFO entry stands for.
@@ -59,6 +60,8 @@ pub(crate) enum Tag {
     Req(RequestId),
     /// A heartbeat of shard `.0`, number `.1`.
     Probe(ShardSlot, u32),
+    /// The lag check (`ROLE`) on the replica connection of shard `.0` (module `replica`).
+    Lag(ShardSlot),
 }
 
 /// Why the ring drops a connection.
@@ -84,6 +87,10 @@ enum Deferred {
     Retry(RequestId, Error),
     /// A Sentinel shard's connection answered `READONLY`: drain it (module `failover`).
     Demoted(ConnId),
+    /// A Sentinel shard's primary reported its replication offset (`ROLE`).
+    Offset(ShardSlot, i64),
+    /// The lag check's reply on replica connection `.0` (module `replica`).
+    Lag(ConnId, Value),
     Probe(ShardSlot, u32, Result<(), Error>),
 }
 
@@ -764,4 +771,7 @@ pub struct Stats {
     /// Commands of failing-over (Sentinel-managed) shards that waited for another connection
     /// attempt instead of failing with the connect error.
     pub failover_waits: u64,
+    /// Replica connections given up because the replica lagged or stopped following its
+    /// primary (module `replica`).
+    pub replicas_skipped: u64,
 }

@@ -53,6 +53,10 @@ pub(crate) struct Shard {
     pub(crate) replica_failures: u32,
     pub(crate) replica_next: Instant,
     pub(crate) replica_error: Option<Error>,
+    /// A lag check is outstanding on the replica connection.
+    pub(crate) lag_check: bool,
+    /// The primary's replication offset at its last `ROLE` heartbeat.
+    pub(crate) primary_offset: Option<i64>,
     /// Consecutive failed connection attempts (connect or handshake); while non-zero and no
     /// connection is in progress, requests fail fast with `last_error`.
     pub(crate) connect_failures: u32,
@@ -90,6 +94,8 @@ impl Shard {
             replica_failures: 0,
             replica_next: now,
             replica_error: None,
+            lag_check: false,
+            primary_offset: None,
             connect_failures: 0,
             next_connect: now,
             last_error: None,

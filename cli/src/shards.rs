@@ -52,7 +52,7 @@ pub(crate) fn run(global: &Global) -> Result<ExitCode, String> {
                     Ok((primary, replicas)) => {
                         let p = primary.to_string();
                         (
-                            format!("primary {p} ({})", redact_addr(addr)),
+                            format!("primary {p} ({master}, {} Sentinels)", sentinels.len()),
                             Ok(p),
                             replicas,
                         )

@@ -926,6 +926,7 @@ fn sentinel_shards_on_the_command_line() {
         .join(",");
     assert_eq!(spec.matches("redis-sentinel://").count(), 2, "{spec}");
     let out = ok(&run(&["--shards", &spec, "shards"]));
+    eprintln!("{out}");
     for (i, [p, r]) in sh.data.iter().enumerate() {
         let primary = out
             .lines()
@@ -953,6 +954,7 @@ fn sentinel_shards_on_the_command_line() {
 fn demo_sentinel_follows_a_failover() {
     let out = run(&["demo", "--sentinel", "--keys", "1000", "--rate", "2000"]);
     let stdout = ok(&out);
+    eprintln!("{stdout}");
     for needle in [
         "3 Sentinels",
         "killed shard1's primary (SIGKILL)",

@@ -199,9 +199,17 @@ fn to_value(r: Reply) -> Value {
     }
 }
 
-/// Probes the server at `addr` (`host:port`) with the credentials of `url`.
-fn probe(addr: &str, url: &ShardSpec, global: &Global) -> Result<Probe, String> {
-    // A URL's own user, password and db win over the global ones, as in the ring.
+/// A plain connection to the server at `addr`, authenticated and on the right db: a
+/// `redis://` URL's own user, password and db win over the global ones, as in the ring.
+pub(crate) fn raw_connect(addr: &str, global: &Global) -> Result<RawConn, String> {
+    let url = ShardSpec::parse("probe", addr).map_err(|e| e.to_string())?;
+    raw_connect_to(&url.endpoint.to_string(), &url, global)
+}
+
+/// A plain connection to `addr` (`host:port`) with the user, password and db of `url` (the
+/// global ones where it names none): a Sentinel shard's primary or replica takes the
+/// credentials of the shard's URL.
+fn raw_connect_to(addr: &str, url: &ShardSpec, global: &Global) -> Result<RawConn, String> {
     let user = url.username.as_ref().or(global.user.as_ref());
     let password = url.password.as_ref().or(global.password.as_ref());
     let db = url.db.unwrap_or(global.db);
@@ -228,6 +236,16 @@ fn probe(addr: &str, url: &ShardSpec, global: &Global) -> Result<Probe, String> 
                 .map_err(|e| e.to_string())?,
         )?;
     }
+    Ok(conn)
+}
+
+/// Probes the server at `addr` (`host:port`) with the credentials of `url`.
+fn probe(addr: &str, url: &ShardSpec, global: &Global) -> Result<Probe, String> {
+    let mut conn = raw_connect_to(addr, url, global)?;
+    let check = |r: Reply| match r {
+        Reply::Error(e) => Err(e),
+        other => Ok(other),
+    };
     let t0 = Instant::now();
     check(conn.command(&["PING"]).map_err(|e| e.to_string())?)?;
     let ping = t0.elapsed();

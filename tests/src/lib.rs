@@ -12,6 +12,7 @@
 //! * [`proxy`]: a TCP proxy that forwards a command, withholds its reply and closes the
 //!   connection (a command that ran, whose caller never heard back).
 //! * [`tls`]: certificates made at test time, and the suite's TLS mode.
+//! * [`instrumentation`]: the `tracing`/`metrics` checks every driver runs with those features.
 //! * [`mini_driver`]: the smallest blocking driver loop of `RingCore`, for the core's
 //!   real-Redis tests.
 //!
@@ -20,6 +21,7 @@
 pub mod fuzz_checks;
 pub mod harness;
 pub mod hostile;
+pub mod instrumentation;
 pub mod mini_driver;
 pub mod proxy;
 pub mod scenarios;

@@ -19,7 +19,7 @@ use redis_ring_core::config::Endpoint;
 use redis_ring_core::error::NetError;
 use redis_ring_core::resp::{Decoder, Limits, Status, Value};
 
-use crate::net::{connect_one_with_handle, net_error, open, secure};
+use crate::net::{connect_one_with_handle, net_error, open, secure, Resolver};
 use crate::runtime::Runtime;
 use crate::tls::TlsSetup;
 use crate::transport::Transport;
@@ -40,6 +40,7 @@ pub(crate) async fn connect_primary<R: Runtime>(
     sentinels: Vec<Endpoint>,
     master: String,
     tls: Option<TlsSetup>,
+    resolver: Resolver,
 ) -> Result<Transport, NetError> {
     let shard = watch::shard(&sentinels, &master);
     let mut last = NetError::Resolve;
@@ -47,7 +48,7 @@ pub(crate) async fn connect_primary<R: Runtime>(
     // The announced address first: a Sentinel that has not yet learnt of a failover still
     // names the old primary, which may stay a writable master for seconds.
     if let Some(primary) = shard.announced() {
-        match connect_checked(&rt, &primary, tls.clone()).await {
+        match connect_checked(&rt, &primary, tls.clone(), &resolver).await {
             Ok((t, handle)) => return Ok(shard.watch(t, handle, primary)),
             Err(e) => {
                 // Stale (a later switch was missed): forget it, ask the Sentinels.
@@ -59,7 +60,7 @@ pub(crate) async fn connect_primary<R: Runtime>(
     }
     let query = master_addr_request(&master);
     for sentinel in sentinels {
-        let Ok(sock) = open(&rt, sentinel).await else {
+        let Ok(sock) = open(&rt, sentinel, resolver.clone()).await else {
             continue;
         };
         let mut t = Transport::plain(sock);
@@ -73,7 +74,7 @@ pub(crate) async fn connect_primary<R: Runtime>(
         if tried.contains(&primary) {
             continue;
         }
-        match connect_checked(&rt, &primary, tls.clone()).await {
+        match connect_checked(&rt, &primary, tls.clone(), &resolver).await {
             Ok((t, handle)) => return Ok(shard.watch(t, handle, primary)),
             Err(e) => {
                 last = e;
@@ -97,12 +98,13 @@ pub(crate) async fn connect_replica<R: Runtime>(
     sentinels: Vec<Endpoint>,
     master: String,
     tls: Option<TlsSetup>,
+    resolver: Resolver,
 ) -> Result<Transport, NetError> {
     let query = replicas_request(&master);
     let mut last = NetError::Resolve;
     let mut tried: Vec<Endpoint> = Vec::new();
     for sentinel in sentinels {
-        let Ok(sock) = open(&rt, sentinel).await else {
+        let Ok(sock) = open(&rt, sentinel, resolver.clone()).await else {
             continue;
         };
         let mut t = Transport::plain(sock);
@@ -119,7 +121,7 @@ pub(crate) async fn connect_replica<R: Runtime>(
                 continue;
             };
             let host = host.clone();
-            let sock = match open(&rt, replica).await {
+            let sock = match open(&rt, replica, resolver.clone()).await {
                 Ok(s) => s,
                 Err(e) => {
                     last = e;
@@ -149,6 +151,7 @@ async fn connect_checked<R: Runtime>(
     rt: &R,
     primary: &Endpoint,
     tls: Option<TlsSetup>,
+    resolver: &Resolver,
 ) -> Result<(Transport, Option<socket2::Socket>), NetError> {
     let Endpoint::Tcp { host, port } = primary else {
         return Err(NetError::Resolve);
@@ -160,7 +163,7 @@ async fn connect_checked<R: Runtime>(
                 .map_err(|e| net_error(&e))?;
             (s, Some(h))
         }
-        Err(_) => (open(rt, primary.clone()).await?, None),
+        Err(_) => (open(rt, primary.clone(), resolver.clone()).await?, None),
     };
     let mut t = secure(sock, host, tls).await?;
     let role = request(&mut t, ROLE_REQUEST).await?;

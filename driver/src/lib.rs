@@ -39,6 +39,7 @@
 //! |---|---|
 //! | `runtime` | [`Runtime`], [`AsyncSocket`], [`AsyncTimer`]: what a runtime provides |
 //! | `net` | address forms, resolution, non-blocking connect, [`net_error`] |
+//! | `sentinel` | Sentinel-managed shards: connecting the primary (announced address, then each Sentinel; `ROLE` checked) or a replica for reads; one `+switch-master` watcher per shard |
 //! | `transport` | a connection's byte stream: the socket, or rustls over it |
 //! | `tls` | TLS settings → rustls client configuration, the handshake, TLS errors |
 //! | `state` | the shared state: core, transports, reply slots, sinks, batched wake-ups |
@@ -72,6 +73,7 @@ mod request;
 mod ring;
 mod runtime;
 mod scan;
+mod sentinel;
 mod shard;
 mod state;
 mod stats;

@@ -28,4 +28,4 @@ pub mod scenarios;
 pub mod sim;
 pub mod tls;
 
-pub use harness::{RedisServer, ServerOptions, Shards};
+pub use harness::{RedisServer, SentinelShards, ServerOptions, Shards};

@@ -44,7 +44,7 @@ pub trait AsyncRuntime: 'static {
     /// The driver's name (and flavour), for messages.
     const DRIVER: &'static str;
 
-    /// Builds the ring from `builder` (shards, config and seed already set) as an
+    /// Builds the ring from `builder` (shards, config, seed, resolver already set) as an
     /// application on this runtime would: runtime options, entering the runtime.
     ///
     /// # Errors
@@ -80,15 +80,6 @@ impl<R: AsyncRuntime> AsyncRing<R> {
             ring,
             runtime: PhantomData,
         }
-    }
-
-    fn build_with(shards: &[(String, String)], config: Config) -> Result<Self, BuildError> {
-        let seed = config.seed;
-        let builder = Ring::<R::Rt>::builder()
-            .config(config)
-            .seed(seed)
-            .shards(shards.iter().cloned());
-        Ok(Self::new(R::build(builder)?))
     }
 
     /// Awaits `fut` from the test thread.
@@ -130,7 +121,7 @@ impl<R: AsyncRuntime> RingUnderTest for AsyncRing<R> {
     const DRIVER: &'static str = R::DRIVER;
 
     fn build(spec: &RingSpec) -> Result<Self, BuildError> {
-        Self::build_with(&spec.shards, spec.config.clone())
+        Ok(Self::new(R::build(spec.configure(Ring::builder()))?))
     }
 
     fn cmd(&self, cmd: Cmd) -> Result<Value, Error> {
@@ -273,7 +264,12 @@ impl<R: AsyncRuntime> Client for AsyncRing<R> {
     const DRIVER: &'static str = R::DRIVER;
 
     fn build(shards: &[(String, String)], config: Config) -> Self {
-        Self::build_with(shards, config).expect("build the ring")
+        let seed = config.seed;
+        let builder = Ring::builder()
+            .config(config)
+            .seed(seed)
+            .shards(shards.iter().cloned());
+        Self::new(R::build(builder).expect("build the ring"))
     }
 
     fn cmd(&self, cmd: Cmd) -> Result<Value, Error> {

@@ -14,6 +14,7 @@
 //! * [`tls`]: certificates made at test time, and the suite's TLS mode.
 //! * [`async_adapter`]: the one adapter of every async driver (`Ring<Rt>` over any runtime)
 //!   to both suites; a driver's tests only describe their runtime ([`async_adapter::AsyncRuntime`]).
+//! * [`instrumentation`]: the `tracing`/`metrics` checks every driver runs with those features.
 //! * [`mini_driver`]: the smallest blocking driver loop of `RingCore`, for the core's
 //!   real-Redis tests.
 //!
@@ -23,6 +24,7 @@ pub mod async_adapter;
 pub mod fuzz_checks;
 pub mod harness;
 pub mod hostile;
+pub mod instrumentation;
 pub mod mini_driver;
 pub mod proxy;
 pub mod scenarios;

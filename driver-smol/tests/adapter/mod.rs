@@ -1,5 +1,6 @@
 //! smol as the shared async adapter (`redis_ring_tests::async_adapter`) needs it, used by
-//! `tests/scenarios.rs`, `tests/scenarios_driver_thread.rs` and `tests/hostile.rs`.
+//! `tests/scenarios.rs`, `tests/scenarios_driver_thread.rs`, `tests/hostile.rs` and
+//! `tests/instrumentation.rs`.
 //!
 //! Blocking-style calls are `smol::block_on`; concurrent loads run as tasks of a
 //! `LocalExecutor` on the test thread.

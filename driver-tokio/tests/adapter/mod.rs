@@ -1,6 +1,7 @@
 //! tokio as the shared async adapter (`redis_ring_tests::async_adapter`) needs it, used by
 //! `tests/scenarios.rs` (multi-thread runtime), `tests/scenarios_current_thread.rs`
-//! (`current_thread` runtime) and `tests/hostile.rs` (multi-thread).
+//! (`current_thread` runtime), `tests/hostile.rs` and `tests/instrumentation.rs`
+//! (multi-thread).
 //!
 //! Each blocking-style call is a `Handle::block_on` on the test thread, while the ring's
 //! driver task runs on the runtime's own thread(s): a process-wide runtime per flavour, so

@@ -37,7 +37,7 @@
 //!
 //! | module | concern |
 //! |---|---|
-//! | `runtime` | [`Runtime`], [`AsyncSocket`], [`AsyncTimer`]: what a runtime provides |
+//! | `runtime` | [`Runtime`], [`AsyncSocket`], [`AsyncTimer`]: what a runtime provides; [`TakeError`] |
 //! | `net` | address forms, resolution, non-blocking connect, [`net_error`] |
 //! | `sentinel` | Sentinel-managed shards: connecting the primary (announced address, then each Sentinel; `ROLE` checked) or a replica for reads; one `+switch-master` watcher per shard |
 //! | `transport` | a connection's byte stream: the socket, or rustls over it |
@@ -88,7 +88,7 @@ pub use pipeline::Pipeline;
 pub use pubsub::{Message, Subscription, SUBSCRIPTION_CAPACITY};
 pub use pump::driver_tasks;
 pub use ring::Ring;
-pub use runtime::{AsyncSocket, AsyncTimer, BoxFuture, Runtime};
+pub use runtime::{AsyncSocket, AsyncTimer, BoxFuture, Runtime, TakeError};
 pub use scan::{Scan, ScanStream};
 pub use shard::Shard;
 pub use stats::{ErrorCounts, ErrorKind, IoStats, LatencyHistogram, ShardCounters, ShardStats};

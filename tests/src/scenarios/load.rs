@@ -52,8 +52,11 @@ pub fn ten_thousand_tasks<R: RingUnderTest>() {
     let _g = guard(true);
     let shards = Shards::start(3).unwrap();
     let mut s = spec(&shards);
-    // The point is concurrency, not latency: allow a slow CI machine its time.
+    // The point is concurrency, not latency: allow a slow CI machine its time, heartbeats
+    // included (they queue behind thousands of commands: at 100 ms, all three shards were
+    // marked down at load 15 and the last tasks got AllShardsDown).
     s.config.command_timeout = Duration::from_secs(10);
+    s.config.heartbeat_timeout = Duration::from_secs(5);
     let ring: R = build(&s);
     let job = SetGet {
         ok: AtomicU64::new(0),

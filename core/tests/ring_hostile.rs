@@ -117,7 +117,9 @@ fn a_string_over_the_cap_inside_an_array_fails_alone_and_keeps_the_connection() 
     let mut config = Config::default();
     config.max_reply_len = 1000;
     let (mut rig, conn) = hung_rig(config);
-    let id = rig.submit(Cmd::new("MGET").arg("a").arg("big").arg("c")).unwrap();
+    let id = rig
+        .submit(Cmd::new("MGET").arg("a").arg("big").arg("c"))
+        .unwrap();
     let next = rig.submit(get("k2")).unwrap();
     feed(&mut rig, conn, b"*3\r\n$1\r\na\r\n$100000\r\n");
     match rig.reply(id) {
@@ -152,7 +154,9 @@ fn an_array_adding_up_past_the_cap_fails_alone_once_the_cap_is_reached() {
     let mut config = Config::default();
     config.max_reply_len = 1000;
     let (mut rig, conn) = hung_rig(config);
-    let id = rig.submit(Cmd::new("LRANGE").arg("l").arg(0).arg(-1)).unwrap();
+    let id = rig
+        .submit(Cmd::new("LRANGE").arg("l").arg(0).arg(-1))
+        .unwrap();
     let next = rig.submit(get("k2")).unwrap();
     feed(&mut rig, conn, b"*500\r\n");
     let mut sent = 7;
@@ -163,7 +167,13 @@ fn an_array_adding_up_past_the_cap_fails_alone_once_the_cap_is_reached() {
         feed(&mut rig, conn, b"$3\r\nabc\r\n");
     }
     match rig.reply(id) {
-        Some(Err(e @ Error::ReplyTooLarge { limit: 1000, announced, .. })) => {
+        Some(Err(
+            e @ Error::ReplyTooLarge {
+                limit: 1000,
+                announced,
+                ..
+            },
+        )) => {
             assert!((1001..=1009).contains(announced), "{e}");
             assert!(e.to_string().contains("LRANGE"), "{e}");
         }

@@ -446,7 +446,10 @@ impl<T: Copy> Conn<T> {
                     }
                     let Some(tag) = claimant else {
                         let at = pos + e.offset();
-                        return Err(Failure::Decode(DecodeError::new(at, ErrorKind::ReplyTooLong)));
+                        return Err(Failure::Decode(DecodeError::new(
+                            at,
+                            ErrorKind::ReplyTooLong,
+                        )));
                     };
                     // Fail that request alone and skip the whole reply without buffering it.
                     self.fail_and_skip(tag, announced, f);
@@ -522,9 +525,7 @@ fn announced_len(frame: &[u8], at: usize) -> Option<u64> {
     for (i, &b) in frame.get(at..)?.iter().enumerate() {
         match b {
             b'0'..=b'9' => {
-                len = len
-                    .saturating_mul(10)
-                    .saturating_add(u64::from(b - b'0'));
+                len = len.saturating_mul(10).saturating_add(u64::from(b - b'0'));
             }
             // The decoder validated the digits so far; whatever ends them, the length is known.
             _ if i > 0 => return Some(len),

@@ -287,7 +287,10 @@ fn small_limit_conn(tags: &[u32]) -> Conn<u32> {
 }
 
 /// Feeds `chunks`; what each request got (a value, or `Err(size)` for too large).
-fn feed_chunks(c: &mut Conn<u32>, chunks: &[&[u8]]) -> Result<Vec<(u32, Result<Value, u64>)>, Failure> {
+fn feed_chunks(
+    c: &mut Conn<u32>,
+    chunks: &[&[u8]],
+) -> Result<Vec<(u32, Result<Value, u64>)>, Failure> {
     let mut seen = Vec::new();
     for chunk in chunks {
         c.on_received(chunk, |r| match r {

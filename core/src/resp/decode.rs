@@ -388,7 +388,13 @@ impl Scanner {
                 }
             };
             let children = children(&node, self.pos)?;
-            descend(&mut self.top, &mut self.parents, children, max_depth, self.pos)?;
+            descend(
+                &mut self.top,
+                &mut self.parents,
+                children,
+                max_depth,
+                self.pos,
+            )?;
             self.pos = end;
         }
         Ok(Step::Done(self.pos))
@@ -479,9 +485,7 @@ impl Skipper {
         let mut pos = 0;
         loop {
             if self.string_left > 0 {
-                let n = self
-                    .string_left
-                    .min((data.len() - pos) as u64) as usize;
+                let n = self.string_left.min((data.len() - pos) as u64) as usize;
                 // The payload is anything; its last two bytes must be CRLF.
                 for (left, want) in [(2, b'\r'), (1, b'\n')] {
                     let Some(i) = self.string_left.checked_sub(left) else {
@@ -541,7 +545,13 @@ impl Skipper {
             let used = end - at;
             let max_depth = self.limits.max_depth.min(MAX_DEPTH);
             let node_at = self.walked as usize;
-            descend(&mut self.top, &mut self.parents, children, max_depth, node_at)?;
+            descend(
+                &mut self.top,
+                &mut self.parents,
+                children,
+                max_depth,
+                node_at,
+            )?;
             self.walked += used as u64;
             self.string_left = string;
             if joined {
@@ -564,7 +574,13 @@ fn skip_node(buf: &[u8], pos: usize, limits: &Limits) -> Read<(u64, u64, usize)>
     };
     if matches!(ty, b'$' | b'!' | b'=') {
         let too_big = ErrorKind::BulkTooLong;
-        let (len, end) = done!(length(buf, pos + 1, limits.max_bulk_len, too_big, ty == b'$'));
+        let (len, end) = done!(length(
+            buf,
+            pos + 1,
+            limits.max_bulk_len,
+            too_big,
+            ty == b'$'
+        ));
         let string = match len {
             None => 0,
             Some(n) => n as u64 + 2,
@@ -878,7 +894,11 @@ mod tests {
                 panic!("{frame:?}");
             };
             for step in 1..=wire.len() {
-                assert_eq!(skip_in_pieces(&wire, step), Ok(Some(end)), "{frame:?} by {step}");
+                assert_eq!(
+                    skip_in_pieces(&wire, step),
+                    Ok(Some(end)),
+                    "{frame:?} by {step}"
+                );
             }
             // A frame cut short is never over.
             assert_eq!(skip_in_pieces(&wire[..end - 1], 1), Ok(None), "{frame:?}");

@@ -49,8 +49,8 @@ mod error;
 mod frame;
 mod value;
 
-pub use decode::{decode, Decoder};
 pub(crate) use decode::Skipper;
+pub use decode::{decode, Decoder};
 pub use encode::{
     bulk_len, encode_array_header, encode_bulk, encode_command, encode_command_into, encode_value,
     encode_value_as, encoded_len, BufferTooSmall, Protocol,

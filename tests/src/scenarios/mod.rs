@@ -247,6 +247,7 @@ macro_rules! scenario_tests {
             options::redis_url_addresses,
             options::select_db,
             options::client_setname_visible,
+            options::oversized_element_in_an_array_fails_only_its_request,
             options::unix_socket_and_unresolvable_host,
             faults::all_shards_down_fails_at_once,
             faults::kill_one_shard_under_load,

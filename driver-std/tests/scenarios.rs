@@ -193,6 +193,12 @@ impl RingUnderTest for StdRing {
         }
     }
 
+    fn idempotent(&self) -> Self {
+        StdRing {
+            ring: self.ring.idempotent(),
+        }
+    }
+
     fn close(self) {
         self.ring.close();
     }

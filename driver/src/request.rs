@@ -51,6 +51,15 @@ impl Target {
     }
 }
 
+/// `cmd`, declared idempotent when the handle it was sent through says so
+/// (`Ring::idempotent`); a declaration the caller made on the command itself is kept.
+pub(crate) fn declared(mut cmd: Cmd, idempotent: bool) -> Cmd {
+    if idempotent {
+        cmd.set_idempotent(true);
+    }
+    cmd
+}
+
 /// Submits `cmd` to `target`, registering `waker` for its reply; returns the id and the
 /// reply if it came at once (a command failed fast).
 fn submit_one(

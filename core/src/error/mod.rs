@@ -227,7 +227,8 @@ pub enum Error {
     /// The command was completely written to the shard, then its connection failed (`cause`)
     /// before the reply came: it may have run. The ring did not re-send it, because it is
     /// neither read-only nor declared idempotent
-    /// ([`Cmd::idempotent`](crate::command::Cmd::idempotent)); check before running it again.
+    /// ([`Cmd::idempotent`](crate::command::Cmd::idempotent), or the drivers'
+    /// `Ring::idempotent()` handle); check before running it again.
     /// (go-redis re-sends such a command; this library never does behind the caller's back.)
     MayHaveRun {
         /// The shard's name.

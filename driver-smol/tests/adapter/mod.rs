@@ -203,6 +203,12 @@ impl<const THREAD: bool> RingUnderTest for Smol<THREAD> {
         }
     }
 
+    fn idempotent(&self) -> Self {
+        Smol {
+            ring: self.ring.idempotent(),
+        }
+    }
+
     fn close(self) {
         smol::block_on(self.ring.close());
     }

@@ -251,6 +251,12 @@ impl<const MULTI: bool> RingUnderTest for Tokio<MULTI> {
         }
     }
 
+    fn idempotent(&self) -> Self {
+        Tokio {
+            ring: self.ring.idempotent(),
+        }
+    }
+
     fn close(self) {
         self.on(self.ring.close());
     }

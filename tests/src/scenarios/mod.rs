@@ -212,6 +212,10 @@ pub trait RingUnderTest: Sized + Send + Sync + 'static {
     /// `Ring::clone`: another handle to the same ring.
     fn clone_handle(&self) -> Self;
 
+    /// `Ring::idempotent`: another handle to the same ring through which every command
+    /// (`cmd`, `pipeline`...) is declared idempotent.
+    fn idempotent(&self) -> Self;
+
     /// `Ring::close`, then drop: every connection closed, every background task or thread
     /// finished when this returns. (Dropping the adapter without `close` must simply drop
     /// the driver's handle: the adapter implements no `Drop` of its own.)
@@ -252,6 +256,7 @@ macro_rules! scenario_tests {
             faults::all_shards_down_fails_at_once,
             faults::kill_one_shard_under_load,
             faults::pause_one_shard,
+            faults::only_what_is_declared_idempotent_is_resent,
             policy::fail_fast_kill_one_shard_under_load,
             policy::rejoin_flush_prevents_stale_reads,
             policy::custom_heartbeat_check,

@@ -23,6 +23,10 @@ pub struct ShardStats {
     pub in_flight: usize,
     /// The last error seen on it (connection, handshake or heartbeat).
     pub last_error: Option<Error>,
+    /// Bytes of commands not yet written to its socket (bounded by `Config::queue_limit`).
+    pub queued_bytes: usize,
+    /// Requests waiting for room in its queue (`WhenFull::Wait`; an upper bound).
+    pub parked: usize,
 }
 
 impl From<ShardState> for ShardStats {
@@ -34,6 +38,8 @@ impl From<ShardState> for ShardStats {
             failures: s.failures,
             in_flight: s.pending,
             last_error: s.last_error,
+            queued_bytes: s.queued_bytes,
+            parked: s.parked,
         }
     }
 }

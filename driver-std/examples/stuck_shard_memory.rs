@@ -12,7 +12,8 @@
 //! cpu 0. Printed: the payload the callers hold (400 × 1 MB, whatever the client does), the
 //! resident memory before the load and its peak during the run (`VmHWM`, reset first),
 //! the most bytes queued for the stuck shard, the outcome of the stuck shard's writes, and
-//! the latency of the other shards' writes before and during the pause.
+//! the latency of the other shards' writes before and during the pause, and the bytes the
+//! driver wrote. `CALLERS=50 PAUSE_SECS=0` makes it a plain large-value throughput run.
 #![allow(missing_docs, clippy::print_stdout, clippy::cast_precision_loss)]
 
 use std::process::Command;
@@ -26,10 +27,8 @@ use redis_ring_std::{Cmd, Error, Event, Ring};
 use redis_ring_tests::hostile::{peak_rss_kib, reset_peak_rss, vm_rss_kib};
 use redis_ring_tests::Shards;
 
-const CALLERS: usize = 400;
 const VALUE: usize = 1_000_000;
 const WARM: Duration = Duration::from_secs(2);
-const PAUSE: Duration = Duration::from_secs(4);
 const AFTER: Duration = Duration::from_secs(3);
 
 /// Latencies of the other shards' writes, per phase.
@@ -47,7 +46,18 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
     v[((v.len() - 1) as f64 * p) as usize]
 }
 
+/// `name` from the environment, or `default`.
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn main() {
+    // CALLERS=50 PAUSE_SECS=0: a plain large-value throughput run (for profiling).
+    let callers_n = env("CALLERS", 400) as usize;
+    let pause = Duration::from_secs(env("PAUSE_SECS", 4));
     let unbounded = std::env::args().nth(1).as_deref() == Some("unbounded");
     let shards = Shards::start(3).expect("start redis-servers");
     for s in shards.servers() {
@@ -83,6 +93,7 @@ fn main() {
     let events = ring.events();
     let rss_before = vm_rss_kib().unwrap_or(0);
     let peak_known = reset_peak_rss();
+    let started = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
     let paused = Arc::new(AtomicBool::new(false));
     let lat = Arc::new(Mutex::new(Latencies::default()));
@@ -91,7 +102,7 @@ fn main() {
         Arc::new(Mutex::new(Vec::new())),
     );
     let other_errors = Arc::new(Mutex::new(Vec::new()));
-    let callers: Vec<_> = (0..CALLERS)
+    let callers: Vec<_> = (0..callers_n)
         .map(|i| {
             let (ring, keys) = (ring.clone(), keys[i % 3].clone());
             let (value, stop, paused, lat) =
@@ -138,11 +149,13 @@ fn main() {
     };
     watch(Instant::now() + WARM, &mut max_queued);
     let mut shards = shards;
-    shards.server(0).pause().expect("SIGSTOP");
-    paused.store(true, Ordering::Relaxed);
-    watch(Instant::now() + PAUSE, &mut max_queued);
-    paused.store(false, Ordering::Relaxed);
-    shards.server(0).resume().expect("SIGCONT");
+    if !pause.is_zero() {
+        shards.server(0).pause().expect("SIGSTOP");
+        paused.store(true, Ordering::Relaxed);
+        watch(Instant::now() + pause, &mut max_queued);
+        paused.store(false, Ordering::Relaxed);
+        shards.server(0).resume().expect("SIGCONT");
+    }
     watch(Instant::now() + AFTER, &mut max_queued);
     stop.store(true, Ordering::Relaxed);
     for c in callers {
@@ -153,6 +166,8 @@ fn main() {
     } else {
         vm_rss_kib().unwrap_or(0)
     };
+    let ring_bytes_written = ring.io_stats().bytes_written;
+    let run_secs = started.elapsed().as_secs_f64();
     let mut went_down = Vec::new();
     while let Some(e) = events.try_recv() {
         if matches!(e, Event::ShardDown { .. } | Event::ShardUp { .. }) {
@@ -184,8 +199,8 @@ fn main() {
         }
     );
     println!(
-        "{CALLERS} callers × {VALUE} B values = {:.0} MiB held by the callers' commands",
-        (CALLERS * VALUE) as f64 / (1 << 20) as f64
+        "{callers_n} callers × {VALUE} B values = {:.0} MiB held by the callers' commands",
+        (callers_n * VALUE) as f64 / (1 << 20) as f64
     );
     println!(
         "RSS before the load {:.0} MiB; peak during the run {:.0} MiB (+{:.0} MiB){}",
@@ -197,6 +212,13 @@ fn main() {
         } else {
             " (VmRSS at the end: VmHWM could not be reset)"
         }
+    );
+    let written = ring_bytes_written;
+    println!(
+        "written: {:.0} MiB in {:.1} s ({:.0} MiB/s)",
+        written as f64 / (1 << 20) as f64,
+        run_secs,
+        written as f64 / (1 << 20) as f64 / run_secs
     );
     println!("shard events: {went_down:?}");
     println!(

@@ -286,11 +286,11 @@ fn small_limit_conn(tags: &[u32]) -> Conn<u32> {
     c
 }
 
-/// Feeds `chunks`; what each request got (a value, or `Err(size)` for too large).
-fn feed_chunks(
-    c: &mut Conn<u32>,
-    chunks: &[&[u8]],
-) -> Result<Vec<(u32, Result<Value, u64>)>, Failure> {
+/// What one request got: a value, or `Err(size)` for a reply too large.
+type Outcome = (u32, Result<Value, u64>);
+
+/// Feeds `chunks`; what each request got.
+fn feed_chunks(c: &mut Conn<u32>, chunks: &[&[u8]]) -> Result<Vec<Outcome>, Failure> {
     let mut seen = Vec::new();
     for chunk in chunks {
         c.on_received(chunk, |r| match r {

@@ -371,9 +371,10 @@ impl<T: Copy> Conn<T> {
     }
 
     /// The request the frame starting `frame` answers, when there is one: only those can
-    /// fail alone.
+    /// fail alone. Never on a pub/sub connection: there a frame may be a message (RESP2
+    /// sends them as plain arrays), which must not be skipped silently.
     fn claimant(&self, frame: &[u8]) -> Option<T> {
-        if self.state != State::Ready || frame.first() == Some(&b'>') {
+        if self.state != State::Ready || self.pubsub || frame.first() == Some(&b'>') {
             return None;
         }
         match self.fifo.front() {

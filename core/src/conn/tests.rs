@@ -380,3 +380,15 @@ fn a_broken_skipped_reply_drops_the_connection() {
         Err(Failure::Decode(e)) if e.kind() == ErrorKind::ExpectedCrlf
     ));
 }
+
+#[test]
+fn on_a_pubsub_connection_a_frame_over_the_limit_drops_the_connection() {
+    // A RESP2 message is a plain array: never taken for a request's reply and skipped.
+    let mut c = small_limit_conn(&[1]);
+    c.pubsub = true;
+    let err = feed_chunks(&mut c, &[b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$100\r\n"]).unwrap_err();
+    assert!(
+        matches!(&err, Failure::Decode(e) if e.kind() == ErrorKind::ReplyTooLong),
+        "{err:?}"
+    );
+}

@@ -318,6 +318,10 @@ impl RedisServer {
             file("ca.crt"),
             "--tls-auth-clients".into(),
             tls.auth_clients.into(),
+            // MIGRATE (the ring's migration window) connects to the target's TLS port:
+            // server-to-server connections must speak TLS too.
+            "--tls-cluster".into(),
+            "yes".into(),
         ]
     }
 

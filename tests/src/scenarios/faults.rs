@@ -442,6 +442,9 @@ pub fn only_what_is_declared_idempotent_is_resent<R: RingUnderTest>() {
         let proxy = CutProxy::start(server.socket_addr(), b"INCR", 1).unwrap();
         let mut s = spec(&shards);
         s.shards = vec![("s1".to_string(), proxy.addr())];
+        // The proxy must read the command to cut after it: plaintext, also in the suite's
+        // TLS mode (it forwards to the server's plaintext port).
+        s.config.tls = None;
         let ring: R = build(&s);
         (proxy, ring)
     };

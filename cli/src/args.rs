@@ -13,11 +13,14 @@ use crate::shard_list::{parse_hash_tag, parse_placement, ShardList};
 const EXAMPLES: &str = "\
 Examples:
   redis-ring demo                                   3 temporary shards, kill one, watch the ring heal
+  redis-ring demo --sentinel                        Sentinel shards: kill a primary, watch the failover
   redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 set foo bar
   redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 mget foo bar baz
   redis-ring --shards a,b,c locate user:1 user:2    offline: names are enough
   redis-ring --shards a,b,c locate --diff a,b,c,d   how many keys would move
   redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 shards
+  redis-ring --shards a=redis-sentinel://h1:26379,h2:26379/ma,b=redis-sentinel://h1:26379,h2:26379/mb shards
+  redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 top   live per-shard view, Ctrl-C ends
   redis-ring --tls --cacert ca.crt --shards a=cache-1:6380,b=cache-2:6380 get foo
   redis-ring --cacert ca.crt --shards a=rediss://cache-1:6380,b=127.0.0.1:7001 get foo
   redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 bench --duration 10s --json
@@ -56,8 +59,10 @@ pub(crate) struct Cli {
 #[derive(Debug, Args)]
 pub(crate) struct Global {
     /// The shards: NAME=HOST:PORT[,NAME=HOST:PORT...] (a redis:// URL may stand for
-    /// HOST:PORT; HOST:PORT:WEIGHT gives a weight, as twemproxy writes it). Names are what
-    /// placement hashes; `locate` needs names only: a,b,c (or a:2,b,c with weights)
+    /// HOST:PORT; HOST:PORT:WEIGHT gives a weight, as twemproxy writes it;
+    /// NAME=redis-sentinel://H:P,H:P/MASTER a Sentinel-managed shard, whose commas separate
+    /// Sentinels until one followed by NAME=). Names are what placement hashes; `locate`
+    /// needs names only: a,b,c (or a:2,b,c with weights)
     #[arg(
         long,
         global = true,
@@ -197,6 +202,10 @@ pub(crate) enum Command {
     Bench(BenchArgs),
     /// Live status of each shard: up/down, address, PING latency, DBSIZE, memory
     Shards,
+    /// A live per-shard view refreshed every second until Ctrl-C or --duration: state and
+    /// for how long, server ops/s and errors/s, p50/p99 through the ring, in-flight,
+    /// reconnects, keys, memory
+    Top(TopArgs),
     /// Move every key whose owner changes from the ring of --shards to the ring of --to
     /// (MIGRATE: value and TTL, never over a newer value), while applications use the new
     /// ring with a migration window open
@@ -220,6 +229,11 @@ pub(crate) struct DemoArgs {
     /// Plain line-by-line output even on a terminal
     #[arg(long)]
     pub(crate) plain: bool,
+
+    /// Sentinel-managed shards instead: 2 shards (a primary and a replica each) and 3
+    /// Sentinels; kill a primary mid-load and watch the ring follow the failover
+    #[arg(long)]
+    pub(crate) sentinel: bool,
 }
 
 /// `redis-ring migrate`
@@ -266,6 +280,22 @@ pub(crate) struct LocateArgs {
     /// Keys to locate (else read one per line from stdin)
     #[arg(value_name = "KEY", trailing_var_arg = true)]
     pub(crate) keys: Vec<String>,
+}
+
+/// `redis-ring top`
+#[derive(Debug, Args)]
+pub(crate) struct TopArgs {
+    /// Stop after this long (default: until Ctrl-C)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) duration: Option<Duration>,
+
+    /// Time between refreshes
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub(crate) interval: Duration,
+
+    /// One JSON object per refresh on stdout (one line each) instead of the table
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// How bench callers issue commands.

@@ -37,8 +37,9 @@
 //!
 //! | module | concern |
 //! |---|---|
-//! | `runtime` | [`Runtime`], [`AsyncSocket`], [`AsyncTimer`]: what a runtime provides |
+//! | `runtime` | [`Runtime`], [`AsyncSocket`], [`AsyncTimer`]: what a runtime provides; [`TakeError`] |
 //! | `net` | address forms, resolution, non-blocking connect, [`net_error`] |
+//! | `sentinel` | Sentinel-managed shards: connecting the primary (announced address, then each Sentinel; `ROLE` checked) or a replica for reads; one `+switch-master` watcher per shard |
 //! | `transport` | a connection's byte stream: the socket, or rustls over it |
 //! | `tls` | TLS settings → rustls client configuration, the handshake, TLS errors |
 //! | `state` | the shared state: core, transports, reply slots, sinks, batched wake-ups |
@@ -46,8 +47,17 @@
 //! | `request` | request futures (one, or a gathered group), targets |
 //! | `ring`, `pipeline`, `shard`, `scan`, `transaction`, `pubsub`, `events` | the async API |
 //! | `builder` | [`RingBuilder`], [`BuildError`], seeds |
-//! | `convert`, `stats` | reply conversion errors; [`IoStats`], [`ShardStats`] |
+//! | `convert`, `stats` | reply conversion errors; [`IoStats`], [`ShardStats`] (+ [`ShardCounters`], [`LatencyHistogram`]) |
+//! | [`observe`] | the `tracing` and `metrics` features: spans, metrics, their names |
 //! | `blocking` | the blocking API over the same calls |
+//!
+//! # Features
+//!
+//! Both off by default; every driver crate forwards them under the same names.
+//! * `tracing`: one `DEBUG` span per command (or batch) with OpenTelemetry database
+//!   semantic-convention fields, shard events at `INFO` / `WARN` ([`observe`]).
+//! * `metrics`: `db.client.operation.duration` and shard, connection and in-flight gauges
+//!   through the `metrics` facade ([`observe`]).
 #![forbid(unsafe_code)]
 
 pub mod blocking;
@@ -55,6 +65,7 @@ mod builder;
 mod convert;
 mod events;
 mod net;
+pub mod observe;
 mod pipeline;
 mod pubsub;
 mod pump;
@@ -62,6 +73,7 @@ mod request;
 mod ring;
 mod runtime;
 mod scan;
+mod sentinel;
 mod shard;
 mod state;
 mod stats;
@@ -76,10 +88,10 @@ pub use pipeline::Pipeline;
 pub use pubsub::{Message, Subscription, SUBSCRIPTION_CAPACITY};
 pub use pump::driver_tasks;
 pub use ring::Ring;
-pub use runtime::{AsyncSocket, AsyncTimer, BoxFuture, Runtime};
+pub use runtime::{AsyncSocket, AsyncTimer, BoxFuture, Runtime, TakeError};
 pub use scan::{Scan, ScanStream};
 pub use shard::Shard;
-pub use stats::{IoStats, ShardStats};
+pub use stats::{ErrorCounts, ErrorKind, IoStats, LatencyHistogram, ShardCounters, ShardStats};
 pub use tls::TlsSettings;
 pub use transaction::{Tx, TRANSACTION_ATTEMPTS};
 

@@ -1,7 +1,8 @@
 //! Opening the connections the core asks for, for every runtime alike: the core's typed
 //! [`Endpoint`] (TCP host and port, IPv6 literals included, or a Unix socket path; parsed
 //! once, in the core), host-name resolution (off the driver, every address tried in turn),
-//! non-blocking connect, and the one mapping of the platform's I/O errors onto the core's
+//! non-blocking connect, Sentinel-managed primaries (resolved in `sentinel`), and the one
+//! mapping of the platform's I/O errors onto the core's
 //! [`NetError`].
 
 use std::future::Future;
@@ -17,6 +18,40 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use crate::runtime::{AsyncSocket, Runtime};
 use crate::tls::{handshake, TlsSetup};
 use crate::transport::Transport;
+
+/// How host names become addresses: the system resolver (`ToSocketAddrs`), or the function
+/// given to [`RingBuilder::resolver`](crate::RingBuilder::resolver). Called on a
+/// short-lived thread of its own, so it may block.
+#[derive(Clone, Default)]
+pub(crate) struct Resolver(Option<Arc<ResolveFn>>);
+
+/// A resolver function: `(host, port)` to the addresses to try, in order.
+pub(crate) type ResolveFn = dyn Fn(&str, u16) -> io::Result<Vec<SocketAddr>> + Send + Sync;
+
+impl Resolver {
+    /// The addresses of `host:port`, in the order to try them.
+    fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+        match &self.0 {
+            Some(f) => f(host, port),
+            None => (host, port).to_socket_addrs().map(Iterator::collect),
+        }
+    }
+
+    /// A resolver calling `f`.
+    pub(crate) fn new(f: Arc<ResolveFn>) -> Resolver {
+        Resolver(Some(f))
+    }
+}
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Resolver(custom)"
+        } else {
+            "Resolver(system)"
+        })
+    }
+}
 
 /// The core's name for what a socket reported (the table on `NetError`'s docs). A Unix
 /// socket path with nothing behind it (`NotFound`) is a refusal, like a closed TCP port.
@@ -44,17 +79,39 @@ pub(crate) async fn connect<R: Runtime>(
     rt: R,
     endpoint: Endpoint,
     tls: Option<Result<TlsSetup, NetError>>,
+    replica: bool,
+    resolver: Resolver,
 ) -> Result<Transport, NetError> {
     let tls = tls.transpose()?;
+    match endpoint {
+        Endpoint::Sentinel { sentinels, master } if replica => {
+            return crate::sentinel::connect_replica(rt, sentinels, master, tls, resolver).await;
+        }
+        Endpoint::Sentinel { sentinels, master } => {
+            return crate::sentinel::connect_primary(rt, sentinels, master, tls, resolver).await;
+        }
+        // Replicas are known only through Sentinels.
+        _ if replica => return Err(NetError::Resolve),
+        _ => {}
+    }
     let host = match &endpoint {
         Endpoint::Tcp { host, .. } => host.clone(),
         _ => "localhost".to_owned(),
     };
-    let mut sock = open(&rt, endpoint).await?;
+    let sock = open(&rt, endpoint, resolver).await?;
+    secure(sock, &host, tls).await
+}
+
+/// The transport over an open socket: plain, or TLS (handshake done) for `host`.
+pub(crate) async fn secure(
+    mut sock: Box<dyn AsyncSocket>,
+    host: &str,
+    tls: Option<TlsSetup>,
+) -> Result<Transport, NetError> {
     match tls {
         None => Ok(Transport::plain(sock)),
         Some(setup) => {
-            let mut conn = setup.start(&host)?;
+            let mut conn = setup.start(host)?;
             handshake(&mut *sock, &mut conn).await?;
             Ok(Transport::tls(sock, conn))
         }
@@ -63,7 +120,11 @@ pub(crate) async fn connect<R: Runtime>(
 
 /// Opens the socket: a Unix path, or each address a host resolves to in turn until one
 /// accepts.
-async fn open<R: Runtime>(rt: &R, endpoint: Endpoint) -> Result<Box<dyn AsyncSocket>, NetError> {
+pub(crate) async fn open<R: Runtime>(
+    rt: &R,
+    endpoint: Endpoint,
+    resolver: Resolver,
+) -> Result<Box<dyn AsyncSocket>, NetError> {
     let (host, port) = match endpoint {
         Endpoint::Tcp { host, port } => (host, port),
         #[cfg(unix)]
@@ -79,7 +140,7 @@ async fn open<R: Runtime>(rt: &R, endpoint: Endpoint) -> Result<Box<dyn AsyncSoc
     };
     let addrs = match host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => resolve(host, port).await?,
+        Err(_) => resolve(resolver, host, port).await?,
     };
     open_any(rt, addrs).await
 }
@@ -102,6 +163,15 @@ async fn open_any<R: Runtime>(
 
 /// One non-blocking TCP connect (`TCP_NODELAY`: the pump batches writes itself).
 async fn connect_one<R: Runtime>(rt: &R, sa: SocketAddr) -> io::Result<Box<dyn AsyncSocket>> {
+    connect_one_with_handle(rt, sa).await.map(|(sock, _)| sock)
+}
+
+/// [`connect_one`], also returning a second handle on the socket (a duplicated descriptor:
+/// `shutdown` through it ends the connection the pump reads).
+pub(crate) async fn connect_one_with_handle<R: Runtime>(
+    rt: &R,
+    sa: SocketAddr,
+) -> io::Result<(Box<dyn AsyncSocket>, Socket)> {
     let socket = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_nonblocking(true)?;
     socket.set_tcp_nodelay(true)?;
@@ -110,12 +180,13 @@ async fn connect_one<R: Runtime>(rt: &R, sa: SocketAddr) -> io::Result<Box<dyn A
         Err(e) if in_progress(&e) => {}
         Err(e) => return Err(e),
     }
+    let handle = socket.try_clone()?;
     let mut sock = rt.wrap_tcp(TcpStream::from(socket))?;
     std::future::poll_fn(|cx| sock.poll_writable(cx)).await?;
     if let Some(e) = sock.take_error()? {
         return Err(e);
     }
-    Ok(sock)
+    Ok((sock, handle))
 }
 
 /// Whether a non-blocking `connect` reported "in progress" rather than a failure.
@@ -127,19 +198,16 @@ fn in_progress(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::WouldBlock
 }
 
-/// Resolves `host:port` on a thread of its own (the system resolver blocks); an empty answer
-/// or a failure is [`NetError::Resolve`] ("address could not be resolved").
-async fn resolve(host: String, port: u16) -> Result<Vec<SocketAddr>, NetError> {
+/// Resolves `host:port` with `resolver` on a thread of its own (the system resolver blocks);
+/// an empty answer or a failure is [`NetError::Resolve`] ("address could not be resolved").
+async fn resolve(resolver: Resolver, host: String, port: u16) -> Result<Vec<SocketAddr>, NetError> {
     type Slot = Arc<Mutex<(Option<Vec<SocketAddr>>, Option<Waker>, bool)>>;
     let slot: Slot = Arc::default();
     let theirs = slot.clone();
     let started = std::thread::Builder::new()
         .name("redis-ring-resolve".into())
         .spawn(move || {
-            let found = (host.as_str(), port)
-                .to_socket_addrs()
-                .map(Iterator::collect)
-                .ok();
+            let found = resolver.resolve(&host, port).ok();
             let mut g = theirs.lock().unwrap_or_else(PoisonError::into_inner);
             g.0 = found;
             g.2 = true;

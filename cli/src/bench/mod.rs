@@ -8,6 +8,7 @@
 //! callers until the deadline, hand back one [`Recorder`] per caller. Commands still in
 //! flight at the deadline complete and are counted; `elapsed` runs until the last one.
 
+mod per_shard;
 mod plot;
 mod progress;
 mod recorder;
@@ -98,6 +99,22 @@ pub(crate) struct Measured {
     recorders: Vec<Recorder>,
     end: Instant,
     progress: Progress,
+    /// Per-shard totals and lines from the client's `stats()` (redis-ring only).
+    shards: Vec<per_shard::ShardSummary>,
+    shard_lines: per_shard::ShardLines,
+}
+
+impl Measured {
+    /// Adds the per-shard figures of a redis-ring run.
+    pub(crate) fn with_shards(
+        mut self,
+        shards: Vec<per_shard::ShardSummary>,
+        lines: per_shard::ShardLines,
+    ) -> Measured {
+        self.shards = shards;
+        self.shard_lines = lines;
+        self
+    }
 }
 
 impl Bench {
@@ -148,6 +165,8 @@ impl Bench {
             recorders,
             end: Instant::now(),
             progress,
+            shards: Vec::new(),
+            shard_lines: Vec::new(),
         }
     }
 }
@@ -249,6 +268,7 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
         elapsed: measured.end.duration_since(measured.clock.start),
         recorder: merged,
         events: bench.events.snapshot(),
+        shards: measured.shards,
     };
     if let Some(path) = &args.plot {
         let title = format!(
@@ -268,6 +288,7 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
             report.elapsed.as_secs_f64(),
             report.recorder.buckets(),
             &report.events,
+            &measured.shard_lines,
         )?;
     }
     if args.json {

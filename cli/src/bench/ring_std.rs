@@ -7,6 +7,7 @@ use redis_ring_core::command::Cmd;
 use redis_ring_core::ring::Event;
 use redis_ring_std::Ring;
 
+use super::per_shard::{summarize, Sampler};
 use super::workload::{Request, Workload};
 use super::{Bench, Measured};
 use crate::args::Mode;
@@ -54,6 +55,9 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
     wait_until_up(&ring, bench.conn.timeout.max(Duration::from_secs(2)))?;
     let events = ring.events();
     let (clock, progress) = bench.begin();
+    let before = ring.stats();
+    let sampled = ring.clone();
+    let sampler = Sampler::start(clock.start, move || sampled.stats())?;
     let log = bench.events();
     let forwarder = thread::Builder::new()
         .name("bench-events".into())
@@ -102,7 +106,9 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
             .map(|h| h.join().expect("a bench caller panicked"))
             .collect::<Vec<_>>()
     });
-    let measured = Bench::measured(clock, progress, recorders);
+    let shards = summarize(&before, &ring.stats());
+    let measured =
+        Bench::measured(clock, progress, recorders).with_shards(shards, sampler.finish());
     ring.close(); // ends the event channel, so the forwarder returns
     let _ = forwarder.join();
     Ok(measured)

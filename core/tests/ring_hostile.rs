@@ -4,7 +4,9 @@
 //! * A reply trickling in a byte at a time, or a stream of push frames, is not progress:
 //!   the heartbeat stuck behind it fails, the shard goes down and the connection is dropped
 //!   (it used to wait for ever, as long as bytes kept coming).
-//! * `Config::max_reply_len` bounds what an incomplete reply may make the client buffer.
+//! * `Config::max_reply_len` bounds what an incomplete reply may make the client buffer: a
+//!   reply over it (a string announcing more, at top level or inside an aggregate, or an
+//!   aggregate adding up to more) fails its own request only and is skipped unbuffered.
 #![allow(clippy::field_reassign_with_default)]
 
 mod ring_support;
@@ -109,19 +111,88 @@ fn whole_replies_still_count_as_progress() {
 }
 
 #[test]
-fn the_receive_cap_bounds_an_incomplete_reply() {
+fn a_string_over_the_cap_inside_an_array_fails_alone_and_keeps_the_connection() {
+    // MGET small big small: the big element's header fails the request at once; the rest
+    // of the array goes by unbuffered, the next reply on the connection is read as usual.
+    let mut config = Config::default();
+    config.max_reply_len = 1000;
+    let (mut rig, conn) = hung_rig(config);
+    let id = rig
+        .submit(Cmd::new("MGET").arg("a").arg("big").arg("c"))
+        .unwrap();
+    let next = rig.submit(get("k2")).unwrap();
+    feed(&mut rig, conn, b"*3\r\n$1\r\na\r\n$100000\r\n");
+    match rig.reply(id) {
+        Some(Err(
+            e @ Error::ReplyTooLarge {
+                limit: 1000,
+                announced: 100_000,
+                ..
+            },
+        )) => {
+            assert_eq!(e.shard(), Some("s0"));
+            assert!(e.to_string().contains("MGET"), "{e}");
+        }
+        other => panic!("expected ReplyTooLarge, got {other:?}"),
+    }
+    for _ in 0..333 {
+        feed(&mut rig, conn, &[b'x'; 300]);
+    }
+    let mut tail = vec![b'x'; 100];
+    tail.extend_from_slice(b"\r\n$1\r\nc\r\n$1\r\nv\r\n");
+    feed(&mut rig, conn, &tail);
+    assert_eq!(rig.reply(next), Some(&Ok(Value::Bulk(b"v".to_vec()))));
+    assert!(!rig.closes.contains(&conn));
+    assert!(!went_down(&rig), "{:?}", rig.events);
+    assert_eq!(rig.ring.stats().replies_too_large, 1);
+}
+
+#[test]
+fn an_array_adding_up_past_the_cap_fails_alone_once_the_cap_is_reached() {
+    // Many elements, each under the cap: the request fails when the bytes received of its
+    // reply pass the cap (the size reported is what had arrived), no later.
+    let mut config = Config::default();
+    config.max_reply_len = 1000;
+    let (mut rig, conn) = hung_rig(config);
+    let id = rig
+        .submit(Cmd::new("LRANGE").arg("l").arg(0).arg(-1))
+        .unwrap();
+    let next = rig.submit(get("k2")).unwrap();
+    feed(&mut rig, conn, b"*500\r\n");
+    let mut sent = 7;
+    for _ in 0..500 {
+        if rig.reply(id).is_none() {
+            sent += 9;
+        }
+        feed(&mut rig, conn, b"$3\r\nabc\r\n");
+    }
+    match rig.reply(id) {
+        Some(Err(
+            e @ Error::ReplyTooLarge {
+                limit: 1000,
+                announced,
+                ..
+            },
+        )) => {
+            assert!((1001..=1009).contains(announced), "{e}");
+            assert!(e.to_string().contains("LRANGE"), "{e}");
+        }
+        other => panic!("expected ReplyTooLarge, got {other:?}"),
+    }
+    assert!(sent <= 1000 + 9, "refused only after {sent} bytes");
+    feed(&mut rig, conn, b"$1\r\nv\r\n");
+    assert_eq!(rig.reply(next), Some(&Ok(Value::Bulk(b"v".to_vec()))));
+    assert!(!rig.closes.contains(&conn));
+}
+
+#[test]
+fn a_push_frame_past_the_cap_still_drops_the_connection() {
+    // No request to fail (a subscriber must not lose a message silently).
     let mut config = Config::default();
     config.max_reply_len = 1000;
     let (mut rig, conn) = hung_rig(config);
     let id = rig.submit(get("k")).unwrap();
-    // A valid bulk far beyond the cap (but within the 512 MiB bulk limit), in pieces, inside
-    // an array (a top-level one fails alone, see below).
-    feed(&mut rig, conn, b"*1\r\n$100000\r\n");
-    let mut sent = 13;
-    while rig.reply(id).is_none() && sent < 100_000 {
-        feed(&mut rig, conn, &[b'x'; 300]);
-        sent += 300;
-    }
+    feed(&mut rig, conn, b">2\r\n$7\r\nmessage\r\n$100000\r\n");
     match rig.reply(id) {
         Some(Err(Error::Protocol { error, shard, .. })) => {
             assert_eq!(error.kind(), ErrorKind::ReplyTooLong);
@@ -130,7 +201,6 @@ fn the_receive_cap_bounds_an_incomplete_reply() {
         }
         other => panic!("expected ReplyTooLong, got {other:?}"),
     }
-    assert!(sent <= 1000 + 300 + 13, "refused only after {sent} bytes");
     assert!(rig.closes.contains(&conn));
 }
 

@@ -138,6 +138,29 @@ fn a_command_that_may_have_run_is_not_resent() {
     let set = Cmd::new("SET").arg("retry:idem").arg("v").idempotent();
     assert_eq!(ring.query::<Value>(set).unwrap(), Value::Okay);
     assert_eq!(proxy.cuts(), 1);
+
+    // Typed helpers and shard handles declare it through `Ring::idempotent()` (the
+    // scenario suite checks `cmd` and pipelines on every driver).
+    for via_shard in [false, true] {
+        let proxy = CutProxy::start(server.socket_addr(), b"INCR", 1).unwrap();
+        let ring = Ring::builder()
+            .config(fast_config())
+            .shards([("s1".to_string(), proxy.addr())])
+            .build()
+            .expect("build");
+        let before: i64 = ring.get("retry:counter").unwrap();
+        let idem = ring.idempotent();
+        assert!(idem.is_idempotent() && !ring.is_idempotent());
+        let n: i64 = if via_shard {
+            idem.shard("s1")
+                .query(Cmd::new("INCR").arg("retry:counter"))
+                .unwrap()
+        } else {
+            idem.incr("retry:counter").unwrap()
+        };
+        assert_eq!(n, before + 2, "ran twice: cut, then re-sent");
+        assert_eq!(proxy.cuts(), 1);
+    }
 }
 
 /// Issue 17, item 3: removing (and re-adding) a shard under 20 writers fails nothing: replies

@@ -141,6 +141,21 @@ impl<Rt: Runtime> Ring<Rt> {
         &self.inner
     }
 
+    /// Another handle to the same ring through which every command is declared idempotent,
+    /// so re-sent after a broken connection instead of failing with `Error::MayHaveRun`
+    /// (see the async `Ring::idempotent`): `ring.idempotent().incr("n")`.
+    #[must_use]
+    pub fn idempotent(&self) -> Ring<Rt> {
+        Ring {
+            inner: self.inner.idempotent(),
+        }
+    }
+
+    /// Whether this handle declares its commands idempotent.
+    pub fn is_idempotent(&self) -> bool {
+        self.inner.is_idempotent()
+    }
+
     /// Runs any command, routed by its key (see the async `Ring::cmd`).
     ///
     /// # Errors
@@ -268,7 +283,8 @@ impl<Rt: Runtime> Ring<Rt> {
             let handles: Vec<_> = live
                 .into_iter()
                 .map(|name| {
-                    let shard = Shard(crate::Shard::new(self.inner.shared(), name));
+                    let idempotent = self.inner.is_idempotent();
+                    let shard = Shard(crate::Shard::new(self.inner.shared(), name, idempotent));
                     s.spawn(move || (shard.name().to_owned(), f(&shard)))
                 })
                 .collect();

@@ -184,9 +184,10 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
         max_reconnect_backoff: Duration => max_reconnect_backoff;
         /// Reply decoder limits (bulk length, element count, nesting depth).
         limits: Limits => limits;
-        /// The most bytes one reply may hold (default 64 MiB). A reply announcing a
-        /// longer string fails only its own request (`Error::ReplyTooLarge`) and is
-        /// skipped as it streams in; the connection stays up.
+        /// The most bytes one reply may hold (default 64 MiB). A reply over it (a string
+        /// announcing more, at top level or inside an array such as an `MGET` element, or
+        /// an aggregate adding up to more) fails only its own request
+        /// (`Error::ReplyTooLarge`) and is skipped as it streams in; the connection stays up.
         max_reply_len: usize => max_reply_len;
         /// Per-shard bound on queued bytes and commands, and what happens at it
         /// (default: 64 MiB / 100 000 commands, callers wait).

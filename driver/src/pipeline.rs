@@ -6,7 +6,7 @@ use redis_ring_core::command::Cmd;
 use redis_ring_core::error::Error;
 use redis_ring_core::resp::Value;
 
-use crate::request::{Gather, Target};
+use crate::request::{declared, Gather, Target};
 use crate::state::Shared;
 
 /// Commands queued to be sent together by [`Pipeline::run`] (from `Ring::pipeline`).
@@ -22,20 +22,23 @@ pub struct Pipeline<'a> {
     shared: &'a Shared,
     cmds: Vec<Cmd>,
     timeout: Option<Duration>,
+    /// Every command queued is declared idempotent (from `Ring::idempotent`).
+    idempotent: bool,
 }
 
 impl<'a> Pipeline<'a> {
-    pub(crate) fn new(shared: &'a Shared) -> Self {
+    pub(crate) fn new(shared: &'a Shared, idempotent: bool) -> Self {
         Pipeline {
             shared,
             cmds: Vec::new(),
             timeout: None,
+            idempotent,
         }
     }
 
     /// Queues any command.
     pub fn cmd(&mut self, cmd: Cmd) -> &mut Self {
-        self.cmds.push(cmd);
+        self.cmds.push(declared(cmd, self.idempotent));
         self
     }
 

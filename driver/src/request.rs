@@ -52,6 +52,14 @@ impl Target {
     }
 }
 
+/// `cmd`, declared idempotent when the handle it was sent through says so
+/// (`Ring::idempotent`); a declaration the caller made on the command itself is kept.
+pub(crate) fn declared(mut cmd: Cmd, idempotent: bool) -> Cmd {
+    if idempotent {
+        cmd.set_idempotent(true);
+    }
+    cmd
+}
 /// A reply taken from its slot, with the shard it came from.
 type Replied = (Result<Value, Error>, ReplyShard);
 

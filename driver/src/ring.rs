@@ -12,7 +12,7 @@ use crate::builder::{parse_shards, BuildError, RingBuilder};
 use crate::convert::convert;
 use crate::events::{Events, EVENTS_CAPACITY};
 use crate::pipeline::Pipeline;
-use crate::request::{Request, Target};
+use crate::request::{declared, Request, Target};
 use crate::runtime::Runtime;
 use crate::state::{Shared, State};
 use crate::stats::{IoStats, ShardStats};
@@ -29,12 +29,15 @@ use crate::stats::{IoStats, ShardStats};
 #[derive(Debug)]
 pub struct Ring<Rt: Runtime> {
     inner: Arc<Inner<Rt>>,
+    /// Every command sent through this handle is declared idempotent ([`Ring::idempotent`]).
+    idempotent: bool,
 }
 
 impl<Rt: Runtime> Clone for Ring<Rt> {
     fn clone(&self) -> Self {
         Ring {
             inner: self.inner.clone(),
+            idempotent: self.idempotent,
         }
     }
 }
@@ -70,7 +73,33 @@ impl<Rt: Runtime> Ring<Rt> {
     ) -> Ring<Rt> {
         Ring {
             inner: Arc::new(Inner { shared, rt, done }),
+            idempotent: false,
         }
+    }
+
+    /// Another handle to the same ring (a clone) through which every command is declared
+    /// idempotent ([`Cmd::idempotent`]): typed helpers (`ring.idempotent().incr("n")`),
+    /// `cmd`, `query`, pipelines made from it (`ring.idempotent().pipeline()`) and shard
+    /// handles (`ring.idempotent().shard(name)`, `for_each_shard`).
+    ///
+    /// Why: a command whose connection broke after it was written may have run; the ring
+    /// re-sends on its own only what cannot do harm twice (read-only commands, and those
+    /// declared idempotent), and fails the others with `Error::MayHaveRun` (go-redis
+    /// re-sends them all). Declare idempotence for writes your application can repeat
+    /// safely (`SET k v`, `DEL k`, or an `INCR` whose double count you accept); a single
+    /// command can also be declared with `Cmd::new(..).idempotent()` on any handle.
+    /// Transactions are not affected (`EXEC` is never re-sent).
+    #[must_use]
+    pub fn idempotent(&self) -> Ring<Rt> {
+        Ring {
+            inner: self.inner.clone(),
+            idempotent: true,
+        }
+    }
+
+    /// Whether this handle declares its commands idempotent ([`Ring::idempotent`]).
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotent
     }
 
     pub(crate) fn shared(&self) -> &Shared {
@@ -108,6 +137,7 @@ impl<Rt: Runtime> Ring<Rt> {
     /// Every [`Error`]: the ring retries network failures by itself within the command
     /// timeout; what is left names the shard, its address and the command.
     pub async fn cmd(&self, cmd: Cmd) -> Result<Value, Error> {
+        let cmd = declared(cmd, self.idempotent);
         Request::new(self.shared(), Target::Ring, cmd, None).await
     }
 
@@ -116,6 +146,7 @@ impl<Rt: Runtime> Ring<Rt> {
     /// # Errors
     /// As `cmd`.
     pub async fn cmd_timeout(&self, cmd: Cmd, timeout: Duration) -> Result<Value, Error> {
+        let cmd = declared(cmd, self.idempotent);
         Request::new(self.shared(), Target::Ring, cmd, Some(timeout)).await
     }
 
@@ -132,7 +163,7 @@ impl<Rt: Runtime> Ring<Rt> {
     /// A pipeline: queue commands, then `run` sends them all at once (each on its shard's
     /// connection, concurrently) and returns each command's own result in submission order.
     pub fn pipeline(&self) -> Pipeline<'_> {
-        Pipeline::new(self.shared())
+        Pipeline::new(self.shared(), self.idempotent)
     }
 
     /// `MGET` across shards: the values of `keys` in key order (`Option<_>` for keys that

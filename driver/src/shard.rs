@@ -13,7 +13,7 @@ use redis_ring_core::error::{CmdName, Error};
 use redis_ring_core::resp::Value;
 
 use crate::convert::convert;
-use crate::request::{join_all, Request, Target};
+use crate::request::{declared, join_all, Request, Target};
 use crate::runtime::Runtime;
 use crate::state::Shared;
 use crate::Ring;
@@ -24,11 +24,17 @@ use crate::Ring;
 pub struct Shard<'r> {
     shared: &'r Shared,
     name: Arc<str>,
+    /// Every command is declared idempotent (from `Ring::idempotent`).
+    idempotent: bool,
 }
 
 impl<'r> Shard<'r> {
-    pub(crate) fn new(shared: &'r Shared, name: Arc<str>) -> Self {
-        Shard { shared, name }
+    pub(crate) fn new(shared: &'r Shared, name: Arc<str>, idempotent: bool) -> Self {
+        Shard {
+            shared,
+            name,
+            idempotent,
+        }
     }
 
     /// The shard's name.
@@ -42,6 +48,7 @@ impl<'r> Shard<'r> {
     /// As `Ring::cmd`; `Error::ShardDown` while the shard is down, `Error::InvalidCommand`
     /// for an unknown shard name.
     pub async fn cmd(&self, cmd: Cmd) -> Result<Value, Error> {
+        let cmd = declared(cmd, self.idempotent);
         Request::new(self.shared, Target::Shard(self.name.clone()), cmd, None).await
     }
 
@@ -51,6 +58,7 @@ impl<'r> Shard<'r> {
     /// As `cmd`.
     pub async fn cmd_timeout(&self, cmd: Cmd, timeout: Duration) -> Result<Value, Error> {
         let target = Target::Shard(self.name.clone());
+        let cmd = declared(cmd, self.idempotent);
         Request::new(self.shared, target, cmd, Some(timeout)).await
     }
 
@@ -88,7 +96,7 @@ impl<Rt: Runtime> Ring<Rt> {
     {
         let shards: Vec<Shard<'_>> = live_shards(self.shared())
             .into_iter()
-            .map(|name| Shard::new(self.shared(), name))
+            .map(|name| Shard::new(self.shared(), name, self.is_idempotent()))
             .collect();
         let f = &f;
         let results = join_all(shards.iter().map(|shard| f(shard)).collect()).await;
@@ -102,6 +110,6 @@ impl<Rt: Runtime> Ring<Rt> {
     /// A handle on the shard named `name` (live or not): commands sent through it go to
     /// that shard.
     pub fn shard(&self, name: &str) -> Shard<'_> {
-        Shard::new(self.shared(), Arc::from(name))
+        Shard::new(self.shared(), Arc::from(name), self.is_idempotent())
     }
 }

@@ -251,6 +251,10 @@ impl<R: AsyncRuntime> RingUnderTest for AsyncRing<R> {
         Self::new(self.ring.clone())
     }
 
+    fn idempotent(&self) -> Self {
+        Self::new(self.ring.idempotent())
+    }
+
     fn close(self) {
         self.on(self.ring.close());
     }

@@ -249,11 +249,23 @@ pub struct Config {
     pub new_client: Option<ShardHook>,
     /// Decoder limits for replies (bulk length, element count, nesting depth).
     pub limits: Limits,
-    /// Most bytes one reply may hold. A top-level string announcing more fails only its own
-    /// request ([`Error::ReplyTooLarge`](crate::error::Error::ReplyTooLarge)): the connection
-    /// skips it as it streams in and stays up. Any other reply still incomplete past this
-    /// many buffered bytes drops the connection, its requests failing with a protocol error
-    /// ([`ErrorKind::ReplyTooLong`](crate::resp::ErrorKind::ReplyTooLong)). Default 64 MiB.
+    /// Most bytes one reply may hold. A reply over it fails only its own request
+    /// ([`Error::ReplyTooLarge`](crate::error::Error::ReplyTooLarge)): the connection skips
+    /// the rest of that reply (the whole frame) as it streams in, never buffering it, and
+    /// stays up for every other request. Default 64 MiB. A reply is over it when:
+    /// * a string in it (at top level, or an element of an array, map or set at any depth:
+    ///   `MGET`, `LRANGE`, `HGETALL`...) announces more bytes: it fails as soon as that
+    ///   string's header arrives, reporting the announced length;
+    /// * or its bytes add up to more (an aggregate of many strings each under the limit): it
+    ///   fails once that many bytes of it have arrived, reporting how many had. The whole
+    ///   reply counts, headers included, because a reply is buffered whole before it can be
+    ///   decoded: this is what bounds that buffer.
+    ///
+    /// Frames no request waits for (RESP3 pushes, pub/sub messages) and handshake replies
+    /// over the limit still drop the connection
+    /// ([`ErrorKind::ReplyTooLong`](crate::resp::ErrorKind::ReplyTooLong)): a subscriber
+    /// must not lose a message silently. A string over the protocol's own bulk limit ([`Limits::max_bulk_len`]) is a
+    /// broken peer, not a large reply: the connection is dropped too.
     ///
     /// Why it exists: [`Limits`] bound each bulk string (512 MiB, Redis's
     /// `proto-max-bulk-len`) and each aggregate's element count, but not a whole reply (an

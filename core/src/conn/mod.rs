@@ -21,6 +21,7 @@
 
 mod handshake;
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -29,7 +30,7 @@ use alloc::vec::Vec;
 use crate::command::Cmd;
 use crate::config::ConnOptions;
 use crate::error::CmdName;
-use crate::resp::{DecodeError, Decoder, ErrorKind, Frame, Limits, Status};
+use crate::resp::{DecodeError, Decoder, ErrorKind, Frame, Limits, Skipper, Status};
 
 use handshake::Phase;
 pub(crate) use handshake::Step;
@@ -66,9 +67,12 @@ pub(crate) enum Failure {
 pub(crate) enum Received<'f, T> {
     /// The reply to the request tagged `tag`.
     Reply(T, Frame<'f>),
-    /// The reply to the request tagged `tag` announces a string of this many bytes, more
-    /// than the connection's limit (`Config::max_reply_len`): the request fails alone and
-    /// the reply is skipped as it streams in, never buffered.
+    /// The reply to the request tagged `tag` is over the connection's limit
+    /// (`Config::max_reply_len`): the request fails alone and the rest of the reply (the
+    /// whole frame, an aggregate included) is skipped as it streams in, never buffered.
+    /// The size is the length a string in it announced (at top level or nested), or, for
+    /// an aggregate whose elements add up to more than the limit, the bytes received of it
+    /// when it was given up (more than the limit).
     TooLarge(T, u64),
     /// A RESP3 push frame (never the reply to a request), or, on a connection in pub/sub
     /// mode ([`Conn::pubsub`]), any frame no request waits for (RESP2 message arrays).
@@ -112,8 +116,12 @@ pub(crate) struct Conn<T> {
     recv: Vec<u8>,
     /// Most bytes `recv` may hold (`Config::max_reply_len`).
     max_recv: usize,
-    /// Bytes of a too-large reply still to skip (see [`Received::TooLarge`]).
-    skip: u64,
+    /// The protocol's limits (`Config::limits`): what the skipper enforces. The decoder
+    /// enforces the same, with strings capped at `max_recv` too.
+    limits: Limits,
+    /// Walking past a reply given up on (see [`Received::TooLarge`]); boxed: it is rare,
+    /// and its fixed-size state is about 1 KiB.
+    skip: Option<Box<Skipper>>,
     decoder: Decoder,
     fifo: VecDeque<Slot<T>>,
     /// Tags pushed before the connection was ready, in order.
@@ -143,8 +151,14 @@ impl<T: Copy> Conn<T> {
             sent_total: 0,
             recv: Vec::new(),
             max_recv,
-            skip: 0,
-            decoder: Decoder::new(limits),
+            limits,
+            skip: None,
+            // A string longer than a reply may be is refused by the decoder as soon as its
+            // header arrives: the connection then gives up on that reply (`dispatch`).
+            decoder: Decoder::new(Limits {
+                max_bulk_len: limits.max_bulk_len.min(max_recv),
+                ..limits
+            }),
             fifo: VecDeque::new(),
             waiting: VecDeque::new(),
             tx_queued: false,
@@ -307,22 +321,26 @@ impl<T: Copy> Conn<T> {
         mut f: impl FnMut(Received<'_, T>),
     ) -> Result<bool, Failure> {
         let was_ready = self.state == State::Ready;
-        // The rest of a too-large reply goes by unread.
-        let data = if self.skip > 0 {
-            let n = data
-                .len()
-                .min(usize::try_from(self.skip).unwrap_or(usize::MAX));
-            self.skip -= n as u64;
-            &data[n..]
-        } else {
-            data
-        };
+        let mut data = data;
+        // The rest of a reply given up on goes by unread.
+        if let Some(skip) = self.skip.as_mut() {
+            match skip.feed(data).map_err(Failure::Decode)? {
+                None => return Ok(false),
+                Some(n) => {
+                    self.skip = None;
+                    data = &data[n..];
+                }
+            }
+        }
         if self.recv.is_empty() {
             // Fast path: decode straight from the driver's buffer, keep only the tail.
             let used = self.dispatch(data, &mut f)?;
             let tail = &data[used..];
-            self.check_recv_len(tail.len())?;
-            self.recv.extend_from_slice(tail);
+            if tail.len() > self.max_recv {
+                self.give_up(tail, &mut f)?;
+            } else {
+                self.recv.extend_from_slice(tail);
+            }
         } else {
             self.reserve_recv(data.len());
             self.recv.extend_from_slice(data);
@@ -333,20 +351,74 @@ impl<T: Copy> Conn<T> {
             }
             self.recv = recv;
             result?;
-            self.check_recv_len(self.recv.len())?;
+            if self.recv.len() > self.max_recv {
+                let recv = core::mem::take(&mut self.recv);
+                self.give_up(&recv, &mut f)?;
+            }
         }
         Ok(!was_ready && self.state == State::Ready)
     }
 
-    /// Fails when an incomplete reply of `len` bytes would exceed `max_recv`.
-    fn check_recv_len(&self, len: usize) -> Result<(), Failure> {
-        if len > self.max_recv {
-            return Err(Failure::Decode(DecodeError::new(
-                len,
-                ErrorKind::ReplyTooLong,
-            )));
+    /// An incomplete reply, `start` (all its bytes so far), holds more than `max_recv`
+    /// (an aggregate whose elements add up past the limit): its request fails alone and
+    /// the rest of it is skipped. Only a reply with no request to fail (a push frame, a
+    /// handshake step's reply) drops the connection.
+    fn give_up(
+        &mut self,
+        start: &[u8],
+        f: &mut impl FnMut(Received<'_, T>),
+    ) -> Result<(), Failure> {
+        let too_long = Failure::Decode(DecodeError::new(start.len(), ErrorKind::ReplyTooLong));
+        let Some(tag) = self.claimant(start) else {
+            return Err(too_long);
+        };
+        self.fail_and_skip(tag, start.len() as u64, f);
+        match self.feed_skipper(start)? {
+            // The decoder found the frame incomplete, and so must the skipper.
+            Some(_) => Err(too_long),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// The request the frame starting `frame` answers, when there is one: only those can
+    /// fail alone. Never on a pub/sub connection: there a frame may be a message (RESP2
+    /// sends them as plain arrays), which must not be skipped silently.
+    fn claimant(&self, frame: &[u8]) -> Option<T> {
+        if self.state != State::Ready || self.pubsub || frame.first() == Some(&b'>') {
+            return None;
+        }
+        match self.fifo.front() {
+            Some(&Slot::User(tag, _)) => Some(tag),
+            _ => None,
+        }
+    }
+
+    /// Fails the request `tag` (the FIFO's front) with [`Received::TooLarge`] and starts
+    /// skipping its reply from the start (fed with [`Conn::feed_skipper`]).
+    fn fail_and_skip(&mut self, tag: T, size: u64, f: &mut impl FnMut(Received<'_, T>)) {
+        self.decoder.reset();
+        self.skip = Some(Box::new(Skipper::new(self.limits)));
+        self.fail_too_large(tag, size, f);
+    }
+
+    /// Fails the request `tag` (the FIFO's front) with [`Received::TooLarge`].
+    fn fail_too_large(&mut self, tag: T, size: u64, f: &mut impl FnMut(Received<'_, T>)) {
+        self.fifo.pop_front();
+        self.replies_total += 1;
+        f(Received::TooLarge(tag, size));
+    }
+
+    /// Feeds the skipper `data`: `Some(n)` when the skipped reply ended after `n` bytes
+    /// (the skipper is gone), `None` when all of `data` was skipped.
+    fn feed_skipper(&mut self, data: &[u8]) -> Result<Option<usize>, Failure> {
+        let Some(skip) = self.skip.as_mut() else {
+            return Ok(Some(0));
+        };
+        let done = skip.feed(data).map_err(Failure::Decode)?;
+        if done.is_some() {
+            self.skip = None;
+        }
+        Ok(done)
     }
 
     /// Grows `recv` for `more` bytes: doubling (amortised), but never past `max_recv` plus
@@ -369,36 +441,48 @@ impl<T: Copy> Conn<T> {
     ) -> Result<usize, Failure> {
         let mut pos = 0;
         while pos < buf.len() {
-            let too_long = too_long_string(&buf[pos..], self.max_recv)
-                // Beyond the protocol's own bulk limit it is not a reply but a broken peer:
-                // the decoder refuses it below and the connection goes.
-                .filter(|&(_, len)| len <= self.decoder.limits().max_bulk_len as u64);
-            if let Some((header, len)) = too_long {
-                // Fail that request alone and skip the reply without buffering it.
-                let Some(Slot::User(tag, _)) = self.fifo.front().copied() else {
-                    return Err(Failure::Decode(DecodeError::new(
-                        pos,
-                        ErrorKind::ReplyTooLong,
-                    )));
-                };
-                self.fifo.pop_front();
-                self.replies_total += 1;
-                self.decoder.reset();
-                f(Received::TooLarge(tag, len));
-                let whole = (header as u64).saturating_add(len).saturating_add(2);
-                let here = (buf.len() - pos) as u64;
-                if whole > here {
-                    self.skip = whole - here;
-                    return Ok(buf.len());
-                }
-                pos += whole as usize;
-                continue;
-            }
             let (frame, n) = match self.decoder.decode(&buf[pos..]) {
                 Ok(Status::Complete(done)) => done,
                 Ok(Status::Partial) => break,
+                Err(e) if e.kind() == ErrorKind::BulkTooLong => {
+                    // A string (at top level or nested) longer than a reply may be.
+                    let frame = &buf[pos..];
+                    let Some(announced) = announced_len(frame, e.offset()) else {
+                        break; // its length is still arriving
+                    };
+                    let claimant = self.claimant(frame);
+                    if announced > self.limits.max_bulk_len as u64 {
+                        // Beyond the protocol's own limit: not a reply but a broken peer.
+                        return Err(Failure::Decode(e));
+                    }
+                    let Some(tag) = claimant else {
+                        let at = pos + e.offset();
+                        return Err(Failure::Decode(DecodeError::new(
+                            at,
+                            ErrorKind::ReplyTooLong,
+                        )));
+                    };
+                    // Fail that request alone and skip the whole reply without buffering it.
+                    self.fail_and_skip(tag, announced, f);
+                    match self.feed_skipper(frame)? {
+                        Some(n) => {
+                            pos += n;
+                            continue;
+                        }
+                        None => return Ok(buf.len()),
+                    }
+                }
                 Err(e) => return Err(Failure::Decode(e)),
             };
+            if n > self.max_recv {
+                // Over the limit though it came whole in one read: the same verdict as had
+                // it come in pieces, whatever the reads' sizes.
+                if let Some(tag) = self.claimant(&buf[pos..]) {
+                    self.fail_too_large(tag, n as u64, f);
+                    pos += n;
+                    continue;
+                }
+            }
             pos += n;
             let unclaimed = self.pubsub && self.state == State::Ready && self.fifo.is_empty();
             if frame.is_push() || unclaimed {
@@ -444,21 +528,19 @@ impl<T: Copy> Conn<T> {
     }
 }
 
-/// When `buf` starts with the whole header of a top-level string (`$`, `!` blob error, `=`
-/// verbatim) announcing more than `limit` bytes: the header's length and the announced length.
-fn too_long_string(buf: &[u8], limit: usize) -> Option<(usize, u64)> {
-    if !matches!(buf.first(), Some(b'$' | b'!' | b'=')) {
-        return None;
-    }
+/// The length announced by the string header whose digits start at `at` in `frame` (where
+/// the decoder reported `BulkTooLong`), once the header is whole; `None` while its digits
+/// are still arriving. A length past `u64` reads as `u64::MAX` (over any limit).
+fn announced_len(frame: &[u8], at: usize) -> Option<u64> {
     let mut len: u64 = 0;
-    for (i, &b) in buf.iter().enumerate().skip(1).take(21) {
+    for (i, &b) in frame.get(at..)?.iter().enumerate() {
         match b {
-            b'0'..=b'9' => len = len.checked_mul(10)?.checked_add(u64::from(b - b'0'))?,
-            b'\r' if i > 1 => {
-                return (buf.get(i + 1) == Some(&b'\n') && len > limit as u64)
-                    .then_some((i + 2, len));
+            b'0'..=b'9' => {
+                len = len.saturating_mul(10).saturating_add(u64::from(b - b'0'));
             }
-            _ => return None,
+            // The decoder validated the digits so far; whatever ends them, the length is known.
+            _ if i > 0 => return Some(len),
+            _ => return Some(u64::MAX),
         }
     }
     None

@@ -274,6 +274,125 @@ fn a_string_over_the_protocol_limit_still_poisons() {
     ));
 }
 
+/// A RESP2 connection with a 16-byte reply limit, ready, with `GET`s tagged `tags` pending.
+fn small_limit_conn(tags: &[u32]) -> Conn<u32> {
+    let mut opts = ConnOptions::default();
+    opts.protocol = Protocol::Resp2;
+    let mut c: Conn<u32> = Conn::new(Arc::new(opts), Limits::default(), 16);
+    c.on_connected();
+    for &t in tags {
+        c.push(t, &Cmd::new("GET").arg("k"));
+    }
+    c
+}
+
+/// What one request got: a value, or `Err(size)` for a reply too large.
+type Outcome = (u32, Result<Value, u64>);
+
+/// Feeds `chunks`; what each request got.
+fn feed_chunks(c: &mut Conn<u32>, chunks: &[&[u8]]) -> Result<Vec<Outcome>, Failure> {
+    let mut seen = Vec::new();
+    for chunk in chunks {
+        c.on_received(chunk, |r| match r {
+            Received::Reply(t, f) => seen.push((t, Ok(f.to_value()))),
+            Received::TooLarge(t, n) => seen.push((t, Err(n))),
+            Received::Push(_) => panic!("push"),
+        })?;
+    }
+    Ok(seen)
+}
+
+#[test]
+fn a_string_over_the_limit_inside_an_array_fails_only_its_request() {
+    // MGET small big small, then another reply: the whole array is skipped, whatever the
+    // cuts between reads, and nothing of it is buffered past the big string's header.
+    let mut wire = b"$1\r\nx\r\n*3\r\n$1\r\na\r\n$40\r\n".to_vec();
+    wire.extend_from_slice(&[b'z'; 40]);
+    wire.extend_from_slice(b"\r\n*1\r\n$2\r\nbc\r\n$1\r\ny\r\n");
+    for step in 1..=wire.len() {
+        let mut c = small_limit_conn(&[1, 2, 3]);
+        let chunks: Vec<&[u8]> = wire.chunks(step).collect();
+        let seen = feed_chunks(&mut c, &chunks).unwrap();
+        assert_eq!(
+            seen,
+            [
+                (1, Ok(Value::Bulk(b"x".to_vec()))),
+                (2, Err(40)),
+                (3, Ok(Value::Bulk(b"y".to_vec())))
+            ],
+            "in pieces of {step}"
+        );
+        assert_eq!(c.pending(), 0);
+        assert!(c.skip.is_none() && c.recv.is_empty());
+    }
+    // Whole: once the header is read, the array is skipped, not buffered.
+    let mut c = small_limit_conn(&[1, 2]);
+    let seen = feed_chunks(&mut c, &[b"*2\r\n*1\r\n$1000\r\n", &[b'z'; 500]]).unwrap();
+    assert_eq!(seen, [(1, Err(1000))]);
+    assert!(c.recv.is_empty() && c.skip.is_some());
+}
+
+#[test]
+fn an_aggregate_adding_up_past_the_limit_fails_alone_too() {
+    // Ten 3-byte strings: each is under the 16-byte limit, the array is not. It fails when
+    // its buffered bytes pass the limit (their count is the size reported), and the rest
+    // is skipped.
+    let mut wire = b"*10\r\n".to_vec();
+    for _ in 0..10 {
+        wire.extend_from_slice(b"$3\r\nabc\r\n");
+    }
+    wire.extend_from_slice(b"$1\r\ny\r\n");
+    for step in 1..=wire.len() {
+        let mut c = small_limit_conn(&[1, 2]);
+        let chunks: Vec<&[u8]> = wire.chunks(step).collect();
+        let seen = feed_chunks(&mut c, &chunks).unwrap();
+        assert_eq!(seen.len(), 2, "in pieces of {step}: {seen:?}");
+        assert!(matches!(seen[0], (1, Err(n)) if n > 16), "{seen:?}");
+        assert_eq!(seen[1], (2, Ok(Value::Bulk(b"y".to_vec()))));
+        assert!(c.recv.capacity() <= 16 + step, "{}", c.recv.capacity());
+    }
+}
+
+#[test]
+fn a_push_frame_over_the_limit_still_drops_the_connection() {
+    // No request to fail: a pub/sub message is not lost silently.
+    let mut opts = ConnOptions::default();
+    opts.protocol = Protocol::Resp3;
+    let mut c: Conn<u32> = Conn::new(Arc::new(opts), Limits::default(), 16);
+    c.on_connected();
+    feed(&mut c, HELLO_REPLY).unwrap();
+    c.push(1, &Cmd::new("GET").arg("k"));
+    let err = feed(&mut c, b">2\r\n+message\r\n$100\r\n").unwrap_err();
+    assert!(
+        matches!(&err, Failure::Decode(e) if e.kind() == ErrorKind::ReplyTooLong),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_broken_skipped_reply_drops_the_connection() {
+    let mut c = small_limit_conn(&[1, 2]);
+    let mut wire = b"*2\r\n$20\r\n".to_vec();
+    wire.extend_from_slice(&[b'z'; 20]);
+    wire.extend_from_slice(b"XX$1\r\ny\r\n");
+    assert!(matches!(
+        feed_chunks(&mut c, &[&wire]),
+        Err(Failure::Decode(e)) if e.kind() == ErrorKind::ExpectedCrlf
+    ));
+}
+
+#[test]
+fn on_a_pubsub_connection_a_frame_over_the_limit_drops_the_connection() {
+    // A RESP2 message is a plain array: never taken for a request's reply and skipped.
+    let mut c = small_limit_conn(&[1]);
+    c.pubsub = true;
+    let err = feed_chunks(&mut c, &[b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$100\r\n"]).unwrap_err();
+    assert!(
+        matches!(&err, Failure::Decode(e) if e.kind() == ErrorKind::ReplyTooLong),
+        "{err:?}"
+    );
+}
+
 #[test]
 fn in_flight_counts_requests_whose_last_byte_is_written_even_after_a_partial_write() {
     let mut c = conn(ConnOptions::default());

@@ -227,7 +227,8 @@ pub enum Error {
     /// The command was completely written to the shard, then its connection failed (`cause`)
     /// before the reply came: it may have run. The ring did not re-send it, because it is
     /// neither read-only nor declared idempotent
-    /// ([`Cmd::idempotent`](crate::command::Cmd::idempotent)); check before running it again.
+    /// ([`Cmd::idempotent`](crate::command::Cmd::idempotent), or the drivers'
+    /// `Ring::idempotent()` handle); check before running it again.
     /// (go-redis re-sends such a command; this library never does behind the caller's back.)
     MayHaveRun {
         /// The shard's name.
@@ -274,10 +275,11 @@ pub enum Error {
         /// What the decoder found.
         error: DecodeError,
     },
-    /// The reply announced a string longer than the limit
-    /// ([`Config::max_reply_len`](crate::config::Config::max_reply_len)). Only this request
-    /// fails: the connection skips the rest of that reply as it arrives (never buffering it)
-    /// and stays up for everything else. The command ran.
+    /// The reply is larger than the limit
+    /// ([`Config::max_reply_len`](crate::config::Config::max_reply_len)): a string in it
+    /// (at top level or inside an aggregate) announced more, or an aggregate's bytes added
+    /// up to more. Only this request fails: the connection skips the rest of that reply as
+    /// it arrives (never buffering it) and stays up for everything else. The command ran.
     ReplyTooLarge {
         /// The shard's name.
         shard: Arc<str>,
@@ -287,7 +289,9 @@ pub enum Error {
         command: CmdName,
         /// The limit, in bytes.
         limit: usize,
-        /// The length the reply announced, in bytes.
+        /// The length the string over the limit announced, in bytes; for an aggregate whose
+        /// bytes added up past the limit, how many had arrived when it was given up (more
+        /// than `limit`: a lower bound of its size).
         announced: u64,
     },
     /// The connection handshake failed: wrong password (`WRONGPASS`), authentication required

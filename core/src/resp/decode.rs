@@ -387,31 +387,208 @@ impl Scanner {
                     return Ok(Step::Need(n));
                 }
             };
-            let children = match node {
-                Node::Scalar(_) => 0,
-                Node::Aggregate(AggKind::Map, n) => pairs(n, self.pos)?,
-                Node::Aggregate(_, n) => n as u64,
-                // The pairs and the value the attribute is attached to: an attribute is a
-                // level of nesting, so a chain of them cannot grow the depth unchecked.
-                Node::Attribute(n) => pairs(n, self.pos)?.saturating_add(1),
-            };
-            self.top -= 1;
-            if children > 0 {
-                if self.parents.len() >= max_depth || self.parents.push(self.top).is_err() {
-                    return err(self.pos, ErrorKind::TooDeep);
-                }
-                self.top = children;
-            }
+            let children = children(&node, self.pos)?;
+            descend(
+                &mut self.top,
+                &mut self.parents,
+                children,
+                max_depth,
+                self.pos,
+            )?;
             self.pos = end;
-            while self.top == 0 {
-                match self.parents.pop() {
-                    Some(parent) => self.top = parent,
-                    None => break,
-                }
-            }
         }
         Ok(Step::Done(self.pos))
     }
+}
+
+/// The nodes that make up the value of `node` (read at `pos`): none for a scalar, its
+/// elements for an aggregate.
+#[inline(always)]
+fn children(node: &Node<'_>, pos: usize) -> Result<u64, DecodeError> {
+    Ok(match *node {
+        Node::Scalar(_) => 0,
+        Node::Aggregate(AggKind::Map, n) => pairs(n, pos)?,
+        Node::Aggregate(_, n) => n as u64,
+        // The pairs and the value the attribute is attached to: an attribute is a level of
+        // nesting, so a chain of them cannot grow the depth unchecked.
+        Node::Attribute(n) => pairs(n, pos)?.saturating_add(1),
+    })
+}
+
+/// Counts one node read at `pos` (with `children`) in a walk's state: `top` nodes still
+/// expected at the current level, `parents` those of the enclosing levels. Closes every
+/// level the node completes.
+#[inline(always)]
+fn descend(
+    top: &mut u64,
+    parents: &mut heapless::Vec<u64, MAX_DEPTH>,
+    children: u64,
+    max_depth: usize,
+    pos: usize,
+) -> Result<(), DecodeError> {
+    *top -= 1;
+    if children > 0 {
+        if parents.len() >= max_depth || parents.push(*top).is_err() {
+            return Err(DecodeError::new(pos, ErrorKind::TooDeep));
+        }
+        *top = children;
+    }
+    while *top == 0 {
+        match parents.pop() {
+            Some(parent) => *top = parent,
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// Walks past one frame as it streams in, keeping none of it: what a connection does with
+/// a reply it has given up on (over `Config::max_reply_len`), so that the reply costs no
+/// memory however large it is, and the frames after it are read as usual.
+///
+/// Same grammar and limits as [`Decoder`], except that a string's payload is counted, not
+/// needed whole: only a node's header (at most a line) is ever kept between reads.
+#[derive(Debug)]
+pub(crate) struct Skipper {
+    limits: Limits,
+    /// Nodes still expected at the current level (0: the frame is over).
+    top: u64,
+    /// The counts of the enclosing levels, innermost last.
+    parents: heapless::Vec<u64, MAX_DEPTH>,
+    /// Bytes of a string (payload and CRLF) still to go by.
+    string_left: u64,
+    /// The start of a node whose header has not arrived whole (at most a line).
+    partial: alloc::vec::Vec<u8>,
+    /// Bytes walked past so far (for error offsets and the caller's figures).
+    walked: u64,
+}
+
+impl Skipper {
+    /// A skipper at the start of a frame, enforcing `limits` (the protocol's, not the
+    /// connection's reply limit: a string over the protocol's bulk limit is a broken peer).
+    pub(crate) fn new(limits: Limits) -> Self {
+        Skipper {
+            limits,
+            top: 1,
+            parents: heapless::Vec::new(),
+            string_left: 0,
+            partial: alloc::vec::Vec::new(),
+            walked: 0,
+        }
+    }
+
+    /// Walks through `data`, the next bytes of the stream: `Some(n)` when the frame ended
+    /// after the first `n` bytes of `data` (the rest is the next frame), `None` when all of
+    /// `data` belonged to it. An error means the stream is not RESP (offsets count from the
+    /// frame's start).
+    pub(crate) fn feed(&mut self, data: &[u8]) -> Result<Option<usize>, DecodeError> {
+        let mut pos = 0;
+        loop {
+            if self.string_left > 0 {
+                let n = self.string_left.min((data.len() - pos) as u64) as usize;
+                // The payload is anything; its last two bytes must be CRLF.
+                for (left, want) in [(2, b'\r'), (1, b'\n')] {
+                    let Some(i) = self.string_left.checked_sub(left) else {
+                        continue;
+                    };
+                    if i < n as u64 && data[pos + i as usize] != want {
+                        let at = self.walked + i;
+                        return Err(DecodeError::new(at as usize, ErrorKind::ExpectedCrlf));
+                    }
+                }
+                self.string_left -= n as u64;
+                self.walked += n as u64;
+                pos += n;
+                if self.string_left > 0 {
+                    return Ok(None);
+                }
+            }
+            if self.top == 0 {
+                return Ok(Some(pos));
+            }
+            if pos == data.len() {
+                return Ok(None);
+            }
+            // One node header, from `data` or (when one was cut by a read) `partial` + `data`.
+            let joined = !self.partial.is_empty();
+            if joined {
+                self.partial.extend_from_slice(&data[pos..]);
+            }
+            let (buf, at) = if joined {
+                (&self.partial[..], 0)
+            } else {
+                (data, pos)
+            };
+            let offset = |e: DecodeError| {
+                let within = e.offset().saturating_sub(at) as u64;
+                DecodeError::new((self.walked + within) as usize, e.kind())
+            };
+            let (children, string, end) = match skip_node(buf, at, &self.limits).map_err(offset)? {
+                Step::Done(done) => done,
+                Step::Need(_) => {
+                    let kept = if joined {
+                        self.partial.len()
+                    } else {
+                        data.len() - pos
+                    };
+                    // A header is one line at most: anything longer is not one.
+                    if kept > self.limits.max_line_len.saturating_add(64) {
+                        let at = self.walked as usize + self.limits.max_line_len;
+                        return Err(DecodeError::new(at, ErrorKind::LineTooLong));
+                    }
+                    if !joined {
+                        self.partial.extend_from_slice(&data[pos..]);
+                    }
+                    return Ok(None);
+                }
+            };
+            let used = end - at;
+            let max_depth = self.limits.max_depth.min(MAX_DEPTH);
+            let node_at = self.walked as usize;
+            descend(
+                &mut self.top,
+                &mut self.parents,
+                children,
+                max_depth,
+                node_at,
+            )?;
+            self.walked += used as u64;
+            self.string_left = string;
+            if joined {
+                // The node began in `partial` (kept before `data`) and ended in `data`.
+                let before = self.partial.len() - (data.len() - pos);
+                pos += used - before;
+                self.partial.clear();
+            } else {
+                pos = end;
+            }
+        }
+    }
+}
+
+/// Reads the node at `pos` for [`Skipper`]: its children, the bytes of a string that follow
+/// its header (payload and CRLF: not needed here), and the offset after what was read.
+fn skip_node(buf: &[u8], pos: usize, limits: &Limits) -> Read<(u64, u64, usize)> {
+    let Some(&ty) = buf.get(pos) else {
+        return Ok(Step::Need(pos + 1));
+    };
+    if matches!(ty, b'$' | b'!' | b'=') {
+        let too_big = ErrorKind::BulkTooLong;
+        let (len, end) = done!(length(
+            buf,
+            pos + 1,
+            limits.max_bulk_len,
+            too_big,
+            ty == b'$'
+        ));
+        let string = match len {
+            None => 0,
+            Some(n) => n as u64 + 2,
+        };
+        return Ok(Step::Done((0, string, end)));
+    }
+    let (node, end) = done!(read_node(buf, pos, limits));
+    Ok(Step::Done((children(&node, pos)?, 0, end)))
 }
 
 /// Elements of a map or attribute with `n` pairs.
@@ -674,5 +851,104 @@ pub(crate) fn value_at(buf: &[u8], pos: usize, depth: usize) -> Option<(super::V
             };
             Some((value, at))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Frames of every shape, with strings, nesting, attributes, nulls and RESP3 scalars.
+    const FRAMES: &[&[u8]] = &[
+        b"$5\r\nhello\r\n",
+        b"$0\r\n\r\n",
+        b"$-1\r\n",
+        b"+OK\r\n",
+        b":-12\r\n",
+        b"*3\r\n$1\r\na\r\n$-1\r\n$3\r\nbcd\r\n",
+        b"*2\r\n*2\r\n$2\r\nxy\r\n:1\r\n%1\r\n+k\r\n!3\r\nerr\r\n",
+        b"|1\r\n+key\r\n,1.5\r\n~2\r\n=8\r\ntxt:abcd\r\n#t\r\n",
+        b"*0\r\n",
+        b">2\r\n+message\r\n$4\r\nbody\r\n",
+        b"*1\r\n(12345678901234567890\r\n",
+    ];
+
+    /// Feeds `wire` to a skipper in pieces of `step` bytes; the offset where it said the
+    /// frame ended.
+    fn skip_in_pieces(wire: &[u8], step: usize) -> Result<Option<usize>, DecodeError> {
+        let mut skipper = Skipper::new(Limits::default());
+        for (i, piece) in wire.chunks(step).enumerate() {
+            if let Some(n) = skipper.feed(piece)? {
+                return Ok(Some(i * step + n));
+            }
+        }
+        Ok(None)
+    }
+
+    #[test]
+    fn the_skipper_ends_where_the_decoder_does_however_the_bytes_are_cut() {
+        for frame in FRAMES {
+            let mut wire = frame.to_vec();
+            wire.extend_from_slice(b"+NEXT\r\n");
+            let Ok(Status::Complete((_, end))) = decode(&wire, &Limits::default()) else {
+                panic!("{frame:?}");
+            };
+            for step in 1..=wire.len() {
+                assert_eq!(
+                    skip_in_pieces(&wire, step),
+                    Ok(Some(end)),
+                    "{frame:?} by {step}"
+                );
+            }
+            // A frame cut short is never over.
+            assert_eq!(skip_in_pieces(&wire[..end - 1], 1), Ok(None), "{frame:?}");
+        }
+    }
+
+    #[test]
+    fn the_skipper_keeps_no_payload() {
+        let mut skipper = Skipper::new(Limits::default());
+        assert_eq!(skipper.feed(b"*2\r\n$100000000\r\n"), Ok(None));
+        for _ in 0..1000 {
+            assert_eq!(skipper.feed(&[b'x'; 100_000]), Ok(None));
+        }
+        assert!(skipper.partial.is_empty());
+        assert_eq!(skipper.feed(b"\r\n:1\r\n+NEXT\r\n"), Ok(Some(6)));
+    }
+
+    #[test]
+    fn the_skipper_refuses_what_the_decoder_refuses() {
+        let limits = Limits::default();
+        let bad: &[&[u8]] = &[
+            b"*2\r\n$3\r\nabcX\r\n",
+            b"*1\r\n$4294967296\r\n",
+            b"*1\r\n?\r\n",
+            b"*1\r\n$-2\r\n",
+        ];
+        for wire in bad {
+            assert!(decode(wire, &limits).is_err(), "{wire:?}");
+            for step in 1..=wire.len() {
+                assert!(skip_in_pieces(wire, step).is_err(), "{wire:?} by {step}");
+            }
+        }
+        // Too deep.
+        let deep = b"*1\r\n".repeat(MAX_DEPTH + 2);
+        assert!(skip_in_pieces(&deep, 7).is_err());
+        // A header that never ends is not kept for ever.
+        let limits = Limits {
+            max_line_len: 64 * 1024,
+            ..limits
+        };
+        let mut skipper = Skipper::new(limits);
+        assert_eq!(skipper.feed(b"*1\r\n$"), Ok(None));
+        let zeros = [b'0'; 4096];
+        let mut failed = false;
+        for _ in 0..(limits.max_line_len / zeros.len() + 2) {
+            if skipper.feed(&zeros).is_err() {
+                failed = true;
+                break;
+            }
+        }
+        assert!(failed, "an endless header was kept");
     }
 }

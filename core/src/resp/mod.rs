@@ -49,6 +49,7 @@ mod error;
 mod frame;
 mod value;
 
+pub(crate) use decode::Skipper;
 pub use decode::{decode, Decoder};
 pub use encode::{
     bulk_len, encode_array_header, encode_bulk, encode_command, encode_command_into, encode_value,

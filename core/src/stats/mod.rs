@@ -40,6 +40,10 @@ pub struct ShardStats {
     pub last_command_error: Option<Error>,
     /// Counters since the shard joined the ring (monotonic).
     pub counters: ShardCounters,
+    /// Bytes of commands not yet written to its socket (bounded by `Config::queue_limit`).
+    pub queued_bytes: usize,
+    /// Requests waiting for room in its queue (`WhenFull::Wait`; an upper bound).
+    pub parked: usize,
 }
 
 impl ShardStats {
@@ -66,6 +70,8 @@ impl From<ShardState> for ShardStats {
             last_error: s.last_error,
             last_command_error: s.last_command_error,
             counters: s.counters,
+            queued_bytes: s.queued_bytes,
+            parked: s.parked,
         }
     }
 }

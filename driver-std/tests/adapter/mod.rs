@@ -190,6 +190,12 @@ impl RingUnderTest for StdRing {
         }
     }
 
+    fn idempotent(&self) -> Self {
+        StdRing {
+            ring: self.ring.idempotent(),
+        }
+    }
+
     fn close(self) {
         self.ring.close();
     }

@@ -15,7 +15,7 @@
 //! [`hostile_tests!`](crate::hostile_tests). Scenarios of one test binary run one at a time
 //! (they share a lock), so timings and memory are the scenario's own.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -216,6 +216,8 @@ impl<C: Client> Rig<C> {
 /// A load on the real shards' keys, in a thread, for as long as it runs.
 struct Load {
     stop: Arc<AtomicBool>,
+    /// Calls made so far (the report has the same count once the thread ends).
+    calls: Arc<AtomicU64>,
     thread: Option<thread::JoinHandle<LoadReport>>,
 }
 
@@ -229,7 +231,9 @@ struct LoadReport {
 impl Load {
     fn start<C: Client>(rig: &Rig<C>) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
+        let calls = Arc::new(AtomicU64::new(0));
         let (ring, others, flag) = (rig.ring.clone(), rig.others.clone(), stop.clone());
+        let counted = calls.clone();
         let thread = thread::spawn(move || {
             let mut report = LoadReport::default();
             let mut i = 0u64;
@@ -241,6 +245,7 @@ impl Load {
                 let took = start.elapsed();
                 report.max_latency = report.max_latency.max(took);
                 report.calls += 2;
+                counted.fetch_add(2, Ordering::SeqCst);
                 let owner = ring.shard_for_key(key);
                 if set != Ok(Value::Okay)
                     || get != Ok(Value::Bulk(i.to_string().into_bytes()))
@@ -257,12 +262,19 @@ impl Load {
         });
         Load {
             stop,
+            calls,
             thread: Some(thread),
         }
     }
 
     /// Stops the load and checks that the other shards never noticed.
     fn check(mut self, driver: &str, max_latency: Duration) -> LoadReport {
+        // A scenario refused at once can end before the load thread was even scheduled on
+        // a loaded machine: let it make its first calls (wide bound) before stopping it.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.calls.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(5));
+        }
         self.stop.store(true, Ordering::SeqCst);
         let report = self.thread.take().unwrap().join().expect("load thread");
         assert!(report.calls > 0, "{driver}: the load made no call");

@@ -423,3 +423,79 @@ pub fn pause_one_shard<R: RingUnderTest>() {
     );
     ring.close();
 }
+
+/// Issue 17, item 1 (the caller's side): a proxy forwards `INCR`, withholds the reply and
+/// cuts the connection, so the command ran but its caller never heard. Sent plainly (`cmd`,
+/// and in a pipeline), it fails with `MayHaveRun` naming the command, shard and address, and
+/// ran once; sent through `Ring::idempotent()` (`cmd`, and in a pipeline made from that
+/// handle), it is re-sent on a new connection and succeeds, having run twice, as the caller
+/// allowed.
+pub fn only_what_is_declared_idempotent_is_resent<R: RingUnderTest>() {
+    use crate::proxy::CutProxy;
+    let _g = guard(false);
+    let shards = Shards::start(1).unwrap();
+    let server = &shards.servers()[0];
+    let mut conn = raw(server, None);
+    let incr = || Cmd::new("INCR").arg("idem:n");
+    // One proxy (one cut) and one ring per case: a re-sent command must not be cut again.
+    let cut_ring = || {
+        let proxy = CutProxy::start(server.socket_addr(), b"INCR", 1).unwrap();
+        let mut s = spec(&shards);
+        s.shards = vec![("s1".to_string(), proxy.addr())];
+        // The proxy must read the command to cut after it: plaintext, also in the suite's
+        // TLS mode (it forwards to the server's plaintext port).
+        s.config.tls = None;
+        let ring: R = build(&s);
+        (proxy, ring)
+    };
+    let counter = |conn: &mut crate::harness::RawConn| {
+        raw_get(conn, "idem:n").map(|v| String::from_utf8(v).unwrap())
+    };
+    let may_have_run = |result: Result<Value, Error>, proxy: &CutProxy| match &result {
+        Err(
+            e @ Error::MayHaveRun {
+                shard,
+                addr,
+                command,
+                ..
+            },
+        ) => {
+            assert_eq!(&**shard, "s1", "{}: {e}", R::DRIVER);
+            assert_eq!(&**addr, proxy.addr(), "{}: {e}", R::DRIVER);
+            assert_eq!(command.as_str(), "INCR", "{}: {e}", R::DRIVER);
+        }
+        other => panic!("{}: expected MayHaveRun, got {other:?}", R::DRIVER),
+    };
+
+    // Plain `cmd`: not re-sent, ran once.
+    let (proxy, ring) = cut_ring();
+    may_have_run(ring.cmd(incr()), &proxy);
+    assert_eq!(proxy.cuts(), 1);
+    assert_eq!(counter(&mut conn).as_deref(), Some("1"), "{}", R::DRIVER);
+    ring.close();
+
+    // `cmd` through the idempotent handle: re-sent, so it ran twice (1 + 2).
+    let (proxy, ring) = cut_ring();
+    assert_eq!(
+        ring.idempotent().cmd(incr()),
+        Ok(Value::Int(3)),
+        "{}",
+        R::DRIVER
+    );
+    assert_eq!(proxy.cuts(), 1);
+    assert_eq!(counter(&mut conn).as_deref(), Some("3"), "{}", R::DRIVER);
+    ring.close();
+
+    // The same through a pipeline: plain, then from the idempotent handle.
+    let (proxy, ring) = cut_ring();
+    let mut results = ring.pipeline(vec![incr()]);
+    may_have_run(results.remove(0), &proxy);
+    assert_eq!(counter(&mut conn).as_deref(), Some("4"), "{}", R::DRIVER);
+    ring.close();
+    let (proxy, ring) = cut_ring();
+    let results = ring.idempotent().pipeline(vec![incr()]);
+    assert_eq!(results, [Ok(Value::Int(6))], "{}", R::DRIVER);
+    assert_eq!(proxy.cuts(), 1);
+    assert_eq!(counter(&mut conn).as_deref(), Some("6"), "{}", R::DRIVER);
+    ring.close();
+}

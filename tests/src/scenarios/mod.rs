@@ -259,6 +259,10 @@ pub trait RingUnderTest: Sized + Send + Sync + 'static {
     /// `Ring::clone`: another handle to the same ring.
     fn clone_handle(&self) -> Self;
 
+    /// `Ring::idempotent`: another handle to the same ring through which every command
+    /// (`cmd`, `pipeline`...) is declared idempotent.
+    fn idempotent(&self) -> Self;
+
     /// `Ring::close`, then drop: every connection closed, every background task or thread
     /// finished when this returns. (Dropping the adapter without `close` must simply drop
     /// the driver's handle: the adapter implements no `Drop` of its own.)
@@ -294,10 +298,12 @@ macro_rules! scenario_tests {
             options::redis_url_addresses,
             options::select_db,
             options::client_setname_visible,
+            options::oversized_element_in_an_array_fails_only_its_request,
             options::unix_socket_and_unresolvable_host,
             faults::all_shards_down_fails_at_once,
             faults::kill_one_shard_under_load,
             faults::pause_one_shard,
+            faults::only_what_is_declared_idempotent_is_resent,
             policy::fail_fast_kill_one_shard_under_load,
             policy::rejoin_flush_prevents_stale_reads,
             policy::custom_heartbeat_check,

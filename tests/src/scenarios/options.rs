@@ -248,3 +248,119 @@ pub fn unix_socket_and_unresolvable_host<R: RingUnderTest>() {
     drop(server);
     let _ = std::fs::remove_file(&path);
 }
+
+/// Issue 17: a value over `max_reply_len` inside an array (`MGET small big small`, limit
+/// lowered to 1 MiB, a 2 MiB value) fails only that request, with `ReplyTooLarge` naming the
+/// limit, the announced size, `MGET` and the shard; ten tasks sending GETs to the same shard
+/// meanwhile (on the same shared connection, so in flight behind the skipped reply) all get
+/// their values; the shard stays up and the server accepted no new connection (the
+/// connection was kept, not replaced).
+pub fn oversized_element_in_an_array_fails_only_its_request<R: RingUnderTest>() {
+    use std::sync::Mutex;
+
+    use super::{Error, Job};
+    use crate::scenarios::util::view;
+
+    const LIMIT: usize = 1 << 20;
+    const BIG: usize = 2 << 20;
+    const MGETS: u64 = 5;
+    const GETS: u64 = 40;
+
+    struct Load {
+        mget: Mutex<Vec<Result<Value, Error>>>,
+        gets: Mutex<Vec<Result<Value, Error>>>,
+    }
+    impl Job for Load {
+        fn next(&self, task: usize, i: u64) -> Option<Cmd> {
+            match task {
+                0 if i < MGETS => Some(Cmd::new("MGET").arg("{o}s1").arg("{o}big").arg("{o}s2")),
+                1.. if i < GETS => Some(Cmd::new("GET").arg("{o}s1")),
+                _ => None,
+            }
+        }
+        fn done(&self, task: usize, _: u64, result: Result<Value, Error>, _: Duration) {
+            let list = if task == 0 { &self.mget } else { &self.gets };
+            list.lock().unwrap().push(result);
+        }
+    }
+
+    let _g = guard(false);
+    let shards = Shards::start(1).unwrap();
+    let mut conn = raw(&shards.servers()[0], None);
+    let big = "z".repeat(BIG);
+    for (k, v) in [("{o}s1", "one"), ("{o}s2", "two"), ("{o}big", &*big)] {
+        assert_eq!(
+            conn.command(&["SET", k, v]).unwrap(),
+            Reply::Status("OK".into())
+        );
+    }
+    let mut s = spec(&shards);
+    s.config.max_reply_len = LIMIT;
+    // Wide margins: the big values cross loopback on a loaded machine.
+    s.config.command_timeout = Duration::from_secs(10);
+    s.config.heartbeat_timeout = Duration::from_secs(2);
+    let ring: R = build(&s);
+    let name = shards.named()[0].0.clone();
+    // The shared connection is open; from now on, count the connections the server accepts.
+    assert_eq!(
+        ring.cmd(Cmd::new("GET").arg("{o}s2")).unwrap(),
+        Value::Bulk(b"two".to_vec())
+    );
+    let accepted = |conn: &mut crate::harness::RawConn| -> i64 {
+        let info = raw_text(conn, &["INFO", "stats"]);
+        info.lines()
+            .find_map(|l| l.strip_prefix("total_connections_received:"))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("total_connections_received in INFO stats")
+    };
+    let before = accepted(&mut conn);
+
+    let load = Load {
+        mget: Mutex::new(Vec::new()),
+        gets: Mutex::new(Vec::new()),
+    };
+    ring.run_concurrent(11, &load);
+    let mgets = load.mget.into_inner().unwrap();
+    assert_eq!(mgets.len(), MGETS as usize);
+    for result in &mgets {
+        match result {
+            Err(
+                e @ Error::ReplyTooLarge {
+                    limit, announced, ..
+                },
+            ) => {
+                assert_eq!(
+                    (*limit, *announced),
+                    (LIMIT, BIG as u64),
+                    "{}: {e}",
+                    R::DRIVER
+                );
+                assert_eq!(e.shard(), Some(&*name), "{}: {e}", R::DRIVER);
+                assert!(e.to_string().contains("MGET"), "{}: {e}", R::DRIVER);
+            }
+            other => panic!("{}: expected ReplyTooLarge, got {other:?}", R::DRIVER),
+        }
+    }
+    let gets = load.gets.into_inner().unwrap();
+    assert_eq!(gets.len(), 10 * GETS as usize);
+    for result in gets {
+        assert_eq!(result, Ok(Value::Bulk(b"one".to_vec())), "{}", R::DRIVER);
+    }
+    // Without the big value, the same MGET works on the same connection.
+    assert_eq!(
+        ring.cmd(Cmd::new("MGET").arg("{o}s1").arg("{o}s2"))
+            .unwrap(),
+        Value::Array(vec![
+            Value::Bulk(b"one".to_vec()),
+            Value::Bulk(b"two".to_vec())
+        ])
+    );
+    assert_eq!(
+        accepted(&mut conn),
+        before,
+        "{}: the ring opened a new connection (the old one was dropped)",
+        R::DRIVER
+    );
+    assert!(view(&ring.shards(), &name).up, "{}", R::DRIVER);
+    ring.close();
+}

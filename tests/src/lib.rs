@@ -12,11 +12,13 @@
 //! * [`proxy`]: a TCP proxy that forwards a command, withholds its reply and closes the
 //!   connection (a command that ran, whose caller never heard back).
 //! * [`tls`]: certificates made at test time, and the suite's TLS mode.
+//! * [`alloc_count`]: a counting global allocator (allocation tests, `bench --count-allocs`).
 //! * [`mini_driver`]: the smallest blocking driver loop of `RingCore`, for the core's
 //!   real-Redis tests.
 //!
 //! Other test crates (the drivers', the CLI's) depend on this crate as a dev-dependency.
 
+pub mod alloc_count;
 pub mod fuzz_checks;
 pub mod harness;
 pub mod hostile;

@@ -78,3 +78,35 @@ pub fn stop() -> Counted {
         bytes: BYTES.load(Ordering::Relaxed),
     }
 }
+
+/// Allocations per command over `rounds` calls of `round` (each sending `per_round`
+/// commands), after `rounds / 4` uncounted calls of warm-up (buffers, tables and slabs
+/// reach their working size). For the allocation tests of every driver.
+pub fn per_command(rounds: usize, per_round: usize, mut round: impl FnMut()) -> f64 {
+    for _ in 0..rounds / 4 {
+        round();
+    }
+    start();
+    for _ in 0..rounds {
+        round();
+    }
+    let counted = stop();
+    counted.allocs as f64 / (rounds * per_round) as f64
+}
+
+/// [`per_command`] for async rounds (awaited one after the other on the caller's task).
+pub async fn per_command_async<F: std::future::Future<Output = ()>>(
+    rounds: usize,
+    per_round: usize,
+    mut round: impl FnMut() -> F,
+) -> f64 {
+    for _ in 0..rounds / 4 {
+        round().await;
+    }
+    start();
+    for _ in 0..rounds {
+        round().await;
+    }
+    let counted = stop();
+    counted.allocs as f64 / (rounds * per_round) as f64
+}

@@ -71,6 +71,15 @@ pub(super) async fn run<C: Caller>(client: C, plan: Plan) -> Recorder {
     rec
 }
 
+/// Runs the callers' executor (or a blocking caller) on the bench's thread, parking it on
+/// a futex while nothing is ready: futures-lite's `block_on`, not async-io's (`smol::block_on`),
+/// which would make the bench's thread drive async-io's reactor whenever it waits (five
+/// syscalls per wait with `polling` 3: the bench's own, not the client's). The clients' I/O
+/// runs on threads of its own either way (see each client's `SETUP`).
+pub(super) fn block_on<F: Future>(f: F) -> F::Output {
+    smol::future::block_on(f)
+}
+
 /// The redis-ring command for a workload request.
 pub(super) fn command(workload: &Workload, req: Request) -> Cmd {
     match req {

@@ -24,13 +24,14 @@ use super::{Bench, ConnSettings, Measured};
 use crate::rng::Rng;
 
 /// Where the callers and the I/O run (the JSON's `setup`).
-pub(super) const SETUP: &str = "callers: async tasks on one executor on the bench's thread; \
+pub(super) const SETUP: &str = "callers: async tasks on one executor on the bench's thread \
+                                (futures-lite block_on); \
                                 I/O: the connections' tasks on smol's global executor thread";
 
 /// Connects, measures, hands back the callers' recorders.
 pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
     let callers = smol::Executor::new();
-    smol::block_on(callers.run(async {
+    caller::block_on(callers.run(async {
         let mut conns = Vec::with_capacity(bench.shards.len());
         for (name, addr) in &bench.shards {
             let conn = connect(addr, &bench.conn).await.map_err(|e| {

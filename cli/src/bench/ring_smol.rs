@@ -12,7 +12,8 @@ use super::ring_std::up_down;
 use super::{caller, Bench, ConnSettings, Measured};
 
 /// Where the callers and the I/O run (the JSON's `setup`).
-pub(super) const SETUP: &str = "callers: async tasks on one executor on the bench's thread; \
+pub(super) const SETUP: &str = "callers: async tasks on one executor on the bench's thread \
+                                (futures-lite block_on); \
                                 I/O: the ring's driver on a thread of its own";
 
 fn build(shards: &[(String, String)], c: &ConnSettings) -> Result<Ring, String> {
@@ -47,7 +48,7 @@ fn build(shards: &[(String, String)], c: &ConnSettings) -> Result<Ring, String> 
 /// Builds the ring, waits for its shards, measures, hands back the callers' recorders.
 pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
     let callers = smol::Executor::new();
-    smol::block_on(callers.run(async {
+    caller::block_on(callers.run(async {
         let ring = build(&bench.shards, &bench.conn)?;
         let deadline = Instant::now() + bench.conn.timeout.max(Duration::from_secs(2));
         while !ring.stats().iter().all(|s| s.up) {

@@ -59,7 +59,7 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
                 let plan = bench.plan(&clock, i);
                 let ring = ring.clone();
                 // Blocking calls: the caller's future is ready on its first poll.
-                s.spawn(move || smol::block_on(caller::run(ring, plan)))
+                s.spawn(move || caller::block_on(caller::run(ring, plan)))
             })
             .collect();
         handles

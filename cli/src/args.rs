@@ -18,6 +18,7 @@ Examples:
   redis-ring --shards a,b,c locate user:1 user:2    offline: names are enough
   redis-ring --shards a,b,c locate --diff a,b,c,d   how many keys would move
   redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 shards
+  redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 top   live per-shard view, Ctrl-C ends
   redis-ring --tls --cacert ca.crt --shards a=cache-1:6380,b=cache-2:6380 get foo
   redis-ring --cacert ca.crt --shards a=rediss://cache-1:6380,b=127.0.0.1:7001 get foo
   redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 bench --duration 10s --json
@@ -197,6 +198,10 @@ pub(crate) enum Command {
     Bench(BenchArgs),
     /// Live status of each shard: up/down, address, PING latency, DBSIZE, memory
     Shards,
+    /// A live per-shard view refreshed every second until Ctrl-C or --duration: state and
+    /// for how long, server ops/s and errors/s, p50/p99 through the ring, in-flight,
+    /// reconnects, keys, memory
+    Top(TopArgs),
     /// Move every key whose owner changes from the ring of --shards to the ring of --to
     /// (MIGRATE: value and TTL, never over a newer value), while applications use the new
     /// ring with a migration window open
@@ -266,6 +271,22 @@ pub(crate) struct LocateArgs {
     /// Keys to locate (else read one per line from stdin)
     #[arg(value_name = "KEY", trailing_var_arg = true)]
     pub(crate) keys: Vec<String>,
+}
+
+/// `redis-ring top`
+#[derive(Debug, Args)]
+pub(crate) struct TopArgs {
+    /// Stop after this long (default: until Ctrl-C)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) duration: Option<Duration>,
+
+    /// Time between refreshes
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub(crate) interval: Duration,
+
+    /// One JSON object per refresh on stdout (one line each) instead of the table
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// How bench callers issue commands.

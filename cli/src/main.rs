@@ -4,7 +4,7 @@
 //! * `args`: the command line (clap derive); `duration`, `shard_list`: its value parsers.
 //! * `locate`: offline placement reports (`locate`, `--spread`, `--diff`).
 //! * `connect`: the ring (redis-ring-std) built from the global options.
-//! * `shards`: live status of each shard.
+//! * `shards`: live status of each shard; `top`: the same, refreshed, with rates.
 //! * `migrate`: moving keys from one ring to another (`SCAN` + `MIGRATE`, resumable).
 //! * `exec`: any Redis command through the ring; `print`: replies printed like redis-cli.
 //! * `demo`: the guided tour (3 temporary shards, a kill, the ring healing).
@@ -28,6 +28,7 @@ mod rng;
 mod scan;
 mod shard_list;
 mod shards;
+mod top;
 mod view;
 
 use args::{Cli, Command};
@@ -80,6 +81,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Demo(args) => demo::run(&global, &args),
         Command::Redis(words) => exec::run(&global, &words),
         Command::Shards => shards::run(&global),
+        Command::Top(args) => top::run(&global, &args),
         Command::Migrate(args) => migrate::run(&global, &args),
     }
 }

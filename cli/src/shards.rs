@@ -102,8 +102,9 @@ struct Probe {
     error: Option<String>,
 }
 
-fn probe(addr: &str, global: &Global) -> Result<Probe, String> {
-    // A `redis://` URL's own user, password and db win over the global ones, as in the ring.
+/// A plain connection to the server at `addr`, authenticated and on the right db: a
+/// `redis://` URL's own user, password and db win over the global ones, as in the ring.
+pub(crate) fn raw_connect(addr: &str, global: &Global) -> Result<RawConn, String> {
     let url = ShardSpec::parse("probe", addr).map_err(|e| e.to_string())?;
     let addr = url.endpoint.to_string();
     let addr = addr.as_str();
@@ -133,6 +134,15 @@ fn probe(addr: &str, global: &Global) -> Result<Probe, String> {
                 .map_err(|e| e.to_string())?,
         )?;
     }
+    Ok(conn)
+}
+
+fn probe(addr: &str, global: &Global) -> Result<Probe, String> {
+    let mut conn = raw_connect(addr, global)?;
+    let check = |r: Reply| match r {
+        Reply::Error(e) => Err(e),
+        other => Ok(other),
+    };
     let t0 = Instant::now();
     check(conn.command(&["PING"]).map_err(|e| e.to_string())?)?;
     let ping = t0.elapsed();

@@ -389,8 +389,20 @@ fn bench_json_with_our_driver_and_with_redis_rs() {
     assert_eq!(j["errors"], 0, "{j}");
     assert_eq!(j["client"], "redis-ring");
     assert_eq!(j["events"], serde_json::json!([]));
+    // Per shard, from the client's own counters: they add up to the run's operations.
+    let per_shard = j["shards"].as_array().unwrap();
+    assert_eq!(per_shard.len(), 2, "{j}");
+    let sum: u64 = per_shard.iter().map(|s| s["ops"].as_u64().unwrap()).sum();
+    assert_eq!(sum, j["ops"].as_u64().unwrap(), "{j}");
+    for s in per_shard {
+        assert_eq!(s["state"], "up", "{j}");
+        assert_eq!(s["errors"], 0, "{j}");
+        assert!(s["p50_us"].as_u64().unwrap() <= s["p99_us"].as_u64().unwrap());
+        assert!(s["name"].as_str().unwrap().starts_with("shard"));
+    }
     let svg = std::fs::read_to_string(&plot).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("ok / s"));
+    assert!(svg.contains("shard1 commands / s"), "per-shard lines");
     let j = bench_json(&[
         "--shards",
         &spec,
@@ -687,6 +699,55 @@ fn fan_out_commands_go_to_every_shard_and_print_per_shard() {
     ok(&run(&["--shards", &s, "flushdb"]));
     for server in shards.servers() {
         assert_eq!(server.command(&["DBSIZE"]).unwrap(), Reply::Int(0));
+    }
+}
+
+#[test]
+fn top_json_reports_every_shard_each_refresh() {
+    let mut shards = Shards::start(2).unwrap();
+    let spec = shards_arg(&shards);
+    for i in 0..10 {
+        let key = format!("top:{i}");
+        shards.servers()[0].command(&["SET", &key, "v"]).unwrap();
+    }
+    // shard2 is gone before top starts: its row says why, refresh after refresh.
+    shards.server(1).kill();
+    let out = ok(&run(&[
+        "--shards",
+        &spec,
+        "--timeout",
+        "500ms",
+        "top",
+        "--duration",
+        "1500ms",
+        "--interval",
+        "500ms",
+        "--json",
+    ]));
+    let objects: Vec<Json> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!((2..=4).contains(&objects.len()), "{out}");
+    let mut last_t = 0;
+    for j in &objects {
+        let t = j["t_ms"].as_u64().unwrap();
+        assert!(t > last_t, "{out}");
+        last_t = t;
+        let rows = j["shards"].as_array().unwrap();
+        assert_eq!(rows.len(), 2, "{j}");
+        let (s1, s2) = (&rows[0], &rows[1]);
+        assert_eq!(s1["name"], "shard1");
+        assert_eq!(s1["state"], "up", "{j}");
+        assert_eq!(s1["keys"], 10, "{j}");
+        assert!(s1["memory_bytes"].as_u64().unwrap() > 0, "{j}");
+        assert!(s1["ops_per_sec"].as_f64().unwrap() >= 0.0, "{j}");
+        assert_eq!(s1["errors_per_sec"], 0.0, "{j}");
+        assert!(s1["p50_us"].as_u64().unwrap() <= s1["p99_us"].as_u64().unwrap());
+        assert_eq!(s1["error"], Json::Null, "{j}");
+        assert_eq!(s2["name"], "shard2");
+        assert!(s2["error"].is_string(), "{j}");
+        assert_eq!(s2["keys"], Json::Null, "{j}");
     }
 }
 

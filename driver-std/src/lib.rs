@@ -47,14 +47,19 @@
 //!   last clone stops the thread after failing whatever is pending with `Error::Closed`. A
 //!   panic on the I/O thread (a user hook that panics) fails every waiting caller the same
 //!   way; a hook that calls the ring gets an error instead of a deadlock.
+//!
+//! Features `tracing` and `metrics` (off by default): spans per command and metrics in the
+//! OpenTelemetry database conventions (see `redis_ring_driver::observe`); `stats()` reports
+//! per-shard counters ([`ShardStats`]) always.
 #![deny(unsafe_code)]
 
 pub use redis_ring_driver::blocking::{Events, Pipeline, Scan, Shard, Subscription, Tx};
 pub use redis_ring_driver::IoThread;
 pub use redis_ring_driver::{
-    cmds, core, driver_tasks, Algorithm, BuildError, Cmd, Config, ConnOptions, Error, Event,
-    FromValue, FromValueError, IoStats, Message, NetError, Protocol, ShardStats, TlsError,
-    TlsSettings, ToArg, Value, EVENTS_CAPACITY, SUBSCRIPTION_CAPACITY, TRANSACTION_ATTEMPTS,
+    cmds, core, driver_tasks, Algorithm, BuildError, Cmd, Config, ConnOptions, Error, ErrorCounts,
+    ErrorKind, Event, FromValue, FromValueError, IoStats, LatencyHistogram, Message, NetError,
+    Protocol, ShardCounters, ShardStats, TlsError, TlsSettings, ToArg, Value, EVENTS_CAPACITY,
+    SUBSCRIPTION_CAPACITY, TRANSACTION_ATTEMPTS,
 };
 
 /// The blocking ring client (see [`redis_ring_driver::blocking::Ring`] for every call).

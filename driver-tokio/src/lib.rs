@@ -52,9 +52,12 @@
 //! | `transaction` | `WATCH` / reads / `MULTI` … `EXEC` on one shard, optimistic retry |
 //! | `subscribe`, `psubscribe`, `ssubscribe` → [`Subscription`] | pub/sub, a `Stream` of [`Message`]s |
 //! | `for_each_shard`, `shard`, `scan` | per-server commands (`DBSIZE`, `FLUSHDB`, `INFO`...) |
-//! | `shard_for_key`, `len`, `stats`, `io_stats` | placement and health, synchronous |
+//! | `shard_for_key`, `len`, `stats`, `io_stats` | placement, health and per-shard counters ([`ShardStats`]), synchronous |
 //! | `set_shards`, `events` | membership changes; `ShardUp` / `ShardDown` / ... |
 //! | `close` (or drop the last clone) | shuts down; [`driver_tasks`] counts live drivers |
+//!
+//! Features `tracing` and `metrics` (off by default): spans per command and metrics in the
+//! OpenTelemetry database conventions (see `redis_ring_driver::observe`).
 #![forbid(unsafe_code)]
 
 use std::future::Future;
@@ -73,10 +76,11 @@ use tokio::runtime::Handle;
 use tokio::time::Sleep;
 
 pub use redis_ring_driver::{
-    cmds, core, driver_tasks, Algorithm, BuildError, Cmd, Config, ConnOptions, Error, Event,
-    Events, FromValue, FromValueError, IoStats, Message, NetError, Pipeline, Protocol, Scan,
-    ScanStream, Shard, ShardStats, Subscription, TlsError, TlsSettings, ToArg, Tx, Value,
-    EVENTS_CAPACITY, SUBSCRIPTION_CAPACITY, TRANSACTION_ATTEMPTS,
+    cmds, core, driver_tasks, Algorithm, BuildError, Cmd, Config, ConnOptions, Error, ErrorCounts,
+    ErrorKind, Event, Events, FromValue, FromValueError, IoStats, LatencyHistogram, Message,
+    NetError, Pipeline, Protocol, Scan, ScanStream, Shard, ShardCounters, ShardStats, Subscription,
+    TlsError, TlsSettings, ToArg, Tx, Value, EVENTS_CAPACITY, SUBSCRIPTION_CAPACITY,
+    TRANSACTION_ATTEMPTS,
 };
 
 /// The ring client on tokio (see [`redis_ring_driver::Ring`] for every call).

@@ -20,6 +20,7 @@ use redis_ring_core::resp::{Limits, Value};
 use redis_ring_core::ring::RingCore;
 use redis_ring_core::time::Instant;
 
+use crate::net::Resolver;
 use crate::pump::{Alive, Pump};
 use crate::runtime::Runtime;
 use crate::state::{Shared, State};
@@ -57,6 +58,7 @@ pub struct RingBuilder<Rt, F = Async> {
     shards: Vec<(String, String)>,
     specs: Vec<ShardSpec>,
     hook: Option<ShardHook>,
+    resolver: Resolver,
     seed: Option<u64>,
     rt: Rt,
     flavor: PhantomData<F>,
@@ -97,6 +99,7 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
             shards: Vec::new(),
             specs: Vec::new(),
             hook: None,
+            resolver: Resolver::default(),
             seed: None,
             rt,
             flavor: PhantomData,
@@ -286,6 +289,21 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
         self
     }
 
+    /// Resolves shard host names with `resolve(host, port)` instead of the system resolver
+    /// (`getaddrinfo`): service discovery, a fixed table, or tests. It runs on a short-lived
+    /// thread of its own (it may block) each time a shard named by a host name connects; the
+    /// addresses it returns are tried in order until one accepts (as with the system's
+    /// answer). An error or an empty list fails the connect with
+    /// [`NetError::Resolve`](redis_ring_core::error::NetError::Resolve). IP literals and Unix
+    /// paths are never passed to it.
+    pub fn resolver(
+        mut self,
+        resolve: impl Fn(&str, u16) -> io::Result<Vec<std::net::SocketAddr>> + Send + Sync + 'static,
+    ) -> Self {
+        self.resolver = Resolver::new(Arc::new(resolve));
+        self
+    }
+
     /// Seed of the core's backoff jitter. By default a random one per ring, so that many
     /// clients do not reconnect in lockstep; fix it only for reproducible tests.
     pub fn seed(mut self, seed: u64) -> Self {
@@ -323,6 +341,7 @@ pub(crate) fn start<Rt: Runtime, F: Flavor>(b: RingBuilder<Rt, F>) -> Result<Rin
         shards,
         specs,
         hook,
+        resolver,
         seed,
         rt,
         flavor: _,
@@ -335,7 +354,7 @@ pub(crate) fn start<Rt: Runtime, F: Flavor>(b: RingBuilder<Rt, F>) -> Result<Rin
     config.seed = seed.unwrap_or_else(random_seed);
     let shared = Arc::new(Shared::new(RingCore::new(config, Instant::ZERO)));
     let (done_tx, done_rx) = async_channel::bounded(1);
-    let pump = Pump::new(shared.clone(), rt.clone(), Alive::new(done_tx));
+    let pump = Pump::new(shared.clone(), rt.clone(), resolver, Alive::new(done_tx));
     rt.spawn(Box::pin(pump.run())).map_err(BuildError::Io)?;
     shared.with(|st| apply_shards(&shared, st, shards));
     Ok(Ring::from_parts(shared, rt, done_rx))

@@ -47,8 +47,17 @@
 //! | `request` | request futures (one, or a gathered group), targets |
 //! | `ring`, `pipeline`, `shard`, `scan`, `transaction`, `pubsub`, `events` | the async API |
 //! | `builder` | [`RingBuilder`], [`BuildError`], seeds |
-//! | `convert`, `stats` | reply conversion errors; [`IoStats`], [`ShardStats`] |
+//! | `convert`, `stats` | reply conversion errors; [`IoStats`], [`ShardStats`] (+ [`ShardCounters`], [`LatencyHistogram`]) |
+//! | [`observe`] | the `tracing` and `metrics` features: spans, metrics, their names |
 //! | `blocking` | the blocking API over the same calls |
+//!
+//! # Features
+//!
+//! Both off by default; every driver crate forwards them under the same names.
+//! * `tracing`: one `DEBUG` span per command (or batch) with OpenTelemetry database
+//!   semantic-convention fields, shard events at `INFO` / `WARN` ([`observe`]).
+//! * `metrics`: `db.client.operation.duration` and shard, connection and in-flight gauges
+//!   through the `metrics` facade ([`observe`]).
 #![forbid(unsafe_code)]
 
 pub mod blocking;
@@ -57,6 +66,7 @@ mod convert;
 mod events;
 mod io_thread;
 mod net;
+pub mod observe;
 mod pipeline;
 mod pubsub;
 mod pump;
@@ -82,7 +92,7 @@ pub use ring::Ring;
 pub use runtime::{AsyncSocket, AsyncTimer, BoxFuture, Runtime};
 pub use scan::{Scan, ScanStream};
 pub use shard::Shard;
-pub use stats::{IoStats, ShardStats};
+pub use stats::{ErrorCounts, ErrorKind, IoStats, LatencyHistogram, ShardCounters, ShardStats};
 pub use tls::TlsSettings;
 pub use transaction::{Tx, TRANSACTION_ATTEMPTS};
 

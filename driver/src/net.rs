@@ -18,6 +18,40 @@ use crate::runtime::{AsyncSocket, Runtime};
 use crate::tls::{handshake, TlsSetup};
 use crate::transport::Transport;
 
+/// How host names become addresses: the system resolver (`ToSocketAddrs`), or the function
+/// given to [`RingBuilder::resolver`](crate::RingBuilder::resolver). Called on a
+/// short-lived thread of its own, so it may block.
+#[derive(Clone, Default)]
+pub(crate) struct Resolver(Option<Arc<ResolveFn>>);
+
+/// A resolver function: `(host, port)` to the addresses to try, in order.
+pub(crate) type ResolveFn = dyn Fn(&str, u16) -> io::Result<Vec<SocketAddr>> + Send + Sync;
+
+impl Resolver {
+    /// The addresses of `host:port`, in the order to try them.
+    fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+        match &self.0 {
+            Some(f) => f(host, port),
+            None => (host, port).to_socket_addrs().map(Iterator::collect),
+        }
+    }
+
+    /// A resolver calling `f`.
+    pub(crate) fn new(f: Arc<ResolveFn>) -> Resolver {
+        Resolver(Some(f))
+    }
+}
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Resolver(custom)"
+        } else {
+            "Resolver(system)"
+        })
+    }
+}
+
 /// The core's name for what a socket reported (the table on `NetError`'s docs). A Unix
 /// socket path with nothing behind it (`NotFound`) is a refusal, like a closed TCP port.
 pub fn net_error(e: &io::Error) -> NetError {
@@ -44,13 +78,14 @@ pub(crate) async fn connect<R: Runtime>(
     rt: R,
     endpoint: Endpoint,
     tls: Option<Result<TlsSetup, NetError>>,
+    resolver: Resolver,
 ) -> Result<Transport, NetError> {
     let tls = tls.transpose()?;
     let host = match &endpoint {
         Endpoint::Tcp { host, .. } => host.clone(),
         _ => "localhost".to_owned(),
     };
-    let mut sock = open(&rt, endpoint).await?;
+    let mut sock = open(&rt, endpoint, resolver).await?;
     match tls {
         None => Ok(Transport::plain(sock)),
         Some(setup) => {
@@ -63,7 +98,11 @@ pub(crate) async fn connect<R: Runtime>(
 
 /// Opens the socket: a Unix path, or each address a host resolves to in turn until one
 /// accepts.
-async fn open<R: Runtime>(rt: &R, endpoint: Endpoint) -> Result<Box<dyn AsyncSocket>, NetError> {
+async fn open<R: Runtime>(
+    rt: &R,
+    endpoint: Endpoint,
+    resolver: Resolver,
+) -> Result<Box<dyn AsyncSocket>, NetError> {
     let (host, port) = match endpoint {
         Endpoint::Tcp { host, port } => (host, port),
         #[cfg(unix)]
@@ -79,7 +118,7 @@ async fn open<R: Runtime>(rt: &R, endpoint: Endpoint) -> Result<Box<dyn AsyncSoc
     };
     let addrs = match host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => resolve(host, port).await?,
+        Err(_) => resolve(resolver, host, port).await?,
     };
     open_any(rt, addrs).await
 }
@@ -127,19 +166,16 @@ fn in_progress(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::WouldBlock
 }
 
-/// Resolves `host:port` on a thread of its own (the system resolver blocks); an empty answer
-/// or a failure is [`NetError::Resolve`] ("address could not be resolved").
-async fn resolve(host: String, port: u16) -> Result<Vec<SocketAddr>, NetError> {
+/// Resolves `host:port` with `resolver` on a thread of its own (the system resolver blocks);
+/// an empty answer or a failure is [`NetError::Resolve`] ("address could not be resolved").
+async fn resolve(resolver: Resolver, host: String, port: u16) -> Result<Vec<SocketAddr>, NetError> {
     type Slot = Arc<Mutex<(Option<Vec<SocketAddr>>, Option<Waker>, bool)>>;
     let slot: Slot = Arc::default();
     let theirs = slot.clone();
     let started = std::thread::Builder::new()
         .name("redis-ring-resolve".into())
         .spawn(move || {
-            let found = (host.as_str(), port)
-                .to_socket_addrs()
-                .map(Iterator::collect)
-                .ok();
+            let found = resolver.resolve(&host, port).ok();
             let mut g = theirs.lock().unwrap_or_else(PoisonError::into_inner);
             g.0 = found;
             g.2 = true;

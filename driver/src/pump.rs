@@ -29,7 +29,7 @@ use redis_ring_core::error::NetError;
 use redis_ring_core::ring::Input;
 use redis_ring_core::time::Instant;
 
-use crate::net::{connect, net_error};
+use crate::net::{connect, net_error, Resolver};
 use crate::runtime::{AsyncTimer, Runtime};
 use crate::state::{Open, Shared, Sock, State};
 use crate::tls::TlsConfigs;
@@ -82,6 +82,8 @@ pub(crate) struct Pump<R: Runtime> {
     more_to_read: bool,
     /// TLS client configurations, built once per set of options.
     tls: TlsConfigs,
+    /// How host names are resolved.
+    resolver: Resolver,
     _alive: Alive,
 }
 
@@ -103,7 +105,7 @@ impl<R: Runtime> std::fmt::Debug for Pump<R> {
 }
 
 impl<R: Runtime> Pump<R> {
-    pub(crate) fn new(shared: Arc<Shared>, rt: R, alive: Alive) -> Pump<R> {
+    pub(crate) fn new(shared: Arc<Shared>, rt: R, resolver: Resolver, alive: Alive) -> Pump<R> {
         Pump {
             shared,
             timer: rt.new_timer(),
@@ -112,6 +114,7 @@ impl<R: Runtime> Pump<R> {
             buf: vec![0; READ_BUF].into_boxed_slice(),
             more_to_read: false,
             tls: TlsConfigs::default(),
+            resolver,
             _alive: alive,
         }
     }
@@ -189,7 +192,12 @@ impl<R: Runtime> Pump<R> {
         }
         for (id, endpoint, tls) in std::mem::take(&mut st.connects) {
             let tls = tls.map(|opts| self.tls.setup(&opts));
-            let fut = Box::pin(connect(self.rt.clone(), endpoint, tls));
+            let fut = Box::pin(connect(
+                self.rt.clone(),
+                endpoint,
+                tls,
+                self.resolver.clone(),
+            ));
             let i = id.index();
             if st.socks.len() <= i {
                 st.socks.resize_with(i + 1, || None);

@@ -18,6 +18,7 @@ use redis_ring_core::resp::Value;
 use redis_ring_core::ring::{RequestId, RingCore, TxId};
 use redis_ring_core::time::Instant;
 
+use crate::observe::{Op, ReplyShard};
 use crate::state::{reentrant, Shared, State};
 
 /// Where a request goes.
@@ -51,6 +52,9 @@ impl Target {
     }
 }
 
+/// A reply taken from its slot, with the shard it came from.
+type Replied = (Result<Value, Error>, ReplyShard);
+
 /// Submits `cmd` to `target`, registering `waker` for its reply; returns the id and the
 /// reply if it came at once (a command failed fast).
 fn submit_one(
@@ -60,7 +64,7 @@ fn submit_one(
     cmd: Cmd,
     timeout: Option<Duration>,
     waker: &Waker,
-) -> Result<(RequestId, Option<Result<Value, Error>>), Error> {
+) -> Result<(RequestId, Option<Replied>), Error> {
     if st.closing {
         return Err(Error::Closed {
             command: CmdName::new(cmd.name()),
@@ -79,7 +83,7 @@ fn submit_one(
     st.expect(id, Some(waker.clone()), 0);
     st.drain();
     st.inline = false;
-    Ok((id, st.take_reply(id, None)))
+    Ok((id, st.take_reply_from(id, None)))
 }
 
 /// The future of one command.
@@ -88,6 +92,8 @@ pub(crate) struct Request<'a> {
     shared: &'a Shared,
     target: Target,
     state: ReqState,
+    /// Its span and duration (`tracing` / `metrics` features), from the first poll.
+    op: Option<Op>,
 }
 
 #[derive(Debug)]
@@ -108,6 +114,7 @@ impl<'a> Request<'a> {
             shared,
             target,
             state: ReqState::New(cmd, timeout),
+            op: None,
         }
     }
 }
@@ -124,22 +131,41 @@ impl Future for Request<'_> {
             }
             ReqState::New(cmd, timeout) => {
                 let target = &this.target;
-                match shared.with(|st| submit_one(shared, st, target, cmd, timeout, cx.waker())) {
-                    Err(e) => Poll::Ready(Err(e)),
-                    Ok((_, Some(result))) => Poll::Ready(result),
+                let name = CmdName::new(cmd.name());
+                let (op, submitted) = shared.with(|st| {
+                    let op = Op::start(name, 1, st.core.config().conn.db);
+                    (op, submit_one(shared, st, target, cmd, timeout, cx.waker()))
+                });
+                match submitted {
+                    Err(e) => {
+                        op.finish(Some(&e), &ReplyShard::default());
+                        Poll::Ready(Err(e))
+                    }
+                    Ok((_, Some((result, shard)))) => {
+                        op.finish(result.as_ref().err(), &shard);
+                        Poll::Ready(result)
+                    }
                     Ok((id, None)) => {
+                        this.op = Some(op);
                         this.state = ReqState::Waiting(id);
                         Poll::Pending
                     }
                 }
             }
-            ReqState::Waiting(id) => match shared.with(|st| st.take_reply(id, Some(cx.waker()))) {
-                Some(result) => Poll::Ready(result),
-                None => {
-                    this.state = ReqState::Waiting(id);
-                    Poll::Pending
+            ReqState::Waiting(id) => {
+                match shared.with(|st| st.take_reply_from(id, Some(cx.waker()))) {
+                    Some((result, shard)) => {
+                        if let Some(op) = this.op.take() {
+                            op.finish(result.as_ref().err(), &shard);
+                        }
+                        Poll::Ready(result)
+                    }
+                    None => {
+                        this.state = ReqState::Waiting(id);
+                        Poll::Pending
+                    }
                 }
-            },
+            }
             ReqState::Done => Poll::Ready(Err(Error::InvalidCommand {
                 command: CmdName::new(b"?"),
                 reason: "internal: a request future was polled after completion",
@@ -175,6 +201,12 @@ pub(crate) struct Gather<'a> {
     results: Vec<Option<Result<Value, Error>>>,
     /// Index of the first slot still without a result.
     next: usize,
+    /// What spans and metrics call it: `PIPELINE`, `MULTI`, or the one command's name.
+    op_name: CmdName,
+    /// Its span and duration (`tracing` / `metrics` features), from the first poll.
+    op: Option<Op>,
+    /// The shard of the first reply (for the span and the metric).
+    shard: ReplyShard,
 }
 
 impl std::fmt::Debug for Gather<'_> {
@@ -198,6 +230,9 @@ impl<'a> Gather<'a> {
             group: 0,
             results: Vec::new(),
             next: 0,
+            op_name: name,
+            op: None,
+            shard: ReplyShard::default(),
         }
     }
 
@@ -209,7 +244,13 @@ impl<'a> Gather<'a> {
         timeout: Option<Duration>,
     ) -> Self {
         let name = CmdName::new(cmds.first().map_or(&b"PIPELINE"[..], |c| c.name()));
-        Gather::new(
+        // A batch is a `PIPELINE`, a transaction's a `MULTI` (as the conventions name them).
+        let op_name = match &target {
+            Target::Tx(_) => CmdName::new(b"MULTI"),
+            _ if cmds.len() > 1 => CmdName::new(b"PIPELINE"),
+            _ => name,
+        };
+        let mut gather = Gather::new(
             shared,
             name,
             cmds.len(),
@@ -218,7 +259,9 @@ impl<'a> Gather<'a> {
                     .map(|cmd| target.submit(core, cmd, timeout, now))
                     .collect()
             }),
-        )
+        );
+        gather.op_name = op_name;
+        gather
     }
 }
 
@@ -238,6 +281,8 @@ impl Future for Gather<'_> {
                 let closed = Error::Closed { command: this.name };
                 return Poll::Ready(vec![Err(closed); this.slots]);
             }
+            let db = st.core.config().conn.db;
+            this.op = Some(Op::start(this.op_name, this.slots, db));
             let submitted = submit(&mut st.core, shared.now());
             st.io_stats.commands += submitted.len() as u64;
             this.group = st.new_group();
@@ -269,8 +314,11 @@ impl Future for Gather<'_> {
         while this.next < this.ids.len() {
             let i = this.next;
             if let Some(id) = this.ids[i] {
-                match st.take_reply(id, Some(cx.waker())) {
-                    Some(result) => {
+                match st.take_reply_from(id, Some(cx.waker())) {
+                    Some((result, shard)) => {
+                        if i == 0 {
+                            this.shard = shard;
+                        }
                         this.results[i] = Some(result);
                         this.ids[i] = None;
                     }
@@ -284,6 +332,9 @@ impl Future for Gather<'_> {
         }
         st.end_group(this.group);
         Shared::unlock_and_wake(st);
+        if let Some(op) = this.op.take() {
+            op.finish_batch(this.results.iter().flatten(), &this.shard);
+        }
         let name = this.name;
         let results = std::mem::take(&mut this.results)
             .into_iter()

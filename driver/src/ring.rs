@@ -248,10 +248,14 @@ impl<Rt: Runtime> Ring<Rt> {
         Events::new(rx)
     }
 
-    /// Every shard in configured order: state, address, last error, commands in flight.
+    /// Every shard in configured order: state and how long it has held, address, last
+    /// errors, commands in flight and queued, and its counters since it joined (commands,
+    /// errors by kind, retries, connects, bytes, transitions, a latency histogram:
+    /// monotonic, so rates are differences of two readings).
     pub fn stats(&self) -> Vec<ShardStats> {
+        let now = self.shared().now();
         self.read(Vec::new(), |st| {
-            st.core.shards().map(ShardStats::from).collect()
+            st.core.shards().map(|s| ShardStats::at(s, now)).collect()
         })
     }
 

@@ -28,6 +28,7 @@ use redis_ring_core::ring::{ConnId, Event, Input, Output, RequestId, RingCore};
 use redis_ring_core::time::Instant;
 
 use crate::net::Connecting;
+use crate::observe::{self, ReplyShard};
 use crate::pubsub::Message;
 use crate::stats::IoStats;
 use crate::transport::Transport;
@@ -125,6 +126,9 @@ pub(crate) struct State {
     pub(crate) closing: bool,
     /// Counters for `io_stats` (kept under the lock: no atomics needed).
     pub(crate) io_stats: IoStats,
+    /// Connections and in-flight commands last reported to the `metrics` gauges.
+    #[cfg(feature = "metrics")]
+    gauges: (usize, usize),
     /// Wakers to wake once the lock is released.
     to_wake: Vec<Waker>,
     /// `events()` receivers; closed ones are dropped on the next event.
@@ -138,6 +142,8 @@ pub(crate) struct State {
 struct Slot {
     waker: Option<Waker>,
     result: Option<Result<Value, Error>>,
+    /// The shard the reply came from (only with the `tracing` / `metrics` features).
+    shard: ReplyShard,
     /// The group it belongs to (0: none).
     group: u64,
 }
@@ -225,6 +231,8 @@ impl Shared {
                 epoch,
                 closing: false,
                 io_stats: IoStats::default(),
+                #[cfg(feature = "metrics")]
+                gauges: (0, 0),
                 to_wake: Vec::new(),
                 events: Vec::new(),
                 subs: HashMap::default(),
@@ -334,6 +342,7 @@ impl State {
                 },
                 Output::Reply { id, result } => self.deliver(id, result),
                 Output::Event(event) => {
+                    observe::event(&event, self.core.live_len());
                     // A full receiver misses this event; a dropped one is forgotten.
                     self.events.retain(|s| {
                         !matches!(s.try_send(event.clone()), Err(TrySendError::Closed(_)))
@@ -365,6 +374,8 @@ impl State {
                     }
                 }
                 Output::Timeout(at) => {
+                    #[cfg(feature = "metrics")]
+                    self.update_gauges();
                     self.deadline = at;
                     if at < self.armed {
                         self.wake_driver();
@@ -424,9 +435,20 @@ impl State {
             .filter(|s| s.id() == id)
     }
 
+    /// Sets the connection and in-flight gauges when they changed since the last drain.
+    #[cfg(feature = "metrics")]
+    fn update_gauges(&mut self) {
+        let now = (self.socks.iter().flatten().count(), self.pending.len());
+        if now != self.gauges {
+            self.gauges = now;
+            observe::gauges(now.0, now.1);
+        }
+    }
+
     fn deliver(&mut self, id: RequestId, result: Result<Value, Error>) {
         if let Some(slot) = self.pending.get_mut(&id.as_u64()) {
             slot.result = Some(result);
+            slot.shard = observe::reply_shard(&self.core, id);
             if let Some(w) = slot.waker.take() {
                 self.to_wake.push(w);
             }
@@ -486,22 +508,24 @@ impl State {
             Slot {
                 waker,
                 result: None,
+                shard: ReplyShard::default(),
                 group,
             },
         );
     }
 
-    /// The reply of `id` if it came (forgetting the request), else records `waker`.
-    pub(crate) fn take_reply(
+    /// The reply of `id` if it came (forgetting the request), with the shard it came from
+    /// (for spans and metrics), else records `waker`.
+    pub(crate) fn take_reply_from(
         &mut self,
         id: RequestId,
         waker: Option<&Waker>,
-    ) -> Option<Result<Value, Error>> {
+    ) -> Option<(Result<Value, Error>, ReplyShard)> {
         let key = id.as_u64();
         let slot = self.pending.get_mut(&key)?;
-        if let Some(result) = slot.result.take() {
-            self.pending.remove(&key);
-            return Some(result);
+        if slot.result.is_some() {
+            let slot = self.pending.remove(&key)?;
+            return slot.result.map(|result| (result, slot.shard));
         }
         if let Some(w) = waker {
             match &slot.waker {

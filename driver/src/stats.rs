@@ -1,7 +1,9 @@
 //! [`ShardStats`]: one shard as `Ring::stats` reports it (plain data from the core);
 //! [`IoStats`]: what the driver task has done (`Ring::io_stats`), counted by the pump.
 
-pub use redis_ring_core::stats::ShardStats;
+pub use redis_ring_core::stats::{
+    ErrorCounts, ErrorKind, LatencyHistogram, ShardCounters, ShardStats,
+};
 
 /// What the driver has done since the ring started: shows how well concurrent calls share
 /// writes (`commands / writes` is the average number of commands per write: automatic

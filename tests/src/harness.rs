@@ -318,6 +318,10 @@ impl RedisServer {
             file("ca.crt"),
             "--tls-auth-clients".into(),
             tls.auth_clients.into(),
+            // MIGRATE to another server (the migration window) connects like a cluster bus
+            // link: over TLS only with this set (the target is addressed by its TLS port).
+            "--tls-cluster".into(),
+            "yes".into(),
         ]
     }
 

@@ -13,6 +13,7 @@
 //!   connection (a command that ran, whose caller never heard back).
 //! * [`tls`]: certificates made at test time, and the suite's TLS mode.
 //! * [`alloc_count`]: a counting global allocator (allocation tests, `bench --count-allocs`).
+//! * [`instrumentation`]: the `tracing`/`metrics` checks every driver runs with those features.
 //! * [`mini_driver`]: the smallest blocking driver loop of `RingCore`, for the core's
 //!   real-Redis tests.
 //!
@@ -22,6 +23,7 @@ pub mod alloc_count;
 pub mod fuzz_checks;
 pub mod harness;
 pub mod hostile;
+pub mod instrumentation;
 pub mod mini_driver;
 pub mod proxy;
 pub mod scenarios;

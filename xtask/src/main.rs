@@ -169,8 +169,32 @@ fn run_tests(steps: &mut Steps) -> Result<(), String> {
             .args(["test", "--workspace", "--all-targets"])
             .env("REDIS_SERVER", &redis.path))
     })?;
+    // The optional instrumentation (off in the workspace build above), in every driver that
+    // has the shared instrumentation test: lint it (and the shared layer) with the features,
+    // then run that test.
+    steps.run(
+        "every driver --features tracing,metrics: clippy, instrumentation test",
+        || {
+            // The shared layer, where the instrumentation lives.
+            run(cargo()
+                .args(["clippy", "--all-targets", "-p", "redis-ring-driver"])
+                .args(["--features", "tracing,metrics", "--", "-D", "warnings"]))?;
+            for (package, test) in driver_tests("instrumentation")? {
+                let features = ["-p", &package, "--features", "tracing,metrics"];
+                run(cargo()
+                    .args(["clippy", "--all-targets"])
+                    .args(features)
+                    .args(["--", "-D", "warnings"]))?;
+                run(cargo()
+                    .args(["test", "--test", &test])
+                    .args(features)
+                    .env("REDIS_SERVER", &redis.path))?;
+            }
+            Ok(())
+        },
+    )?;
     steps.run("scenario suite over TLS, every driver", || {
-        for (package, test) in scenario_suites()? {
+        for (package, test) in driver_tests("scenarios")? {
             run(cargo()
                 .args(["test", "-p", &package, "--test", &test])
                 .env("REDIS_RING_TLS", "1")
@@ -267,9 +291,9 @@ fn published_crates() -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-/// Every driver's scenario-suite test binaries: `(package, test)` for each
-/// `driver-*/tests/scenarios*.rs`.
-fn scenario_suites() -> Result<Vec<(String, String)>, String> {
+/// Every driver's test binaries named `prefix...`: `(package, test)` for each
+/// `driver-*/tests/{prefix}*.rs` (the scenario suites, the instrumentation tests).
+fn driver_tests(prefix: &str) -> Result<Vec<(String, String)>, String> {
     let mut suites = Vec::new();
     let root = workspace_root();
     let dirs =
@@ -299,14 +323,14 @@ fn scenario_suites() -> Result<Vec<(String, String)>, String> {
             .filter_map(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
                 let stem = name.strip_suffix(".rs")?;
-                stem.starts_with("scenarios").then(|| stem.to_owned())
+                stem.starts_with(prefix).then(|| stem.to_owned())
             })
             .collect();
         names.sort();
         suites.extend(names.into_iter().map(|t| (package.clone(), t)));
     }
     if suites.is_empty() {
-        return Err("no driver-*/tests/scenarios*.rs found".into());
+        return Err(format!("no driver-*/tests/{prefix}*.rs found"));
     }
     Ok(suites)
 }

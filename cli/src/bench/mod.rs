@@ -9,6 +9,7 @@
 //! flight at the deadline complete and are counted; `elapsed` runs until the last one.
 
 mod caller;
+mod per_shard;
 mod plot;
 mod progress;
 mod recorder;
@@ -104,6 +105,22 @@ pub(crate) struct Measured {
     end: Instant,
     progress: Progress,
     allocs: Counted,
+    /// Per-shard totals and lines from the client's `stats()` (redis-ring only).
+    shards: Vec<per_shard::ShardSummary>,
+    shard_lines: per_shard::ShardLines,
+}
+
+impl Measured {
+    /// Adds the per-shard figures of a redis-ring run.
+    pub(crate) fn with_shards(
+        mut self,
+        shards: Vec<per_shard::ShardSummary>,
+        lines: per_shard::ShardLines,
+    ) -> Measured {
+        self.shards = shards;
+        self.shard_lines = lines;
+        self
+    }
 }
 
 impl Bench {
@@ -168,6 +185,8 @@ impl Bench {
             end,
             progress,
             allocs,
+            shards: Vec::new(),
+            shard_lines: Vec::new(),
         }
     }
 }
@@ -271,6 +290,7 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
         recorder: merged,
         events: bench.events.snapshot(),
         allocs: args.count_allocs.then_some(measured.allocs),
+        shards: measured.shards,
     };
     if let Some(path) = &args.plot {
         let title = format!(
@@ -290,6 +310,7 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
             report.elapsed.as_secs_f64(),
             report.recorder.buckets(),
             &report.events,
+            &measured.shard_lines,
         )?;
     }
     if args.json {

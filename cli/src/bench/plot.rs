@@ -2,13 +2,16 @@
 //!
 //! Two panels sharing the time axis: successful and failed operations per second in each
 //! 250 ms bucket, and the slowest operation of each bucket (log scale); every shard event is
-//! a vertical line across both, labelled `shard down` / `shard up`. plotters with its SVG
+//! a vertical line across both, labelled `shard down` / `shard up`. A redis-ring run adds one
+//! thin line per shard (its commands per second, from the client's per-shard counters), so
+//! a failover shows the down shard's share moving to the others. plotters with its SVG
 //! backend only: text is left to the SVG viewer's fonts, so nothing depends on system fonts.
 
 use std::path::Path;
 
 use plotters::prelude::*;
 
+use super::per_shard::ShardLines;
 use super::recorder::{Bucket, ShardEvent, BUCKET};
 
 const WIDTH: u32 = 1000;
@@ -18,6 +21,15 @@ const ERR_COLOR: RGBColor = RGBColor(0xd6, 0x27, 0x28);
 const DOWN_COLOR: RGBColor = RGBColor(0xd6, 0x27, 0x28);
 const UP_COLOR: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
 const LATENCY_COLOR: RGBColor = RGBColor(0x94, 0x67, 0xbd);
+/// The per-shard lines' colours, in shard order (cycled).
+const SHARD_COLORS: [RGBColor; 6] = [
+    RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x17, 0xbe, 0xcf),
+    RGBColor(0xbc, 0xbd, 0x22),
+    RGBColor(0x8c, 0x56, 0x4b),
+    RGBColor(0xe3, 0x77, 0xc2),
+    RGBColor(0x7f, 0x7f, 0x7f),
+];
 
 /// Draws `timeline` and `events` with `title` into the SVG file `path`.
 pub(crate) fn draw(
@@ -26,8 +38,9 @@ pub(crate) fn draw(
     elapsed: f64,
     timeline: &[Bucket],
     events: &[ShardEvent],
+    shards: &ShardLines,
 ) -> Result<(), String> {
-    let svg = render(title, elapsed, timeline, events)?;
+    let svg = render(title, elapsed, timeline, events, shards)?;
     std::fs::write(path, svg).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
@@ -37,11 +50,12 @@ pub(crate) fn render(
     elapsed: f64,
     timeline: &[Bucket],
     events: &[ShardEvent],
+    shards: &ShardLines,
 ) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        draw_on(&root, title, elapsed, timeline, events)
+        draw_on(&root, title, elapsed, timeline, events, shards)
             .map_err(|e| format!("drawing the plot: {e}"))?;
         root.present()
             .map_err(|e| format!("drawing the plot: {e}"))?;
@@ -57,6 +71,7 @@ fn draw_on(
     elapsed: f64,
     timeline: &[Bucket],
     events: &[ShardEvent],
+    shards: &ShardLines,
 ) -> DrawResult {
     root.fill(&WHITE)?;
     let root = root.titled(title, ("sans-serif", 20))?;
@@ -124,6 +139,24 @@ fn draw_on(
         ))?
         .label("errors / s (right axis)")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], ERR_COLOR.stroke_width(2)));
+    for (k, (name, ops)) in shards.iter().enumerate() {
+        let color = SHARD_COLORS[k % SHARD_COLORS.len()];
+        let line: Vec<Bucket> = ops
+            .iter()
+            .take(timeline.len())
+            .map(|&ok| Bucket {
+                ok,
+                ..Bucket::default()
+            })
+            .collect();
+        rates
+            .draw_series(LineSeries::new(
+                steps(&line, t_end, |i, b| rate(i, b.ok)),
+                color.stroke_width(1),
+            ))?
+            .label(format!("{name} commands / s"))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(1)));
+    }
     for e in events {
         let t = e.t_ms as f64 / 1e3;
         let color = if e.up { UP_COLOR } else { DOWN_COLOR };
@@ -243,7 +276,11 @@ mod tests {
                 up: true,
             },
         ];
-        let svg = render("bench: conc, 50 callers", 5.0, &timeline, &events).unwrap();
+        let shards = vec![
+            ("shard1".to_string(), vec![5_000; 20]),
+            ("shard2".to_string(), vec![5_000; 20]),
+        ];
+        let svg = render("bench: conc, 50 callers", 5.0, &timeline, &events, &shards).unwrap();
         assert!(svg.starts_with("<svg"), "{}", &svg[..100]);
         for text in [
             "shard2 down",
@@ -252,11 +289,14 @@ mod tests {
             "errors / s",
             "max latency (ms)",
             "40k",
+            "shard1 commands / s",
         ] {
             assert!(svg.contains(text), "missing {text:?}");
         }
         // An empty run still draws axes instead of failing.
-        assert!(render("empty", 0.0, &[], &[]).unwrap().contains("<svg"));
+        assert!(render("empty", 0.0, &[], &[], &Vec::new())
+            .unwrap()
+            .contains("<svg"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use serde_json::{json, Value as Json};
 
 use redis_ring_tests::alloc_count::Counted;
 
+use super::per_shard::ShardSummary;
 use super::recorder::{Recorder, ShardEvent, BUCKET};
 use crate::duration::format_duration;
 use crate::view::{table, thousands};
@@ -57,6 +58,8 @@ pub(crate) struct Report {
     pub(crate) events: Vec<ShardEvent>,
     /// Heap allocations during the measurement (`--count-allocs`).
     pub(crate) allocs: Option<Counted>,
+    /// Per shard, from the client's own counters (redis-ring; empty for redis-rs).
+    pub(crate) shards: Vec<ShardSummary>,
 }
 
 impl Report {
@@ -106,6 +109,26 @@ impl Report {
                 })
             })
             .collect();
+        // Every shard as configured; the client's own counters where it has them.
+        let shards: Vec<Json> = s
+            .shards
+            .iter()
+            .map(|spec| {
+                let (name, addr) = spec.split_once('=').unwrap_or((spec, ""));
+                match self.shards.iter().find(|x| x.name == name) {
+                    Some(x) => json!({
+                        "name": name,
+                        "addr": addr,
+                        "ops": x.ops,
+                        "errors": x.errors,
+                        "p50_us": x.p50_us,
+                        "p99_us": x.p99_us,
+                        "state": x.state,
+                    }),
+                    None => json!({ "name": name, "addr": addr }),
+                }
+            })
+            .collect();
         let mut j = json!({
             "client": s.client,
             "driver": s.driver,
@@ -118,7 +141,7 @@ impl Report {
             "duration_ms": s.duration.as_millis() as u64,
             "keys": s.keys,
             "value_size": s.value_size,
-            "shards": s.shards,
+            "shards": shards,
             "placement": s.placement,
             "start_unix_ms": self.start_unix_ms,
             "elapsed_ms": self.elapsed.as_millis() as u64,
@@ -216,6 +239,27 @@ impl Report {
                 let _ = writeln!(out, "    {line}");
             }
         }
+        if !self.shards.is_empty() {
+            // Per command, as the client counted them (a pipeline counts each command).
+            let mut rows = vec![["shard", "state", "commands", "errors", "p50", "p99"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect::<Vec<_>>()];
+            for x in &self.shards {
+                rows.push(vec![
+                    x.name.clone(),
+                    x.state.to_owned(),
+                    thousands(x.ops),
+                    thousands(x.errors),
+                    us(x.p50_us),
+                    us(x.p99_us),
+                ]);
+            }
+            let _ = writeln!(out, "  per shard (the client's counters, per command):");
+            for line in table(&rows).lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
         if !self.events.is_empty() {
             let _ = writeln!(out, "  shard events:");
             for e in &self.events {
@@ -302,6 +346,14 @@ mod tests {
                 up: false,
             }],
             allocs: None,
+            shards: vec![ShardSummary {
+                name: "a".into(),
+                ops: 5,
+                errors: 1,
+                p50_us: 50,
+                p99_us: 2000,
+                state: "up",
+            }],
         }
     }
 
@@ -309,6 +361,11 @@ mod tests {
     fn json_has_the_documented_fields() {
         let j = sample().to_json();
         assert_eq!(j["start_unix_ms"], 1_700_000_000_000u64);
+        assert_eq!(
+            j["shards"],
+            json!([{"name": "a", "addr": "127.0.0.1:1", "ops": 5, "errors": 1,
+                    "p50_us": 50, "p99_us": 2000, "state": "up"}])
+        );
         assert_eq!(j["resp"], 3);
         assert_eq!(j["setup"], "callers: one OS thread each");
         assert_eq!(j["ops"], 5);

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use redis_ring_core::config::Protocol;
 use redis_ring_smol::Ring;
 
+use super::per_shard::{summarize, Sampler};
 use super::ring_std::up_down;
 use super::{caller, Bench, ConnSettings, Measured};
 
@@ -59,6 +60,9 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
         }
         let events = ring.events();
         let (clock, progress) = bench.begin();
+        let before = ring.stats();
+        let sampled = ring.clone();
+        let sampler = Sampler::start(clock.start, move || sampled.stats())?;
         let log = bench.events();
         let forwarder = callers.spawn(async move {
             while let Some(event) = events.recv().await {
@@ -74,7 +78,9 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
         for t in tasks {
             recorders.push(t.await);
         }
-        let measured = Bench::measured(clock, progress, recorders);
+        let shards = summarize(&before, &ring.stats());
+        let measured =
+            Bench::measured(clock, progress, recorders).with_shards(shards, sampler.finish());
         ring.close().await; // ends the event channel
         forwarder.await;
         Ok(measured)

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use redis_ring_core::ring::Event;
 use redis_ring_std::Ring;
 
+use super::per_shard::{summarize, Sampler};
 use super::{caller, Bench, Measured};
 use crate::connect::{GlobalConn, RingSettings};
 
@@ -42,6 +43,9 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
     wait_until_up(&ring, bench.conn.timeout.max(Duration::from_secs(2)))?;
     let events = ring.events();
     let (clock, progress) = bench.begin();
+    let before = ring.stats();
+    let sampled = ring.clone();
+    let sampler = Sampler::start(clock.start, move || sampled.stats())?;
     let log = bench.events();
     let forwarder = thread::Builder::new()
         .name("bench-events".into())
@@ -67,7 +71,9 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
             .map(|h| h.join().expect("a bench caller panicked"))
             .collect::<Vec<_>>()
     });
-    let measured = Bench::measured(clock, progress, recorders);
+    let shards = summarize(&before, &ring.stats());
+    let measured =
+        Bench::measured(clock, progress, recorders).with_shards(shards, sampler.finish());
     ring.close(); // ends the event channel, so the forwarder returns
     let _ = forwarder.join();
     Ok(measured)

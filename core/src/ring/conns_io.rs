@@ -31,6 +31,9 @@ impl RingCore {
 
     /// Queues request `id` on `shard`'s shared connection (or fails it fast).
     pub(super) fn dispatch(&mut self, id: RequestId, shard: ShardSlot) {
+        if let Some(req) = self.reqs.get_mut(id) {
+            req.last_shard = Some(shard);
+        }
         if let Some(e) = self.down_refusal(id, shard) {
             return self.complete(id, Err(e));
         }
@@ -113,6 +116,7 @@ impl RingCore {
             c.start_at = None;
             c.deadline = deadline;
             self.stats.connects += 1;
+            self.observed.connected(c.shard);
             self.wake = self.wake.min(deadline);
             let spec = self.table.get(c.shard).map(|sh| sh.spec.clone());
             let endpoint = spec.as_ref().map_or_else(
@@ -206,12 +210,15 @@ impl RingCore {
         // A request on a dedicated connection belongs to that connection (its WATCH, its
         // MULTI): it is never retried elsewhere.
         let shared = kind == ConnKind::Shared;
-        let (reqs, out, deferred, stats, pushes) = (
+        self.observed.bytes_in(slot, data.len());
+        let now = self.now;
+        let (reqs, out, deferred, stats, pushes, observed) = (
             &mut self.reqs,
             &mut self.out,
             &mut self.deferred,
             &mut self.stats,
             &mut self.ded.pushes,
+            &mut self.observed,
         );
         let check = self.config.heartbeat_check.as_ref();
         let (table, ping) = (&self.table, &self.ping);
@@ -238,7 +245,9 @@ impl RingCore {
                         Err(err)
                     }
                 };
+                let started = req.started;
                 reqs.remove(rid);
+                observed.ended(Some(slot), started, now, &result);
                 stats.replied += 1;
                 out.push_back(Output::Reply { id: rid, result });
             }

@@ -140,6 +140,7 @@ impl RingCore {
             return;
         };
         req.place = Place::Conn(conn, slot);
+        req.last_shard = Some(slot);
         self.req_wake = self.req_wake.min(req.deadline);
         self.wake = self.wake.min(req.deadline);
         if let Some(c) = self.conns.get_mut(conn) {
@@ -186,6 +187,8 @@ impl RingCore {
             deadline: self.now + total,
             retries: 0,
             place: Place::Retry(self.now),
+            started: self.now,
+            last_shard: None,
         });
         self.stats.submitted += 1;
         let idle = (0..self.conns.capacity())

@@ -137,6 +137,8 @@ impl RingCore {
             deadline,
             retries: 0,
             place: Place::Retry(self.now),
+            started: self.now,
+            last_shard: None,
         });
         let name = self
             .table

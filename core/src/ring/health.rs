@@ -100,6 +100,9 @@ impl RingCore {
             !sh.liveness.is_up(),
             sh.last_error.clone(),
         );
+        if transition.is_some() {
+            self.observed.transition(slot, now);
+        }
         match transition {
             Some(Transition::Up) => {
                 self.table.rebuild(&self.config.placement);

@@ -475,6 +475,8 @@ impl RingCore {
             deadline,
             retries: 0,
             place: Place::Retry(self.now),
+            started: self.now,
+            last_shard: None,
         });
         if let Some(op) = self.migration.ops.get_mut(&id) {
             op.step = step;

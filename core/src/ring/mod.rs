@@ -15,6 +15,7 @@ mod dedicated;
 mod fanout;
 mod health;
 mod migration;
+mod observe;
 mod policy;
 mod pubsub;
 mod queue;
@@ -39,6 +40,7 @@ use alloc::vec::Vec;
 use backoff::Jitter;
 use conns::ConnTable;
 use dedicated::ConnKind;
+use observe::Observed;
 use request::{Place, Request, Requests};
 use shard::{Shard, ShardSlot, ShardTable};
 use split::Splits;
@@ -253,6 +255,8 @@ pub struct RingCore {
     splits: Splits,
     /// Requests pinned to a shard by name (`fanout`): retried there, never re-routed.
     pinned: BTreeMap<RequestId, Arc<str>>,
+    /// Per-shard counters, transition instants and last command errors (by shard slot).
+    observed: Observed,
     /// The migration window and the commands under its rules (`migration`).
     migration: migration::Migration,
 }
@@ -297,6 +301,7 @@ impl RingCore {
             ded: dedicated::Dedicated::default(),
             splits: Splits::default(),
             pinned: BTreeMap::new(),
+            observed: Observed::default(),
             migration: migration::Migration::default(),
         }
     }
@@ -381,7 +386,9 @@ impl RingCore {
                     let (name, addr) = (shard.name.clone(), shard.addr.clone());
                     self.out
                         .push_back(Output::Event(Event::ShardAdded { name, addr }));
-                    self.table.insert(shard)
+                    let slot = self.table.insert(shard);
+                    self.observed.joined(slot, self.now);
+                    slot
                 }
             };
             order.push(slot);
@@ -514,6 +521,8 @@ impl RingCore {
             deadline,
             retries: 0,
             place: Place::Retry(self.now),
+            started: self.now,
+            last_shard: None,
         });
         self.stats.submitted += 1;
         self.req_wake = self.req_wake.min(deadline);
@@ -622,6 +631,7 @@ impl RingCore {
             Input::Sent { conn, n, now } => {
                 self.advance(now);
                 if let Some(c) = self.conns.get_mut(conn) {
+                    self.observed.bytes_out(c.shard, n);
                     c.io.tx_queued = false;
                     if c.io.on_sent(n) {
                         Self::mark_tx(&mut self.tx, conn, c);
@@ -675,6 +685,8 @@ impl RingCore {
             let sh = self.table.get(slot)?;
             let main = sh.main.and_then(|c| self.conns.get(c));
             let pending = main.map_or(0, |c| c.io.pending());
+            let queued = main.map_or(0, |c| c.io.waiting.len());
+            let obs = self.observed.get(slot);
             Some(ShardState {
                 name: sh.name.clone(),
                 addr: sh.addr.clone(),
@@ -684,6 +696,10 @@ impl RingCore {
                 pending,
                 queued_bytes: main.map_or(0, |c| c.io.send_buf().len()),
                 parked: self.parked.get(&slot).map_or(0, VecDeque::len),
+                queued,
+                since: obs.map_or(Instant::ZERO, |o| o.since),
+                counters: obs.map(|o| o.counters).unwrap_or_default(),
+                last_command_error: obs.and_then(|o| o.last_command_error.clone()),
             })
         })
     }
@@ -694,6 +710,21 @@ impl RingCore {
     pub fn shard_for_key(&self, key: &[u8]) -> Option<(&Arc<str>, &Arc<str>)> {
         let sh = self.table.get(self.table.shard_for_key(key)?)?;
         Some((&sh.name, &sh.addr))
+    }
+
+    /// The shard (name, address) request `id` ended on, once its [`Output::Reply`] has been
+    /// emitted: what a driver names in a span or a metric. `None` for a request that never
+    /// reached a shard (refused, or a split command's merged reply: its parts have their own),
+    /// whose shard has left since, or once its slot is reused by a later request (ask right
+    /// after taking the reply from [`RingCore::poll_output`]).
+    pub fn reply_shard(&self, id: RequestId) -> Option<(&Arc<str>, &Arc<str>)> {
+        let sh = self.table.get(self.reqs.ended_on(id)?)?;
+        Some((&sh.name, &sh.addr))
+    }
+
+    /// The core's clock: the latest `now` it was given.
+    pub fn now(&self) -> Instant {
+        self.now
     }
 
     /// Counters since creation.
@@ -724,6 +755,14 @@ pub struct ShardState {
     /// Requests waiting for room in the shard's queue (`WhenFull::Wait`); an upper bound
     /// (ids of requests that have timed out meanwhile are dropped when met).
     pub parked: usize,
+    /// Of `pending`, those waiting for the connection to be ready (connect, handshake).
+    pub queued: usize,
+    /// When the shard joined the ring, or last went up or down (the core's clock).
+    pub since: Instant,
+    /// Counters since the shard joined (monotonic).
+    pub counters: crate::stats::ShardCounters,
+    /// The last error a command got on this shard (it names the command).
+    pub last_command_error: Option<Error>,
 }
 
 /// Counters of a [`RingCore`] since its creation (see [`RingCore::stats`]).

@@ -28,12 +28,18 @@ pub(crate) struct Request {
     /// Retries made so far.
     pub(crate) retries: u32,
     pub(crate) place: Place,
+    /// When it was submitted (its latency is measured from here, retries included).
+    pub(crate) started: Instant,
+    /// The shard it last went to (its counters get the request's end).
+    pub(crate) last_shard: Option<ShardSlot>,
 }
 
 #[derive(Debug)]
 struct Slot {
     seq: u64,
     req: Option<Request>,
+    /// The ended request's last shard, kept until the slot is reused ([`Requests::ended_on`]).
+    ended_on: Option<ShardSlot>,
 }
 
 /// Requests by id. See the module docs.
@@ -55,6 +61,7 @@ impl Requests {
                 self.slots[i as usize] = Slot {
                     seq,
                     req: Some(req),
+                    ended_on: None,
                 };
                 i
             }
@@ -62,6 +69,7 @@ impl Requests {
                 self.slots.push(Slot {
                     seq,
                     req: Some(req),
+                    ended_on: None,
                 });
                 (self.slots.len() - 1) as u32
             }
@@ -103,9 +111,20 @@ impl Requests {
             return None;
         }
         let req = s.req.take()?;
+        s.ended_on = req.last_shard;
         self.free.push(id.slot);
         self.len -= 1;
         Some(req)
+    }
+
+    /// The shard request `id` last went to, once it has ended (until its slot is reused).
+    pub(crate) fn ended_on(&self, id: RequestId) -> Option<ShardSlot> {
+        let s = self.slots.get(id.slot as usize)?;
+        if s.seq == id.seq && s.req.is_none() {
+            s.ended_on
+        } else {
+            None
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -138,6 +157,8 @@ mod tests {
             deadline: Instant::ZERO,
             retries: 0,
             place: Place::Retry(Instant::ZERO),
+            started: Instant::ZERO,
+            last_shard: None,
         }
     }
 

@@ -243,6 +243,8 @@ impl RingCore {
             deadline,
             retries,
             place: Place::Retry(self.now),
+            started: self.now,
+            last_shard: None,
         });
         p.parts.push(id);
         p.made += 1;

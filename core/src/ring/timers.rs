@@ -32,6 +32,7 @@ impl RingCore {
                 self.retries.push((at, id));
                 self.wake = self.wake.min(at);
                 self.stats.retries += 1;
+                self.observed.retried(req.last_shard);
                 return;
             }
         }
@@ -39,7 +40,9 @@ impl RingCore {
     }
 
     pub(super) fn complete(&mut self, id: RequestId, result: Result<Value, Error>) {
-        if self.reqs.remove(id).is_some() {
+        if let Some(req) = self.reqs.remove(id) {
+            self.observed
+                .ended(req.last_shard, req.started, self.now, &result);
             self.stats.replied += 1;
             self.out.push_back(Output::Reply { id, result });
         }

@@ -155,6 +155,8 @@ impl RingCore {
             deadline: self.now + timeout,
             retries: 0,
             place: Place::Retry(self.now),
+            started: self.now,
+            last_shard: None,
         });
         self.stats.submitted += 1;
         self.queue_dedicated(id, conn, slot);

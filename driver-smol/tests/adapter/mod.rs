@@ -60,11 +60,9 @@ impl<const THREAD: bool> RingUnderTest for Smol<THREAD> {
     };
 
     fn build(spec: &RingSpec) -> Result<Self, BuildError> {
-        let ring = Ring::builder()
-            .config(spec.config.clone())
-            .seed(spec.config.seed)
+        let ring = spec
+            .configure(Ring::builder())
             .runtime(redis_ring_smol::Smol::new().driver_thread(THREAD))
-            .shards(spec.shards.clone())
             .build()?;
         Ok(Smol { ring })
     }

@@ -116,11 +116,7 @@ impl<const MULTI: bool> RingUnderTest for Tokio<MULTI> {
     fn build(spec: &RingSpec) -> Result<Self, BuildError> {
         // Inside the runtime, as an application builds it (`Handle::try_current`).
         let _entered = handle::<MULTI>().enter();
-        let ring = Ring::builder()
-            .config(spec.config.clone())
-            .seed(spec.config.seed)
-            .shards(spec.shards.clone())
-            .build()?;
+        let ring = spec.configure(Ring::builder()).build()?;
         Ok(Tokio { ring })
     }
 

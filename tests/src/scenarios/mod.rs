@@ -46,10 +46,15 @@ pub mod topology;
 
 mod util;
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use redis_ring_driver::{Flavor, RingBuilder, Runtime};
 
 pub use redis_ring_core::command::Cmd;
 pub use redis_ring_core::config::Config;
+pub use redis_ring_core::config::ShardSpec;
 pub use redis_ring_core::error::Error;
 pub use redis_ring_core::resp::Value;
 pub use redis_ring_core::ring::Event;
@@ -66,12 +71,50 @@ pub type BuildError = Box<dyn std::error::Error + Send + Sync>;
 /// `config` carries every knob of the core (heartbeat, thresholds, timeouts, retries,
 /// credentials, db, client name, protocol); the adapter passes it to its driver's builder
 /// as it is (both drivers' builders are thin layers over [`Config`]).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct RingSpec {
     /// `(name, address)` pairs, in placement order.
     pub shards: Vec<(String, String)>,
     /// The core configuration.
     pub config: Config,
+    /// Typed shards placed after `shards` (`RingBuilder::shard_specs`): per-shard TLS
+    /// settings, weights, credentials.
+    pub specs: Vec<ShardSpec>,
+    /// `RingBuilder::resolver`: how host names resolve (`None`: the system resolver).
+    pub resolver: Option<Resolve>,
+}
+
+/// A host-name resolver for [`RingSpec::resolver`]: `(host, port)` to addresses.
+#[derive(Clone)]
+pub struct Resolve(pub Arc<ResolveFn>);
+
+/// The function behind a [`Resolve`].
+pub type ResolveFn = dyn Fn(&str, u16) -> std::io::Result<Vec<SocketAddr>> + Send + Sync;
+
+impl std::fmt::Debug for Resolve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Resolve(..)")
+    }
+}
+
+impl RingSpec {
+    /// Sets everything this spec says on a driver's builder (every driver's builder is
+    /// `redis_ring_driver::RingBuilder`): the configuration and its seed, the shards, the
+    /// typed shards and the resolver. The adapter's `build` is then this and `build()`.
+    pub fn configure<Rt: Runtime, F: Flavor>(&self, b: RingBuilder<Rt, F>) -> RingBuilder<Rt, F> {
+        let b = b
+            .config(self.config.clone())
+            .seed(self.config.seed)
+            .shards(self.shards.iter().cloned())
+            .shard_specs(self.specs.iter().cloned());
+        match &self.resolver {
+            Some(Resolve(f)) => {
+                let f = f.clone();
+                b.resolver(move |host, port| f(host, port))
+            }
+            None => b,
+        }
+    }
 }
 
 /// One shard as the driver reports it (from its `stats()`).
@@ -281,9 +324,11 @@ macro_rules! scenario_tests {
             tls::tls_client_certificates,
             tls::tls_with_auth_and_select,
             tls::tls_peer_not_speaking_tls,
+            tls::tls_mixed_per_shard,
             auth::acl_user_and_password,
             auth::requirepass_changed_at_run_time,
             addrs::ipv6_literal_and_host_name,
+            addrs::host_name_with_several_addresses,
         );
     };
     (@tests $ring:ty; $($module:ident :: $name:ident),* $(,)?) => {

@@ -93,6 +93,7 @@ pub fn redis_url_addresses<R: RingUnderTest>() {
             ),
         ],
         config: super::fast_config(),
+        ..RingSpec::default()
     };
     let ring: R = build(&s);
     for i in 0..20 {
@@ -204,6 +205,7 @@ pub fn unix_socket_and_unresolvable_host<R: RingUnderTest>() {
             c.tls = None;
             c
         },
+        ..RingSpec::default()
     };
     let ring: R = build(&s);
     // Keys of the Unix shard work; keys of the unresolvable one fail naming it.

@@ -15,8 +15,10 @@ use std::time::{Duration, Instant};
 use redis_ring_core::error::TlsError;
 use redis_ring_driver::TlsSettings;
 
-use super::util::{build, fast_config, guard, raw, raw_get, raw_text};
-use super::{Cmd, RingSpec, RingUnderTest, Value};
+use redis_ring_core::config::FailurePolicy;
+
+use super::util::{build, fast_config, guard, raw, raw_get, raw_text, wait_until};
+use super::{Cmd, RingSpec, RingUnderTest, ShardSpec, Value};
 use crate::tls::{Pki, ServerTls};
 use crate::{RedisServer, ServerOptions};
 
@@ -32,6 +34,7 @@ fn one_shard(addr: String, tls: Option<TlsSettings>) -> RingSpec {
     RingSpec {
         shards: vec![("shard1".to_owned(), addr)],
         config,
+        ..RingSpec::default()
     }
 }
 
@@ -246,4 +249,117 @@ pub fn tls_peer_not_speaking_tls<R: RingUnderTest>() {
     stop.store(true, Ordering::Relaxed);
     g_thread.join().unwrap();
     s_thread.join().unwrap();
+}
+
+/// One ring whose shards each carry TLS settings of their own (typed specs,
+/// `ShardSpec::tls`; no ring-wide TLS): `tls-a` verified by the suite's CA, `plain` without
+/// TLS, and `tls-c` from another CA whose certificate names only `redis.example` (its own CA
+/// and `--sni`). Keys land on all three, each TLS shard's connection is on its TLS port and
+/// the plaintext one on its plain port. Then the same ring with `tls-c` given the suite's CA:
+/// only `tls-c`'s keys fail, naming it (fail-fast, so they do not move), the others work.
+pub fn tls_mixed_per_shard<R: RingUnderTest>() {
+    let _g = guard(false);
+    let pki = Pki::shared();
+    let other = Pki::new("other");
+    let a = tls_server(ServerTls::shared(), ServerOptions::new());
+    // In the suite's TLS mode every harness server also speaks TLS: use its plaintext port.
+    let plain = RedisServer::start_with(ServerOptions::new()).expect("start a redis-server");
+    let plain_addr = format!("127.0.0.1:{}", plain.plain_port());
+    let c = tls_server(
+        ServerTls {
+            ca: other.ca.clone(),
+            server: other.server_cert(&["redis.example"], false),
+            auth_clients: "no",
+        },
+        ServerOptions::new(),
+    );
+    let mut c_settings = other.client_options();
+    c_settings.sni = Some("redis.example".into());
+    let specs = |c_settings: TlsSettings| {
+        vec![
+            ShardSpec::parse("tls-a", &a.addr())
+                .unwrap()
+                .tls(pki.client_options().into_options()),
+            ShardSpec::parse("plain", &plain_addr).unwrap(),
+            ShardSpec::parse("tls-c", &c.addr())
+                .unwrap()
+                .tls(c_settings.into_options()),
+        ]
+    };
+    let mut config = fast_config();
+    config.tls = None;
+    config.conn.client_name = Some("mixed".into());
+    config.failure_policy = FailurePolicy::FailFast;
+    let spec = RingSpec {
+        config,
+        specs: specs(c_settings),
+        ..RingSpec::default()
+    };
+    let ring: R = build(&spec);
+    assert!(
+        wait_until(Duration::from_secs(5), || ring.len() == 3),
+        "every shard must come up: {:?}",
+        ring.shards()
+    );
+    let servers = [("tls-a", &a), ("plain", &plain), ("tls-c", &c)];
+    let mut hit = [0; 3];
+    for i in 0..90 {
+        let key = format!("mixed:{i}");
+        assert_eq!(
+            ring.cmd(Cmd::new("SET").arg(&*key).arg("v")).unwrap(),
+            Value::Okay
+        );
+        let owner = ring.shard_for_key(&key).expect("an owner");
+        let j = servers.iter().position(|(n, _)| *n == owner).unwrap();
+        assert_eq!(
+            raw_get(&mut raw(servers[j].1, None), &key),
+            Some(b"v".to_vec()),
+            "{key} must be on {owner}"
+        );
+        hit[j] += 1;
+    }
+    assert!(hit.iter().all(|&n| n > 0), "keys per shard: {hit:?}");
+    for (name, server) in servers {
+        let port = if name == "plain" {
+            server.plain_port()
+        } else {
+            server.port()
+        };
+        let list = raw_text(&mut raw(server, None), &["CLIENT", "LIST"]);
+        assert!(
+            list.lines()
+                .filter(|l| l.contains("name=mixed"))
+                .all(|l| l.contains(&format!("laddr=127.0.0.1:{port} "))),
+            "{name}: the ring must be connected to port {port} only: {list}"
+        );
+        assert!(
+            list.contains("name=mixed"),
+            "{name}: no ring connection in {list}"
+        );
+    }
+    ring.close();
+
+    // tls-c with the suite's CA (its certificate is from another): only its keys fail.
+    let wrong = RingSpec {
+        specs: specs(pki.client_options()),
+        ..spec
+    };
+    let ring: R = build(&wrong);
+    let (mut failed, mut worked) = (0, 0);
+    for i in 0..30 {
+        let key = format!("mixed:{i}");
+        match ring.cmd(Cmd::new("GET").arg(&*key)) {
+            Ok(v) => {
+                assert_eq!(v, Value::Bulk(b"v".to_vec()));
+                worked += 1;
+            }
+            Err(e) => {
+                let text = e.to_string();
+                assert!(text.contains("tls-c"), "the error must name tls-c: {text}");
+                failed += 1;
+            }
+        }
+    }
+    assert!(failed > 0 && worked > 0, "failed {failed}, worked {worked}");
+    ring.close();
 }

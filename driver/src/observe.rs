@@ -1,0 +1,245 @@
+//! Tracing spans and `metrics` for every command, derived from what the core reports
+//! (behind the `tracing` and `metrics` features; with both off, `Op` is empty and every
+//! call here compiles to nothing).
+//!
+//! One `Op` per command or batch, started when its future first polls and finished when it
+//! resolves, outside the core's lock. Span fields and metric names follow the OpenTelemetry
+//! database semantic conventions: span `db.system.name = "redis"`, `db.operation.name` (the
+//! command; `PIPELINE` / `MULTI` for batches), `db.namespace` (db index), `server.address`,
+//! `server.port`, `db.operation.batch.size`, `db.response.status_code` (the error prefix,
+//! e.g. `WRONGTYPE`), `error.type`, plus `redis_ring.shard`; never an argument. The
+//! histogram `db.client.operation.duration` (seconds) is labelled `db.operation.name`,
+//! `redis_ring.shard`, `server.address` and `outcome` (`ok` or an [`ErrorKind`](redis_ring_core::stats::ErrorKind) name).
+//! Shard events become `tracing` events (info; warn for a shard going down) and the
+//! `redis_ring.shard.transitions` counter and `redis_ring.shards.live` gauge.
+
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+use std::sync::Arc;
+
+use redis_ring_core::error::{CmdName, Error};
+use redis_ring_core::ring::Event;
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+use redis_ring_core::stats::ErrorKind;
+
+/// The shard a reply came from (name, address), as the core tells it; nothing when both
+/// features are off.
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+pub(crate) type ReplyShard = Option<(Arc<str>, Arc<str>)>;
+/// The shard a reply came from (name, address), as the core tells it; nothing when both
+/// features are off.
+#[cfg(not(any(feature = "tracing", feature = "metrics")))]
+pub(crate) type ReplyShard = ();
+
+/// Looks up the shard request `id` ended on (right after its reply left the core).
+#[inline]
+pub(crate) fn reply_shard(
+    _core: &redis_ring_core::RingCore,
+    _id: redis_ring_core::ring::RequestId,
+) -> ReplyShard {
+    #[cfg(any(feature = "tracing", feature = "metrics"))]
+    {
+        _core
+            .reply_shard(_id)
+            .map(|(n, a)| (Arc::clone(n), Arc::clone(a)))
+    }
+}
+
+/// The metric of every command's duration (seconds).
+pub const OPERATION_DURATION: &str = "db.client.operation.duration";
+/// Gauge: shards up.
+pub const SHARDS_LIVE: &str = "redis_ring.shards.live";
+/// Counter: shard events (`event` = `up`, `down`, `added`, `removed`).
+pub const SHARD_TRANSITIONS: &str = "redis_ring.shard.transitions";
+/// Gauge: open connections to shards.
+pub const CONNECTIONS: &str = "db.client.connection.count";
+/// Gauge: commands waiting for their reply.
+pub const IN_FLIGHT: &str = "redis_ring.in_flight";
+
+/// One command or batch being observed.
+#[derive(Debug)]
+pub(crate) struct Op {
+    #[cfg(any(feature = "tracing", feature = "metrics"))]
+    started: std::time::Instant,
+    #[cfg(any(feature = "tracing", feature = "metrics"))]
+    name: CmdName,
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+}
+
+impl Op {
+    /// Starts observing `name` (a batch of `batch` commands when above 1), db `db`.
+    #[inline]
+    pub(crate) fn start(_name: CmdName, _batch: usize, _db: u32) -> Op {
+        Op {
+            #[cfg(any(feature = "tracing", feature = "metrics"))]
+            started: std::time::Instant::now(),
+            #[cfg(any(feature = "tracing", feature = "metrics"))]
+            name: _name,
+            #[cfg(feature = "tracing")]
+            span: {
+                let span = tracing::debug_span!(
+                    "redis",
+                    otel.name = _name.as_str(),
+                    otel.kind = "client",
+                    db.system.name = "redis",
+                    db.operation.name = _name.as_str(),
+                    db.namespace = _db,
+                    db.operation.batch.size = tracing::field::Empty,
+                    server.address = tracing::field::Empty,
+                    server.port = tracing::field::Empty,
+                    redis_ring.shard = tracing::field::Empty,
+                    db.response.status_code = tracing::field::Empty,
+                    error.type = tracing::field::Empty,
+                );
+                if _batch > 1 {
+                    span.record("db.operation.batch.size", _batch);
+                }
+                span
+            },
+        }
+    }
+
+    /// The command ended with `error` (or succeeded), on `shard`.
+    #[inline]
+    pub(crate) fn finish(self, _error: Option<&Error>, _shard: &ReplyShard) {
+        #[cfg(any(feature = "tracing", feature = "metrics"))]
+        {
+            let kind = _error.map(ErrorKind::of);
+            #[cfg(feature = "tracing")]
+            if !self.span.is_disabled() {
+                record_span(&self.span, _error, kind, _shard);
+            }
+            #[cfg(feature = "metrics")]
+            {
+                let outcome = kind.map_or("ok", ErrorKind::as_str);
+                // The shard's name and address are shared, not copied, into the labels.
+                let (shard, addr) = match _shard {
+                    Some((n, a)) => (
+                        metrics::SharedString::from_shared(Arc::clone(n)),
+                        metrics::SharedString::from_shared(Arc::clone(a)),
+                    ),
+                    None => (
+                        metrics::SharedString::const_str(""),
+                        metrics::SharedString::const_str(""),
+                    ),
+                };
+                metrics::histogram!(
+                    OPERATION_DURATION,
+                    "db.operation.name" => self.name.as_str().to_owned(),
+                    "redis_ring.shard" => shard,
+                    "server.address" => addr,
+                    "outcome" => outcome,
+                )
+                .record(self.started.elapsed().as_secs_f64());
+            }
+        }
+    }
+
+    /// A batch ended: its first error (if any) names the outcome, its first shard the shard.
+    pub(crate) fn finish_batch<'r>(
+        self,
+        results: impl IntoIterator<Item = &'r Result<redis_ring_core::resp::Value, Error>>,
+        shard: &ReplyShard,
+    ) {
+        let error = results.into_iter().find_map(|r| r.as_ref().err());
+        self.finish(error, shard);
+    }
+}
+
+/// The `server.port` of an address (`host:port`, `[v6]:port`; none for a Unix path).
+#[cfg(feature = "tracing")]
+fn split_addr(addr: &str) -> (&str, Option<u16>) {
+    match addr.rsplit_once(':') {
+        Some((host, port)) if !addr.starts_with("unix:") => match port.parse() {
+            Ok(p) => (host.trim_start_matches('[').trim_end_matches(']'), Some(p)),
+            Err(_) => (addr, None),
+        },
+        _ => (addr, None),
+    }
+}
+
+#[cfg(feature = "tracing")]
+fn record_span(
+    span: &tracing::Span,
+    error: Option<&Error>,
+    kind: Option<ErrorKind>,
+    shard: &ReplyShard,
+) {
+    let shard = shard.as_ref().map(|(n, a)| (&**n, &**a)).or_else(|| {
+        // A refused or failed request names its shard in the error, if any.
+        error.and_then(|e| Some((e.shard()?, e.addr()?)))
+    });
+    if let Some((name, addr)) = shard {
+        let (host, port) = split_addr(addr);
+        span.record("server.address", host);
+        if let Some(port) = port {
+            span.record("server.port", port);
+        }
+        span.record("redis_ring.shard", name);
+    }
+    if let (Some(e), Some(kind)) = (error, kind) {
+        if let Error::Server { message, .. } = e {
+            let code = message.split(' ').next().unwrap_or("");
+            span.record("db.response.status_code", code);
+        }
+        span.record("error.type", kind.as_str());
+    }
+}
+
+/// Reports a ring event: a `tracing` event and the shard counters/gauges.
+#[inline]
+pub(crate) fn event(_event: &Event, _live: usize) {
+    #[cfg(feature = "tracing")]
+    match _event {
+        Event::ShardUp { name, addr } => {
+            tracing::info!(
+                redis_ring.shard = &**name,
+                server.address = &**addr,
+                "shard up"
+            );
+        }
+        Event::ShardDown { name, addr, reason } => {
+            tracing::warn!(
+                redis_ring.shard = &**name,
+                server.address = &**addr,
+                reason = %reason,
+                "shard down"
+            );
+        }
+        Event::ShardAdded { name, addr } => {
+            tracing::info!(
+                redis_ring.shard = &**name,
+                server.address = &**addr,
+                "shard added"
+            );
+        }
+        Event::ShardRemoved { name, addr } => {
+            tracing::info!(
+                redis_ring.shard = &**name,
+                server.address = &**addr,
+                "shard removed"
+            );
+        }
+        _ => {}
+    }
+    #[cfg(feature = "metrics")]
+    {
+        let (what, name) = match _event {
+            Event::ShardUp { name, .. } => ("up", name),
+            Event::ShardDown { name, .. } => ("down", name),
+            Event::ShardAdded { name, .. } => ("added", name),
+            Event::ShardRemoved { name, .. } => ("removed", name),
+            _ => return,
+        };
+        metrics::counter!(SHARD_TRANSITIONS, "redis_ring.shard" => name.to_string(), "event" => what)
+            .increment(1);
+        metrics::gauge!(SHARDS_LIVE).set(_live as f64);
+    }
+}
+
+/// The driver's connection and in-flight gauges changed.
+#[cfg(feature = "metrics")]
+pub(crate) fn gauges(connections: usize, in_flight: usize) {
+    metrics::gauge!(CONNECTIONS).set(connections as f64);
+    metrics::gauge!(IN_FLIGHT).set(in_flight as f64);
+}

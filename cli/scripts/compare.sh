@@ -9,6 +9,8 @@
 #   cli/scripts/compare.sh                 # the README's figures (about 7 minutes)
 #   DUR=1s ROUNDS=1 QUICK=1 cli/scripts/compare.sh   # a quick check that it all works
 #   PORT_BASE=17301 cli/scripts/compare.sh # other ports (3 from PORT_BASE; default 17201)
+#   BUILD=0 PLACEMENT_BENCH=0 cli/scripts/compare.sh  # no cargo at all: the release binary
+#                                          # as it is, no key-lookup criterion bench
 #
 # Set-up (the same for every client, stated in each bench's JSON `setup` and `resp`): 3 shards
 # (redis-server) on cpu 0, every client on cpu 1 (taskset); RESP3 for both clients; the async
@@ -28,7 +30,8 @@ DUR=${DUR:-6s}              # each bench's measurement time
 ROUNDS=${ROUNDS:-2}
 QUICK=${QUICK:-}            # set: fewer redis-benchmark requests, short failover, quick criterion
 BIN=$ROOT/target/release/redis-ring
-(cd "$ROOT" && cargo build --release --quiet -p redis-ring-cli)
+# (BUILD=0: use the release binary as it is, e.g. while another cargo holds the build lock.)
+[ "${BUILD:-1}" = 0 ] || (cd "$ROOT" && cargo build --release --quiet -p redis-ring-cli)
 
 D=$(mktemp -d)
 BASE=${PORT_BASE:-17201}
@@ -133,8 +136,10 @@ FAIL_TOKIO=$(cat "$D/failover-tokio.txt")
 # Key → shard lookup (criterion), 3 and 64 shards.
 CRIT="--warm-up-time 1 --measurement-time 3"
 [ -n "$QUICK" ] && CRIT="--warm-up-time 0.2 --measurement-time 0.5"
+# (PLACEMENT_BENCH=0 skips it: it builds the criterion bench, which waits for any other cargo.)
+if [ "${PLACEMENT_BENCH:-1}" = 0 ]; then echo "(skipped: PLACEMENT_BENCH=0)" >"$D/placement.txt"; else
 (cd "$ROOT" && taskset -c 1 cargo bench --quiet -p redis-ring-core --bench placement -- $CRIT \
-    'shard_for/rendezvous/' 2>/dev/null) >"$D/placement.txt" || true
+    'shard_for/rendezvous/' 2>/dev/null) >"$D/placement.txt" || true; fi
 LOOKUP=$(python3 - "$D/placement.txt" <<'EOF'
 import re, sys
 text = open(sys.argv[1]).read()

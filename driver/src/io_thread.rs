@@ -25,7 +25,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
-use crate::runtime::{AsyncSocket, AsyncTimer, BoxFuture, Runtime};
+use crate::runtime::{AsyncSocket, AsyncTimer, BoxFuture, Runtime, TakeError};
 use mio::event::Source as MioSource;
 use mio::{Events, Interest, Poll as MioPoll, Registry, Token};
 
@@ -338,24 +338,6 @@ impl<T: MioSource> Drop for Source<T> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&self.key);
-    }
-}
-
-/// `SO_ERROR` of both stream types.
-trait TakeError {
-    fn take_error(&self) -> io::Result<Option<io::Error>>;
-}
-
-impl TakeError for mio::net::TcpStream {
-    fn take_error(&self) -> io::Result<Option<io::Error>> {
-        mio::net::TcpStream::take_error(self)
-    }
-}
-
-#[cfg(unix)]
-impl TakeError for mio::net::UnixStream {
-    fn take_error(&self) -> io::Result<Option<io::Error>> {
-        mio::net::UnixStream::take_error(self)
     }
 }
 

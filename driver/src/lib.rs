@@ -37,9 +37,10 @@
 //!
 //! | module | concern |
 //! |---|---|
-//! | `runtime` | [`Runtime`], [`AsyncSocket`], [`AsyncTimer`]: what a runtime provides |
+//! | `runtime` | [`Runtime`], [`AsyncSocket`], [`AsyncTimer`]: what a runtime provides; [`TakeError`] |
 //! | `io_thread` | [`IoThread`]: a runtime of its own (one thread waiting on `mio`), for the blocking driver and smol's driver thread |
 //! | `net` | address forms, resolution, non-blocking connect, [`net_error`] |
+//! | `sentinel` | Sentinel-managed shards: connecting the primary (announced address, then each Sentinel; `ROLE` checked) or a replica for reads; one `+switch-master` watcher per shard |
 //! | `transport` | a connection's byte stream: the socket, or rustls over it |
 //! | `tls` | TLS settings → rustls client configuration, the handshake, TLS errors |
 //! | `state` | the shared state: core, transports, reply slots, sinks, batched wake-ups |
@@ -74,6 +75,7 @@ mod request;
 mod ring;
 mod runtime;
 mod scan;
+mod sentinel;
 mod shard;
 mod state;
 mod stats;
@@ -89,7 +91,7 @@ pub use pipeline::Pipeline;
 pub use pubsub::{Message, Subscription, SUBSCRIPTION_CAPACITY};
 pub use pump::driver_tasks;
 pub use ring::Ring;
-pub use runtime::{AsyncSocket, AsyncTimer, BoxFuture, Runtime};
+pub use runtime::{AsyncSocket, AsyncTimer, BoxFuture, Runtime, TakeError};
 pub use scan::{Scan, ScanStream};
 pub use shard::Shard;
 pub use stats::{ErrorCounts, ErrorKind, IoStats, LatencyHistogram, ShardCounters, ShardStats};

@@ -13,6 +13,8 @@
 //!   connection (a command that ran, whose caller never heard back).
 //! * [`tls`]: certificates made at test time, and the suite's TLS mode.
 //! * [`alloc_count`]: a counting global allocator (allocation tests, `bench --count-allocs`).
+//! * [`async_adapter`]: the one adapter of every async driver (`Ring<Rt>` over any runtime)
+//!   to both suites; a driver's tests only describe their runtime ([`async_adapter::AsyncRuntime`]).
 //! * [`instrumentation`]: the `tracing`/`metrics` checks every driver runs with those features.
 //! * [`mini_driver`]: the smallest blocking driver loop of `RingCore`, for the core's
 //!   real-Redis tests.
@@ -20,6 +22,7 @@
 //! Other test crates (the drivers', the CLI's) depend on this crate as a dev-dependency.
 
 pub mod alloc_count;
+pub mod async_adapter;
 pub mod fuzz_checks;
 pub mod harness;
 pub mod hostile;
@@ -30,4 +33,4 @@ pub mod scenarios;
 pub mod sim;
 pub mod tls;
 
-pub use harness::{RedisServer, ServerOptions, Shards};
+pub use harness::{RedisServer, SentinelShards, ServerOptions, Shards};

@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # Every row and figure of the README's performance section, in one run, printed as the
-# Markdown that goes there (dated, with the machine's load before and after).
+# Markdown that goes there (dated, with the machine's load before and after) and written to
+# perf-<UTC date and time>.md in OUT_DIR (default: the current directory). Below the
+# figures, the same-run ratios issue 16 sets goals for (each with its goal and whether it
+# was met): pipelines against redis-benchmark -P 100, 50 callers against the redis crate on
+# the same runtime and std against smol, sequential p50 against redis-benchmark -c 1's.
 #
-#   cli/scripts/compare.sh                 # the README's figures (about 5 minutes)
+#   cli/scripts/compare.sh                 # the README's figures (about 7 minutes)
 #   DUR=1s ROUNDS=1 QUICK=1 cli/scripts/compare.sh   # a quick check that it all works
+#   PORT_BASE=17301 cli/scripts/compare.sh # other ports (3 from PORT_BASE; default 17201)
+#   BUILD=0 PLACEMENT_BENCH=0 cli/scripts/compare.sh  # no cargo at all: the release binary
+#                                          # as it is, no key-lookup criterion bench
 #
 # Set-up (the same for every client, stated in each bench's JSON `setup` and `resp`): 3 shards
 # (redis-server) on cpu 0, every client on cpu 1 (taskset); RESP3 for both clients; the async
 # callers are tasks on one executor of the bench's thread and the client's I/O runs on
 # another thread (redis-ring-smol: its driver thread; the redis crate: its connections'
-# tasks on smol's global executor); redis-ring-std runs one OS thread per caller.
+# tasks on smol's global executor); on tokio, both clients run on a multi-thread runtime of
+# two workers; redis-ring-std runs one OS thread per caller.
 # Figures come from the last of ROUNDS rounds. The go-redis column is a dated reference
 # measured outside this repository (Go is not part of the build); this script does not
 # produce it.
@@ -22,10 +30,14 @@ DUR=${DUR:-6s}              # each bench's measurement time
 ROUNDS=${ROUNDS:-2}
 QUICK=${QUICK:-}            # set: fewer redis-benchmark requests, short failover, quick criterion
 BIN=$ROOT/target/release/redis-ring
-(cd "$ROOT" && cargo build --release --quiet -p redis-ring-cli)
+# (BUILD=0: use the release binary as it is, e.g. while another cargo holds the build lock.)
+[ "${BUILD:-1}" = 0 ] || (cd "$ROOT" && cargo build --release --quiet -p redis-ring-cli)
 
 D=$(mktemp -d)
-P=(17201 17202 17203)
+BASE=${PORT_BASE:-17201}
+P=($BASE $((BASE + 1)) $((BASE + 2)))
+OUT_DIR=${OUT_DIR:-.}
+STAMP=$(date -u +%Y-%m-%dT%H%MZ)
 declare -A PID
 start_shard() { # index
     taskset -c 0 redis-server --port "${P[$1]}" --save "" --appendonly no --daemonize no \
@@ -43,6 +55,12 @@ if [ -n "$QUICK" ]; then N1=60000; NP=300000; FAIL_AT=1; FAIL_FOR=1; FAIL_DUR=3s
     N1=600000; NP=3000000; FAIL_AT=3; FAIL_FOR=3; FAIL_DUR=9s; fi
 
 bench() { taskset -c 1 "$BIN" --shards "$S" bench --duration "$DUR" --json "$@"; }
+# A bench whose JSON is kept (for the ratios) as $D/<key>.json; prints the table cell.
+run() { # key, bench arguments...
+    local k=$1; shift
+    bench "$@" >"$D/$k.json"
+    fmt <"$D/$k.json"
+}
 # ops/s (p50, p99) from a bench's JSON; ops/s from redis-benchmark's CSV.
 FMT=$(cat <<'EOF'
 import json, sys
@@ -54,24 +72,33 @@ EOF
 RB=$(cat <<'EOF'
 import csv, sys
 rows = list(csv.reader(sys.stdin))[1:]
-print(" / ".join(f"{float(r[1]) / 1000:.1f}k" for r in rows))
+# "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",...
+print(" / ".join(f"{float(r[1]) / 1000:.1f}k (p50 {round(float(r[4]) * 1000)} µs)" for r in rows))
 EOF
 )
 fmt() { python3 -c "$FMT"; }
-rb() { taskset -c 1 redis-benchmark -p "${P[0]}" -r 100000 -d 3 --csv "$@" | python3 -c "$RB"; }
+# redis-benchmark against the first shard; its CSV kept as $D/<key>.csv.
+rb() { # key, redis-benchmark arguments...
+    local k=$1; shift
+    taskset -c 1 redis-benchmark -p "${P[0]}" -r 100000 -d 3 --csv "$@" >"$D/$k.csv"
+    python3 -c "$RB" <"$D/$k.csv"
+}
 
 declare -A ROW
 for r in $(seq "$ROUNDS"); do
     echo "round $r of $ROUNDS..." >&2
-    for c in "--driver smol" "--driver std" "--client redis-rs"; do
-        k=${c##* }
-        ROW[conc,$k]=$(bench --mode conc -c 50 $c | fmt)
-        ROW[pipe,$k]=$(bench --mode pipeline -c 1 --pipeline 100 --op set $c | fmt)
-        ROW[seq,$k]=$(bench --mode seq $c | fmt)
+    for c in smol std tokio rs-smol rs-tokio; do
+        case $c in
+            rs-*) args="--client redis-rs --driver ${c#rs-}" ;;
+            *) args="--driver $c" ;;
+        esac
+        ROW[conc,$c]=$(run "conc-$c" --mode conc -c 50 $args)
+        ROW[pipe,$c]=$(run "pipe-$c" --mode pipeline -c 1 --pipeline 100 --op set $args)
+        ROW[seq,$c]=$(run "seq-$c" --mode seq --op set $args)
     done
-    ROW[conc,rb]="$(rb -c 50 -n $N1 -t set,get) (SET / GET, \`-c 50\`)"
-    ROW[pipe,rb]="$(rb -c 1 -P 100 -n $NP -t set) (\`-P 100\`)"
-    ROW[seq,rb]="$(rb -c 1 -n $((N1 / 10)) -t set,get) (SET / GET, \`-c 1\`)"
+    ROW[conc,rb]="$(rb conc -c 50 -n $N1 -t set,get) (SET / GET, \`-c 50\`)"
+    ROW[pipe,rb]="$(rb pipe -c 1 -P 100 -n $NP -t set) (\`-P 100\`)"
+    ROW[seq,rb]="$(rb seq -c 1 -n $((N1 / 10)) -t set) (SET, \`-c 1\`)"
 done
 
 # Failover: kill -9 shard2 FAIL_AT s into a bench of 50 callers, restart it FAIL_FOR s later.
@@ -101,14 +128,18 @@ EOF
 # (Not in a $(...) subshell: the restarted shard must stay this shell's child.)
 failover smol >"$D/failover-smol.txt"
 failover std >"$D/failover-std.txt"
+failover tokio >"$D/failover-tokio.txt"
 FAIL_SMOL=$(cat "$D/failover-smol.txt")
 FAIL_STD=$(cat "$D/failover-std.txt")
+FAIL_TOKIO=$(cat "$D/failover-tokio.txt")
 
 # Key → shard lookup (criterion), 3 and 64 shards.
 CRIT="--warm-up-time 1 --measurement-time 3"
 [ -n "$QUICK" ] && CRIT="--warm-up-time 0.2 --measurement-time 0.5"
+# (PLACEMENT_BENCH=0 skips it: it builds the criterion bench, which waits for any other cargo.)
+if [ "${PLACEMENT_BENCH:-1}" = 0 ]; then echo "(skipped: PLACEMENT_BENCH=0)" >"$D/placement.txt"; else
 (cd "$ROOT" && taskset -c 1 cargo bench --quiet -p redis-ring-core --bench placement -- $CRIT \
-    'shard_for/rendezvous/' 2>/dev/null) >"$D/placement.txt" || true
+    'shard_for/rendezvous/' 2>/dev/null) >"$D/placement.txt" || true; fi
 LOOKUP=$(python3 - "$D/placement.txt" <<'EOF'
 import re, sys
 text = open(sys.argv[1]).read()
@@ -119,24 +150,60 @@ print(", ".join(f"{n} shards {1e9 / (float(v) * scale[u]):.0f} ns" for n, v, u i
 EOF
 )
 
+# The goals' ratios, all from this run's JSON and CSV.
+RATIOS=$(python3 - "$D" <<'EOF'
+import csv, json, sys
+d = sys.argv[1]
+j = lambda k: json.load(open(f"{d}/{k}.json"))
+ops = lambda k: j(k)["ops_per_sec"]
+def rb(k, col):
+    return float(list(csv.reader(open(f"{d}/{k}.csv")))[1][col])
+rows = []
+def ratio(what, a, b, goal, at_least=True):
+    r = a / b if b else float("nan")
+    ok = r >= goal if at_least else r <= goal
+    rows.append(f"| {what} | {r:.2f} | {'≥' if at_least else '≤'} {goal} | {'yes' if ok else 'no'} |")
+for drv in ["smol", "std", "tokio"]:
+    ratio(f"pipelines of 100 SETs: redis-ring-{drv} / redis-benchmark `-P 100`",
+          ops(f"pipe-{drv}"), rb("pipe", 1), 1.0)
+for drv in ["smol", "tokio"]:
+    ratio(f"50 callers: redis-ring-{drv} / redis crate on {drv}",
+          ops(f"conc-{drv}"), ops(f"conc-rs-{drv}"), 1.5)
+ratio("50 callers: redis-ring-std / redis-ring-smol", ops("conc-std"), ops("conc-smol"), 0.8)
+for drv in ["smol", "std", "tokio"]:
+    ratio(f"sequential SET p50: redis-ring-{drv} / redis-benchmark `-c 1`",
+          j(f"seq-{drv}")["p50_us"], rb("seq", 4) * 1000, 1.1, at_least=False)
+print("\n".join(rows))
+EOF
+)
+
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+RS_VERSION=$(grep -A1 '^name = "redis"$' "$ROOT/Cargo.lock" | sed -n 's/version = "\(.*\)"/\1/p')
+{
 cat <<EOF
 ## Performance ($(date -u +%Y-%m-%d), one run on a $(nproc)-core machine; servers \`taskset -c 0\`, client \`taskset -c 1\`)
 
 Produced by \`cli/scripts/compare.sh\` (DUR=$DUR, ROUNDS=$ROUNDS${QUICK:+, QUICK}): 3 shards, 100k keys,
-3-byte values; figures from the last round. Same set-up for both clients: RESP3; async callers
-as tasks on one executor of the bench's thread, the client's I/O on another thread
+3-byte values; figures from the last round. Same set-up for both clients: RESP3; on smol, async
+callers as tasks on one executor of the bench's thread, the client's I/O on another thread
 (redis-ring-smol: its driver thread; the \`redis\` crate: its connections' tasks on smol's
-global executor); redis-ring-std runs one OS thread per caller. Load average (1/5/15 min)
+global executor); on tokio, both on a multi-thread runtime of two workers; redis-ring-std
+runs one OS thread per caller. One command: \`cli/scripts/compare.sh\`. Load average (1/5/15 min)
 before: $LOAD_BEFORE; after: $LOAD_AFTER. The machine is shared: compare within a row, not
 across days. go-redis: measured outside this repository on 2026-11-27 (a dated reference;
 the script does not produce it).
 
-| workload | redis-ring-smol | redis-ring-std | redis crate $(grep -A1 '^name = "redis"$' "$ROOT/Cargo.lock" | sed -n 's/version = "\(.*\)"/\1/p') (same placement) | redis-benchmark (1 shard) | go-redis Ring (2026-11-27) |
-|---|---|---|---|---|---|
-| 50 concurrent callers, SET/GET | ${ROW[conc,smol]} | ${ROW[conc,std]} | ${ROW[conc,redis-rs]} | ${ROW[conc,rb]} | 119k |
-| 1 caller, pipelines of 100 SETs | ${ROW[pipe,smol]} | ${ROW[pipe,std]} | ${ROW[pipe,redis-rs]} | ${ROW[pipe,rb]} | 312k |
-| 1 caller, sequential | ${ROW[seq,smol]} | ${ROW[seq,std]} | ${ROW[seq,redis-rs]} | ${ROW[seq,rb]} | — |
+| workload | redis-ring-smol | redis-ring-std | redis-ring-tokio | redis crate $RS_VERSION on smol (same placement) | redis crate $RS_VERSION on tokio | redis-benchmark (1 shard) | go-redis Ring (2026-11-27) |
+|---|---|---|---|---|---|---|---|
+| 50 concurrent callers, SET/GET | ${ROW[conc,smol]} | ${ROW[conc,std]} | ${ROW[conc,tokio]} | ${ROW[conc,rs-smol]} | ${ROW[conc,rs-tokio]} | ${ROW[conc,rb]} | 119k |
+| 1 caller, pipelines of 100 SETs | ${ROW[pipe,smol]} | ${ROW[pipe,std]} | ${ROW[pipe,tokio]} | ${ROW[pipe,rs-smol]} | ${ROW[pipe,rs-tokio]} | ${ROW[pipe,rb]} | 312k |
+| 1 caller, sequential SET | ${ROW[seq,smol]} | ${ROW[seq,std]} | ${ROW[seq,tokio]} | ${ROW[seq,rs-smol]} | ${ROW[seq,rs-tokio]} | ${ROW[seq,rb]} | — |
+
+Same-run ratios (issue 16's goals):
+
+| ratio | this run | goal | met |
+|---|---|---|---|
+$RATIOS
 
 Key → shard lookup (\`cargo bench -p redis-ring-core --bench placement\`, median): $LOOKUP
 (go-redis: 36 ns for 3 shards).
@@ -145,4 +212,7 @@ After \`kill -9\` of one of 3 shards under 50 callers (${FAIL_AT} s into a $FAIL
 $FAIL_FOR s later):
 - $FAIL_SMOL
 - $FAIL_STD
+- $FAIL_TOKIO
 EOF
+} | tee "$OUT_DIR/perf-$STAMP.md"
+echo "(written to $OUT_DIR/perf-$STAMP.md)" >&2

@@ -16,7 +16,8 @@ if [ -z "${DRIVERS:-}" ]; then
     DRIVERS="smol std"
     "$BIN" bench --help 2>/dev/null | grep -q tokio && DRIVERS="$DRIVERS tokio"
 fi
-D=$(mktemp -d); P=(17211 17212 17213); PIDS=()
+BASE=${PORT_BASE:-17211}
+D=$(mktemp -d); P=($BASE $((BASE + 1)) $((BASE + 2))); PIDS=()
 for p in "${P[@]}"; do
     taskset -c 0 redis-server --port "$p" --save "" --appendonly no --daemonize no --dir "$D" --logfile "$D/$p.log" &
     PIDS+=($!)

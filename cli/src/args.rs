@@ -391,6 +391,11 @@ pub(crate) struct BenchArgs {
     /// Seed of the random key sequence
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub(crate) seed: u64,
+
+    /// Count heap allocations (every thread, the client's I/O included) during the
+    /// measurement and report them per command (`allocs_per_op` in the JSON)
+    #[arg(long)]
+    pub(crate) count_allocs: bool,
 }
 
 #[cfg(test)]

@@ -34,6 +34,12 @@ mod view;
 
 use args::{Cli, Command};
 
+/// Counts allocations only while `bench --count-allocs` measures (otherwise one relaxed
+/// load per allocation).
+#[global_allocator]
+static ALLOC: redis_ring_tests::alloc_count::CountingAlloc =
+    redis_ring_tests::alloc_count::CountingAlloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {

@@ -30,7 +30,8 @@
 //! # Where the driver runs
 //!
 //! By default a task on smol's global executor; with `.runtime(Smol::new().driver_thread(true))`
-//! on the builder, a thread of its own (named `redis-ring-smol`). When your tasks also run on
+//! on the builder, a thread of its own (named `redis-ring-smol`: the blocking driver's
+//! [`IoThread`], one `epoll_wait` per wait, instead of async-io's reactor). When your tasks also run on
 //! the global executor's single thread, everything shares one thread: the cheapest in CPU,
 //! but a busy executor delays replies. Awaiting from your own thread (`smol::block_on` in
 //! `main`, a `LocalExecutor`) or a driver thread puts callers and driver on two threads:
@@ -67,7 +68,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use async_io::{Async, Timer};
-use redis_ring_driver::{AsyncSocket, AsyncTimer, BoxFuture, Runtime, TakeError};
+use redis_ring_driver::{AsyncSocket, AsyncTimer, BoxFuture, IoThread, Runtime, TakeError};
 
 pub use redis_ring_driver::{
     cmds, core, driver_tasks, Algorithm, BuildError, Cmd, Config, ConnOptions, Error, ErrorCounts,
@@ -86,9 +87,10 @@ pub type RingOptions = RingBuilder;
 
 /// The smol / async-io runtime: sockets in [`Async`], timers [`Timer`], the driver task on
 /// smol's global executor (or a thread of its own, [`Smol::driver_thread`]).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Smol {
-    driver_thread: bool,
+    /// The driver's own thread, when asked for.
+    thread: Option<IoThread>,
 }
 
 impl Smol {
@@ -97,39 +99,53 @@ impl Smol {
         Smol::default()
     }
 
-    /// Runs the ring's driver on a thread of its own (named `redis-ring-smol`, driving
-    /// async-io's reactor) instead of smol's global executor. Worth it when the executor
-    /// that runs your tasks is busy, or when your program does not use smol's executor; it
-    /// costs a thread and a cross-thread wake-up per batch.
+    /// Runs the ring's driver on a thread of its own (named `redis-ring-smol`) instead of
+    /// smol's global executor. Worth it when the executor that runs your tasks is busy, or
+    /// when your program does not use smol's executor; it costs a thread and a cross-thread
+    /// wake-up per batch.
+    ///
+    /// That thread is an [`IoThread`] (the blocking driver's runtime: its sockets are
+    /// registered once with `mio`, a wait is one `epoll_wait`), not async-io's reactor, which
+    /// re-arms each socket after every readiness and spends five syscalls and two
+    /// allocations on every wait; your tasks only see their wakers woken, on any executor.
+    /// One ring per `Smol` value made with this option (as [`IoThread`]).
     pub fn driver_thread(mut self, on: bool) -> Smol {
-        self.driver_thread = on;
+        self.thread = on.then(|| IoThread::named("redis-ring-smol"));
         self
     }
 }
 
 impl Runtime for Smol {
     fn spawn(&self, driver: BoxFuture) -> io::Result<()> {
-        if self.driver_thread {
-            std::thread::Builder::new()
-                .name("redis-ring-smol".into())
-                .spawn(move || async_io::block_on(driver))?;
-        } else {
-            smol::spawn(driver).detach();
+        match &self.thread {
+            Some(thread) => thread.spawn(driver),
+            None => {
+                smol::spawn(driver).detach();
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     fn new_timer(&self) -> Pin<Box<dyn AsyncTimer>> {
-        Box::pin(SmolTimer(Timer::never()))
+        match &self.thread {
+            Some(thread) => thread.new_timer(),
+            None => Box::pin(SmolTimer(Timer::never())),
+        }
     }
 
     fn wrap_tcp(&self, stream: TcpStream) -> io::Result<Box<dyn AsyncSocket>> {
-        Ok(Box::new(SmolSocket(Async::new(stream)?)))
+        match &self.thread {
+            Some(thread) => thread.wrap_tcp(stream),
+            None => Ok(Box::new(SmolSocket(Async::new(stream)?))),
+        }
     }
 
     #[cfg(unix)]
     fn wrap_unix(&self, stream: UnixStream) -> io::Result<Box<dyn AsyncSocket>> {
-        Ok(Box::new(SmolSocket(Async::new(stream)?)))
+        match &self.thread {
+            Some(thread) => thread.wrap_unix(stream),
+            None => Ok(Box::new(SmolSocket(Async::new(stream)?))),
+        }
     }
 }
 

@@ -4,8 +4,8 @@
 //! ("shards") by consistent hashing, go-redis `Ring` compatible, for threaded programs and
 //! anyone who wants no async runtime. All protocol, routing, health and retry logic lives in
 //! the sans-io core ([`core`]), everything else a driver needs (connection pump, reply
-//! dispatch, builder, the API) in [`redis_ring_driver`]; this crate is the [`IoThread`]
-//! runtime and the names.
+//! dispatch, builder, the API, the [`IoThread`] runtime) in [`redis_ring_driver`]; this crate
+//! is the names.
 //!
 //! ```no_run
 //! use redis_ring_std::{Cmd, Ring};
@@ -32,7 +32,7 @@
 //! # How it runs
 //!
 //! * **One I/O thread per ring** (`redis-ring-io`, [`IoThread`]) runs the shared driver
-//!   task: it waits on a [`mio::Poll`] (sockets registered once, edge-triggered, for reading
+//!   task: it waits on a `mio::Poll` (sockets registered once, edge-triggered, for reading
 //!   and writing) until a socket is ready, the core's next deadline, or a caller's wake-up,
 //!   then reads, writes (one `write` per shard per turn: automatic pipelining) and fires
 //!   timers.
@@ -53,10 +53,8 @@
 //! per-shard counters ([`ShardStats`]) always.
 #![deny(unsafe_code)]
 
-mod io_thread;
-
-pub use io_thread::IoThread;
 pub use redis_ring_driver::blocking::{Events, Pipeline, Scan, Shard, Subscription, Tx};
+pub use redis_ring_driver::IoThread;
 pub use redis_ring_driver::{
     cmds, core, driver_tasks, Algorithm, BuildError, Cmd, Config, ConnOptions, Error, ErrorCounts,
     ErrorKind, Event, FromValue, FromValueError, IoStats, LatencyHistogram, Message, NetError,

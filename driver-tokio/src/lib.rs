@@ -61,7 +61,7 @@
 #![forbid(unsafe_code)]
 
 use std::future::Future;
-use std::io;
+use std::io::{self, Read};
 use std::net::TcpStream;
 #[cfg(unix)]
 use std::os::unix::net::UnixStream;
@@ -70,6 +70,8 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use redis_ring_driver::{AsyncSocket, AsyncTimer, BoxFuture, Runtime};
+use socket2::SockRef;
+use tokio::io::Interest;
 use tokio::runtime::Handle;
 use tokio::time::Sleep;
 
@@ -187,9 +189,26 @@ macro_rules! tokio_socket {
                 self.0.poll_write_ready(cx)
             }
 
-            // tokio clears its readiness when these report `WouldBlock`.
+            // tokio clears its readiness when the read reports `WouldBlock`, and here on
+            // a short read too: the socket was drained (an edge that comes after the read
+            // has a newer tick, which the clearing leaves alone; a peer's close stays
+            // recorded), so the next turn does not spend a `recvfrom` to learn it.
             fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                self.0.try_read(buf)
+                let mut got = None;
+                let sock = SockRef::from(&self.0);
+                let r = self.0.try_io(Interest::READABLE, || {
+                    let n = (&*sock).read(buf)?;
+                    got = Some(n);
+                    if n < buf.len() {
+                        Err(io::ErrorKind::WouldBlock.into())
+                    } else {
+                        Ok(n)
+                    }
+                });
+                match got {
+                    Some(n) => Ok(n),
+                    None => r,
+                }
             }
 
             fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {

@@ -10,7 +10,7 @@
 //! | driver | runtime | API |
 //! |---|---|---|
 //! | `redis-ring-smol` | async-io | [`Ring`] |
-//! | `redis-ring-std` | its own I/O thread on `polling` | [`blocking::Ring`] |
+//! | `redis-ring-std` | its own I/O thread on `mio` ([`IoThread`]) | [`blocking::Ring`] |
 //!
 //! ```text
 //!  callers (tasks or threads)                 driver task (Runtime::spawn)
@@ -38,6 +38,7 @@
 //! | module | concern |
 //! |---|---|
 //! | `runtime` | [`Runtime`], [`AsyncSocket`], [`AsyncTimer`]: what a runtime provides; [`TakeError`] |
+//! | `io_thread` | [`IoThread`]: a runtime of its own (one thread waiting on `mio`), for the blocking driver and smol's driver thread |
 //! | `net` | address forms, resolution, non-blocking connect, [`net_error`] |
 //! | `sentinel` | Sentinel-managed shards: connecting the primary (announced address, then each Sentinel; `ROLE` checked) or a replica for reads; one `+switch-master` watcher per shard |
 //! | `transport` | a connection's byte stream: the socket, or rustls over it |
@@ -64,6 +65,7 @@ pub mod blocking;
 mod builder;
 mod convert;
 mod events;
+mod io_thread;
 mod net;
 pub mod observe;
 mod pipeline;
@@ -83,6 +85,7 @@ mod transport;
 
 pub use builder::{Async, Blocking, BuildError, Flavor, RingBuilder, RingOptions};
 pub use events::{Events, EVENTS_CAPACITY};
+pub use io_thread::IoThread;
 pub use net::net_error;
 pub use pipeline::Pipeline;
 pub use pubsub::{Message, Subscription, SUBSCRIPTION_CAPACITY};

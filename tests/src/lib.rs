@@ -12,6 +12,7 @@
 //! * [`proxy`]: a TCP proxy that forwards a command, withholds its reply and closes the
 //!   connection (a command that ran, whose caller never heard back).
 //! * [`tls`]: certificates made at test time, and the suite's TLS mode.
+//! * [`alloc_count`]: a counting global allocator (allocation tests, `bench --count-allocs`).
 //! * [`async_adapter`]: the one adapter of every async driver (`Ring<Rt>` over any runtime)
 //!   to both suites; a driver's tests only describe their runtime ([`async_adapter::AsyncRuntime`]).
 //! * [`instrumentation`]: the `tracing`/`metrics` checks every driver runs with those features.
@@ -20,6 +21,7 @@
 //!
 //! Other test crates (the drivers', the CLI's) depend on this crate as a dev-dependency.
 
+pub mod alloc_count;
 pub mod async_adapter;
 pub mod fuzz_checks;
 pub mod harness;

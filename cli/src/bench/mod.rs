@@ -8,6 +8,7 @@
 //! callers until the deadline, hand back one [`Recorder`] per caller. Commands still in
 //! flight at the deadline complete and are counted; `elapsed` runs until the last one.
 
+mod caller;
 mod per_shard;
 mod plot;
 mod progress;
@@ -21,11 +22,13 @@ mod ring_tokio;
 mod workload;
 
 use redis_ring_core::config::redact_addr;
+use redis_ring_tests::alloc_count::Counted;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::args::{BenchArgs, Client, Driver, Global, Mode, Op};
+use crate::rng::Rng;
 use crate::shard_list::{placement_name, ShardList};
 use crate::view;
 use progress::Progress;
@@ -59,6 +62,8 @@ pub(crate) struct Bench {
     live: Arc<Live>,
     events: Arc<EventLog>,
     progress: bool,
+    /// Count heap allocations from [`Bench::begin`] to [`Bench::measured`].
+    count_allocs: bool,
 }
 
 /// What every client needs to connect, from the global options.
@@ -99,6 +104,7 @@ pub(crate) struct Measured {
     recorders: Vec<Recorder>,
     end: Instant,
     progress: Progress,
+    allocs: Counted,
     /// Per-shard totals and lines from the client's `stats()` (redis-ring only).
     shards: Vec<per_shard::ShardSummary>,
     shard_lines: per_shard::ShardLines,
@@ -121,6 +127,9 @@ impl Bench {
     /// Starts the clock (and the progress line): call once connected, right before the
     /// callers start.
     pub(crate) fn begin(&mut self) -> (Clock, Progress) {
+        if self.count_allocs {
+            redis_ring_tests::alloc_count::start();
+        }
         let start = Instant::now();
         let start_unix_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -153,18 +162,29 @@ impl Bench {
         self.events.clone()
     }
 
-    /// The seed of caller `i`.
-    pub(crate) fn caller_seed(&self, i: usize) -> u64 {
-        Workload::caller_seed(self.seed, i)
+    /// What caller `i` of the measurement that started at `clock` runs with.
+    fn plan(&self, clock: &Clock, i: usize) -> caller::Plan {
+        caller::Plan {
+            workload: self.workload.clone(),
+            rng: Rng::new(Workload::caller_seed(self.seed, i)),
+            rec: self.recorder(clock),
+            clock: *clock,
+            mode: self.mode,
+            batch: self.batch,
+        }
     }
 
     /// Bundles a finished measurement.
+    /// (Every caller has finished: allocation counting, if on, stops here.)
     pub(crate) fn measured(clock: Clock, progress: Progress, recorders: Vec<Recorder>) -> Measured {
+        let end = Instant::now();
+        let allocs = redis_ring_tests::alloc_count::stop();
         Measured {
             clock,
             recorders,
-            end: Instant::now(),
+            end,
             progress,
+            allocs,
             shards: Vec::new(),
             shard_lines: Vec::new(),
         }
@@ -224,6 +244,7 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
         live: Arc::new(Live::default()),
         events: Arc::new(EventLog::new(start)),
         progress: view::stderr_is_live(),
+        count_allocs: args.count_allocs,
     };
     let (client, driver, setup) = match (args.client, args.driver) {
         // redis-rs is not a redis-ring driver: the runtime it runs on, smol unless tokio.
@@ -268,6 +289,7 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
         elapsed: measured.end.duration_since(measured.clock.start),
         recorder: merged,
         events: bench.events.snapshot(),
+        allocs: args.count_allocs.then_some(measured.allocs),
         shards: measured.shards,
     };
     if let Some(path) = &args.plot {

@@ -13,25 +13,25 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo, ProtocolVersion};
 use redis_ring_core::placement::{AnyPlacement, Placement};
 
+use super::caller::{self, Caller, Outcome};
 use super::workload::{Request, Workload};
 use super::{Bench, ConnSettings, Measured};
-use crate::args::Mode;
 use crate::rng::Rng;
 
 /// Where the callers and the I/O run (the JSON's `setup`).
-pub(super) const SETUP: &str = "callers: async tasks on one executor on the bench's thread; \
+pub(super) const SETUP: &str = "callers: async tasks on one executor on the bench's thread \
+                                (futures-lite block_on); \
                                 I/O: the connections' tasks on smol's global executor thread";
 
 /// Connects, measures, hands back the callers' recorders.
 pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
     let callers = smol::Executor::new();
-    smol::block_on(callers.run(async {
+    caller::block_on(callers.run(async {
         let mut conns = Vec::with_capacity(bench.shards.len());
         for (name, addr) in &bench.shards {
             let conn = connect(addr, &bench.conn).await.map_err(|e| {
@@ -49,25 +49,7 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
         });
         let (clock, progress) = bench.begin();
         let tasks: Vec<_> = (0..bench.callers)
-            .map(|i| {
-                let shared = shared.clone();
-                let mut rec = bench.recorder(&clock);
-                let mut rng = Rng::new(bench.caller_seed(i));
-                let (mode, batch) = (bench.mode, bench.batch);
-                callers.spawn(async move {
-                    while Instant::now() < clock.deadline {
-                        let t0 = Instant::now();
-                        let (ok, err) = if mode == Mode::Pipeline {
-                            shared.batch(&mut rng, batch).await
-                        } else {
-                            shared.one(&mut rng).await
-                        };
-                        let t1 = Instant::now();
-                        rec.record(t1, t1 - t0, ok, err);
-                    }
-                    rec
-                })
-            })
+            .map(|i| callers.spawn(caller::run(shared.clone(), bench.plan(&clock, i))))
             .collect();
         let mut recorders = Vec::with_capacity(tasks.len());
         for t in tasks {
@@ -127,20 +109,19 @@ impl Shared {
         match req {
             Request::Set(key) => {
                 let mut c = redis::cmd("SET");
-                c.arg(key).arg(self.workload.value());
+                c.arg(key.as_str()).arg(self.workload.value());
                 c
             }
             Request::Get(key) => {
                 let mut c = redis::cmd("GET");
-                c.arg(key);
+                c.arg(key.as_str());
                 c
             }
         }
     }
 
     /// One command: `(1, 0)` or `(0, 1)`.
-    pub(super) async fn one(&self, rng: &mut Rng) -> (u64, u64) {
-        let req = self.workload.next(rng);
+    async fn one(&self, req: Request) -> Outcome {
         let mut conn = self.conn_for(req.key());
         match self
             .command(&req)
@@ -153,7 +134,7 @@ impl Shared {
     }
 
     /// A batch: split per shard, one redis-rs pipeline per shard, all sent concurrently.
-    pub(super) async fn batch(&self, rng: &mut Rng, n: usize) -> (u64, u64) {
+    async fn batch(&self, rng: &mut Rng, n: usize) -> Outcome {
         let mut groups: Vec<(redis::Pipeline, u64)> =
             (0..self.conns.len()).map(|_| (redis::pipe(), 0)).collect();
         for _ in 0..n {
@@ -186,6 +167,17 @@ impl Shared {
             .await
             .into_iter()
             .fold((0, 0), |(o, e), (a, b)| (o + a, e + b))
+    }
+}
+
+/// The redis crate's multiplexed connections, as a bench caller sends through them.
+impl Caller for Arc<Shared> {
+    async fn one(&self, _: &Workload, req: Request) -> Outcome {
+        Shared::one(self, req).await
+    }
+
+    async fn batch(&self, _: &Workload, rng: &mut Rng, n: usize) -> Outcome {
+        Shared::batch(self, rng, n).await
     }
 }
 

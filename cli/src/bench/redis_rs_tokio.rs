@@ -5,13 +5,10 @@
 //! called from).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use super::redis_rs::{connect, Shared};
 use super::ring_tokio::runtime;
-use super::{Bench, Measured};
-use crate::args::Mode;
-use crate::rng::Rng;
+use super::{caller, Bench, Measured};
 
 /// Where the callers and the I/O run (the JSON's `setup`).
 pub(super) const SETUP: &str = "callers: async tasks on a tokio multi-thread runtime of 2 \
@@ -37,25 +34,7 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
         });
         let (clock, progress) = bench.begin();
         let tasks: Vec<_> = (0..bench.callers)
-            .map(|i| {
-                let shared = shared.clone();
-                let mut rec = bench.recorder(&clock);
-                let mut rng = Rng::new(bench.caller_seed(i));
-                let (mode, batch) = (bench.mode, bench.batch);
-                tokio::spawn(async move {
-                    while Instant::now() < clock.deadline {
-                        let t0 = Instant::now();
-                        let (ok, err) = if mode == Mode::Pipeline {
-                            shared.batch(&mut rng, batch).await
-                        } else {
-                            shared.one(&mut rng).await
-                        };
-                        let t1 = Instant::now();
-                        rec.record(t1, t1 - t0, ok, err);
-                    }
-                    rec
-                })
-            })
+            .map(|i| tokio::spawn(caller::run(shared.clone(), bench.plan(&clock, i))))
             .collect();
         let mut recorders = Vec::with_capacity(tasks.len());
         for t in tasks {

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value as Json};
 
+use redis_ring_tests::alloc_count::Counted;
+
 use super::per_shard::ShardSummary;
 use super::recorder::{Recorder, ShardEvent, BUCKET};
 use crate::duration::format_duration;
@@ -54,6 +56,8 @@ pub(crate) struct Report {
     pub(crate) recorder: Recorder,
     /// The client's shard events during the run.
     pub(crate) events: Vec<ShardEvent>,
+    /// Heap allocations during the measurement (`--count-allocs`).
+    pub(crate) allocs: Option<Counted>,
     /// Per shard, from the client's own counters (redis-ring; empty for redis-rs).
     pub(crate) shards: Vec<ShardSummary>,
 }
@@ -125,7 +129,7 @@ impl Report {
                 }
             })
             .collect();
-        json!({
+        let mut j = json!({
             "client": s.client,
             "driver": s.driver,
             "setup": s.setup,
@@ -154,7 +158,19 @@ impl Report {
             "bucket_ms": BUCKET.as_millis() as u64,
             "timeline": timeline,
             "events": events,
-        })
+        });
+        if let Some(a) = self.allocs {
+            j["allocs"] = json!(a.allocs);
+            j["alloc_bytes"] = json!(a.bytes);
+            j["allocs_per_op"] = json!(self.per_op(a.allocs));
+        }
+        j
+    }
+
+    /// `n` per completed operation, to two decimals.
+    fn per_op(&self, n: u64) -> f64 {
+        let (ok, err) = self.recorder.totals();
+        (n as f64 / (ok + err).max(1) as f64 * 100.0).round() / 100.0
     }
 
     /// The report for a person.
@@ -193,6 +209,15 @@ impl Report {
             thousands(err),
             thousands(self.ops_per_sec().round() as u64),
         );
+        if let Some(a) = self.allocs {
+            let _ = writeln!(
+                out,
+                "  heap allocations: {} ({} per op, {} bytes per op)",
+                thousands(a.allocs),
+                self.per_op(a.allocs),
+                self.per_op(a.bytes).round(),
+            );
+        }
         let h = self.recorder.histogram();
         if !h.is_empty() {
             let rows = vec![
@@ -320,6 +345,7 @@ mod tests {
                 shard: "a".into(),
                 up: false,
             }],
+            allocs: None,
             shards: vec![ShardSummary {
                 name: "a".into(),
                 ops: 5,
@@ -347,6 +373,18 @@ mod tests {
         assert_eq!(j["errors"], 1);
         assert_eq!(j["ops_per_sec"], 5.0);
         assert_eq!(j["p50_us"], 50);
+        assert!(j.get("allocs_per_op").is_none(), "only with --count-allocs");
+        let mut counted = sample();
+        counted.allocs = Some(Counted {
+            allocs: 7,
+            bytes: 700,
+        });
+        let c = counted.to_json();
+        assert_eq!(
+            (c["allocs"].clone(), c["allocs_per_op"].clone()),
+            (json!(7), json!(1.4))
+        );
+        assert!(counted.human().contains("heap allocations: 7 (1.4 per op"));
         assert!(j["p99_us"].as_u64().unwrap() >= 1990);
         assert!(j["max_us"].as_u64().unwrap() >= 1990);
         let timeline = j["timeline"].as_array().unwrap();

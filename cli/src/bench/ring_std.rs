@@ -3,27 +3,15 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
-use redis_ring_core::command::Cmd;
 use redis_ring_core::ring::Event;
 use redis_ring_std::Ring;
 
 use super::per_shard::{summarize, Sampler};
-use super::workload::{Request, Workload};
-use super::{Bench, Measured};
-use crate::args::Mode;
+use super::{caller, Bench, Measured};
 use crate::connect::{GlobalConn, RingSettings};
-use crate::rng::Rng;
 
 /// Where the callers and the I/O run (the JSON's `setup`).
 pub(super) const SETUP: &str = "callers: one OS thread each; I/O: the ring's reactor thread";
-
-/// The command for a workload request.
-pub(super) fn command(workload: &Workload, req: Request) -> Cmd {
-    match req {
-        Request::Set(key) => Cmd::new("SET").arg(key).arg(workload.value()),
-        Request::Get(key) => Cmd::new("GET").arg(key),
-    }
-}
 
 /// The shard name and new state of an up/down event.
 pub(crate) fn up_down(event: &Event) -> Option<(&str, bool)> {
@@ -72,33 +60,10 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
     let recorders = thread::scope(|s| {
         let handles: Vec<_> = (0..bench.callers)
             .map(|i| {
-                let ring = &ring;
-                let workload = &bench.workload;
-                let mut rec = bench.recorder(&clock);
-                let mut rng = Rng::new(bench.caller_seed(i));
-                let (mode, batch) = (bench.mode, bench.batch);
-                s.spawn(move || {
-                    while Instant::now() < clock.deadline {
-                        let t0 = Instant::now();
-                        let (ok, err) = if mode == Mode::Pipeline {
-                            let mut p = ring.pipeline();
-                            for _ in 0..batch {
-                                p.cmd(command(workload, workload.next(&mut rng)));
-                            }
-                            let results = p.run();
-                            let ok = results.iter().filter(|r| r.is_ok()).count() as u64;
-                            (ok, results.len() as u64 - ok)
-                        } else {
-                            match ring.cmd(command(workload, workload.next(&mut rng))) {
-                                Ok(_) => (1, 0),
-                                Err(_) => (0, 1),
-                            }
-                        };
-                        let t1 = Instant::now();
-                        rec.record(t1, t1 - t0, ok, err);
-                    }
-                    rec
-                })
+                let plan = bench.plan(&clock, i);
+                let ring = ring.clone();
+                // Blocking calls: the caller's future is ready on its first poll.
+                s.spawn(move || caller::block_on(caller::run(ring, plan)))
             })
             .collect();
         handles

@@ -8,10 +8,8 @@ use std::time::{Duration, Instant};
 use redis_ring_core::config::Protocol;
 use redis_ring_tokio::Ring;
 
-use super::ring_std::{command, up_down};
-use super::{Bench, ConnSettings, Measured};
-use crate::args::Mode;
-use crate::rng::Rng;
+use super::ring_std::up_down;
+use super::{caller, Bench, ConnSettings, Measured};
 
 /// Where the callers and the I/O run (the JSON's `setup`).
 pub(super) const SETUP: &str = "callers: async tasks on a tokio multi-thread runtime of 2 \
@@ -78,35 +76,7 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
             }
         });
         let tasks: Vec<_> = (0..bench.callers)
-            .map(|i| {
-                let ring = ring.clone();
-                let workload = bench.workload.clone();
-                let mut rec = bench.recorder(&clock);
-                let mut rng = Rng::new(bench.caller_seed(i));
-                let (mode, batch) = (bench.mode, bench.batch);
-                tokio::spawn(async move {
-                    while Instant::now() < clock.deadline {
-                        let t0 = Instant::now();
-                        let (ok, err) = if mode == Mode::Pipeline {
-                            let mut p = ring.pipeline();
-                            for _ in 0..batch {
-                                p.cmd(command(&workload, workload.next(&mut rng)));
-                            }
-                            let results = p.run().await;
-                            let ok = results.iter().filter(|r| r.is_ok()).count() as u64;
-                            (ok, results.len() as u64 - ok)
-                        } else {
-                            match ring.cmd(command(&workload, workload.next(&mut rng))).await {
-                                Ok(_) => (1, 0),
-                                Err(_) => (0, 1),
-                            }
-                        };
-                        let t1 = Instant::now();
-                        rec.record(t1, t1 - t0, ok, err);
-                    }
-                    rec
-                })
-            })
+            .map(|i| tokio::spawn(caller::run(ring.clone(), bench.plan(&clock, i))))
             .collect();
         let mut recorders = Vec::with_capacity(tasks.len());
         for t in tasks {

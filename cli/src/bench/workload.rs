@@ -4,20 +4,64 @@ use crate::args::Op;
 use crate::rng::Rng;
 
 /// One command to send.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Request {
     /// `SET key value`
-    Set(String),
+    Set(Key),
     /// `GET key`
-    Get(String),
+    Get(Key),
 }
 
 impl Request {
     /// The key.
     pub(crate) fn key(&self) -> &str {
         match self {
-            Request::Set(k) | Request::Get(k) => k,
+            Request::Set(k) | Request::Get(k) => k.as_str(),
         }
+    }
+}
+
+/// A key, `key:%012d`, formatted on the stack: drawing a command allocates nothing, so an
+/// allocation count over a bench run (`--count-allocs`) is the client's alone.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Key {
+    /// `key:` and up to 20 digits (`u64::MAX`).
+    buf: [u8; 24],
+    len: u8,
+}
+
+impl Key {
+    /// `key:` followed by `n`, zero-padded to 12 digits (as redis-benchmark's `-r`).
+    pub(crate) fn new(n: u64) -> Key {
+        let mut digits = [b'0'; 20];
+        let mut i = digits.len();
+        let mut n = n;
+        while n > 0 {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        let start = i.min(digits.len() - 12);
+        let digits = &digits[start..];
+        let mut buf = [0; 24];
+        buf[..4].copy_from_slice(b"key:");
+        buf[4..4 + digits.len()].copy_from_slice(digits);
+        Key {
+            buf,
+            len: (4 + digits.len()) as u8,
+        }
+    }
+
+    /// The key's text.
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII is ever written.
+        std::str::from_utf8(&self.buf[..usize::from(self.len)]).unwrap_or("key:?")
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -46,7 +90,7 @@ impl Workload {
 
     /// The next command: a uniformly random key (`key:%012d`, as redis-benchmark's `-r`).
     pub(crate) fn next(&self, rng: &mut Rng) -> Request {
-        let key = format!("key:{:012}", rng.below(self.keys));
+        let key = Key::new(rng.below(self.keys));
         let set = match self.op {
             Op::Set => true,
             Op::Get => false,
@@ -81,6 +125,9 @@ mod tests {
         assert!((400..600).contains(&sets), "{sets}");
         assert_eq!(w.value(), b"xxxx");
         let g = Workload::new(5, Op::Get, 1);
+        for n in [0, 7, 123_456_789_012, 9_999_999_999_999, u64::MAX] {
+            assert_eq!(Key::new(n).as_str(), format!("key:{n:012}"));
+        }
         assert!((0..50).all(|_| matches!(g.next(&mut rng), Request::Get(_))));
     }
 }

@@ -3,6 +3,8 @@
 use alloc::vec::Vec;
 use core::fmt;
 
+use smallvec::SmallVec;
+
 use super::to_arg::{write_decimal_u64, ArgSink, ToArg};
 
 /// Where one word's payload sits in [`Cmd::buf`].
@@ -27,8 +29,11 @@ impl Span {
 ///
 /// The words (name first) are kept in their RESP wire form, `$<len>\r\n<bytes>\r\n`, one
 /// after another in a single buffer, beside a small table of where each payload starts.
-/// Building a command therefore costs two allocations whatever its size (the buffer and the
-/// table, both amortised), and [`Cmd::encode`] is the `*<n>\r\n` header plus one copy.
+/// Both live inside the `Cmd` while they are small (up to [`Cmd::INLINE_BYTES`] encoded
+/// bytes, [`Cmd::INLINE_WORDS`] words): a `GET k`, or a `SET k v` of short key and value, is
+/// built without touching the heap; a larger command takes one allocation for its bytes
+/// (amortised), and one for the table past four words. [`Cmd::encode`] is the `*<n>\r\n`
+/// header plus one copy.
 ///
 /// Argument indices used by [`Cmd::arg_at`], [`Cmd::args`] and the key-spec functions of
 /// this module count the arguments *after* the name from 0: in `SET k v`, `arg_at(0)` is
@@ -49,18 +54,30 @@ impl Span {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Cmd {
     /// Every word, name first, as RESP bulk strings.
-    buf: Vec<u8>,
+    buf: SmallVec<[u8; Cmd::INLINE_BYTES]>,
     /// One span per word, name first.
-    spans: Vec<Span>,
+    spans: SmallVec<[Span; Cmd::INLINE_WORDS]>,
     /// The caller declared that running the command twice is harmless (see
     /// [`Cmd::idempotent`]).
     idempotent: bool,
 }
 
 impl Cmd {
-    /// A command with no arguments yet.
+    /// Encoded bytes (`$<len>\r\n<bytes>\r\n` per word) a command keeps inline, without a
+    /// heap allocation: `SET key:000000000001 xxx` takes 41.
+    pub const INLINE_BYTES: usize = 64;
+    /// Words (name included) whose positions a command keeps inline: `SET k v` takes 3.
+    pub const INLINE_WORDS: usize = 4;
+
+    /// A command with no arguments yet (nothing allocated while it stays small).
     pub fn new(name: impl AsRef<[u8]>) -> Cmd {
-        Self::with_capacity(name, 4, 64)
+        let mut cmd = Cmd {
+            buf: SmallVec::new(),
+            spans: SmallVec::new(),
+            idempotent: false,
+        };
+        cmd.push_word(name.as_ref());
+        cmd
     }
 
     /// A command with room reserved for `args` arguments totalling about `bytes` payload
@@ -68,8 +85,8 @@ impl Cmd {
     pub fn with_capacity(name: impl AsRef<[u8]>, args: usize, bytes: usize) -> Cmd {
         let name = name.as_ref();
         let mut cmd = Cmd {
-            buf: Vec::with_capacity(name.len() + 8 + bytes + args * 8),
-            spans: Vec::with_capacity(args + 1),
+            buf: SmallVec::with_capacity(name.len() + 8 + bytes + args * 8),
+            spans: SmallVec::with_capacity(args + 1),
             idempotent: false,
         };
         cmd.push_word(name);
@@ -190,8 +207,8 @@ impl Cmd {
         let indices = indices.into_iter();
         let name = self.spans[0];
         let mut cmd = Cmd {
-            buf: Vec::with_capacity(self.buf.len()),
-            spans: Vec::with_capacity(indices.size_hint().0 + 1),
+            buf: SmallVec::with_capacity(self.buf.len()),
+            spans: SmallVec::with_capacity(indices.size_hint().0 + 1),
             idempotent: self.idempotent,
         };
         cmd.buf

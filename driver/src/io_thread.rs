@@ -1,6 +1,7 @@
-//! [`IoThread`]: the blocking driver's runtime — one thread per ring that runs the ring's
-//! driver task and waits on a [`mio::Poll`] (epoll/kqueue/IOCP) for socket readiness, its
-//! timers and wake-ups. It is all the "async runtime" the shared driver layer needs: the
+//! [`IoThread`]: a runtime of its own — one thread per ring that runs the ring's driver
+//! task and waits on a [`mio::Poll`] (epoll/kqueue/IOCP) for socket readiness, its timers
+//! and wake-ups. The blocking driver's runtime (`redis-ring-std`), and smol's driver thread
+//! (`Smol::driver_thread`): async callers on any executor only need their wakers woken. It is all the "async runtime" the shared driver layer needs: the
 //! driver task is the only future it runs, so readiness is a pair of flags per socket that
 //! the wait sets and the driver reads.
 //!
@@ -24,15 +25,23 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
+use crate::runtime::{AsyncSocket, AsyncTimer, BoxFuture, Runtime, TakeError};
 use mio::event::Source as MioSource;
 use mio::{Events, Interest, Poll as MioPoll, Registry, Token};
-use redis_ring_driver::{AsyncSocket, AsyncTimer, BoxFuture, Runtime, TakeError};
 
-/// The blocking driver's runtime: the ring's driver task on a thread of its own
-/// (`redis-ring-io`), readiness from [`mio`]. One per ring (`Default` makes a new one).
-#[derive(Clone, Debug, Default)]
+/// The ring's driver task on a thread of its own (`redis-ring-io` unless
+/// [`IoThread::named`]), readiness from [`mio`]. One per ring (`Default` makes a new one;
+/// clones share it, and a second ring on it fails to build).
+#[derive(Clone, Debug)]
 pub struct IoThread {
     reactor: Arc<OnceLock<Arc<Reactor>>>,
+    name: &'static str,
+}
+
+impl Default for IoThread {
+    fn default() -> IoThread {
+        IoThread::named("redis-ring-io")
+    }
 }
 
 /// What the thread, its sockets and its timers share.
@@ -114,6 +123,14 @@ impl Wake for DriverWaker {
 }
 
 impl IoThread {
+    /// A new one whose thread is called `name`.
+    pub fn named(name: &'static str) -> IoThread {
+        IoThread {
+            reactor: Arc::default(),
+            name,
+        }
+    }
+
     fn reactor(&self) -> io::Result<&Arc<Reactor>> {
         self.reactor
             .get()
@@ -187,7 +204,7 @@ impl Runtime for IoThread {
             .set(reactor.clone())
             .map_err(|_| io::Error::other("one IoThread runs one ring"))?;
         let handle = std::thread::Builder::new()
-            .name("redis-ring-io".into())
+            .name(self.name.into())
             .spawn(move || run(&reactor, poll, driver))?;
         if let Ok(r) = self.reactor() {
             let _ = r.thread.set(handle.thread().id());

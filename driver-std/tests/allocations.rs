@@ -1,0 +1,42 @@
+//! Heap allocations per command end to end, caller and I/O thread together (issue 16: at
+//! most one; the client's own share is far below). Counted by a global allocator over every
+//! thread of this test binary (one test, so nothing else runs meanwhile): deterministic
+//! where a timing is not, so the bounds are tight enough to catch one allocation more per
+//! command.
+
+use redis_ring_std::{Cmd, Ring};
+use redis_ring_tests::alloc_count::{per_command, CountingAlloc};
+use redis_ring_tests::scenarios::fast_config;
+use redis_ring_tests::Shards;
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+#[test]
+fn sets_allocate_well_under_one_allocation_per_command() {
+    let shards = Shards::start(3).unwrap();
+    let ring = Ring::builder()
+        .config(fast_config())
+        .shards(shards.named())
+        .build()
+        .unwrap();
+    // Pipelines of 100 SETs over the 3 shards: the results' `Vec` and the pipeline's own
+    // growth are the only allocations left, a few per pipeline.
+    let pipelines = per_command(200, 100, || {
+        let mut p = ring.pipeline();
+        for i in 0..100 {
+            p.cmd(Cmd::new("SET").arg(i).arg("v"));
+        }
+        assert!(p.run().iter().all(Result::is_ok));
+    });
+    eprintln!("pipelines of 100 SETs: {pipelines:.3} allocations per command");
+    assert!(pipelines <= 0.2, "{pipelines} allocations per command");
+    // One SET at a time.
+    let mut i = 0u32;
+    let single = per_command(2_000, 1, || {
+        i = i.wrapping_add(1);
+        ring.cmd(Cmd::new("SET").arg(i % 100).arg("v")).unwrap();
+    });
+    eprintln!("single SETs: {single:.3} allocations per command");
+    assert!(single <= 0.2, "{single} allocations per command");
+}

@@ -13,11 +13,13 @@ use crate::shard_list::{parse_hash_tag, parse_placement, ShardList};
 const EXAMPLES: &str = "\
 Examples:
   redis-ring demo                                   3 temporary shards, kill one, watch the ring heal
+  redis-ring demo --sentinel                        Sentinel shards: kill a primary, watch the failover
   redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 set foo bar
   redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 mget foo bar baz
   redis-ring --shards a,b,c locate user:1 user:2    offline: names are enough
   redis-ring --shards a,b,c locate --diff a,b,c,d   how many keys would move
   redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 shards
+  redis-ring --shards a=redis-sentinel://h1:26379,h2:26379/ma,b=redis-sentinel://h1:26379,h2:26379/mb shards
   redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 top   live per-shard view, Ctrl-C ends
   redis-ring --tls --cacert ca.crt --shards a=cache-1:6380,b=cache-2:6380 get foo
   redis-ring --cacert ca.crt --shards a=rediss://cache-1:6380,b=127.0.0.1:7001 get foo
@@ -57,8 +59,10 @@ pub(crate) struct Cli {
 #[derive(Debug, Args)]
 pub(crate) struct Global {
     /// The shards: NAME=HOST:PORT[,NAME=HOST:PORT...] (a redis:// URL may stand for
-    /// HOST:PORT; HOST:PORT:WEIGHT gives a weight, as twemproxy writes it). Names are what
-    /// placement hashes; `locate` needs names only: a,b,c (or a:2,b,c with weights)
+    /// HOST:PORT; HOST:PORT:WEIGHT gives a weight, as twemproxy writes it;
+    /// NAME=redis-sentinel://H:P,H:P/MASTER a Sentinel-managed shard, whose commas separate
+    /// Sentinels until one followed by NAME=). Names are what placement hashes; `locate`
+    /// needs names only: a,b,c (or a:2,b,c with weights)
     #[arg(
         long,
         global = true,
@@ -225,6 +229,11 @@ pub(crate) struct DemoArgs {
     /// Plain line-by-line output even on a terminal
     #[arg(long)]
     pub(crate) plain: bool,
+
+    /// Sentinel-managed shards instead: 2 shards (a primary and a replica each) and 3
+    /// Sentinels; kill a primary mid-load and watch the ring follow the failover
+    #[arg(long)]
+    pub(crate) sentinel: bool,
 }
 
 /// `redis-ring migrate`

@@ -19,6 +19,7 @@ mod args;
 mod bench;
 mod connect;
 mod demo;
+mod demo_sentinel;
 mod duration;
 mod exec;
 mod locate;
@@ -72,6 +73,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(args) => bench::run(&global, &args),
+        Command::Demo(args) if args.sentinel => demo_sentinel::run(&global, &args),
         Command::Demo(args) => demo::run(&global, &args),
         Command::Redis(words) => exec::run(&global, &words),
         Command::Shards => shards::run(&global),

@@ -2,6 +2,9 @@
 //!
 //! Entries are separated by commas (or white space). Each one is
 //! * `NAME=ADDR`: a shard called NAME at ADDR (`host:port` or a `redis://` URL), or
+//! * `NAME=redis-sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB]`: a Sentinel-managed
+//!   shard. Inside it, commas separate the Sentinels; a comma followed by `NAME=` starts the
+//!   next shard (`a=redis-sentinel://h:1,h:2/ma,b=redis-sentinel://h:1,h:2/mb`), or
 //! * `NAME` alone: a name without address — enough for `locate`, which never connects. When
 //!   NAME itself looks like `host:port`, it is also the address (go-redis users often name
 //!   shards by their address).
@@ -47,10 +50,8 @@ impl ShardList {
     /// Parses `a=127.0.0.1:7000,b=127.0.0.1:7001`, `a,b,c` or a mix.
     pub(crate) fn parse(text: &str) -> Result<ShardList, String> {
         let mut entries: Vec<ShardEntry> = Vec::new();
-        for item in text
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|s| !s.is_empty())
-        {
+        for item in items(text) {
+            let item = item.as_str();
             let (item, weight) = split_weight(item)?;
             let mut entry = match item.split_once('=') {
                 Some((name, addr)) => {
@@ -164,6 +165,35 @@ impl fmt::Display for ShardList {
     }
 }
 
+/// The entries of a shard list: split at commas and white space, except that within a
+/// `redis-sentinel://` address a comma not followed by `NAME=` separates Sentinels.
+fn items(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for piece in text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+    {
+        let starts_entry = piece
+            .split_once('=')
+            .is_some_and(|(name, _)| !name.contains([':', '/', '@']));
+        match out.last_mut() {
+            Some(last) if !starts_entry && is_sentinel_entry(last) => {
+                last.push(',');
+                last.push_str(piece);
+            }
+            _ => out.push(piece.to_owned()),
+        }
+    }
+    out
+}
+
+/// Whether an entry is `NAME=redis-sentinel://...`.
+fn is_sentinel_entry(entry: &str) -> bool {
+    entry
+        .split_once('=')
+        .is_some_and(|(_, addr)| addr.starts_with("redis-sentinel://"))
+}
+
 /// Splits a trailing `:WEIGHT` off an entry whose address has three parts: `HOST:PORT:WEIGHT`
 /// (twemproxy's server line, the name then being `HOST:PORT`) or `NAME=HOST:PORT:WEIGHT`.
 /// URLs and two-part addresses carry no weight.
@@ -192,6 +222,12 @@ fn check_addr(addr: &str) -> Result<(), String> {
     if addr.starts_with("redis://") || addr.starts_with("rediss://") || addr.starts_with("unix://")
     {
         return Ok(());
+    }
+    if addr.starts_with("redis-sentinel://") {
+        // Parsed once, by the core (the Sentinels, the master name, the db).
+        return redis_ring_core::config::ShardSpec::parse("-", addr)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
     }
     if addr.contains([';', '=']) {
         return Err(format!(
@@ -296,6 +332,28 @@ mod tests {
             placement_name(&Algorithm::Rendezvous, HashTag::NONE),
             "rendezvous (hash tag none)"
         );
+    }
+
+    #[test]
+    fn sentinel_urls_keep_their_commas() {
+        let list = ShardList::parse(
+            "a=redis-sentinel://h:1,h:2,h:3/ma,b=redis-sentinel://h:1,h:2,h:3/mb, c=h:7000",
+        )
+        .unwrap();
+        assert_eq!(
+            list.entries(),
+            [
+                entry("a", Some("redis-sentinel://h:1,h:2,h:3/ma")),
+                entry("b", Some("redis-sentinel://h:1,h:2,h:3/mb")),
+                entry("c", Some("h:7000")),
+            ]
+        );
+        // A password never shows; one Sentinel is enough.
+        let list = ShardList::parse("a=redis-sentinel://u:secret@h:1/ma/2").unwrap();
+        assert!(!list.to_string().contains("secret"), "{list}");
+        assert!(ShardList::parse("a=redis-sentinel://h:1,h:2").is_err());
+        // Outside a Sentinel URL, commas still separate shards.
+        assert_eq!(ShardList::parse("a=h:1,h:2").unwrap().entries().len(), 2);
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //! The probes use a dedicated plain connection per shard (the harness's minimal RESP2
 //! client), so the PING time is the server's, not time queued behind other traffic, and a
 //! shard the ring holds down is still probed. The exit code is 1 when a shard is down.
+//!
+//! A Sentinel-managed shard (`redis-sentinel://`) shows the primary the Sentinels name and,
+//! on a line each, the replicas they list (`SENTINEL REPLICAS`, read with the core's own
+//! parsers), every one probed.
 
 use std::net::ToSocketAddrs;
 use std::process::ExitCode;
@@ -15,7 +19,9 @@ use redis_ring_tests::harness::{RawConn, Reply};
 use crate::args::Global;
 use crate::connect::RingSettings;
 use crate::view::{table_with, thousands};
-use redis_ring_core::config::{redact_addr, ShardSpec};
+use redis_ring_core::config::sentinel::{parse_master_addr, parse_replicas};
+use redis_ring_core::config::{redact_addr, Endpoint, ShardSpec};
+use redis_ring_core::resp::Value;
 use redis_ring_std::{Ring, ShardStats};
 
 /// Prints the status table.
@@ -39,35 +45,54 @@ pub(crate) fn run(global: &Global) -> Result<ExitCode, String> {
     let mut all_up = true;
     for (name, addr) in &settings.shards {
         let stat = stats.iter().find(|s| &s.name == name);
-        let probe = probe(addr, global).unwrap_or_else(|e| Probe {
-            ping: None,
-            keys: None,
-            memory: None,
-            error: Some(e),
-        });
+        let spec = ShardSpec::parse("probe", addr).map_err(|e| e.to_string())?;
+        let (shown, target, replicas) = match &spec.endpoint {
+            Endpoint::Sentinel { sentinels, master } => {
+                match sentinel_view(sentinels, master, global) {
+                    Ok((primary, replicas)) => {
+                        let p = primary.to_string();
+                        (
+                            format!("primary {p} ({master}, {} Sentinels)", sentinels.len()),
+                            Ok(p),
+                            replicas,
+                        )
+                    }
+                    Err(e) => (redact_addr(addr).into_owned(), Err(e), Vec::new()),
+                }
+            }
+            e => (
+                redact_addr(addr).into_owned(),
+                Ok(e.to_string()),
+                Vec::new(),
+            ),
+        };
+        let found = target
+            .and_then(|t| probe(&t, &spec, global))
+            .unwrap_or_else(Probe::failed);
         // The ring's word first; a shard the ring still counts up but that fails its probes
         // is on its way down (it needs consecutive failed heartbeats).
         let state = match stat {
-            Some(s) if s.up && s.failures == 0 && probe.error.is_none() => "up",
+            Some(s) if s.up && s.failures == 0 && found.error.is_none() => "up",
             Some(s) if s.up => "failing",
             _ => "DOWN",
         };
         all_up &= state == "up";
         let last_error = stat
             .and_then(|s| s.last_error.as_ref().map(ToString::to_string))
-            .or(probe.error)
+            .or(found.error.clone())
             .unwrap_or_default();
-        rows.push(vec![
-            name.clone(),
-            redact_addr(addr).into_owned(),
-            state.to_owned(),
-            probe
-                .ping
-                .map_or("-".into(), |d| format!("{:.2} ms", d.as_secs_f64() * 1e3)),
-            probe.keys.map_or("-".into(), thousands),
-            probe.memory.unwrap_or_else(|| "-".into()),
-            last_error,
-        ]);
+        rows.push(found.row(name.clone(), shown, state, last_error));
+        for replica in replicas {
+            let r = replica.to_string();
+            let p = probe(&r, &spec, global).unwrap_or_else(Probe::failed);
+            let state = if p.error.is_none() {
+                "replica"
+            } else {
+                "replica DOWN"
+            };
+            let error = p.error.clone().unwrap_or_default();
+            rows.push(p.row(format!("  {name}"), format!("replica {r}"), state, error));
+        }
     }
     print!("{}", table_with(&rows, |c| (3..=5).contains(&c)));
     Ok(if all_up {
@@ -102,12 +127,89 @@ struct Probe {
     error: Option<String>,
 }
 
+impl Probe {
+    fn failed(error: String) -> Probe {
+        Probe {
+            ping: None,
+            keys: None,
+            memory: None,
+            error: Some(error),
+        }
+    }
+
+    fn row(self, name: String, addr: String, state: &str, last_error: String) -> Vec<String> {
+        vec![
+            name,
+            addr,
+            state.to_owned(),
+            self.ping
+                .map_or("-".into(), |d| format!("{:.2} ms", d.as_secs_f64() * 1e3)),
+            self.keys.map_or("-".into(), thousands),
+            self.memory.unwrap_or_else(|| "-".into()),
+            last_error,
+        ]
+    }
+}
+
+/// What the Sentinels say of `master`: its primary and the replicas they hold usable (the
+/// first Sentinel that answers).
+fn sentinel_view(
+    sentinels: &[Endpoint],
+    master: &str,
+    global: &Global,
+) -> Result<(Endpoint, Vec<Endpoint>), String> {
+    let mut last = String::from("no Sentinel given");
+    for s in sentinels {
+        let addr = s.to_string();
+        let ask = |conn: &mut RawConn, args: &[&str]| {
+            conn.command(args).map(to_value).map_err(|e| e.to_string())
+        };
+        let found = addr
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot resolve Sentinel {addr}: {e}"))
+            .and_then(|mut a| {
+                a.next()
+                    .ok_or_else(|| format!("{addr} resolves to nothing"))
+            })
+            .and_then(|sock| RawConn::connect(sock, global.timeout).map_err(|e| e.to_string()))
+            .and_then(|mut conn| {
+                let primary = ask(&mut conn, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", master])?;
+                let primary = parse_master_addr(&primary)
+                    .ok_or_else(|| format!("Sentinel {addr} does not know `{master}`"))?;
+                let replicas = ask(&mut conn, &["SENTINEL", "REPLICAS", master])?;
+                Ok((primary, parse_replicas(&replicas)))
+            });
+        match found {
+            Ok(view) => return Ok(view),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// The harness's reply as the core's value (for the core's Sentinel parsers).
+fn to_value(r: Reply) -> Value {
+    match r {
+        Reply::Status(s) => Value::Simple(s.into_bytes()),
+        Reply::Error(e) => Value::Error(e.into_bytes()),
+        Reply::Int(i) => Value::Int(i),
+        Reply::Bulk(Some(b)) => Value::Bulk(b),
+        Reply::Array(Some(items)) => Value::Array(items.into_iter().map(to_value).collect()),
+        Reply::Bulk(None) | Reply::Array(None) => Value::Nil,
+    }
+}
+
 /// A plain connection to the server at `addr`, authenticated and on the right db: a
 /// `redis://` URL's own user, password and db win over the global ones, as in the ring.
 pub(crate) fn raw_connect(addr: &str, global: &Global) -> Result<RawConn, String> {
     let url = ShardSpec::parse("probe", addr).map_err(|e| e.to_string())?;
-    let addr = url.endpoint.to_string();
-    let addr = addr.as_str();
+    raw_connect_to(&url.endpoint.to_string(), &url, global)
+}
+
+/// A plain connection to `addr` (`host:port`) with the user, password and db of `url` (the
+/// global ones where it names none): a Sentinel shard's primary or replica takes the
+/// credentials of the shard's URL.
+fn raw_connect_to(addr: &str, url: &ShardSpec, global: &Global) -> Result<RawConn, String> {
     let user = url.username.as_ref().or(global.user.as_ref());
     let password = url.password.as_ref().or(global.password.as_ref());
     let db = url.db.unwrap_or(global.db);
@@ -137,8 +239,9 @@ pub(crate) fn raw_connect(addr: &str, global: &Global) -> Result<RawConn, String
     Ok(conn)
 }
 
-fn probe(addr: &str, global: &Global) -> Result<Probe, String> {
-    let mut conn = raw_connect(addr, global)?;
+/// Probes the server at `addr` (`host:port`) with the credentials of `url`.
+fn probe(addr: &str, url: &ShardSpec, global: &Global) -> Result<Probe, String> {
+    let mut conn = raw_connect_to(addr, url, global)?;
     let check = |r: Reply| match r {
         Reply::Error(e) => Err(e),
         other => Ok(other),

@@ -972,3 +972,59 @@ fn tls_flags_mirror_redis_cli() {
     ]));
     assert_eq!(got.trim(), "v");
 }
+
+/// Sentinel shards on the command line (commas between Sentinels stay inside a URL; a
+/// comma followed by `NAME=` starts the next shard), `shards` showing each primary and
+/// replica, commands, `bench`.
+#[test]
+fn sentinel_shards_on_the_command_line() {
+    let sh = redis_ring_tests::SentinelShards::start(2).unwrap();
+    let spec = sh
+        .named()
+        .iter()
+        .map(|(n, a)| format!("{n}={a}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    assert_eq!(spec.matches("redis-sentinel://").count(), 2, "{spec}");
+    let out = ok(&run(&["--shards", &spec, "shards"]));
+    eprintln!("{out}");
+    for (i, [p, r]) in sh.data.iter().enumerate() {
+        let primary = out
+            .lines()
+            .find(|l| l.starts_with(&format!("shard{} ", i + 1)))
+            .unwrap_or_else(|| panic!("no row for shard{}: {out}", i + 1));
+        assert!(primary.contains(&format!("primary {}", p.addr())), "{out}");
+        assert!(primary.contains(" up "), "{out}");
+        assert!(
+            out.lines()
+                .any(|l| l.contains(&format!("replica {}", r.addr())) && l.contains("replica ")),
+            "{out}"
+        );
+    }
+    assert_eq!(
+        ok(&run(&["--shards", &spec, "set", "s:k", "v"])).trim(),
+        "OK"
+    );
+    assert_eq!(ok(&run(&["--shards", &spec, "get", "s:k"])).trim(), "v");
+    let j = bench_json(&["--shards", &spec, "bench", "--duration", "1s", "--json"]);
+    check_bench_json(&j, 1000);
+    assert_eq!(j["errors"].as_u64(), Some(0), "{j}");
+}
+
+#[test]
+fn demo_sentinel_follows_a_failover() {
+    let out = run(&["demo", "--sentinel", "--keys", "1000", "--rate", "2000"]);
+    let stdout = ok(&out);
+    eprintln!("{stdout}");
+    for needle in [
+        "3 Sentinels",
+        "killed shard1's primary (SIGKILL)",
+        "the Sentinels promoted the replica",
+        "the ring writes to the new primary",
+        "0 other errors",
+        "written before the kill: 0 lost",
+        "Stopped the servers and Sentinels",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
+    }
+}

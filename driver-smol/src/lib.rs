@@ -67,7 +67,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use async_io::{Async, Timer};
-use redis_ring_driver::{AsyncSocket, AsyncTimer, BoxFuture, Runtime};
+use redis_ring_driver::{AsyncSocket, AsyncTimer, BoxFuture, Runtime, TakeError};
 
 pub use redis_ring_driver::{
     cmds, core, driver_tasks, Algorithm, BuildError, Cmd, Config, ConnOptions, Error, ErrorCounts,
@@ -150,24 +150,6 @@ impl AsyncTimer for SmolTimer {
 /// A stream registered with async-io's reactor.
 #[derive(Debug)]
 struct SmolSocket<T>(Async<T>);
-
-/// What both stream types offer that [`AsyncSocket`] needs beyond `Read`/`Write`.
-trait TakeError {
-    fn take_error(&self) -> io::Result<Option<io::Error>>;
-}
-
-impl TakeError for TcpStream {
-    fn take_error(&self) -> io::Result<Option<io::Error>> {
-        TcpStream::take_error(self)
-    }
-}
-
-#[cfg(unix)]
-impl TakeError for UnixStream {
-    fn take_error(&self) -> io::Result<Option<io::Error>> {
-        UnixStream::take_error(self)
-    }
-}
 
 impl<T> AsyncSocket for SmolSocket<T>
 where

@@ -7,5 +7,7 @@ mod adapter;
 
 #[test]
 fn spans_events_and_metrics() {
-    redis_ring_tests::instrumentation::spans_events_and_metrics::<adapter::Smol<false>>();
+    redis_ring_tests::instrumentation::spans_events_and_metrics::<
+        redis_ring_tests::async_adapter::AsyncRing<adapter::Smol<false>>,
+    >();
 }

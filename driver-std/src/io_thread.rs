@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use mio::event::Source as MioSource;
 use mio::{Events, Interest, Poll as MioPoll, Registry, Token};
-use redis_ring_driver::{AsyncSocket, AsyncTimer, BoxFuture, Runtime};
+use redis_ring_driver::{AsyncSocket, AsyncTimer, BoxFuture, Runtime, TakeError};
 
 /// The blocking driver's runtime: the ring's driver task on a thread of its own
 /// (`redis-ring-io`), readiness from [`mio`]. One per ring (`Default` makes a new one).
@@ -321,24 +321,6 @@ impl<T: MioSource> Drop for Source<T> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&self.key);
-    }
-}
-
-/// `SO_ERROR` of both stream types.
-trait TakeError {
-    fn take_error(&self) -> io::Result<Option<io::Error>>;
-}
-
-impl TakeError for mio::net::TcpStream {
-    fn take_error(&self) -> io::Result<Option<io::Error>> {
-        mio::net::TcpStream::take_error(self)
-    }
-}
-
-#[cfg(unix)]
-impl TakeError for mio::net::UnixStream {
-    fn take_error(&self) -> io::Result<Option<io::Error>> {
-        mio::net::UnixStream::take_error(self)
     }
 }
 

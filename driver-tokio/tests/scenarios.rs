@@ -3,4 +3,4 @@
 
 mod adapter;
 
-redis_ring_tests::scenario_tests!(adapter::Tokio<true>);
+redis_ring_tests::scenario_tests!(redis_ring_tests::async_adapter::AsyncRing<adapter::Tokio<true>>);

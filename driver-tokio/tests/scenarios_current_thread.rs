@@ -3,4 +3,6 @@
 
 mod adapter;
 
-redis_ring_tests::scenario_tests!(adapter::Tokio<false>);
+redis_ring_tests::scenario_tests!(
+    redis_ring_tests::async_adapter::AsyncRing<adapter::Tokio<false>>
+);

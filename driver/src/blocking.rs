@@ -22,6 +22,7 @@ use redis_ring_core::resp::Value;
 use redis_ring_core::ring::Event;
 
 use crate::builder::{BuildError, RingBuilder};
+use crate::pipeline::queue_methods;
 use crate::runtime::Runtime;
 use crate::stats::{IoStats, ShardStats};
 use crate::Message;
@@ -425,23 +426,10 @@ impl Pipeline<'_> {
     }
 }
 
-/// The typed helpers as queueing methods of the blocking pipeline.
-macro_rules! blocking_pipeline_methods {
-    ($(
-        $(#[$meta:meta])*
-        fn $name:ident<$($r:ident),*>($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty { $body:expr }
-    )*) => {
-        /// Typed helpers that queue their command.
-        impl Pipeline<'_> {$(
-            $(#[$meta])*
-            pub fn $name(&mut self, $($arg: $ty),*) -> &mut Self {
-                self.cmd(redis_ring_core::command::cmds::$name($($arg),*))
-            }
-        )*}
-    };
+/// Typed helpers that queue their command.
+impl Pipeline<'_> {
+    redis_ring_core::for_each_command!(queue_methods);
 }
-
-redis_ring_core::for_each_command!(blocking_pipeline_methods);
 
 /// A blocking handle on one shard (`Ring::shard`, `Ring::for_each_shard`).
 #[derive(Clone, Debug)]

@@ -37,8 +37,9 @@
 //!
 //! | module | concern |
 //! |---|---|
-//! | `runtime` | [`Runtime`], [`AsyncSocket`], [`AsyncTimer`]: what a runtime provides |
+//! | `runtime` | [`Runtime`], [`AsyncSocket`], [`AsyncTimer`]: what a runtime provides; [`TakeError`] |
 //! | `net` | address forms, resolution, non-blocking connect, [`net_error`] |
+//! | `sentinel` | Sentinel-managed shards: connecting the primary (announced address, then each Sentinel; `ROLE` checked) or a replica for reads; one `+switch-master` watcher per shard |
 //! | `transport` | a connection's byte stream: the socket, or rustls over it |
 //! | `tls` | TLS settings → rustls client configuration, the handshake, TLS errors |
 //! | `state` | the shared state: core, transports, reply slots, sinks, batched wake-ups |
@@ -72,6 +73,7 @@ mod request;
 mod ring;
 mod runtime;
 mod scan;
+mod sentinel;
 mod shard;
 mod state;
 mod stats;
@@ -86,7 +88,7 @@ pub use pipeline::Pipeline;
 pub use pubsub::{Message, Subscription, SUBSCRIPTION_CAPACITY};
 pub use pump::driver_tasks;
 pub use ring::Ring;
-pub use runtime::{AsyncSocket, AsyncTimer, BoxFuture, Runtime};
+pub use runtime::{AsyncSocket, AsyncTimer, BoxFuture, Runtime, TakeError};
 pub use scan::{Scan, ScanStream};
 pub use shard::Shard;
 pub use stats::{ErrorCounts, ErrorKind, IoStats, LatencyHistogram, ShardCounters, ShardStats};

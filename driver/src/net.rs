@@ -1,7 +1,8 @@
 //! Opening the connections the core asks for, for every runtime alike: the core's typed
 //! [`Endpoint`] (TCP host and port, IPv6 literals included, or a Unix socket path; parsed
 //! once, in the core), host-name resolution (off the driver, every address tried in turn),
-//! non-blocking connect, and the one mapping of the platform's I/O errors onto the core's
+//! non-blocking connect, Sentinel-managed primaries (resolved in `sentinel`), and the one
+//! mapping of the platform's I/O errors onto the core's
 //! [`NetError`].
 
 use std::future::Future;
@@ -78,18 +79,39 @@ pub(crate) async fn connect<R: Runtime>(
     rt: R,
     endpoint: Endpoint,
     tls: Option<Result<TlsSetup, NetError>>,
+    replica: bool,
     resolver: Resolver,
 ) -> Result<Transport, NetError> {
     let tls = tls.transpose()?;
+    match endpoint {
+        Endpoint::Sentinel { sentinels, master } if replica => {
+            return crate::sentinel::connect_replica(rt, sentinels, master, tls, resolver).await;
+        }
+        Endpoint::Sentinel { sentinels, master } => {
+            return crate::sentinel::connect_primary(rt, sentinels, master, tls, resolver).await;
+        }
+        // Replicas are known only through Sentinels.
+        _ if replica => return Err(NetError::Resolve),
+        _ => {}
+    }
     let host = match &endpoint {
         Endpoint::Tcp { host, .. } => host.clone(),
         _ => "localhost".to_owned(),
     };
-    let mut sock = open(&rt, endpoint, resolver).await?;
+    let sock = open(&rt, endpoint, resolver).await?;
+    secure(sock, &host, tls).await
+}
+
+/// The transport over an open socket: plain, or TLS (handshake done) for `host`.
+pub(crate) async fn secure(
+    mut sock: Box<dyn AsyncSocket>,
+    host: &str,
+    tls: Option<TlsSetup>,
+) -> Result<Transport, NetError> {
     match tls {
         None => Ok(Transport::plain(sock)),
         Some(setup) => {
-            let mut conn = setup.start(&host)?;
+            let mut conn = setup.start(host)?;
             handshake(&mut *sock, &mut conn).await?;
             Ok(Transport::tls(sock, conn))
         }
@@ -98,7 +120,7 @@ pub(crate) async fn connect<R: Runtime>(
 
 /// Opens the socket: a Unix path, or each address a host resolves to in turn until one
 /// accepts.
-async fn open<R: Runtime>(
+pub(crate) async fn open<R: Runtime>(
     rt: &R,
     endpoint: Endpoint,
     resolver: Resolver,
@@ -141,6 +163,15 @@ async fn open_any<R: Runtime>(
 
 /// One non-blocking TCP connect (`TCP_NODELAY`: the pump batches writes itself).
 async fn connect_one<R: Runtime>(rt: &R, sa: SocketAddr) -> io::Result<Box<dyn AsyncSocket>> {
+    connect_one_with_handle(rt, sa).await.map(|(sock, _)| sock)
+}
+
+/// [`connect_one`], also returning a second handle on the socket (a duplicated descriptor:
+/// `shutdown` through it ends the connection the pump reads).
+pub(crate) async fn connect_one_with_handle<R: Runtime>(
+    rt: &R,
+    sa: SocketAddr,
+) -> io::Result<(Box<dyn AsyncSocket>, Socket)> {
     let socket = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_nonblocking(true)?;
     socket.set_tcp_nodelay(true)?;
@@ -149,12 +180,13 @@ async fn connect_one<R: Runtime>(rt: &R, sa: SocketAddr) -> io::Result<Box<dyn A
         Err(e) if in_progress(&e) => {}
         Err(e) => return Err(e),
     }
+    let handle = socket.try_clone()?;
     let mut sock = rt.wrap_tcp(TcpStream::from(socket))?;
     std::future::poll_fn(|cx| sock.poll_writable(cx)).await?;
     if let Some(e) = sock.take_error()? {
         return Err(e);
     }
-    Ok(sock)
+    Ok((sock, handle))
 }
 
 /// Whether a non-blocking `connect` reported "in progress" rather than a failure.

@@ -67,22 +67,25 @@ impl<'a> Pipeline<'a> {
     }
 }
 
-/// The typed helpers of the core's table as queueing methods (their reply types are
-/// chosen when the results are read, so the helpers here take no type parameters).
-macro_rules! pipeline_methods {
+/// The typed helpers of the core's table as queueing methods, expanded inside the `impl` of
+/// a pipeline type (this async one and `blocking::Pipeline`): anything with a
+/// `cmd(&mut self, Cmd) -> &mut Self`. Their reply types are chosen when the results are
+/// read, so the helpers here take no type parameters.
+macro_rules! queue_methods {
     ($(
         $(#[$meta:meta])*
         fn $name:ident<$($r:ident),*>($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty { $body:expr }
-    )*) => {
-        /// Typed helpers that queue their command (results come from `run` as
-        /// [`Value`]s).
-        impl Pipeline<'_> {$(
-            $(#[$meta])*
-            pub fn $name(&mut self, $($arg: $ty),*) -> &mut Self {
-                self.cmd(redis_ring_core::command::cmds::$name($($arg),*))
-            }
-        )*}
-    };
+    )*) => {$(
+        $(#[$meta])*
+        pub fn $name(&mut self, $($arg: $ty),*) -> &mut Self {
+            self.cmd(redis_ring_core::command::cmds::$name($($arg),*))
+        }
+    )*};
 }
 
-redis_ring_core::for_each_command!(pipeline_methods);
+pub(crate) use queue_methods;
+
+/// Typed helpers that queue their command (results come from `run` as [`Value`]s).
+impl Pipeline<'_> {
+    redis_ring_core::for_each_command!(queue_methods);
+}

@@ -190,12 +190,13 @@ impl<R: Runtime> Pump<R> {
         if st.connects.is_empty() {
             return false;
         }
-        for (id, endpoint, tls) in std::mem::take(&mut st.connects) {
+        for (id, endpoint, tls, replica) in std::mem::take(&mut st.connects) {
             let tls = tls.map(|opts| self.tls.setup(&opts));
             let fut = Box::pin(connect(
                 self.rt.clone(),
                 endpoint,
                 tls,
+                replica,
                 self.resolver.clone(),
             ));
             let i = id.index();

@@ -86,6 +86,33 @@ pub trait AsyncSocket: fmt::Debug + Send {
     fn take_error(&self) -> io::Result<Option<io::Error>>;
 }
 
+/// A socket handle's pending error (`SO_ERROR`): what a runtime's generic socket wrapper
+/// needs beyond `Read`/`Write` to implement [`AsyncSocket::take_error`] for both of its
+/// stream types (TCP and Unix) without a shim per runtime. Implemented for every socket
+/// handle (`AsFd` on Unix, `AsSocket` on Windows): std's, mio's, async-io's inner streams.
+pub trait TakeError {
+    /// Takes the socket's pending error (`getsockopt(SO_ERROR)`, as std's
+    /// `TcpStream::take_error`).
+    ///
+    /// # Errors
+    /// The query itself failed.
+    fn take_error(&self) -> io::Result<Option<io::Error>>;
+}
+
+#[cfg(unix)]
+impl<T: std::os::fd::AsFd> TakeError for T {
+    fn take_error(&self) -> io::Result<Option<io::Error>> {
+        socket2::SockRef::from(self).take_error()
+    }
+}
+
+#[cfg(windows)]
+impl<T: std::os::windows::io::AsSocket> TakeError for T {
+    fn take_error(&self) -> io::Result<Option<io::Error>> {
+        socket2::SockRef::from(self).take_error()
+    }
+}
+
 /// A re-armable timer (quinn's `AsyncTimer`).
 pub trait AsyncTimer: fmt::Debug + Send {
     /// Arms the timer for `at` (replacing any earlier setting).
@@ -93,4 +120,39 @@ pub trait AsyncTimer: fmt::Debug + Send {
 
     /// Ready once `at` has passed; otherwise registers `cx`'s waker.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TakeError;
+    use socket2::{Domain, SockAddr, Socket, Type};
+    use std::net::{TcpListener, TcpStream};
+    use std::time::{Duration, Instant};
+
+    /// A non-blocking connect to a closed loopback port: the refusal is the socket's pending
+    /// error, taken once through the trait (then cleared), as std's inherent method does.
+    #[test]
+    fn take_error_reports_a_refused_connect_once() {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap(); // the listener is dropped: the port is closed
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        socket.set_nonblocking(true).unwrap();
+        let _ = socket.connect(&SockAddr::from(addr));
+        let stream = TcpStream::from(socket);
+        let start = Instant::now();
+        let err = loop {
+            if let Some(e) = TakeError::take_error(&stream).unwrap() {
+                break e;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "no error pending"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
+        assert!(TakeError::take_error(&stream).unwrap().is_none());
+    }
 }

@@ -100,8 +100,8 @@ pub(crate) struct State {
     /// Sockets, by connection index.
     pub(crate) socks: Vec<Option<Sock>>,
     /// Connections the core asked for, not started yet (the pump starts them).
-    /// With their TLS options (`None`: plaintext).
-    pub(crate) connects: Vec<(ConnId, Endpoint, Option<TlsOptions>)>,
+    /// With their TLS options (`None`: plaintext) and whether to a replica.
+    pub(crate) connects: Vec<(ConnId, Endpoint, Option<TlsOptions>, bool)>,
     /// Closes for a socket the pump had taken out of its slot while the core closed it.
     pub(crate) closed_taken: Vec<ConnId>,
     /// The core's next deadline, from the last drain.
@@ -314,9 +314,10 @@ impl State {
                     conn,
                     endpoint,
                     tls,
+                    replica,
                     ..
                 } => {
-                    self.connects.push((conn, endpoint, tls));
+                    self.connects.push((conn, endpoint, tls, replica));
                     self.wake_driver();
                 }
                 Output::Transmit { conn } => {

@@ -20,6 +20,8 @@ use crate::tls::{classify, io_error, SockIo};
 pub(crate) struct Transport {
     sock: Box<dyn AsyncSocket>,
     tls: Option<Box<Tls>>,
+    /// Dropped with the connection: its place in a watcher (a Sentinel shard's).
+    guard: Option<std::sync::Arc<dyn std::fmt::Debug + Send + Sync>>,
 }
 
 /// The TLS side of a transport.
@@ -33,7 +35,20 @@ struct Tls {
 impl Transport {
     /// Plain bytes over `sock`.
     pub(crate) fn plain(sock: Box<dyn AsyncSocket>) -> Transport {
-        Transport { sock, tls: None }
+        Transport {
+            sock,
+            tls: None,
+            guard: None,
+        }
+    }
+
+    /// Keeps `guard` alive as long as the connection (a watcher's registration).
+    pub(crate) fn guarded(
+        mut self,
+        guard: std::sync::Arc<dyn std::fmt::Debug + Send + Sync>,
+    ) -> Transport {
+        self.guard = Some(guard);
+        self
     }
 
     /// TLS over `sock`, its handshake done ([`crate::tls::handshake`]).
@@ -44,6 +59,7 @@ impl Transport {
                 conn,
                 plain_ready: 0,
             })),
+            guard: None,
         }
     }
 

@@ -59,6 +59,9 @@ pub fn redis_server_binary() -> PathBuf {
 #[derive(Clone, Debug, Default)]
 pub struct ServerOptions {
     args: Vec<OsString>,
+    /// Sentinel mode: the `sentinel.conf` text, written to the server's directory before its
+    /// first start (Sentinel rewrites it; a restart keeps what it learnt).
+    sentinel_conf: Option<String>,
     tls: Option<ServerTls>,
 }
 
@@ -78,6 +81,32 @@ impl ServerOptions {
     /// Sets `requirepass`.
     pub fn password(self, password: &str) -> Self {
         self.config("requirepass", password)
+    }
+
+    /// A replica of `primary` (`--replicaof 127.0.0.1 PORT`).
+    pub fn replica_of(mut self, primary: &RedisServer) -> Self {
+        self.args.push("--replicaof".into());
+        self.args.push("127.0.0.1".into());
+        self.args.push(primary.port().to_string().into());
+        self
+    }
+
+    /// A Sentinel (`redis-server sentinel.conf --sentinel`) monitoring each `(name, primary)`
+    /// with quorum 2, `down-after-milliseconds` 1000 and `failover-timeout` 5000 (short, so
+    /// that tests see a failover within seconds).
+    pub fn sentinel(mut self, monitors: &[(&str, &RedisServer)]) -> Self {
+        let mut conf = String::new();
+        for (name, primary) in monitors {
+            let port = primary.port();
+            conf.push_str(&format!(
+                "sentinel monitor {name} 127.0.0.1 {port} 2\n\
+                 sentinel down-after-milliseconds {name} 1000\n\
+                 sentinel failover-timeout {name} 5000\n\
+                 sentinel parallel-syncs {name} 1\n"
+            ));
+        }
+        self.sentinel_conf = Some(conf);
+        self
     }
 
     /// Enables the `DEBUG` command (`enable-debug-command yes`), e.g. for `DEBUG PROTOCOL`.
@@ -318,21 +347,34 @@ impl RedisServer {
             file("ca.crt"),
             "--tls-auth-clients".into(),
             tls.auth_clients.into(),
+            // MIGRATE to another server (the migration window) connects like a cluster bus
+            // link: over TLS only with this set (the target is addressed by its TLS port).
+            "--tls-cluster".into(),
+            "yes".into(),
         ]
     }
 
     fn spawn_and_wait(&mut self) -> io::Result<()> {
         let mut cmd = Command::new(redis_server_binary());
+        if let Some(conf) = &self.options.sentinel_conf {
+            // The configuration file must come first; Sentinel needs it writable.
+            let path = self.dir.path().join("sentinel.conf");
+            if !path.exists() {
+                std::fs::write(&path, conf)?;
+            }
+            cmd.arg(&path).arg("--sentinel");
+        }
         cmd.arg("--port")
             .arg(self.port.to_string())
             .arg("--bind")
             .arg("127.0.0.1")
             .arg("--dir")
             .arg(self.dir.path())
-            .arg("--save")
-            .arg("")
-            .arg("--appendonly")
-            .arg("no")
+            .args(if self.options.sentinel_conf.is_some() {
+                &[][..]
+            } else {
+                &["--save", "", "--appendonly", "no"][..]
+            })
             .arg("--daemonize")
             .arg("no")
             .arg("--logfile")
@@ -584,4 +626,105 @@ pub fn leftover_servers() -> Vec<u32> {
                 .unwrap_or(false)
         })
         .collect()
+}
+
+/// Sentinel-managed shards: per shard a primary and one replica, and 3 Sentinels monitoring
+/// every shard (master names `shard1`, `shard2`, ...; quorum 2).
+#[derive(Debug)]
+pub struct SentinelShards {
+    /// Per shard, its two data servers: started as primary (index 0) and replica (index 1);
+    /// after a failover the roles are swapped (ask [`SentinelShards::primary_port`]).
+    pub data: Vec<[RedisServer; 2]>,
+    /// The Sentinels.
+    pub sentinels: Vec<RedisServer>,
+}
+
+impl SentinelShards {
+    /// Starts `n` shards and 3 Sentinels, and waits until the Sentinels see every replica
+    /// and each other (until then a failover cannot be agreed on).
+    pub fn start(n: usize) -> io::Result<SentinelShards> {
+        let mut data = Vec::new();
+        for _ in 0..n {
+            let primary = RedisServer::start()?;
+            let replica = RedisServer::start_with(ServerOptions::new().replica_of(&primary))?;
+            data.push([primary, replica]);
+        }
+        let names: Vec<String> = (1..=n).map(|i| format!("shard{i}")).collect();
+        let monitors: Vec<(&str, &RedisServer)> = names
+            .iter()
+            .zip(&data)
+            .map(|(name, [p, _])| (name.as_str(), p))
+            .collect();
+        let sentinels = (0..3)
+            .map(|_| RedisServer::start_with(ServerOptions::new().sentinel(&monitors)))
+            .collect::<io::Result<Vec<_>>>()?;
+        let shards = SentinelShards { data, sentinels };
+        shards.wait_until_ready(Duration::from_secs(30))?;
+        Ok(shards)
+    }
+
+    fn wait_until_ready(&self, limit: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let ready = self.sentinels.iter().all(|s| {
+                (1..=self.data.len()).all(|i| {
+                    let name = format!("shard{i}");
+                    let count = |sub: &str| match s.command(&["SENTINEL", sub, &name]) {
+                        Ok(Reply::Array(Some(items))) => items.len(),
+                        _ => 0,
+                    };
+                    count("REPLICAS") == 1 && count("SENTINELS") == 2
+                })
+            });
+            if ready {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(io::Error::other(
+                    "the Sentinels did not discover the replicas and each other in time",
+                ));
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `redis-sentinel://` URL of shard `i` (0-based).
+    pub fn url(&self, i: usize) -> String {
+        let hosts: Vec<String> = self.sentinels.iter().map(RedisServer::addr).collect();
+        format!("redis-sentinel://{}/shard{}", hosts.join(","), i + 1)
+    }
+
+    /// `(name, url)` pairs with names `shard1`, `shard2`, ...
+    pub fn named(&self) -> Vec<(String, String)> {
+        (0..self.data.len())
+            .map(|i| (format!("shard{}", i + 1), self.url(i)))
+            .collect()
+    }
+
+    /// The port of shard `i`'s primary, as the first Sentinel that answers reports it.
+    pub fn primary_port(&self, i: usize) -> io::Result<u16> {
+        let name = format!("shard{}", i + 1);
+        for s in &self.sentinels {
+            if let Ok(Reply::Array(Some(items))) =
+                s.command(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", &name])
+            {
+                if let Some(Reply::Bulk(Some(port))) = items.get(1) {
+                    if let Some(p) = std::str::from_utf8(port).ok().and_then(|p| p.parse().ok()) {
+                        return Ok(p);
+                    }
+                }
+            }
+        }
+        Err(io::Error::other(format!("no Sentinel knows {name}")))
+    }
+
+    /// `SENTINEL FAILOVER` of shard `i`, asked of the last Sentinel (it leads the failover
+    /// and knows first; a client asking the Sentinels in order asks it last).
+    pub fn failover(&self, i: usize) -> io::Result<Reply> {
+        self.sentinels[self.sentinels.len() - 1].command(&[
+            "SENTINEL",
+            "FAILOVER",
+            &format!("shard{}", i + 1),
+        ])
+    }
 }

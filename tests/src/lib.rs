@@ -12,12 +12,15 @@
 //! * [`proxy`]: a TCP proxy that forwards a command, withholds its reply and closes the
 //!   connection (a command that ran, whose caller never heard back).
 //! * [`tls`]: certificates made at test time, and the suite's TLS mode.
+//! * [`async_adapter`]: the one adapter of every async driver (`Ring<Rt>` over any runtime)
+//!   to both suites; a driver's tests only describe their runtime ([`async_adapter::AsyncRuntime`]).
 //! * [`instrumentation`]: the `tracing`/`metrics` checks every driver runs with those features.
 //! * [`mini_driver`]: the smallest blocking driver loop of `RingCore`, for the core's
 //!   real-Redis tests.
 //!
 //! Other test crates (the drivers', the CLI's) depend on this crate as a dev-dependency.
 
+pub mod async_adapter;
 pub mod fuzz_checks;
 pub mod harness;
 pub mod hostile;
@@ -28,4 +31,4 @@ pub mod scenarios;
 pub mod sim;
 pub mod tls;
 
-pub use harness::{RedisServer, ServerOptions, Shards};
+pub use harness::{RedisServer, SentinelShards, ServerOptions, Shards};

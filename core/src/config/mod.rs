@@ -33,9 +33,10 @@ use crate::time::Duration;
 
 mod addr;
 mod policy;
+pub mod sentinel;
 mod spec;
 pub use addr::{redact_addr, AddrError};
-pub use policy::{FailurePolicy, Heartbeat, MigrateFrom, MigrationWindow, Rejoin};
+pub use policy::{FailurePolicy, Heartbeat, MigrateFrom, MigrationWindow, ReadFrom, Rejoin};
 pub use spec::{Endpoint, IntoShardSpec, ShardSpec, TlsOptions};
 
 /// Which RESP version connections speak.
@@ -200,6 +201,11 @@ pub struct Config {
     pub failure_policy: FailurePolicy,
     /// How a shard that was down rejoins under `Rehash` (default [`Rejoin::Immediate`]).
     pub rejoin: Rejoin,
+    /// Where a Sentinel-managed shard's reads go (default [`ReadFrom::Primary`]).
+    pub read_from: ReadFrom,
+    /// A replica further behind its primary than this (bytes of the replication stream,
+    /// judged at every heartbeat from `ROLE` on both) stops serving reads (default 1 MiB).
+    pub max_replica_lag: u64,
     /// Start with a migration window open from another ring's placement (default `None`).
     /// The first `set_shards` adds the old shards, then moves to the given ones with
     /// `RingCore::set_shards_with_window`.
@@ -281,6 +287,8 @@ impl Default for Config {
             heartbeat_check: None,
             failure_policy: FailurePolicy::Rehash,
             rejoin: Rejoin::Immediate,
+            read_from: ReadFrom::Primary,
+            max_replica_lag: 1 << 20,
             migrate_from: None,
             probe_interval: Duration::from_millis(50),
             fail_threshold: 3,

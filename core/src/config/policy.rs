@@ -43,6 +43,38 @@ impl core::str::FromStr for FailurePolicy {
     }
 }
 
+/// Where the read-only commands (per the command table) of a Sentinel-managed shard go.
+/// Writes, and everything on a plain shard, always go to the primary.
+///
+/// The replicas are those the Sentinels list (`SENTINEL REPLICAS`) as up with their link to
+/// the primary up, and whose `ROLE` says connected; one of them is used at a time (the
+/// first that passes). A replica that dies is skipped (its in-flight reads are re-sent, as
+/// read-only commands may be) and looked for again after a reconnect pause.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReadFrom {
+    /// Every command to the primary. The default.
+    #[default]
+    Primary,
+    /// Reads to a replica while one is reachable, else to the primary.
+    PreferReplica,
+    /// Reads to a replica only; with none reachable they fail with the replica's error.
+    Replica,
+}
+
+impl core::str::FromStr for ReadFrom {
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "primary" => Ok(ReadFrom::Primary),
+            "prefer-replica" => Ok(ReadFrom::PreferReplica),
+            "replica" => Ok(ReadFrom::Replica),
+            _ => Err("expected primary, prefer-replica or replica"),
+        }
+    }
+}
+
 /// How a shard that was down comes back under [`FailurePolicy::Rehash`].
 ///
 /// The stale-read problem: while a shard is down, its keys live on other shards and are

@@ -1,13 +1,16 @@
 //! Typed shard specifications: [`ShardSpec`] (name, [`Endpoint`], TLS marker, weight and
 //! per-shard connection overrides) and the one parser of the address forms users write:
 //! `host:port`, `[v6]:port`, `/path/redis.sock`, `unix:/path`, `unix:///path`,
-//! `redis://[user[:password]@]host[:port][/db]` and `rediss://...` (TLS).
+//! `redis://[user[:password]@]host[:port][/db]`, `rediss://...` (TLS) and
+//! `redis-sentinel://[user[:password]@]host:port[,host:port...]/MASTER_NAME[/db]` (a
+//! Sentinel-managed primary, [`Endpoint::Sentinel`]).
 //!
 //! `Debug` and `Display` never show a password (`user:***@`): a spec can be logged.
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::any::Any;
 use core::fmt;
 use core::num::NonZeroU32;
@@ -39,6 +42,16 @@ pub enum Endpoint {
     /// An address the core does not interpret, passed to the driver as given (custom
     /// transports and simulations name their peers as they like).
     Other(String),
+    /// A Sentinel-managed primary: the driver asks each Sentinel in turn for the current
+    /// address of `master` (`SENTINEL GET-MASTER-ADDR-BY-NAME`, see
+    /// [`sentinel`](crate::config::sentinel)) on every connect, then connects there and
+    /// checks `ROLE`. A reconnect therefore re-resolves: a failover is followed.
+    Sentinel {
+        /// The Sentinels, asked in this order (each an [`Endpoint::Tcp`]).
+        sentinels: Vec<Endpoint>,
+        /// The name the Sentinels monitor the primary under (`sentinel monitor NAME ...`).
+        master: String,
+    },
 }
 
 impl Endpoint {
@@ -75,6 +88,16 @@ impl fmt::Display for Endpoint {
             Endpoint::Tcp { host, port } => write!(f, "{host}:{port}"),
             Endpoint::Unix { path } => write!(f, "unix:{path}"),
             Endpoint::Other(s) => f.write_str(s),
+            Endpoint::Sentinel { sentinels, master } => {
+                f.write_str("sentinel:")?;
+                for (i, s) in sentinels.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{s}")?;
+                }
+                write!(f, "/{master}")
+            }
         }
     }
 }
@@ -172,9 +195,11 @@ impl ShardSpec {
             (true, rest)
         } else if let Some(rest) = addr.strip_prefix("unix://") {
             return parse_unix_url(name.into(), rest);
+        } else if let Some(rest) = addr.strip_prefix("redis-sentinel://") {
+            return parse_sentinel_url(name.into(), rest);
         } else if addr.contains("://") {
             return Err(AddrError(
-                "unknown scheme: use host:port, redis://, rediss:// or unix://",
+                "unknown scheme: use host:port, redis://, rediss://, redis-sentinel:// or unix://",
             ));
         } else {
             return Ok(ShardSpec::new(name, Endpoint::parse(addr)?));
@@ -298,13 +323,56 @@ fn parse_unix_url(name: Arc<str>, rest: &str) -> Result<ShardSpec, AddrError> {
     Ok(spec)
 }
 
+/// `redis-sentinel://[user[:password]@]host:port[,host:port...]/MASTER_NAME[/db]`: the user
+/// info and database are the primary's (the Sentinels are asked without authentication).
+fn parse_sentinel_url(name: Arc<str>, rest: &str) -> Result<ShardSpec, AddrError> {
+    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    let (userinfo, hostpart) = split_userinfo(rest);
+    let (hosts, path) = hostpart.split_once('/').ok_or(AddrError(
+        "a redis-sentinel:// URL names the primary: redis-sentinel://host:port,.../MASTER_NAME",
+    ))?;
+    let mut sentinels = Vec::new();
+    for h in hosts.split(',') {
+        let (host, port) = split_host_port(h.trim())?;
+        if host.is_empty() {
+            return Err(AddrError(
+                "empty Sentinel address in a redis-sentinel:// URL",
+            ));
+        }
+        sentinels.push(Endpoint::Tcp {
+            host: host.to_owned(),
+            port: port.unwrap_or(super::sentinel::DEFAULT_SENTINEL_PORT),
+        });
+    }
+    let (master, db) = match path.trim_end_matches('/').split_once('/') {
+        Some((m, db)) => (
+            m,
+            Some(db.parse::<u32>().map_err(|_| {
+                AddrError("the path after the master name must be a database number")
+            })?),
+        ),
+        None => (path.trim_end_matches('/'), None),
+    };
+    if master.is_empty() {
+        return Err(AddrError("a redis-sentinel:// URL needs a master name"));
+    }
+    let master = percent_decode(master)?;
+    let mut spec = ShardSpec::new(name, Endpoint::Sentinel { sentinels, master });
+    spec.set_userinfo(userinfo)?;
+    spec.db = db;
+    Ok(spec)
+}
+
 impl fmt::Display for ShardSpec {
     /// `name=scheme://user:***@endpoint/db` (the password never shows).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}=", self.name)?;
         let has_auth = self.username.is_some() || self.password.is_some();
-        if self.tls.is_some() || has_auth || self.db.is_some() {
-            f.write_str(if self.tls.is_some() {
+        let sentinel = matches!(self.endpoint, Endpoint::Sentinel { .. });
+        if sentinel || self.tls.is_some() || has_auth || self.db.is_some() {
+            f.write_str(if sentinel {
+                "redis-sentinel://"
+            } else if self.tls.is_some() {
                 "rediss://"
             } else {
                 "redis://"
@@ -317,7 +385,18 @@ impl fmt::Display for ShardSpec {
                 f.write_str("@")?;
             }
         }
-        write!(f, "{}", self.endpoint)?;
+        match &self.endpoint {
+            Endpoint::Sentinel { sentinels, master } => {
+                for (i, s) in sentinels.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{s}")?;
+                }
+                write!(f, "/{master}")?;
+            }
+            e => write!(f, "{e}")?,
+        }
         if let Some(db) = self.db {
             write!(f, "/{db}")?;
         }
@@ -425,6 +504,39 @@ mod tests {
             "http://h:1",
             "redis://h:x",
             "unix://rel/path",
+        ] {
+            assert!(ShardSpec::parse("s", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sentinel_urls() {
+        let s = ok("redis-sentinel://u:p%40ss@h1:26379,[::1]:26380,h3/mymaster/2");
+        let Endpoint::Sentinel { sentinels, master } = &s.endpoint else {
+            panic!("{s:?}")
+        };
+        assert_eq!(master, "mymaster");
+        let shown: Vec<String> = sentinels.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["h1:26379", "[::1]:26380", "h3:26379"]);
+        assert_eq!(
+            (s.username.as_deref(), s.password.as_deref(), s.db),
+            (Some("u"), Some("p@ss"), Some(2))
+        );
+        assert_eq!(
+            s.to_string(),
+            "s=redis-sentinel://u:***@h1:26379,[::1]:26380,h3:26379/mymaster/2"
+        );
+        assert!(!format!("{s:?}").contains("p@ss"), "{s:?}");
+        assert_eq!(
+            ok("redis-sentinel://h:1/m").to_string(),
+            "s=redis-sentinel://h:1/m"
+        );
+        for bad in [
+            "redis-sentinel://h:1",
+            "redis-sentinel://h:1/",
+            "redis-sentinel://h:1,,h:2/m",
+            "redis-sentinel://h:1/m/x",
+            "redis-sentinel://h:x/m",
         ] {
             assert!(ShardSpec::parse("s", bad).is_err(), "{bad}");
         }

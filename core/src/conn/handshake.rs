@@ -60,12 +60,13 @@ pub(crate) fn may_fall_back(opts: &ConnOptions, message: &[u8]) -> bool {
         && (message.starts_with(b"ERR unknown command") || message.starts_with(b"NOPROTO"))
 }
 
-/// Encodes the steps of `phase` into `out`, calling `step` for each in order.
+/// Encodes the steps of `phase` into `out`, calling `step` for each in order with the length
+/// of `out` once that step is encoded (where its last byte ends).
 pub(crate) fn encode(
     opts: &ConnOptions,
     phase: Phase,
     out: &mut Vec<u8>,
-    mut step: impl FnMut(Step),
+    mut step: impl FnMut(Step, usize),
 ) {
     match phase {
         Phase::Resp3 => {
@@ -78,7 +79,7 @@ pub(crate) fn encode(
                 hello = hello.arg("SETNAME").arg(name.as_str());
             }
             hello.encode(out);
-            step(Step::Hello);
+            step(Step::Hello, out.len());
         }
         Phase::Resp2 => {
             if let Some(pass) = &opts.password {
@@ -87,13 +88,13 @@ pub(crate) fn encode(
                     auth = auth.arg(user.as_str());
                 }
                 auth.arg(pass.as_str()).encode(out);
-                step(Step::Auth);
+                step(Step::Auth, out.len());
             }
         }
     }
     if opts.db != 0 {
         Cmd::new("SELECT").arg(opts.db).encode(out);
-        step(Step::Select);
+        step(Step::Select, out.len());
     }
     if phase == Phase::Resp2 {
         if let Some(name) = &opts.client_name {
@@ -101,7 +102,7 @@ pub(crate) fn encode(
                 .arg("SETNAME")
                 .arg(name.as_str())
                 .encode(out);
-            step(Step::SetName);
+            step(Step::SetName, out.len());
         }
     }
 }

@@ -75,14 +75,24 @@ pub(crate) enum Received<'f, T> {
     Push(Frame<'f>),
 }
 
-/// An entry of the FIFO: who is waiting for the next reply.
+/// An entry of the FIFO: who is waiting for the next reply. Each carries where its last
+/// byte ends in the connection's byte stream, compared with [`Conn::sent_total`]: written
+/// completely or not. FIFO order is stream order, so these offsets never decrease.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Slot<T> {
     /// A handshake step of a phase (replies of an abandoned phase are skipped).
-    Handshake(Phase, Step),
-    /// A request of the ring, and where its last byte lies in the connection's byte stream
-    /// (compared with [`Conn::sent_total`]: written completely or not).
+    Handshake(Phase, Step, u64),
+    /// A request of the ring.
     User(T, u64),
+}
+
+impl<T> Slot<T> {
+    /// The stream offset just past the entry's last byte.
+    fn end(&self) -> u64 {
+        match *self {
+            Slot::Handshake(.., end) | Slot::User(_, end) => end,
+        }
+    }
 }
 
 /// One connection's protocol state. See the module docs for the call protocol.
@@ -106,9 +116,6 @@ pub(crate) struct Conn<T> {
     skip: u64,
     decoder: Decoder,
     fifo: VecDeque<Slot<T>>,
-    /// How many of the newest `fifo` entries still have bytes in `send` (not fully
-    /// written): the rest are in flight.
-    unsent: usize,
     /// Tags pushed before the connection was ready, in order.
     pub(crate) waiting: VecDeque<T>,
     /// Whether a `Transmit` is announced (or queued) and not yet answered by `Sent`.
@@ -139,7 +146,6 @@ impl<T: Copy> Conn<T> {
             skip: 0,
             decoder: Decoder::new(limits),
             fifo: VecDeque::new(),
-            unsent: 0,
             waiting: VecDeque::new(),
             tx_queued: false,
             replies_total: 0,
@@ -176,7 +182,15 @@ impl<T: Copy> Conn<T> {
     /// Requests and handshake steps written and not answered yet: a reply is on its way
     /// (the driver need not be woken to write more: it writes when that reply comes).
     pub(crate) fn in_flight(&self) -> usize {
-        self.fifo.len().saturating_sub(self.unsent)
+        // The written entries are a prefix of the FIFO (offsets grow along it), and an entry
+        // counts once its last byte is written, even if a partial write left later ones.
+        let sent = self.sent_total;
+        self.fifo.partition_point(|s| s.end() <= sent)
+    }
+
+    /// The stream offset just past the last byte encoded so far (written or not).
+    fn encoded_end(&self) -> u64 {
+        self.sent_total + self.send.len() as u64
     }
 
     /// The TCP connection is up: encodes the handshake. Returns `true` when the connection
@@ -194,9 +208,10 @@ impl<T: Copy> Conn<T> {
     fn begin(&mut self, phase: Phase) -> bool {
         self.phase = phase;
         let mut count = 0;
-        handshake::encode(&self.opts, phase, &mut self.send, |step| {
-            self.fifo.push_back(Slot::Handshake(phase, step));
-            self.unsent += 1;
+        let base = self.sent_total;
+        handshake::encode(&self.opts, phase, &mut self.send, |step, len| {
+            self.fifo
+                .push_back(Slot::Handshake(phase, step, base + len as u64));
             count += 1;
         });
         self.handshake_pending = count;
@@ -214,9 +229,7 @@ impl<T: Copy> Conn<T> {
     pub(crate) fn push(&mut self, tag: T, cmd: &Cmd) -> bool {
         if self.state == State::Ready {
             cmd.encode(&mut self.send);
-            let end = self.sent_total + self.send.len() as u64;
-            self.fifo.push_back(Slot::User(tag, end));
-            self.unsent += 1;
+            self.fifo.push_back(Slot::User(tag, self.encoded_end()));
             true
         } else {
             self.waiting.push_back(tag);
@@ -241,7 +254,6 @@ impl<T: Copy> Conn<T> {
         self.sent_total += n as u64;
         if n == self.send.len() {
             self.send.clear();
-            self.unsent = 0;
         } else {
             // Compaction: a partial write is rare (the socket was full), a memmove is fine.
             self.send.drain(..n);
@@ -258,7 +270,6 @@ impl<T: Copy> Conn<T> {
     /// the core, so the bytes counted as written are exactly those the server may have.
     pub(crate) fn retire(&mut self, mut f: impl FnMut(T)) {
         self.send.clear();
-        self.unsent = 0;
         let sent = self.sent_total;
         let mut unwritten = VecDeque::new();
         while let Some(&Slot::User(tag, end)) = self.fifo.back() {
@@ -278,7 +289,6 @@ impl<T: Copy> Conn<T> {
     /// have run it: a command runs only once all its bytes arrived).
     pub(crate) fn drain_pending(&mut self, mut f: impl FnMut(T, bool)) {
         let sent = self.sent_total;
-        self.unsent = 0;
         for slot in self.fifo.drain(..) {
             if let Slot::User(tag, end) = slot {
                 f(tag, end <= sent);
@@ -399,7 +409,7 @@ impl<T: Copy> Conn<T> {
             match self.fifo.pop_front() {
                 None => return Err(Failure::Unexpected),
                 Some(Slot::User(tag, _)) => f(Received::Reply(tag, frame)),
-                Some(Slot::Handshake(phase, step)) => {
+                Some(Slot::Handshake(phase, step, _)) => {
                     self.on_handshake_reply(phase, step, &frame)?;
                 }
             }

@@ -273,3 +273,36 @@ fn a_string_over_the_protocol_limit_still_poisons() {
         Err(Failure::Decode(_))
     ));
 }
+
+#[test]
+fn in_flight_counts_requests_whose_last_byte_is_written_even_after_a_partial_write() {
+    let mut c = conn(ConnOptions::default());
+    assert!(!c.on_connected());
+    assert_eq!(c.in_flight(), 0, "HELLO encoded, not written");
+    let hello = c.send_buf().len();
+    assert!(c.on_sent(hello - 1));
+    assert_eq!(c.in_flight(), 0, "HELLO's last byte not written");
+    assert!(!c.on_sent(1));
+    assert_eq!(c.in_flight(), 1);
+    feed(&mut c, HELLO_REPLY).unwrap();
+    assert_eq!(c.in_flight(), 0);
+
+    let (a, b) = (Cmd::new("INCR").arg("k"), Cmd::new("INCR").arg("j"));
+    c.push(1, &a);
+    c.push(2, &b);
+    c.push(3, &a);
+    assert_eq!(c.in_flight(), 0);
+    // A partial write: the first whole, the second but its last byte.
+    assert!(c.on_sent(a.encoded_len() + b.encoded_len() - 1));
+    assert_eq!(c.in_flight(), 1);
+    // Bytes without a FIFO entry change nothing.
+    assert!(c.push_untracked(&Cmd::new("PING")));
+    assert!(c.on_sent(1));
+    assert_eq!(c.in_flight(), 2);
+    let (_, replies, _) = feed(&mut c, b":1\r\n").unwrap();
+    assert_eq!(replies, [(1, Value::Int(1))]);
+    assert_eq!(c.in_flight(), 1);
+    assert!(!c.on_sent(usize::MAX));
+    assert_eq!(c.in_flight(), 2);
+    assert_eq!(c.pending(), 2);
+}

@@ -141,6 +141,11 @@ pub enum Output {
         endpoint: Endpoint,
         /// TLS settings (`rediss://`): `None` for plain TCP.
         tls: Option<TlsOptions>,
+        /// Connect to one of the shard's replicas instead of its primary (an
+        /// [`Endpoint::Sentinel`](crate::config::Endpoint::Sentinel) shard under
+        /// [`ReadFrom`](crate::config::ReadFrom) `PreferReplica` or `Replica`): the driver
+        /// asks the Sentinels for them (`config::sentinel::replicas_request`).
+        replica: bool,
     },
     /// [`RingCore::send_buf`](super::RingCore::send_buf) of `conn` has bytes to write. Write
     /// as much as the socket takes (ideally everything, in one syscall) and report it with

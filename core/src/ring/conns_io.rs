@@ -13,6 +13,8 @@ use super::policy;
 use super::request::Place;
 use super::shard::ShardSlot;
 use super::{Cause, ConnId, Deferred, Output, RequestId, RingCore, Tag};
+use crate::config::sentinel::{parse_role, primary_offset, Role};
+use crate::config::Endpoint;
 use crate::conn::{Conn, Failure, Received, State};
 use crate::error::{CmdName, Error, NetError};
 use crate::time::Instant;
@@ -37,7 +39,10 @@ impl RingCore {
         if let Some(e) = self.down_refusal(id, shard) {
             return self.complete(id, Err(e));
         }
-        let conn = match self.conn_for(shard) {
+        let conn = match self
+            .replica_for(id, shard)
+            .unwrap_or_else(|| self.conn_for(shard))
+        {
             Ok(conn) => conn,
             Err(e) => {
                 let name = self.command_name(id);
@@ -71,7 +76,8 @@ impl RingCore {
         if let Some(conn) = sh.main {
             return Ok(conn);
         }
-        if sh.connect_failures > 0 {
+        // A failing-over shard never fails fast: its commands wait for the next attempt.
+        if sh.connect_failures > 0 && !sh.sentinel() {
             return Err(sh.last_error.clone().unwrap_or(Error::Connect {
                 shard: sh.name.clone(),
                 addr: sh.addr.clone(),
@@ -85,6 +91,12 @@ impl RingCore {
 
     /// Opens (now or at `at`) the shared connection of a shard.
     pub(super) fn open_conn(&mut self, slot: ShardSlot, at: Instant) -> ConnId {
+        self.open_shared(slot, at, false)
+    }
+
+    /// Opens (now or at `at`) the shared connection of a shard to its primary, or the one
+    /// to a replica (module `replica`).
+    pub(super) fn open_shared(&mut self, slot: ShardSlot, at: Instant, replica: bool) -> ConnId {
         let Some(sh) = self.table.get(slot) else {
             return ConnId::new(u32::MAX, u32::MAX);
         };
@@ -99,7 +111,11 @@ impl RingCore {
             drain_deadline: Instant::MAX,
         });
         if let Some(sh) = self.table.get_mut(slot) {
-            sh.main = Some(id);
+            if replica {
+                sh.replica = Some(id);
+            } else {
+                sh.main = Some(id);
+            }
         }
         if at <= self.now {
             self.start_conn(id, addr);
@@ -119,8 +135,12 @@ impl RingCore {
             self.observed.connected(c.shard);
             self.wake = self.wake.min(deadline);
             let spec = self.table.get(c.shard).map(|sh| sh.spec.clone());
+            let replica = self
+                .table
+                .get(c.shard)
+                .is_some_and(|sh| sh.replica == Some(id));
             let endpoint = spec.as_ref().map_or_else(
-                || crate::config::Endpoint::Other(String::from(&*addr)),
+                || Endpoint::Other(String::from(&*addr)),
                 |sp| sp.endpoint.clone(),
             );
             let tls = match (spec.and_then(|sp| sp.tls.clone()), &self.config.tls) {
@@ -141,6 +161,7 @@ impl RingCore {
                 addr,
                 endpoint,
                 tls,
+                replica,
             });
         }
     }
@@ -181,10 +202,10 @@ impl RingCore {
                     }
                 }
                 Tag::Probe(slot, _) => {
-                    c.io.push(
-                        tag,
-                        policy::probe_cmd(&self.table, &self.ping, &self.flush, slot),
-                    );
+                    c.io.push(tag, self.hb.cmd(&self.table, slot));
+                }
+                Tag::Lag(_) => {
+                    c.io.push(tag, &self.hb.role);
                 }
             }
         }
@@ -195,7 +216,11 @@ impl RingCore {
             return;
         }
         if let Some(sh) = self.table.get_mut(slot) {
-            sh.connect_failures = 0;
+            if sh.replica == Some(id) {
+                sh.replica_failures = 0;
+            } else {
+                sh.connect_failures = 0;
+            }
         }
     }
 
@@ -221,7 +246,8 @@ impl RingCore {
             &mut self.observed,
         );
         let check = self.config.heartbeat_check.as_ref();
-        let (table, ping) = (&self.table, &self.ping);
+        let sentinel = sh.sentinel();
+        let (table, hb) = (&self.table, &self.hb);
         let max_reply_len = self.config.max_reply_len;
         let result = c.io.on_received(data, |received| match received {
             Received::Reply(Tag::Req(rid), frame) => {
@@ -238,6 +264,10 @@ impl RingCore {
                             command: CmdName::new(req.cmd.name()),
                             message: String::from_utf8_lossy(message).into_owned(),
                         };
+                        if shared && sentinel && message.starts_with(b"READONLY ") {
+                            // Talking to a demoted primary: re-resolve (module `failover`).
+                            deferred.push(Deferred::Demoted(id));
+                        }
                         if shared && err.is_retryable() {
                             deferred.push(Deferred::Retry(rid, err));
                             return;
@@ -278,6 +308,31 @@ impl RingCore {
                 });
                 deferred.push(Deferred::Probe(pslot, seq, verdict));
             }
+            Received::TooLarge(Tag::Lag(_), _) => {}
+            Received::Reply(Tag::Lag(_), frame) => {
+                deferred.push(Deferred::Lag(id, frame.to_value()));
+            }
+            Received::Reply(Tag::Probe(pslot, seq), frame) if sentinel => {
+                if let Some(offset) = primary_offset(&frame.to_value()) {
+                    deferred.push(Deferred::Offset(pslot, offset));
+                }
+                // A Sentinel shard's heartbeat is `ROLE`: a primary that was demoted (the
+                // Sentinels failed over without it going away) is found within one heartbeat.
+                let verdict = match frame.error_message() {
+                    Some(message) => Err(String::from_utf8_lossy(message).into_owned()),
+                    None if parse_role(&frame.to_value()) == Role::Other => Err(String::from(
+                        "not the primary any more: asking the Sentinels again",
+                    )),
+                    None => Ok(()),
+                };
+                let verdict = verdict.map_err(|message| Error::Server {
+                    shard: sh.name.clone(),
+                    addr: sh.addr.clone(),
+                    command: CmdName::new(b"ROLE"),
+                    message,
+                });
+                deferred.push(Deferred::Probe(pslot, seq, verdict));
+            }
             Received::Reply(Tag::Probe(pslot, seq), frame) => {
                 let verdict = match frame.error_message() {
                     Some(message) => Err(String::from_utf8_lossy(message).into_owned()),
@@ -291,7 +346,7 @@ impl RingCore {
                 let verdict = verdict.map_err(|message| Error::Server {
                     shard: sh.name.clone(),
                     addr: sh.addr.clone(),
-                    command: policy::heartbeat_name(table, ping, pslot),
+                    command: hb.name(table, pslot),
                     message,
                 });
                 deferred.push(Deferred::Probe(pslot, seq, verdict));
@@ -318,9 +373,14 @@ impl RingCore {
         if !shared {
             self.dedicated_received(id, kind);
         }
-        // A removed shard's connection goes once it owes nothing more.
+        // A removed shard's connection, or a drained one (module `failover`), goes once it
+        // owes nothing more.
         let retired = self.table.get(slot).is_some_and(|sh| sh.retired);
-        if retired && self.conns.get(id).is_some_and(|c| c.io.pending() == 0) {
+        let draining = self
+            .conns
+            .get(id)
+            .is_some_and(|c| c.drain_deadline != Instant::MAX);
+        if (retired || draining) && self.conns.get(id).is_some_and(|c| c.io.pending() == 0) {
             self.drop_conn(id, &Cause::Removed, false);
         }
         self.run_deferred();
@@ -331,6 +391,13 @@ impl RingCore {
         for d in deferred.drain(..) {
             match d {
                 Deferred::Retry(id, err) => self.fail_or_retry(id, err),
+                Deferred::Demoted(conn) => self.drain_demoted(conn),
+                Deferred::Offset(slot, offset) => {
+                    if let Some(sh) = self.table.get_mut(slot) {
+                        sh.primary_offset = Some(offset);
+                    }
+                }
+                Deferred::Lag(conn, reply) => self.replica_checked(conn, &reply),
                 Deferred::Probe(slot, seq, result) => {
                     if self
                         .table
@@ -363,6 +430,11 @@ impl RingCore {
         if sh.main == Some(id) {
             sh.main = None;
         }
+        let replica = sh.replica == Some(id);
+        if replica {
+            sh.replica = None;
+            sh.lag_check = false;
+        }
         let connecting = c.io.state() != State::Ready;
         let (shard, addr) = (sh.name.clone(), sh.addr.clone());
         // Drained first so that the shard's last error names a command that was pending
@@ -374,6 +446,7 @@ impl RingCore {
             .find_map(|(t, _)| match t {
                 Tag::Req(rid) => self.reqs.get(*rid).map(|r| CmdName::new(r.cmd.name())),
                 Tag::Probe(..) => Some(CmdName::new(b"PING")),
+                Tag::Lag(_) => Some(CmdName::new(b"ROLE")),
             })
             .unwrap_or(CmdName::new(b"?"));
         let Some(sh) = self.table.get_mut(slot) else {
@@ -432,10 +505,34 @@ impl RingCore {
             cause,
             Cause::Net(_) | Cause::ConnectTimeout | Cause::Conn(_)
         );
-        if natural {
+        if natural && replica {
+            // A replica's failure says nothing of the shard's health (module `replica`).
+            sh.replica_error = Some(err.clone());
+            if connecting {
+                sh.replica_failures = sh.replica_failures.saturating_add(1);
+                let pause = reconnect_backoff(
+                    sh.replica_failures - 1,
+                    self.config.probe_interval,
+                    self.config.max_reconnect_backoff,
+                    &mut self.jitter,
+                );
+                sh.replica_next = self.now + pause;
+            }
+        } else if natural {
             sh.last_error = Some(err.clone());
             if connecting && shared {
                 sh.connect_failures = sh.connect_failures.saturating_add(1);
+                if sh.sentinel() {
+                    // Failing over: the next attempt (asking the Sentinels again) soon.
+                    let pause = reconnect_backoff(
+                        sh.connect_failures - 1,
+                        self.config.probe_interval,
+                        self.config.max_reconnect_backoff,
+                        &mut self.jitter,
+                    )
+                    .min(super::failover::FAILOVER_PAUSE);
+                    sh.next_connect = self.now + pause;
+                }
             } else if shared && matches!(cause, Cause::Conn(_)) {
                 // A poisoned connection is reopened after a (jittered) pause.
                 let pause = reconnect_backoff(
@@ -474,6 +571,15 @@ impl RingCore {
                         cause: alloc::boxed::Box::new(e),
                     };
                     self.complete(rid, Err(e));
+                } else if shared
+                    && !replica
+                    && !written
+                    && e.is_retryable()
+                    && self.failing_over(slot)
+                {
+                    // Not sent to a failing-over shard: waits for the next attempt, without
+                    // using a retry (bounded by its own timeout).
+                    self.wait_failover(rid, slot);
                 } else if shared {
                     self.fail_or_retry(rid, e);
                 } else {
@@ -496,7 +602,7 @@ impl RingCore {
             }
             return;
         }
-        if !natural {
+        if !natural || replica {
             return;
         }
         let is_handshake = matches!(cause, Cause::Conn(Failure::Handshake { .. }));

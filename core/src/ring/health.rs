@@ -2,7 +2,6 @@
 //! liveness, the events and placement rebuilds that follow.
 
 use super::backoff::reconnect_backoff;
-use super::policy;
 use super::shard::{Probe, ShardSlot};
 use super::{Cause, Event, Output, RingCore, Tag};
 use crate::error::{CmdName, Error};
@@ -52,8 +51,9 @@ impl RingCore {
         sh.next_probe = Instant::MAX;
         self.stats.probes += 1;
         self.wake = self.wake.min(deadline);
+        self.check_replica(slot);
         if let Some(c) = self.conns.get_mut(conn) {
-            let cmd = policy::probe_cmd(&self.table, &self.ping, &self.flush, slot);
+            let cmd = self.hb.cmd(&self.table, slot);
             if c.io.push(Tag::Probe(slot, seq), cmd) {
                 Self::mark_tx(&mut self.tx, conn, c);
             }
@@ -68,8 +68,20 @@ impl RingCore {
         };
         sh.probe = None;
         let failed = result.is_err();
+        let failing_over = sh.sentinel();
+        let mut demoted = false;
         let transition = match result {
             Ok(()) => sh.liveness.record_success(),
+            // A Sentinel-managed shard whose primary does not answer is failing over, not
+            // dead: the Sentinels decide when a primary is replaced, and remapping its keys
+            // onto other shards meanwhile would split them. It stays in the placement; its
+            // commands fail fast with the connection error until a connect (which asks the
+            // Sentinels again) reaches the new primary.
+            Err(e) if failing_over => {
+                demoted = matches!(&e, Error::Server { command, .. } if command.as_str() == "ROLE");
+                sh.last_error = Some(e);
+                None
+            }
             Err(e) => {
                 sh.last_error = Some(e);
                 sh.liveness.record_failure()
@@ -120,6 +132,13 @@ impl RingCore {
                     .push_back(Output::Event(Event::ShardDown { name, addr, reason }));
             }
             None => {}
+        }
+        if demoted {
+            // Connected to a primary the Sentinels replaced: drain that connection; the next
+            // one asks them again (module `failover`).
+            if let Some(conn) = self.table.get(slot).and_then(|sh| sh.main) {
+                self.drain_demoted(conn);
+            }
         }
         if down && failed {
             // A down shard gets a fresh connection for each probe: the old one may be stuck.

@@ -12,6 +12,7 @@ mod backoff;
 mod conns;
 mod conns_io;
 mod dedicated;
+mod failover;
 mod fanout;
 mod health;
 mod migration;
@@ -19,6 +20,7 @@ mod observe;
 mod policy;
 mod pubsub;
 mod queue;
+mod replica;
 mod request;
 mod route;
 mod scan;
@@ -50,6 +52,7 @@ use crate::config::{Config, FailurePolicy, IntoShardSpec, ShardSpec};
 use crate::conn::Failure;
 use crate::error::{CmdName, Error, NetError};
 use crate::liveness::Liveness;
+use crate::resp::Value;
 use crate::time::{Duration, Instant};
 
 /// What a connection's FIFO entry stands for.
@@ -59,6 +62,8 @@ pub(crate) enum Tag {
     Req(RequestId),
     /// A heartbeat of shard `.0`, number `.1`.
     Probe(ShardSlot, u32),
+    /// The lag check (`ROLE`) on the replica connection of shard `.0` (module `replica`).
+    Lag(ShardSlot),
 }
 
 /// Why the ring drops a connection.
@@ -82,6 +87,12 @@ enum Cause {
 #[derive(Debug)]
 enum Deferred {
     Retry(RequestId, Error),
+    /// A Sentinel shard's connection answered `READONLY`: drain it (module `failover`).
+    Demoted(ConnId),
+    /// A Sentinel shard's primary reported its replication offset (`ROLE`).
+    Offset(ShardSlot, i64),
+    /// The lag check's reply on replica connection `.0` (module `replica`).
+    Lag(ConnId, Value),
     Probe(ShardSlot, u32, Result<(), Error>),
 }
 
@@ -237,10 +248,8 @@ pub struct RingCore {
     wake: Instant,
     /// Conservative earliest request deadline.
     req_wake: Instant,
-    /// The heartbeat command (`Config::heartbeat`), built once.
-    ping: Cmd,
-    /// `FLUSHDB SYNC`: the heartbeat of a shard rejoining under `Rejoin::Flush`.
-    flush: Cmd,
+    /// The heartbeat commands (`Config::heartbeat`, the rejoin flush, `ROLE`), built once.
+    hb: policy::Heartbeats,
     deferred: Vec<Deferred>,
     scratch: Vec<(Tag, bool)>,
     /// Requests waiting for room in their shard's queue (`QueueLimit`), in arrival order.
@@ -281,8 +290,7 @@ impl RingCore {
         table.place_all = config.failure_policy == FailurePolicy::FailFast;
         RingCore {
             jitter: Jitter::new(config.seed),
-            ping: config.heartbeat.cmd().clone(),
-            flush: Cmd::new("FLUSHDB").arg("SYNC"),
+            hb: policy::Heartbeats::new(config.heartbeat.cmd().clone()),
             config,
             now,
             table,
@@ -796,4 +804,13 @@ pub struct Stats {
     pub replies_too_large: u64,
     /// Requests that waited for room in their shard's queue (`Config::queue_limit`).
     pub parked: u64,
+    /// Connections of Sentinel-managed shards found talking to a demoted primary (a
+    /// `READONLY` reply or a `ROLE` heartbeat saying replica), drained and replaced.
+    pub demoted: u64,
+    /// Commands of failing-over (Sentinel-managed) shards that waited for another connection
+    /// attempt instead of failing with the connect error.
+    pub failover_waits: u64,
+    /// Replica connections given up because the replica lagged or stopped following its
+    /// primary (module `replica`).
+    pub replicas_skipped: u64,
 }

@@ -44,31 +44,47 @@ impl RingCore {
     }
 }
 
-/// The heartbeat command of `slot`: `FLUSHDB SYNC` while it must be flushed, else `ping`.
-pub(super) fn probe_cmd<'c>(
-    table: &ShardTable,
-    ping: &'c Cmd,
-    flush: &'c Cmd,
-    slot: ShardSlot,
-) -> &'c Cmd {
-    if table.get(slot).is_some_and(|sh| sh.needs_flush) {
-        flush
-    } else {
-        ping
+/// The heartbeat commands, built once.
+#[derive(Debug)]
+pub(super) struct Heartbeats {
+    /// `Config::heartbeat`.
+    pub(super) ping: Cmd,
+    /// `FLUSHDB SYNC`: the heartbeat of a shard rejoining under `Rejoin::Flush`.
+    pub(super) flush: Cmd,
+    /// `ROLE`: the heartbeat of a Sentinel-managed shard (it also finds a demoted primary,
+    /// judged in `conns_io`).
+    pub(super) role: Cmd,
+}
+
+impl Heartbeats {
+    pub(super) fn new(ping: Cmd) -> Heartbeats {
+        Heartbeats {
+            ping,
+            flush: Cmd::new("FLUSHDB").arg("SYNC"),
+            role: Cmd::new("ROLE"),
+        }
+    }
+
+    /// The heartbeat command of `slot`: `FLUSHDB SYNC` while it must be flushed, `ROLE` for
+    /// a Sentinel shard, else `ping`.
+    pub(super) fn cmd(&self, table: &ShardTable, slot: ShardSlot) -> &Cmd {
+        match table.get(slot) {
+            Some(sh) if sh.needs_flush => &self.flush,
+            Some(sh) if sh.sentinel() => &self.role,
+            _ => &self.ping,
+        }
+    }
+
+    /// The name heartbeat errors carry.
+    pub(super) fn name(&self, table: &ShardTable, slot: ShardSlot) -> CmdName {
+        CmdName::new(self.cmd(table, slot).name())
     }
 }
 
 /// Whether the user's heartbeat check judges the reply of `slot`'s heartbeat (not while it
-/// is the rejoin flush, whose reply is `OK`).
+/// is the rejoin flush, whose reply is `OK`, nor a Sentinel shard's `ROLE`).
 pub(super) fn checks_heartbeat(table: &ShardTable, slot: ShardSlot) -> bool {
-    !table.get(slot).is_some_and(|sh| sh.needs_flush)
-}
-
-/// The name heartbeat errors carry.
-pub(super) fn heartbeat_name(table: &ShardTable, ping: &Cmd, slot: ShardSlot) -> CmdName {
-    if table.get(slot).is_some_and(|sh| sh.needs_flush) {
-        CmdName::new(b"FLUSHDB")
-    } else {
-        CmdName::new(ping.name())
-    }
+    !table
+        .get(slot)
+        .is_some_and(|sh| sh.needs_flush || sh.sentinel())
 }

@@ -46,6 +46,17 @@ pub(crate) struct Shard {
     pub(crate) liveness: Liveness,
     /// The shared (multiplexed) connection, in whatever state.
     pub(crate) main: Option<ConnId>,
+    /// The connection to a replica that reads go to (module `replica`).
+    pub(crate) replica: Option<ConnId>,
+    /// Consecutive failed replica connection attempts; the next one not before
+    /// `replica_next`; the last failure.
+    pub(crate) replica_failures: u32,
+    pub(crate) replica_next: Instant,
+    pub(crate) replica_error: Option<Error>,
+    /// A lag check is outstanding on the replica connection.
+    pub(crate) lag_check: bool,
+    /// The primary's replication offset at its last `ROLE` heartbeat.
+    pub(crate) primary_offset: Option<i64>,
     /// Consecutive failed connection attempts (connect or handshake); while non-zero and no
     /// connection is in progress, requests fail fast with `last_error`.
     pub(crate) connect_failures: u32,
@@ -79,6 +90,12 @@ impl Shard {
             opts: Arc::new(opts),
             liveness,
             main: None,
+            replica: None,
+            replica_failures: 0,
+            replica_next: now,
+            replica_error: None,
+            lag_check: false,
+            primary_offset: None,
             connect_failures: 0,
             next_connect: now,
             last_error: None,
@@ -88,6 +105,12 @@ impl Shard {
             needs_flush: false,
             retired: false,
         }
+    }
+
+    /// Whether the shard is Sentinel-managed: its primary is failing over, never down
+    /// (module `health`), and its heartbeat is `ROLE`.
+    pub(crate) fn sentinel(&self) -> bool {
+        matches!(self.spec.endpoint, crate::config::Endpoint::Sentinel { .. })
     }
 
     /// The earliest of this shard's timers.

@@ -151,7 +151,7 @@ impl RingCore {
                     let err = Error::Timeout {
                         shard: Some(sh.name.clone()),
                         addr: Some(sh.addr.clone()),
-                        command: super::policy::heartbeat_name(&self.table, &self.ping, slot),
+                        command: self.hb.name(&self.table, slot),
                         after: self.config.heartbeat_timeout,
                     };
                     self.probe_done(slot, Err(err));

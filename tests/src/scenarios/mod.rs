@@ -14,6 +14,10 @@
 //! redis_ring_tests::scenario_tests!(Adapter);
 //! ```
 //!
+//! An async driver (`redis_ring_driver::Ring<Rt>`) needs no adapter of its own: it describes
+//! its runtime ([`AsyncRuntime`](crate::async_adapter::AsyncRuntime)) and expands the suite
+//! with [`AsyncRing`](crate::async_adapter::AsyncRing)`<ItsRuntime>`.
+//!
 //! That expands to one `#[test]` per scenario; expand it once per test binary (the
 //! isolated scenarios find themselves by test name). Scenarios that need something the core does
 //! not offer yet are `#[ignore = "needs ... in core"]` in the macro (one place for every

@@ -16,7 +16,8 @@ use crate::{RedisServer, Shards};
 /// A configuration with short heartbeats and timeouts, so fault scenarios finish quickly:
 /// heartbeat every 100 ms (timeout 100 ms), probes every 20 ms, down after 3 failures,
 /// commands time out after 1 s, connects after 500 ms, reconnect backoff up to 100 ms. In
-/// the suite's TLS mode (`REDIS_RING_TLS=1`) it also turns TLS on with the suite's CA.
+/// the suite's TLS mode (`REDIS_RING_TLS=1`) it also turns TLS on with the suite's CA, and
+/// allows 2 s connects and 3 s commands (handshakes cost CPU on a loaded machine).
 pub fn fast_config() -> Config {
     let mut c = Config::default();
     c.heartbeat_interval = Duration::from_millis(100);
@@ -34,6 +35,9 @@ pub fn fast_config() -> Config {
         // A burst of handshakes (dedicated connections) costs CPU a loaded 2-core machine
         // may not give within 500 ms.
         c.connect_timeout = Duration::from_secs(2);
+        // A ring's first commands wait for their connection: a command timeout shorter than
+        // a slow handshake fails them (MSET timed out after 1 s at load 19).
+        c.command_timeout = Duration::from_secs(3);
     }
     c
 }

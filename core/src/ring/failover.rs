@@ -1,0 +1,79 @@
+//! Sentinel-managed shards ([`Endpoint::Sentinel`](crate::config::Endpoint::Sentinel)) while
+//! their primary is replaced: *failing over*, never *down*.
+//!
+//! How this meets liveness and the failure policy:
+//! * Liveness: a failed heartbeat of such a shard is remembered (`last_error`) but never
+//!   counted, so the shard never goes down (module `health`). The Sentinels decide when a
+//!   primary is replaced; remapping its keys onto other shards meanwhile would split them.
+//! * Failure policy: neither applies. Under `Rehash` its keys stay with it (it never leaves
+//!   the placement); under `FailFast` it is never refused as down; `Rejoin::Flush` never
+//!   flushes it (it never goes down).
+//! * Commands wait instead: while connects fail (the Sentinels still name the old primary,
+//!   or it is not reachable), a command is not failed fast with the connect error as on a
+//!   plain shard. It queues on the next connection attempt, made after a short pause
+//!   ([`FAILOVER_PAUSE`] at most); one that was never written when an attempt fails waits
+//!   for the next, without using a retry. Each command is bounded by its own timeout
+//!   (`Error::Timeout`). A command written before the primary went follows the ordinary
+//!   rules (re-sent if it may be, else `Error::MayHaveRun`).
+//! * A demoted primary (a `READONLY` reply, or `ROLE` saying replica): its shared
+//!   connection is *drained*, not closed. It takes no new command (the next one opens a
+//!   connection, which asks the Sentinels again), the replies it still owes arrive and it
+//!   closes when it owes none (or after the command timeout). The `READONLY` command itself
+//!   did not run, so it is retried (`READONLY` is a retryable error), on the new primary.
+
+use super::request::Place;
+use super::shard::ShardSlot;
+use super::{Cause, ConnId, RequestId, RingCore};
+use crate::time::{Duration, Instant};
+
+/// The longest pause between two connection attempts of a failing-over shard: each one
+/// asks the Sentinels, so the new primary is found within this of its promotion.
+pub(super) const FAILOVER_PAUSE: Duration = Duration::from_millis(100);
+
+impl RingCore {
+    /// `conn`, a Sentinel shard's shared connection, talks to a primary that was demoted:
+    /// it takes no new command and closes once it owes no reply.
+    pub(super) fn drain_demoted(&mut self, conn: ConnId) {
+        let timeout = self.config.command_timeout;
+        let Some(c) = self.conns.get_mut(conn) else {
+            return;
+        };
+        let slot = c.shard;
+        if c.drain_deadline == Instant::MAX {
+            c.drain_deadline = self.now + timeout;
+            self.wake = self.wake.min(c.drain_deadline);
+            self.stats.demoted += 1;
+        }
+        let idle = c.io.pending() == 0;
+        if let Some(sh) = self.table.get_mut(slot) {
+            if sh.main == Some(conn) {
+                sh.main = None;
+            }
+        }
+        if idle {
+            // Nothing pending: the cause names no request.
+            self.drop_conn(conn, &Cause::Removed, false);
+        }
+    }
+
+    /// Request `id`, never written to `slot` (failing over), is queued again for the shard's
+    /// next connection attempt.
+    pub(super) fn wait_failover(&mut self, id: RequestId, slot: ShardSlot) {
+        let at = self.table.get(slot).map_or(self.now, |sh| sh.next_connect);
+        let at = at.max(self.now);
+        let Some(req) = self.reqs.get_mut(id) else {
+            return;
+        };
+        req.place = Place::Retry(at);
+        self.retries.push((at, id));
+        self.wake = self.wake.min(at);
+        self.stats.failover_waits += 1;
+    }
+
+    /// Whether `slot` is Sentinel-managed (failing over, never down).
+    pub(super) fn failing_over(&self, slot: ShardSlot) -> bool {
+        self.table
+            .get(slot)
+            .is_some_and(super::shard::Shard::sentinel)
+    }
+}

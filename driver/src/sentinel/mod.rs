@@ -1,0 +1,224 @@
+//! Connecting an [`Endpoint::Sentinel`] shard, for every runtime alike: find the primary
+//! (the address last announced on `+switch-master`, then each Sentinel's answer), connect
+//! there, check `ROLE`, and hand the connection to the shard's watcher (module `watch`),
+//! which closes it once a Sentinel announces another primary. The requests and the
+//! judgement of the replies are the core's ([`redis_ring_core::config::sentinel`]); this is
+//! only their I/O. Every connect resolves afresh, so a reconnect follows a failover.
+
+mod watch;
+
+use std::future::poll_fn;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+
+use redis_ring_core::config::sentinel::{
+    master_addr_request, parse_master_addr, parse_replicas, parse_role, replica_in_sync,
+    replicas_request, Role, ROLE_REQUEST,
+};
+use redis_ring_core::config::Endpoint;
+use redis_ring_core::error::NetError;
+use redis_ring_core::resp::{Decoder, Limits, Status, Value};
+
+use crate::net::{connect_one_with_handle, net_error, open, secure, Resolver};
+use crate::runtime::Runtime;
+use crate::tls::TlsSetup;
+use crate::transport::Transport;
+
+/// The largest Sentinel or `ROLE` reply read (a `ROLE` of a primary lists its replicas).
+const MAX_REPLY: usize = 64 * 1024;
+
+/// Resolves `master` through `sentinels` and connects to it (over TLS when `tls` is set:
+/// the primary's connection goes through the same transport as any shard's; the Sentinels
+/// are asked in plaintext), `ROLE` checked. The whole thing is bounded by the core's
+/// connect timeout (it drops this future).
+///
+/// # Errors
+/// No Sentinel answered with an address ([`NetError::Resolve`]), or no address named could
+/// be reached as a primary (the last failure; [`NetError::Refused`] for a replica).
+pub(crate) async fn connect_primary<R: Runtime>(
+    rt: R,
+    sentinels: Vec<Endpoint>,
+    master: String,
+    tls: Option<TlsSetup>,
+    resolver: Resolver,
+) -> Result<Transport, NetError> {
+    let shard = watch::shard(&sentinels, &master);
+    let mut last = NetError::Resolve;
+    let mut tried: Vec<Endpoint> = Vec::new();
+    // The announced address first: a Sentinel that has not yet learnt of a failover still
+    // names the old primary, which may stay a writable master for seconds.
+    if let Some(primary) = shard.announced() {
+        match connect_checked(&rt, &primary, tls.clone(), &resolver).await {
+            Ok((t, handle)) => return Ok(shard.watch(t, handle, primary)),
+            Err(e) => {
+                // Stale (a later switch was missed): forget it, ask the Sentinels.
+                shard.forget(&primary);
+                last = e;
+                tried.push(primary);
+            }
+        }
+    }
+    let query = master_addr_request(&master);
+    for sentinel in sentinels {
+        let Ok(sock) = open(&rt, sentinel, resolver.clone()).await else {
+            continue;
+        };
+        let mut t = Transport::plain(sock);
+        let Ok(reply) = request(&mut t, &query).await else {
+            continue;
+        };
+        drop(t);
+        let Some(primary) = parse_master_addr(&reply) else {
+            continue;
+        };
+        if tried.contains(&primary) {
+            continue;
+        }
+        match connect_checked(&rt, &primary, tls.clone(), &resolver).await {
+            Ok((t, handle)) => return Ok(shard.watch(t, handle, primary)),
+            Err(e) => {
+                last = e;
+                tried.push(primary);
+            }
+        }
+    }
+    Err(last)
+}
+
+/// Connects to a replica of `master` for reads: each Sentinel in turn lists the replicas it
+/// holds usable (`SENTINEL REPLICAS`); the first that answers `ROLE` as a replica with its
+/// link up is taken. Not watched: a failover leaves a replica serving reads (the promoted
+/// one, or one following the new primary).
+///
+/// # Errors
+/// No Sentinel listed a usable replica ([`NetError::Resolve`]), or none of them could be
+/// reached in sync (the last failure; [`NetError::Refused`] for one that is not).
+pub(crate) async fn connect_replica<R: Runtime>(
+    rt: R,
+    sentinels: Vec<Endpoint>,
+    master: String,
+    tls: Option<TlsSetup>,
+    resolver: Resolver,
+) -> Result<Transport, NetError> {
+    let query = replicas_request(&master);
+    let mut last = NetError::Resolve;
+    let mut tried: Vec<Endpoint> = Vec::new();
+    for sentinel in sentinels {
+        let Ok(sock) = open(&rt, sentinel, resolver.clone()).await else {
+            continue;
+        };
+        let mut t = Transport::plain(sock);
+        let Ok(reply) = request(&mut t, &query).await else {
+            continue;
+        };
+        drop(t);
+        for replica in parse_replicas(&reply) {
+            if tried.contains(&replica) {
+                continue;
+            }
+            tried.push(replica.clone());
+            let Endpoint::Tcp { host, .. } = &replica else {
+                continue;
+            };
+            let host = host.clone();
+            let sock = match open(&rt, replica, resolver.clone()).await {
+                Ok(s) => s,
+                Err(e) => {
+                    last = e;
+                    continue;
+                }
+            };
+            let mut t = match secure(sock, &host, tls.clone()).await {
+                Ok(t) => t,
+                Err(e) => {
+                    last = e;
+                    continue;
+                }
+            };
+            match request(&mut t, ROLE_REQUEST).await {
+                Ok(role) if replica_in_sync(&role) => return Ok(t),
+                Ok(_) => last = NetError::Refused,
+                Err(e) => last = e,
+            }
+        }
+    }
+    Err(last)
+}
+
+/// Connects to `primary` and checks that it is one (`ROLE`); also returns a second handle
+/// on the socket for the watcher (none for a host name, `resolve-hostnames yes`).
+async fn connect_checked<R: Runtime>(
+    rt: &R,
+    primary: &Endpoint,
+    tls: Option<TlsSetup>,
+    resolver: &Resolver,
+) -> Result<(Transport, Option<socket2::Socket>), NetError> {
+    let Endpoint::Tcp { host, port } = primary else {
+        return Err(NetError::Resolve);
+    };
+    let (sock, handle) = match host.parse::<IpAddr>() {
+        Ok(ip) => {
+            let (s, h) = connect_one_with_handle(rt, SocketAddr::new(ip, *port))
+                .await
+                .map_err(|e| net_error(&e))?;
+            (s, Some(h))
+        }
+        Err(_) => (open(rt, primary.clone(), resolver.clone()).await?, None),
+    };
+    let mut t = secure(sock, host, tls).await?;
+    let role = request(&mut t, ROLE_REQUEST).await?;
+    match parse_role(&role) {
+        Role::Master | Role::Unknown => Ok((t, handle)),
+        // A replica (the Sentinel answered before it noticed a failover).
+        Role::Other => Err(NetError::Refused),
+    }
+}
+
+/// Writes `req`, reads one reply. Each side is tried first and waited for only after a
+/// `WouldBlock` (a runtime may report readiness by edges, already consumed by the connect).
+async fn request(t: &mut Transport, req: &[u8]) -> Result<Value, NetError> {
+    let mut sent = 0;
+    while sent < req.len() {
+        match t.write(&req[sent..]) {
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                poll_fn(|cx| t.poll_writable(cx))
+                    .await
+                    .map_err(|e| net_error(&e))?;
+            }
+            Err(e) => return Err(net_error(&e)),
+        }
+    }
+    while t.wants_flush() {
+        match t.flush() {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                poll_fn(|cx| t.poll_writable(cx))
+                    .await
+                    .map_err(|e| net_error(&e))?;
+            }
+            Err(e) => return Err(net_error(&e)),
+        }
+    }
+    let mut decoder = Decoder::new(Limits::default());
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Status::Complete((frame, _)) = decoder.decode(&buf).map_err(|_| NetError::Other)? {
+            return Ok(frame.to_value());
+        }
+        if buf.len() > MAX_REPLY {
+            return Err(NetError::Other);
+        }
+        match t.read(&mut chunk) {
+            Ok(0) => return Err(NetError::Eof),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                poll_fn(|cx| t.poll_readable(cx))
+                    .await
+                    .map_err(|e| net_error(&e))?;
+            }
+            Err(e) => return Err(net_error(&e)),
+        }
+    }
+}

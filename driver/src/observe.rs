@@ -110,28 +110,12 @@ impl Op {
                 record_span(&self.span, _error, kind, _shard);
             }
             #[cfg(feature = "metrics")]
-            {
-                let outcome = kind.map_or("ok", ErrorKind::as_str);
-                // The shard's name and address are shared, not copied, into the labels.
-                let (shard, addr) = match _shard {
-                    Some((n, a)) => (
-                        metrics::SharedString::from_shared(Arc::clone(n)),
-                        metrics::SharedString::from_shared(Arc::clone(a)),
-                    ),
-                    None => (
-                        metrics::SharedString::const_str(""),
-                        metrics::SharedString::const_str(""),
-                    ),
-                };
-                metrics::histogram!(
-                    OPERATION_DURATION,
-                    "db.operation.name" => self.name.as_str().to_owned(),
-                    "redis_ring.shard" => shard,
-                    "server.address" => addr,
-                    "outcome" => outcome,
-                )
-                .record(self.started.elapsed().as_secs_f64());
-            }
+            durations::record(
+                self.name,
+                _shard,
+                kind.map_or("ok", ErrorKind::as_str),
+                self.started.elapsed().as_secs_f64(),
+            );
         }
     }
 
@@ -234,6 +218,95 @@ pub(crate) fn event(_event: &Event, _live: usize) {
         metrics::counter!(SHARD_TRANSITIONS, "redis_ring.shard" => name.to_string(), "event" => what)
             .increment(1);
         metrics::gauge!(SHARDS_LIVE).set(_live as f64);
+    }
+}
+
+/// `db.client.operation.duration` handles, registered once per kind of operation and thread.
+#[cfg(feature = "metrics")]
+mod durations {
+    use std::cell::RefCell;
+    use std::sync::Arc;
+
+    use metrics::{Histogram, SharedString};
+    use redis_ring_core::error::CmdName;
+
+    use super::{ReplyShard, OPERATION_DURATION};
+
+    /// One registered histogram: its labels and its handle.
+    struct Entry {
+        op: CmdName,
+        shard: Option<(Arc<str>, Arc<str>)>,
+        outcome: &'static str,
+        handle: Histogram,
+    }
+
+    /// The handles this thread registered, and with which recorder (its address).
+    #[derive(Default)]
+    struct Cache {
+        recorder: usize,
+        entries: Vec<Entry>,
+    }
+
+    /// More distinct (operation, shard, outcome) series than this on one thread: start over
+    /// (an application sending arbitrary command names must not grow the cache forever).
+    const MOST: usize = 512;
+
+    thread_local! {
+        static CACHE: RefCell<Cache> = RefCell::default();
+    }
+
+    /// Records `seconds` in the histogram of `op` on `shard` with `outcome`.
+    ///
+    /// `histogram!` would build the label strings, the key and its hash and ask the recorder
+    /// for a handle on every command, recorder or not (what the feature cost with nothing
+    /// installed); this registers each series once per thread and keeps the handle, as
+    /// `metrics` recommends for hot paths. The cache is dropped when the recorder changes
+    /// (one installed after the first commands is used from then on, as with the macro).
+    pub(super) fn record(op: CmdName, shard: &ReplyShard, outcome: &'static str, seconds: f64) {
+        let recorder = metrics::with_recorder(|r| {
+            std::ptr::from_ref::<dyn metrics::Recorder>(r).cast::<()>() as usize
+        });
+        CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if cache.recorder != recorder || cache.entries.len() >= MOST {
+                cache.recorder = recorder;
+                cache.entries.clear();
+            }
+            let same_shard = |e: &Entry| match (&e.shard, shard) {
+                (Some((n, a)), Some((sn, sa))) => n == sn && a == sa,
+                (None, None) => true,
+                _ => false,
+            };
+            let found = cache
+                .entries
+                .iter()
+                .find(|e| e.op == op && e.outcome == outcome && same_shard(e));
+            if let Some(e) = found {
+                e.handle.record(seconds);
+                return;
+            }
+            let (name, addr) = match shard {
+                Some((n, a)) => (
+                    SharedString::from_shared(Arc::clone(n)),
+                    SharedString::from_shared(Arc::clone(a)),
+                ),
+                None => (SharedString::const_str(""), SharedString::const_str("")),
+            };
+            let handle = metrics::histogram!(
+                OPERATION_DURATION,
+                "db.operation.name" => op.as_str().to_owned(),
+                "redis_ring.shard" => name,
+                "server.address" => addr,
+                "outcome" => outcome,
+            );
+            handle.record(seconds);
+            cache.entries.push(Entry {
+                op,
+                shard: shard.clone(),
+                outcome,
+                handle,
+            });
+        });
     }
 }
 

@@ -18,6 +18,7 @@
 //! harness's own checks ([`RedisServer::command`], [`RedisServer::socket_addr`]) keep the
 //! plaintext port.
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -560,9 +561,26 @@ impl RawConn {
     }
 }
 
-/// A port that was free a moment ago on 127.0.0.1.
+/// A port that was free a moment ago on 127.0.0.1, and never handed out before in this
+/// process: a killed server keeps its port (a restart reuses it), so another scenario running
+/// beside it must not be given that port for a new server, or commands meant for the dead
+/// shard would succeed on a stranger (seen once: "dead:1 on the dead shard succeeded").
 pub fn free_port() -> io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    for _ in 0..1000 {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        if HANDED_OUT
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(port)
+        {
+            return Ok(port);
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AddrInUse,
+        "no fresh port after 1000 tries",
+    ))
 }
 
 type SpawnRequest = (Command, mpsc::Sender<io::Result<Child>>);

@@ -675,13 +675,26 @@ impl Harness {
         // the core until it closes them: keep old addresses resolvable.
         let list: Vec<(&str, String)> =
             shards.iter().map(|(i, a)| (NAMES[*i], a.clone())).collect();
+        // Graceful removal: the unsent requests of a removed or re-addressed shard move to
+        // their new owner, whichever shard that is, so any connection (open, or opened from
+        // now on) may carry requests owed now though submitted before it opened. Their bytes
+        // are at most what is owed now: count them as if submitted after every open.
+        let owed_now: usize = self.owed.values().map(|&(size, _)| size).sum();
+        let floor = self.submitted_bytes - owed_now;
+        for sock in &mut self.socks {
+            sock.submitted_bytes_at_open = sock.submitted_bytes_at_open.min(floor);
+        }
+        for gone in &mut self.last_gone {
+            *gone = (*gone).min(floor);
+        }
         for s in &shards {
             if !self.shards.contains(s) {
                 self.shards.push(s.clone());
             }
             if !self.configured.contains(s) {
-                // A new shard (or a new address): its connections start from scratch.
-                self.last_gone[s.0] = self.submitted_bytes;
+                // A new shard (or a new address): its connections start from scratch, but
+                // for the requests moved to it (above).
+                self.last_gone[s.0] = floor;
             }
         }
         self.configured.clone_from(&shards);

@@ -184,6 +184,9 @@ struct Harness {
     /// Per shard name: `submitted_bytes` when its last connection went away or it was
     /// (re)configured.
     last_gone: [usize; NAMES.len()],
+    /// While `set_shards` runs: `submitted_bytes` less what is owed (requests it may move
+    /// to another connection); `usize::MAX` otherwise.
+    reroute_floor: usize,
     /// The latest deadline of any accepted request.
     last_deadline: Instant,
     /// The last `Output::Timeout`.
@@ -217,6 +220,7 @@ impl Harness {
             submitted: 0,
             submitted_bytes: 0,
             last_gone: [0; NAMES.len()],
+            reroute_floor: usize::MAX,
             last_deadline: Instant::ZERO,
             wake: Instant::MAX,
             txs: Vec::new(),
@@ -277,7 +281,9 @@ impl Harness {
                     assert_ne!(sock.state, SockState::Gone, "Close of closed {conn}");
                     sock.state = SockState::Gone;
                     let shard = sock.shard;
-                    self.last_gone[shard] = self.submitted_bytes;
+                    // Closed by a membership change: its unsent requests moved on (see
+                    // `set_shards`), so the shard's next connection counts from the floor.
+                    self.last_gone[shard] = self.submitted_bytes.min(self.reroute_floor);
                 }
                 Output::Reply { id, result } => {
                     assert!(
@@ -681,6 +687,7 @@ impl Harness {
         // are at most what is owed now: count them as if submitted after every open.
         let owed_now: usize = self.owed.values().map(|&(size, _)| size).sum();
         let floor = self.submitted_bytes - owed_now;
+        self.reroute_floor = floor;
         for sock in &mut self.socks {
             sock.submitted_bytes_at_open = sock.submitted_bytes_at_open.min(floor);
         }
@@ -701,6 +708,7 @@ impl Harness {
         let now = self.now;
         self.ring.set_shards(list, now);
         self.drain();
+        self.reroute_floor = usize::MAX;
     }
 }
 

@@ -87,6 +87,37 @@ pub(crate) struct ConnSettings {
     pub(crate) tls: crate::args::TlsArgs,
 }
 
+impl ConnSettings {
+    /// `builder` given `shards` and these settings: one place for every redis-ring driver
+    /// the bench runs (the std driver builds through `connect::RingSettings`).
+    pub(crate) fn configure<Rt: redis_ring_driver::Runtime, F: redis_ring_driver::Flavor>(
+        &self,
+        shards: &[(String, String)],
+        builder: redis_ring_driver::RingBuilder<Rt, F>,
+    ) -> Result<redis_ring_driver::RingBuilder<Rt, F>, String> {
+        let mut builder = builder
+            .shard_specs(self.tls.specs(shards)?)
+            .placement(self.placement.clone())
+            .hash_tag(self.hash_tag)
+            .command_timeout(self.timeout)
+            .connect_timeout(self.timeout)
+            .db(self.db)
+            .client_name("redis-ring-cli")
+            .protocol(match self.resp {
+                Some(2) => redis_ring_driver::Protocol::Resp2,
+                Some(3) => redis_ring_driver::Protocol::Resp3,
+                _ => redis_ring_driver::Protocol::Auto,
+            });
+        if let Some(user) = &self.user {
+            builder = builder.username(user.clone());
+        }
+        if let Some(password) = &self.password {
+            builder = builder.password(password.clone());
+        }
+        Ok(builder)
+    }
+}
+
 /// The clock of a running measurement.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Clock {

@@ -5,7 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use redis_ring_core::config::Protocol;
 use redis_ring_tokio::Ring;
 
 use super::ring_std::up_down;
@@ -30,26 +29,7 @@ pub(super) fn runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 fn build(shards: &[(String, String)], c: &ConnSettings) -> Result<Ring, String> {
-    let mut builder = Ring::builder()
-        .shards(shards.iter().cloned())
-        .placement(c.placement.clone())
-        .hash_tag(c.hash_tag)
-        .command_timeout(c.timeout)
-        .connect_timeout(c.timeout)
-        .db(c.db)
-        .client_name("redis-ring-cli")
-        .protocol(match c.resp {
-            Some(2) => Protocol::Resp2,
-            Some(3) => Protocol::Resp3,
-            _ => Protocol::Auto,
-        });
-    if let Some(user) = &c.user {
-        builder = builder.username(user.clone());
-    }
-    if let Some(password) = &c.password {
-        builder = builder.password(password.clone());
-    }
-    builder
+    c.configure(shards, Ring::builder())?
         .build()
         .map_err(|e| format!("cannot start the ring: {e}"))
 }

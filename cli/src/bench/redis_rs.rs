@@ -32,21 +32,7 @@ pub(super) const SETUP: &str = "callers: async tasks on one executor on the benc
 pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
     let callers = smol::Executor::new();
     caller::block_on(callers.run(async {
-        let mut conns = Vec::with_capacity(bench.shards.len());
-        for (name, addr) in &bench.shards {
-            let conn = connect(addr, &bench.conn).await.map_err(|e| {
-                let addr = redis_ring_core::config::redact_addr(addr);
-                format!("redis-rs: shard {name} ({addr}): {e}")
-            })?;
-            conns.push(conn);
-        }
-        let shared = Arc::new(Shared {
-            conns,
-            placement: bench
-                .shard_list
-                .placement(&bench.conn.placement, bench.conn.hash_tag),
-            workload: bench.workload.clone(),
-        });
+        let shared = connect_all(bench).await?;
         let (clock, progress) = bench.begin();
         let tasks: Vec<_> = (0..bench.callers)
             .map(|i| callers.spawn(caller::run(shared.clone(), bench.plan(&clock, i))))
@@ -56,6 +42,26 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
             recorders.push(t.await);
         }
         Ok(Bench::measured(clock, progress, recorders))
+    }))
+}
+
+/// One connection per shard, the ring's placement over them, the workload: what every
+/// caller shares (the same on smol and on tokio).
+pub(super) async fn connect_all(bench: &Bench) -> Result<Arc<Shared>, String> {
+    let mut conns = Vec::with_capacity(bench.shards.len());
+    for (name, addr) in &bench.shards {
+        let conn = connect(addr, &bench.conn).await.map_err(|e| {
+            let addr = redis_ring_core::config::redact_addr(addr);
+            format!("redis-rs: shard {name} ({addr}): {e}")
+        })?;
+        conns.push(conn);
+    }
+    Ok(Arc::new(Shared {
+        conns,
+        placement: bench
+            .shard_list
+            .placement(&bench.conn.placement, bench.conn.hash_tag),
+        workload: bench.workload.clone(),
     }))
 }
 

@@ -4,9 +4,7 @@
 //! and the crate's connection tasks run on that runtime too (it finds the runtime it is
 //! called from).
 
-use std::sync::Arc;
-
-use super::redis_rs::{connect, Shared};
+use super::redis_rs::connect_all;
 use super::ring_tokio::runtime;
 use super::{caller, Bench, Measured};
 
@@ -17,21 +15,7 @@ pub(super) const SETUP: &str = "callers: async tasks on a tokio multi-thread run
 /// Connects, measures, hands back the callers' recorders.
 pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
     runtime()?.block_on(async {
-        let mut conns = Vec::with_capacity(bench.shards.len());
-        for (name, addr) in &bench.shards {
-            let conn = connect(addr, &bench.conn).await.map_err(|e| {
-                let addr = redis_ring_core::config::redact_addr(addr);
-                format!("redis-rs: shard {name} ({addr}): {e}")
-            })?;
-            conns.push(conn);
-        }
-        let shared = Arc::new(Shared {
-            conns,
-            placement: bench
-                .shard_list
-                .placement(&bench.conn.placement, bench.conn.hash_tag),
-            workload: bench.workload.clone(),
-        });
+        let shared = connect_all(bench).await?;
         let (clock, progress) = bench.begin();
         let tasks: Vec<_> = (0..bench.callers)
             .map(|i| tokio::spawn(caller::run(shared.clone(), bench.plan(&clock, i))))

@@ -185,6 +185,11 @@ impl<Rt: Runtime> Ring<Rt> {
         Pipeline(self.inner.pipeline())
     }
 
+    /// [`Ring::pipeline`] with room for `capacity` commands (no growth while queueing them).
+    pub fn pipeline_with_capacity(&self, capacity: usize) -> Pipeline<'_> {
+        Pipeline(self.inner.pipeline_with_capacity(capacity))
+    }
+
     /// `MGET` across shards, values in key order.
     ///
     /// # Errors

@@ -27,10 +27,10 @@ pub struct Pipeline<'a> {
 }
 
 impl<'a> Pipeline<'a> {
-    pub(crate) fn new(shared: &'a Shared, idempotent: bool) -> Self {
+    pub(crate) fn new(shared: &'a Shared, idempotent: bool, capacity: usize) -> Self {
         Pipeline {
             shared,
-            cmds: Vec::new(),
+            cmds: Vec::with_capacity(capacity),
             timeout: None,
             idempotent,
         }
@@ -60,13 +60,13 @@ impl<'a> Pipeline<'a> {
     }
 
     /// Sends every queued command and returns their results in order. The pipeline is
-    /// empty afterwards and can be filled again.
+    /// empty afterwards and can be filled again (its buffer kept: a pipeline reused for
+    /// batch after batch allocates only its results).
     pub async fn run(&mut self) -> Vec<Result<Value, Error>> {
-        let cmds = std::mem::take(&mut self.cmds);
-        if cmds.is_empty() {
+        if self.cmds.is_empty() {
             return Vec::new();
         }
-        Gather::batch(self.shared, Target::Ring, cmds, self.timeout).await
+        Gather::batch(self.shared, Target::Ring, &mut self.cmds, self.timeout).await
     }
 }
 

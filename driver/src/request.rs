@@ -190,24 +190,49 @@ impl Drop for Request<'_> {
     }
 }
 
-/// How a [`Gather`] submits: one id or refusal per result slot.
+/// How a [`Gather`] submits a custom group: one id or refusal per result slot.
 pub(crate) type SubmitFn =
     Box<dyn FnOnce(&mut RingCore, Instant) -> Vec<Result<RequestId, Error>> + Send>;
+
+/// What a [`Gather`] submits on its first poll.
+enum Submit<'a> {
+    /// Commands to one target, one result each: the common case (pipelines, a
+    /// transaction's writes), neither boxed nor collected into a `Vec` of ids. The commands
+    /// are drained from the caller's `Vec`, which keeps its capacity for the next batch.
+    Batch {
+        target: Target,
+        cmds: &'a mut Vec<Cmd>,
+        timeout: Option<Duration>,
+    },
+    /// Anything else (a per-key `MGET`).
+    Custom(SubmitFn),
+}
+
+/// One result slot of a [`Gather`].
+#[derive(Debug)]
+enum Slot {
+    /// Submitted, reply not taken yet.
+    Waiting(RequestId),
+    /// The result (a refusal at submit, or the reply).
+    Done(Result<Value, Error>),
+}
 
 /// A group of requests submitted together on the first poll, under one lock (so each
 /// shard's share leaves in one write); resolves to their results in slot order. Dropping it
 /// before the end cancels what is still pending.
+///
+/// One allocation per group in steady state: its slots, which become the results `Vec` in
+/// place (a `Slot` is the size of a result).
 pub(crate) struct Gather<'a> {
     shared: &'a Shared,
     name: CmdName,
     /// Results given when the ring is closed before the submit.
-    slots: usize,
-    submit: Option<SubmitFn>,
-    ids: Vec<Option<RequestId>>,
-    /// The state's group of `ids` (0 before the submit): one wake-up for all of them.
+    n: usize,
+    submit: Option<Submit<'a>>,
+    slots: Vec<Slot>,
+    /// The state's group of the slots (0 before the submit): one wake-up for all of them.
     group: u64,
-    results: Vec<Option<Result<Value, Error>>>,
-    /// Index of the first slot still without a result.
+    /// Index of the first slot still waiting.
     next: usize,
     /// What spans and metrics call it: `PIPELINE`, `MULTI`, or the one command's name.
     op_name: CmdName,
@@ -221,22 +246,25 @@ impl std::fmt::Debug for Gather<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gather")
             .field("name", &self.name)
-            .field("ids", &self.ids)
+            .field("slots", &self.slots)
             .finish_non_exhaustive()
     }
 }
 
 impl<'a> Gather<'a> {
-    /// `name` names the error of each of the `slots` results when the ring is closed.
-    pub(crate) fn new(shared: &'a Shared, name: CmdName, slots: usize, submit: SubmitFn) -> Self {
+    /// `name` names the error of each of the `n` results when the ring is closed.
+    pub(crate) fn new(shared: &'a Shared, name: CmdName, n: usize, submit: SubmitFn) -> Self {
+        Gather::with(shared, name, n, Submit::Custom(submit))
+    }
+
+    fn with(shared: &'a Shared, name: CmdName, n: usize, submit: Submit<'a>) -> Self {
         Gather {
             shared,
             name,
-            slots,
+            n,
             submit: Some(submit),
-            ids: Vec::new(),
+            slots: Vec::new(),
             group: 0,
-            results: Vec::new(),
             next: 0,
             op_name: name,
             op: None,
@@ -244,11 +272,11 @@ impl<'a> Gather<'a> {
         }
     }
 
-    /// `cmds` to `target`, one result each.
+    /// `cmds` to `target`, one result each; `cmds` is empty afterwards (its capacity kept).
     pub(crate) fn batch(
         shared: &'a Shared,
         target: Target,
-        cmds: Vec<Cmd>,
+        cmds: &'a mut Vec<Cmd>,
         timeout: Option<Duration>,
     ) -> Self {
         let name = CmdName::new(cmds.first().map_or(&b"PIPELINE"[..], |c| c.name()));
@@ -258,18 +286,57 @@ impl<'a> Gather<'a> {
             _ if cmds.len() > 1 => CmdName::new(b"PIPELINE"),
             _ => name,
         };
-        let mut gather = Gather::new(
+        let n = cmds.len();
+        let mut gather = Gather::with(
             shared,
             name,
-            cmds.len(),
-            Box::new(move |core, now| {
-                cmds.into_iter()
-                    .map(|cmd| target.submit(core, cmd, timeout, now))
-                    .collect()
-            }),
+            n,
+            Submit::Batch {
+                target,
+                cmds,
+                timeout,
+            },
         );
         gather.op_name = op_name;
         gather
+    }
+
+    /// Submits everything under `st`, one slot each, all in one group.
+    fn submit(&mut self, submit: Submit<'_>, st: &mut State) {
+        let now = self.shared.now();
+        self.group = st.new_group();
+        self.slots.reserve_exact(self.n);
+        let mut add = |st: &mut State, r: Result<RequestId, Error>| match r {
+            Ok(id) => {
+                st.io_stats.commands += 1;
+                st.expect(id, None, self.group);
+                self.slots.push(Slot::Waiting(id));
+            }
+            Err(e) => {
+                st.io_stats.commands += 1;
+                self.slots.push(Slot::Done(Err(e)));
+            }
+        };
+        match submit {
+            Submit::Batch {
+                target,
+                cmds,
+                timeout,
+            } => {
+                for cmd in cmds.drain(..) {
+                    let r = target.submit(&mut st.core, cmd, timeout, now);
+                    add(st, r);
+                }
+            }
+            Submit::Custom(f) => {
+                for r in f(&mut st.core, now) {
+                    add(st, r);
+                }
+            }
+        }
+        st.inline = true;
+        st.drain();
+        st.inline = false;
     }
 }
 
@@ -280,38 +347,18 @@ impl Future for Gather<'_> {
         let this = self.get_mut();
         let shared = this.shared;
         if this.submit.is_some() && shared.reentrant() {
-            return Poll::Ready(vec![Err(reentrant(this.name)); this.slots]);
+            return Poll::Ready(vec![Err(reentrant(this.name)); this.n]);
         }
         let mut st = shared.lock();
         if let Some(submit) = this.submit.take() {
             if st.closing {
                 drop(st);
                 let closed = Error::Closed { command: this.name };
-                return Poll::Ready(vec![Err(closed); this.slots]);
+                return Poll::Ready(vec![Err(closed); this.n]);
             }
             let db = st.core.config().conn.db;
-            this.op = Some(Op::start(this.op_name, this.slots, db));
-            let submitted = submit(&mut st.core, shared.now());
-            st.io_stats.commands += submitted.len() as u64;
-            this.group = st.new_group();
-            this.ids.reserve(submitted.len());
-            this.results.reserve(submitted.len());
-            for r in submitted {
-                match r {
-                    Ok(id) => {
-                        st.expect(id, None, this.group);
-                        this.ids.push(Some(id));
-                        this.results.push(None);
-                    }
-                    Err(e) => {
-                        this.ids.push(None);
-                        this.results.push(Some(Err(e)));
-                    }
-                }
-            }
-            st.inline = true;
-            st.drain();
-            st.inline = false;
+            this.op = Some(Op::start(this.op_name, this.n, db));
+            this.submit(submit, &mut st);
         }
         // Woken once, when the last reply has come.
         if !st.group_done(this.group, cx.waker()) {
@@ -319,16 +366,15 @@ impl Future for Gather<'_> {
             return Poll::Pending;
         }
         // Collect what came (everything, unless a slot went missing: then wait on it).
-        while this.next < this.ids.len() {
+        while this.next < this.slots.len() {
             let i = this.next;
-            if let Some(id) = this.ids[i] {
+            if let Slot::Waiting(id) = this.slots[i] {
                 match st.take_reply_from(id, Some(cx.waker())) {
                     Some((result, shard)) => {
                         if i == 0 {
                             this.shard = shard;
                         }
-                        this.results[i] = Some(result);
-                        this.ids[i] = None;
+                        this.slots[i] = Slot::Done(result);
                     }
                     None => {
                         Shared::unlock_and_wake(st);
@@ -340,30 +386,33 @@ impl Future for Gather<'_> {
         }
         st.end_group(this.group);
         Shared::unlock_and_wake(st);
-        if let Some(op) = this.op.take() {
-            op.finish_batch(this.results.iter().flatten(), &this.shard);
-        }
         let name = this.name;
-        let results = std::mem::take(&mut this.results)
+        let results: Vec<Result<Value, Error>> = std::mem::take(&mut this.slots)
             .into_iter()
-            .map(|r| {
-                r.unwrap_or(Err(Error::InvalidCommand {
+            .map(|s| match s {
+                Slot::Done(r) => r,
+                Slot::Waiting(_) => Err(Error::InvalidCommand {
                     command: name,
                     reason: "internal: a result went missing",
-                }))
+                }),
             })
             .collect();
+        if let Some(op) = this.op.take() {
+            op.finish_batch(results.iter(), &this.shard);
+        }
         Poll::Ready(results)
     }
 }
 
 impl Drop for Gather<'_> {
     fn drop(&mut self) {
-        if self.ids.iter().any(Option::is_some) {
+        if self.slots.iter().any(|s| matches!(s, Slot::Waiting(_))) {
             self.shared.with(|st| {
                 st.end_group(self.group);
-                for id in self.ids.iter().flatten() {
-                    st.forget(*id);
+                for s in &self.slots {
+                    if let Slot::Waiting(id) = s {
+                        st.forget(*id);
+                    }
                 }
             });
         }

@@ -163,7 +163,12 @@ impl<Rt: Runtime> Ring<Rt> {
     /// A pipeline: queue commands, then `run` sends them all at once (each on its shard's
     /// connection, concurrently) and returns each command's own result in submission order.
     pub fn pipeline(&self) -> Pipeline<'_> {
-        Pipeline::new(self.shared(), self.idempotent)
+        Pipeline::new(self.shared(), self.idempotent, 0)
+    }
+
+    /// [`Ring::pipeline`] with room for `capacity` commands (no growth while queueing them).
+    pub fn pipeline_with_capacity(&self, capacity: usize) -> Pipeline<'_> {
+        Pipeline::new(self.shared(), self.idempotent, capacity)
     }
 
     /// `MGET` across shards: the values of `keys` in key order (`Option<_>` for keys that

@@ -162,7 +162,7 @@ where
         // nothing runs if the core or the server refused one of them.
         let mut batch = vec![Cmd::new("MULTI")];
         batch.append(&mut tx.queued.lock().unwrap_or_else(PoisonError::into_inner));
-        for reply in Gather::batch(shared, Target::Tx(id), batch, None).await {
+        for reply in Gather::batch(shared, Target::Tx(id), &mut batch, None).await {
             reply?;
         }
         match tx.cmd(Cmd::new("EXEC")).await? {

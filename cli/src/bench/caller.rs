@@ -110,7 +110,7 @@ impl<Rt: Runtime> Caller for Ring<Rt> {
     }
 
     async fn batch(&self, workload: &Workload, rng: &mut Rng, n: usize) -> Outcome {
-        let mut p = self.pipeline();
+        let mut p = self.pipeline_with_capacity(n);
         for _ in 0..n {
             p.cmd(command(workload, workload.next(rng)));
         }
@@ -125,7 +125,7 @@ impl<Rt: Runtime> Caller for blocking::Ring<Rt> {
     }
 
     async fn batch(&self, workload: &Workload, rng: &mut Rng, n: usize) -> Outcome {
-        let mut p = self.pipeline();
+        let mut p = self.pipeline_with_capacity(n);
         for _ in 0..n {
             p.cmd(command(workload, workload.next(rng)));
         }

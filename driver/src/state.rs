@@ -587,6 +587,14 @@ impl State {
                 }
             }
         }
+        // A pipeline waits on its group, not on its slots: without this it would wait
+        // for a wake-up that never comes (found on branch perf3, whose test covers it).
+        for g in self.groups.values_mut() {
+            g.remaining = 0;
+            if let Some(w) = g.waker.take() {
+                self.to_wake.push(w);
+            }
+        }
         self.connects.clear();
         self.socks.clear();
         self.events.clear();

@@ -45,6 +45,7 @@ pub mod multi;
 pub mod options;
 pub mod policy;
 pub mod pubsub;
+pub mod sentinel;
 pub mod tls;
 pub mod topology;
 
@@ -339,6 +340,13 @@ macro_rules! scenario_tests {
             auth::requirepass_changed_at_run_time,
             addrs::ipv6_literal_and_host_name,
             addrs::host_name_with_several_addresses,
+        );
+        $crate::scenario_tests!(@tests $ring;
+            sentinel::sentinel_failover_is_followed,
+            sentinel::killed_primary_is_replaced,
+            sentinel::readonly_reply_re_resolves_and_resends,
+            sentinel::replica_reads_fall_back_to_the_primary,
+            sentinel::a_replica_that_stops_following_is_skipped,
         );
     };
     (@tests $ring:ty; $($module:ident :: $name:ident),* $(,)?) => {

@@ -60,6 +60,12 @@ pub(crate) fn run(global: &Global) -> Result<ExitCode, String> {
                     Err(e) => (redact_addr(addr).into_owned(), Err(e), Vec::new()),
                 }
             }
+            // A plain shard: its listed replicas (`?replica=`) on lines of their own.
+            e if !spec.replicas.is_empty() => (
+                redact_addr(addr.split('?').next().unwrap_or(addr)).into_owned(),
+                Ok(e.to_string()),
+                spec.replicas.clone(),
+            ),
             e => (
                 redact_addr(addr).into_owned(),
                 Ok(e.to_string()),

@@ -90,8 +90,8 @@ pub(crate) async fn connect<R: Runtime>(
         Endpoint::Sentinel { sentinels, master } => {
             return crate::sentinel::connect_primary(rt, sentinels, master, tls, resolver).await;
         }
-        // Replicas are known only through Sentinels.
-        _ if replica => return Err(NetError::Resolve),
+        // A plain shard's listed replica, named by the core.
+        _ if replica => return crate::replica::connect_in_sync(&rt, endpoint, tls, resolver).await,
         _ => {}
     }
     let host = match &endpoint {

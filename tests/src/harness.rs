@@ -352,6 +352,10 @@ impl RedisServer {
             // link: over TLS only with this set (the target is addressed by its TLS port).
             "--tls-cluster".into(),
             "yes".into(),
+            // A replica (`ServerOptions::replica_of`) reaches its primary by the TLS port:
+            // replication over TLS (and the replica announces its own TLS port).
+            "--tls-replication".into(),
+            "yes".into(),
         ]
     }
 
@@ -374,7 +378,16 @@ impl RedisServer {
             .args(if self.options.sentinel_conf.is_some() {
                 &[][..]
             } else {
-                &["--save", "", "--appendonly", "no"][..]
+                // A replica's first sync starts at once (diskless sync waits 5 s for
+                // more replicas by default).
+                &[
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--repl-diskless-sync-delay",
+                    "0",
+                ][..]
             })
             .arg("--daemonize")
             .arg("no")

@@ -139,10 +139,16 @@ impl RingCore {
                 .table
                 .get(c.shard)
                 .is_some_and(|sh| sh.replica == Some(id));
-            let endpoint = spec.as_ref().map_or_else(
-                || Endpoint::Other(String::from(&*addr)),
-                |sp| sp.endpoint.clone(),
-            );
+            let pick = self.table.get(c.shard).map_or(0, |sh| sh.replica_pick);
+            let (endpoint, addr) = match spec.as_deref() {
+                None => (Endpoint::Other(String::from(&*addr)), addr),
+                // A plain shard's listed replica (module `replica`): the core names it.
+                Some(sp) if replica && !sp.replicas.is_empty() => {
+                    let r = &sp.replicas[pick % sp.replicas.len()];
+                    (r.clone(), Arc::from(alloc::format!("{r}").as_str()))
+                }
+                Some(sp) => (sp.endpoint.clone(), addr),
+            };
             let tls = match (spec.and_then(|sp| sp.tls.clone()), &self.config.tls) {
                 // A `rediss://` shard without settings of its own takes the ring's.
                 (Some(mut own), Some(ring)) => {
@@ -204,7 +210,7 @@ impl RingCore {
                 Tag::Probe(slot, _) => {
                     c.io.push(tag, self.hb.cmd(&self.table, slot));
                 }
-                Tag::Lag(_) => {
+                Tag::Lag(_) | Tag::Offset(_) => {
                     c.io.push(tag, &self.hb.role);
                 }
             }
@@ -308,7 +314,12 @@ impl RingCore {
                 });
                 deferred.push(Deferred::Probe(pslot, seq, verdict));
             }
-            Received::TooLarge(Tag::Lag(_), _) => {}
+            Received::TooLarge(Tag::Lag(_) | Tag::Offset(_), _) => {}
+            Received::Reply(Tag::Offset(pslot), frame) => {
+                if let Some(offset) = primary_offset(&frame.to_value()) {
+                    deferred.push(Deferred::Offset(pslot, offset));
+                }
+            }
             Received::Reply(Tag::Lag(_), frame) => {
                 deferred.push(Deferred::Lag(id, frame.to_value()));
             }
@@ -446,7 +457,7 @@ impl RingCore {
             .find_map(|(t, _)| match t {
                 Tag::Req(rid) => self.reqs.get(*rid).map(|r| CmdName::new(r.cmd.name())),
                 Tag::Probe(..) => Some(CmdName::new(b"PING")),
-                Tag::Lag(_) => Some(CmdName::new(b"ROLE")),
+                Tag::Lag(_) | Tag::Offset(_) => Some(CmdName::new(b"ROLE")),
             })
             .unwrap_or(CmdName::new(b"?"));
         let Some(sh) = self.table.get_mut(slot) else {
@@ -508,6 +519,7 @@ impl RingCore {
         if natural && replica {
             // A replica's failure says nothing of the shard's health (module `replica`).
             sh.replica_error = Some(err.clone());
+            sh.replica_pick = sh.replica_pick.wrapping_add(1);
             if connecting {
                 sh.replica_failures = sh.replica_failures.saturating_add(1);
                 let pause = reconnect_backoff(

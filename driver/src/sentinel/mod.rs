@@ -12,14 +12,15 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 
 use redis_ring_core::config::sentinel::{
-    master_addr_request, parse_master_addr, parse_replicas, parse_role, replica_in_sync,
-    replicas_request, Role, ROLE_REQUEST,
+    master_addr_request, parse_master_addr, parse_replicas, parse_role, replicas_request, Role,
+    ROLE_REQUEST,
 };
 use redis_ring_core::config::Endpoint;
 use redis_ring_core::error::NetError;
 use redis_ring_core::resp::{Decoder, Limits, Status, Value};
 
 use crate::net::{connect_one_with_handle, net_error, open, secure, Resolver};
+use crate::replica::connect_in_sync;
 use crate::runtime::Runtime;
 use crate::tls::TlsSetup;
 use crate::transport::Transport;
@@ -87,7 +88,7 @@ pub(crate) async fn connect_primary<R: Runtime>(
 
 /// Connects to a replica of `master` for reads: each Sentinel in turn lists the replicas it
 /// holds usable (`SENTINEL REPLICAS`); the first that answers `ROLE` as a replica with its
-/// link up is taken. Not watched: a failover leaves a replica serving reads (the promoted
+/// link up is taken (`replica::connect_in_sync`, the same check as a listed replica's). Not watched: a failover leaves a replica serving reads (the promoted
 /// one, or one following the new primary).
 ///
 /// # Errors
@@ -117,27 +118,8 @@ pub(crate) async fn connect_replica<R: Runtime>(
                 continue;
             }
             tried.push(replica.clone());
-            let Endpoint::Tcp { host, .. } = &replica else {
-                continue;
-            };
-            let host = host.clone();
-            let sock = match open(&rt, replica, resolver.clone()).await {
-                Ok(s) => s,
-                Err(e) => {
-                    last = e;
-                    continue;
-                }
-            };
-            let mut t = match secure(sock, &host, tls.clone()).await {
-                Ok(t) => t,
-                Err(e) => {
-                    last = e;
-                    continue;
-                }
-            };
-            match request(&mut t, ROLE_REQUEST).await {
-                Ok(role) if replica_in_sync(&role) => return Ok(t),
-                Ok(_) => last = NetError::Refused,
+            match connect_in_sync(&rt, replica, tls.clone(), resolver.clone()).await {
+                Ok(t) => return Ok(t),
                 Err(e) => last = e,
             }
         }
@@ -176,7 +158,7 @@ async fn connect_checked<R: Runtime>(
 
 /// Writes `req`, reads one reply. Each side is tried first and waited for only after a
 /// `WouldBlock` (a runtime may report readiness by edges, already consumed by the connect).
-async fn request(t: &mut Transport, req: &[u8]) -> Result<Value, NetError> {
+pub(crate) async fn request(t: &mut Transport, req: &[u8]) -> Result<Value, NetError> {
     let mut sent = 0;
     while sent < req.len() {
         match t.write(&req[sent..]) {

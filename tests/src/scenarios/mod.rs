@@ -45,6 +45,7 @@ pub mod multi;
 pub mod options;
 pub mod policy;
 pub mod pubsub;
+pub mod replicas;
 pub mod sentinel;
 pub mod tls;
 pub mod topology;
@@ -347,6 +348,7 @@ macro_rules! scenario_tests {
             sentinel::readonly_reply_re_resolves_and_resends,
             sentinel::replica_reads_fall_back_to_the_primary,
             sentinel::a_replica_that_stops_following_is_skipped,
+            replicas::listed_replicas_serve_reads_and_are_skipped_when_down,
         );
     };
     (@tests $ring:ty; $($module:ident :: $name:ident),* $(,)?) => {

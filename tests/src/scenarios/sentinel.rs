@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use redis_ring_core::config::ReadFrom;
 
+use super::replicas::{gets_served, replicated};
 use super::util::{build, fast_config, guard, wait_until};
 use super::{Cmd, Error, Job, RingSpec, RingUnderTest, Value};
 use crate::harness::{RawConn, Reply};
@@ -371,28 +372,6 @@ pub fn readonly_reply_re_resolves_and_resends<R: RingUnderTest>() {
         Reply::Bulk(Some(b"on-b".to_vec()))
     );
     ring.close();
-}
-
-/// `GET` calls a server has served (`INFO commandstats`).
-fn gets_served(server: &RedisServer) -> u64 {
-    let Ok(Reply::Bulk(Some(info))) = server.command(&["INFO", "commandstats"]) else {
-        return 0;
-    };
-    String::from_utf8_lossy(&info)
-        .lines()
-        .find_map(|l| l.strip_prefix("cmdstat_get:calls="))
-        .and_then(|rest| rest.split(',').next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Waits until `replica` holds `value` at `key` (replication is asynchronous).
-fn replicated(replica: &RedisServer, key: &str, value: &str) {
-    assert!(
-        wait_until(Duration::from_secs(10), || {
-            replica.command(&["GET", key]).ok() == Some(Reply::Bulk(Some(value.into())))
-        }),
-        "the replica did not catch up"
-    );
 }
 
 /// `ReadFrom::PreferReplica`: reads are served by the replica (the Sentinels list it) and

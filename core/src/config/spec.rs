@@ -17,6 +17,7 @@ use core::fmt;
 use core::num::NonZeroU32;
 
 use super::addr::{percent_decode, split_host_port, AddrError};
+use super::sentinel::SentinelAuth;
 use super::ConnOptions;
 
 /// The default Redis port, used when a URL names none.
@@ -52,6 +53,8 @@ pub enum Endpoint {
         sentinels: Vec<Endpoint>,
         /// The name the Sentinels monitor the primary under (`sentinel monitor NAME ...`).
         master: String,
+        /// Credentials for the Sentinels themselves (none by default); never shown.
+        auth: SentinelAuth,
     },
 }
 
@@ -89,7 +92,9 @@ impl fmt::Display for Endpoint {
             Endpoint::Tcp { host, port } => write!(f, "{host}:{port}"),
             Endpoint::Unix { path } => write!(f, "unix:{path}"),
             Endpoint::Other(s) => f.write_str(s),
-            Endpoint::Sentinel { sentinels, master } => {
+            Endpoint::Sentinel {
+                sentinels, master, ..
+            } => {
                 f.write_str("sentinel:")?;
                 for (i, s) in sentinels.iter().enumerate() {
                     if i > 0 {
@@ -368,15 +373,23 @@ fn parse_replicas_query(query: &str) -> Result<Vec<Endpoint>, AddrError> {
     Ok(replicas)
 }
 
-/// `redis-sentinel://[user[:password]@]host:port[,host:port...]/MASTER_NAME[/db]`: the user
-/// info and database are the primary's (the Sentinels are asked without authentication).
+/// `redis-sentinel://[user[:password]@]host:port[,host:port...]/MASTER_NAME[/db]
+/// [?sentinel_username=U&sentinel_password=P]`: the user info and database are the
+/// primary's; the Sentinels' own credentials are in the query (percent-decoded).
 fn parse_sentinel_url(name: Arc<str>, rest: &str) -> Result<ShardSpec, AddrError> {
     let rest = rest.split('#').next().unwrap_or("");
     let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if query.split('&').any(|p| p.starts_with("replica=")) {
-        return Err(AddrError(
-            "a Sentinel shard finds its replicas through its Sentinels: no replica= here",
-        ));
+    let mut auth = SentinelAuth::default();
+    for pair in query.split('&') {
+        if pair.starts_with("replica=") {
+            return Err(AddrError(
+                "a Sentinel shard finds its replicas through its Sentinels: no replica= here",
+            ));
+        } else if let Some(user) = pair.strip_prefix("sentinel_username=") {
+            auth.username = Some(percent_decode(user)?).filter(|u| !u.is_empty());
+        } else if let Some(pass) = pair.strip_prefix("sentinel_password=") {
+            auth.password = Some(percent_decode(pass)?).filter(|p| !p.is_empty());
+        }
     }
     let (userinfo, hostpart) = split_userinfo(rest);
     let (hosts, path) = hostpart.split_once('/').ok_or(AddrError(
@@ -408,7 +421,14 @@ fn parse_sentinel_url(name: Arc<str>, rest: &str) -> Result<ShardSpec, AddrError
         return Err(AddrError("a redis-sentinel:// URL needs a master name"));
     }
     let master = percent_decode(master)?;
-    let mut spec = ShardSpec::new(name, Endpoint::Sentinel { sentinels, master });
+    let mut spec = ShardSpec::new(
+        name,
+        Endpoint::Sentinel {
+            sentinels,
+            master,
+            auth,
+        },
+    );
     spec.set_userinfo(userinfo)?;
     spec.db = db;
     Ok(spec)
@@ -437,8 +457,13 @@ impl fmt::Display for ShardSpec {
                 f.write_str("@")?;
             }
         }
+        let mut sentinel_auth = None;
         match &self.endpoint {
-            Endpoint::Sentinel { sentinels, master } => {
+            Endpoint::Sentinel {
+                sentinels,
+                master,
+                auth,
+            } => {
                 for (i, s) in sentinels.iter().enumerate() {
                     if i > 0 {
                         f.write_str(",")?;
@@ -446,11 +471,22 @@ impl fmt::Display for ShardSpec {
                     write!(f, "{s}")?;
                 }
                 write!(f, "/{master}")?;
+                sentinel_auth = Some(auth);
             }
             e => write!(f, "{e}")?,
         }
         if let Some(db) = self.db {
             write!(f, "/{db}")?;
+        }
+        if let Some(auth) = sentinel_auth {
+            let mut sep = "?";
+            if let Some(user) = &auth.username {
+                write!(f, "{sep}sentinel_username={user}")?;
+                sep = "&";
+            }
+            if auth.password.is_some() {
+                write!(f, "{sep}sentinel_password=***")?;
+            }
         }
         for (i, r) in self.replicas.iter().enumerate() {
             f.write_str(if i == 0 { "?replica=" } else { "," })?;
@@ -569,10 +605,16 @@ mod tests {
     #[test]
     fn sentinel_urls() {
         let s = ok("redis-sentinel://u:p%40ss@h1:26379,[::1]:26380,h3/mymaster/2");
-        let Endpoint::Sentinel { sentinels, master } = &s.endpoint else {
+        let Endpoint::Sentinel {
+            sentinels,
+            master,
+            auth,
+        } = &s.endpoint
+        else {
             panic!("{s:?}")
         };
         assert_eq!(master, "mymaster");
+        assert_eq!(*auth, SentinelAuth::default());
         let shown: Vec<String> = sentinels.iter().map(ToString::to_string).collect();
         assert_eq!(shown, ["h1:26379", "[::1]:26380", "h3:26379"]);
         assert_eq!(
@@ -588,6 +630,18 @@ mod tests {
             ok("redis-sentinel://h:1/m").to_string(),
             "s=redis-sentinel://h:1/m"
         );
+        // The Sentinels' own credentials, apart from the primary's.
+        let a = ok("redis-sentinel://:pw@h:1/m?sentinel_username=sam&sentinel_password=s%26cret");
+        let Endpoint::Sentinel { auth, .. } = &a.endpoint else {
+            panic!("{a:?}")
+        };
+        assert_eq!(*auth, SentinelAuth::new(Some("sam".into()), "s&cret"));
+        assert_eq!(a.password.as_deref(), Some("pw"));
+        assert_eq!(
+            a.to_string(),
+            "s=redis-sentinel://:***@h:1/m?sentinel_username=sam&sentinel_password=***"
+        );
+        assert!(!format!("{a:?}").contains("s&cret"), "{a:?}");
         for bad in [
             "redis-sentinel://h:1",
             "redis-sentinel://h:1/",

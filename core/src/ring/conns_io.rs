@@ -76,8 +76,9 @@ impl RingCore {
         if let Some(conn) = sh.main {
             return Ok(conn);
         }
-        // A failing-over shard never fails fast: its commands wait for the next attempt.
-        if sh.connect_failures > 0 && !sh.sentinel() {
+        // A failing-over shard never fails fast: its commands wait for the next attempt
+        // (unless its Sentinels refused the credentials: no failover mends that).
+        if sh.connect_failures > 0 && (!sh.sentinel() || sh.sentinels_refused()) {
             return Err(sh.last_error.clone().unwrap_or(Error::Connect {
                 shard: sh.name.clone(),
                 addr: sh.addr.clone(),

@@ -14,7 +14,9 @@
 //!   ([`FAILOVER_PAUSE`] at most); one that was never written when an attempt fails waits
 //!   for the next, without using a retry. Each command is bounded by its own timeout
 //!   (`Error::Timeout`). A command written before the primary went follows the ordinary
-//!   rules (re-sent if it may be, else `Error::MayHaveRun`).
+//!   rules (re-sent if it may be, else `Error::MayHaveRun`). Not when the Sentinels refused
+//!   the credentials for them (`NetError::SentinelAuth`): that is a configuration error,
+//!   not a failover, so commands fail fast with it as on a plain shard.
 //! * A demoted primary (a `READONLY` reply, or `ROLE` saying replica): its shared
 //!   connection is *drained*, not closed. It takes no new command (the next one opens a
 //!   connection, which asks the Sentinels again), the replies it still owes arrive and it

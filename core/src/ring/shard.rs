@@ -117,6 +117,18 @@ impl Shard {
         matches!(self.spec.endpoint, crate::config::Endpoint::Sentinel { .. })
     }
 
+    /// Whether the shard's last connect failed because its Sentinels refused the
+    /// credentials for them (module `failover`: not failing over, misconfigured).
+    pub(crate) fn sentinels_refused(&self) -> bool {
+        matches!(
+            self.last_error,
+            Some(Error::Connect {
+                cause: crate::error::NetError::SentinelAuth,
+                ..
+            })
+        )
+    }
+
     /// Whether reads may go to replicas of this shard: a Sentinel shard (the Sentinels list
     /// them) or a plain shard that lists some (`ShardSpec::replicas`).
     pub(crate) fn has_replicas(&self) -> bool {

@@ -348,6 +348,8 @@ macro_rules! scenario_tests {
             sentinel::readonly_reply_re_resolves_and_resends,
             sentinel::replica_reads_fall_back_to_the_primary,
             sentinel::a_replica_that_stops_following_is_skipped,
+            sentinel::sentinels_with_a_password,
+            sentinel::a_silent_sentinel_is_skipped,
             replicas::listed_replicas_serve_reads_and_are_skipped_when_down,
         );
     };

@@ -476,3 +476,105 @@ pub fn a_replica_that_stops_following_is_skipped<R: RingUnderTest>() {
     }
     ring.close();
 }
+
+/// Sentinels that want a password (`requirepass`, apart from the data nodes, which want
+/// none): with `?sentinel_password=` the ring finds the primary and a replica (each
+/// Sentinel asked after `AUTH`); without it, or with a wrong one, a command fails with an
+/// error that says the Sentinels refused the credentials.
+pub fn sentinels_with_a_password<R: RingUnderTest>() {
+    if skipped("sentinels_with_a_password") {
+        return;
+    }
+    let _g = guard(false);
+    let sh = SentinelShards::start_with(1, Some("s3ntinel"))
+        .expect("start primary, replica and Sentinels with requirepass");
+    let mut spec = sentinel_spec(&sh);
+    assert!(spec.shards[0].1.contains("?sentinel_password=s3ntinel"));
+    spec.config.read_from = ReadFrom::PreferReplica;
+    let ring: R = build(&spec);
+    ring.cmd(set("auth:k", "v"))
+        .unwrap_or_else(|e| panic!("{}: SET through Sentinels with a password: {e}", R::DRIVER));
+    assert_eq!(
+        sh.data[0][0].command(&["GET", "auth:k"]).unwrap(),
+        Reply::Bulk(Some(b"v".to_vec()))
+    );
+    replicated(&sh.data[0][1], "auth:k", "v");
+    let before = gets_served(&sh.data[0][1]);
+    assert_eq!(ring.cmd(get("auth:k")).unwrap(), bulk("v"));
+    assert!(
+        gets_served(&sh.data[0][1]) > before,
+        "{}: the read went to the replica the Sentinels listed",
+        R::DRIVER
+    );
+    ring.close();
+
+    let url = spec.shards[0].1.clone();
+    for (what, shown) in [
+        (
+            "no password",
+            url.replace("?sentinel_password=s3ntinel", ""),
+        ),
+        ("a wrong password", url.replace("s3ntinel", "wrong")),
+    ] {
+        let mut spec = sentinel_spec(&sh);
+        spec.shards[0].1 = shown;
+        spec.config.command_timeout = Duration::from_secs(2);
+        let ring: R = build(&spec);
+        let err = ring
+            .cmd(set("auth:k", "never"))
+            .expect_err("the Sentinels refuse the credentials");
+        let text = err.to_string();
+        assert!(
+            text.contains("Sentinels refused the credentials"),
+            "{} with {what}: {text}",
+            R::DRIVER
+        );
+        assert!(!text.contains("wrong"), "{text}");
+        ring.close();
+    }
+}
+
+/// A Sentinel that accepts connections but never answers, listed first: each connect gives
+/// it its share of the connect timeout and asks the next one, so the shard is served (before
+/// the per-Sentinel bound, every connect stalled on it until the connect timeout and the
+/// command never ran).
+pub fn a_silent_sentinel_is_skipped<R: RingUnderTest>() {
+    if skipped("a_silent_sentinel_is_skipped") {
+        return;
+    }
+    let _g = guard(false);
+    let sh = SentinelShards::start(1).expect("start primary, replica and Sentinels");
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    // Accepts and holds every connection, never a byte back; ends with the test binary.
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in silent.incoming() {
+            match conn {
+                Ok(c) => held.push(c),
+                Err(_) => return,
+            }
+        }
+    });
+    let mut spec = sentinel_spec(&sh);
+    spec.shards[0].1 = spec.shards[0].1.replace(
+        "redis-sentinel://",
+        &format!("redis-sentinel://{silent_addr},"),
+    );
+    spec.config.connect_timeout = Duration::from_secs(2);
+    spec.config.command_timeout = Duration::from_secs(10);
+    let ring: R = build(&spec);
+    let started = Instant::now();
+    ring.cmd(set("silent:k", "v"))
+        .unwrap_or_else(|e| panic!("{}: SET with a silent first Sentinel: {e}", R::DRIVER));
+    eprintln!(
+        "{}: served {:?} after the first SET (the silent Sentinel's share: 2 s / 5)",
+        R::DRIVER,
+        started.elapsed()
+    );
+    assert_eq!(
+        sh.data[0][0].command(&["GET", "silent:k"]).unwrap(),
+        Reply::Bulk(Some(b"v".to_vec()))
+    );
+    ring.close();
+}

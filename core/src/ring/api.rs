@@ -237,4 +237,24 @@ pub enum Event {
         /// The last heartbeat failure.
         reason: Error,
     },
+    /// A Sentinel-managed shard lost its primary (its connection broke or could not be
+    /// opened, a `+switch-master` announcement closed it, or it was found demoted): the
+    /// shard stays in the placement and its commands wait for the next primary (module
+    /// `failover`). Once per failover: [`Event::Switched`] follows when a primary serves it.
+    FailingOver {
+        /// The shard's name.
+        name: Arc<str>,
+        /// The shard's address (its Sentinels and master name).
+        addr: Arc<str>,
+        /// What ended the connection to the primary.
+        reason: Error,
+    },
+    /// A failing-over shard is served again: a connection to the primary the Sentinels name
+    /// now (a new one after a failover, the same one if it came back) is ready.
+    Switched {
+        /// The shard's name.
+        name: Arc<str>,
+        /// The shard's address (its Sentinels and master name).
+        addr: Arc<str>,
+    },
 }

@@ -227,6 +227,7 @@ impl RingCore {
                 sh.replica_failures = 0;
             } else {
                 sh.connect_failures = 0;
+                self.served_again(slot);
             }
         }
     }
@@ -439,7 +440,8 @@ impl RingCore {
         let Some(sh) = self.table.get_mut(slot) else {
             return;
         };
-        if sh.main == Some(id) {
+        let was_main = sh.main == Some(id);
+        if was_main {
             sh.main = None;
         }
         let replica = sh.replica == Some(id);
@@ -558,6 +560,12 @@ impl RingCore {
             }
         }
         let probe_here = sh.probe.is_some_and(|p| p.conn == id);
+        // A Sentinel shard's primary connection lost: failing over (module `failover`).
+        // Not for an error no retry mends (refused credentials, a handshake or protocol
+        // error): that is no failover.
+        if natural && was_main && err.is_retryable() {
+            self.failing_over_now(slot, err.clone());
+        }
         // Fail (or retry) every request that was pending on this connection.
         for (tag, written) in tags.drain(..) {
             if let Tag::Req(rid) = tag {

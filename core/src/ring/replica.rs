@@ -137,6 +137,7 @@ impl RingCore {
         );
         sh.replica_next = self.now + pause;
         self.stats.replicas_skipped += 1;
+        self.observed.add(slot, |c| &mut c.replicas_skipped);
         // Drained like a demoted primary: what it holds is answered, nothing new goes there.
         let timeout = self.config.command_timeout;
         if let Some(c) = self.conns.get_mut(conn) {

@@ -56,6 +56,9 @@ pub(crate) struct Shard {
     /// A plain shard's listed replica tried next (an index into `ShardSpec::replicas`,
     /// modulo their number): moved on whenever the one in use fails or is skipped.
     pub(crate) replica_pick: usize,
+    /// A Sentinel shard lost its primary and has not been served by one since
+    /// (`Event::FailingOver` sent, `Event::Switched` due; module `failover`).
+    pub(crate) failing_over: bool,
     /// A lag check is outstanding on the replica connection.
     pub(crate) lag_check: bool,
     /// The primary's replication offset at its last `ROLE` heartbeat.
@@ -98,6 +101,7 @@ impl Shard {
             replica_next: now,
             replica_error: None,
             replica_pick: 0,
+            failing_over: false,
             lag_check: false,
             primary_offset: None,
             connect_failures: 0,

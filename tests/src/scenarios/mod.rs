@@ -64,6 +64,7 @@ pub use redis_ring_core::config::ShardSpec;
 pub use redis_ring_core::error::Error;
 pub use redis_ring_core::resp::Value;
 pub use redis_ring_core::ring::Event;
+pub use redis_ring_core::stats::ShardCounters;
 
 pub use util::{fast_config, guard, isolated, Guard};
 
@@ -132,6 +133,16 @@ pub struct ShardView {
     pub addr: String,
     /// Whether the shard is up (in the placement).
     pub up: bool,
+    /// Its failover counters (`ShardStats::counters`): `demoted`, `failover_waits`,
+    /// `replicas_skipped`, in this order.
+    pub failover: [u64; 3],
+}
+
+impl ShardView {
+    /// The failover counters of `stats()`'s counters, as [`ShardView::failover`] holds them.
+    pub fn failover_of(c: &ShardCounters) -> [u64; 3] {
+        [c.demoted, c.failover_waits, c.replicas_skipped]
+    }
 }
 
 /// Which flavour of subscription ([`RingUnderTest::subscribe`]).

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use redis_ring_core::config::ReadFrom;
 
-use super::util::{build, fast_config, guard, wait_until};
+use super::util::{build, fast_config, guard, view, wait_until};
 use super::{Cmd, RingSpec, RingUnderTest, Value};
 use crate::harness::Reply;
 use crate::{RedisServer, ServerOptions};
@@ -123,6 +123,9 @@ pub fn listed_replicas_serve_reads_and_are_skipped_when_down<R: RingUnderTest>()
         .unwrap();
     let served = read_all(&ring, &keys, &[&primary, &r2]);
     assert_eq!(served, [20, 0], "{}: GETs on primary, r2", R::DRIVER);
+    // Counted in `stats()`: r2 skipped (at least once: it is looked at again now and then).
+    let skipped = view(&ring.shards(), "s").failover[2];
+    assert!(skipped >= 1, "{}: replicas_skipped {skipped}", R::DRIVER);
     // Writes only ever went to the primary.
     assert_eq!(
         primary.command(&["GET", last]).unwrap(),

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use redis_ring_core::config::ReadFrom;
 
 use super::replicas::{gets_served, replicated};
-use super::util::{build, fast_config, guard, wait_until};
-use super::{Cmd, Error, Job, RingSpec, RingUnderTest, Value};
+use super::util::{build, fast_config, guard, view, wait_event, wait_until};
+use super::{Cmd, Error, Event, EventStream, Job, RingSpec, RingUnderTest, Value};
 use crate::harness::{RawConn, Reply};
 use crate::{RedisServer, SentinelShards};
 
@@ -169,6 +169,7 @@ fn failover_under_load<R: RingUnderTest>(how: How) {
     assert_eq!(c.command(&["WAIT", "1", "0"]).unwrap(), Reply::Int(1));
     drop(c);
 
+    let mut events = ring.events();
     // 25 callers on each shard (the checked keys, moving[1..40], are not written).
     let job = Callers {
         keys: [moving[50 - 10..].to_vec(), steady],
@@ -277,6 +278,36 @@ fn failover_under_load<R: RingUnderTest>(how: How) {
     for k in &moving[1..50 - 10] {
         assert_eq!(ring.cmd(get(k)).unwrap(), bulk("before"), "{k}");
     }
+    // The events: shard1 failing over, then served again; nothing of shard2.
+    let mut seen = Vec::new();
+    while let Some(e) = events.next_event(Duration::from_millis(200)) {
+        match e {
+            Event::FailingOver { name, .. } => seen.push(format!("failing over {name}")),
+            Event::Switched { name, .. } => seen.push(format!("switched {name}")),
+            _ => {}
+        }
+    }
+    assert!(
+        seen.starts_with(&["failing over shard1".into(), "switched shard1".into()])
+            && !seen.iter().any(|e| e.ends_with("shard2")),
+        "{} {how:?}: events {seen:?}",
+        R::DRIVER
+    );
+    // The failover counters in `stats()`: commands of shard1 waited for the new primary
+    // after the kill (connects failed meanwhile); shard2 counted nothing.
+    let views = ring.shards();
+    let counted = |name: &str| view(&views, name).failover;
+    eprintln!(
+        "{} {how:?}: failover counters [demoted, failover_waits, replicas_skipped]: \
+         shard1 {:?}, shard2 {:?}",
+        R::DRIVER,
+        counted("shard1"),
+        counted("shard2")
+    );
+    if matches!(how, How::Killed) {
+        assert!(counted("shard1")[1] > 0, "{}: no failover wait", R::DRIVER);
+    }
+    assert_eq!(counted("shard2"), [0, 0, 0], "{}", R::DRIVER);
     ring.close();
 }
 
@@ -353,6 +384,7 @@ pub fn readonly_reply_re_resolves_and_resends<R: RingUnderTest>() {
         ..RingSpec::default()
     };
     let ring: R = build(&spec);
+    let mut events = ring.events();
     ring.cmd(set("k", "on-a")).unwrap();
     assert_eq!(
         a.command(&["GET", "k"]).unwrap(),
@@ -370,6 +402,27 @@ pub fn readonly_reply_re_resolves_and_resends<R: RingUnderTest>() {
     assert_eq!(
         b.command(&["GET", "k"]).unwrap(),
         Reply::Bulk(Some(b"on-b".to_vec()))
+    );
+    // Counted and announced: one demotion, failing over, served again.
+    let demoted = view(&ring.shards(), "s").failover[0];
+    assert!(demoted >= 1, "{}: demoted {demoted}", R::DRIVER);
+    let failing = wait_event(&mut events, Duration::from_secs(5), |e| {
+        matches!(e, Event::FailingOver { .. })
+    });
+    match failing {
+        Some(Event::FailingOver { name, reason, .. }) => {
+            assert_eq!(&*name, "s");
+            assert!(reason.to_string().contains("demoted"), "{reason}");
+        }
+        other => panic!("{}: no FailingOver event: {other:?}", R::DRIVER),
+    }
+    assert!(
+        wait_event(&mut events, Duration::from_secs(5), |e| {
+            matches!(e, Event::Switched { name, .. } if &**name == "s")
+        })
+        .is_some(),
+        "{}: no Switched event",
+        R::DRIVER
     );
     ring.close();
 }
@@ -474,6 +527,8 @@ pub fn a_replica_that_stops_following_is_skipped<R: RingUnderTest>() {
     for _ in 0..50 {
         assert_eq!(ring.cmd(get("lag:k")).unwrap(), bulk("v2"));
     }
+    let skipped = view(&ring.shards(), "shard1").failover[2];
+    assert!(skipped >= 1, "{}: replicas_skipped {skipped}", R::DRIVER);
     ring.close();
 }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use redis_ring_core::config::FailurePolicy;
+use redis_ring_core::config::{FailurePolicy, ReadFrom};
 use redis_ring_core::placement::{Algorithm, HashTag};
 
 use crate::duration::parse_duration;
@@ -20,6 +20,7 @@ Examples:
   redis-ring --shards a,b,c locate --diff a,b,c,d   how many keys would move
   redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 shards
   redis-ring --shards a=redis-sentinel://h1:26379,h2:26379/ma,b=redis-sentinel://h1:26379,h2:26379/mb shards
+  redis-ring --read-from prefer-replica --shards a=redis://h1:7000?replica=h1:7100,b=h2:7001 get foo
   redis-ring --shards a=127.0.0.1:7000,b=127.0.0.1:7001 top   live per-shard view, Ctrl-C ends
   redis-ring --tls --cacert ca.crt --shards a=cache-1:6380,b=cache-2:6380 get foo
   redis-ring --cacert ca.crt --shards a=rediss://cache-1:6380,b=127.0.0.1:7001 get foo
@@ -61,7 +62,8 @@ pub(crate) struct Global {
     /// The shards: NAME=HOST:PORT[,NAME=HOST:PORT...] (a redis:// URL may stand for
     /// HOST:PORT; HOST:PORT:WEIGHT gives a weight, as twemproxy writes it;
     /// NAME=redis-sentinel://H:P,H:P/MASTER a Sentinel-managed shard, whose commas separate
-    /// Sentinels until one followed by NAME=). Names are what placement hashes; `locate`
+    /// Sentinels until one followed by NAME=; NAME=redis://H:P?replica=H:P,H:P a shard with
+    /// its replicas listed, for --read-from, the same way). Names are what placement hashes; `locate`
     /// needs names only: a,b,c (or a:2,b,c with weights)
     #[arg(
         long,
@@ -106,6 +108,18 @@ pub(crate) struct Global {
     )]
     pub(crate) failure_policy: FailurePolicy,
 
+    /// Where read-only commands go: primary, prefer-replica (a replica while one is in
+    /// sync, else the primary) or replica; replicas are those of Sentinel shards and those
+    /// listed with ?replica=
+    #[arg(
+        long,
+        global = true,
+        value_name = "WHERE",
+        default_value = "primary",
+        value_parser = parse_read_from
+    )]
+    pub(crate) read_from: ReadFrom,
+
     /// A migration window is open from this older ring (NAME=HOST:PORT,...) to --shards:
     /// keys not yet moved are read on their old owner and moved before any write (see
     /// `migrate`)
@@ -149,6 +163,11 @@ pub(crate) struct Global {
     /// Print replies formatted (as redis-cli --no-raw); the default on a terminal
     #[arg(long, global = true)]
     pub(crate) no_raw: bool,
+}
+
+/// `--read-from`: `primary`, `prefer-replica` or `replica`.
+fn parse_read_from(s: &str) -> Result<ReadFrom, String> {
+    s.parse().map_err(|e: &str| e.to_string())
 }
 
 /// `--failure-policy`: `rehash` or `fail-fast`.

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use redis_ring_core::config::{Config, FailurePolicy, MigrationWindow, Protocol, ShardSpec};
+use redis_ring_core::config::{
+    Config, FailurePolicy, MigrationWindow, Protocol, ReadFrom, ShardSpec,
+};
 use redis_ring_std::{Ring, TlsSettings};
 
 use crate::args::{Global, TlsArgs};
@@ -23,6 +25,8 @@ pub(crate) struct GlobalConn {
     pub(crate) placement: redis_ring_core::placement::Algorithm,
     pub(crate) hash_tag: redis_ring_core::placement::HashTag,
     pub(crate) failure_policy: FailurePolicy,
+    /// `--read-from`.
+    pub(crate) read_from: ReadFrom,
     /// `--migrating-from`: the old ring's `(name, host:port)`.
     pub(crate) migrating_from: Option<Vec<(String, String)>>,
     pub(crate) user: Option<String>,
@@ -83,6 +87,7 @@ impl GlobalConn {
             placement: global.placement.clone(),
             hash_tag: global.hash_tag,
             failure_policy: global.failure_policy,
+            read_from: global.read_from,
             migrating_from: global
                 .migrating_from
                 .as_ref()
@@ -121,6 +126,7 @@ impl RingSettings {
         config.placement = g.placement.clone();
         config.hash_tag = g.hash_tag;
         config.failure_policy = g.failure_policy;
+        config.read_from = g.read_from;
         let mut builder = Ring::builder()
             .config(config)
             .shard_specs(g.tls.specs(&self.shards)?)

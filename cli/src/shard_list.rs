@@ -166,7 +166,8 @@ impl fmt::Display for ShardList {
 }
 
 /// The entries of a shard list: split at commas and white space, except that within a
-/// `redis-sentinel://` address a comma not followed by `NAME=` separates Sentinels.
+/// `redis-sentinel://` address, or a URL listing replicas (`?replica=`), a comma not
+/// followed by `NAME=` separates Sentinels (replicas).
 fn items(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for piece in text
@@ -177,7 +178,7 @@ fn items(text: &str) -> Vec<String> {
             .split_once('=')
             .is_some_and(|(name, _)| !name.contains([':', '/', '@']));
         match out.last_mut() {
-            Some(last) if !starts_entry && is_sentinel_entry(last) => {
+            Some(last) if !starts_entry && keeps_commas(last) => {
                 last.push(',');
                 last.push_str(piece);
             }
@@ -187,11 +188,16 @@ fn items(text: &str) -> Vec<String> {
     out
 }
 
-/// Whether an entry is `NAME=redis-sentinel://...`.
-fn is_sentinel_entry(entry: &str) -> bool {
-    entry
-        .split_once('=')
-        .is_some_and(|(_, addr)| addr.starts_with("redis-sentinel://"))
+/// Whether an entry's address goes on after a comma: `NAME=redis-sentinel://...` (a list of
+/// Sentinels) or a URL whose last query parameter is `replica=` (a list of replicas).
+fn keeps_commas(entry: &str) -> bool {
+    entry.split_once('=').is_some_and(|(_, addr)| {
+        addr.starts_with("redis-sentinel://")
+            || (addr.contains("://")
+                && addr
+                    .rsplit_once(['?', '&'])
+                    .is_some_and(|(_, last)| last.starts_with("replica=")))
+    })
 }
 
 /// Splits a trailing `:WEIGHT` off an entry whose address has three parts: `HOST:PORT:WEIGHT`
@@ -219,12 +225,16 @@ fn split_weight(item: &str) -> Result<(&str, Option<NonZeroU32>), String> {
 /// Accepts `host:port` (port 1..=65535, `[v6]:port` included) and `redis://` / `rediss://`
 /// / `unix://` URLs; the driver validates URLs further when it connects.
 fn check_addr(addr: &str) -> Result<(), String> {
-    if addr.starts_with("redis://") || addr.starts_with("rediss://") || addr.starts_with("unix://")
+    let replicas = addr.contains("replica=");
+    if !replicas
+        && (addr.starts_with("redis://")
+            || addr.starts_with("rediss://")
+            || addr.starts_with("unix://"))
     {
         return Ok(());
     }
-    if addr.starts_with("redis-sentinel://") {
-        // Parsed once, by the core (the Sentinels, the master name, the db).
+    if addr.starts_with("redis-sentinel://") || (replicas && addr.contains("://")) {
+        // Parsed once, by the core (the Sentinels, the master name, the db, the replicas).
         return redis_ring_core::config::ShardSpec::parse("-", addr)
             .map(|_| ())
             .map_err(|e| e.to_string());
@@ -332,6 +342,29 @@ mod tests {
             placement_name(&Algorithm::Rendezvous, HashTag::NONE),
             "rendezvous (hash tag none)"
         );
+    }
+
+    #[test]
+    fn replica_lists_keep_their_commas() {
+        let list = ShardList::parse(
+            "a=redis://h:1?replica=h:2,h:3,b=redis://:pw@h:4/1?x=1&replica=h:5,c=h:6",
+        )
+        .unwrap();
+        let addrs: Vec<_> = list
+            .entries()
+            .iter()
+            .map(|e| (e.name.as_str(), e.addr.as_deref()))
+            .collect();
+        assert_eq!(
+            addrs,
+            [
+                ("a", Some("redis://h:1?replica=h:2,h:3")),
+                ("b", Some("redis://:pw@h:4/1?x=1&replica=h:5")),
+                ("c", Some("h:6")),
+            ]
+        );
+        let bad = ShardList::parse("a=redis://h:1?replica=h:x").unwrap_err();
+        assert!(bad.contains("shard `a`"), "{bad}");
     }
 
     #[test]

@@ -19,7 +19,9 @@ use redis_ring_tests::harness::{RawConn, Reply};
 use crate::args::Global;
 use crate::connect::RingSettings;
 use crate::view::{table_with, thousands};
-use redis_ring_core::config::sentinel::{parse_master_addr, parse_replicas};
+use redis_ring_core::config::sentinel::{
+    auth_accepted, parse_master_addr, parse_replicas, SentinelAuth,
+};
 use redis_ring_core::config::{redact_addr, Endpoint, ShardSpec};
 use redis_ring_core::resp::Value;
 use redis_ring_std::{Ring, ShardStats};
@@ -47,19 +49,27 @@ pub(crate) fn run(global: &Global) -> Result<ExitCode, String> {
         let stat = stats.iter().find(|s| &s.name == name);
         let spec = ShardSpec::parse("probe", addr).map_err(|e| e.to_string())?;
         let (shown, target, replicas) = match &spec.endpoint {
-            Endpoint::Sentinel { sentinels, master } => {
-                match sentinel_view(sentinels, master, global) {
-                    Ok((primary, replicas)) => {
-                        let p = primary.to_string();
-                        (
-                            format!("primary {p} ({master}, {} Sentinels)", sentinels.len()),
-                            Ok(p),
-                            replicas,
-                        )
-                    }
-                    Err(e) => (redact_addr(addr).into_owned(), Err(e), Vec::new()),
+            Endpoint::Sentinel {
+                sentinels,
+                master,
+                auth,
+            } => match sentinel_view(sentinels, master, auth, global) {
+                Ok((primary, replicas)) => {
+                    let p = primary.to_string();
+                    (
+                        format!("primary {p} ({master}, {} Sentinels)", sentinels.len()),
+                        Ok(p),
+                        replicas,
+                    )
                 }
-            }
+                Err(e) => (redact_addr(addr).into_owned(), Err(e), Vec::new()),
+            },
+            // A plain shard: its listed replicas (`?replica=`) on lines of their own.
+            e if !spec.replicas.is_empty() => (
+                redact_addr(addr.split('?').next().unwrap_or(addr)).into_owned(),
+                Ok(e.to_string()),
+                spec.replicas.clone(),
+            ),
             e => (
                 redact_addr(addr).into_owned(),
                 Ok(e.to_string()),
@@ -152,10 +162,11 @@ impl Probe {
 }
 
 /// What the Sentinels say of `master`: its primary and the replicas they hold usable (the
-/// first Sentinel that answers).
+/// first Sentinel that answers; asked after `AUTH` when `auth` has credentials).
 fn sentinel_view(
     sentinels: &[Endpoint],
     master: &str,
+    auth: &SentinelAuth,
     global: &Global,
 ) -> Result<(Endpoint, Vec<Endpoint>), String> {
     let mut last = String::from("no Sentinel given");
@@ -173,6 +184,14 @@ fn sentinel_view(
             })
             .and_then(|sock| RawConn::connect(sock, global.timeout).map_err(|e| e.to_string()))
             .and_then(|mut conn| {
+                if let Some(password) = &auth.password {
+                    let mut args = vec!["AUTH"];
+                    args.extend(auth.username.as_deref());
+                    args.push(password);
+                    if !auth_accepted(&ask(&mut conn, &args)?) {
+                        return Err(format!("Sentinel {addr} refused the sentinel_password"));
+                    }
+                }
                 let primary = ask(&mut conn, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", master])?;
                 let primary = parse_master_addr(&primary)
                     .ok_or_else(|| format!("Sentinel {addr} does not know `{master}`"))?;

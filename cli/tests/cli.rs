@@ -1028,3 +1028,75 @@ fn demo_sentinel_follows_a_failover() {
         assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
     }
 }
+
+/// A plain shard's replicas listed in `--shards` (`?replica=`, commas kept): `shards` shows
+/// them, `--read-from prefer-replica` reads there, and the default reads the primary.
+#[test]
+fn listed_replicas_on_the_command_line() {
+    use redis_ring_tests::ServerOptions;
+    let primary = RedisServer::start().unwrap();
+    let r1 = RedisServer::start_with(ServerOptions::new().replica_of(&primary)).unwrap();
+    let r2 = RedisServer::start_with(ServerOptions::new().replica_of(&primary)).unwrap();
+    let other = RedisServer::start().unwrap();
+    let spec = format!(
+        "a=redis://{}?replica={},{},b={}",
+        primary.addr(),
+        r1.addr(),
+        r2.addr(),
+        other.addr()
+    );
+    let out = ok(&run(&["--shards", &spec, "shards"]));
+    eprintln!("{out}");
+    for r in [&r1, &r2] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("  a ") && l.contains(&format!("replica {}", r.addr()))),
+            "{out}"
+        );
+    }
+    // Keys of shard a, written through the ring, then on the replicas.
+    let keys: Vec<String> = (0..)
+        .map(|i| format!("listed:{i}"))
+        .filter(|k| {
+            let names = [ShardSpec::new("a"), ShardSpec::new("b")];
+            Algorithm::default().build(&names).shard_for(k.as_bytes()) == Some(0)
+        })
+        .take(3)
+        .collect();
+    for k in &keys {
+        assert_eq!(ok(&run(&["--shards", &spec, "set", k, "v"])).trim(), "OK");
+    }
+    let synced = |s: &RedisServer| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while s.command(&["GET", &keys[2]]).unwrap() != Reply::Bulk(Some(b"v".to_vec())) {
+            assert!(Instant::now() < deadline, "a replica did not catch up");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    synced(&r1);
+    synced(&r2);
+    let gets = |s: &RedisServer| match s.command(&["INFO", "commandstats"]).unwrap() {
+        Reply::Bulk(Some(info)) => String::from_utf8_lossy(&info)
+            .lines()
+            .find_map(|l| l.strip_prefix("cmdstat_get:calls="))
+            .and_then(|rest| rest.split(',').next()?.parse::<u64>().ok())
+            .unwrap_or(0),
+        other => panic!("INFO: {other:?}"),
+    };
+    let before = gets(&r1) + gets(&r2);
+    for k in &keys {
+        let out = ok(&run(&[
+            "--read-from",
+            "prefer-replica",
+            "--shards",
+            &spec,
+            "get",
+            k,
+        ]));
+        assert_eq!(out.trim(), "v");
+    }
+    assert_eq!(gets(&r1) + gets(&r2) - before, 3, "reads on the replicas");
+    let before = gets(&primary);
+    assert_eq!(ok(&run(&["--shards", &spec, "get", &keys[0]])).trim(), "v");
+    assert_eq!(gets(&primary) - before, 1, "the default reads the primary");
+}

@@ -198,8 +198,10 @@ impl<Rt: Runtime, F: Flavor> RingBuilder<Rt, F> {
         /// How a returning shard rejoins under `Rehash` (default `Immediate`; `Flush`
         /// empties it first so that it never serves stale values).
         rejoin: redis_ring_core::config::Rejoin => rejoin;
-        /// Where a Sentinel-managed shard's read-only commands go: `Primary` (default),
-        /// `PreferReplica` (a replica while one is reachable) or `Replica`.
+        /// Where the read-only commands of a shard with replicas go (a Sentinel-managed
+        /// shard, or one listing them: `redis://h:p?replica=h:p`, `ShardSpec::replica`):
+        /// `Primary` (default), `PreferReplica` (a replica while one is reachable) or
+        /// `Replica`.
         read_from: redis_ring_core::config::ReadFrom => read_from;
         /// RESP version (default: RESP3 with fallback to RESP2).
         protocol: Protocol => conn.protocol;

@@ -41,6 +41,7 @@
 //! | `io_thread` | [`IoThread`]: a runtime of its own (one thread waiting on `mio`), for the blocking driver and smol's driver thread |
 //! | `net` | address forms, resolution, non-blocking connect, [`net_error`] |
 //! | `sentinel` | Sentinel-managed shards: connecting the primary (announced address, then each Sentinel; `ROLE` checked) or a replica for reads; one `+switch-master` watcher per shard |
+//! | `replica` | connecting a replica for reads (a plain shard's listed one, or each a Sentinel lists): kept only if `ROLE` says its link is up |
 //! | `transport` | a connection's byte stream: the socket, or rustls over it |
 //! | `tls` | TLS settings → rustls client configuration, the handshake, TLS errors |
 //! | `state` | the shared state: core, transports, reply slots, sinks, batched wake-ups |
@@ -71,6 +72,7 @@ pub mod observe;
 mod pipeline;
 mod pubsub;
 mod pump;
+mod replica;
 mod request;
 mod ring;
 mod runtime;

@@ -10,6 +10,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Poll, Waker};
+use std::time::Duration;
 
 use redis_ring_core::config::Endpoint;
 use redis_ring_core::error::{NetError, TlsError};
@@ -74,25 +75,33 @@ pub fn net_error(e: &io::Error) -> NetError {
 /// says so (its settings, or why they cannot be used). Never blocks the calling task: host
 /// names resolve on a short-lived thread (every address tried in turn), connects are
 /// non-blocking. The core bounds the whole thing, handshake included, with its connect
-/// timeout (it closes the connection, dropping this future).
+/// timeout `within` (it closes the connection, dropping this future); a Sentinel shard's
+/// resolution gives each Sentinel a share of it (module `sentinel`).
 pub(crate) async fn connect<R: Runtime>(
     rt: R,
     endpoint: Endpoint,
     tls: Option<Result<TlsSetup, NetError>>,
     replica: bool,
     resolver: Resolver,
+    within: Duration,
 ) -> Result<Transport, NetError> {
     let tls = tls.transpose()?;
-    match endpoint {
-        Endpoint::Sentinel { sentinels, master } if replica => {
-            return crate::sentinel::connect_replica(rt, sentinels, master, tls, resolver).await;
-        }
-        Endpoint::Sentinel { sentinels, master } => {
-            return crate::sentinel::connect_primary(rt, sentinels, master, tls, resolver).await;
-        }
-        // Replicas are known only through Sentinels.
-        _ if replica => return Err(NetError::Resolve),
-        _ => {}
+    if let Endpoint::Sentinel {
+        sentinels,
+        master,
+        auth,
+    } = endpoint
+    {
+        let sentinels = crate::sentinel::Sentinels::new(sentinels, master, auth, within);
+        return if replica {
+            crate::sentinel::connect_replica(rt, sentinels, tls, resolver).await
+        } else {
+            crate::sentinel::connect_primary(rt, sentinels, tls, resolver).await
+        };
+    }
+    if replica {
+        // A plain shard's listed replica, named by the core.
+        return crate::replica::connect_in_sync(&rt, endpoint, tls, resolver).await;
     }
     let host = match &endpoint {
         Endpoint::Tcp { host, .. } => host.clone(),

@@ -204,6 +204,21 @@ pub(crate) fn event(_event: &Event, _live: usize) {
                 "shard removed"
             );
         }
+        Event::FailingOver { name, addr, reason } => {
+            tracing::warn!(
+                redis_ring.shard = &**name,
+                server.address = &**addr,
+                reason = %reason,
+                "shard failing over"
+            );
+        }
+        Event::Switched { name, addr } => {
+            tracing::info!(
+                redis_ring.shard = &**name,
+                server.address = &**addr,
+                "shard served by its primary again"
+            );
+        }
         _ => {}
     }
     #[cfg(feature = "metrics")]

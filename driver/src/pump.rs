@@ -190,6 +190,7 @@ impl<R: Runtime> Pump<R> {
         if st.connects.is_empty() {
             return false;
         }
+        let within = st.core.config().connect_timeout;
         for (id, endpoint, tls, replica) in std::mem::take(&mut st.connects) {
             let tls = tls.map(|opts| self.tls.setup(&opts));
             let fut = Box::pin(connect(
@@ -198,6 +199,7 @@ impl<R: Runtime> Pump<R> {
                 tls,
                 replica,
                 self.resolver.clone(),
+                within,
             ));
             let i = id.index();
             if st.socks.len() <= i {

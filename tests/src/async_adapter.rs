@@ -222,6 +222,7 @@ impl<R: AsyncRuntime> RingUnderTest for AsyncRing<R> {
                 name: s.name,
                 addr: s.addr,
                 up: s.up,
+                failover: ShardView::failover_of(&s.counters),
             })
             .collect()
     }

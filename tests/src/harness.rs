@@ -110,6 +110,15 @@ impl ServerOptions {
         self
     }
 
+    /// A Sentinel (after [`ServerOptions::sentinel`]) that wants `password` from its clients
+    /// (`requirepass`) and gives it to its peers (`sentinel sentinel-pass`).
+    pub fn sentinel_password(mut self, password: &str) -> Self {
+        if let Some(conf) = &mut self.sentinel_conf {
+            conf.push_str(&format!("sentinel sentinel-pass {password}\n"));
+        }
+        self.password(password)
+    }
+
     /// Enables the `DEBUG` command (`enable-debug-command yes`), e.g. for `DEBUG PROTOCOL`.
     pub fn enable_debug(self) -> Self {
         self.config("enable-debug-command", "yes")
@@ -352,6 +361,10 @@ impl RedisServer {
             // link: over TLS only with this set (the target is addressed by its TLS port).
             "--tls-cluster".into(),
             "yes".into(),
+            // A replica (`ServerOptions::replica_of`) reaches its primary by the TLS port:
+            // replication over TLS (and the replica announces its own TLS port).
+            "--tls-replication".into(),
+            "yes".into(),
         ]
     }
 
@@ -374,7 +387,16 @@ impl RedisServer {
             .args(if self.options.sentinel_conf.is_some() {
                 &[][..]
             } else {
-                &["--save", "", "--appendonly", "no"][..]
+                // A replica's first sync starts at once (diskless sync waits 5 s for
+                // more replicas by default).
+                &[
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--repl-diskless-sync-delay",
+                    "0",
+                ][..]
             })
             .arg("--daemonize")
             .arg("no")
@@ -655,12 +677,20 @@ pub struct SentinelShards {
     pub data: Vec<[RedisServer; 2]>,
     /// The Sentinels.
     pub sentinels: Vec<RedisServer>,
+    /// The Sentinels' password (`requirepass`), if they want one.
+    pub sentinel_password: Option<String>,
 }
 
 impl SentinelShards {
     /// Starts `n` shards and 3 Sentinels, and waits until the Sentinels see every replica
     /// and each other (until then a failover cannot be agreed on).
     pub fn start(n: usize) -> io::Result<SentinelShards> {
+        Self::start_with(n, None)
+    }
+
+    /// [`SentinelShards::start`] with Sentinels that want `sentinel_password` (their
+    /// `requirepass`; the data servers want none); [`SentinelShards::url`] then carries it.
+    pub fn start_with(n: usize, sentinel_password: Option<&str>) -> io::Result<SentinelShards> {
         let mut data = Vec::new();
         for _ in 0..n {
             let primary = RedisServer::start()?;
@@ -674,9 +704,19 @@ impl SentinelShards {
             .map(|(name, [p, _])| (name.as_str(), p))
             .collect();
         let sentinels = (0..3)
-            .map(|_| RedisServer::start_with(ServerOptions::new().sentinel(&monitors)))
+            .map(|_| {
+                let options = ServerOptions::new().sentinel(&monitors);
+                RedisServer::start_with(match sentinel_password {
+                    Some(pw) => options.sentinel_password(pw),
+                    None => options,
+                })
+            })
             .collect::<io::Result<Vec<_>>>()?;
-        let shards = SentinelShards { data, sentinels };
+        let shards = SentinelShards {
+            data,
+            sentinels,
+            sentinel_password: sentinel_password.map(str::to_owned),
+        };
         shards.wait_until_ready(Duration::from_secs(30))?;
         Ok(shards)
     }
@@ -706,10 +746,15 @@ impl SentinelShards {
         }
     }
 
-    /// `redis-sentinel://` URL of shard `i` (0-based).
+    /// `redis-sentinel://` URL of shard `i` (0-based), with `?sentinel_password=` when the
+    /// Sentinels want one.
     pub fn url(&self, i: usize) -> String {
         let hosts: Vec<String> = self.sentinels.iter().map(RedisServer::addr).collect();
-        format!("redis-sentinel://{}/shard{}", hosts.join(","), i + 1)
+        let auth = self
+            .sentinel_password
+            .as_ref()
+            .map_or(String::new(), |pw| format!("?sentinel_password={pw}"));
+        format!("redis-sentinel://{}/shard{}{auth}", hosts.join(","), i + 1)
     }
 
     /// `(name, url)` pairs with names `shard1`, `shard2`, ...

@@ -30,6 +30,7 @@ pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
             placement: bench.conn.placement.clone(),
             hash_tag: bench.conn.hash_tag,
             failure_policy: Default::default(),
+            read_from: Default::default(),
             migrating_from: None,
             user: bench.conn.user.clone(),
             password: bench.conn.password.clone(),

@@ -28,8 +28,9 @@ impl core::error::Error for AddrError {}
 
 /// `addr` as it may be shown (tables, JSON, logs, errors): a URL's password replaced by
 /// `***` (`redis://user:***@host:port/db`); a user-info part without `:` is replaced whole
-/// (some clients read it as a password); anything else unchanged. Never fails: an address
-/// that does not parse is shown with the same rule.
+/// (some clients read it as a password); so is the Sentinels' password in a query
+/// (`sentinel_password=***`); anything else unchanged. Never fails: an address that does
+/// not parse is shown with the same rule.
 ///
 /// ```
 /// use redis_ring_core::config::redact_addr;
@@ -38,8 +39,31 @@ impl core::error::Error for AddrError {}
 /// assert_eq!(redact_addr("redis://:s3cret@h:1"), "redis://:***@h:1");
 /// assert_eq!(redact_addr("redis://s3cret@h:1"), "redis://***@h:1");
 /// assert_eq!(redact_addr("127.0.0.1:6379"), "127.0.0.1:6379");
+/// assert_eq!(
+///     redact_addr("redis-sentinel://h:1/m?sentinel_password=s3cret&x=1"),
+///     "redis-sentinel://h:1/m?sentinel_password=***&x=1"
+/// );
 /// ```
 pub fn redact_addr(addr: &str) -> alloc::borrow::Cow<'_, str> {
+    use alloc::borrow::Cow;
+    let shown = redact_user_info(addr);
+    const KEY: &str = "sentinel_password=";
+    let Some(at) = shown.find(KEY) else {
+        return shown;
+    };
+    let value_start = at + KEY.len();
+    let value_end = shown[value_start..]
+        .find(['&', '#'])
+        .map_or(shown.len(), |i| value_start + i);
+    Cow::Owned(alloc::format!(
+        "{}***{}",
+        &shown[..value_start],
+        &shown[value_end..]
+    ))
+}
+
+/// [`redact_addr`]'s user-info part.
+fn redact_user_info(addr: &str) -> alloc::borrow::Cow<'_, str> {
     use alloc::borrow::Cow;
     let Some(scheme_end) = addr.find("://") else {
         return Cow::Borrowed(addr);

@@ -201,7 +201,8 @@ pub struct Config {
     pub failure_policy: FailurePolicy,
     /// How a shard that was down rejoins under `Rehash` (default [`Rejoin::Immediate`]).
     pub rejoin: Rejoin,
-    /// Where a Sentinel-managed shard's reads go (default [`ReadFrom::Primary`]).
+    /// Where the reads of a shard with replicas go (a Sentinel-managed shard, or a plain
+    /// one listing them, [`ShardSpec::replicas`]; default [`ReadFrom::Primary`]).
     pub read_from: ReadFrom,
     /// A replica further behind its primary than this (bytes of the replication stream,
     /// judged at every heartbeat from `ROLE` on both) stops serving reads (default 1 MiB).

@@ -43,13 +43,17 @@ impl core::str::FromStr for FailurePolicy {
     }
 }
 
-/// Where the read-only commands (per the command table) of a Sentinel-managed shard go.
-/// Writes, and everything on a plain shard, always go to the primary.
+/// Where the read-only commands (per the command table) of a shard with replicas go: a
+/// Sentinel-managed shard, or a plain shard that lists them
+/// ([`ShardSpec::replicas`](super::ShardSpec::replicas), `?replica=host:port`). Writes, and
+/// everything on a shard without replicas, always go to the primary.
 ///
 /// The replicas are those the Sentinels list (`SENTINEL REPLICAS`) as up with their link to
-/// the primary up, and whose `ROLE` says connected; one of them is used at a time (the
-/// first that passes). A replica that dies is skipped (its in-flight reads are re-sent, as
-/// read-only commands may be) and looked for again after a reconnect pause.
+/// the primary up, or those listed, in order; a replica is used only when its `ROLE` says
+/// connected, and one of them at a time (the first that passes). A replica that dies,
+/// stops following its primary or lags more than `Config::max_replica_lag` is skipped (its
+/// in-flight reads are re-sent, as read-only commands may be) and another looked for after
+/// a reconnect pause (a plain shard's next listed one).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ReadFrom {

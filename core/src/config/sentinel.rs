@@ -19,9 +19,73 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt;
 
 use super::Endpoint;
 use crate::resp::{encode_command, Value};
+
+/// Credentials for the Sentinels themselves (go-redis `SentinelUsername` /
+/// `SentinelPassword`), separate from the data nodes' (a `redis-sentinel://` URL's user
+/// info is the primary's): `?sentinel_username=U&sentinel_password=P` in the URL. A
+/// Sentinel started with `requirepass` (and `sentinel sentinel-pass` for its peers) wants
+/// `AUTH` on every connection; the driver sends [`SentinelAuth::request`] first and goes
+/// on only when [`auth_accepted`]. `Debug` never shows the password.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct SentinelAuth {
+    /// ACL user on the Sentinels; `None` with a password: the `default` user.
+    pub username: Option<String>,
+    /// Password on the Sentinels; `None`: no `AUTH`.
+    pub password: Option<String>,
+}
+
+impl SentinelAuth {
+    /// Credentials: `password`, for `username` (`None`: the default user).
+    pub fn new(username: Option<String>, password: impl Into<String>) -> SentinelAuth {
+        SentinelAuth {
+            username,
+            password: Some(password.into()),
+        }
+    }
+
+    /// `AUTH [username] password`, encoded; `None` without a password (nothing to send).
+    pub fn request(&self) -> Option<Vec<u8>> {
+        let password = self.password.as_deref()?;
+        let mut out = Vec::new();
+        match self.username.as_deref() {
+            Some(user) => encode_command(
+                &[b"AUTH".as_slice(), user.as_bytes(), password.as_bytes()],
+                &mut out,
+            ),
+            None => encode_command(&[b"AUTH".as_slice(), password.as_bytes()], &mut out),
+        }
+        Some(out)
+    }
+}
+
+impl fmt::Debug for SentinelAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SentinelAuth")
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// Whether the reply to [`SentinelAuth::request`] accepts the credentials (`+OK`).
+pub fn auth_accepted(reply: &Value) -> bool {
+    matches!(reply, Value::Okay) || matches!(reply, Value::Simple(s) if s == b"OK")
+}
+
+/// Whether a Sentinel's reply refuses a request for want of (valid) credentials: `NOAUTH`
+/// or `WRONGPASS`, as opposed to a Sentinel that does not know the master.
+pub fn auth_refused(reply: &Value) -> bool {
+    let message = match reply {
+        Value::Error(m) | Value::BulkError(m) => m.as_slice(),
+        _ => return false,
+    };
+    message.starts_with(b"NOAUTH") || message.starts_with(b"WRONGPASS")
+}
 
 /// The port a Sentinel listens on when a `redis-sentinel://` URL names none.
 pub const DEFAULT_SENTINEL_PORT: u16 = 26379;
@@ -230,6 +294,31 @@ mod tests {
             value(ROLE_REQUEST),
             Value::Array(vec![Value::Bulk(b"ROLE".to_vec())])
         );
+    }
+
+    #[test]
+    fn sentinel_auth() {
+        assert_eq!(SentinelAuth::default().request(), None);
+        let auth = SentinelAuth::new(None, "pw");
+        assert_eq!(
+            auth.request().as_deref(),
+            Some(&b"*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n"[..])
+        );
+        let acl = SentinelAuth::new(Some("u".into()), "pw");
+        assert_eq!(
+            acl.request().as_deref(),
+            Some(&b"*3\r\n$4\r\nAUTH\r\n$1\r\nu\r\n$2\r\npw\r\n"[..])
+        );
+        assert!(!alloc::format!("{acl:?}").contains("pw"));
+        assert!(auth_accepted(&value(b"+OK\r\n")));
+        assert!(!auth_accepted(&value(b"-WRONGPASS invalid\r\n")));
+        assert!(auth_refused(&value(
+            b"-NOAUTH Authentication required.\r\n"
+        )));
+        assert!(auth_refused(&value(
+            b"-WRONGPASS invalid username-password\r\n"
+        )));
+        assert!(!auth_refused(&value(b"*-1\r\n")));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Typed shard specifications: [`ShardSpec`] (name, [`Endpoint`], TLS marker, weight and
 //! per-shard connection overrides) and the one parser of the address forms users write:
 //! `host:port`, `[v6]:port`, `/path/redis.sock`, `unix:/path`, `unix:///path`,
-//! `redis://[user[:password]@]host[:port][/db]`, `rediss://...` (TLS) and
+//! `redis://[user[:password]@]host[:port][/db][?replica=host:port[,host:port...]]`,
+//! `rediss://...` (TLS) and
 //! `redis-sentinel://[user[:password]@]host:port[,host:port...]/MASTER_NAME[/db]` (a
 //! Sentinel-managed primary, [`Endpoint::Sentinel`]).
 //!
@@ -16,6 +17,7 @@ use core::fmt;
 use core::num::NonZeroU32;
 
 use super::addr::{percent_decode, split_host_port, AddrError};
+use super::sentinel::SentinelAuth;
 use super::ConnOptions;
 
 /// The default Redis port, used when a URL names none.
@@ -51,6 +53,8 @@ pub enum Endpoint {
         sentinels: Vec<Endpoint>,
         /// The name the Sentinels monitor the primary under (`sentinel monitor NAME ...`).
         master: String,
+        /// Credentials for the Sentinels themselves (none by default); never shown.
+        auth: SentinelAuth,
     },
 }
 
@@ -88,7 +92,9 @@ impl fmt::Display for Endpoint {
             Endpoint::Tcp { host, port } => write!(f, "{host}:{port}"),
             Endpoint::Unix { path } => write!(f, "unix:{path}"),
             Endpoint::Other(s) => f.write_str(s),
-            Endpoint::Sentinel { sentinels, master } => {
+            Endpoint::Sentinel {
+                sentinels, master, ..
+            } => {
                 f.write_str("sentinel:")?;
                 for (i, s) in sentinels.iter().enumerate() {
                     if i > 0 {
@@ -160,6 +166,12 @@ pub struct ShardSpec {
     pub db: Option<u32>,
     /// Connection name (`CLIENT SETNAME`) for this shard only.
     pub client_name: Option<String>,
+    /// Replicas of a plain shard (each an [`Endpoint::Tcp`] or [`Endpoint::Unix`]), for
+    /// replica reads ([`ReadFrom`](super::ReadFrom)): reached with the shard's own
+    /// credentials, db and TLS, tried in turn (one that is down, not following its primary
+    /// or lagging is skipped for the next). Empty for most shards; a Sentinel shard finds
+    /// its replicas through its Sentinels and does not use this list.
+    pub replicas: Vec<Endpoint>,
 }
 
 impl ShardSpec {
@@ -174,13 +186,17 @@ impl ShardSpec {
             password: None,
             db: None,
             client_name: None,
+            replicas: Vec::new(),
         }
     }
 
     /// Parses `addr`: a plain address ([`Endpoint::parse`]), `redis://[user[:password]@]
     /// host[:port][/db]` (port 6379 by default; user info percent-decoded; `:pass@` is a
     /// password for the default user, as go-redis's `ParseURL`), `rediss://...` (the same,
-    /// with TLS), or `unix://[user[:password]@]/path[?db=N]`.
+    /// with TLS), or `unix://[user[:password]@]/path[?db=N]`. A `redis://` or `rediss://`
+    /// URL may list the shard's replicas (replica reads): `?replica=host:port` (port 6379
+    /// when none), repeated or comma-separated (`?replica=h:6380,h:6381`); other query
+    /// parameters are ignored.
     ///
     /// # Errors
     /// [`AddrError`] naming what is wrong (never echoing the input: no password leaks).
@@ -204,8 +220,9 @@ impl ShardSpec {
         } else {
             return Ok(ShardSpec::new(name, Endpoint::parse(addr)?));
         };
-        // Drop a query string or fragment: no option is read from them.
-        let rest = rest.split(['?', '#']).next().unwrap_or("");
+        // Only `replica=` is read from the query; a fragment is dropped.
+        let rest = rest.split('#').next().unwrap_or("");
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (userinfo, hostpart) = split_userinfo(rest);
         let (hostport, path) = match hostpart.find('/') {
             Some(i) => (&hostpart[..i], &hostpart[i + 1..]),
@@ -228,7 +245,15 @@ impl ShardSpec {
                 })?),
             };
         spec.tls = tls.then(TlsOptions::default);
+        spec.replicas = parse_replicas_query(query)?;
         Ok(spec)
+    }
+
+    /// Adds a replica of this plain shard (see [`ShardSpec::replicas`]).
+    #[must_use]
+    pub fn replica(mut self, replica: Endpoint) -> ShardSpec {
+        self.replicas.push(replica);
+        self
     }
 
     /// This shard's weight in placement.
@@ -254,6 +279,7 @@ impl ShardSpec {
             && self.password == other.password
             && self.db == other.db
             && self.client_name == other.client_name
+            && self.replicas == other.replicas
     }
 
     /// Applies this shard's overrides over the ring-wide `opts`.
@@ -323,10 +349,48 @@ fn parse_unix_url(name: Arc<str>, rest: &str) -> Result<ShardSpec, AddrError> {
     Ok(spec)
 }
 
-/// `redis-sentinel://[user[:password]@]host:port[,host:port...]/MASTER_NAME[/db]`: the user
-/// info and database are the primary's (the Sentinels are asked without authentication).
+/// The replicas a `redis://` URL's query lists: `replica=host:port` pairs, repeated or
+/// comma-separated (port 6379 when none); other parameters are ignored.
+fn parse_replicas_query(query: &str) -> Result<Vec<Endpoint>, AddrError> {
+    let mut replicas = Vec::new();
+    for pair in query.split('&') {
+        let Some(list) = pair.strip_prefix("replica=") else {
+            continue;
+        };
+        for addr in list.split(',') {
+            let (host, port) = split_host_port(addr.trim())?;
+            if host.is_empty() || host.contains(['@', '/']) {
+                return Err(AddrError(
+                    "replica= takes host:port (the shard's credentials and db apply)",
+                ));
+            }
+            replicas.push(Endpoint::Tcp {
+                host: host.to_owned(),
+                port: port.unwrap_or(DEFAULT_PORT),
+            });
+        }
+    }
+    Ok(replicas)
+}
+
+/// `redis-sentinel://[user[:password]@]host:port[,host:port...]/MASTER_NAME[/db]
+/// [?sentinel_username=U&sentinel_password=P]`: the user info and database are the
+/// primary's; the Sentinels' own credentials are in the query (percent-decoded).
 fn parse_sentinel_url(name: Arc<str>, rest: &str) -> Result<ShardSpec, AddrError> {
-    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    let rest = rest.split('#').next().unwrap_or("");
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut auth = SentinelAuth::default();
+    for pair in query.split('&') {
+        if pair.starts_with("replica=") {
+            return Err(AddrError(
+                "a Sentinel shard finds its replicas through its Sentinels: no replica= here",
+            ));
+        } else if let Some(user) = pair.strip_prefix("sentinel_username=") {
+            auth.username = Some(percent_decode(user)?).filter(|u| !u.is_empty());
+        } else if let Some(pass) = pair.strip_prefix("sentinel_password=") {
+            auth.password = Some(percent_decode(pass)?).filter(|p| !p.is_empty());
+        }
+    }
     let (userinfo, hostpart) = split_userinfo(rest);
     let (hosts, path) = hostpart.split_once('/').ok_or(AddrError(
         "a redis-sentinel:// URL names the primary: redis-sentinel://host:port,.../MASTER_NAME",
@@ -357,7 +421,14 @@ fn parse_sentinel_url(name: Arc<str>, rest: &str) -> Result<ShardSpec, AddrError
         return Err(AddrError("a redis-sentinel:// URL needs a master name"));
     }
     let master = percent_decode(master)?;
-    let mut spec = ShardSpec::new(name, Endpoint::Sentinel { sentinels, master });
+    let mut spec = ShardSpec::new(
+        name,
+        Endpoint::Sentinel {
+            sentinels,
+            master,
+            auth,
+        },
+    );
     spec.set_userinfo(userinfo)?;
     spec.db = db;
     Ok(spec)
@@ -369,7 +440,8 @@ impl fmt::Display for ShardSpec {
         write!(f, "{}=", self.name)?;
         let has_auth = self.username.is_some() || self.password.is_some();
         let sentinel = matches!(self.endpoint, Endpoint::Sentinel { .. });
-        if sentinel || self.tls.is_some() || has_auth || self.db.is_some() {
+        let url = !self.replicas.is_empty();
+        if sentinel || self.tls.is_some() || has_auth || self.db.is_some() || url {
             f.write_str(if sentinel {
                 "redis-sentinel://"
             } else if self.tls.is_some() {
@@ -385,8 +457,13 @@ impl fmt::Display for ShardSpec {
                 f.write_str("@")?;
             }
         }
+        let mut sentinel_auth = None;
         match &self.endpoint {
-            Endpoint::Sentinel { sentinels, master } => {
+            Endpoint::Sentinel {
+                sentinels,
+                master,
+                auth,
+            } => {
                 for (i, s) in sentinels.iter().enumerate() {
                     if i > 0 {
                         f.write_str(",")?;
@@ -394,11 +471,26 @@ impl fmt::Display for ShardSpec {
                     write!(f, "{s}")?;
                 }
                 write!(f, "/{master}")?;
+                sentinel_auth = Some(auth);
             }
             e => write!(f, "{e}")?,
         }
         if let Some(db) = self.db {
             write!(f, "/{db}")?;
+        }
+        if let Some(auth) = sentinel_auth {
+            let mut sep = "?";
+            if let Some(user) = &auth.username {
+                write!(f, "{sep}sentinel_username={user}")?;
+                sep = "&";
+            }
+            if auth.password.is_some() {
+                write!(f, "{sep}sentinel_password=***")?;
+            }
+        }
+        for (i, r) in self.replicas.iter().enumerate() {
+            f.write_str(if i == 0 { "?replica=" } else { "," })?;
+            write!(f, "{r}")?;
         }
         if self.weight.get() != 1 {
             write!(f, " (weight {})", self.weight)?;
@@ -418,6 +510,7 @@ impl fmt::Debug for ShardSpec {
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("db", &self.db)
             .field("client_name", &self.client_name)
+            .field("replicas", &self.replicas)
             .finish()
     }
 }
@@ -512,10 +605,16 @@ mod tests {
     #[test]
     fn sentinel_urls() {
         let s = ok("redis-sentinel://u:p%40ss@h1:26379,[::1]:26380,h3/mymaster/2");
-        let Endpoint::Sentinel { sentinels, master } = &s.endpoint else {
+        let Endpoint::Sentinel {
+            sentinels,
+            master,
+            auth,
+        } = &s.endpoint
+        else {
             panic!("{s:?}")
         };
         assert_eq!(master, "mymaster");
+        assert_eq!(*auth, SentinelAuth::default());
         let shown: Vec<String> = sentinels.iter().map(ToString::to_string).collect();
         assert_eq!(shown, ["h1:26379", "[::1]:26380", "h3:26379"]);
         assert_eq!(
@@ -531,12 +630,50 @@ mod tests {
             ok("redis-sentinel://h:1/m").to_string(),
             "s=redis-sentinel://h:1/m"
         );
+        // The Sentinels' own credentials, apart from the primary's.
+        let a = ok("redis-sentinel://:pw@h:1/m?sentinel_username=sam&sentinel_password=s%26cret");
+        let Endpoint::Sentinel { auth, .. } = &a.endpoint else {
+            panic!("{a:?}")
+        };
+        assert_eq!(*auth, SentinelAuth::new(Some("sam".into()), "s&cret"));
+        assert_eq!(a.password.as_deref(), Some("pw"));
+        assert_eq!(
+            a.to_string(),
+            "s=redis-sentinel://:***@h:1/m?sentinel_username=sam&sentinel_password=***"
+        );
+        assert!(!format!("{a:?}").contains("s&cret"), "{a:?}");
         for bad in [
             "redis-sentinel://h:1",
             "redis-sentinel://h:1/",
             "redis-sentinel://h:1,,h:2/m",
             "redis-sentinel://h:1/m/x",
             "redis-sentinel://h:x/m",
+        ] {
+            assert!(ShardSpec::parse("s", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn replicas_of_a_plain_shard() {
+        let s = ok("redis://:pw@h:1/2?replica=r1:7001,[::1]:7002&x=y&replica=r3");
+        let shown: Vec<String> = s.replicas.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["r1:7001", "[::1]:7002", "r3:6379"]);
+        assert_eq!((s.db, s.password.as_deref()), (Some(2), Some("pw")));
+        assert_eq!(
+            s.to_string(),
+            "s=redis://:***@h:1/2?replica=r1:7001,[::1]:7002,r3:6379"
+        );
+        assert_eq!(ok(&s.to_string()[2..]).replicas, s.replicas);
+        assert!(ok("rediss://h:1?replica=r:2").tls.is_some());
+        assert!(ok("redis://h:1").replicas.is_empty());
+        let built = ok("h:1").replica(Endpoint::parse("r:2").unwrap());
+        assert_eq!(built.to_string(), "s=redis://h:1?replica=r:2");
+        assert!(!built.same_connection(&ok("h:1")));
+        for bad in [
+            "redis://h:1?replica=",
+            "redis://h:1?replica=r:x",
+            "redis://h:1?replica=u:p@r:1",
+            "redis-sentinel://h:1/m?replica=r:2",
         ] {
             assert!(ShardSpec::parse("s", bad).is_err(), "{bad}");
         }

@@ -41,6 +41,9 @@ pub enum NetError {
     Other,
     /// TLS failed: the handshake, the certificates, or the TLS settings themselves.
     Tls(TlsError),
+    /// The Sentinels refused the credentials given for them (`sentinel_password`,
+    /// `sentinel_username`), or want some and none were given (`NOAUTH`).
+    SentinelAuth,
 }
 
 /// Why TLS failed on a connection ([`NetError::Tls`]).
@@ -98,6 +101,9 @@ impl fmt::Display for NetError {
             NetError::Unreachable => "host unreachable",
             NetError::Resolve => "address could not be resolved",
             NetError::Other => "I/O error",
+            NetError::SentinelAuth => {
+                "the Sentinels refused the credentials for them (sentinel_password)"
+            }
             NetError::Tls(e) => return write!(f, "TLS: {e}"),
         })
     }
@@ -429,9 +435,15 @@ impl Error {
     /// its deadline allows, and the command provably did not run or is safe to repeat, see
     /// [`Error::MayHaveRun`]): connection failures, a shard marked down under the request,
     /// and the server replies `LOADING`, `READONLY`, `CLUSTERDOWN`, `TRYAGAIN`, `MASTERDOWN`,
-    /// `BUSY` and `ERR max number of clients reached` (go-redis's list, plus `BUSY`).
+    /// `BUSY` and `ERR max number of clients reached` (go-redis's list, plus `BUSY`). Not a
+    /// connect the Sentinels refused for its credentials ([`NetError::SentinelAuth`]): a
+    /// configuration error, which no retry mends.
     pub fn is_retryable(&self) -> bool {
         match self {
+            Error::Connect {
+                cause: NetError::SentinelAuth,
+                ..
+            } => false,
             Error::Connect { .. } | Error::Disconnected { .. } | Error::ShardDown { .. } => true,
             Error::Server { message, .. } => is_retryable_message(message.as_bytes()),
             _ => false,

@@ -141,10 +141,14 @@ pub enum Output {
         endpoint: Endpoint,
         /// TLS settings (`rediss://`): `None` for plain TCP.
         tls: Option<TlsOptions>,
-        /// Connect to one of the shard's replicas instead of its primary (an
-        /// [`Endpoint::Sentinel`](crate::config::Endpoint::Sentinel) shard under
-        /// [`ReadFrom`](crate::config::ReadFrom) `PreferReplica` or `Replica`): the driver
-        /// asks the Sentinels for them (`config::sentinel::replicas_request`).
+        /// A connection to one of the shard's replicas instead of its primary (under
+        /// [`ReadFrom`](crate::config::ReadFrom) `PreferReplica` or `Replica`). For an
+        /// [`Endpoint::Sentinel`](crate::config::Endpoint::Sentinel) shard the driver asks
+        /// the Sentinels for them (`config::sentinel::replicas_request`); for a plain shard
+        /// `endpoint` (and `addr`) is the listed replica to reach
+        /// ([`ShardSpec::replicas`](crate::config::ShardSpec::replicas)). Either way the
+        /// driver connects only to a replica whose `ROLE` says its link is up
+        /// (`config::sentinel::replica_in_sync`), else reports the connect failed.
         replica: bool,
     },
     /// [`RingCore::send_buf`](super::RingCore::send_buf) of `conn` has bytes to write. Write
@@ -232,5 +236,25 @@ pub enum Event {
         addr: Arc<str>,
         /// The last heartbeat failure.
         reason: Error,
+    },
+    /// A Sentinel-managed shard lost its primary (its connection broke or could not be
+    /// opened, a `+switch-master` announcement closed it, or it was found demoted): the
+    /// shard stays in the placement and its commands wait for the next primary (module
+    /// `failover`). Once per failover: [`Event::Switched`] follows when a primary serves it.
+    FailingOver {
+        /// The shard's name.
+        name: Arc<str>,
+        /// The shard's address (its Sentinels and master name).
+        addr: Arc<str>,
+        /// What ended the connection to the primary.
+        reason: Error,
+    },
+    /// A failing-over shard is served again: a connection to the primary the Sentinels name
+    /// now (a new one after a failover, the same one if it came back) is ready.
+    Switched {
+        /// The shard's name.
+        name: Arc<str>,
+        /// The shard's address (its Sentinels and master name).
+        addr: Arc<str>,
     },
 }

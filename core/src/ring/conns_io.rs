@@ -76,8 +76,9 @@ impl RingCore {
         if let Some(conn) = sh.main {
             return Ok(conn);
         }
-        // A failing-over shard never fails fast: its commands wait for the next attempt.
-        if sh.connect_failures > 0 && !sh.sentinel() {
+        // A failing-over shard never fails fast: its commands wait for the next attempt
+        // (unless its Sentinels refused the credentials: no failover mends that).
+        if sh.connect_failures > 0 && (!sh.sentinel() || sh.sentinels_refused()) {
             return Err(sh.last_error.clone().unwrap_or(Error::Connect {
                 shard: sh.name.clone(),
                 addr: sh.addr.clone(),
@@ -139,10 +140,16 @@ impl RingCore {
                 .table
                 .get(c.shard)
                 .is_some_and(|sh| sh.replica == Some(id));
-            let endpoint = spec.as_ref().map_or_else(
-                || Endpoint::Other(String::from(&*addr)),
-                |sp| sp.endpoint.clone(),
-            );
+            let pick = self.table.get(c.shard).map_or(0, |sh| sh.replica_pick);
+            let (endpoint, addr) = match spec.as_deref() {
+                None => (Endpoint::Other(String::from(&*addr)), addr),
+                // A plain shard's listed replica (module `replica`): the core names it.
+                Some(sp) if replica && !sp.replicas.is_empty() => {
+                    let r = &sp.replicas[pick % sp.replicas.len()];
+                    (r.clone(), Arc::from(alloc::format!("{r}").as_str()))
+                }
+                Some(sp) => (sp.endpoint.clone(), addr),
+            };
             let tls = match (spec.and_then(|sp| sp.tls.clone()), &self.config.tls) {
                 // A `rediss://` shard without settings of its own takes the ring's.
                 (Some(mut own), Some(ring)) => {
@@ -204,7 +211,7 @@ impl RingCore {
                 Tag::Probe(slot, _) => {
                     c.io.push(tag, self.hb.cmd(&self.table, slot));
                 }
-                Tag::Lag(_) => {
+                Tag::Lag(_) | Tag::Offset(_) => {
                     c.io.push(tag, &self.hb.role);
                 }
             }
@@ -220,6 +227,7 @@ impl RingCore {
                 sh.replica_failures = 0;
             } else {
                 sh.connect_failures = 0;
+                self.served_again(slot);
             }
         }
     }
@@ -308,7 +316,12 @@ impl RingCore {
                 });
                 deferred.push(Deferred::Probe(pslot, seq, verdict));
             }
-            Received::TooLarge(Tag::Lag(_), _) => {}
+            Received::TooLarge(Tag::Lag(_) | Tag::Offset(_), _) => {}
+            Received::Reply(Tag::Offset(pslot), frame) => {
+                if let Some(offset) = primary_offset(&frame.to_value()) {
+                    deferred.push(Deferred::Offset(pslot, offset));
+                }
+            }
             Received::Reply(Tag::Lag(_), frame) => {
                 deferred.push(Deferred::Lag(id, frame.to_value()));
             }
@@ -427,7 +440,8 @@ impl RingCore {
         let Some(sh) = self.table.get_mut(slot) else {
             return;
         };
-        if sh.main == Some(id) {
+        let was_main = sh.main == Some(id);
+        if was_main {
             sh.main = None;
         }
         let replica = sh.replica == Some(id);
@@ -446,7 +460,7 @@ impl RingCore {
             .find_map(|(t, _)| match t {
                 Tag::Req(rid) => self.reqs.get(*rid).map(|r| CmdName::new(r.cmd.name())),
                 Tag::Probe(..) => Some(CmdName::new(b"PING")),
-                Tag::Lag(_) => Some(CmdName::new(b"ROLE")),
+                Tag::Lag(_) | Tag::Offset(_) => Some(CmdName::new(b"ROLE")),
             })
             .unwrap_or(CmdName::new(b"?"));
         let Some(sh) = self.table.get_mut(slot) else {
@@ -508,6 +522,7 @@ impl RingCore {
         if natural && replica {
             // A replica's failure says nothing of the shard's health (module `replica`).
             sh.replica_error = Some(err.clone());
+            sh.replica_pick = sh.replica_pick.wrapping_add(1);
             if connecting {
                 sh.replica_failures = sh.replica_failures.saturating_add(1);
                 let pause = reconnect_backoff(
@@ -545,6 +560,12 @@ impl RingCore {
             }
         }
         let probe_here = sh.probe.is_some_and(|p| p.conn == id);
+        // A Sentinel shard's primary connection lost: failing over (module `failover`).
+        // Not for an error no retry mends (refused credentials, a handshake or protocol
+        // error): that is no failover.
+        if natural && was_main && err.is_retryable() {
+            self.failing_over_now(slot, err.clone());
+        }
         // Fail (or retry) every request that was pending on this connection.
         for (tag, written) in tags.drain(..) {
             if let Tag::Req(rid) = tag {

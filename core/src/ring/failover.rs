@@ -14,7 +14,9 @@
 //!   ([`FAILOVER_PAUSE`] at most); one that was never written when an attempt fails waits
 //!   for the next, without using a retry. Each command is bounded by its own timeout
 //!   (`Error::Timeout`). A command written before the primary went follows the ordinary
-//!   rules (re-sent if it may be, else `Error::MayHaveRun`).
+//!   rules (re-sent if it may be, else `Error::MayHaveRun`). Not when the Sentinels refused
+//!   the credentials for them (`NetError::SentinelAuth`): that is a configuration error,
+//!   not a failover, so commands fail fast with it as on a plain shard.
 //! * A demoted primary (a `READONLY` reply, or `ROLE` saying replica): its shared
 //!   connection is *drained*, not closed. It takes no new command (the next one opens a
 //!   connection, which asks the Sentinels again), the replies it still owes arrive and it
@@ -23,7 +25,8 @@
 
 use super::request::Place;
 use super::shard::ShardSlot;
-use super::{Cause, ConnId, RequestId, RingCore};
+use super::{Cause, ConnId, Event, Output, RequestId, RingCore};
+use crate::error::{CmdName, Error};
 use crate::time::{Duration, Instant};
 
 /// The longest pause between two connection attempts of a failing-over shard: each one
@@ -39,12 +42,25 @@ impl RingCore {
             return;
         };
         let slot = c.shard;
-        if c.drain_deadline == Instant::MAX {
+        let first = c.drain_deadline == Instant::MAX;
+        if first {
             c.drain_deadline = self.now + timeout;
             self.wake = self.wake.min(c.drain_deadline);
-            self.stats.demoted += 1;
         }
         let idle = c.io.pending() == 0;
+        if first {
+            self.stats.demoted += 1;
+            self.observed.add(slot, |c| &mut c.demoted);
+            let reason = self.table.get(slot).map(|sh| Error::Server {
+                shard: sh.name.clone(),
+                addr: sh.addr.clone(),
+                command: CmdName::new(b"ROLE"),
+                message: "the primary was demoted (a READONLY reply, or ROLE says replica)".into(),
+            });
+            if let Some(reason) = reason {
+                self.failing_over_now(slot, reason);
+            }
+        }
         if let Some(sh) = self.table.get_mut(slot) {
             if sh.main == Some(conn) {
                 sh.main = None;
@@ -68,6 +84,34 @@ impl RingCore {
         self.retries.push((at, id));
         self.wake = self.wake.min(at);
         self.stats.failover_waits += 1;
+        self.observed.add(slot, |c| &mut c.failover_waits);
+    }
+
+    /// Sentinel shard `slot` lost its primary for `reason`: [`Event::FailingOver`], once per
+    /// failover.
+    pub(super) fn failing_over_now(&mut self, slot: ShardSlot, reason: Error) {
+        let Some(sh) = self.table.get_mut(slot).filter(|sh| sh.sentinel()) else {
+            return;
+        };
+        if sh.failing_over || sh.retired {
+            return;
+        }
+        sh.failing_over = true;
+        let (name, addr) = (sh.name.clone(), sh.addr.clone());
+        self.out
+            .push_back(Output::Event(Event::FailingOver { name, addr, reason }));
+    }
+
+    /// Sentinel shard `slot`'s primary connection is ready: [`Event::Switched`] if it was
+    /// failing over.
+    pub(super) fn served_again(&mut self, slot: ShardSlot) {
+        let Some(sh) = self.table.get_mut(slot).filter(|sh| sh.failing_over) else {
+            return;
+        };
+        sh.failing_over = false;
+        let (name, addr) = (sh.name.clone(), sh.addr.clone());
+        self.out
+            .push_back(Output::Event(Event::Switched { name, addr }));
     }
 
     /// Whether `slot` is Sentinel-managed (failing over, never down).

@@ -64,6 +64,9 @@ pub(crate) enum Tag {
     Probe(ShardSlot, u32),
     /// The lag check (`ROLE`) on the replica connection of shard `.0` (module `replica`).
     Lag(ShardSlot),
+    /// `ROLE` on the primary of plain shard `.0` beside its heartbeat, for the primary's
+    /// replication offset (module `replica`).
+    Offset(ShardSlot),
 }
 
 /// Why the ring drops a connection.
@@ -89,7 +92,7 @@ enum Deferred {
     Retry(RequestId, Error),
     /// A Sentinel shard's connection answered `READONLY`: drain it (module `failover`).
     Demoted(ConnId),
-    /// A Sentinel shard's primary reported its replication offset (`ROLE`).
+    /// A shard's primary reported its replication offset (`ROLE`).
     Offset(ShardSlot, i64),
     /// The lag check's reply on replica connection `.0` (module `replica`).
     Lag(ConnId, Value),

@@ -68,6 +68,14 @@ impl Observed {
         }
     }
 
+    /// Counts one more of a per-shard failover counter of `slot` (`demoted`,
+    /// `failover_waits`, `replicas_skipped`: `which` picks it).
+    pub(crate) fn add(&mut self, slot: ShardSlot, which: fn(&mut ShardCounters) -> &mut u64) {
+        if let Some(c) = self.counters(slot) {
+            *which(c) += 1;
+        }
+    }
+
     /// A request that failed on `slot` is retried.
     pub(crate) fn retried(&mut self, slot: Option<ShardSlot>) {
         if let Some(c) = slot.and_then(|s| self.counters(s)) {

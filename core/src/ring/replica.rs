@@ -1,13 +1,20 @@
-//! Replica reads of Sentinel-managed shards ([`ReadFrom`]): which connection a read-only
-//! command goes to. A shard has at most one replica connection (`Shard::replica`), opened
-//! on the first read; the driver picks the replica (`Output::Connect { replica: true }`).
+//! Replica reads ([`ReadFrom`]) of Sentinel-managed shards and of plain shards that list
+//! their replicas (`ShardSpec::replicas`): which connection a read-only command goes to. A
+//! shard has at most one replica connection (`Shard::replica`), opened on the first read
+//! (`Output::Connect { replica: true }`): for a Sentinel shard the driver picks the
+//! replica the Sentinels list; for a plain shard the core names one of its listed replicas
+//! (`Shard::replica_pick`, moved on to the next whenever the one in use fails or is
+//! skipped). Either way the driver checks `ROLE` before the handshake (a replica with its
+//! link up), in one place for both.
 //! Its failures never count against the shard's health: a replica that cannot be reached
 //! is looked for again after a reconnect pause, and meanwhile `PreferReplica` reads go to
 //! the primary while `Replica` reads wait on the next attempts (each failed one uses a retry;
 //! then they fail with the replica's connect error).
 //!
-//! Lag: with every heartbeat of the shard (`ROLE` on the primary, which reports its
-//! replication offset) the replica connection gets a `ROLE` too. A replica whose link to the
+//! Lag: with every heartbeat of the shard the primary's replication offset is asked for
+//! (`ROLE`: a Sentinel shard's heartbeat is `ROLE` already; a plain shard keeps its own
+//! heartbeat and gets a `ROLE` beside it, `Tag::Offset`) and the replica connection gets a
+//! `ROLE` too. A replica whose link to the
 //! primary is not up, or that is more than `Config::max_replica_lag` bytes behind the
 //! primary's last offset, stops taking reads at once: its connection drains (the reads it
 //! holds get their replies) and another replica is looked for after a reconnect pause.
@@ -35,7 +42,7 @@ impl RingCore {
         if mode == ReadFrom::Primary {
             return None;
         }
-        let sh = self.table.get(slot).filter(|sh| sh.sentinel())?;
+        let sh = self.table.get(slot).filter(|sh| sh.has_replicas())?;
         let req = self.reqs.get(id)?;
         if !lookup(&req.cmd).is_some_and(|c| c.is_read_only()) {
             return None;
@@ -72,6 +79,7 @@ impl RingCore {
         let Some(conn) = sh.replica.filter(|_| !sh.lag_check) else {
             return;
         };
+        let offset_on = (!sh.sentinel()).then_some(sh.main).flatten();
         let Some(c) = self.conns.get_mut(conn) else {
             return;
         };
@@ -81,6 +89,14 @@ impl RingCore {
         sh.lag_check = true;
         if c.io.push(Tag::Lag(slot), &self.hb.role) {
             Self::mark_tx(&mut self.tx, conn, c);
+        }
+        // A plain shard's heartbeat is not `ROLE`: the primary's offset is asked beside it.
+        if let Some(main) = offset_on {
+            if let Some(c) = self.conns.get_mut(main) {
+                if c.io.push(Tag::Offset(slot), &self.hb.role) {
+                    Self::mark_tx(&mut self.tx, main, c);
+                }
+            }
         }
     }
 
@@ -111,6 +127,7 @@ impl RingCore {
             message,
         });
         sh.replica = None;
+        sh.replica_pick = sh.replica_pick.wrapping_add(1);
         sh.replica_failures = sh.replica_failures.saturating_add(1);
         let pause = reconnect_backoff(
             sh.replica_failures - 1,
@@ -120,6 +137,7 @@ impl RingCore {
         );
         sh.replica_next = self.now + pause;
         self.stats.replicas_skipped += 1;
+        self.observed.add(slot, |c| &mut c.replicas_skipped);
         // Drained like a demoted primary: what it holds is answered, nothing new goes there.
         let timeout = self.config.command_timeout;
         if let Some(c) = self.conns.get_mut(conn) {

@@ -53,6 +53,12 @@ pub(crate) struct Shard {
     pub(crate) replica_failures: u32,
     pub(crate) replica_next: Instant,
     pub(crate) replica_error: Option<Error>,
+    /// A plain shard's listed replica tried next (an index into `ShardSpec::replicas`,
+    /// modulo their number): moved on whenever the one in use fails or is skipped.
+    pub(crate) replica_pick: usize,
+    /// A Sentinel shard lost its primary and has not been served by one since
+    /// (`Event::FailingOver` sent, `Event::Switched` due; module `failover`).
+    pub(crate) failing_over: bool,
     /// A lag check is outstanding on the replica connection.
     pub(crate) lag_check: bool,
     /// The primary's replication offset at its last `ROLE` heartbeat.
@@ -94,6 +100,8 @@ impl Shard {
             replica_failures: 0,
             replica_next: now,
             replica_error: None,
+            replica_pick: 0,
+            failing_over: false,
             lag_check: false,
             primary_offset: None,
             connect_failures: 0,
@@ -111,6 +119,24 @@ impl Shard {
     /// (module `health`), and its heartbeat is `ROLE`.
     pub(crate) fn sentinel(&self) -> bool {
         matches!(self.spec.endpoint, crate::config::Endpoint::Sentinel { .. })
+    }
+
+    /// Whether the shard's last connect failed because its Sentinels refused the
+    /// credentials for them (module `failover`: not failing over, misconfigured).
+    pub(crate) fn sentinels_refused(&self) -> bool {
+        matches!(
+            self.last_error,
+            Some(Error::Connect {
+                cause: crate::error::NetError::SentinelAuth,
+                ..
+            })
+        )
+    }
+
+    /// Whether reads may go to replicas of this shard: a Sentinel shard (the Sentinels list
+    /// them) or a plain shard that lists some (`ShardSpec::replicas`).
+    pub(crate) fn has_replicas(&self) -> bool {
+        self.sentinel() || !self.spec.replicas.is_empty()
     }
 
     /// The earliest of this shard's timers.

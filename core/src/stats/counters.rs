@@ -115,6 +115,15 @@ pub struct ShardCounters {
     pub bytes_out: u64,
     /// Up/down transitions.
     pub transitions: u64,
+    /// Connections of this (Sentinel-managed) shard found talking to a demoted primary (a
+    /// `READONLY` reply or a `ROLE` heartbeat saying replica), drained and replaced.
+    pub demoted: u64,
+    /// Commands of this (Sentinel-managed) shard that waited for another connection attempt
+    /// while it failed over, instead of failing with the connect error.
+    pub failover_waits: u64,
+    /// Replica connections of this shard given up because the replica lagged or stopped
+    /// following its primary.
+    pub replicas_skipped: u64,
     /// Latencies of the requests ended here.
     pub latency: LatencyHistogram,
 }
@@ -152,6 +161,11 @@ impl ShardCounters {
             bytes_in: self.bytes_in.saturating_sub(earlier.bytes_in),
             bytes_out: self.bytes_out.saturating_sub(earlier.bytes_out),
             transitions: self.transitions.saturating_sub(earlier.transitions),
+            demoted: self.demoted.saturating_sub(earlier.demoted),
+            failover_waits: self.failover_waits.saturating_sub(earlier.failover_waits),
+            replicas_skipped: self
+                .replicas_skipped
+                .saturating_sub(earlier.replicas_skipped),
             latency: self.latency.since(&earlier.latency),
         }
     }
@@ -169,6 +183,9 @@ impl ShardCounters {
         self.bytes_in += other.bytes_in;
         self.bytes_out += other.bytes_out;
         self.transitions += other.transitions;
+        self.demoted += other.demoted;
+        self.failover_waits += other.failover_waits;
+        self.replicas_skipped += other.replicas_skipped;
         self.latency.merge(&other.latency);
     }
 }

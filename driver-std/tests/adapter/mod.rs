@@ -152,6 +152,7 @@ impl RingUnderTest for StdRing {
                 name: s.name,
                 addr: s.addr,
                 up: s.up,
+                failover: ShardView::failover_of(&s.counters),
             })
             .collect()
     }

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use socket2::Socket;
 
 use redis_ring_core::config::sentinel::{
-    parse_switch_master, PING_REQUEST, SUBSCRIBE_SWITCH_MASTER,
+    auth_accepted, parse_switch_master, SentinelAuth, PING_REQUEST, SUBSCRIBE_SWITCH_MASTER,
 };
 use redis_ring_core::config::Endpoint;
 use redis_ring_core::resp::{Decoder, Limits, Status};
@@ -48,6 +48,7 @@ const MAX_MESSAGE: usize = 64 * 1024;
 #[derive(Debug)]
 pub(super) struct ShardWatch {
     master: String,
+    auth: SentinelAuth,
     state: Mutex<State>,
 }
 
@@ -73,7 +74,7 @@ impl Drop for Registration {
     }
 }
 
-type Key = (Vec<Endpoint>, String);
+type Key = (Vec<Endpoint>, String, SentinelAuth);
 
 /// Every running watcher (the registry holds them; their threads hold a `Weak`).
 fn watchers() -> std::sync::MutexGuard<'static, HashMap<Key, Arc<ShardWatch>>> {
@@ -84,15 +85,16 @@ fn watchers() -> std::sync::MutexGuard<'static, HashMap<Key, Arc<ShardWatch>>> {
         .unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The watcher of `master` under `sentinels`, started if none runs.
-pub(super) fn shard(sentinels: &[Endpoint], master: &str) -> Arc<ShardWatch> {
-    let key = (sentinels.to_vec(), master.to_owned());
+/// The watcher of `master` under `sentinels` (asked with `auth`), started if none runs.
+pub(super) fn shard(sentinels: &[Endpoint], master: &str, auth: &SentinelAuth) -> Arc<ShardWatch> {
+    let key = (sentinels.to_vec(), master.to_owned(), auth.clone());
     let mut all = watchers();
     if let Some(found) = all.get(&key) {
         return found.clone();
     }
     let shard = Arc::new(ShardWatch {
         master: master.to_owned(),
+        auth: auth.clone(),
         state: Mutex::default(),
     });
     for sentinel in sentinels {
@@ -190,10 +192,11 @@ impl ShardWatch {
 fn subscribe_loop(shard: &Weak<ShardWatch>, sentinel: &Endpoint) {
     let mut unused_since = Instant::now();
     loop {
-        let Some(master) = shard.upgrade().map(|s| s.master.clone()) else {
+        let Some((master, auth)) = shard.upgrade().map(|s| (s.master.clone(), s.auth.clone()))
+        else {
             return;
         };
-        if let Ok(stream) = subscribe(sentinel) {
+        if let Ok(stream) = subscribe(sentinel, &auth) {
             let _ = listen(shard, stream, &master, &mut unused_since);
         }
         if retired(shard, &mut unused_since) {
@@ -203,8 +206,9 @@ fn subscribe_loop(shard: &Weak<ShardWatch>, sentinel: &Endpoint) {
     }
 }
 
-/// Opens a subscription to `+switch-master` on `sentinel`.
-fn subscribe(sentinel: &Endpoint) -> io::Result<TcpStream> {
+/// Opens a subscription to `+switch-master` on `sentinel`, after `AUTH` when `auth` has
+/// credentials (a refusal fails the subscription; it is tried again every [`TICK`]).
+fn subscribe(sentinel: &Endpoint, auth: &SentinelAuth) -> io::Result<TcpStream> {
     let Endpoint::Tcp { host, port } = sentinel else {
         return Err(io::ErrorKind::Unsupported.into());
     };
@@ -215,8 +219,31 @@ fn subscribe(sentinel: &Endpoint) -> io::Result<TcpStream> {
     let mut s = TcpStream::connect_timeout(&addr, TICK)?;
     s.set_read_timeout(Some(TICK))?;
     s.set_write_timeout(Some(TICK))?;
+    if let Some(request) = auth.request() {
+        s.write_all(&request)?;
+        if !auth_accepted(&read_one(&mut s)?) {
+            return Err(io::ErrorKind::PermissionDenied.into());
+        }
+    }
     s.write_all(SUBSCRIBE_SWITCH_MASTER)?;
     Ok(s)
+}
+
+/// Reads one reply (the answer to `AUTH`), within the stream's read timeout.
+fn read_one(s: &mut TcpStream) -> io::Result<redis_ring_core::resp::Value> {
+    let mut decoder = Decoder::new(Limits::default());
+    let (mut buf, mut chunk) = (Vec::new(), [0u8; 512]);
+    loop {
+        match decoder.decode(&buf) {
+            Ok(Status::Complete((frame, _))) => return Ok(frame.to_value()),
+            Ok(_) if buf.len() <= MAX_MESSAGE => {}
+            _ => return Err(io::ErrorKind::InvalidData.into()),
+        }
+        match s.read(&mut chunk)? {
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            n => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
 }
 
 /// Reads announcements until the subscription fails, falls silent, or the watcher goes.

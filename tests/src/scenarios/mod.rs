@@ -45,6 +45,8 @@ pub mod multi;
 pub mod options;
 pub mod policy;
 pub mod pubsub;
+pub mod replicas;
+pub mod sentinel;
 pub mod tls;
 pub mod topology;
 
@@ -62,6 +64,7 @@ pub use redis_ring_core::config::ShardSpec;
 pub use redis_ring_core::error::Error;
 pub use redis_ring_core::resp::Value;
 pub use redis_ring_core::ring::Event;
+pub use redis_ring_core::stats::ShardCounters;
 
 pub use util::{fast_config, guard, isolated, Guard};
 
@@ -130,6 +133,16 @@ pub struct ShardView {
     pub addr: String,
     /// Whether the shard is up (in the placement).
     pub up: bool,
+    /// Its failover counters (`ShardStats::counters`): `demoted`, `failover_waits`,
+    /// `replicas_skipped`, in this order.
+    pub failover: [u64; 3],
+}
+
+impl ShardView {
+    /// The failover counters of `stats()`'s counters, as [`ShardView::failover`] holds them.
+    pub fn failover_of(c: &ShardCounters) -> [u64; 3] {
+        [c.demoted, c.failover_waits, c.replicas_skipped]
+    }
 }
 
 /// Which flavour of subscription ([`RingUnderTest::subscribe`]).
@@ -339,6 +352,16 @@ macro_rules! scenario_tests {
             auth::requirepass_changed_at_run_time,
             addrs::ipv6_literal_and_host_name,
             addrs::host_name_with_several_addresses,
+        );
+        $crate::scenario_tests!(@tests $ring;
+            sentinel::sentinel_failover_is_followed,
+            sentinel::killed_primary_is_replaced,
+            sentinel::readonly_reply_re_resolves_and_resends,
+            sentinel::replica_reads_fall_back_to_the_primary,
+            sentinel::a_replica_that_stops_following_is_skipped,
+            sentinel::sentinels_with_a_password,
+            sentinel::a_silent_sentinel_is_skipped,
+            replicas::listed_replicas_serve_reads_and_are_skipped_when_down,
         );
     };
     (@tests $ring:ty; $($module:ident :: $name:ident),* $(,)?) => {

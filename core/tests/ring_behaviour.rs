@@ -654,3 +654,38 @@ fn extreme_configurations_neither_panic_nor_spin() {
         "the ring rests between inputs"
     );
 }
+
+#[test]
+fn a_shard_ref_names_the_reply_shard_until_that_shard_leaves_even_if_another_takes_its_slot() {
+    let mut rig = Rig::new(Config::default(), 2);
+    let on1 = key_on(&rig, "a1");
+    let id = rig.submit(set(&on1, "v")).unwrap();
+    assert_eq!(rig.reply(id), Some(&Ok(Value::Okay)));
+    let r = rig.ring.reply_shard_ref(id).expect("the reply's shard");
+    let (name, addr) = rig.ring.shard_names(r).expect("s1 is configured");
+    assert_eq!((&**name, &**addr), ("s1", "a1"));
+    let now = rig.now;
+    rig.ring.set_shards([("s0", "a0")], now);
+    rig.settle();
+    assert_eq!(rig.ring.shard_names(r), None, "s1 left");
+    // s2 takes the slot s1 had: the old reference must not name it.
+    rig.server("a2");
+    rig.ring.set_shards([("s0", "a0"), ("s2", "a2")], now);
+    rig.settle();
+    let on2 = key_on(&rig, "a2");
+    let id2 = rig.submit(set(&on2, "v")).unwrap();
+    assert_eq!(rig.reply(id2), Some(&Ok(Value::Okay)));
+    let r2 = rig.ring.reply_shard_ref(id2).expect("the reply's shard");
+    let slot = |r: &redis_ring_core::ring::ShardRef| {
+        let d = format!("{r:?}");
+        d[..d.find(',').unwrap()].to_owned()
+    };
+    assert_eq!(slot(&r), slot(&r2), "s2 reused s1's slot ({r:?}, {r2:?})");
+    assert_eq!(
+        rig.ring.shard_names(r),
+        None,
+        "a later shard in the same slot"
+    );
+    let (name, _) = rig.ring.shard_names(r2).unwrap();
+    assert_eq!(&**name, "s2");
+}

@@ -13,34 +13,53 @@
 //! Shard events become `tracing` events (info; warn for a shard going down) and the
 //! `redis_ring.shard.transitions` counter and `redis_ring.shards.live` gauge.
 
-#[cfg(any(feature = "tracing", feature = "metrics"))]
+#[cfg(feature = "tracing")]
 use std::sync::Arc;
 
 use redis_ring_core::error::{CmdName, Error};
 use redis_ring_core::ring::Event;
 #[cfg(any(feature = "tracing", feature = "metrics"))]
-use redis_ring_core::stats::ErrorKind;
-
-/// The shard a reply came from (name, address), as the core tells it; nothing when both
-/// features are off.
+use redis_ring_core::ring::ShardRef;
 #[cfg(any(feature = "tracing", feature = "metrics"))]
-pub(crate) type ReplyShard = Option<(Arc<str>, Arc<str>)>;
-/// The shard a reply came from (name, address), as the core tells it; nothing when both
-/// features are off.
-#[cfg(not(any(feature = "tracing", feature = "metrics")))]
-pub(crate) type ReplyShard = ();
+use redis_ring_core::stats::ErrorKind;
+use redis_ring_core::time::Instant;
+use redis_ring_core::RingCore;
 
-/// Looks up the shard request `id` ended on (right after its reply left the core).
+/// How a reply ended, as the core tells it when the reply leaves it: on which shard (a
+/// [`ShardRef`], copied: no name or address is cloned per reply) and at which instant of
+/// the core's clock. Nothing when both features are off.
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Ended {
+    shard: Option<ShardRef>,
+    at: Instant,
+}
+/// How a reply ended; nothing when both features are off.
+#[cfg(not(any(feature = "tracing", feature = "metrics")))]
+pub(crate) type Ended = ();
+
+/// Request `id`'s end, read right after its reply left the core (under the lock).
 #[inline]
-pub(crate) fn reply_shard(
-    _core: &redis_ring_core::RingCore,
-    _id: redis_ring_core::ring::RequestId,
-) -> ReplyShard {
+pub(crate) fn ended(_core: &RingCore, _id: redis_ring_core::ring::RequestId) -> Ended {
     #[cfg(any(feature = "tracing", feature = "metrics"))]
     {
-        _core
-            .reply_shard(_id)
-            .map(|(n, a)| (Arc::clone(n), Arc::clone(a)))
+        Ended {
+            shard: _core.reply_shard_ref(_id),
+            at: _core.now(),
+        }
+    }
+}
+
+/// A batch's end so far, `_into`, given one more reply's, `_ended` (a batch ends with its
+/// last reply; it is named after its first one's shard, `_first`).
+#[inline]
+pub(crate) fn extend(_into: &mut Ended, _ended: &Ended, _first: bool) {
+    #[cfg(any(feature = "tracing", feature = "metrics"))]
+    {
+        _into.at = _into.at.max(_ended.at);
+        if _first {
+            _into.shard = _ended.shard;
+        }
     }
 }
 
@@ -56,24 +75,46 @@ pub const CONNECTIONS: &str = "db.client.connection.count";
 pub const IN_FLIGHT: &str = "redis_ring.in_flight";
 
 /// One command or batch being observed.
+///
+/// Its duration is measured on the core's clock, which the driver already reads for every
+/// submit and once per round of a driver turn (the `now` of the replies it reads): from the
+/// submit's `now` to the core's `now` when the reply left the core. A command reads no clock
+/// of its own; the price is granularity: a reply read late in a driver round is stamped with
+/// the round's start (see the crate docs, "Observability").
 #[derive(Debug)]
 pub(crate) struct Op {
-    #[cfg(any(feature = "tracing", feature = "metrics"))]
-    started: std::time::Instant,
-    #[cfg(any(feature = "tracing", feature = "metrics"))]
+    #[cfg(feature = "metrics")]
+    started: Instant,
+    #[cfg(feature = "metrics")]
     name: CmdName,
     #[cfg(feature = "tracing")]
     span: tracing::Span,
 }
 
+/// An [`Op`] whose end is known, with what it needs from the core resolved (under the lock):
+/// recorded by [`Settled::finish`] after the lock is released.
+#[derive(Debug)]
+pub(crate) struct Settled {
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+    /// The shard's name and address, cloned only for a span a subscriber records.
+    #[cfg(feature = "tracing")]
+    shard: Option<(Arc<str>, Arc<str>)>,
+    #[cfg(feature = "metrics")]
+    histogram: metrics::Histogram,
+    #[cfg(feature = "metrics")]
+    seconds: f64,
+}
+
 impl Op {
-    /// Starts observing `name` (a batch of `batch` commands when above 1), db `db`.
+    /// Starts observing `name` (a batch of `batch` commands when above 1), db `db`, submitted
+    /// at `now` (the core's instant given to its submit).
     #[inline]
-    pub(crate) fn start(_name: CmdName, _batch: usize, _db: u32) -> Op {
+    pub(crate) fn start(_name: CmdName, _batch: usize, _db: u32, _now: Instant) -> Op {
         Op {
-            #[cfg(any(feature = "tracing", feature = "metrics"))]
-            started: std::time::Instant::now(),
-            #[cfg(any(feature = "tracing", feature = "metrics"))]
+            #[cfg(feature = "metrics")]
+            started: _now,
+            #[cfg(feature = "metrics")]
             name: _name,
             #[cfg(feature = "tracing")]
             span: {
@@ -99,34 +140,71 @@ impl Op {
         }
     }
 
-    /// The command ended with `error` (or succeeded), on `shard`.
+    /// Under the lock: the command ended as `ended` says (or, for `None`, failed before
+    /// reaching the core), with `error` if it failed. Looks up the shard's names in `core`
+    /// (borrowed: the metric's handle is found by them, a span that records gets clones).
     #[inline]
-    pub(crate) fn finish(self, _error: Option<&Error>, _shard: &ReplyShard) {
+    pub(crate) fn settle(
+        self,
+        _core: &RingCore,
+        _error: Option<&Error>,
+        _ended: Option<&Ended>,
+    ) -> Settled {
         #[cfg(any(feature = "tracing", feature = "metrics"))]
-        {
-            let kind = _error.map(ErrorKind::of);
+        let names = _ended
+            .and_then(|e| e.shard)
+            .and_then(|r| _core.shard_names(r));
+        Settled {
             #[cfg(feature = "tracing")]
-            if !self.span.is_disabled() {
-                record_span(&self.span, _error, kind, _shard);
-            }
+            shard: if self.span.is_disabled() {
+                None
+            } else {
+                names.map(|(n, a)| (Arc::clone(n), Arc::clone(a)))
+            },
+            #[cfg(feature = "tracing")]
+            span: self.span,
             #[cfg(feature = "metrics")]
-            durations::record(
+            histogram: durations::handle(
                 self.name,
-                _shard,
-                kind.map_or("ok", ErrorKind::as_str),
-                self.started.elapsed().as_secs_f64(),
-            );
+                names,
+                _error.map_or("ok", |e| ErrorKind::of(e).as_str()),
+            ),
+            #[cfg(feature = "metrics")]
+            seconds: _ended.map_or(0.0, |e| {
+                e.at.saturating_duration_since(self.started).as_secs_f64()
+            }),
         }
     }
+}
 
-    /// A batch ended: its first error (if any) names the outcome, its first shard the shard.
-    pub(crate) fn finish_batch<'r>(
-        self,
-        results: impl IntoIterator<Item = &'r Result<redis_ring_core::resp::Value, Error>>,
-        shard: &ReplyShard,
-    ) {
-        let error = results.into_iter().find_map(|r| r.as_ref().err());
-        self.finish(error, shard);
+/// A batch's first error (if any): it names the batch's outcome (not looked for when both
+/// features are off).
+#[inline]
+pub(crate) fn first_error<'r>(
+    _results: impl IntoIterator<Item = &'r Option<Result<redis_ring_core::resp::Value, Error>>>,
+) -> Option<&'r Error> {
+    #[cfg(any(feature = "tracing", feature = "metrics"))]
+    {
+        _results
+            .into_iter()
+            .find_map(|r| r.as_ref().and_then(|r| r.as_ref().err()))
+    }
+    #[cfg(not(any(feature = "tracing", feature = "metrics")))]
+    None
+}
+
+impl Settled {
+    /// Records the span's fields and the duration (outside the lock); `error` as given to
+    /// [`Op::settle`].
+    #[inline]
+    pub(crate) fn finish(self, _error: Option<&Error>) {
+        #[cfg(feature = "tracing")]
+        if !self.span.is_disabled() {
+            let shard = self.shard.as_ref().map(|(n, a)| (&**n, &**a));
+            record_span(&self.span, _error, shard);
+        }
+        #[cfg(feature = "metrics")]
+        self.histogram.record(self.seconds);
     }
 }
 
@@ -143,13 +221,8 @@ fn split_addr(addr: &str) -> (&str, Option<u16>) {
 }
 
 #[cfg(feature = "tracing")]
-fn record_span(
-    span: &tracing::Span,
-    error: Option<&Error>,
-    kind: Option<ErrorKind>,
-    shard: &ReplyShard,
-) {
-    let shard = shard.as_ref().map(|(n, a)| (&**n, &**a)).or_else(|| {
+fn record_span(span: &tracing::Span, error: Option<&Error>, shard: Option<(&str, &str)>) {
+    let shard = shard.or_else(|| {
         // A refused or failed request names its shard in the error, if any.
         error.and_then(|e| Some((e.shard()?, e.addr()?)))
     });
@@ -161,12 +234,12 @@ fn record_span(
         }
         span.record("redis_ring.shard", name);
     }
-    if let (Some(e), Some(kind)) = (error, kind) {
+    if let Some(e) = error {
         if let Error::Server { message, .. } = e {
             let code = message.split(' ').next().unwrap_or("");
             span.record("db.response.status_code", code);
         }
-        span.record("error.type", kind.as_str());
+        span.record("error.type", ErrorKind::of(e).as_str());
     }
 }
 
@@ -230,7 +303,7 @@ mod durations {
     use metrics::{Histogram, SharedString};
     use redis_ring_core::error::CmdName;
 
-    use super::{ReplyShard, OPERATION_DURATION};
+    use super::OPERATION_DURATION;
 
     /// One registered histogram: its labels and its handle.
     struct Entry {
@@ -255,14 +328,21 @@ mod durations {
         static CACHE: RefCell<Cache> = RefCell::default();
     }
 
-    /// Records `seconds` in the histogram of `op` on `shard` with `outcome`.
+    /// The histogram of `op` on `shard` (name, address; borrowed from the core) with
+    /// `outcome`.
     ///
     /// `histogram!` would build the label strings, the key and its hash and ask the recorder
     /// for a handle on every command, recorder or not (what the feature cost with nothing
     /// installed); this registers each series once per thread and keeps the handle, as
-    /// `metrics` recommends for hot paths. The cache is dropped when the recorder changes
-    /// (one installed after the first commands is used from then on, as with the macro).
-    pub(super) fn record(op: CmdName, shard: &ReplyShard, outcome: &'static str, seconds: f64) {
+    /// `metrics` recommends for hot paths: a command compares labels (the shard's `Arc`s are
+    /// the core's own, pointer-equal) and clones the handle (nothing to clone for the no-op
+    /// handle of an absent recorder). The cache is dropped when the recorder changes (one
+    /// installed after the first commands is used from then on, as with the macro).
+    pub(super) fn handle(
+        op: CmdName,
+        shard: Option<(&Arc<str>, &Arc<str>)>,
+        outcome: &'static str,
+    ) -> Histogram {
         let recorder = metrics::with_recorder(|r| {
             std::ptr::from_ref::<dyn metrics::Recorder>(r).cast::<()>() as usize
         });
@@ -282,8 +362,7 @@ mod durations {
                 .iter()
                 .find(|e| e.op == op && e.outcome == outcome && same_shard(e));
             if let Some(e) = found {
-                e.handle.record(seconds);
-                return;
+                return e.handle.clone();
             }
             let (name, addr) = match shard {
                 Some((n, a)) => (
@@ -299,14 +378,14 @@ mod durations {
                 "server.address" => addr,
                 "outcome" => outcome,
             );
-            handle.record(seconds);
             cache.entries.push(Entry {
                 op,
-                shard: shard.clone(),
+                shard: shard.map(|(n, a)| (Arc::clone(n), Arc::clone(a))),
                 outcome,
-                handle,
+                handle: handle.clone(),
             });
-        });
+            handle
+        })
     }
 }
 

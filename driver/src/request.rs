@@ -18,7 +18,7 @@ use redis_ring_core::resp::Value;
 use redis_ring_core::ring::{RequestId, RingCore, TxId};
 use redis_ring_core::time::Instant;
 
-use crate::observe::{Op, ReplyShard};
+use crate::observe::{self, Ended, Op, Settled};
 use crate::state::{reentrant, Shared, State};
 
 /// Where a request goes.
@@ -60,17 +60,17 @@ pub(crate) fn declared(mut cmd: Cmd, idempotent: bool) -> Cmd {
     }
     cmd
 }
-/// A reply taken from its slot, with the shard it came from.
-type Replied = (Result<Value, Error>, ReplyShard);
+/// A reply taken from its slot, with how it ended.
+type Replied = (Result<Value, Error>, Ended);
 
-/// Submits `cmd` to `target`, registering `waker` for its reply; returns the id and the
-/// reply if it came at once (a command failed fast).
+/// Submits `cmd` to `target` at `now`, registering `waker` for its reply; returns the id and
+/// the reply if it came at once (a command failed fast).
 fn submit_one(
-    shared: &Shared,
     st: &mut State,
     target: &Target,
     cmd: Cmd,
     timeout: Option<Duration>,
+    now: Instant,
     waker: &Waker,
 ) -> Result<(RequestId, Option<Replied>), Error> {
     if st.closing {
@@ -79,7 +79,7 @@ fn submit_one(
         });
     }
     st.io_stats.commands += 1;
-    let submitted = target.submit(&mut st.core, cmd, timeout, shared.now());
+    let submitted = target.submit(&mut st.core, cmd, timeout, now);
     let id = match submitted {
         Ok(id) => id,
         Err(e) => {
@@ -102,6 +102,14 @@ pub(crate) struct Request<'a> {
     state: ReqState,
     /// Its span and duration (`tracing` / `metrics` features), from the first poll.
     op: Option<Op>,
+}
+
+/// What a request's first poll came to.
+enum Submitted {
+    /// Sent; its reply is awaited.
+    Waiting(RequestId, Op),
+    /// Answered at once (refused, or failed fast).
+    Done(Settled, Result<Value, Error>),
 }
 
 #[derive(Debug)]
@@ -140,20 +148,25 @@ impl Future for Request<'_> {
             ReqState::New(cmd, timeout) => {
                 let target = &this.target;
                 let name = CmdName::new(cmd.name());
-                let (op, submitted) = shared.with(|st| {
-                    let op = Op::start(name, 1, st.core.config().conn.db);
-                    (op, submit_one(shared, st, target, cmd, timeout, cx.waker()))
+                // Settled under the lock (the shard's names are the core's), finished after.
+                let submitted = shared.with(|st| {
+                    let now = shared.now();
+                    let op = Op::start(name, 1, st.core.config().conn.db, now);
+                    match submit_one(st, target, cmd, timeout, now, cx.waker()) {
+                        Err(e) => Submitted::Done(op.settle(&st.core, Some(&e), None), Err(e)),
+                        Ok((_, Some((result, ended)))) => {
+                            let done = op.settle(&st.core, result.as_ref().err(), Some(&ended));
+                            Submitted::Done(done, result)
+                        }
+                        Ok((id, None)) => Submitted::Waiting(id, op),
+                    }
                 });
                 match submitted {
-                    Err(e) => {
-                        op.finish(Some(&e), &ReplyShard::default());
-                        Poll::Ready(Err(e))
-                    }
-                    Ok((_, Some((result, shard)))) => {
-                        op.finish(result.as_ref().err(), &shard);
+                    Submitted::Done(done, result) => {
+                        done.finish(result.as_ref().err());
                         Poll::Ready(result)
                     }
-                    Ok((id, None)) => {
+                    Submitted::Waiting(id, op) => {
                         this.op = Some(op);
                         this.state = ReqState::Waiting(id);
                         Poll::Pending
@@ -161,10 +174,18 @@ impl Future for Request<'_> {
                 }
             }
             ReqState::Waiting(id) => {
-                match shared.with(|st| st.take_reply_from(id, Some(cx.waker()))) {
-                    Some((result, shard)) => {
-                        if let Some(op) = this.op.take() {
-                            op.finish(result.as_ref().err(), &shard);
+                let op = &mut this.op;
+                let taken = shared.with(|st| {
+                    let (result, ended) = st.take_reply_from(id, Some(cx.waker()))?;
+                    let done = op
+                        .take()
+                        .map(|op| op.settle(&st.core, result.as_ref().err(), Some(&ended)));
+                    Some((result, done))
+                });
+                match taken {
+                    Some((result, done)) => {
+                        if let Some(done) = done {
+                            done.finish(result.as_ref().err());
                         }
                         Poll::Ready(result)
                     }
@@ -213,8 +234,9 @@ pub(crate) struct Gather<'a> {
     op_name: CmdName,
     /// Its span and duration (`tracing` / `metrics` features), from the first poll.
     op: Option<Op>,
-    /// The shard of the first reply (for the span and the metric).
-    shard: ReplyShard,
+    /// The shard of the first reply and the instant of the last (for the span and the
+    /// metric).
+    ended: Ended,
 }
 
 impl std::fmt::Debug for Gather<'_> {
@@ -240,7 +262,7 @@ impl<'a> Gather<'a> {
             next: 0,
             op_name: name,
             op: None,
-            shard: ReplyShard::default(),
+            ended: Ended::default(),
         }
     }
 
@@ -290,8 +312,9 @@ impl Future for Gather<'_> {
                 return Poll::Ready(vec![Err(closed); this.slots]);
             }
             let db = st.core.config().conn.db;
-            this.op = Some(Op::start(this.op_name, this.slots, db));
-            let submitted = submit(&mut st.core, shared.now());
+            let now = shared.now();
+            this.op = Some(Op::start(this.op_name, this.slots, db, now));
+            let submitted = submit(&mut st.core, now);
             st.io_stats.commands += submitted.len() as u64;
             this.group = st.new_group();
             this.ids.reserve(submitted.len());
@@ -323,10 +346,8 @@ impl Future for Gather<'_> {
             let i = this.next;
             if let Some(id) = this.ids[i] {
                 match st.take_reply_from(id, Some(cx.waker())) {
-                    Some((result, shard)) => {
-                        if i == 0 {
-                            this.shard = shard;
-                        }
+                    Some((result, ended)) => {
+                        observe::extend(&mut this.ended, &ended, i == 0);
                         this.results[i] = Some(result);
                         this.ids[i] = None;
                     }
@@ -339,9 +360,13 @@ impl Future for Gather<'_> {
             this.next += 1;
         }
         st.end_group(this.group);
+        let done = this.op.take().map(|op| {
+            let error = observe::first_error(&this.results);
+            op.settle(&st.core, error, Some(&this.ended))
+        });
         Shared::unlock_and_wake(st);
-        if let Some(op) = this.op.take() {
-            op.finish_batch(this.results.iter().flatten(), &this.shard);
+        if let Some(done) = done {
+            done.finish(observe::first_error(&this.results));
         }
         let name = this.name;
         let results = std::mem::take(&mut this.results)

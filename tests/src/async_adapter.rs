@@ -222,6 +222,8 @@ impl<R: AsyncRuntime> RingUnderTest for AsyncRing<R> {
                 name: s.name,
                 addr: s.addr,
                 up: s.up,
+                commands: s.counters.commands,
+                errors: s.counters.errors,
             })
             .collect()
     }

@@ -152,6 +152,8 @@ impl RingUnderTest for StdRing {
                 name: s.name,
                 addr: s.addr,
                 up: s.up,
+                commands: s.counters.commands,
+                errors: s.counters.errors,
             })
             .collect()
     }

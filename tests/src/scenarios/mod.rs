@@ -62,6 +62,7 @@ pub use redis_ring_core::config::ShardSpec;
 pub use redis_ring_core::error::Error;
 pub use redis_ring_core::resp::Value;
 pub use redis_ring_core::ring::Event;
+pub use redis_ring_core::stats::ErrorCounts;
 
 pub use util::{fast_config, guard, isolated, Guard};
 
@@ -130,6 +131,10 @@ pub struct ShardView {
     pub addr: String,
     /// Whether the shard is up (in the placement).
     pub up: bool,
+    /// Requests that ended on the shard (its `ShardCounters::commands`).
+    pub commands: u64,
+    /// Their failures by kind (its `ShardCounters::errors`).
+    pub errors: ErrorCounts,
 }
 
 /// Which flavour of subscription ([`RingUnderTest::subscribe`]).
@@ -304,6 +309,7 @@ macro_rules! scenario_tests {
             faults::kill_one_shard_under_load,
             faults::pause_one_shard,
             faults::only_what_is_declared_idempotent_is_resent,
+            faults::connection_errors_are_counted_on_their_shard,
             policy::fail_fast_kill_one_shard_under_load,
             policy::rejoin_flush_prevents_stale_reads,
             policy::custom_heartbeat_check,

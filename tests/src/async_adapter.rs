@@ -222,6 +222,7 @@ impl<R: AsyncRuntime> RingUnderTest for AsyncRing<R> {
                 name: s.name,
                 addr: s.addr,
                 up: s.up,
+                pending: s.in_flight + s.queued,
                 commands: s.counters.commands,
                 errors: s.counters.errors,
             })

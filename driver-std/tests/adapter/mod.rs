@@ -152,6 +152,7 @@ impl RingUnderTest for StdRing {
                 name: s.name,
                 addr: s.addr,
                 up: s.up,
+                pending: s.in_flight + s.queued,
                 commands: s.counters.commands,
                 errors: s.counters.errors,
             })

@@ -610,3 +610,57 @@ pub fn connection_errors_are_counted_on_their_shard<R: RingUnderTest>() {
     assert_eq!(errors("shard3"), counted);
     ring.close();
 }
+
+/// Issue 18: `errors.refused` on a shard, against real servers. A `SUNION` of two keys of
+/// shard1 that, once shard1 is down, live on shard2 and shard3: sent while shard1 is paused,
+/// then shard1 is killed. The read-only `SUNION` is retried; once shard1 is down its keys are
+/// on two shards, so the retry is refused (`CrossShard`), counted as `errors.refused` on
+/// shard1, the shard it last went to (and on no other).
+pub fn refused_on_retry_is_counted_on_its_last_shard<R: RingUnderTest>() {
+    let _g = guard(false);
+    let mut shards = Shards::start(3).unwrap();
+    let mut s = spec(&shards);
+    // Retries until shard1 is down (refused probes: well under a second; the command
+    // timeout bounds them with a wide margin), and heartbeats that do not fail while it is
+    // only paused (the SUNION must reach it while it is up).
+    s.config.max_retries = 1_000;
+    s.config.max_retry_backoff = Duration::from_millis(20);
+    s.config.command_timeout = Duration::from_secs(20);
+    s.config.heartbeat_timeout = Duration::from_secs(10);
+    let ring: R = build(&s);
+    let specs: Vec<ShardSpec<'_>> = NAMES[1..].iter().map(|n| ShardSpec::new(*n)).collect();
+    let without_1 = Algorithm::default().build(&specs);
+    let key = |then: usize| {
+        (0..10_000)
+            .map(|i| format!("sunion:{i}"))
+            .find(|k| home(k) == 0 && without_1.shard_for(k.as_bytes()) == Some(then))
+            .unwrap()
+    };
+    let (k2, k3) = (key(0), key(1));
+    assert_eq!(ring.shard_for_key(&k2).as_deref(), Some("shard1"));
+    let counted = |name: &str| {
+        let v = super::util::view(&ring.shards(), name).clone();
+        (v.errors, v.pending)
+    };
+    shards.server(0).pause().unwrap();
+    let e = std::thread::scope(|scope| {
+        let sent = scope.spawn(|| ring.cmd(Cmd::new("SUNION").arg(&k2).arg(&k3)));
+        assert!(
+            wait_until(Duration::from_secs(10), || counted("shard1").1 >= 1),
+            "the SUNION never reached shard1"
+        );
+        shards.server(0).kill();
+        sent.join().unwrap().unwrap_err()
+    });
+    assert!(matches!(e, Error::CrossShard { .. }), "{e}");
+    let (errors, _) = counted("shard1");
+    assert_eq!(
+        (errors.refused, errors.total()),
+        (1, 1),
+        "shard1: {errors:?}"
+    );
+    for other in &NAMES[1..] {
+        assert_eq!(counted(other).0.total(), 0, "{other}");
+    }
+    ring.close();
+}

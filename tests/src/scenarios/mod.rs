@@ -131,6 +131,8 @@ pub struct ShardView {
     pub addr: String,
     /// Whether the shard is up (in the placement).
     pub up: bool,
+    /// Requests on the shard's connection, written or not yet (`in_flight + queued`).
+    pub pending: usize,
     /// Requests that ended on the shard (its `ShardCounters::commands`).
     pub commands: u64,
     /// Their failures by kind (its `ShardCounters::errors`).
@@ -310,6 +312,7 @@ macro_rules! scenario_tests {
             faults::pause_one_shard,
             faults::only_what_is_declared_idempotent_is_resent,
             faults::connection_errors_are_counted_on_their_shard,
+            faults::refused_on_retry_is_counted_on_its_last_shard,
             policy::fail_fast_kill_one_shard_under_load,
             policy::rejoin_flush_prevents_stale_reads,
             policy::custom_heartbeat_check,

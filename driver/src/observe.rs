@@ -12,6 +12,18 @@
 //! `redis_ring.shard`, `server.address` and `outcome` (`ok` or an [`ErrorKind`](redis_ring_core::stats::ErrorKind) name).
 //! Shard events become `tracing` events (info; warn for a shard going down) and the
 //! `redis_ring.shard.transitions` counter and `redis_ring.shards.live` gauge.
+//!
+//! # Durations
+//!
+//! `db.client.operation.duration` is measured on the core's clock, not by a clock read per
+//! command: from the `now` the submit gave the core to the core's `now` when the reply left
+//! it. The driver reads the clock anyway once per submit and once per round of its turn (the
+//! `now` of the replies that round reads), so a reply is stamped with the start of the
+//! round that read it: durations can be short by that round's length (a few microseconds
+//! for one read; at most one round of reads of every connection under a flood). A reply
+//! that fails fast at submit has a duration of zero. The core's per-shard latency histogram
+//! ([`ShardCounters::latency`](redis_ring_core::stats::ShardCounters)) is measured from the
+//! same two instants.
 
 #[cfg(feature = "tracing")]
 use std::sync::Arc;
@@ -80,7 +92,7 @@ pub const IN_FLIGHT: &str = "redis_ring.in_flight";
 /// submit and once per round of a driver turn (the `now` of the replies it reads): from the
 /// submit's `now` to the core's `now` when the reply left the core. A command reads no clock
 /// of its own; the price is granularity: a reply read late in a driver round is stamped with
-/// the round's start (see the crate docs, "Observability").
+/// the round's start (see the module docs, "Durations").
 #[derive(Debug)]
 pub(crate) struct Op {
     #[cfg(feature = "metrics")]

@@ -113,7 +113,11 @@ pub(crate) struct Settled {
     #[cfg(feature = "tracing")]
     shard: Option<(Arc<str>, Arc<str>)>,
     #[cfg(feature = "metrics")]
-    histogram: metrics::Histogram,
+    op: CmdName,
+    #[cfg(feature = "metrics")]
+    shard_ref: Option<ShardRef>,
+    #[cfg(feature = "metrics")]
+    outcome: &'static str,
     #[cfg(feature = "metrics")]
     seconds: f64,
 }
@@ -153,8 +157,9 @@ impl Op {
     }
 
     /// Under the lock: the command ended as `ended` says (or, for `None`, failed before
-    /// reaching the core), with `error` if it failed. Looks up the shard's names in `core`
-    /// (borrowed: the metric's handle is found by them, a span that records gets clones).
+    /// reaching the core), with `error` if it failed. Copies what the metric needs (the
+    /// shard as a [`ShardRef`]); only a span a subscriber records gets the shard's names
+    /// (cloned from `core`).
     #[inline]
     pub(crate) fn settle(
         self,
@@ -163,24 +168,24 @@ impl Op {
         _ended: Option<&Ended>,
     ) -> Settled {
         #[cfg(any(feature = "tracing", feature = "metrics"))]
-        let names = _ended
-            .and_then(|e| e.shard)
-            .and_then(|r| _core.shard_names(r));
+        let shard_ref = _ended.and_then(|e| e.shard);
         Settled {
             #[cfg(feature = "tracing")]
             shard: if self.span.is_disabled() {
                 None
             } else {
-                names.map(|(n, a)| (Arc::clone(n), Arc::clone(a)))
+                shard_ref
+                    .and_then(|r| _core.shard_names(r))
+                    .map(|(n, a)| (Arc::clone(n), Arc::clone(a)))
             },
             #[cfg(feature = "tracing")]
             span: self.span,
             #[cfg(feature = "metrics")]
-            histogram: durations::handle(
-                self.name,
-                names,
-                _error.map_or("ok", |e| ErrorKind::of(e).as_str()),
-            ),
+            op: self.name,
+            #[cfg(feature = "metrics")]
+            shard_ref,
+            #[cfg(feature = "metrics")]
+            outcome: _error.map_or("ok", |e| ErrorKind::of(e).as_str()),
             #[cfg(feature = "metrics")]
             seconds: _ended.map_or(0.0, |e| {
                 e.at.saturating_duration_since(self.started).as_secs_f64()
@@ -206,17 +211,17 @@ pub(crate) fn first_error<'r>(
 }
 
 impl Settled {
-    /// Records the span's fields and the duration (outside the lock); `error` as given to
-    /// [`Op::settle`].
+    /// Records the span's fields and the duration, outside the lock of `_shared` (the ring
+    /// it ran on); `error` as given to [`Op::settle`].
     #[inline]
-    pub(crate) fn finish(self, _error: Option<&Error>) {
+    pub(crate) fn finish(self, _error: Option<&Error>, _shared: &crate::state::Shared) {
         #[cfg(feature = "tracing")]
         if !self.span.is_disabled() {
             let shard = self.shard.as_ref().map(|(n, a)| (&**n, &**a));
             record_span(&self.span, _error, shard);
         }
         #[cfg(feature = "metrics")]
-        self.histogram.record(self.seconds);
+        durations::record(_shared, self.op, self.shard_ref, self.outcome, self.seconds);
     }
 }
 
@@ -310,17 +315,21 @@ pub(crate) fn event(_event: &Event, _live: usize) {
 #[cfg(feature = "metrics")]
 mod durations {
     use std::cell::RefCell;
-    use std::sync::Arc;
 
     use metrics::{Histogram, SharedString};
     use redis_ring_core::error::CmdName;
 
-    use super::OPERATION_DURATION;
+    use redis_ring_core::ring::ShardRef;
 
-    /// One registered histogram: its labels and its handle.
+    use super::OPERATION_DURATION;
+    use crate::state::Shared;
+
+    /// One registered histogram: what it is found by, and its handle.
     struct Entry {
+        /// The ring ([`Shared::id`]): a [`ShardRef`] means something in its ring only.
+        ring: u64,
         op: CmdName,
-        shard: Option<(Arc<str>, Arc<str>)>,
+        shard: Option<ShardRef>,
         outcome: &'static str,
         handle: Histogram,
     }
@@ -332,55 +341,55 @@ mod durations {
         entries: Vec<Entry>,
     }
 
-    /// More distinct (operation, shard, outcome) series than this on one thread: start over
-    /// (an application sending arbitrary command names must not grow the cache forever).
+    /// More distinct (ring, operation, shard, outcome) series than this on one thread: start
+    /// over (an application sending arbitrary command names, or a ring whose shards come and
+    /// go, must not grow the cache forever).
     const MOST: usize = 512;
 
     thread_local! {
         static CACHE: RefCell<Cache> = RefCell::default();
     }
 
-    /// The histogram of `op` on `shard` (name, address; borrowed from the core) with
-    /// `outcome`.
+    /// Records `seconds` in the histogram of `op` on `shard` of ring `shared` with `outcome`
+    /// (outside the ring's lock).
     ///
     /// `histogram!` would build the label strings, the key and its hash and ask the recorder
     /// for a handle on every command, recorder or not (what the feature cost with nothing
     /// installed); this registers each series once per thread and keeps the handle, as
-    /// `metrics` recommends for hot paths: a command compares labels (the shard's `Arc`s are
-    /// the core's own, pointer-equal) and clones the handle (nothing to clone for the no-op
-    /// handle of an absent recorder). The cache is dropped when the recorder changes (one
-    /// installed after the first commands is used from then on, as with the macro).
-    pub(super) fn handle(
+    /// `metrics` recommends for hot paths: a command compares a few integers (the shard is a
+    /// copied [`ShardRef`]), and only the first command of a series on a thread asks the
+    /// ring for the shard's names (its labels). The cache is dropped when the recorder
+    /// changes (one installed after the first commands is used from then on, as with the
+    /// macro).
+    pub(super) fn record(
+        shared: &Shared,
         op: CmdName,
-        shard: Option<(&Arc<str>, &Arc<str>)>,
+        shard: Option<ShardRef>,
         outcome: &'static str,
-    ) -> Histogram {
+        seconds: f64,
+    ) {
         let recorder = metrics::with_recorder(|r| {
             std::ptr::from_ref::<dyn metrics::Recorder>(r).cast::<()>() as usize
         });
+        let ring = shared.id();
         CACHE.with(|cache| {
             let mut cache = cache.borrow_mut();
             if cache.recorder != recorder || cache.entries.len() >= MOST {
                 cache.recorder = recorder;
                 cache.entries.clear();
             }
-            let same_shard = |e: &Entry| match (&e.shard, shard) {
-                (Some((n, a)), Some((sn, sa))) => n == sn && a == sa,
-                (None, None) => true,
-                _ => false,
-            };
             let found = cache
                 .entries
                 .iter()
-                .find(|e| e.op == op && e.outcome == outcome && same_shard(e));
+                .find(|e| e.shard == shard && e.ring == ring && e.op == op && e.outcome == outcome);
             if let Some(e) = found {
-                return e.handle.clone();
+                e.handle.record(seconds);
+                return;
             }
-            let (name, addr) = match shard {
-                Some((n, a)) => (
-                    SharedString::from_shared(Arc::clone(n)),
-                    SharedString::from_shared(Arc::clone(a)),
-                ),
+            // The shard's names, from the ring (a shard gone since is labelled as none).
+            let names = shard.and_then(|r| shared.shard_names(r));
+            let (name, addr) = match names {
+                Some((n, a)) => (SharedString::from_shared(n), SharedString::from_shared(a)),
                 None => (SharedString::const_str(""), SharedString::const_str("")),
             };
             let handle = metrics::histogram!(
@@ -390,14 +399,15 @@ mod durations {
                 "server.address" => addr,
                 "outcome" => outcome,
             );
+            handle.record(seconds);
             cache.entries.push(Entry {
+                ring,
                 op,
-                shard: shard.map(|(n, a)| (Arc::clone(n), Arc::clone(a))),
+                shard,
                 outcome,
-                handle: handle.clone(),
+                handle,
             });
-            handle
-        })
+        });
     }
 }
 

@@ -163,7 +163,7 @@ impl Future for Request<'_> {
                 });
                 match submitted {
                     Submitted::Done(done, result) => {
-                        done.finish(result.as_ref().err());
+                        done.finish(result.as_ref().err(), shared);
                         Poll::Ready(result)
                     }
                     Submitted::Waiting(id, op) => {
@@ -185,7 +185,7 @@ impl Future for Request<'_> {
                 match taken {
                     Some((result, done)) => {
                         if let Some(done) = done {
-                            done.finish(result.as_ref().err());
+                            done.finish(result.as_ref().err(), shared);
                         }
                         Poll::Ready(result)
                     }
@@ -366,7 +366,7 @@ impl Future for Gather<'_> {
         });
         Shared::unlock_and_wake(st);
         if let Some(done) = done {
-            done.finish(observe::first_error(&this.results));
+            done.finish(observe::first_error(&this.results), shared);
         }
         let name = this.name;
         let results = std::mem::take(&mut this.results)

@@ -39,6 +39,9 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// The core's time zero: core instants are nanoseconds since it.
     epoch: StdInstant,
+    /// Unique among the process's rings (what the `metrics` handle cache is keyed by).
+    #[cfg(feature = "metrics")]
+    id: u64,
 }
 
 /// One connection's socket slot, indexed by [`ConnId::index`].
@@ -239,7 +242,31 @@ impl Shared {
                 subs: HashMap::default(),
             }),
             epoch,
+            #[cfg(feature = "metrics")]
+            id: {
+                static RINGS: AtomicU64 = AtomicU64::new(0);
+                RINGS.fetch_add(1, Ordering::Relaxed)
+            },
         }
+    }
+
+    /// This ring's number, unique in the process.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The (name, address) of `shard`, if it is still configured (takes the lock).
+    #[cfg(feature = "metrics")]
+    pub(crate) fn shard_names(
+        &self,
+        shard: redis_ring_core::ring::ShardRef,
+    ) -> Option<(Arc<str>, Arc<str>)> {
+        self.with(|st| {
+            st.core
+                .shard_names(shard)
+                .map(|(n, a)| (Arc::clone(n), Arc::clone(a)))
+        })
     }
 
     /// The core's `now`.

@@ -80,7 +80,9 @@ impl<S: Subscriber> Layer<S> for Capture {
 /// Installs a capturing `tracing` subscriber and a recording `metrics` recorder (process-wide:
 /// call it once per test binary), then checks through a ring of driver `R`: span fields of a
 /// command, a failed command and a pipeline (never an argument), shard down (WARN) / up (INFO) /
-/// added events after a kill and a restart, and every metric's name, kind and labels.
+/// added events after a kill and a restart, every metric's name, kind and labels, and the
+/// durations (positive; a script holding its server 150 ms takes at least that, alone and as
+/// the last reply of a pipeline whose first reply comes at once).
 ///
 /// # Panics
 /// When a check fails.

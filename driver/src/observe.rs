@@ -101,25 +101,9 @@ pub(crate) struct Op {
     name: CmdName,
     #[cfg(feature = "tracing")]
     span: tracing::Span,
-}
-
-/// An [`Op`] whose end is known, with what it needs from the core resolved (under the lock):
-/// recorded by [`Settled::finish`] after the lock is released.
-#[derive(Debug)]
-pub(crate) struct Settled {
+    /// The shard's name and address for a span a subscriber records ([`Op::resolve`]).
     #[cfg(feature = "tracing")]
-    span: tracing::Span,
-    /// The shard's name and address, cloned only for a span a subscriber records.
-    #[cfg(feature = "tracing")]
-    shard: Option<(Arc<str>, Arc<str>)>,
-    #[cfg(feature = "metrics")]
-    op: CmdName,
-    #[cfg(feature = "metrics")]
-    shard_ref: Option<ShardRef>,
-    #[cfg(feature = "metrics")]
-    outcome: &'static str,
-    #[cfg(feature = "metrics")]
-    seconds: f64,
+    names: Option<(Arc<str>, Arc<str>)>,
 }
 
 impl Op {
@@ -153,44 +137,50 @@ impl Op {
                 }
                 span
             },
+            #[cfg(feature = "tracing")]
+            names: None,
         }
     }
 
-    /// Under the lock: the command ended as `ended` says (or, for `None`, failed before
-    /// reaching the core), with `error` if it failed. Copies what the metric needs (the
-    /// shard as a [`ShardRef`]); only a span a subscriber records gets the shard's names
-    /// (cloned from `core`).
+    /// Under the lock, once the command ended as `ended` says: a span a subscriber records
+    /// gets the shard's names (cloned from `core`); nothing else is needed from the core (the
+    /// metric's shard is `ended`'s [`ShardRef`], copied).
     #[inline]
-    pub(crate) fn settle(
+    pub(crate) fn resolve(&mut self, _core: &RingCore, _ended: &Ended) {
+        #[cfg(feature = "tracing")]
+        if !self.span.is_disabled() {
+            self.names = _ended
+                .shard
+                .and_then(|r| _core.shard_names(r))
+                .map(|(n, a)| (Arc::clone(n), Arc::clone(a)));
+        }
+    }
+
+    /// Records the span's fields and the duration, outside the lock of `_shared` (the ring
+    /// it ran on): the command ended as `_ended` says (`None`: refused before reaching the
+    /// core), with `_error` if it failed.
+    #[inline]
+    pub(crate) fn finish(
         self,
-        _core: &RingCore,
         _error: Option<&Error>,
         _ended: Option<&Ended>,
-    ) -> Settled {
-        #[cfg(any(feature = "tracing", feature = "metrics"))]
-        let shard_ref = _ended.and_then(|e| e.shard);
-        Settled {
-            #[cfg(feature = "tracing")]
-            shard: if self.span.is_disabled() {
-                None
-            } else {
-                shard_ref
-                    .and_then(|r| _core.shard_names(r))
-                    .map(|(n, a)| (Arc::clone(n), Arc::clone(a)))
-            },
-            #[cfg(feature = "tracing")]
-            span: self.span,
-            #[cfg(feature = "metrics")]
-            op: self.name,
-            #[cfg(feature = "metrics")]
-            shard_ref,
-            #[cfg(feature = "metrics")]
-            outcome: _error.map_or("ok", |e| ErrorKind::of(e).as_str()),
-            #[cfg(feature = "metrics")]
-            seconds: _ended.map_or(0.0, |e| {
+        _shared: &crate::state::Shared,
+    ) {
+        #[cfg(feature = "tracing")]
+        if !self.span.is_disabled() {
+            let shard = self.names.as_ref().map(|(n, a)| (&**n, &**a));
+            record_span(&self.span, _error, shard);
+        }
+        #[cfg(feature = "metrics")]
+        durations::record(
+            _shared,
+            self.name,
+            _ended.and_then(|e| e.shard),
+            _error.map(ErrorKind::of),
+            _ended.map_or(0.0, |e| {
                 e.at.saturating_duration_since(self.started).as_secs_f64()
             }),
-        }
+        );
     }
 }
 
@@ -208,21 +198,6 @@ pub(crate) fn first_error<'r>(
     }
     #[cfg(not(any(feature = "tracing", feature = "metrics")))]
     None
-}
-
-impl Settled {
-    /// Records the span's fields and the duration, outside the lock of `_shared` (the ring
-    /// it ran on); `error` as given to [`Op::settle`].
-    #[inline]
-    pub(crate) fn finish(self, _error: Option<&Error>, _shared: &crate::state::Shared) {
-        #[cfg(feature = "tracing")]
-        if !self.span.is_disabled() {
-            let shard = self.shard.as_ref().map(|(n, a)| (&**n, &**a));
-            record_span(&self.span, _error, shard);
-        }
-        #[cfg(feature = "metrics")]
-        durations::record(_shared, self.op, self.shard_ref, self.outcome, self.seconds);
-    }
 }
 
 /// The `server.port` of an address (`host:port`, `[v6]:port`; none for a Unix path).
@@ -320,18 +295,31 @@ mod durations {
     use redis_ring_core::error::CmdName;
 
     use redis_ring_core::ring::ShardRef;
+    use redis_ring_core::stats::ErrorKind;
 
     use super::OPERATION_DURATION;
     use crate::state::Shared;
 
     /// One registered histogram: what it is found by, and its handle.
     struct Entry {
+        shard: Option<ShardRef>,
+        kind: Option<ErrorKind>,
+        /// [`op_key`] of `op`: compared before the whole name.
+        op_key: u64,
         /// The ring ([`Shared::id`]): a [`ShardRef`] means something in its ring only.
         ring: u64,
         op: CmdName,
-        shard: Option<ShardRef>,
-        outcome: &'static str,
         handle: Histogram,
+    }
+
+    /// The first 7 bytes of a command name and its length, as one integer.
+    fn op_key(op: &CmdName) -> u64 {
+        let b = op.as_str().as_bytes();
+        let mut k = [0u8; 8];
+        let n = b.len().min(7);
+        k[..n].copy_from_slice(&b[..n]);
+        k[7] = b.len() as u8;
+        u64::from_le_bytes(k)
     }
 
     /// The handles this thread registered, and with which recorder (its address).
@@ -350,14 +338,14 @@ mod durations {
         static CACHE: RefCell<Cache> = RefCell::default();
     }
 
-    /// Records `seconds` in the histogram of `op` on `shard` of ring `shared` with `outcome`
-    /// (outside the ring's lock).
+    /// Records `seconds` in the histogram of `op` on `shard` of ring `shared` with outcome
+    /// `kind` (`None`: ok), outside the ring's lock.
     ///
     /// `histogram!` would build the label strings, the key and its hash and ask the recorder
     /// for a handle on every command, recorder or not (what the feature cost with nothing
     /// installed); this registers each series once per thread and keeps the handle, as
-    /// `metrics` recommends for hot paths: a command compares a few integers (the shard is a
-    /// copied [`ShardRef`]), and only the first command of a series on a thread asks the
+    /// `metrics` recommends for hot paths: a command compares a few integers per entry (the
+    /// shard is a copied [`ShardRef`], the name a prefix), and only the first command of a series on a thread asks the
     /// ring for the shard's names (its labels). The cache is dropped when the recorder
     /// changes (one installed after the first commands is used from then on, as with the
     /// macro).
@@ -365,23 +353,27 @@ mod durations {
         shared: &Shared,
         op: CmdName,
         shard: Option<ShardRef>,
-        outcome: &'static str,
+        kind: Option<ErrorKind>,
         seconds: f64,
     ) {
         let recorder = metrics::with_recorder(|r| {
             std::ptr::from_ref::<dyn metrics::Recorder>(r).cast::<()>() as usize
         });
         let ring = shared.id();
+        let key = op_key(&op);
         CACHE.with(|cache| {
             let mut cache = cache.borrow_mut();
             if cache.recorder != recorder || cache.entries.len() >= MOST {
                 cache.recorder = recorder;
                 cache.entries.clear();
             }
-            let found = cache
-                .entries
-                .iter()
-                .find(|e| e.shard == shard && e.ring == ring && e.op == op && e.outcome == outcome);
+            let found = cache.entries.iter().find(|e| {
+                e.shard == shard
+                    && e.kind == kind
+                    && e.op_key == key
+                    && e.ring == ring
+                    && e.op == op
+            });
             if let Some(e) = found {
                 e.handle.record(seconds);
                 return;
@@ -397,14 +389,15 @@ mod durations {
                 "db.operation.name" => op.as_str().to_owned(),
                 "redis_ring.shard" => name,
                 "server.address" => addr,
-                "outcome" => outcome,
+                "outcome" => kind.map_or("ok", ErrorKind::as_str),
             );
             handle.record(seconds);
             cache.entries.push(Entry {
+                shard,
+                kind,
+                op_key: key,
                 ring,
                 op,
-                shard,
-                outcome,
                 handle,
             });
         });

@@ -18,7 +18,7 @@ use redis_ring_core::resp::Value;
 use redis_ring_core::ring::{RequestId, RingCore, TxId};
 use redis_ring_core::time::Instant;
 
-use crate::observe::{self, Ended, Op, Settled};
+use crate::observe::{self, Ended, Op};
 use crate::state::{reentrant, Shared, State};
 
 /// Where a request goes.
@@ -107,9 +107,9 @@ pub(crate) struct Request<'a> {
 /// What a request's first poll came to.
 enum Submitted {
     /// Sent; its reply is awaited.
-    Waiting(RequestId, Op),
-    /// Answered at once (refused, or failed fast).
-    Done(Settled, Result<Value, Error>),
+    Waiting(RequestId),
+    /// Answered at once: failed fast in the core (how it ended), or refused before.
+    Done(Result<Value, Error>, Option<Ended>),
 }
 
 #[derive(Debug)]
@@ -148,26 +148,29 @@ impl Future for Request<'_> {
             ReqState::New(cmd, timeout) => {
                 let target = &this.target;
                 let name = CmdName::new(cmd.name());
-                // Settled under the lock (the shard's names are the core's), finished after.
+                // The op stays in place: resolved under the lock (a span's shard names are
+                // the core's), finished after it.
+                let op = &mut this.op;
                 let submitted = shared.with(|st| {
                     let now = shared.now();
-                    let op = Op::start(name, 1, st.core.config().conn.db, now);
+                    let op = op.insert(Op::start(name, 1, st.core.config().conn.db, now));
                     match submit_one(st, target, cmd, timeout, now, cx.waker()) {
-                        Err(e) => Submitted::Done(op.settle(&st.core, Some(&e), None), Err(e)),
+                        Err(e) => Submitted::Done(Err(e), None),
                         Ok((_, Some((result, ended)))) => {
-                            let done = op.settle(&st.core, result.as_ref().err(), Some(&ended));
-                            Submitted::Done(done, result)
+                            op.resolve(&st.core, &ended);
+                            Submitted::Done(result, Some(ended))
                         }
-                        Ok((id, None)) => Submitted::Waiting(id, op),
+                        Ok((id, None)) => Submitted::Waiting(id),
                     }
                 });
                 match submitted {
-                    Submitted::Done(done, result) => {
-                        done.finish(result.as_ref().err(), shared);
+                    Submitted::Done(result, ended) => {
+                        if let Some(op) = this.op.take() {
+                            op.finish(result.as_ref().err(), ended.as_ref(), shared);
+                        }
                         Poll::Ready(result)
                     }
-                    Submitted::Waiting(id, op) => {
-                        this.op = Some(op);
+                    Submitted::Waiting(id) => {
                         this.state = ReqState::Waiting(id);
                         Poll::Pending
                     }
@@ -177,15 +180,15 @@ impl Future for Request<'_> {
                 let op = &mut this.op;
                 let taken = shared.with(|st| {
                     let (result, ended) = st.take_reply_from(id, Some(cx.waker()))?;
-                    let done = op
-                        .take()
-                        .map(|op| op.settle(&st.core, result.as_ref().err(), Some(&ended)));
-                    Some((result, done))
+                    if let Some(op) = op.as_mut() {
+                        op.resolve(&st.core, &ended);
+                    }
+                    Some((result, ended))
                 });
                 match taken {
-                    Some((result, done)) => {
-                        if let Some(done) = done {
-                            done.finish(result.as_ref().err(), shared);
+                    Some((result, ended)) => {
+                        if let Some(op) = this.op.take() {
+                            op.finish(result.as_ref().err(), Some(&ended), shared);
                         }
                         Poll::Ready(result)
                     }
@@ -360,13 +363,16 @@ impl Future for Gather<'_> {
             this.next += 1;
         }
         st.end_group(this.group);
-        let done = this.op.take().map(|op| {
-            let error = observe::first_error(&this.results);
-            op.settle(&st.core, error, Some(&this.ended))
-        });
+        if let Some(op) = this.op.as_mut() {
+            op.resolve(&st.core, &this.ended);
+        }
         Shared::unlock_and_wake(st);
-        if let Some(done) = done {
-            done.finish(observe::first_error(&this.results), shared);
+        if let Some(op) = this.op.take() {
+            op.finish(
+                observe::first_error(&this.results),
+                Some(&this.ended),
+                shared,
+            );
         }
         let name = this.name;
         let results = std::mem::take(&mut this.results)

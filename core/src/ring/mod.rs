@@ -732,10 +732,10 @@ impl RingCore {
 
     /// The shard request `id` ended on, as [`RingCore::reply_shard`], but as a [`ShardRef`]
     /// (copied, not cloned): a driver keeps it with the reply and asks
-    /// [`RingCore::shard_names`] when it needs the names.
+    /// [`RingCore::shard_names`] when it needs the names (which it does not give for a shard
+    /// that has left).
     pub fn reply_shard_ref(&self, id: RequestId) -> Option<ShardRef> {
         let slot = self.reqs.ended_on(id)?;
-        self.table.get(slot)?;
         Some(ShardRef {
             slot,
             generation: self.table.generation(slot),

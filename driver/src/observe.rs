@@ -314,7 +314,7 @@ mod durations {
 
     /// The first 7 bytes of a command name and its length, as one integer.
     fn op_key(op: &CmdName) -> u64 {
-        let b = op.as_str().as_bytes();
+        let b = op.as_bytes();
         let mut k = [0u8; 8];
         let n = b.len().min(7);
         k[..n].copy_from_slice(&b[..n]);
@@ -335,7 +335,12 @@ mod durations {
     const MOST: usize = 512;
 
     thread_local! {
-        static CACHE: RefCell<Cache> = RefCell::default();
+        static CACHE: RefCell<Cache> = const {
+            RefCell::new(Cache {
+                recorder: 0,
+                entries: Vec::new(),
+            })
+        };
     }
 
     /// Records `seconds` in the histogram of `op` on `shard` of ring `shared` with outcome

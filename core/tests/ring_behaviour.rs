@@ -654,3 +654,88 @@ fn extreme_configurations_neither_panic_nor_spin() {
         "the ring rests between inputs"
     );
 }
+
+#[test]
+fn a_shard_ref_names_the_reply_shard_until_that_shard_leaves_even_if_another_takes_its_slot() {
+    let mut rig = Rig::new(Config::default(), 2);
+    let on1 = key_on(&rig, "a1");
+    let id = rig.submit(set(&on1, "v")).unwrap();
+    assert_eq!(rig.reply(id), Some(&Ok(Value::Okay)));
+    let r = rig.ring.reply_shard_ref(id).expect("the reply's shard");
+    let (name, addr) = rig.ring.shard_names(r).expect("s1 is configured");
+    assert_eq!((&**name, &**addr), ("s1", "a1"));
+    let now = rig.now;
+    rig.ring.set_shards([("s0", "a0")], now);
+    rig.settle();
+    assert_eq!(rig.ring.shard_names(r), None, "s1 left");
+    // s2 takes the slot s1 had: the old reference must not name it.
+    rig.server("a2");
+    rig.ring.set_shards([("s0", "a0"), ("s2", "a2")], now);
+    rig.settle();
+    let on2 = key_on(&rig, "a2");
+    let id2 = rig.submit(set(&on2, "v")).unwrap();
+    assert_eq!(rig.reply(id2), Some(&Ok(Value::Okay)));
+    let r2 = rig.ring.reply_shard_ref(id2).expect("the reply's shard");
+    let slot = |r: &redis_ring_core::ring::ShardRef| {
+        let d = format!("{r:?}");
+        d[..d.find(',').unwrap()].to_owned()
+    };
+    assert_eq!(slot(&r), slot(&r2), "s2 reused s1's slot ({r:?}, {r2:?})");
+    assert_eq!(
+        rig.ring.shard_names(r),
+        None,
+        "a later shard in the same slot"
+    );
+    let (name, _) = rig.ring.shard_names(r2).unwrap();
+    assert_eq!(&**name, "s2");
+}
+
+#[test]
+fn a_request_refused_on_retry_counts_as_refused_on_the_shard_it_last_went_to() {
+    use redis_ring_core::placement::{Algorithm, Placement, ShardSpec};
+    let mut config = Config::default();
+    // Retries that outlast the ~100 ms it takes a refusing shard to go down.
+    config.max_retries = 50;
+    config.max_retry_backoff = ms(20);
+    let mut rig = Rig::new(config, 3);
+    // Two keys of s0 that, once s0 is down, live on s1 and s2.
+    let without_s0 = Algorithm::default().build(&[ShardSpec::new("s1"), ShardSpec::new("s2")]);
+    let key = |then: usize| {
+        (0..10_000)
+            .map(|i| format!("k{i}"))
+            .find(|k| rig.owner(k) == "a0" && without_s0.shard_for(k.as_bytes()) == Some(then))
+            .unwrap()
+    };
+    let (k1, k2) = (key(0), key(1));
+    rig.set_mode("a0", Mode::Hang);
+    let id = rig.submit(Cmd::new("SUNION").arg(&k1).arg(&k2)).unwrap();
+    rig.settle();
+    assert!(rig.reply(id).is_none(), "in flight on s0");
+    // s0's connection breaks under the (read-only, so retried) SUNION; s0 goes down; the
+    // retry finds its keys on two shards.
+    rig.set_mode("a0", Mode::Refuse);
+    rig.advance(ms(2_000));
+    assert!(
+        matches!(rig.reply(id), Some(Err(Error::CrossShard { .. }))),
+        "{:?}",
+        rig.reply(id)
+    );
+    let counted = |name: &str| {
+        rig.ring
+            .shards()
+            .find(|s| &*s.name == name)
+            .map(|s| s.counters)
+            .unwrap()
+    };
+    let s0 = counted("s0");
+    assert_eq!(
+        (s0.errors.refused, s0.errors.total()),
+        (1, 1),
+        "{:?}",
+        s0.errors
+    );
+    assert!(s0.retries >= 1);
+    for other in ["s1", "s2"] {
+        assert_eq!(counted(other).errors.total(), 0, "{other}");
+    }
+}

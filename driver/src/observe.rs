@@ -12,35 +12,66 @@
 //! `redis_ring.shard`, `server.address` and `outcome` (`ok` or an [`ErrorKind`](redis_ring_core::stats::ErrorKind) name).
 //! Shard events become `tracing` events (info; warn for a shard going down) and the
 //! `redis_ring.shard.transitions` counter and `redis_ring.shards.live` gauge.
+//!
+//! # Durations
+//!
+//! `db.client.operation.duration` is measured on the core's clock, not by a clock read per
+//! command: from the `now` the submit gave the core to the core's `now` when the reply left
+//! it. The driver reads the clock anyway once per submit and once per round of its turn (the
+//! `now` of the replies that round reads), so a reply is stamped with the start of the
+//! round that read it: durations can be short by that round's length (a few microseconds
+//! for one read; at most one round of reads of every connection under a flood). A reply
+//! that fails fast at submit has a duration of zero. The core's per-shard latency histogram
+//! ([`ShardCounters::latency`](redis_ring_core::stats::ShardCounters)) is measured from the
+//! same two instants.
 
-#[cfg(any(feature = "tracing", feature = "metrics"))]
+#[cfg(feature = "tracing")]
 use std::sync::Arc;
 
 use redis_ring_core::error::{CmdName, Error};
 use redis_ring_core::ring::Event;
 #[cfg(any(feature = "tracing", feature = "metrics"))]
-use redis_ring_core::stats::ErrorKind;
-
-/// The shard a reply came from (name, address), as the core tells it; nothing when both
-/// features are off.
+use redis_ring_core::ring::ShardRef;
 #[cfg(any(feature = "tracing", feature = "metrics"))]
-pub(crate) type ReplyShard = Option<(Arc<str>, Arc<str>)>;
-/// The shard a reply came from (name, address), as the core tells it; nothing when both
-/// features are off.
-#[cfg(not(any(feature = "tracing", feature = "metrics")))]
-pub(crate) type ReplyShard = ();
+use redis_ring_core::stats::ErrorKind;
+use redis_ring_core::time::Instant;
+use redis_ring_core::RingCore;
 
-/// Looks up the shard request `id` ended on (right after its reply left the core).
+/// How a reply ended, as the core tells it when the reply leaves it: on which shard (a
+/// [`ShardRef`], copied: no name or address is cloned per reply) and at which instant of
+/// the core's clock. Nothing when both features are off.
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Ended {
+    shard: Option<ShardRef>,
+    at: Instant,
+}
+/// How a reply ended; nothing when both features are off.
+#[cfg(not(any(feature = "tracing", feature = "metrics")))]
+pub(crate) type Ended = ();
+
+/// Request `id`'s end, read right after its reply left the core (under the lock).
 #[inline]
-pub(crate) fn reply_shard(
-    _core: &redis_ring_core::RingCore,
-    _id: redis_ring_core::ring::RequestId,
-) -> ReplyShard {
+pub(crate) fn ended(_core: &RingCore, _id: redis_ring_core::ring::RequestId) -> Ended {
     #[cfg(any(feature = "tracing", feature = "metrics"))]
     {
-        _core
-            .reply_shard(_id)
-            .map(|(n, a)| (Arc::clone(n), Arc::clone(a)))
+        Ended {
+            shard: _core.reply_shard_ref(_id),
+            at: _core.now(),
+        }
+    }
+}
+
+/// A batch's end so far, `_into`, given one more reply's, `_ended` (a batch ends with its
+/// last reply; it is named after its first one's shard, `_first`).
+#[inline]
+pub(crate) fn extend(_into: &mut Ended, _ended: &Ended, _first: bool) {
+    #[cfg(any(feature = "tracing", feature = "metrics"))]
+    {
+        _into.at = _into.at.max(_ended.at);
+        if _first {
+            _into.shard = _ended.shard;
+        }
     }
 }
 
@@ -56,24 +87,34 @@ pub const CONNECTIONS: &str = "db.client.connection.count";
 pub const IN_FLIGHT: &str = "redis_ring.in_flight";
 
 /// One command or batch being observed.
+///
+/// Its duration is measured on the core's clock, which the driver already reads for every
+/// submit and once per round of a driver turn (the `now` of the replies it reads): from the
+/// submit's `now` to the core's `now` when the reply left the core. A command reads no clock
+/// of its own; the price is granularity: a reply read late in a driver round is stamped with
+/// the round's start (see the module docs, "Durations").
 #[derive(Debug)]
 pub(crate) struct Op {
-    #[cfg(any(feature = "tracing", feature = "metrics"))]
-    started: std::time::Instant,
-    #[cfg(any(feature = "tracing", feature = "metrics"))]
+    #[cfg(feature = "metrics")]
+    started: Instant,
+    #[cfg(feature = "metrics")]
     name: CmdName,
     #[cfg(feature = "tracing")]
     span: tracing::Span,
+    /// The shard's name and address for a span a subscriber records ([`Op::resolve`]).
+    #[cfg(feature = "tracing")]
+    names: Option<(Arc<str>, Arc<str>)>,
 }
 
 impl Op {
-    /// Starts observing `name` (a batch of `batch` commands when above 1), db `db`.
+    /// Starts observing `name` (a batch of `batch` commands when above 1), db `db`, submitted
+    /// at `now` (the core's instant given to its submit).
     #[inline]
-    pub(crate) fn start(_name: CmdName, _batch: usize, _db: u32) -> Op {
+    pub(crate) fn start(_name: CmdName, _batch: usize, _db: u32, _now: Instant) -> Op {
         Op {
-            #[cfg(any(feature = "tracing", feature = "metrics"))]
-            started: std::time::Instant::now(),
-            #[cfg(any(feature = "tracing", feature = "metrics"))]
+            #[cfg(feature = "metrics")]
+            started: _now,
+            #[cfg(feature = "metrics")]
             name: _name,
             #[cfg(feature = "tracing")]
             span: {
@@ -96,38 +137,65 @@ impl Op {
                 }
                 span
             },
-        }
-    }
-
-    /// The command ended with `error` (or succeeded), on `shard`.
-    #[inline]
-    pub(crate) fn finish(self, _error: Option<&Error>, _shard: &ReplyShard) {
-        #[cfg(any(feature = "tracing", feature = "metrics"))]
-        {
-            let kind = _error.map(ErrorKind::of);
             #[cfg(feature = "tracing")]
-            if !self.span.is_disabled() {
-                record_span(&self.span, _error, kind, _shard);
-            }
-            #[cfg(feature = "metrics")]
-            durations::record(
-                self.name,
-                _shard,
-                kind.map_or("ok", ErrorKind::as_str),
-                self.started.elapsed().as_secs_f64(),
-            );
+            names: None,
         }
     }
 
-    /// A batch ended: its first error (if any) names the outcome, its first shard the shard.
-    pub(crate) fn finish_batch<'r>(
-        self,
-        results: impl IntoIterator<Item = &'r Result<redis_ring_core::resp::Value, Error>>,
-        shard: &ReplyShard,
-    ) {
-        let error = results.into_iter().find_map(|r| r.as_ref().err());
-        self.finish(error, shard);
+    /// Under the lock, once the command ended as `ended` says: a span a subscriber records
+    /// gets the shard's names (cloned from `core`); nothing else is needed from the core (the
+    /// metric's shard is `ended`'s [`ShardRef`], copied).
+    #[inline]
+    pub(crate) fn resolve(&mut self, _core: &RingCore, _ended: &Ended) {
+        #[cfg(feature = "tracing")]
+        if !self.span.is_disabled() {
+            self.names = _ended
+                .shard
+                .and_then(|r| _core.shard_names(r))
+                .map(|(n, a)| (Arc::clone(n), Arc::clone(a)));
+        }
     }
+
+    /// Records the span's fields and the duration, outside the lock of `_shared` (the ring
+    /// it ran on): the command ended as `_ended` says (`None`: refused before reaching the
+    /// core), with `_error` if it failed.
+    #[inline]
+    pub(crate) fn finish(
+        self,
+        _error: Option<&Error>,
+        _ended: Option<&Ended>,
+        _shared: &crate::state::Shared,
+    ) {
+        #[cfg(feature = "tracing")]
+        if !self.span.is_disabled() {
+            let shard = self.names.as_ref().map(|(n, a)| (&**n, &**a));
+            record_span(&self.span, _error, shard);
+        }
+        #[cfg(feature = "metrics")]
+        durations::record(
+            _shared,
+            self.name,
+            _ended.and_then(|e| e.shard),
+            _error.map(ErrorKind::of),
+            _ended.map_or(0.0, |e| {
+                e.at.saturating_duration_since(self.started).as_secs_f64()
+            }),
+        );
+    }
+}
+
+/// A batch's first error (if any): it names the batch's outcome (not looked for when both
+/// features are off).
+#[inline]
+pub(crate) fn first_error<'r>(
+    _results: impl IntoIterator<Item = &'r Result<redis_ring_core::resp::Value, Error>>,
+) -> Option<&'r Error> {
+    #[cfg(any(feature = "tracing", feature = "metrics"))]
+    {
+        _results.into_iter().find_map(|r| r.as_ref().err())
+    }
+    #[cfg(not(any(feature = "tracing", feature = "metrics")))]
+    None
 }
 
 /// The `server.port` of an address (`host:port`, `[v6]:port`; none for a Unix path).
@@ -143,13 +211,8 @@ fn split_addr(addr: &str) -> (&str, Option<u16>) {
 }
 
 #[cfg(feature = "tracing")]
-fn record_span(
-    span: &tracing::Span,
-    error: Option<&Error>,
-    kind: Option<ErrorKind>,
-    shard: &ReplyShard,
-) {
-    let shard = shard.as_ref().map(|(n, a)| (&**n, &**a)).or_else(|| {
+fn record_span(span: &tracing::Span, error: Option<&Error>, shard: Option<(&str, &str)>) {
+    let shard = shard.or_else(|| {
         // A refused or failed request names its shard in the error, if any.
         error.and_then(|e| Some((e.shard()?, e.addr()?)))
     });
@@ -161,12 +224,12 @@ fn record_span(
         }
         span.record("redis_ring.shard", name);
     }
-    if let (Some(e), Some(kind)) = (error, kind) {
+    if let Some(e) = error {
         if let Error::Server { message, .. } = e {
             let code = message.split(' ').next().unwrap_or("");
             span.record("db.response.status_code", code);
         }
-        span.record("error.type", kind.as_str());
+        span.record("error.type", ErrorKind::of(e).as_str());
     }
 }
 
@@ -240,19 +303,36 @@ pub(crate) fn event(_event: &Event, _live: usize) {
 #[cfg(feature = "metrics")]
 mod durations {
     use std::cell::RefCell;
-    use std::sync::Arc;
 
     use metrics::{Histogram, SharedString};
     use redis_ring_core::error::CmdName;
 
-    use super::{ReplyShard, OPERATION_DURATION};
+    use redis_ring_core::ring::ShardRef;
+    use redis_ring_core::stats::ErrorKind;
 
-    /// One registered histogram: its labels and its handle.
+    use super::OPERATION_DURATION;
+    use crate::state::Shared;
+
+    /// One registered histogram: what it is found by, and its handle.
     struct Entry {
+        shard: Option<ShardRef>,
+        kind: Option<ErrorKind>,
+        /// [`op_key`] of `op`: compared before the whole name.
+        op_key: u64,
+        /// The ring ([`Shared::id`]): a [`ShardRef`] means something in its ring only.
+        ring: u64,
         op: CmdName,
-        shard: Option<(Arc<str>, Arc<str>)>,
-        outcome: &'static str,
         handle: Histogram,
+    }
+
+    /// The first 7 bytes of a command name and its length, as one integer.
+    fn op_key(op: &CmdName) -> u64 {
+        let b = op.as_bytes();
+        let mut k = [0u8; 8];
+        let n = b.len().min(7);
+        k[..n].copy_from_slice(&b[..n]);
+        k[7] = b.len() as u8;
+        u64::from_le_bytes(k)
     }
 
     /// The handles this thread registered, and with which recorder (its address).
@@ -262,49 +342,64 @@ mod durations {
         entries: Vec<Entry>,
     }
 
-    /// More distinct (operation, shard, outcome) series than this on one thread: start over
-    /// (an application sending arbitrary command names must not grow the cache forever).
+    /// More distinct (ring, operation, shard, outcome) series than this on one thread: start
+    /// over (an application sending arbitrary command names, or a ring whose shards come and
+    /// go, must not grow the cache forever).
     const MOST: usize = 512;
 
     thread_local! {
-        static CACHE: RefCell<Cache> = RefCell::default();
+        static CACHE: RefCell<Cache> = const {
+            RefCell::new(Cache {
+                recorder: 0,
+                entries: Vec::new(),
+            })
+        };
     }
 
-    /// Records `seconds` in the histogram of `op` on `shard` with `outcome`.
+    /// Records `seconds` in the histogram of `op` on `shard` of ring `shared` with outcome
+    /// `kind` (`None`: ok), outside the ring's lock.
     ///
     /// `histogram!` would build the label strings, the key and its hash and ask the recorder
     /// for a handle on every command, recorder or not (what the feature cost with nothing
     /// installed); this registers each series once per thread and keeps the handle, as
-    /// `metrics` recommends for hot paths. The cache is dropped when the recorder changes
-    /// (one installed after the first commands is used from then on, as with the macro).
-    pub(super) fn record(op: CmdName, shard: &ReplyShard, outcome: &'static str, seconds: f64) {
+    /// `metrics` recommends for hot paths: a command compares a few integers per entry (the
+    /// shard is a copied [`ShardRef`], the name a prefix), and only the first command of a series on a thread asks the
+    /// ring for the shard's names (its labels). The cache is dropped when the recorder
+    /// changes (one installed after the first commands is used from then on, as with the
+    /// macro).
+    pub(super) fn record(
+        shared: &Shared,
+        op: CmdName,
+        shard: Option<ShardRef>,
+        kind: Option<ErrorKind>,
+        seconds: f64,
+    ) {
         let recorder = metrics::with_recorder(|r| {
             std::ptr::from_ref::<dyn metrics::Recorder>(r).cast::<()>() as usize
         });
+        let ring = shared.id();
+        let key = op_key(&op);
         CACHE.with(|cache| {
             let mut cache = cache.borrow_mut();
             if cache.recorder != recorder || cache.entries.len() >= MOST {
                 cache.recorder = recorder;
                 cache.entries.clear();
             }
-            let same_shard = |e: &Entry| match (&e.shard, shard) {
-                (Some((n, a)), Some((sn, sa))) => n == sn && a == sa,
-                (None, None) => true,
-                _ => false,
-            };
-            let found = cache
-                .entries
-                .iter()
-                .find(|e| e.op == op && e.outcome == outcome && same_shard(e));
+            let found = cache.entries.iter().find(|e| {
+                e.shard == shard
+                    && e.kind == kind
+                    && e.op_key == key
+                    && e.ring == ring
+                    && e.op == op
+            });
             if let Some(e) = found {
                 e.handle.record(seconds);
                 return;
             }
-            let (name, addr) = match shard {
-                Some((n, a)) => (
-                    SharedString::from_shared(Arc::clone(n)),
-                    SharedString::from_shared(Arc::clone(a)),
-                ),
+            // The shard's names, from the ring (a shard gone since is labelled as none).
+            let names = shard.and_then(|r| shared.shard_names(r));
+            let (name, addr) = match names {
+                Some((n, a)) => (SharedString::from_shared(n), SharedString::from_shared(a)),
                 None => (SharedString::const_str(""), SharedString::const_str("")),
             };
             let handle = metrics::histogram!(
@@ -312,13 +407,15 @@ mod durations {
                 "db.operation.name" => op.as_str().to_owned(),
                 "redis_ring.shard" => name,
                 "server.address" => addr,
-                "outcome" => outcome,
+                "outcome" => kind.map_or("ok", ErrorKind::as_str),
             );
             handle.record(seconds);
             cache.entries.push(Entry {
+                shard,
+                kind,
+                op_key: key,
+                ring,
                 op,
-                shard: shard.clone(),
-                outcome,
                 handle,
             });
         });

@@ -18,7 +18,7 @@ use redis_ring_core::resp::Value;
 use redis_ring_core::ring::{RequestId, RingCore, TxId};
 use redis_ring_core::time::Instant;
 
-use crate::observe::{Op, ReplyShard};
+use crate::observe::{self, Ended, Op};
 use crate::state::{reentrant, Shared, State};
 
 /// Where a request goes.
@@ -60,17 +60,17 @@ pub(crate) fn declared(mut cmd: Cmd, idempotent: bool) -> Cmd {
     }
     cmd
 }
-/// A reply taken from its slot, with the shard it came from.
-type Replied = (Result<Value, Error>, ReplyShard);
+/// A reply taken from its slot, with how it ended.
+type Replied = (Result<Value, Error>, Ended);
 
-/// Submits `cmd` to `target`, registering `waker` for its reply; returns the id and the
-/// reply if it came at once (a command failed fast).
+/// Submits `cmd` to `target` at `now`, registering `waker` for its reply; returns the id and
+/// the reply if it came at once (a command failed fast).
 fn submit_one(
-    shared: &Shared,
     st: &mut State,
     target: &Target,
     cmd: Cmd,
     timeout: Option<Duration>,
+    now: Instant,
     waker: &Waker,
 ) -> Result<(RequestId, Option<Replied>), Error> {
     if st.closing {
@@ -79,7 +79,7 @@ fn submit_one(
         });
     }
     st.io_stats.commands += 1;
-    let submitted = target.submit(&mut st.core, cmd, timeout, shared.now());
+    let submitted = target.submit(&mut st.core, cmd, timeout, now);
     let id = match submitted {
         Ok(id) => id,
         Err(e) => {
@@ -102,6 +102,14 @@ pub(crate) struct Request<'a> {
     state: ReqState,
     /// Its span and duration (`tracing` / `metrics` features), from the first poll.
     op: Option<Op>,
+}
+
+/// What a request's first poll came to.
+enum Submitted {
+    /// Sent; its reply is awaited.
+    Waiting(RequestId),
+    /// Answered at once: failed fast in the core (how it ended), or refused before.
+    Done(Result<Value, Error>, Option<Ended>),
 }
 
 #[derive(Debug)]
@@ -140,31 +148,47 @@ impl Future for Request<'_> {
             ReqState::New(cmd, timeout) => {
                 let target = &this.target;
                 let name = CmdName::new(cmd.name());
-                let (op, submitted) = shared.with(|st| {
-                    let op = Op::start(name, 1, st.core.config().conn.db);
-                    (op, submit_one(shared, st, target, cmd, timeout, cx.waker()))
+                // The op stays in place: resolved under the lock (a span's shard names are
+                // the core's), finished after it.
+                let op = &mut this.op;
+                let submitted = shared.with(|st| {
+                    let now = shared.now();
+                    let op = op.insert(Op::start(name, 1, st.core.config().conn.db, now));
+                    match submit_one(st, target, cmd, timeout, now, cx.waker()) {
+                        Err(e) => Submitted::Done(Err(e), None),
+                        Ok((_, Some((result, ended)))) => {
+                            op.resolve(&st.core, &ended);
+                            Submitted::Done(result, Some(ended))
+                        }
+                        Ok((id, None)) => Submitted::Waiting(id),
+                    }
                 });
                 match submitted {
-                    Err(e) => {
-                        op.finish(Some(&e), &ReplyShard::default());
-                        Poll::Ready(Err(e))
-                    }
-                    Ok((_, Some((result, shard)))) => {
-                        op.finish(result.as_ref().err(), &shard);
+                    Submitted::Done(result, ended) => {
+                        if let Some(op) = this.op.take() {
+                            op.finish(result.as_ref().err(), ended.as_ref(), shared);
+                        }
                         Poll::Ready(result)
                     }
-                    Ok((id, None)) => {
-                        this.op = Some(op);
+                    Submitted::Waiting(id) => {
                         this.state = ReqState::Waiting(id);
                         Poll::Pending
                     }
                 }
             }
             ReqState::Waiting(id) => {
-                match shared.with(|st| st.take_reply_from(id, Some(cx.waker()))) {
-                    Some((result, shard)) => {
+                let op = &mut this.op;
+                let taken = shared.with(|st| {
+                    let (result, ended) = st.take_reply_from(id, Some(cx.waker()))?;
+                    if let Some(op) = op.as_mut() {
+                        op.resolve(&st.core, &ended);
+                    }
+                    Some((result, ended))
+                });
+                match taken {
+                    Some((result, ended)) => {
                         if let Some(op) = this.op.take() {
-                            op.finish(result.as_ref().err(), &shard);
+                            op.finish(result.as_ref().err(), Some(&ended), shared);
                         }
                         Poll::Ready(result)
                     }
@@ -238,8 +262,9 @@ pub(crate) struct Gather<'a> {
     op_name: CmdName,
     /// Its span and duration (`tracing` / `metrics` features), from the first poll.
     op: Option<Op>,
-    /// The shard of the first reply (for the span and the metric).
-    shard: ReplyShard,
+    /// The shard of the first reply and the instant of the last (for the span and the
+    /// metric).
+    ended: Ended,
 }
 
 impl std::fmt::Debug for Gather<'_> {
@@ -268,7 +293,7 @@ impl<'a> Gather<'a> {
             next: 0,
             op_name: name,
             op: None,
-            shard: ReplyShard::default(),
+            ended: Ended::default(),
         }
     }
 
@@ -302,8 +327,7 @@ impl<'a> Gather<'a> {
     }
 
     /// Submits everything under `st`, one slot each, all in one group.
-    fn submit(&mut self, submit: Submit<'_>, st: &mut State) {
-        let now = self.shared.now();
+    fn submit(&mut self, submit: Submit<'_>, st: &mut State, now: Instant) {
         self.group = st.new_group();
         self.slots.reserve_exact(self.n);
         let mut add = |st: &mut State, r: Result<RequestId, Error>| match r {
@@ -357,8 +381,9 @@ impl Future for Gather<'_> {
                 return Poll::Ready(vec![Err(closed); this.n]);
             }
             let db = st.core.config().conn.db;
-            this.op = Some(Op::start(this.op_name, this.n, db));
-            this.submit(submit, &mut st);
+            let now = shared.now();
+            this.op = Some(Op::start(this.op_name, this.n, db, now));
+            this.submit(submit, &mut st, now);
         }
         // Woken once, when the last reply has come.
         if !st.group_done(this.group, cx.waker()) {
@@ -370,10 +395,8 @@ impl Future for Gather<'_> {
             let i = this.next;
             if let Slot::Waiting(id) = this.slots[i] {
                 match st.take_reply_from(id, Some(cx.waker())) {
-                    Some((result, shard)) => {
-                        if i == 0 {
-                            this.shard = shard;
-                        }
+                    Some((result, ended)) => {
+                        observe::extend(&mut this.ended, &ended, i == 0);
                         this.slots[i] = Slot::Done(result);
                     }
                     None => {
@@ -385,6 +408,9 @@ impl Future for Gather<'_> {
             this.next += 1;
         }
         st.end_group(this.group);
+        if let Some(op) = this.op.as_mut() {
+            op.resolve(&st.core, &this.ended);
+        }
         Shared::unlock_and_wake(st);
         let name = this.name;
         let results: Vec<Result<Value, Error>> = std::mem::take(&mut this.slots)
@@ -398,7 +424,7 @@ impl Future for Gather<'_> {
             })
             .collect();
         if let Some(op) = this.op.take() {
-            op.finish_batch(results.iter(), &this.shard);
+            op.finish(observe::first_error(&results), Some(&this.ended), shared);
         }
         Poll::Ready(results)
     }

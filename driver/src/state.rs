@@ -28,7 +28,7 @@ use redis_ring_core::ring::{ConnId, Event, Input, Output, RequestId, RingCore};
 use redis_ring_core::time::Instant;
 
 use crate::net::Connecting;
-use crate::observe::{self, ReplyShard};
+use crate::observe::{self, Ended};
 use crate::pubsub::Message;
 use crate::stats::IoStats;
 use crate::transport::Transport;
@@ -39,6 +39,9 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// The core's time zero: core instants are nanoseconds since it.
     epoch: StdInstant,
+    /// Unique among the process's rings (what the `metrics` handle cache is keyed by).
+    #[cfg(feature = "metrics")]
+    id: u64,
 }
 
 /// One connection's socket slot, indexed by [`ConnId::index`].
@@ -142,8 +145,9 @@ pub(crate) struct State {
 struct Slot {
     waker: Option<Waker>,
     result: Option<Result<Value, Error>>,
-    /// The shard the reply came from (only with the `tracing` / `metrics` features).
-    shard: ReplyShard,
+    /// The shard the reply came from and when (only with the `tracing` / `metrics`
+    /// features).
+    ended: Ended,
     /// The group it belongs to (0: none).
     group: u64,
 }
@@ -238,7 +242,31 @@ impl Shared {
                 subs: HashMap::default(),
             }),
             epoch,
+            #[cfg(feature = "metrics")]
+            id: {
+                static RINGS: AtomicU64 = AtomicU64::new(0);
+                RINGS.fetch_add(1, Ordering::Relaxed)
+            },
         }
+    }
+
+    /// This ring's number, unique in the process.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The (name, address) of `shard`, if it is still configured (takes the lock).
+    #[cfg(feature = "metrics")]
+    pub(crate) fn shard_names(
+        &self,
+        shard: redis_ring_core::ring::ShardRef,
+    ) -> Option<(Arc<str>, Arc<str>)> {
+        self.with(|st| {
+            st.core
+                .shard_names(shard)
+                .map(|(n, a)| (Arc::clone(n), Arc::clone(a)))
+        })
     }
 
     /// The core's `now`.
@@ -449,7 +477,7 @@ impl State {
     fn deliver(&mut self, id: RequestId, result: Result<Value, Error>) {
         if let Some(slot) = self.pending.get_mut(&id.as_u64()) {
             slot.result = Some(result);
-            slot.shard = observe::reply_shard(&self.core, id);
+            slot.ended = observe::ended(&self.core, id);
             if let Some(w) = slot.waker.take() {
                 self.to_wake.push(w);
             }
@@ -509,24 +537,24 @@ impl State {
             Slot {
                 waker,
                 result: None,
-                shard: ReplyShard::default(),
+                ended: Ended::default(),
                 group,
             },
         );
     }
 
-    /// The reply of `id` if it came (forgetting the request), with the shard it came from
-    /// (for spans and metrics), else records `waker`.
+    /// The reply of `id` if it came (forgetting the request), with how it ended (for spans
+    /// and metrics), else records `waker`.
     pub(crate) fn take_reply_from(
         &mut self,
         id: RequestId,
         waker: Option<&Waker>,
-    ) -> Option<(Result<Value, Error>, ReplyShard)> {
+    ) -> Option<(Result<Value, Error>, Ended)> {
         let key = id.as_u64();
         let slot = self.pending.get_mut(&key)?;
         if slot.result.is_some() {
             let slot = self.pending.remove(&key)?;
-            return slot.result.map(|result| (result, slot.shard));
+            return slot.result.map(|result| (result, slot.ended));
         }
         if let Some(w) = waker {
             match &slot.waker {

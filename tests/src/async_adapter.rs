@@ -223,6 +223,9 @@ impl<R: AsyncRuntime> RingUnderTest for AsyncRing<R> {
                 addr: s.addr,
                 up: s.up,
                 failover: ShardView::failover_of(&s.counters),
+                pending: s.in_flight + s.queued,
+                commands: s.counters.commands,
+                errors: s.counters.errors,
             })
             .collect()
     }

@@ -22,6 +22,12 @@ use tracing_subscriber::Layer;
 use crate::scenarios::{fast_config, Cmd, Event, EventStream, RingSpec, RingUnderTest, Value};
 use crate::Shards;
 
+/// A script that holds its server for 150 ms (by the server's clock) and returns 1.
+const HOLD_150_MS: &str = "local t = redis.call('TIME') \
+    local start = t[1] * 1000000 + t[2] \
+    repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start >= 150000 \
+    return 1";
+
 /// A span's or an event's fields, as text.
 type FieldMap = HashMap<String, String>;
 
@@ -74,7 +80,9 @@ impl<S: Subscriber> Layer<S> for Capture {
 /// Installs a capturing `tracing` subscriber and a recording `metrics` recorder (process-wide:
 /// call it once per test binary), then checks through a ring of driver `R`: span fields of a
 /// command, a failed command and a pipeline (never an argument), shard down (WARN) / up (INFO) /
-/// added events after a kill and a restart, and every metric's name, kind and labels.
+/// added events after a kill and a restart, every metric's name, kind and labels, and the
+/// durations (positive; a script holding its server 150 ms takes at least that, alone and as
+/// the last reply of a pipeline whose first reply comes at once).
 ///
 /// # Panics
 /// When a check fails.
@@ -89,6 +97,8 @@ pub fn spans_events_and_metrics<R: RingUnderTest>() {
     let mut shards = Shards::start(2).unwrap();
     let mut config = fast_config();
     config.conn.db = 0;
+    // Heartbeats that tolerate the deliberate 150 ms scripts below.
+    config.heartbeat_timeout = Duration::from_secs(2);
     let ring = R::build(&RingSpec {
         shards: shards.named(),
         config,
@@ -111,6 +121,21 @@ pub fn spans_events_and_metrics<R: RingUnderTest>() {
         Cmd::new("GET").arg("a"),
     ]);
     assert_eq!(results.len(), 3);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    // Durations (taken from the ring's clock): a command the server holds for 150 ms, and
+    // a batch whose first reply comes at once, from one shard, and whose second is held
+    // 150 ms on the other (a batch ends with its last reply).
+    let held = (0..1000)
+        .map(|i| format!("held:{i}"))
+        .find(|k| ring.shard_for_key(k) != ring.shard_for_key("c"))
+        .expect("a key on the other shard");
+    let sleep = || Cmd::new("EVAL").arg(HOLD_150_MS).arg(1).arg(&held);
+    assert_eq!(ring.cmd(sleep()).unwrap(), Value::Int(1));
+    let results = ring.pipeline(vec![
+        Cmd::new("SET").arg("c").arg(3),
+        sleep(),
+        Cmd::new("GET").arg("c"),
+    ]);
     assert!(results.iter().all(Result::is_ok), "{results:?}");
 
     // Spans: one per command, the conventions' fields, never an argument.
@@ -200,6 +225,28 @@ pub fn spans_events_and_metrics<R: RingUnderTest>() {
             assert_eq!(key.kind(), MetricKind::Histogram);
             assert!(matches!(value, DebugValue::Histogram(v) if !v.is_empty()));
             let op = labels["db.operation.name"];
+            let DebugValue::Histogram(v) = value else {
+                unreachable!()
+            };
+            let seconds: Vec<f64> = v.iter().map(|s| s.into_inner()).collect();
+            // Every duration is positive (a round trip at least) and finite (under 10 s).
+            assert!(
+                seconds.iter().all(|&s| s > 0.0 && s < 10.0),
+                "{op}: {seconds:?}"
+            );
+            let longest = seconds.iter().copied().fold(0.0, f64::max);
+            if op == "EVAL" {
+                assert!(longest >= 0.15, "a 150 ms script took {seconds:?}");
+            }
+            if op == "PIPELINE" {
+                // The plain pipeline is quick; the one holding a 150 ms script is not.
+                assert!(
+                    longest >= 0.15,
+                    "PIPELINE with a 150 ms script: {seconds:?}"
+                );
+                let quickest = seconds.iter().copied().fold(f64::MAX, f64::min);
+                assert!(quickest < longest, "{seconds:?}");
+            }
             if op == "LPUSH" {
                 assert_eq!(labels["outcome"], "server");
                 assert_eq!(labels["redis_ring.shard"], owner);
@@ -217,6 +264,7 @@ pub fn spans_events_and_metrics<R: RingUnderTest>() {
         "op:SET",
         "op:LPUSH",
         "op:PIPELINE",
+        "op:EVAL",
         "redis_ring.shards.live",
         "redis_ring.shard.transitions",
         "db.client.connection.count",

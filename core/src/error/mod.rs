@@ -154,6 +154,11 @@ impl CmdName {
         }
     }
 
+    /// The name's bytes (printable ASCII): [`CmdName::as_str`] without the UTF-8 check.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
+    }
+
     /// The name as text.
     pub fn as_str(&self) -> &str {
         // Only printable ASCII is ever stored (see `push`), so this cannot fail.

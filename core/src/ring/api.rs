@@ -74,6 +74,18 @@ impl fmt::Display for RequestId {
     }
 }
 
+/// A shard as a request ended on it ([`RingCore::reply_shard_ref`](super::RingCore::reply_shard_ref)):
+/// two integers, copied where a driver would otherwise clone the shard's name and address
+/// per reply, and resolved with [`RingCore::shard_names`](super::RingCore::shard_names)
+/// while that very shard is still configured (a shard that took its place later is not it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ShardRef {
+    /// Index in the shard table.
+    pub(crate) slot: u32,
+    /// The slot's generation when the reference was taken.
+    pub(crate) generation: u32,
+}
+
 /// What the driver tells the core: something happened on a connection, or time passed.
 ///
 /// Every input carries `now`; time must never go backwards (an earlier `now` is treated as

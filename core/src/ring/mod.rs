@@ -30,7 +30,7 @@ mod timers;
 mod transaction;
 
 pub use crate::config::MigrationWindow;
-pub use api::{ConnId, Event, Input, Output, RequestId};
+pub use api::{ConnId, Event, Input, Output, RequestId, ShardRef};
 pub use pubsub::{SubId, SubKind};
 pub use scan::RingScan;
 pub use transaction::TxId;
@@ -730,6 +730,28 @@ impl RingCore {
     /// after taking the reply from [`RingCore::poll_output`]).
     pub fn reply_shard(&self, id: RequestId) -> Option<(&Arc<str>, &Arc<str>)> {
         let sh = self.table.get(self.reqs.ended_on(id)?)?;
+        Some((&sh.name, &sh.addr))
+    }
+
+    /// The shard request `id` ended on, as [`RingCore::reply_shard`], but as a [`ShardRef`]
+    /// (copied, not cloned): a driver keeps it with the reply and asks
+    /// [`RingCore::shard_names`] when it needs the names (which it does not give for a shard
+    /// that has left).
+    pub fn reply_shard_ref(&self, id: RequestId) -> Option<ShardRef> {
+        let slot = self.reqs.ended_on(id)?;
+        Some(ShardRef {
+            slot,
+            generation: self.table.generation(slot),
+        })
+    }
+
+    /// The (name, address) of the shard `shard` refers to; `None` once it has left (even if
+    /// another shard took its place).
+    pub fn shard_names(&self, shard: ShardRef) -> Option<(&Arc<str>, &Arc<str>)> {
+        if self.table.generation(shard.slot) != shard.generation {
+            return None;
+        }
+        let sh = self.table.get(shard.slot)?;
         Some((&sh.name, &sh.addr))
     }
 

@@ -152,6 +152,9 @@ impl Shard {
 #[derive(Debug, Default)]
 pub(crate) struct ShardTable {
     slots: Vec<Option<Shard>>,
+    /// Bumped each time a shard takes the slot (never reset, not even by `clear`): tells a
+    /// [`ShardRef`](super::ShardRef) to the shard that had the slot from its successor.
+    gens: Vec<u32>,
     /// Configured order (placement order).
     pub(crate) order: Vec<ShardSlot>,
     /// The shards that are up, in configured order.
@@ -200,13 +203,23 @@ impl ShardTable {
 
     /// Stores a new shard (not yet in `order`).
     pub(crate) fn insert(&mut self, shard: Shard) -> ShardSlot {
-        if let Some(i) = self.slots.iter().position(Option::is_none) {
+        let i = if let Some(i) = self.slots.iter().position(Option::is_none) {
             self.slots[i] = Some(shard);
-            i as ShardSlot
+            i
         } else {
             self.slots.push(Some(shard));
-            (self.slots.len() - 1) as ShardSlot
+            self.slots.len() - 1
+        };
+        if self.gens.len() <= i {
+            self.gens.resize(i + 1, 0);
         }
+        self.gens[i] = self.gens[i].wrapping_add(1);
+        i as ShardSlot
+    }
+
+    /// The generation of `slot`: which of the shards that had the slot is there now.
+    pub(crate) fn generation(&self, slot: ShardSlot) -> u32 {
+        self.gens.get(slot as usize).copied().unwrap_or(0)
     }
 
     /// Drops a shard (the caller fixes `order` and rebuilds).

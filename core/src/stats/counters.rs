@@ -15,7 +15,8 @@ pub enum ErrorKind {
     /// No reply within the deadline.
     Timeout,
     /// The connection could not be opened, broke, or spoke garbage (connect, disconnect,
-    /// handshake, protocol, unexpected reply, shard down).
+    /// handshake, protocol, unexpected reply, shard down; a command that may have run is
+    /// counted by what broke its connection).
     Connection,
     /// The server answered with an error reply (`WRONGTYPE ...`, `ERR ...`).
     Server,
@@ -38,6 +39,9 @@ impl ErrorKind {
             | Error::ShardDown { .. }
             | Error::UnexpectedReply { .. } => ErrorKind::Connection,
             Error::Server { .. } => ErrorKind::Server,
+            // Written, then its connection broke: a failure of that connection (or whatever
+            // the cause was), not of the ring.
+            Error::MayHaveRun { cause, .. } => ErrorKind::of(cause),
             Error::NoShards { .. }
             | Error::AllShardsDown { .. }
             | Error::ShardRemoved { .. }
@@ -187,5 +191,34 @@ impl ShardCounters {
         self.failover_waits += other.failover_waits;
         self.replicas_skipped += other.replicas_skipped;
         self.latency.merge(&other.latency);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::boxed::Box;
+
+    use super::*;
+    use crate::error::{CmdName, NetError};
+
+    #[test]
+    fn a_command_that_may_have_run_counts_as_what_broke_its_connection() {
+        let lost = Error::Disconnected {
+            shard: "s1".into(),
+            addr: "a1".into(),
+            command: CmdName::new(b"INCR"),
+            cause: NetError::Eof,
+        };
+        assert_eq!(ErrorKind::of(&lost), ErrorKind::Connection);
+        let may = Error::MayHaveRun {
+            shard: "s1".into(),
+            addr: "a1".into(),
+            command: CmdName::new(b"INCR"),
+            cause: Box::new(lost),
+        };
+        assert_eq!(ErrorKind::of(&may), ErrorKind::Connection);
+        let mut counts = ErrorCounts::default();
+        counts.add(ErrorKind::of(&may));
+        assert_eq!((counts.connection, counts.other), (1, 0));
     }
 }

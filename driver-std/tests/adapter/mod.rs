@@ -153,6 +153,9 @@ impl RingUnderTest for StdRing {
                 addr: s.addr,
                 up: s.up,
                 failover: ShardView::failover_of(&s.counters),
+                pending: s.in_flight + s.queued,
+                commands: s.counters.commands,
+                errors: s.counters.errors,
             })
             .collect()
     }

@@ -499,3 +499,168 @@ pub fn only_what_is_declared_idempotent_is_resent<R: RingUnderTest>() {
     assert_eq!(counter(&mut conn).as_deref(), Some("6"), "{}", R::DRIVER);
     ring.close();
 }
+
+/// The id of the client `server` lists running `cmd` (waits up to 10 s for it).
+fn client_running(server: &crate::RedisServer, cmd: &str) -> String {
+    let mut id = None;
+    let seen = wait_until(Duration::from_secs(10), || {
+        let list = super::util::raw_text(&mut raw(server, None), &["CLIENT", "LIST"]);
+        id = list
+            .lines()
+            .find(|l| l.split(' ').any(|f| f == format!("cmd={cmd}")))
+            .and_then(|l| {
+                l.split(' ')
+                    .find_map(|f| f.strip_prefix("id="))
+                    .map(str::to_owned)
+            });
+        id.is_some()
+    });
+    assert!(seen, "no client running {cmd} on {}", server.addr());
+    id.unwrap()
+}
+
+/// Issue 18: the per-shard error counters against real servers. A shard whose address is a
+/// closed port (`FailFast`, so its keys stay its own): a command for one of its keys fails
+/// with a connection error, counted as `errors.connection` on that shard alone. A command in
+/// flight when its connection is killed (`CLIENT KILL ID`): a `BLPOP` waiting on its
+/// dedicated connection (`Disconnected`), and an `INCR` held on the shared connection by
+/// `CLIENT PAUSE WRITE` (`MayHaveRun`: written, not re-sent), each counted as
+/// `errors.connection` (what broke) on its shard. Never `refused` (the ring refusing a
+/// request, not a shard failing it), and nothing on the other shards.
+pub fn connection_errors_are_counted_on_their_shard<R: RingUnderTest>() {
+    use redis_ring_core::stats::ErrorKind;
+
+    let _g = guard(false);
+    let shards = Shards::start(2).unwrap();
+    let mut s = spec(&shards);
+    let closed = crate::harness::free_port().unwrap();
+    s.shards
+        .push(("shard3".into(), format!("127.0.0.1:{closed}")));
+    s.config.failure_policy = redis_ring_core::config::FailurePolicy::FailFast;
+    // Heartbeats queued behind the paused INCR must not fail meanwhile.
+    s.config.heartbeat_timeout = Duration::from_secs(10);
+    let ring: R = build(&s);
+    let errors = |name: &str| super::util::view(&ring.shards(), name).errors;
+    let key_of = |prefix: &str, shard: &str| {
+        (0..10_000)
+            .map(|i| format!("{prefix}:{i}"))
+            .find(|k| ring.shard_for_key(k).as_deref() == Some(shard))
+            .unwrap_or_else(|| panic!("a key of {shard}"))
+    };
+
+    // A refused connect.
+    let key = key_of("refused", "shard3");
+    let e = ring.cmd(Cmd::new("SET").arg(&key).arg("v")).unwrap_err();
+    assert_eq!(ErrorKind::of(&e), ErrorKind::Connection, "{e}");
+    let counted = errors("shard3");
+    assert_eq!(
+        (counted.connection, counted.total()),
+        (1, 1),
+        "shard3: {counted:?} ({e})"
+    );
+    for live in ["shard1", "shard2"] {
+        assert_eq!(errors(live).total(), 0, "{live}");
+    }
+    let view3 = super::util::view(&ring.shards(), "shard3").clone();
+    assert_eq!(view3.commands, 1, "{view3:?}");
+
+    // Connections killed under a command in flight: a BLPOP (dedicated connection), then an
+    // INCR (shared connection, held by CLIENT PAUSE WRITE).
+    let server = &shards.servers()[0];
+    let mut before = errors("shard1");
+    for (cmd, held) in [
+        (
+            Cmd::new("BLPOP").arg(key_of("blpop", "shard1")).arg(20),
+            "blpop",
+        ),
+        (Cmd::new("INCR").arg(key_of("incr", "shard1")), "incr"),
+    ] {
+        if held == "incr" {
+            let paused = super::util::raw_text(
+                &mut raw(server, None),
+                &["CLIENT", "PAUSE", "20000", "WRITE"],
+            );
+            assert_eq!(paused, "OK");
+        }
+        let e = std::thread::scope(|scope| {
+            let sent = scope.spawn(|| ring.cmd(cmd));
+            let id = client_running(server, held);
+            let killed =
+                super::util::raw_int(&mut raw(server, None), &["CLIENT", "KILL", "ID", &id]);
+            assert_eq!(killed, 1);
+            sent.join().unwrap().unwrap_err()
+        });
+        if held == "incr" {
+            super::util::raw_text(&mut raw(server, None), &["CLIENT", "UNPAUSE"]);
+            assert!(matches!(e, Error::MayHaveRun { .. }), "{e}");
+        }
+        assert_eq!(ErrorKind::of(&e), ErrorKind::Connection, "{held}: {e}");
+        let after = errors("shard1");
+        assert_eq!(
+            (
+                after.connection - before.connection,
+                after.total() - before.total()
+            ),
+            (1, 1),
+            "{held} on shard1: {before:?} -> {after:?} ({e})"
+        );
+        before = after;
+    }
+    assert_eq!(errors("shard2").total(), 0);
+    assert_eq!(errors("shard3"), counted);
+    ring.close();
+}
+
+/// Issue 18: `errors.refused` on a shard, against real servers. A `SUNION` of two keys of
+/// shard1 that, once shard1 is down, live on shard2 and shard3: sent while shard1 is paused,
+/// then shard1 is killed. The read-only `SUNION` is retried; once shard1 is down its keys are
+/// on two shards, so the retry is refused (`CrossShard`), counted as `errors.refused` on
+/// shard1, the shard it last went to (and on no other).
+pub fn refused_on_retry_is_counted_on_its_last_shard<R: RingUnderTest>() {
+    let _g = guard(false);
+    let mut shards = Shards::start(3).unwrap();
+    let mut s = spec(&shards);
+    // Retries until shard1 is down (refused probes: well under a second; the command
+    // timeout bounds them with a wide margin), and heartbeats that do not fail while it is
+    // only paused (the SUNION must reach it while it is up).
+    s.config.max_retries = 1_000;
+    s.config.max_retry_backoff = Duration::from_millis(20);
+    s.config.command_timeout = Duration::from_secs(20);
+    s.config.heartbeat_timeout = Duration::from_secs(10);
+    let ring: R = build(&s);
+    let specs: Vec<ShardSpec<'_>> = NAMES[1..].iter().map(|n| ShardSpec::new(*n)).collect();
+    let without_1 = Algorithm::default().build(&specs);
+    let key = |then: usize| {
+        (0..10_000)
+            .map(|i| format!("sunion:{i}"))
+            .find(|k| home(k) == 0 && without_1.shard_for(k.as_bytes()) == Some(then))
+            .unwrap()
+    };
+    let (k2, k3) = (key(0), key(1));
+    assert_eq!(ring.shard_for_key(&k2).as_deref(), Some("shard1"));
+    let counted = |name: &str| {
+        let v = super::util::view(&ring.shards(), name).clone();
+        (v.errors, v.pending)
+    };
+    shards.server(0).pause().unwrap();
+    let e = std::thread::scope(|scope| {
+        let sent = scope.spawn(|| ring.cmd(Cmd::new("SUNION").arg(&k2).arg(&k3)));
+        assert!(
+            wait_until(Duration::from_secs(10), || counted("shard1").1 >= 1),
+            "the SUNION never reached shard1"
+        );
+        shards.server(0).kill();
+        sent.join().unwrap().unwrap_err()
+    });
+    assert!(matches!(e, Error::CrossShard { .. }), "{e}");
+    let (errors, _) = counted("shard1");
+    assert_eq!(
+        (errors.refused, errors.total()),
+        (1, 1),
+        "shard1: {errors:?}"
+    );
+    for other in &NAMES[1..] {
+        assert_eq!(counted(other).0.total(), 0, "{other}");
+    }
+    ring.close();
+}

@@ -64,6 +64,7 @@ pub use redis_ring_core::config::ShardSpec;
 pub use redis_ring_core::error::Error;
 pub use redis_ring_core::resp::Value;
 pub use redis_ring_core::ring::Event;
+pub use redis_ring_core::stats::ErrorCounts;
 pub use redis_ring_core::stats::ShardCounters;
 
 pub use util::{fast_config, guard, isolated, Guard};
@@ -136,6 +137,12 @@ pub struct ShardView {
     /// Its failover counters (`ShardStats::counters`): `demoted`, `failover_waits`,
     /// `replicas_skipped`, in this order.
     pub failover: [u64; 3],
+    /// Requests on the shard's connection, written or not yet (`in_flight + queued`).
+    pub pending: usize,
+    /// Requests that ended on the shard (its `ShardCounters::commands`).
+    pub commands: u64,
+    /// Their failures by kind (its `ShardCounters::errors`).
+    pub errors: ErrorCounts,
 }
 
 impl ShardView {
@@ -317,6 +324,8 @@ macro_rules! scenario_tests {
             faults::kill_one_shard_under_load,
             faults::pause_one_shard,
             faults::only_what_is_declared_idempotent_is_resent,
+            faults::connection_errors_are_counted_on_their_shard,
+            faults::refused_on_retry_is_counted_on_its_last_shard,
             policy::fail_fast_kill_one_shard_under_load,
             policy::rejoin_flush_prevents_stale_reads,
             policy::custom_heartbeat_check,

@@ -128,6 +128,10 @@ impl<R: AsyncRuntime> RingUnderTest for AsyncRing<R> {
         self.on(self.ring.cmd(cmd))
     }
 
+    fn cmd_timeout(&self, cmd: Cmd, timeout: Duration) -> Result<Value, Error> {
+        self.on(self.ring.cmd_timeout(cmd, timeout))
+    }
+
     fn pipeline(&self, cmds: Vec<Cmd>) -> Vec<Result<Value, Error>> {
         let mut p = self.ring.pipeline();
         for c in cmds {

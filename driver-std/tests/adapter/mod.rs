@@ -59,6 +59,10 @@ impl RingUnderTest for StdRing {
         self.ring.cmd(cmd)
     }
 
+    fn cmd_timeout(&self, cmd: Cmd, timeout: Duration) -> Result<Value, Error> {
+        self.ring.cmd_timeout(cmd, timeout)
+    }
+
     fn pipeline(&self, cmds: Vec<Cmd>) -> Vec<Result<Value, Error>> {
         let mut p = self.ring.pipeline();
         for cmd in cmds {

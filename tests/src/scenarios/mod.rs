@@ -222,6 +222,10 @@ pub trait RingUnderTest: Sized + Send + Sync + 'static {
     /// `Ring::cmd`: any command, routed by its key.
     fn cmd(&self, cmd: Cmd) -> Result<Value, Error>;
 
+    /// `Ring::cmd_timeout`: [`RingUnderTest::cmd`] with its own timeout in place of the
+    /// ring's command timeout.
+    fn cmd_timeout(&self, cmd: Cmd, timeout: Duration) -> Result<Value, Error>;
+
     /// `Ring::pipeline()` with `cmds` queued in order, then run: one result per command, in
     /// submission order.
     fn pipeline(&self, cmds: Vec<Cmd>) -> Vec<Result<Value, Error>>;

@@ -43,6 +43,24 @@ fn went_down(rig: &Rig) -> bool {
         .any(|(e, _)| matches!(e, Event::ShardDown { .. }))
 }
 
+/// `reply` is `ReplyTooLarge` for a 100 000-byte announcement over the 1000-byte cap, on
+/// shard `s0`, and its message names `command`.
+fn expect_too_large_100k(reply: Option<&Result<Value, Error>>, command: &str) {
+    match reply {
+        Some(Err(
+            e @ Error::ReplyTooLarge {
+                limit: 1000,
+                announced: 100_000,
+                ..
+            },
+        )) => {
+            assert_eq!(e.shard(), Some("s0"));
+            assert!(e.to_string().contains(command), "{e}");
+        }
+        other => panic!("expected ReplyTooLarge, got {other:?}"),
+    }
+}
+
 #[test]
 fn a_reply_trickling_a_byte_at_a_time_does_not_keep_the_connection_alive() {
     // Default heartbeat timeout (500 ms); one byte every 300 ms would have looked "busy".
@@ -122,19 +140,7 @@ fn a_string_over_the_cap_inside_an_array_fails_alone_and_keeps_the_connection() 
         .unwrap();
     let next = rig.submit(get("k2")).unwrap();
     feed(&mut rig, conn, b"*3\r\n$1\r\na\r\n$100000\r\n");
-    match rig.reply(id) {
-        Some(Err(
-            e @ Error::ReplyTooLarge {
-                limit: 1000,
-                announced: 100_000,
-                ..
-            },
-        )) => {
-            assert_eq!(e.shard(), Some("s0"));
-            assert!(e.to_string().contains("MGET"), "{e}");
-        }
-        other => panic!("expected ReplyTooLarge, got {other:?}"),
-    }
+    expect_too_large_100k(rig.reply(id), "MGET");
     for _ in 0..333 {
         feed(&mut rig, conn, &[b'x'; 300]);
     }
@@ -212,19 +218,7 @@ fn a_top_level_string_over_the_cap_fails_alone_and_keeps_the_connection() {
     let id = rig.submit(get("k")).unwrap();
     let next = rig.submit(get("k2")).unwrap();
     feed(&mut rig, conn, b"$100000\r\n");
-    match rig.reply(id) {
-        Some(Err(
-            e @ Error::ReplyTooLarge {
-                limit: 1000,
-                announced: 100_000,
-                ..
-            },
-        )) => {
-            assert_eq!(e.shard(), Some("s0"));
-            assert!(e.to_string().contains("GET"), "{e}");
-        }
-        other => panic!("expected ReplyTooLarge, got {other:?}"),
-    }
+    expect_too_large_100k(rig.reply(id), "GET");
     for _ in 0..333 {
         feed(&mut rig, conn, &[b'x'; 300]);
     }

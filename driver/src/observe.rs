@@ -355,7 +355,7 @@ mod durations {
 
     impl Hasher for Mix {
         fn finish(&self) -> u64 {
-            self.0.wrapping_mul(0x51_7cc1_b727_220a_95)
+            self.0.wrapping_mul(0x517c_c1b7_2722_0a95)
         }
         fn write(&mut self, bytes: &[u8]) {
             for &b in bytes {

@@ -4,7 +4,7 @@
 //!
 //! One `Op` per command or batch, started when its future first polls and finished when it
 //! resolves: its duration is recorded under the ring's lock, where the reply is taken (the
-//! histogram handle found in the ring's own cache, [`Durations`]), its span's fields after
+//! histogram handle found in the ring's own cache, `Durations`), its span's fields after
 //! the lock (a subscriber's code never runs under it). Span fields and metric names follow the OpenTelemetry
 //! database semantic conventions: span `db.system.name = "redis"`, `db.operation.name` (the
 //! command; `PIPELINE` / `MULTI` for batches), `db.namespace` (db index), `server.address`,
@@ -157,7 +157,7 @@ impl Op {
 
     /// Under the lock (`_st`), once the command ended as `_ended` says (`None`: refused
     /// before reaching the core), with `_error` if it failed: the duration is recorded in
-    /// its histogram, found in the ring's handle cache ([`Durations`]) — a `metrics`
+    /// its histogram, found in the ring's handle cache (`Durations`) — a `metrics`
     /// handle's `record` is an atomic update in the usual recorders, and nothing without
     /// one — and a span a subscriber records gets the shard's names (cloned from the core),
     /// recorded by [`Op::finish`] after the lock.

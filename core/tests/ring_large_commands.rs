@@ -174,7 +174,7 @@ impl Net {
     }
 
     fn advance(&mut self, ms: u64) {
-        self.now = self.now + Duration::from_millis(ms);
+        self.now += Duration::from_millis(ms);
         let now = self.now;
         self.ring.handle_input(Input::Timeout(now));
         self.settle();
@@ -193,14 +193,18 @@ impl Net {
 
 /// Two keys `addr` owns.
 fn keys_on(net: &Net, addr: &str) -> (String, String) {
-    let mut keys = (0..1000)
-        .map(|i| format!("k{i}"))
-        .filter(|k| net.ring.shard_for_key(k.as_bytes()).is_some_and(|(_, a)| &**a == addr));
+    let mut keys = (0..1000).map(|i| format!("k{i}")).filter(|k| {
+        net.ring
+            .shard_for_key(k.as_bytes())
+            .is_some_and(|(_, a)| &**a == addr)
+    });
     (keys.next().unwrap(), keys.next().unwrap())
 }
 
 fn value(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31) ^ seed)
+        .collect()
 }
 
 #[test]
@@ -220,7 +224,11 @@ fn a_large_command_timed_out_while_partly_written_leaves_the_stream_exact() {
         )
         .unwrap();
     net.settle();
-    assert_eq!(net.socks[&conn].inbox.len(), before + 10_000, "partly written");
+    assert_eq!(
+        net.socks[&conn].inbox.len(),
+        before + 10_000,
+        "partly written"
+    );
     net.advance(150);
     assert!(
         matches!(net.replies.get(&set), Some(Err(Error::Timeout { .. }))),
@@ -265,6 +273,10 @@ fn a_large_command_never_completely_written_reroutes_whole_on_removal() {
     assert!(net.ran("a0").is_empty(), "the old server ran nothing");
     let ran = net.ran("a1");
     assert_eq!(ran.len(), 2);
-    assert_eq!((&ran[0][2], &ran[1][2]), (&v1, &v2), "byte-exact on the new owner");
+    assert_eq!(
+        (&ran[0][2], &ran[1][2]),
+        (&v1, &v2),
+        "byte-exact on the new owner"
+    );
     assert_eq!(net.ring.stats().retries, 0);
 }

@@ -89,7 +89,10 @@ pub trait AsyncSocket: fmt::Debug + Send {
     /// # Errors
     /// What the socket reported.
     fn try_write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &**b);
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &**b);
         self.try_write(first)
     }
 

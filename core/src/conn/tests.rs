@@ -462,7 +462,11 @@ fn small_commands_coalesce_and_a_large_one_is_spliced_in_without_a_copy() {
     let big = large("k", send::LARGE_CMD, b'x');
     c.push(1, &a);
     c.push(2, &b);
-    assert_eq!(c.send_slices().count(), 1, "small commands: one contiguous buffer");
+    assert_eq!(
+        c.send_slices().count(),
+        1,
+        "small commands: one contiguous buffer"
+    );
     let mut shared = SharedCmd::from(big.clone());
     c.push_shared(3, &mut shared);
     c.push(4, &a);

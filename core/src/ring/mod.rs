@@ -696,7 +696,10 @@ impl RingCore {
     /// }
     /// ```
     pub fn send_slices(&self, conn: ConnId) -> impl Iterator<Item = &[u8]> + Clone + '_ {
-        self.conns.get(conn).into_iter().flat_map(|c| c.io.send_slices())
+        self.conns
+            .get(conn)
+            .into_iter()
+            .flat_map(|c| c.io.send_slices())
     }
 
     /// The number of bytes waiting to be written to `conn`, over every slice of

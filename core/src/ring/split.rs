@@ -25,8 +25,8 @@ use super::request::{Place, Request};
 use super::shard::ShardSlot;
 use super::{Output, RequestId, RingCore};
 use crate::command::{Class, Cmd, Merge, Routing};
-use crate::error::{CmdName, Error, PartFailure};
 use crate::conn::SharedCmd;
+use crate::error::{CmdName, Error, PartFailure};
 use crate::resp::Value;
 use crate::time::{Duration, Instant};
 

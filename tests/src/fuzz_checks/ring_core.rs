@@ -610,10 +610,20 @@ impl Harness {
     fn sent(&mut self, i: usize, n: usize) {
         let id = self.socks[i].id;
         let slices: Vec<&[u8]> = self.ring.send_slices(id).collect();
-        assert!(slices.iter().all(|s| !s.is_empty()), "an empty slice to send");
-        assert_eq!(slices.first().copied().unwrap_or(&[]), self.ring.send_buf(id));
+        assert!(
+            slices.iter().all(|s| !s.is_empty()),
+            "an empty slice to send"
+        );
+        assert_eq!(
+            slices.first().copied().unwrap_or(&[]),
+            self.ring.send_buf(id)
+        );
         let buf = slices.concat();
-        assert_eq!(buf.len(), self.ring.send_len(id), "send_len is not the slices' sum");
+        assert_eq!(
+            buf.len(),
+            self.ring.send_len(id),
+            "send_len is not the slices' sum"
+        );
         let n = n.min(buf.len());
         if self.socks[i].state == SockState::Open {
             self.socks[i].session.inbox.extend_from_slice(&buf[..n]);

@@ -56,10 +56,7 @@ impl Harness {
                     self.conns.push(conn);
                 }
                 Output::Transmit { conn } => {
-                    assert!(
-                        self.ring.send_len(conn) > 0,
-                        "Transmit {conn} with nothing"
-                    );
+                    assert!(self.ring.send_len(conn) > 0, "Transmit {conn} with nothing");
                 }
                 Output::Close { conn } => self.conns.retain(|c| *c != conn),
                 Output::Reply { id, .. } => {

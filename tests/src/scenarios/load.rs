@@ -348,7 +348,10 @@ pub fn large_values_round_trip_byte_exact<R: RingUnderTest>() {
     ring.run_concurrent(large + small, &job);
     let errors = job.errors.lock().unwrap();
     assert!(errors.is_empty(), "{}: {errors:#?}", R::DRIVER);
-    assert_eq!(job.ok.load(Ordering::Relaxed), (large * 4 + small * 40) as u64);
+    assert_eq!(
+        job.ok.load(Ordering::Relaxed),
+        (large * 4 + small * 40) as u64
+    );
     // One pipeline: large and small commands interleaved, in order.
     let (a, b) = (&job.values[1], &job.values[3]);
     let results = ring.pipeline(vec![

@@ -141,12 +141,28 @@ impl SendQueue {
 
     /// The first slice of [`SendQueue::slices`] (empty when nothing is queued).
     pub(crate) fn first(&self) -> &[u8] {
-        self.slices().next().unwrap_or(&[])
+        match self.splices.front() {
+            // Only small commands: the whole buffer (the common case, no iterator).
+            None => &self.buf,
+            Some(s) if s.at > 0 => self.buf.get(..s.at).unwrap_or(&[]),
+            Some(s) => s.cmd.body().get(self.head..).unwrap_or(&[]),
+        }
     }
 
     /// Drops the first `n` bytes (at most [`SendQueue::len`]), across slices; returns how
     /// many were dropped. A splice written to its end releases its command.
     pub(crate) fn consume(&mut self, n: usize) -> usize {
+        if self.splices.is_empty() {
+            // Only small commands (the common case).
+            let n = n.min(self.buf.len());
+            if n == self.buf.len() {
+                self.buf.clear();
+            } else {
+                // Compaction: a partial write (the socket was full), a memmove is fine.
+                self.buf.drain(..n);
+            }
+            return n;
+        }
         let n = n.min(self.len());
         let mut left = n;
         // Bytes of `buf` written (a prefix).

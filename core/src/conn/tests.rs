@@ -578,3 +578,21 @@ fn retire_drops_an_unsent_large_command_and_hands_back_its_tag() {
     assert_eq!(Arc::strong_count(arc), 2);
     assert_eq!(queued(&d), encoded(&b));
 }
+
+#[test]
+fn send_buf_is_the_first_slice_whatever_is_queued() {
+    let mut c = ready();
+    assert!(c.send_buf().is_empty() && c.send_slices().next().is_none());
+    let mut big = SharedCmd::from(large("k", 20_000, b'q'));
+    c.push_shared(1, &mut big); // header run, then body
+    c.push(2, &Cmd::new("GET").arg("k"));
+    // Into the header, to the body's start, into the body, to the GET, into the GET.
+    let body = big.encoded_len() - 4;
+    for n in [1, 3, 100, body - 100, 1] {
+        assert_eq!(Some(c.send_buf()), c.send_slices().next());
+        c.on_sent(n);
+    }
+    assert_eq!(Some(c.send_buf()), c.send_slices().next());
+    c.on_sent(usize::MAX);
+    assert!(c.send_buf().is_empty() && c.send_slices().next().is_none());
+}

@@ -16,7 +16,7 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::Waker;
 use std::time::{Duration, Instant as StdInstant};
 
@@ -30,6 +30,7 @@ use redis_ring_core::time::Instant;
 use crate::net::Connecting;
 use crate::observe::{self, Ended};
 use crate::pubsub::Message;
+use crate::runtime::CallerPoll;
 use crate::stats::IoStats;
 use crate::transport::Transport;
 
@@ -42,6 +43,8 @@ pub(crate) struct Shared {
     /// Unique among the process's rings (what the `metrics` handle cache is keyed by).
     #[cfg(feature = "metrics")]
     id: u64,
+    /// [`State::caller_poll`], readable without the lock.
+    caller_poll: OnceLock<Arc<dyn CallerPoll>>,
 }
 
 /// One connection's socket slot, indexed by [`ConnId::index`].
@@ -136,6 +139,9 @@ pub(crate) struct State {
     to_wake: Vec<Waker>,
     /// `events()` receivers; closed ones are dropped on the next event.
     pub(crate) events: Vec<Sender<Event>>,
+    /// The runtime's reactor, when a blocking caller may wait on it itself (set once the
+    /// driver is spawned; see `blocking`'s `drive`).
+    pub(crate) caller_poll: Option<Arc<dyn CallerPoll>>,
     /// Pub/sub subscriptions, by `SubId`.
     pub(crate) subs: HashMap<u64, SubSink, BuildHasherDefault<IdHasher>>,
 }
@@ -177,6 +183,23 @@ thread_local! {
     /// The address of the [`Shared`] whose lock this thread holds (0: none): a hook the
     /// core runs (under the lock) that calls the ring must get an error, not a deadlock.
     static HELD: Cell<usize> = const { Cell::new(0) };
+    /// This thread is a blocking caller able to drive its own round trip (in `blocking`'s
+    /// `run`).
+    static CAN_DRIVE: Cell<bool> = const { Cell::new(false) };
+    /// Its last submit found nothing else pending: it may drive the round trip.
+    static MAY_DRIVE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks this thread as a blocking caller able to drive (`on`), or not; returns the
+/// previous setting.
+pub(crate) fn can_drive(on: bool) -> bool {
+    CAN_DRIVE.replace(on)
+}
+
+/// Whether a submit on this thread since the last call found nothing else pending (so this
+/// caller may drive its round trip); clears it.
+pub(crate) fn take_may_drive() -> bool {
+    MAY_DRIVE.replace(false)
 }
 
 /// The state, locked by this thread.
@@ -239,9 +262,11 @@ impl Shared {
                 gauges: (0, 0),
                 to_wake: Vec::new(),
                 events: Vec::new(),
+                caller_poll: None,
                 subs: HashMap::default(),
             }),
             epoch,
+            caller_poll: OnceLock::new(),
             #[cfg(feature = "metrics")]
             id: {
                 static RINGS: AtomicU64 = AtomicU64::new(0);
@@ -267,6 +292,20 @@ impl Shared {
                 .shard_names(shard)
                 .map(|(n, a)| (Arc::clone(n), Arc::clone(a)))
         })
+    }
+
+
+    /// Sets the reactor a blocking caller may wait on (once, after the driver is spawned).
+    pub(crate) fn set_caller_poll(&self, st: &mut State, cp: Option<Arc<dyn CallerPoll>>) {
+        if let Some(cp) = cp {
+            st.caller_poll = Some(cp.clone());
+            let _ = self.caller_poll.set(cp);
+        }
+    }
+
+    /// The reactor a blocking caller may wait on, if the runtime has one.
+    pub(crate) fn caller_poll(&self) -> Option<&Arc<dyn CallerPoll>> {
+        self.caller_poll.get()
     }
 
     /// The core's `now`.
@@ -578,6 +617,19 @@ impl State {
     /// Requests waiting for their reply.
     pub(crate) fn waiting(&self) -> usize {
         self.pending.len()
+    }
+
+    /// After a submit: `lone` (nothing else was pending) on a thread that can drive lets
+    /// the caller drive its round trip itself; any other waiting request needs the driver
+    /// thread watching (woken if it stepped aside for a driving caller).
+    pub(crate) fn submitted(&mut self, lone: bool) {
+        if let Some(cp) = &self.caller_poll {
+            if lone && CAN_DRIVE.get() {
+                MAY_DRIVE.set(true);
+            } else {
+                cp.watch();
+            }
+        }
     }
 
     /// Closes everything: pending requests fail with `Error::Closed`, sockets close, event

@@ -9,6 +9,7 @@
 
 use std::cell::Cell;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -206,7 +207,14 @@ fn drive(
     *tw.polling.lock().unwrap_or_else(PoisonError::into_inner) = None;
     if waited {
         let mut st = ring.lock();
-        pump::read_ready(ring, &mut st);
+        // A hook the core runs may panic here, on the caller's thread instead of the
+        // driver's: the same outcome as there (every waiting caller fails with `Closed`,
+        // the ring counts as closed, the driver task ends), not a panic in this call.
+        let read = std::panic::catch_unwind(AssertUnwindSafe(|| pump::read_ready(ring, &mut st)));
+        if read.is_err() {
+            st.wake_driver();
+            st.abandon();
+        }
         Shared::unlock_and_wake(st);
         tw.notified.store(false, Ordering::Release);
     }

@@ -128,6 +128,10 @@ impl<R: Runtime> Pump<R> {
         let shared = self.shared.clone();
         let mut st = shared.lock();
         st.io_stats.wakeups += 1;
+        if st.abandoned {
+            // A hook panicked on a driving caller's thread (`blocking`'s `drive`).
+            return Poll::Ready(());
+        }
         if st.closing {
             st.shutdown(shared.now());
             Shared::unlock_and_wake(st);
@@ -388,6 +392,9 @@ thread_local! {
 /// passed. What else a turn does (connects, writes, a socket over its read budget, TLS
 /// output) is the driver task's, which is woken for it.
 pub(crate) fn read_ready(shared: &Shared, st: &mut State) {
+    if st.abandoned {
+        return;
+    }
     let now = shared.now();
     let mut cx = Context::from_waker(std::task::Waker::noop());
     let mut wake = false;

@@ -130,6 +130,8 @@ pub(crate) struct State {
     epoch: StdInstant,
     /// Set when the ring is closed (explicitly or by dropping the last handle).
     pub(crate) closing: bool,
+    /// Set by [`State::abandon`]: the core must not be called again.
+    pub(crate) abandoned: bool,
     /// Counters for `io_stats` (kept under the lock: no atomics needed).
     pub(crate) io_stats: IoStats,
     /// Connections and in-flight commands last reported to the `metrics` gauges.
@@ -257,6 +259,7 @@ impl Shared {
                 flush: Vec::new(),
                 epoch,
                 closing: false,
+                abandoned: false,
                 io_stats: IoStats::default(),
                 #[cfg(feature = "metrics")]
                 gauges: (0, 0),
@@ -657,6 +660,7 @@ impl State {
     /// The core is not called again (its hook is what panicked).
     pub(crate) fn abandon(&mut self) {
         self.closing = true;
+        self.abandoned = true;
         for slot in self.pending.values_mut() {
             if slot.result.is_none() {
                 slot.result = Some(Err(Error::Closed {

@@ -116,13 +116,19 @@ fn run<F: Future>(fut: F, deadline: Option<Instant>, ring: Option<&Shared>) -> O
                     if deadline.is_some_and(|d| Instant::now() >= d) {
                         return None;
                     }
-                    if drive(ring, cp, tw, deadline) {
-                        continue;
+                    match drive(ring, cp, tw, deadline) {
+                        Drive::Waited => continue,
+                        Drive::Taken => {
+                            // Parked, it drives nothing: the runtime's thread must not step
+                            // aside for it until it is woken.
+                            cp.driving(false);
+                            *tw.parked.lock().unwrap_or_else(PoisonError::into_inner) =
+                                Some(cp.clone());
+                        }
+                        // Hands the round trip back (the runtime's thread is unparked if
+                        // it stepped aside) and waits as any caller.
+                        Drive::Stop => driving = None,
                     }
-                    // Parked, it drives nothing: the runtime's thread must not step aside
-                    // for it until it is woken.
-                    cp.driving(false);
-                    *tw.parked.lock().unwrap_or_else(PoisonError::into_inner) = Some(cp.clone());
                 }
             }
             let _unpark = Unparked(tw);
@@ -189,15 +195,18 @@ impl Drop for Driving<'_> {
 
 /// One wait of a driving caller: on the reactor itself (until woken, the core's next
 /// deadline or `deadline`), then the read half of a driver turn on this thread, which
-/// dispatches every reply that came — its own and any other caller's. `false` when the
-/// reactor is taken (the runtime's thread has not stepped aside yet): the caller parks.
+/// dispatches every reply that came — its own and any other caller's. Not while a
+/// connection is being opened ([`Drive::Stop`]).
 fn drive(
     ring: &Shared,
     cp: &Arc<dyn CallerPoll>,
     tw: &ThreadWaker,
     deadline: Option<Instant>,
-) -> bool {
-    let mut until = ring.with(|st| ring.std_instant(st.deadline));
+) -> Drive {
+    let Some(mut until) = ring.with(|st| (!st.settling()).then(|| ring.std_instant(st.deadline)))
+    else {
+        return Drive::Stop;
+    };
     if let Some(d) = deadline {
         until = Some(until.map_or(d, |u| u.min(d)));
     }
@@ -217,8 +226,21 @@ fn drive(
         }
         Shared::unlock_and_wake(st);
         tw.notified.store(false, Ordering::Release);
+        Drive::Waited
+    } else {
+        Drive::Taken
     }
-    waited
+}
+
+/// What one [`drive`] did.
+enum Drive {
+    /// Waited on the reactor and read what came: poll the future again.
+    Waited,
+    /// The reactor is taken (the runtime's thread has not stepped aside yet): park.
+    Taken,
+    /// A connection is being opened ([`crate::state::State::settling`]): the round trip is
+    /// the runtime's thread's from here on; park as a caller that does not drive.
+    Stop,
 }
 
 /// Runs `fut` to completion on the calling thread (parking it while the future waits).

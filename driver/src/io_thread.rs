@@ -128,7 +128,9 @@ impl Reactor {
         self.aside.store(true, Ordering::SeqCst);
         // Timers armed before `aside` was visible are seen here; later ones unpark.
         let next = self.fire_timers();
-        if !self.woken.load(Ordering::SeqCst) {
+        // A caller that stopped driving before `aside` was visible did not unpark it
+        // (`watch` reads `aside` after lowering `drivers`): look again instead of lingering.
+        if !self.woken.load(Ordering::SeqCst) && self.drivers.load(Ordering::SeqCst) > 0 {
             let mut wait = LINGER;
             if let Some(at) = next {
                 wait = wait.min(at.saturating_duration_since(Instant::now()));

@@ -297,7 +297,6 @@ impl Shared {
         })
     }
 
-
     /// Sets the reactor a blocking caller may wait on (once, after the driver is spawned).
     pub(crate) fn set_caller_poll(&self, st: &mut State, cp: Option<Arc<dyn CallerPoll>>) {
         if let Some(cp) = cp {
@@ -622,12 +621,26 @@ impl State {
         self.pending.len()
     }
 
+    /// A connection is being opened: a connect or TLS handshake in progress (or about to
+    /// start), or a socket whose Redis handshake (`HELLO`, `AUTH`, ...) has not finished.
+    /// No caller drives then ([`State::submitted`], `blocking`'s `drive`): each step of a
+    /// handshake is the driver task's (connect, TLS output, the first writes), and a
+    /// driving caller would reach it only through a hand-off per step — a handshake must
+    /// not be slowed by that (on a starved CPU it ran into its timeout).
+    pub(crate) fn settling(&self) -> bool {
+        !self.connects.is_empty()
+            || self.socks.iter().flatten().any(|s| match s {
+                Sock::Connecting { .. } => true,
+                Sock::Open(o) => !self.core.is_ready(o.id),
+            })
+    }
+
     /// After a submit: `lone` (nothing else was pending) on a thread that can drive lets
     /// the caller drive its round trip itself; any other waiting request needs the driver
     /// thread watching (woken if it stepped aside for a driving caller).
     pub(crate) fn submitted(&mut self, lone: bool) {
         if let Some(cp) = &self.caller_poll {
-            if lone && CAN_DRIVE.get() {
+            if lone && CAN_DRIVE.get() && !self.settling() {
                 MAY_DRIVE.set(true);
             } else {
                 cp.watch();

@@ -126,7 +126,7 @@ impl<R: Runtime> Pump<R> {
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let shared = self.shared.clone();
-        let mut st = shared.lock();
+        let mut st = shared.lock_yielding();
         st.io_stats.wakeups += 1;
         if st.abandoned {
             // A hook panicked on a driving caller's thread (`blocking`'s `drive`).

@@ -16,7 +16,7 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use std::task::Waker;
 use std::time::{Duration, Instant as StdInstant};
 
@@ -204,6 +204,12 @@ pub(crate) fn take_may_drive() -> bool {
     MAY_DRIVE.replace(false)
 }
 
+/// How often [`Shared::lock_yielding`] yields before it blocks. Once: on a shared CPU the
+/// holder (a caller writing a batch: a few `write`s) has finished by the time it gives the
+/// CPU back (measured: ~1 `sched_yield` per contended turn); with the holder on another
+/// CPU a yield returns at once, so each one more is a syscall wasted there.
+const YIELDS: u32 = 1;
+
 /// The state, locked by this thread.
 pub(crate) struct Locked<'a> {
     guard: MutexGuard<'a, State>,
@@ -339,6 +345,35 @@ impl Shared {
             "redis-ring: the ring was called from one of its own hooks"
         );
         let guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let prev = HELD.replace(std::ptr::from_ref(self) as usize);
+        Locked { guard, prev }
+    }
+
+    /// [`Shared::lock`] for the driver task, which a readiness wake-up may start while a
+    /// caller holds the lock writing its batch (on a shared CPU it preempted that caller):
+    /// it yields the CPU to the holder ([`YIELDS`] times) before blocking. Blocking on
+    /// the contended lock cost three `futex` calls (the wait, the holder's wake, and the
+    /// blocked thread's own unlock waking nobody: std's mutex stays marked contended);
+    /// a yield is one `sched_yield`, after which the holder has usually finished.
+    pub(crate) fn lock_yielding(&self) -> Locked<'_> {
+        assert!(
+            !self.reentrant(),
+            "redis-ring: the ring was called from one of its own hooks"
+        );
+        let mut yields = 0;
+        let guard = loop {
+            match self.state.try_lock() {
+                Ok(g) => break g,
+                Err(TryLockError::Poisoned(p)) => break p.into_inner(),
+                Err(TryLockError::WouldBlock) if yields < YIELDS => {
+                    yields += 1;
+                    std::thread::yield_now();
+                }
+                Err(TryLockError::WouldBlock) => {
+                    break self.state.lock().unwrap_or_else(PoisonError::into_inner)
+                }
+            }
+        };
         let prev = HELD.replace(std::ptr::from_ref(self) as usize);
         Locked { guard, prev }
     }

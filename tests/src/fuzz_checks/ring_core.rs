@@ -140,9 +140,15 @@ struct Sock {
     /// Replies the server produced and the client has not received yet.
     to_client: Vec<u8>,
     /// [`Harness::submitted_bytes`] when the shard's previous connection went away: this
-    /// one was created (by the core) after that, so no request submitted earlier and no
-    /// longer owed can have been queued on it.
+    /// one was created (by the core) after that, so a request submitted earlier can only
+    /// have been queued on it if it was still owed when this connection was asked for.
     submitted_bytes_at_open: usize,
+    /// The bytes of every request owed when the core asked for this connection. Those can
+    /// be queued on it (carried from the shard's queue or a previous connection) and then
+    /// time out unwritten, keeping their bytes after they stop being owed: a dedicated
+    /// connection (a blocking command's) closing after the shard's main one moves
+    /// `submitted_bytes_at_open` past them (fuzz seed `ring_core/owed-at-open`).
+    owed_bytes_at_open: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -250,6 +256,7 @@ impl Harness {
                         .map(|&(n, _)| n)
                         .unwrap_or_else(|| panic!("Connect to unconfigured address {addr}"));
                     let session = self.servers[shard].session();
+                    let owed_bytes_at_open = self.owed.values().map(|&(size, _)| size).sum();
                     self.index.insert(conn, self.socks.len());
                     self.socks.push(Sock {
                         id: conn,
@@ -258,6 +265,7 @@ impl Harness {
                         session,
                         to_client: Vec::new(),
                         submitted_bytes_at_open: self.last_gone[shard],
+                        owed_bytes_at_open,
                     });
                     if self.auto_connect {
                         self.socks.last_mut().unwrap().state = SockState::Open;
@@ -350,9 +358,10 @@ impl Harness {
         // parent; nothing to compare with the caller's count.)
         // A send buffer holds at most the handshake, a few heartbeats (consecutive failed
         // ones take the shard down, which closes the connection), and, once per attempt
-        // (a retry may land on the same connection), the requests owed or submitted since
-        // the connection was asked for: a request that timed out before the driver wrote
-        // it keeps its bytes (they cannot be taken back from a pipelined stream).
+        // (a retry may land on the same connection), the requests owed now, owed when the
+        // connection was asked for, or submitted since: a request that timed out before
+        // the driver wrote it keeps its bytes (they cannot be taken back from a pipelined
+        // stream).
         let attempts = self.config.max_retries as usize + 1;
         let owed: usize = self.owed.values().map(|&(size, _)| size).sum();
         // Never late: a request whose deadline has come has had its reply.
@@ -364,7 +373,7 @@ impl Harness {
             if s.state != SockState::Gone {
                 let len = self.ring.send_buf(s.id).len();
                 let since = self.submitted_bytes - s.submitted_bytes_at_open;
-                let bound = fixed + (owed + since) * attempts;
+                let bound = fixed + (owed + since + s.owed_bytes_at_open) * attempts;
                 assert!(
                     len <= bound,
                     "{} holds {len} bytes to send (bound {bound})",

@@ -23,6 +23,7 @@ use std::net::TcpStream;
 #[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -56,6 +57,35 @@ pub trait Runtime: Clone + fmt::Debug + Send + Sync + 'static {
     /// The reactor refused the socket.
     #[cfg(unix)]
     fn wrap_unix(&self, stream: UnixStream) -> io::Result<Box<dyn AsyncSocket>>;
+
+    /// The reactor, when a blocking caller may wait on it itself instead of parking while
+    /// the driver thread reads its replies ([`CallerPoll`]; the [`crate::IoThread`]'s,
+    /// once spawned). `None` (the default): callers always park.
+    fn caller_poll(&self) -> Option<Arc<dyn CallerPoll>> {
+        None
+    }
+}
+
+/// A reactor a blocking caller can wait on itself (see `drive`): while such a caller has a
+/// round trip of its own in flight, the runtime's thread steps aside (stops waiting for
+/// socket readiness) and the caller's thread waits, reads and dispatches — no hand-off, so
+/// no park / unpark pair per round trip.
+pub trait CallerPoll: fmt::Debug + Send + Sync {
+    /// A caller starts (`true`) or stops (`false`) driving: while any does, the runtime's
+    /// thread stays aside. Calls are paired.
+    fn driving(&self, on: bool);
+
+    /// Waits for readiness until `until` (or an [`CallerPoll::interrupt`]) and records
+    /// what it saw, as the runtime's own wait would; `false` at once when the runtime's
+    /// thread (or another caller) is waiting already: the caller parks instead.
+    fn wait(&self, until: Option<Instant>) -> bool;
+
+    /// Ends a [`CallerPoll::wait`] in progress (its caller was woken by another thread).
+    fn interrupt(&self);
+
+    /// A request is waiting that no caller drives: the runtime's thread must be watching
+    /// (it is woken if it stepped aside).
+    fn watch(&self);
 }
 
 /// A non-blocking stream socket registered with a runtime's reactor.

@@ -49,7 +49,7 @@ use split::Splits;
 
 use crate::command::Cmd;
 use crate::config::{Config, FailurePolicy, IntoShardSpec, ShardSpec};
-use crate::conn::Failure;
+use crate::conn::{Failure, State as ConnState};
 use crate::error::{CmdName, Error, NetError};
 use crate::liveness::Liveness;
 use crate::resp::Value;
@@ -714,6 +714,15 @@ impl RingCore {
     /// may batch them then, as Nagle's algorithm does).
     pub fn in_flight(&self, conn: ConnId) -> usize {
         self.conns.get(conn).map_or(0, |c| c.io.in_flight())
+    }
+
+    /// Whether `conn` has finished its handshake and sends requests as they come (`false`
+    /// while it connects or handshakes, and for an unknown connection). A driver that hands
+    /// work between threads may prefer the short path only once its connections are ready.
+    pub fn is_ready(&self, conn: ConnId) -> bool {
+        self.conns
+            .get(conn)
+            .is_some_and(|c| c.io.state() == ConnState::Ready)
     }
 
     /// Number of shards currently up (go-redis `Ring.Len`).

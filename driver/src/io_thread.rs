@@ -493,6 +493,10 @@ where
         self.stream.write(buf)
     }
 
+    fn try_write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.stream.write_vectored(bufs)
+    }
+
     fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.stream.take_error()
     }

@@ -294,12 +294,11 @@ impl<R: Runtime> Pump<R> {
             }
         }
         if o.dirty {
-            let buf = st.core.send_buf(id);
-            if buf.is_empty() {
+            if st.core.send_len(id) == 0 {
                 o.dirty = false;
                 return Ok(progress);
             }
-            match o.io.write(buf) {
+            match o.io.write_slices(st.core.send_slices(id)) {
                 Ok(n) => {
                     st.io_stats.writes += 1;
                     st.io_stats.bytes_written += n as u64;
@@ -327,7 +326,7 @@ fn put_back(st: &mut State, i: usize, mut sock: Sock, keep: bool, progress: bool
     if keep && !st.closed_taken.contains(&id) && st.socks[i].is_none() {
         if let Sock::Open(o) = &mut sock {
             // A `Transmit` drained while the socket was out of its slot is not lost.
-            o.dirty |= !st.core.send_buf(id).is_empty();
+            o.dirty |= st.core.send_len(id) > 0;
         }
         st.socks[i] = Some(sock);
     }

@@ -9,6 +9,7 @@
 //! |---|---|---|---|
 //! | [`AsyncSocket::poll_readable`] | `TcpStream::poll_read_ready` | `Async::poll_readable` | a flag set by the I/O thread's `Poller::wait` |
 //! | [`AsyncSocket::try_read`] | `TcpStream::try_read` | `get_ref().read()` | `read` (clears the flag on `WouldBlock`) |
+//! | [`AsyncSocket::try_write_vectored`] | `TcpStream::try_write_vectored` | `get_ref().write_vectored()` | `write_vectored` |
 //! | [`AsyncTimer`] | `tokio::time::Sleep` | `async_io::Timer` | the I/O thread's wait timeout |
 //!
 //! A socket reported ready may still answer `WouldBlock` (a spurious or stale readiness):
@@ -108,6 +109,22 @@ pub trait AsyncSocket: fmt::Debug + Send {
     /// # Errors
     /// What the socket reported.
     fn try_write(&mut self, buf: &[u8]) -> io::Result<usize>;
+
+    /// One non-blocking vectored write (`writev`) of `bufs`, in order; `WouldBlock` when
+    /// the socket buffer is full. The driver uses it when a large command is queued (its
+    /// bytes are written from the command's own buffer, beside the coalesced small ones).
+    /// The default writes the first non-empty buffer with [`AsyncSocket::try_write`]:
+    /// correct (the rest goes in later writes), only more syscalls.
+    ///
+    /// # Errors
+    /// What the socket reported.
+    fn try_write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &**b);
+        self.try_write(first)
+    }
 
     /// The pending socket error (`SO_ERROR`): how a non-blocking connect failed.
     ///

@@ -497,8 +497,8 @@ impl State {
     }
 
     /// Writes the connections in `flush` from the caller's thread (one `write` each), as
-    /// the pump would; anything but a whole write (a full socket, an error) is left marked
-    /// for the driver, which is woken to deal with it.
+    /// the pump would; anything but a whole write (a full socket, an error, more slices than
+    /// one write takes) is left marked for the driver, which is woken to deal with it.
     fn write_marked(&mut self) {
         let now =
             Instant::from_nanos(u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX));
@@ -510,14 +510,13 @@ impl State {
             if o.id != conn || !o.dirty {
                 continue;
             }
-            let buf = self.core.send_buf(conn);
-            match o.io.write(buf) {
+            match o.io.write_slices(self.core.send_slices(conn)) {
                 Ok(n) => {
-                    let whole = n == buf.len();
                     self.io_stats.writes += 1;
                     self.io_stats.bytes_written += n as u64;
-                    o.dirty = !whole;
                     self.core.handle_input(Input::Sent { conn, n, now });
+                    let whole = self.core.send_len(conn) == 0;
+                    o.dirty = !whole;
                     if !whole {
                         self.wake_driver();
                     }

@@ -12,7 +12,7 @@ renice_others() {
     while true; do
         # This script's own children start at nice -15 and are left alone.
         for p in $(ps -eo pid=,ni= | awk '$2 >= 0 && $2 < 19 { print $1 }'); do
-            c=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || continue
+            c=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
             case "$c" in
                 *rustc* | *cargo* | *fuzz* | *xtask* | */target/* | *cc1* | *" ld "* | *redis-server* | *valkey-server*)
                     renice -n 19 -p "$p" >/dev/null 2>&1 || true ;;

@@ -188,6 +188,10 @@ where
         self.0.get_ref().write(buf)
     }
 
+    fn try_write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.0.get_ref().write_vectored(bufs)
+    }
+
     fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.0.get_ref().take_error()
     }

@@ -39,7 +39,11 @@
 //! * **Callers** submit under the ring's lock on their own thread (a refusal comes back at
 //!   once), write their shard's buffer themselves when nothing is in flight there (otherwise
 //!   the I/O thread writes it when the replies on their way arrive), and park until their reply slot is filled
-//!   (the slot holds a waker that unparks them). No lock is held across a round trip.
+//!   (the slot holds a waker that unparks them). A caller whose round trip is the only one
+//!   in flight (one at a time, or one pipeline) waits on the I/O thread's poller itself and
+//!   reads its replies on its own thread while the I/O thread steps aside: no hand-off
+//!   between threads per round trip (not while a connection is being opened: handshakes
+//!   stay the I/O thread's). No lock is held across a round trip.
 //! * **Nothing blocks the I/O thread**: connects are non-blocking, host names resolve on
 //!   short-lived threads, writes that do not fit wait for writability; a dead or frozen
 //!   shard delays nobody else.

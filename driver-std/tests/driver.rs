@@ -493,6 +493,45 @@ fn a_panicking_hook_fails_callers_instead_of_hanging_them() {
     ring.close();
 }
 
+/// The same while a lone caller keeps pipelining: it reads its own replies on its thread
+/// (the I/O thread stepped aside), so the hook may panic there: the ring ends as above,
+/// and the caller gets `Closed`, not the hook's panic.
+#[test]
+fn a_hook_panicking_on_a_driving_caller_closes_the_ring() {
+    static EXPLODE: AtomicBool = AtomicBool::new(false);
+    let shards = Shards::start(1).unwrap();
+    let ring = Ring::builder()
+        .config(fast_config())
+        .shards(shards.named())
+        .heartbeat_interval(Duration::from_millis(5))
+        .heartbeat_check(|_| {
+            assert!(
+                !EXPLODE.load(Ordering::Relaxed),
+                "hook exploded (on purpose)"
+            );
+            true
+        })
+        .build()
+        .unwrap();
+    ring.set("panic:k", 1).unwrap();
+    EXPLODE.store(true, Ordering::Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(Instant::now() < deadline, "the ring did not close");
+        let mut p = ring.pipeline_with_capacity(10);
+        for i in 0..10 {
+            p.set(format!("panic:{i}"), i);
+        }
+        let results = p.run();
+        if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
+            assert!(matches!(e, Error::Closed { .. }), "{e:?}");
+            break;
+        }
+    }
+    assert!(ring.is_closed());
+    ring.close();
+}
+
 #[test]
 fn large_values_cross_partial_writes_and_many_reads() {
     let shards = Shards::start(2).unwrap();

@@ -215,6 +215,10 @@ macro_rules! tokio_socket {
                 self.0.try_write(buf)
             }
 
+            fn try_write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+                self.0.try_write_vectored(bufs)
+            }
+
             fn take_error(&self) -> io::Result<Option<io::Error>> {
                 self.0.take_error()
             }

@@ -9,9 +9,10 @@
 
 use std::cell::Cell;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
@@ -23,14 +24,23 @@ use redis_ring_core::ring::Event;
 
 use crate::builder::{BuildError, RingBuilder};
 use crate::pipeline::queue_methods;
-use crate::runtime::Runtime;
+use crate::pump;
+use crate::runtime::{CallerPoll, Runtime};
+use crate::state::{self, Shared};
 use crate::stats::{IoStats, ShardStats};
 use crate::Message;
 
-/// Unparks the thread that waits in [`block_on`].
+/// Unparks the thread that waits in [`block_on`] (or interrupts its wait on the reactor
+/// when it drives its round trip itself).
 struct ThreadWaker {
     thread: Thread,
     notified: AtomicBool,
+    /// The reactor the thread waits on while it drives (see [`drive`]).
+    polling: Mutex<Option<Arc<dyn CallerPoll>>>,
+    /// The reactor of the round trip the thread drives while it parks instead (the
+    /// runtime's thread was waiting already): the wake-up counts it as driving again, so
+    /// that the runtime's thread, having dispatched its replies, steps aside for the next.
+    parked: Mutex<Option<Arc<dyn CallerPoll>>>,
 }
 
 impl Wake for ThreadWaker {
@@ -39,7 +49,22 @@ impl Wake for ThreadWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if !self.notified.swap(true, Ordering::Release) {
+        if !self.notified.swap(true, Ordering::AcqRel) {
+            // A thread that woke itself (dispatching its own replies) is not waiting.
+            if self.thread.id() == std::thread::current().id() {
+                return;
+            }
+            if let Some(cp) = &*self.polling.lock().unwrap_or_else(PoisonError::into_inner) {
+                cp.interrupt();
+            }
+            if let Some(cp) = self
+                .parked
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+            {
+                cp.driving(true);
+            }
             self.thread.unpark();
         }
     }
@@ -49,6 +74,8 @@ fn thread_waker() -> (Arc<ThreadWaker>, Waker) {
     let tw = Arc::new(ThreadWaker {
         thread: std::thread::current(),
         notified: AtomicBool::new(false),
+        polling: Mutex::new(None),
+        parked: Mutex::new(None),
     });
     let waker = Waker::from(tw.clone());
     (tw, waker)
@@ -62,18 +89,49 @@ thread_local! {
 }
 
 /// Runs `fut` to completion on this thread, parking it while the future waits; with
-/// `deadline`, gives up (`None`) once it has passed.
-fn run<F: Future>(fut: F, deadline: Option<Instant>) -> Option<F::Output> {
+/// `deadline`, gives up (`None`) once it has passed. With `ring`, a call whose round trip
+/// is the only one in flight drives it itself ([`drive`]) when the runtime allows.
+fn run<F: Future>(fut: F, deadline: Option<Instant>, ring: Option<&Shared>) -> Option<F::Output> {
     let nested = IN_USE.replace(true);
     let own = nested.then(thread_waker);
+    let reactor = ring
+        .filter(|_| !nested)
+        .and_then(|r| Some((r, r.caller_poll()?)));
+    let could = state::can_drive(reactor.is_some());
+    state::take_may_drive();
     let out = PARKER.with(|shared| {
         let (tw, waker) = own.as_ref().unwrap_or(shared);
         let mut fut = pin!(fut);
         let mut cx = Context::from_waker(waker);
+        let mut driving = None;
         loop {
             if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
                 return Some(v);
             }
+            if let Some((ring, cp)) = reactor {
+                if driving.is_none() && state::take_may_drive() {
+                    driving = Some(Driving::new(ring, cp));
+                }
+                if driving.is_some() {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return None;
+                    }
+                    match drive(ring, cp, tw, deadline) {
+                        Drive::Waited => continue,
+                        Drive::Taken => {
+                            // Parked, it drives nothing: the runtime's thread must not step
+                            // aside for it until it is woken.
+                            cp.driving(false);
+                            *tw.parked.lock().unwrap_or_else(PoisonError::into_inner) =
+                                Some(cp.clone());
+                        }
+                        // Hands the round trip back (the runtime's thread is unparked if
+                        // it stepped aside) and waits as any caller.
+                        Drive::Stop => driving = None,
+                    }
+                }
+            }
+            let _unpark = Unparked(tw);
             while !tw.notified.swap(false, Ordering::Acquire) {
                 match deadline {
                     None => std::thread::park(),
@@ -88,13 +146,106 @@ fn run<F: Future>(fut: F, deadline: Option<Instant>) -> Option<F::Output> {
             }
         }
     });
+    state::can_drive(could);
     IN_USE.set(nested);
     out
 }
 
+/// Counts a parked driving caller as driving again when it stops waiting, if its wake-up
+/// did not (it found itself notified, or gave up at its deadline).
+struct Unparked<'a>(&'a ThreadWaker);
+
+impl Drop for Unparked<'_> {
+    fn drop(&mut self) {
+        let parked = self
+            .0
+            .parked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(cp) = parked {
+            cp.driving(true);
+        }
+    }
+}
+
+/// A caller driving its round trip: keeps the runtime's thread aside while it lasts.
+struct Driving<'a> {
+    ring: &'a Shared,
+    cp: &'a Arc<dyn CallerPoll>,
+}
+
+impl<'a> Driving<'a> {
+    fn new(ring: &'a Shared, cp: &'a Arc<dyn CallerPoll>) -> Self {
+        cp.driving(true);
+        Driving { ring, cp }
+    }
+}
+
+impl Drop for Driving<'_> {
+    fn drop(&mut self) {
+        self.cp.driving(false);
+        // Requests (or subscriptions) another caller waits on need the runtime's thread
+        // back on the reactor now, not after its linger.
+        if self.ring.with(|st| st.waiting() > 0 || !st.subs.is_empty()) {
+            self.cp.watch();
+        }
+    }
+}
+
+/// One wait of a driving caller: on the reactor itself (until woken, the core's next
+/// deadline or `deadline`), then the read half of a driver turn on this thread, which
+/// dispatches every reply that came — its own and any other caller's. Not while a
+/// connection is being opened ([`Drive::Stop`]).
+fn drive(
+    ring: &Shared,
+    cp: &Arc<dyn CallerPoll>,
+    tw: &ThreadWaker,
+    deadline: Option<Instant>,
+) -> Drive {
+    let Some(mut until) = ring.with(|st| (!st.settling()).then(|| ring.std_instant(st.deadline)))
+    else {
+        return Drive::Stop;
+    };
+    if let Some(d) = deadline {
+        until = Some(until.map_or(d, |u| u.min(d)));
+    }
+    *tw.polling.lock().unwrap_or_else(PoisonError::into_inner) = Some(cp.clone());
+    // Woken meanwhile: poll the future again instead of waiting.
+    let waited = tw.notified.swap(false, Ordering::AcqRel) || cp.wait(until);
+    *tw.polling.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    if waited {
+        let mut st = ring.lock();
+        // A hook the core runs may panic here, on the caller's thread instead of the
+        // driver's: the same outcome as there (every waiting caller fails with `Closed`,
+        // the ring counts as closed, the driver task ends), not a panic in this call.
+        let read = std::panic::catch_unwind(AssertUnwindSafe(|| pump::read_ready(ring, &mut st)));
+        if read.is_err() {
+            st.wake_driver();
+            st.abandon();
+        }
+        Shared::unlock_and_wake(st);
+        tw.notified.store(false, Ordering::Release);
+        Drive::Waited
+    } else {
+        Drive::Taken
+    }
+}
+
+/// What one [`drive`] did.
+enum Drive {
+    /// Waited on the reactor and read what came: poll the future again.
+    Waited,
+    /// The reactor is taken (the runtime's thread has not stepped aside yet): park.
+    Taken,
+    /// A connection is being opened ([`crate::state::State::settling`]): the round trip is
+    /// the runtime's thread's from here on; park as a caller that does not drive.
+    Stop,
+}
+
 /// Runs `fut` to completion on the calling thread (parking it while the future waits).
 pub fn block_on<F: Future>(fut: F) -> F::Output {
-    match run(fut, None) {
+    match run(fut, None, None) {
         Some(v) => v,
         None => unreachable!("no deadline"),
     }
@@ -102,7 +253,15 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
 
 /// [`block_on`], giving up after `timeout` (the future is dropped then).
 pub fn block_on_timeout<F: Future>(fut: F, timeout: Duration) -> Option<F::Output> {
-    run(fut, Instant::now().checked_add(timeout))
+    run(fut, Instant::now().checked_add(timeout), None)
+}
+
+/// [`block_on`] for a call on `ring`: may drive its round trip itself.
+fn block_on_ring<F: Future>(ring: &Shared, fut: F) -> F::Output {
+    match run(fut, None, Some(ring)) {
+        Some(v) => v,
+        None => unreachable!("no deadline"),
+    }
 }
 
 /// The blocking ring handle: the same client as the async [`crate::Ring`], each call
@@ -161,7 +320,7 @@ impl<Rt: Runtime> Ring<Rt> {
     /// # Errors
     /// As the async `cmd`.
     pub fn cmd(&self, cmd: Cmd) -> Result<Value, Error> {
-        block_on(self.inner.cmd(cmd))
+        block_on_ring(self.inner.shared(), self.inner.cmd(cmd))
     }
 
     /// `cmd` with its own deadline instead of the configured command timeout.
@@ -169,7 +328,7 @@ impl<Rt: Runtime> Ring<Rt> {
     /// # Errors
     /// As `cmd`.
     pub fn cmd_timeout(&self, cmd: Cmd, timeout: Duration) -> Result<Value, Error> {
-        block_on(self.inner.cmd_timeout(cmd, timeout))
+        block_on_ring(self.inner.shared(), self.inner.cmd_timeout(cmd, timeout))
     }
 
     /// `cmd`, the reply converted to `T`.
@@ -177,7 +336,7 @@ impl<Rt: Runtime> Ring<Rt> {
     /// # Errors
     /// As `cmd`, plus a reply that does not convert to `T`.
     pub fn query<T: FromValue>(&self, cmd: Cmd) -> Result<T, Error> {
-        block_on(self.inner.query(cmd))
+        block_on_ring(self.inner.shared(), self.inner.query(cmd))
     }
 
     /// A pipeline: queue commands, then `run` sends them all at once.
@@ -443,7 +602,7 @@ impl Pipeline<'_> {
 
     /// Sends every queued command and returns their results in order.
     pub fn run(&mut self) -> Vec<Result<Value, Error>> {
-        block_on(self.0.run())
+        block_on_ring(self.0.shared(), self.0.run())
     }
 }
 

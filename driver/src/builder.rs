@@ -362,7 +362,10 @@ pub(crate) fn start<Rt: Runtime, F: Flavor>(b: RingBuilder<Rt, F>) -> Result<Rin
     let (done_tx, done_rx) = async_channel::bounded(1);
     let pump = Pump::new(shared.clone(), rt.clone(), resolver, Alive::new(done_tx));
     rt.spawn(Box::pin(pump.run())).map_err(BuildError::Io)?;
-    shared.with(|st| apply_shards(&shared, st, shards));
+    shared.with(|st| {
+        shared.set_caller_poll(st, rt.caller_poll());
+        apply_shards(&shared, st, shards);
+    });
     Ok(Ring::from_parts(shared, rt, done_rx))
 }
 

@@ -12,6 +12,14 @@
 //! the next edge sets it again. Timers may be polled from any thread (a blocking caller's `subscribe` waits
 //! on one): the nearest deadline bounds the wait, and a timer armed from another thread
 //! interrupts it.
+//!
+//! **Stepping aside** ([`CallerPoll`]): a blocking caller whose round trip is the only one
+//! in flight waits on the same epoll itself (`drive`), reads its replies and dispatches
+//! them, instead of parking until this thread has done it and unparked it (a futex pair
+//! per round trip, and this thread's own wake-up). While such a caller drives, this thread
+//! parks instead of waiting on the epoll (one waiter at a time: whoever holds `poller`),
+//! waking for its timers, a wake-up of the driver task, or every [`LINGER`] to see whether
+//! the callers are done; it is back on the epoll once none drives.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -20,12 +28,12 @@ use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::ThreadId;
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use crate::runtime::{AsyncSocket, AsyncTimer, BoxFuture, Runtime, TakeError};
+use crate::runtime::{AsyncSocket, AsyncTimer, BoxFuture, CallerPoll, Runtime, TakeError};
 use mio::event::Source as MioSource;
 use mio::{Events, Interest, Poll as MioPoll, Registry, Token};
 
@@ -44,9 +52,17 @@ impl Default for IoThread {
     }
 }
 
+/// How long the thread stays aside without checking whether a caller still drives: the
+/// longest an unsolicited event (a push, a peer's close) waits after a driving caller's
+/// last round trip. Each check costs the thread one timed wait.
+const LINGER: Duration = Duration::from_millis(2);
+
 /// What the thread, its sockets and its timers share.
 #[derive(Debug)]
 struct Reactor {
+    /// The epoll and its event buffer: held by whoever waits on it (this thread, or a
+    /// caller driving its own round trip).
+    poller: Mutex<(MioPoll, Events)>,
     registry: Registry,
     /// Interrupts the wait (token [`WAKE`]).
     waker: mio::Waker,
@@ -60,7 +76,11 @@ struct Reactor {
     sleeping: AtomicBool,
     /// The driver task was woken since its last poll.
     woken: AtomicBool,
-    thread: OnceLock<ThreadId>,
+    /// The thread parks aside (a caller drives): wake-ups unpark it.
+    aside: AtomicBool,
+    /// Callers driving now ([`CallerPoll::driving`]).
+    drivers: AtomicUsize,
+    thread: OnceLock<Thread>,
 }
 
 /// The token of the reactor's waker (sockets count from 1).
@@ -77,10 +97,69 @@ struct Readiness {
 }
 
 impl Reactor {
-    /// Interrupts the wait (if the thread is in it or about to be).
+    /// Interrupts the wait (if the thread is in it or about to be), or unparks the thread
+    /// if it is aside.
     fn notify(&self) {
         if self.sleeping.load(Ordering::SeqCst) {
             let _ = self.waker.wake();
+        } else if self.aside.load(Ordering::SeqCst) {
+            self.unpark();
+        }
+    }
+
+    /// The epoll, unless someone else waits on it.
+    fn try_poller(&self) -> Option<MutexGuard<'_, (MioPoll, Events)>> {
+        match self.poller.try_lock() {
+            Ok(g) => Some(g),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    fn unpark(&self) {
+        if let Some(t) = self.thread.get() {
+            t.unpark();
+        }
+    }
+
+    /// Parks the thread while callers drive: until the driver task is woken, a timer is
+    /// due, or [`LINGER`] has passed.
+    fn park_aside(&self) {
+        self.aside.store(true, Ordering::SeqCst);
+        // Timers armed before `aside` was visible are seen here; later ones unpark.
+        let next = self.fire_timers();
+        // A caller that stopped driving before `aside` was visible did not unpark it
+        // (`watch` reads `aside` after lowering `drivers`): look again instead of lingering.
+        if !self.woken.load(Ordering::SeqCst) && self.drivers.load(Ordering::SeqCst) > 0 {
+            let mut wait = LINGER;
+            if let Some(at) = next {
+                wait = wait.min(at.saturating_duration_since(Instant::now()));
+            }
+            std::thread::park_timeout(wait);
+        }
+        self.aside.store(false, Ordering::SeqCst);
+        self.fire_timers();
+    }
+
+    /// Records what a wait saw in the sockets' readiness flags.
+    fn apply(&self, events: &Events) {
+        let sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
+        for ev in events {
+            if ev.token() == WAKE {
+                continue;
+            }
+            if let Some(r) = sources.get(&ev.token().0) {
+                // An error or a hang-up shows up as readiness: the read or write reports it.
+                if ev.is_read_closed() || ev.is_error() {
+                    r.closed.store(true, Ordering::Release);
+                }
+                if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                    r.readable.store(true, Ordering::Release);
+                }
+                if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
+                    r.writable.store(true, Ordering::Release);
+                }
+            }
         }
     }
 
@@ -138,16 +217,26 @@ impl IoThread {
     }
 }
 
-/// Runs `driver` until it completes: poll it, wait for readiness, timers or a wake-up.
-fn run(reactor: &Arc<Reactor>, mut poll: MioPoll, mut driver: BoxFuture) {
+/// Runs `driver` until it completes: poll it, wait for readiness, timers or a wake-up (or
+/// park aside while a caller drives).
+fn run(reactor: &Arc<Reactor>, mut driver: BoxFuture) {
     let waker = Waker::from(Arc::new(DriverWaker(reactor.clone())));
     let mut cx = Context::from_waker(&waker);
-    let mut events = Events::with_capacity(256);
     loop {
         reactor.woken.store(false, Ordering::SeqCst);
         if driver.as_mut().poll(&mut cx).is_ready() {
             return;
         }
+        if reactor.drivers.load(Ordering::SeqCst) > 0 {
+            reactor.park_aside();
+            continue;
+        }
+        let Some(mut poller) = reactor.try_poller() else {
+            // A caller is waiting on it (its `driving` just ended, or is about to begin).
+            reactor.park_aside();
+            continue;
+        };
+        let (poll, events) = &mut *poller;
         let next = reactor.fire_timers();
         reactor.sleeping.store(true, Ordering::SeqCst);
         // Woken meanwhile: only look (other sockets' readiness must not starve behind a
@@ -158,31 +247,43 @@ fn run(reactor: &Arc<Reactor>, mut poll: MioPoll, mut driver: BoxFuture) {
             next.map(|at| at.saturating_duration_since(Instant::now()))
         };
         // Errors are EINTR: just go round.
-        let _ = poll.poll(&mut events, timeout);
+        let _ = poll.poll(events, timeout);
         reactor.sleeping.store(false, Ordering::SeqCst);
-        let sources = reactor
-            .sources
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        for ev in events.iter() {
-            if ev.token() == WAKE {
-                continue;
-            }
-            if let Some(r) = sources.get(&ev.token().0) {
-                // An error or a hang-up shows up as readiness: the read or write reports it.
-                if ev.is_read_closed() || ev.is_error() {
-                    r.closed.store(true, Ordering::Release);
-                }
-                if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                    r.readable.store(true, Ordering::Release);
-                }
-                if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
-                    r.writable.store(true, Ordering::Release);
-                }
-            }
-        }
-        drop(sources);
+        reactor.apply(events);
+        drop(poller);
         reactor.fire_timers();
+    }
+}
+
+impl CallerPoll for Reactor {
+    fn driving(&self, on: bool) {
+        if on {
+            self.drivers.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.drivers.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn wait(&self, until: Option<Instant>) -> bool {
+        let Some(mut poller) = self.try_poller() else {
+            return false;
+        };
+        let (poll, events) = &mut *poller;
+        let timeout = until.map(|at| at.saturating_duration_since(Instant::now()));
+        // Errors are EINTR: the caller goes round.
+        let _ = poll.poll(events, timeout);
+        self.apply(events);
+        true
+    }
+
+    fn interrupt(&self) {
+        let _ = self.waker.wake();
+    }
+
+    fn watch(&self) {
+        if self.aside.load(Ordering::SeqCst) && self.drivers.load(Ordering::SeqCst) == 0 {
+            self.unpark();
+        }
     }
 }
 
@@ -192,12 +293,15 @@ impl Runtime for IoThread {
         let reactor = Arc::new(Reactor {
             registry: poll.registry().try_clone()?,
             waker: mio::Waker::new(poll.registry(), WAKE)?,
+            poller: Mutex::new((poll, Events::with_capacity(256))),
             sources: Mutex::default(),
             next_key: AtomicUsize::new(1),
             timers: Mutex::default(),
             next_timer: AtomicU64::new(0),
             sleeping: AtomicBool::new(false),
             woken: AtomicBool::new(false),
+            aside: AtomicBool::new(false),
+            drivers: AtomicUsize::new(0),
             thread: OnceLock::new(),
         });
         self.reactor
@@ -205,11 +309,16 @@ impl Runtime for IoThread {
             .map_err(|_| io::Error::other("one IoThread runs one ring"))?;
         let handle = std::thread::Builder::new()
             .name(self.name.into())
-            .spawn(move || run(&reactor, poll, driver))?;
+            .spawn(move || run(&reactor, driver))?;
         if let Ok(r) = self.reactor() {
-            let _ = r.thread.set(handle.thread().id());
+            let _ = r.thread.set(handle.thread().clone());
         }
         Ok(())
+    }
+
+    fn caller_poll(&self) -> Option<Arc<dyn CallerPoll>> {
+        let reactor: Arc<dyn CallerPoll> = self.reactor().ok()?.clone();
+        Some(reactor)
     }
 
     fn new_timer(&self) -> Pin<Box<dyn AsyncTimer>> {
@@ -268,9 +377,15 @@ impl AsyncTimer for Timer {
             earliest.is_none_or(|e| at < e)
         };
         // The I/O thread computes its wait after polling; another thread must interrupt it
-        // (unconditionally: it may be about to wait with the old deadline).
-        if earlier && reactor.thread.get() != Some(&std::thread::current().id()) {
-            let _ = reactor.waker.wake();
+        // (unconditionally: it may be about to wait with the old deadline), or unpark it
+        // when it is aside (it reads the timers again after setting `aside`).
+        let own = reactor.thread.get().map(Thread::id) == Some(std::thread::current().id());
+        if earlier && !own {
+            if reactor.aside.load(Ordering::SeqCst) {
+                reactor.unpark();
+            } else {
+                let _ = reactor.waker.wake();
+            }
         }
         Poll::Pending
     }
@@ -376,6 +491,10 @@ where
 
     fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.stream.write(buf)
+    }
+
+    fn try_write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.stream.write_vectored(bufs)
     }
 
     fn take_error(&self) -> io::Result<Option<io::Error>> {

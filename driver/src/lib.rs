@@ -93,7 +93,7 @@ pub use pipeline::Pipeline;
 pub use pubsub::{Message, Subscription, SUBSCRIPTION_CAPACITY};
 pub use pump::driver_tasks;
 pub use ring::Ring;
-pub use runtime::{AsyncSocket, AsyncTimer, BoxFuture, Runtime, TakeError};
+pub use runtime::{AsyncSocket, AsyncTimer, BoxFuture, CallerPoll, Runtime, TakeError};
 pub use scan::{Scan, ScanStream};
 pub use shard::Shard;
 pub use stats::{ErrorCounts, ErrorKind, IoStats, LatencyHistogram, ShardCounters, ShardStats};

@@ -272,6 +272,9 @@ mod tests {
         fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
             io::Write::write(&mut self.0, buf)
         }
+        fn try_write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+            io::Write::write_vectored(&mut self.0, bufs)
+        }
         fn take_error(&self) -> io::Result<Option<io::Error>> {
             self.0.take_error()
         }

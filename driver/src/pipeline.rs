@@ -49,6 +49,10 @@ impl<'a> Pipeline<'a> {
         self
     }
 
+    pub(crate) fn shared(&self) -> &'a Shared {
+        self.shared
+    }
+
     /// The number of queued commands.
     pub fn len(&self) -> usize {
         self.cmds.len()

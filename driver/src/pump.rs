@@ -126,8 +126,12 @@ impl<R: Runtime> Pump<R> {
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let shared = self.shared.clone();
-        let mut st = shared.lock();
+        let mut st = shared.lock_yielding();
         st.io_stats.wakeups += 1;
+        if st.abandoned {
+            // A hook panicked on a driving caller's thread (`blocking`'s `drive`).
+            return Poll::Ready(());
+        }
         if st.closing {
             st.shutdown(shared.now());
             Shared::unlock_and_wake(st);
@@ -257,17 +261,7 @@ impl<R: Runtime> Pump<R> {
                 }
             },
         };
-        if keep && !st.closed_taken.contains(&id) && st.socks[i].is_none() {
-            if let Sock::Open(o) = &mut sock {
-                // A `Transmit` drained while the socket was out of its slot is not lost.
-                o.dirty |= !st.core.send_buf(id).is_empty();
-            }
-            st.socks[i] = Some(sock);
-        }
-        st.closed_taken.clear();
-        if progress {
-            st.drain();
-        }
+        put_back(st, i, sock, keep, progress);
         progress
     }
 
@@ -280,37 +274,7 @@ impl<R: Runtime> Pump<R> {
         now: Instant,
     ) -> Result<bool, NetError> {
         let id = o.id;
-        let mut progress = false;
-        // Reads: until WouldBlock or a short read, at most MAX_READS_PER_TURN.
-        'reading: while o.reads < MAX_READS_PER_TURN {
-            match o.io.poll_readable(cx) {
-                Poll::Pending => break,
-                Poll::Ready(Err(e)) => return Err(net_error(&e)),
-                Poll::Ready(Ok(())) => {}
-            }
-            while o.reads < MAX_READS_PER_TURN {
-                o.reads += 1;
-                match o.io.read(&mut self.buf) {
-                    Ok(0) => return Err(NetError::Eof),
-                    Ok(n) => {
-                        st.io_stats.reads += 1;
-                        st.io_stats.bytes_read += n as u64;
-                        st.core.handle_input(Input::Received {
-                            conn: id,
-                            data: &self.buf[..n],
-                            now,
-                        });
-                        progress = true;
-                        if n < self.buf.len() {
-                            break 'reading;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue 'reading,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(net_error(&e)),
-                }
-            }
-        }
+        let mut progress = read_open(o, cx, st, &mut self.buf, now)?;
         if o.reads >= MAX_READS_PER_TURN {
             self.more_to_read = true;
         }
@@ -334,12 +298,11 @@ impl<R: Runtime> Pump<R> {
             }
         }
         if o.dirty {
-            let buf = st.core.send_buf(id);
-            if buf.is_empty() {
+            if st.core.send_len(id) == 0 {
                 o.dirty = false;
                 return Ok(progress);
             }
-            match o.io.write(buf) {
+            match o.io.write_slices(st.core.send_slices(id)) {
                 Ok(n) => {
                     st.io_stats.writes += 1;
                     st.io_stats.bytes_written += n as u64;
@@ -357,5 +320,133 @@ impl<R: Runtime> Pump<R> {
             }
         }
         Ok(progress)
+    }
+}
+
+/// Puts socket `i`'s `sock` back in its slot after a turn worked on it (unless it broke, or
+/// the core closed it meanwhile), then drains the core if anything happened.
+fn put_back(st: &mut State, i: usize, mut sock: Sock, keep: bool, progress: bool) {
+    let id = sock.id();
+    if keep && !st.closed_taken.contains(&id) && st.socks[i].is_none() {
+        if let Sock::Open(o) = &mut sock {
+            // A `Transmit` drained while the socket was out of its slot is not lost.
+            o.dirty |= st.core.send_len(id) > 0;
+        }
+        st.socks[i] = Some(sock);
+    }
+    st.closed_taken.clear();
+    if progress {
+        st.drain();
+    }
+}
+
+/// Reads one open connection until `WouldBlock` or a short read, at most
+/// [`MAX_READS_PER_TURN`] reads per turn, feeding what came to the core; whether anything
+/// came, `Err` when the connection broke.
+fn read_open(
+    o: &mut Open,
+    cx: &mut Context<'_>,
+    st: &mut State,
+    buf: &mut [u8],
+    now: Instant,
+) -> Result<bool, NetError> {
+    let id = o.id;
+    let mut progress = false;
+    'reading: while o.reads < MAX_READS_PER_TURN {
+        match o.io.poll_readable(cx) {
+            Poll::Pending => break,
+            Poll::Ready(Err(e)) => return Err(net_error(&e)),
+            Poll::Ready(Ok(())) => {}
+        }
+        while o.reads < MAX_READS_PER_TURN {
+            o.reads += 1;
+            match o.io.read(buf) {
+                Ok(0) => return Err(NetError::Eof),
+                Ok(n) => {
+                    st.io_stats.reads += 1;
+                    st.io_stats.bytes_read += n as u64;
+                    st.core.handle_input(Input::Received {
+                        conn: id,
+                        data: &buf[..n],
+                        now,
+                    });
+                    progress = true;
+                    if n < buf.len() {
+                        break 'reading;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue 'reading,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(net_error(&e)),
+            }
+        }
+    }
+    Ok(progress)
+}
+
+thread_local! {
+    /// A driving caller's read buffer (one per thread, made on its first drive).
+    static CALLER_BUF: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(Box::default());
+}
+
+/// The read half of a driver turn, for a blocking caller that waited on the reactor itself
+/// (`blocking`'s `drive`): reads every open connection the reactor saw readable and feeds
+/// what came, as the driver task would; then feeds `Timeout` if the core's deadline has
+/// passed. What else a turn does (connects, writes, a socket over its read budget, TLS
+/// output) is the driver task's, which is woken for it.
+pub(crate) fn read_ready(shared: &Shared, st: &mut State) {
+    if st.abandoned {
+        return;
+    }
+    let now = shared.now();
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    let mut wake = false;
+    CALLER_BUF.with_borrow_mut(|buf| {
+        if buf.is_empty() {
+            *buf = vec![0; READ_BUF].into_boxed_slice();
+        }
+        for i in 0..st.socks.len() {
+            match &st.socks[i] {
+                Some(Sock::Open(o)) if !o.write_blocked && !o.io.wants_flush() => {}
+                Some(_) => {
+                    wake = true;
+                    continue;
+                }
+                None => continue,
+            }
+            let Some(mut sock) = st.socks[i].take() else {
+                continue;
+            };
+            let Sock::Open(o) = &mut sock else {
+                st.socks[i] = Some(sock);
+                continue;
+            };
+            let id = o.id;
+            o.reads = 0;
+            match read_open(o, &mut cx, st, buf, now) {
+                Ok(progress) => {
+                    wake |= o.reads >= MAX_READS_PER_TURN || o.io.wants_flush();
+                    put_back(st, i, sock, true, progress);
+                    // Bytes the core queued while the socket was out of its slot are marked
+                    // there without a `Transmit` wake-up: the driver task writes them.
+                    wake |= matches!(&st.socks[i], Some(Sock::Open(o)) if o.dirty);
+                }
+                Err(error) => {
+                    st.core.handle_input(Input::Closed {
+                        conn: id,
+                        error,
+                        now,
+                    });
+                    put_back(st, i, sock, false, true);
+                }
+            }
+        }
+    });
+    if st.deadline <= now {
+        st.core.handle_input(Input::Timeout(now));
+        st.drain();
+    }
+    if wake {
+        st.wake_driver();
     }
 }

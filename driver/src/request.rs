@@ -87,10 +87,12 @@ fn submit_one(
             return Err(e);
         }
     };
-    st.inline = st.waiting() == 0;
+    let lone = st.waiting() == 0;
+    st.inline = lone;
     st.expect(id, Some(waker.clone()), 0);
     st.drain();
     st.inline = false;
+    st.submitted(lone);
     Ok((id, st.take_reply_from(id, None)))
 }
 
@@ -331,6 +333,7 @@ impl<'a> Gather<'a> {
 
     /// Submits everything under `st`, one slot each, all in one group.
     fn submit(&mut self, submit: Submit<'_>, st: &mut State, now: Instant) {
+        let lone = st.waiting() == 0;
         self.group = st.new_group();
         self.slots.reserve_exact(self.n);
         let mut add = |st: &mut State, r: Result<RequestId, Error>| match r {
@@ -364,6 +367,7 @@ impl<'a> Gather<'a> {
         st.inline = true;
         st.drain();
         st.inline = false;
+        st.submitted(lone);
     }
 }
 

@@ -9,6 +9,7 @@
 //! |---|---|---|---|
 //! | [`AsyncSocket::poll_readable`] | `TcpStream::poll_read_ready` | `Async::poll_readable` | a flag set by the I/O thread's `Poller::wait` |
 //! | [`AsyncSocket::try_read`] | `TcpStream::try_read` | `get_ref().read()` | `read` (clears the flag on `WouldBlock`) |
+//! | [`AsyncSocket::try_write_vectored`] | `TcpStream::try_write_vectored` | `get_ref().write_vectored()` | `write_vectored` |
 //! | [`AsyncTimer`] | `tokio::time::Sleep` | `async_io::Timer` | the I/O thread's wait timeout |
 //!
 //! A socket reported ready may still answer `WouldBlock` (a spurious or stale readiness):
@@ -22,6 +23,7 @@ use std::net::TcpStream;
 #[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -55,6 +57,35 @@ pub trait Runtime: Clone + fmt::Debug + Send + Sync + 'static {
     /// The reactor refused the socket.
     #[cfg(unix)]
     fn wrap_unix(&self, stream: UnixStream) -> io::Result<Box<dyn AsyncSocket>>;
+
+    /// The reactor, when a blocking caller may wait on it itself instead of parking while
+    /// the driver thread reads its replies ([`CallerPoll`]; the [`crate::IoThread`]'s,
+    /// once spawned). `None` (the default): callers always park.
+    fn caller_poll(&self) -> Option<Arc<dyn CallerPoll>> {
+        None
+    }
+}
+
+/// A reactor a blocking caller can wait on itself (see `drive`): while such a caller has a
+/// round trip of its own in flight, the runtime's thread steps aside (stops waiting for
+/// socket readiness) and the caller's thread waits, reads and dispatches — no hand-off, so
+/// no park / unpark pair per round trip.
+pub trait CallerPoll: fmt::Debug + Send + Sync {
+    /// A caller starts (`true`) or stops (`false`) driving: while any does, the runtime's
+    /// thread stays aside. Calls are paired.
+    fn driving(&self, on: bool);
+
+    /// Waits for readiness until `until` (or an [`CallerPoll::interrupt`]) and records
+    /// what it saw, as the runtime's own wait would; `false` at once when the runtime's
+    /// thread (or another caller) is waiting already: the caller parks instead.
+    fn wait(&self, until: Option<Instant>) -> bool;
+
+    /// Ends a [`CallerPoll::wait`] in progress (its caller was woken by another thread).
+    fn interrupt(&self);
+
+    /// A request is waiting that no caller drives: the runtime's thread must be watching
+    /// (it is woken if it stepped aside).
+    fn watch(&self);
 }
 
 /// A non-blocking stream socket registered with a runtime's reactor.
@@ -78,6 +109,22 @@ pub trait AsyncSocket: fmt::Debug + Send {
     /// # Errors
     /// What the socket reported.
     fn try_write(&mut self, buf: &[u8]) -> io::Result<usize>;
+
+    /// One non-blocking vectored write (`writev`) of `bufs`, in order; `WouldBlock` when
+    /// the socket buffer is full. The driver uses it when a large command is queued (its
+    /// bytes are written from the command's own buffer, beside the coalesced small ones).
+    /// The default writes the first non-empty buffer with [`AsyncSocket::try_write`]:
+    /// correct (the rest goes in later writes), only more syscalls.
+    ///
+    /// # Errors
+    /// What the socket reported.
+    fn try_write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &**b);
+        self.try_write(first)
+    }
 
     /// The pending socket error (`SO_ERROR`): how a non-blocking connect failed.
     ///

@@ -16,7 +16,7 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use std::task::Waker;
 use std::time::{Duration, Instant as StdInstant};
 
@@ -30,6 +30,7 @@ use redis_ring_core::time::Instant;
 use crate::net::Connecting;
 use crate::observe::{self, Ended};
 use crate::pubsub::Message;
+use crate::runtime::CallerPoll;
 use crate::stats::IoStats;
 use crate::transport::Transport;
 
@@ -39,6 +40,8 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// The core's time zero: core instants are nanoseconds since it.
     epoch: StdInstant,
+    /// [`State::caller_poll`], readable without the lock.
+    caller_poll: OnceLock<Arc<dyn CallerPoll>>,
 }
 
 /// One connection's socket slot, indexed by [`ConnId::index`].
@@ -124,6 +127,8 @@ pub(crate) struct State {
     epoch: StdInstant,
     /// Set when the ring is closed (explicitly or by dropping the last handle).
     pub(crate) closing: bool,
+    /// Set by [`State::abandon`]: the core must not be called again.
+    pub(crate) abandoned: bool,
     /// Counters for `io_stats` (kept under the lock: no atomics needed).
     pub(crate) io_stats: IoStats,
     /// Connections and in-flight commands last reported to the `metrics` gauges.
@@ -136,6 +141,9 @@ pub(crate) struct State {
     to_wake: Vec<Waker>,
     /// `events()` receivers; closed ones are dropped on the next event.
     pub(crate) events: Vec<Sender<Event>>,
+    /// The runtime's reactor, when a blocking caller may wait on it itself (set once the
+    /// driver is spawned; see `blocking`'s `drive`).
+    pub(crate) caller_poll: Option<Arc<dyn CallerPoll>>,
     /// Pub/sub subscriptions, by `SubId`.
     pub(crate) subs: HashMap<u64, SubSink, BuildHasherDefault<IdHasher>>,
 }
@@ -177,7 +185,30 @@ thread_local! {
     /// The address of the [`Shared`] whose lock this thread holds (0: none): a hook the
     /// core runs (under the lock) that calls the ring must get an error, not a deadlock.
     static HELD: Cell<usize> = const { Cell::new(0) };
+    /// This thread is a blocking caller able to drive its own round trip (in `blocking`'s
+    /// `run`).
+    static CAN_DRIVE: Cell<bool> = const { Cell::new(false) };
+    /// Its last submit found nothing else pending: it may drive the round trip.
+    static MAY_DRIVE: Cell<bool> = const { Cell::new(false) };
 }
+
+/// Marks this thread as a blocking caller able to drive (`on`), or not; returns the
+/// previous setting.
+pub(crate) fn can_drive(on: bool) -> bool {
+    CAN_DRIVE.replace(on)
+}
+
+/// Whether a submit on this thread since the last call found nothing else pending (so this
+/// caller may drive its round trip); clears it.
+pub(crate) fn take_may_drive() -> bool {
+    MAY_DRIVE.replace(false)
+}
+
+/// How often [`Shared::lock_yielding`] yields before it blocks. Once: on a shared CPU the
+/// holder (a caller writing a batch: a few `write`s) has finished by the time it gives the
+/// CPU back (measured: ~1 `sched_yield` per contended turn); with the holder on another
+/// CPU a yield returns at once, so each one more is a syscall wasted there.
+const YIELDS: u32 = 1;
 
 /// The state, locked by this thread.
 pub(crate) struct Locked<'a> {
@@ -234,6 +265,7 @@ impl Shared {
                 flush: Vec::new(),
                 epoch,
                 closing: false,
+                abandoned: false,
                 io_stats: IoStats::default(),
                 #[cfg(feature = "metrics")]
                 gauges: (0, 0),
@@ -241,10 +273,25 @@ impl Shared {
                 durations: observe::Durations::default(),
                 to_wake: Vec::new(),
                 events: Vec::new(),
+                caller_poll: None,
                 subs: HashMap::default(),
             }),
             epoch,
+            caller_poll: OnceLock::new(),
         }
+    }
+
+    /// Sets the reactor a blocking caller may wait on (once, after the driver is spawned).
+    pub(crate) fn set_caller_poll(&self, st: &mut State, cp: Option<Arc<dyn CallerPoll>>) {
+        if let Some(cp) = cp {
+            st.caller_poll = Some(cp.clone());
+            let _ = self.caller_poll.set(cp);
+        }
+    }
+
+    /// The reactor a blocking caller may wait on, if the runtime has one.
+    pub(crate) fn caller_poll(&self) -> Option<&Arc<dyn CallerPoll>> {
+        self.caller_poll.get()
     }
 
     /// The core's `now`.
@@ -276,6 +323,35 @@ impl Shared {
             "redis-ring: the ring was called from one of its own hooks"
         );
         let guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let prev = HELD.replace(std::ptr::from_ref(self) as usize);
+        Locked { guard, prev }
+    }
+
+    /// [`Shared::lock`] for the driver task, which a readiness wake-up may start while a
+    /// caller holds the lock writing its batch (on a shared CPU it preempted that caller):
+    /// it yields the CPU to the holder ([`YIELDS`] times) before blocking. Blocking on
+    /// the contended lock cost three `futex` calls (the wait, the holder's wake, and the
+    /// blocked thread's own unlock waking nobody: std's mutex stays marked contended);
+    /// a yield is one `sched_yield`, after which the holder has usually finished.
+    pub(crate) fn lock_yielding(&self) -> Locked<'_> {
+        assert!(
+            !self.reentrant(),
+            "redis-ring: the ring was called from one of its own hooks"
+        );
+        let mut yields = 0;
+        let guard = loop {
+            match self.state.try_lock() {
+                Ok(g) => break g,
+                Err(TryLockError::Poisoned(p)) => break p.into_inner(),
+                Err(TryLockError::WouldBlock) if yields < YIELDS => {
+                    yields += 1;
+                    std::thread::yield_now();
+                }
+                Err(TryLockError::WouldBlock) => {
+                    break self.state.lock().unwrap_or_else(PoisonError::into_inner)
+                }
+            }
+        };
         let prev = HELD.replace(std::ptr::from_ref(self) as usize);
         Locked { guard, prev }
     }
@@ -397,8 +473,8 @@ impl State {
     }
 
     /// Writes the connections in `flush` from the caller's thread (one `write` each), as
-    /// the pump would; anything but a whole write (a full socket, an error) is left marked
-    /// for the driver, which is woken to deal with it.
+    /// the pump would; anything but a whole write (a full socket, an error, more slices than
+    /// one write takes) is left marked for the driver, which is woken to deal with it.
     fn write_marked(&mut self) {
         let now =
             Instant::from_nanos(u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX));
@@ -410,14 +486,13 @@ impl State {
             if o.id != conn || !o.dirty {
                 continue;
             }
-            let buf = self.core.send_buf(conn);
-            match o.io.write(buf) {
+            match o.io.write_slices(self.core.send_slices(conn)) {
                 Ok(n) => {
-                    let whole = n == buf.len();
                     self.io_stats.writes += 1;
                     self.io_stats.bytes_written += n as u64;
-                    o.dirty = !whole;
                     self.core.handle_input(Input::Sent { conn, n, now });
+                    let whole = self.core.send_len(conn) == 0;
+                    o.dirty = !whole;
                     if !whole {
                         self.wake_driver();
                     }
@@ -558,6 +633,33 @@ impl State {
         self.pending.len()
     }
 
+    /// A connection is being opened: a connect or TLS handshake in progress (or about to
+    /// start), or a socket whose Redis handshake (`HELLO`, `AUTH`, ...) has not finished.
+    /// No caller drives then ([`State::submitted`], `blocking`'s `drive`): each step of a
+    /// handshake is the driver task's (connect, TLS output, the first writes), and a
+    /// driving caller would reach it only through a hand-off per step — a handshake must
+    /// not be slowed by that (on a starved CPU it ran into its timeout).
+    pub(crate) fn settling(&self) -> bool {
+        !self.connects.is_empty()
+            || self.socks.iter().flatten().any(|s| match s {
+                Sock::Connecting { .. } => true,
+                Sock::Open(o) => !self.core.is_ready(o.id),
+            })
+    }
+
+    /// After a submit: `lone` (nothing else was pending) on a thread that can drive lets
+    /// the caller drive its round trip itself; any other waiting request needs the driver
+    /// thread watching (woken if it stepped aside for a driving caller).
+    pub(crate) fn submitted(&mut self, lone: bool) {
+        if let Some(cp) = &self.caller_poll {
+            if lone && CAN_DRIVE.get() && !self.settling() {
+                MAY_DRIVE.set(true);
+            } else {
+                cp.watch();
+            }
+        }
+    }
+
     /// Closes everything: pending requests fail with `Error::Closed`, sockets close, event
     /// and subscription streams end.
     pub(crate) fn shutdown(&mut self, now: Instant) {
@@ -583,6 +685,7 @@ impl State {
     /// The core is not called again (its hook is what panicked).
     pub(crate) fn abandon(&mut self) {
         self.closing = true;
+        self.abandoned = true;
         for slot in self.pending.values_mut() {
             if slot.result.is_none() {
                 slot.result = Some(Err(Error::Closed {

@@ -7,13 +7,18 @@
 //! and that decrypted input may be waiting with the socket drained, which
 //! [`Transport::poll_readable`] reports as readable.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::task::{Context, Poll};
 
 use rustls::ClientConnection;
 
 use crate::runtime::AsyncSocket;
 use crate::tls::{classify, io_error, SockIo};
+
+/// Most slices of a send queue one write takes (`iovec`s of a `writev`; Linux allows
+/// 1024). Only large commands add slices (two each at most), so 64 carry about 32 of them,
+/// at least 512 KiB; what is left goes in the next write.
+pub(crate) const MAX_SLICES: usize = 64;
 
 /// A connection's byte stream.
 #[derive(Debug)]
@@ -121,18 +126,47 @@ impl Transport {
         }
     }
 
-    /// Writes the core's bytes (non-blocking); how many were taken. Over TLS, taken bytes
-    /// may still sit encrypted in rustls when the socket is full: see
+    /// Writes the core's bytes for a connection, its send queue's slices in order (one
+    /// syscall: a plain `write` for one slice, a vectored one for several, at most
+    /// [`MAX_SLICES`]); how many bytes were taken (non-blocking). Over TLS, taken bytes may
+    /// still sit encrypted in rustls when the socket is full: see
     /// [`Transport::wants_flush`].
+    pub(crate) fn write_slices<'a>(
+        &mut self,
+        slices: impl Iterator<Item = &'a [u8]>,
+    ) -> io::Result<usize> {
+        let mut iov = [IoSlice::new(&[]); MAX_SLICES];
+        let mut count = 0;
+        for (slot, bytes) in iov.iter_mut().zip(slices) {
+            *slot = IoSlice::new(bytes);
+            count += 1;
+        }
+        self.write_iov(&iov[..count])
+    }
+
+    /// Writes `buf` (non-blocking); how many bytes were taken. As
+    /// [`Transport::write_slices`].
     pub(crate) fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_iov(&[IoSlice::new(buf)])
+    }
+
+    /// Writes `bufs`, in order (non-blocking); how many bytes were taken.
+    fn write_iov(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let Some(tls) = &mut self.tls else {
-            return self.sock.try_write(buf);
+            return match bufs {
+                [] => Ok(0),
+                [one] => self.sock.try_write(one),
+                _ => self.sock.try_write_vectored(bufs),
+            };
         };
-        let mut taken = tls.conn.writer().write(buf)?;
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        // rustls copies (and encrypts) what it takes into its own buffer, bounded by
+        // `TLS_BUFFER`: one call takes from every slice.
+        let mut taken = tls.conn.writer().write_vectored(bufs)?;
         match flush(&mut tls.conn, &mut *self.sock) {
-            Ok(()) if taken == 0 && !buf.is_empty() => {
+            Ok(()) if taken == 0 && len > 0 => {
                 // rustls's buffer was full and is empty now: take some.
-                taken = tls.conn.writer().write(buf)?;
+                taken = tls.conn.writer().write_vectored(bufs)?;
                 match flush(&mut tls.conn, &mut *self.sock) {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -143,7 +177,7 @@ impl Transport {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(e),
         }
-        if taken == 0 && !buf.is_empty() {
+        if taken == 0 && len > 0 {
             return Err(io::ErrorKind::WouldBlock.into());
         }
         Ok(taken)

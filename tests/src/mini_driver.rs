@@ -132,7 +132,12 @@ impl Mini {
         let Some(s) = self.socks.get_mut(&conn) else {
             return;
         };
-        match s.write(self.ring.send_buf(conn)) {
+        let iov: Vec<std::io::IoSlice<'_>> = self
+            .ring
+            .send_slices(conn)
+            .map(std::io::IoSlice::new)
+            .collect();
+        match s.write_vectored(&iov) {
             Ok(n) => self.ring.handle_input(Input::Sent { conn, n, now }),
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
                 if !self.blocked.contains(&conn) {

@@ -260,6 +260,21 @@ impl Cmd {
         out.extend_from_slice(&self.buf);
     }
 
+    /// Appends the `*<n>\r\n` header of [`Cmd::encode`] alone: the header and
+    /// [`Cmd::body`] together are the encoding.
+    pub(crate) fn encode_header(&self, out: &mut Vec<u8>) {
+        out.push(b'*');
+        let mut digits = [0u8; 20];
+        out.extend_from_slice(write_decimal_u64(self.spans.len() as u64, &mut digits));
+        out.extend_from_slice(b"\r\n");
+    }
+
+    /// The encoding after its header: every word, already in wire form (a send queue
+    /// writes a large command from here, without a copy).
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.buf
+    }
+
     /// Writes the encoded command to the start of `out` and returns its length, or `None`
     /// (writing nothing) when `out` is shorter than [`Cmd::encoded_len`].
     pub fn encode_to_slice(&self, out: &mut [u8]) -> Option<usize> {

@@ -16,10 +16,12 @@
 //!    [`Conn::waiting`] into the send buffer with [`Conn::push`]), or `Err` when the
 //!    connection is broken (bad RESP, an unexpected reply, a failed handshake step): the
 //!    ring then fails every pending tag ([`Conn::drain_pending`]) and drops the connection.
-//! 4. [`Conn::push`] encodes a request straight into the send buffer (once ready) and
-//!    records its tag in the FIFO; [`Conn::on_sent`] drops written bytes.
+//! 4. [`Conn::push`] encodes a request straight into the send queue (once ready) and
+//!    records its tag in the FIFO ([`Conn::push_shared`]: a large request's bytes are
+//!    shared, not copied, see [`send`]); [`Conn::on_sent`] drops written bytes.
 
 mod handshake;
+pub(crate) mod send;
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -34,6 +36,8 @@ use crate::resp::{DecodeError, Decoder, ErrorKind, Frame, Limits, Skipper, Statu
 
 use handshake::Phase;
 pub(crate) use handshake::Step;
+use send::SendQueue;
+pub(crate) use send::{SharedCmd, Slices};
 
 /// Where a connection is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,7 +112,7 @@ pub(crate) struct Conn<T> {
     /// Handshake replies still expected in the current phase.
     handshake_pending: u32,
     /// Bytes not yet written; the driver writes from the front.
-    send: Vec<u8>,
+    send: SendQueue,
     /// Bytes written so far (reported by `Sent`): a request whose last byte lies beyond
     /// was not completely written, so the server cannot have run it.
     sent_total: u64,
@@ -147,7 +151,7 @@ impl<T: Copy> Conn<T> {
             opts,
             phase: Phase::Resp3,
             handshake_pending: 0,
-            send: Vec::new(),
+            send: SendQueue::default(),
             sent_total: 0,
             recv: Vec::new(),
             max_recv,
@@ -178,9 +182,20 @@ impl<T: Copy> Conn<T> {
         self.phase == Phase::Resp3
     }
 
-    /// The bytes to write.
+    /// The first run of bytes to write: all of them unless a large command is queued
+    /// (see [`Conn::send_slices`]).
     pub(crate) fn send_buf(&self) -> &[u8] {
-        &self.send
+        self.send.first()
+    }
+
+    /// Every byte to write, as a sequence of non-empty slices (for a vectored write).
+    pub(crate) fn send_slices(&self) -> Slices<'_> {
+        self.send.slices()
+    }
+
+    /// The number of bytes to write (over every slice).
+    pub(crate) fn send_len(&self) -> usize {
+        self.send.len()
     }
 
     /// Requests queued or in flight (handshake steps excluded).
@@ -222,8 +237,11 @@ impl<T: Copy> Conn<T> {
     fn begin(&mut self, phase: Phase) -> bool {
         self.phase = phase;
         let mut count = 0;
-        let base = self.sent_total;
-        handshake::encode(&self.opts, phase, &mut self.send, |step, len| {
+        // Stream offset = where the buffer's end is now + what the step added to it.
+        let end = self.encoded_end();
+        let tail = self.send.tail();
+        let base = end - tail.len() as u64;
+        handshake::encode(&self.opts, phase, tail, |step, len| {
             self.fifo
                 .push_back(Slot::Handshake(phase, step, base + len as u64));
             count += 1;
@@ -237,12 +255,24 @@ impl<T: Copy> Conn<T> {
         }
     }
 
-    /// Encodes `cmd` and records `tag` as waiting for the next unclaimed reply; before the
-    /// connection is ready, only queues `tag` in [`Conn::waiting`]. Returns whether bytes
-    /// were added to the send buffer.
+    /// Encodes `cmd` (a copy) and records `tag` as waiting for the next unclaimed reply;
+    /// before the connection is ready, only queues `tag` in [`Conn::waiting`]. Returns
+    /// whether bytes were added to the send queue. For the ring's own small commands;
+    /// requests go through [`Conn::push_shared`].
     pub(crate) fn push(&mut self, tag: T, cmd: &Cmd) -> bool {
+        self.enqueue(tag, |q| q.push(cmd))
+    }
+
+    /// [`Conn::push`] for a request's command: a large one is queued without a copy, its
+    /// bytes shared between the request and the send queue (see [`send`]).
+    pub(crate) fn push_shared(&mut self, tag: T, cmd: &mut SharedCmd) -> bool {
+        self.enqueue(tag, |q| q.push_shared(cmd))
+    }
+
+    /// Queues `tag`'s command with `encode` once ready, else `tag` alone in `waiting`.
+    fn enqueue(&mut self, tag: T, encode: impl FnOnce(&mut SendQueue)) -> bool {
         if self.state == State::Ready {
-            cmd.encode(&mut self.send);
+            encode(&mut self.send);
             self.fifo.push_back(Slot::User(tag, self.encoded_end()));
             true
         } else {
@@ -255,23 +285,16 @@ impl<T: Copy> Conn<T> {
     /// on a pub/sub connection). Only once ready; returns whether bytes were added.
     pub(crate) fn push_untracked(&mut self, cmd: &Cmd) -> bool {
         if self.state == State::Ready {
-            cmd.encode(&mut self.send);
+            self.send.push(cmd);
             true
         } else {
             false
         }
     }
 
-    /// `n` bytes were written; returns whether bytes remain.
+    /// `n` bytes were written (across the queue's slices); returns whether bytes remain.
     pub(crate) fn on_sent(&mut self, n: usize) -> bool {
-        let n = n.min(self.send.len());
-        self.sent_total += n as u64;
-        if n == self.send.len() {
-            self.send.clear();
-        } else {
-            // Compaction: a partial write is rare (the socket was full), a memmove is fine.
-            self.send.drain(..n);
-        }
+        self.sent_total += self.send.consume(n) as u64;
         !self.send.is_empty()
     }
 

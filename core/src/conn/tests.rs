@@ -425,3 +425,174 @@ fn in_flight_counts_requests_whose_last_byte_is_written_even_after_a_partial_wri
     assert_eq!(c.in_flight(), 2);
     assert_eq!(c.pending(), 2);
 }
+
+/// A ready RESP2 connection with nothing to send.
+fn ready() -> Conn<u32> {
+    let mut opts = ConnOptions::default();
+    opts.protocol = Protocol::Resp2;
+    let mut c = conn(opts);
+    assert!(c.on_connected());
+    c
+}
+
+fn encoded(cmd: &Cmd) -> Vec<u8> {
+    let mut out = Vec::new();
+    cmd.encode(&mut out);
+    out
+}
+
+fn large(key: &str, len: usize, fill: u8) -> Cmd {
+    Cmd::new("SET").arg(key).arg(alloc::vec![fill; len])
+}
+
+/// Every byte queued, over the slices.
+fn queued(c: &Conn<u32>) -> Vec<u8> {
+    let slices: Vec<&[u8]> = c.send_slices().collect();
+    assert!(slices.iter().all(|s| !s.is_empty()), "an empty slice");
+    assert_eq!(slices.first().copied().unwrap_or(&[]), c.send_buf());
+    let all = slices.concat();
+    assert_eq!(all.len(), c.send_len());
+    all
+}
+
+#[test]
+fn small_commands_coalesce_and_a_large_one_is_spliced_in_without_a_copy() {
+    let mut c = ready();
+    let (a, b) = (Cmd::new("GET").arg("a"), Cmd::new("GET").arg("b"));
+    let big = large("k", send::LARGE_CMD, b'x');
+    c.push(1, &a);
+    c.push(2, &b);
+    assert_eq!(
+        c.send_slices().count(),
+        1,
+        "small commands: one contiguous buffer"
+    );
+    let mut shared = SharedCmd::from(big.clone());
+    c.push_shared(3, &mut shared);
+    c.push(4, &a);
+    let slices: Vec<&[u8]> = c.send_slices().collect();
+    // GET a, GET b and SET's header; SET's body; GET a.
+    assert_eq!(slices.len(), 3);
+    let SharedCmd::Shared(arc) = &shared else {
+        panic!("a large command is shared once queued");
+    };
+    assert_eq!(
+        slices[1].as_ptr(),
+        arc.body().as_ptr(),
+        "written from the command's own buffer"
+    );
+    let want = [encoded(&a), encoded(&b), encoded(&big), encoded(&a)].concat();
+    assert_eq!(queued(&c), want);
+    // Just under the size: copied.
+    let mut small = SharedCmd::from(large("k", send::LARGE_CMD - 64, b'y'));
+    c.push_shared(5, &mut small);
+    assert!(matches!(small, SharedCmd::Own(_)));
+    assert_eq!(c.send_slices().count(), 3);
+}
+
+#[test]
+fn partial_writes_across_slice_boundaries_keep_the_stream_and_the_offsets() {
+    let cmds = [
+        Cmd::new("GET").arg("a"),
+        large("k1", 20_000, b'1'),
+        large("k2", 17_000, b'2'),
+        Cmd::new("GET").arg("b"),
+        large("k3", 30_000, b'3'),
+    ];
+    let want: Vec<u8> = cmds.iter().flat_map(encoded).collect();
+    let ends: Vec<usize> = cmds
+        .iter()
+        .scan(0, |end, c| {
+            *end += c.encoded_len();
+            Some(*end)
+        })
+        .collect();
+    // Writes of every size from 1 byte to more than a command: boundaries fall everywhere.
+    for step in [1, 7, 4096, 16_383, 16_384, 20_001, 65_536] {
+        let mut c = ready();
+        let mut shared: Vec<SharedCmd> = cmds.iter().cloned().map(SharedCmd::from).collect();
+        for (tag, cmd) in shared.iter_mut().enumerate() {
+            assert!(c.push_shared(tag as u32, cmd));
+        }
+        let mut written = Vec::new();
+        while c.send_len() > 0 {
+            let rest = queued(&c);
+            let n = step.min(rest.len());
+            written.extend_from_slice(&rest[..n]);
+            c.on_sent(n);
+            assert_eq!(queued(&c), rest[n..], "step {step}");
+            let done = ends.iter().filter(|&&e| e <= written.len()).count();
+            assert_eq!(c.in_flight(), done, "step {step} at {}", written.len());
+        }
+        assert_eq!(written, want, "step {step}");
+        assert!(!c.on_sent(usize::MAX));
+    }
+}
+
+#[test]
+fn a_large_command_dropped_while_partly_written_is_still_written_whole() {
+    let mut c = ready();
+    let big = large("k", 40_000, b'z');
+    let next = Cmd::new("GET").arg("k");
+    {
+        // The request is cancelled (or times out) and dropped: the queue keeps its bytes.
+        let mut shared = SharedCmd::from(big.clone());
+        c.push_shared(1, &mut shared);
+    }
+    c.push(2, &next);
+    let mut written = Vec::new();
+    let first = queued(&c);
+    written.extend_from_slice(&first[..25_000]);
+    c.on_sent(25_000);
+    written.extend_from_slice(&queued(&c));
+    assert!(!c.on_sent(usize::MAX));
+    assert_eq!(written, [encoded(&big), encoded(&next)].concat());
+}
+
+#[test]
+fn retire_drops_an_unsent_large_command_and_hands_back_its_tag() {
+    let mut c = ready();
+    let mut a = SharedCmd::from(large("a", 20_000, b'a'));
+    let mut b = SharedCmd::from(large("b", 20_000, b'b'));
+    c.push_shared(1, &mut a);
+    c.push_shared(2, &mut b);
+    c.on_sent(a.encoded_len() + 100); // all of `a`, part of `b`
+    let mut back = Vec::new();
+    c.retire(|t| back.push(t));
+    assert_eq!(back, [2], "only what was not completely written");
+    assert_eq!(c.send_len(), 0);
+    assert_eq!(c.send_slices().count(), 0);
+    // The queue let go of both commands: only the requests hold them.
+    for cmd in [&a, &b] {
+        let SharedCmd::Shared(arc) = cmd else {
+            panic!("shared");
+        };
+        assert_eq!(Arc::strong_count(arc), 1);
+    }
+    // A re-sent large command is shared again, not copied.
+    let mut d = ready();
+    d.push_shared(2, &mut b);
+    let SharedCmd::Shared(arc) = &b else {
+        panic!("shared");
+    };
+    assert_eq!(Arc::strong_count(arc), 2);
+    assert_eq!(queued(&d), encoded(&b));
+}
+
+#[test]
+fn send_buf_is_the_first_slice_whatever_is_queued() {
+    let mut c = ready();
+    assert!(c.send_buf().is_empty() && c.send_slices().next().is_none());
+    let mut big = SharedCmd::from(large("k", 20_000, b'q'));
+    c.push_shared(1, &mut big); // header run, then body
+    c.push(2, &Cmd::new("GET").arg("k"));
+    // Into the header, to the body's start, into the body, to the GET, into the GET.
+    let body = big.encoded_len() - 4;
+    for n in [1, 3, 100, body - 100, 1] {
+        assert_eq!(Some(c.send_buf()), c.send_slices().next());
+        c.on_sent(n);
+    }
+    assert_eq!(Some(c.send_buf()), c.send_slices().next());
+    c.on_sent(usize::MAX);
+    assert!(c.send_buf().is_empty() && c.send_slices().next().is_none());
+}

@@ -110,8 +110,10 @@ pub enum Input<'a> {
         /// The current time.
         now: Instant,
     },
-    /// `n` bytes from the start of [`RingCore::send_buf`](super::RingCore::send_buf) were
-    /// written to the socket; the core drops them from the buffer.
+    /// `n` bytes from the start of [`RingCore::send_slices`](super::RingCore::send_slices)
+    /// (counted across the slices; the first one is
+    /// [`RingCore::send_buf`](super::RingCore::send_buf)) were written to the socket; the
+    /// core drops them from its send queue.
     Sent {
         /// The connection.
         conn: ConnId,
@@ -163,7 +165,7 @@ pub enum Output {
         /// (`config::sentinel::replica_in_sync`), else reports the connect failed.
         replica: bool,
     },
-    /// [`RingCore::send_buf`](super::RingCore::send_buf) of `conn` has bytes to write. Write
+    /// [`RingCore::send_slices`](super::RingCore::send_slices) of `conn` has bytes to write. Write
     /// as much as the socket takes (ideally everything, in one syscall) and report it with
     /// [`Input::Sent`]. While bytes remain after a `Sent`, the next drain says `Transmit`
     /// again; one `Transmit` per connection per drain, however many requests were queued.

@@ -60,7 +60,7 @@ impl RingCore {
         let Some(c) = self.conns.get_mut(conn) else {
             return;
         };
-        if c.io.push(Tag::Req(id), &req.cmd) {
+        if c.io.push_shared(Tag::Req(id), &mut req.cmd) {
             Self::mark_tx(&mut self.tx, conn, c);
         }
     }
@@ -174,7 +174,7 @@ impl RingCore {
     }
 
     pub(super) fn mark_tx(tx: &mut VecDeque<ConnId>, id: ConnId, c: &mut ConnSlot) {
-        if !c.io.tx_queued && c.is_connected() && !c.io.send_buf().is_empty() {
+        if !c.io.tx_queued && c.is_connected() && c.io.send_len() > 0 {
             c.io.tx_queued = true;
             tx.push_back(id);
         }
@@ -202,9 +202,9 @@ impl RingCore {
         while let Some(tag) = c.io.waiting.pop_front() {
             match tag {
                 Tag::Req(rid) => {
-                    if let Some(req) = self.reqs.get(rid) {
+                    if let Some(req) = self.reqs.get_mut(rid) {
                         if req.place == Place::Conn(id, c.shard) {
-                            c.io.push(tag, &req.cmd);
+                            c.io.push_shared(tag, &mut req.cmd);
                         }
                     }
                 }

@@ -144,7 +144,7 @@ impl RingCore {
         self.req_wake = self.req_wake.min(req.deadline);
         self.wake = self.wake.min(req.deadline);
         if let Some(c) = self.conns.get_mut(conn) {
-            if c.io.push(Tag::Req(id), &req.cmd) {
+            if c.io.push_shared(Tag::Req(id), &mut req.cmd) {
                 Self::mark_tx(&mut self.tx, conn, c);
             }
         }
@@ -182,7 +182,7 @@ impl RingCore {
             block_time(&cmd).map_or(Duration::MAX, |b| b.saturating_add(timeout))
         };
         let id = self.reqs.insert(Request {
-            cmd,
+            cmd: cmd.into(),
             timeout: total,
             deadline: self.now + total,
             retries: 0,

@@ -132,7 +132,7 @@ impl RingCore {
         let slot = self.pinned_slot(name, command)?;
         let deadline = self.now + timeout;
         let id = self.reqs.insert(Request {
-            cmd,
+            cmd: cmd.into(),
             timeout,
             deadline,
             retries: 0,

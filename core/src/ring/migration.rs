@@ -470,7 +470,7 @@ impl RingCore {
         };
         let (deadline, timeout) = (op.deadline, op.timeout);
         let child = self.reqs.insert(Request {
-            cmd,
+            cmd: cmd.into(),
             timeout,
             deadline,
             retries: 0,

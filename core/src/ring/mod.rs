@@ -49,7 +49,7 @@ use split::Splits;
 
 use crate::command::Cmd;
 use crate::config::{Config, FailurePolicy, IntoShardSpec, ShardSpec};
-use crate::conn::Failure;
+use crate::conn::{Failure, State as ConnState};
 use crate::error::{CmdName, Error, NetError};
 use crate::liveness::Liveness;
 use crate::resp::Value;
@@ -117,10 +117,11 @@ enum Deferred {
 ///    * [`Output::Connect`] `{ conn, endpoint, tls, .. }`: open a connection to the
 ///      [`Endpoint`](crate::config::Endpoint) (TCP or Unix; TLS when `tls` is set); report
 ///      [`Input::Connected`] or [`Input::Closed`] (the core enforces the connect timeout).
-///    * [`Output::Transmit`] `{ conn }`: write [`RingCore::send_buf`]`(conn)` (everything
-///      queued for that connection, ideally in one syscall) and report [`Input::Sent`]
-///      with the number of bytes written. Every request queued since the last write is in
-///      that buffer: concurrent callers share one connection per shard (pipelining).
+///    * [`Output::Transmit`] `{ conn }`: write [`RingCore::send_slices`]`(conn)`
+///      (everything queued for that connection, ideally in one vectored syscall; or just
+///      [`RingCore::send_buf`], its first slice) and report [`Input::Sent`] with the
+///      number of bytes written. Every request queued since the last write is in there:
+///      concurrent callers share one connection per shard (pipelining).
 ///    * [`Output::Close`] `{ conn }`: close the socket; nothing more is expected about it.
 ///    * [`Output::Reply`] `{ id, result }`: hand the result to whoever submitted `id`.
 ///    * [`Output::Event`]: shard added / removed / up / down; log it or expose it.
@@ -527,7 +528,7 @@ impl RingCore {
         let shard = self.table.route(&cmd, &self.config.commands)?;
         let deadline = self.now + timeout;
         let id = self.reqs.insert(Request {
-            cmd,
+            cmd: cmd.into(),
             timeout,
             deadline,
             retries: 0,
@@ -614,7 +615,7 @@ impl RingCore {
             if self
                 .conns
                 .get(conn)
-                .is_some_and(|c| c.io.tx_queued && !c.io.send_buf().is_empty())
+                .is_some_and(|c| c.io.tx_queued && c.io.send_len() > 0)
             {
                 return Output::Transmit { conn };
             }
@@ -665,10 +666,46 @@ impl RingCore {
         self.now = self.now.max(now);
     }
 
-    /// The bytes waiting to be written to `conn` (empty for an unknown connection). After
-    /// writing some, report [`Input::Sent`]; the buffer then drops them.
+    /// The first run of bytes waiting to be written to `conn` (empty for an unknown
+    /// connection): all of them, in one contiguous buffer, unless a large command is queued
+    /// (see [`RingCore::send_slices`]). After writing some, report [`Input::Sent`]; the
+    /// queue then drops them. A driver that writes only this slice is correct (while bytes
+    /// remain, the next drain says [`Output::Transmit`] again), one that writes every slice
+    /// of [`RingCore::send_slices`] at once makes fewer syscalls.
     pub fn send_buf(&self, conn: ConnId) -> &[u8] {
         self.conns.get(conn).map_or(&[], |c| c.io.send_buf())
+    }
+
+    /// Every byte waiting to be written to `conn`, in order, as non-empty slices, for a
+    /// vectored write (`write_vectored`; nothing for an unknown connection). Small commands
+    /// are coalesced into one contiguous buffer; a command whose encoding is 16 KiB or more
+    /// is not copied into it but written from the command's own buffer, as a slice of its
+    /// own (with only small commands queued there is one slice, [`RingCore::send_buf`]).
+    /// Report the bytes written with [`Input::Sent`], counted across the slices from the
+    /// first.
+    ///
+    /// ```
+    /// # use redis_ring_core::ring::{ConnId, RingCore};
+    /// fn gather<'a>(ring: &'a RingCore, conn: ConnId, iov: &mut [&'a [u8]; 16]) -> usize {
+    ///     let mut n = 0;
+    ///     for (slot, bytes) in iov.iter_mut().zip(ring.send_slices(conn)) {
+    ///         *slot = bytes;
+    ///         n += 1;
+    ///     }
+    ///     n // write iov[..n] with one `writev`, then report `Input::Sent`
+    /// }
+    /// ```
+    pub fn send_slices(&self, conn: ConnId) -> impl Iterator<Item = &[u8]> + Clone + '_ {
+        self.conns
+            .get(conn)
+            .into_iter()
+            .flat_map(|c| c.io.send_slices())
+    }
+
+    /// The number of bytes waiting to be written to `conn`, over every slice of
+    /// [`RingCore::send_slices`] (0 for an unknown connection).
+    pub fn send_len(&self, conn: ConnId) -> usize {
+        self.conns.get(conn).map_or(0, |c| c.io.send_len())
     }
 
     /// Requests (and handshake steps) written to `conn` whose replies have not come yet (0
@@ -677,6 +714,15 @@ impl RingCore {
     /// may batch them then, as Nagle's algorithm does).
     pub fn in_flight(&self, conn: ConnId) -> usize {
         self.conns.get(conn).map_or(0, |c| c.io.in_flight())
+    }
+
+    /// Whether `conn` has finished its handshake and sends requests as they come (`false`
+    /// while it connects or handshakes, and for an unknown connection). A driver that hands
+    /// work between threads may prefer the short path only once its connections are ready.
+    pub fn is_ready(&self, conn: ConnId) -> bool {
+        self.conns
+            .get(conn)
+            .is_some_and(|c| c.io.state() == ConnState::Ready)
     }
 
     /// Number of shards currently up (go-redis `Ring.Len`).
@@ -705,7 +751,7 @@ impl RingCore {
                 failures: sh.liveness.failures(),
                 last_error: sh.last_error.clone(),
                 pending,
-                queued_bytes: main.map_or(0, |c| c.io.send_buf().len()),
+                queued_bytes: main.map_or(0, |c| c.io.send_len()),
                 parked: self.parked.get(&slot).map_or(0, VecDeque::len),
                 queued,
                 since: obs.map_or(Instant::ZERO, |o| o.since),

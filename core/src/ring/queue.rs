@@ -19,7 +19,7 @@ impl RingCore {
         let Some(c) = self.conns.get(conn) else {
             return false;
         };
-        let (bytes, commands) = (c.io.send_buf().len(), c.io.pending());
+        let (bytes, commands) = (c.io.send_len(), c.io.pending());
         let full = is_full(&self.config.queue_limit, c);
         let queue_ahead = self.parked.get(&shard).is_some_and(|q| !q.is_empty());
         if full || (queue_ahead && !self.unparking) {
@@ -107,5 +107,5 @@ impl RingCore {
 
 /// Whether connection `c` is at `limit` (bytes not yet written, or commands pending).
 fn is_full(limit: &QueueLimit, c: &ConnSlot) -> bool {
-    c.io.send_buf().len() >= limit.max_bytes.max(1) || c.io.pending() >= limit.max_commands.max(1)
+    c.io.send_len() >= limit.max_bytes.max(1) || c.io.pending() >= limit.max_commands.max(1)
 }

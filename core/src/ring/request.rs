@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use super::api::{ConnId, RequestId};
 use super::shard::ShardSlot;
-use crate::command::Cmd;
+use crate::conn::SharedCmd;
 use crate::time::{Duration, Instant};
 
 /// Where a request is waiting.
@@ -22,7 +22,8 @@ pub(crate) enum Place {
 /// One accepted request.
 #[derive(Debug)]
 pub(crate) struct Request {
-    pub(crate) cmd: Cmd,
+    /// Shared with the send queue once queued as a large command (not copied into it).
+    pub(crate) cmd: SharedCmd,
     pub(crate) timeout: Duration,
     pub(crate) deadline: Instant,
     /// Retries made so far.
@@ -149,10 +150,11 @@ impl Requests {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command::Cmd;
 
     fn req() -> Request {
         Request {
-            cmd: Cmd::new("PING"),
+            cmd: Cmd::new("PING").into(),
             timeout: Duration::ZERO,
             deadline: Instant::ZERO,
             retries: 0,

@@ -25,6 +25,7 @@ use super::request::{Place, Request};
 use super::shard::ShardSlot;
 use super::{Output, RequestId, RingCore};
 use crate::command::{Class, Cmd, Merge, Routing};
+use crate::conn::SharedCmd;
 use crate::error::{CmdName, Error, PartFailure};
 use crate::resp::Value;
 use crate::time::{Duration, Instant};
@@ -47,8 +48,8 @@ enum Mode {
 /// A split command in progress.
 #[derive(Debug)]
 struct Parent {
-    /// The command as submitted.
-    cmd: Cmd,
+    /// The command as submitted (shared when it was queued whole before a retry split it).
+    cmd: SharedCmd,
     merge: Merge,
     /// The argument index of each key group's key (the value follows it for `MSET`).
     groups: Vec<usize>,
@@ -204,7 +205,7 @@ impl RingCore {
         self.splits.parents.insert(
             id,
             Parent {
-                cmd,
+                cmd: cmd.into(),
                 merge: plan.merge,
                 groups: plan.groups,
                 parts: Vec::new(),
@@ -238,7 +239,7 @@ impl RingCore {
                 .map(|(g, i)| p.groups[g] + i),
         );
         let id = self.reqs.insert(Request {
-            cmd,
+            cmd: cmd.into(),
             timeout,
             deadline,
             retries,

@@ -150,7 +150,7 @@ impl RingCore {
         }
         let timeout = self.config.command_timeout;
         let id = self.reqs.insert(Request {
-            cmd,
+            cmd: cmd.into(),
             timeout,
             deadline: self.now + timeout,
             retries: 0,

@@ -365,7 +365,7 @@ impl Rig {
                         *t += 1;
                         self.max_transmits_per_conn_per_drain =
                             self.max_transmits_per_conn_per_drain.max(*t);
-                        let bytes = self.ring.send_buf(conn).to_vec();
+                        let bytes = self.ring.send_slices(conn).collect::<Vec<_>>().concat();
                         assert!(!bytes.is_empty(), "Transmit with an empty buffer");
                         self.ring.handle_input(Input::Sent {
                             conn,

@@ -280,7 +280,7 @@ impl Harness {
                         Some(SockState::Open),
                         "Transmit for {conn}, which is not open"
                     );
-                    assert!(!self.ring.send_buf(conn).is_empty(), "Transmit of nothing");
+                    assert!(self.ring.send_len(conn) > 0, "Transmit of nothing");
                 }
                 Output::Close { conn } => {
                     let sock = self
@@ -361,7 +361,9 @@ impl Harness {
         // (a retry may land on the same connection), the requests owed now, owed when the
         // connection was asked for, or submitted since: a request that timed out before
         // the driver wrote it keeps its bytes (they cannot be taken back from a pipelined
-        // stream).
+        // stream). The bytes counted are every slice's (a large command's own buffer,
+        // spliced in, included); the queue's memory is that plus the written part of the
+        // one large command being written (released with its last byte).
         let attempts = self.config.max_retries as usize + 1;
         let owed: usize = self.owed.values().map(|&(size, _)| size).sum();
         // Never late: a request whose deadline has come has had its reply.
@@ -371,7 +373,7 @@ impl Harness {
         let fixed = 4096 + 64 * (self.config.fail_threshold as usize + 2);
         for s in &self.socks {
             if s.state != SockState::Gone {
-                let len = self.ring.send_buf(s.id).len();
+                let len = self.ring.send_len(s.id);
                 let since = self.submitted_bytes - s.submitted_bytes_at_open;
                 let bound = fixed + (owed + since + s.owed_bytes_at_open) * attempts;
                 assert!(
@@ -611,10 +613,25 @@ impl Harness {
         self.drain();
     }
 
-    /// The client's bytes reach the server: `n` bytes written.
+    /// The client's bytes reach the server: `n` bytes written (a vectored write, across
+    /// the send queue's slices).
     fn sent(&mut self, i: usize, n: usize) {
         let id = self.socks[i].id;
-        let buf = self.ring.send_buf(id);
+        let slices: Vec<&[u8]> = self.ring.send_slices(id).collect();
+        assert!(
+            slices.iter().all(|s| !s.is_empty()),
+            "an empty slice to send"
+        );
+        assert_eq!(
+            slices.first().copied().unwrap_or(&[]),
+            self.ring.send_buf(id)
+        );
+        let buf = slices.concat();
+        assert_eq!(
+            buf.len(),
+            self.ring.send_len(id),
+            "send_len is not the slices' sum"
+        );
         let n = n.min(buf.len());
         if self.socks[i].state == SockState::Open {
             self.socks[i].session.inbox.extend_from_slice(&buf[..n]);
@@ -820,7 +837,13 @@ fn command(input: &mut Bytes<'_>) -> Cmd {
         11 => Cmd::new("SELECT").arg(1),
         12 => Cmd::new("EVAL").arg("return 1").arg(1).arg(key(input)),
         13 => Cmd::new("TAGGED").arg(key(input)).arg("t"),
-        14 => Cmd::new("SET").arg(key(input)).arg(vec![b'x'; 3000]),
+        14 => {
+            // Large values: some over the size written without a copy (spliced into the
+            // send queue, 16 KiB), chosen by the key so that older inputs keep their meaning.
+            let k = key(input);
+            let len = if k.len() % 2 == 0 { 20_000 } else { 3000 };
+            Cmd::new("SET").arg(k).arg(vec![b'x'; len])
+        }
         _ => {
             // Arbitrary bytes: any name (empty included), any arguments.
             let len = usize::from(input.byte() % 12);

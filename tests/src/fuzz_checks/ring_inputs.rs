@@ -56,10 +56,7 @@ impl Harness {
                     self.conns.push(conn);
                 }
                 Output::Transmit { conn } => {
-                    assert!(
-                        !self.ring.send_buf(conn).is_empty(),
-                        "Transmit {conn} with nothing"
-                    );
+                    assert!(self.ring.send_len(conn) > 0, "Transmit {conn} with nothing");
                 }
                 Output::Close { conn } => self.conns.retain(|c| *c != conn),
                 Output::Reply { id, .. } => {
@@ -188,7 +185,7 @@ pub fn check(data: &[u8]) {
             5 => {
                 if let Some(conn) = h.conn(arg) {
                     let n = if arg & 1 == 0 {
-                        h.ring.send_buf(conn).len()
+                        h.ring.send_len(conn)
                     } else {
                         usize::from(next().unwrap_or(0))
                     };

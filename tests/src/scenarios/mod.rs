@@ -345,6 +345,7 @@ macro_rules! scenario_tests {
             load::ten_thousand_tasks,
             load::no_leak_after_restarts,
             load::drop_last_handle_cleans_up,
+            load::large_values_round_trip_byte_exact,
         );
         $crate::scenario_tests!(@tests $ring;
             multi::transactions_on_one_shard,

@@ -1170,7 +1170,7 @@ impl Sim {
                     self.at(self.now + rtt, Ev::ConnectDone(conn));
                 }
                 Output::Transmit { conn } => {
-                    let buf = self.ring.send_buf(conn);
+                    let buf = self.ring.send_slices(conn).collect::<Vec<_>>().concat();
                     if buf.is_empty() {
                         return fail(
                             Rule::DriverContract,
@@ -1183,7 +1183,6 @@ impl Sim {
                     } else {
                         buf.len()
                     };
-                    let buf = buf.to_vec();
                     let (n, bytes, report) = self.planted_write(&buf, n);
                     self.mix(&[11, conn.as_u64(), n as u64]);
                     self.log(|| format!("write {conn} {n} of {} bytes", buf.len()));

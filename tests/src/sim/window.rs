@@ -442,7 +442,7 @@ impl World {
                     }
                 }
                 Output::Transmit { conn } => {
-                    let bytes = self.apps[a].send_buf(conn).to_vec();
+                    let bytes = self.apps[a].send_slices(conn).collect::<Vec<_>>().concat();
                     self.apps[a].handle_input(Input::Sent {
                         conn,
                         n: bytes.len(),

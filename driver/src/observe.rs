@@ -3,7 +3,9 @@
 //! call here compiles to nothing).
 //!
 //! One `Op` per command or batch, started when its future first polls and finished when it
-//! resolves, outside the core's lock. Span fields and metric names follow the OpenTelemetry
+//! resolves: its duration is recorded under the ring's lock, where the reply is taken (the
+//! histogram handle found in the ring's own cache, `Durations`), its span's fields after
+//! the lock (a subscriber's code never runs under it). Span fields and metric names follow the OpenTelemetry
 //! database semantic conventions: span `db.system.name = "redis"`, `db.operation.name` (the
 //! command; `PIPELINE` / `MULTI` for batches), `db.namespace` (db index), `server.address`,
 //! `server.port`, `db.operation.batch.size`, `db.response.status_code` (the error prefix,
@@ -99,10 +101,18 @@ pub(crate) struct Op {
     started: Instant,
     #[cfg(feature = "metrics")]
     name: CmdName,
+    /// Its span, only when a subscriber records it (boxed: a span nobody records is
+    /// dropped at once, and the op stays small where it is moved with its request).
     #[cfg(feature = "tracing")]
+    traced: Option<Box<Traced>>,
+}
+
+/// A span a subscriber records, and the shard names it gets ([`Op::resolve`]).
+#[cfg(feature = "tracing")]
+#[derive(Debug)]
+struct Traced {
     span: tracing::Span,
-    /// The shard's name and address for a span a subscriber records ([`Op::resolve`]).
-    #[cfg(feature = "tracing")]
+    /// The shard's name and address, cloned from the core under the lock.
     names: Option<(Arc<str>, Arc<str>)>,
 }
 
@@ -117,7 +127,7 @@ impl Op {
             #[cfg(feature = "metrics")]
             name: _name,
             #[cfg(feature = "tracing")]
-            span: {
+            traced: {
                 let span = tracing::debug_span!(
                     "redis",
                     otel.name = _name.as_str(),
@@ -132,55 +142,63 @@ impl Op {
                     db.response.status_code = tracing::field::Empty,
                     error.type = tracing::field::Empty,
                 );
-                if _batch > 1 {
-                    span.record("db.operation.batch.size", _batch);
+                // A disabled span records nothing and is never entered: nothing to keep.
+                if span.is_disabled() {
+                    None
+                } else {
+                    if _batch > 1 {
+                        span.record("db.operation.batch.size", _batch);
+                    }
+                    Some(Box::new(Traced { span, names: None }))
                 }
-                span
             },
-            #[cfg(feature = "tracing")]
-            names: None,
         }
     }
 
-    /// Under the lock, once the command ended as `ended` says: a span a subscriber records
-    /// gets the shard's names (cloned from `core`); nothing else is needed from the core (the
-    /// metric's shard is `ended`'s [`ShardRef`], copied).
+    /// Under the lock (`_st`), once the command ended as `_ended` says (`None`: refused
+    /// before reaching the core), with `_error` if it failed: the duration is recorded in
+    /// its histogram, found in the ring's handle cache (`Durations`) — a `metrics`
+    /// handle's `record` is an atomic update in the usual recorders, and nothing without
+    /// one — and a span a subscriber records gets the shard's names (cloned from the core),
+    /// recorded by [`Op::finish`] after the lock.
     #[inline]
-    pub(crate) fn resolve(&mut self, _core: &RingCore, _ended: &Ended) {
-        #[cfg(feature = "tracing")]
-        if !self.span.is_disabled() {
-            self.names = _ended
-                .shard
-                .and_then(|r| _core.shard_names(r))
-                .map(|(n, a)| (Arc::clone(n), Arc::clone(a)));
-        }
-    }
-
-    /// Records the span's fields and the duration, outside the lock of `_shared` (the ring
-    /// it ran on): the command ended as `_ended` says (`None`: refused before reaching the
-    /// core), with `_error` if it failed.
-    #[inline]
-    pub(crate) fn finish(
-        self,
-        _error: Option<&Error>,
+    pub(crate) fn resolve(
+        &mut self,
+        _st: &mut crate::state::State,
         _ended: Option<&Ended>,
-        _shared: &crate::state::Shared,
+        _error: Option<&Error>,
     ) {
         #[cfg(feature = "tracing")]
-        if !self.span.is_disabled() {
-            let shard = self.names.as_ref().map(|(n, a)| (&**n, &**a));
-            record_span(&self.span, _error, shard);
+        if let Some(t) = &mut self.traced {
+            t.names = _ended
+                .and_then(|e| e.shard)
+                .and_then(|r| _st.core.shard_names(r))
+                .map(|(n, a)| (Arc::clone(n), Arc::clone(a)));
         }
         #[cfg(feature = "metrics")]
-        durations::record(
-            _shared,
-            self.name,
-            _ended.and_then(|e| e.shard),
-            _error.map(ErrorKind::of),
-            _ended.map_or(0.0, |e| {
-                e.at.saturating_duration_since(self.started).as_secs_f64()
-            }),
-        );
+        {
+            let nanos = _ended.map_or(0, |e| {
+                e.at.as_nanos().saturating_sub(self.started.as_nanos())
+            });
+            _st.durations.record(
+                &_st.core,
+                &self.name,
+                _ended.and_then(|e| e.shard),
+                _error.map(ErrorKind::of),
+                nanos as f64 / 1e9,
+            );
+        }
+    }
+
+    /// Records the span's fields, outside the lock: the command failed with `_error`, if
+    /// any.
+    #[inline]
+    pub(crate) fn finish(self, _error: Option<&Error>) {
+        #[cfg(feature = "tracing")]
+        if let Some(t) = &self.traced {
+            let shard = t.names.as_ref().map(|(n, a)| (&**n, &**a));
+            record_span(&t.span, _error, shard);
+        }
     }
 }
 
@@ -299,126 +317,164 @@ pub(crate) fn event(_event: &Event, _live: usize) {
     }
 }
 
-/// `db.client.operation.duration` handles, registered once per kind of operation and thread.
+#[cfg(feature = "metrics")]
+pub(crate) use durations::Durations;
+
+/// `db.client.operation.duration` handles, registered once per series and ring.
 #[cfg(feature = "metrics")]
 mod durations {
-    use std::cell::RefCell;
+    use std::hash::{Hash, Hasher};
 
     use metrics::{Histogram, SharedString};
     use redis_ring_core::error::CmdName;
-
     use redis_ring_core::ring::ShardRef;
     use redis_ring_core::stats::ErrorKind;
+    use redis_ring_core::RingCore;
 
     use super::OPERATION_DURATION;
-    use crate::state::Shared;
 
     /// One registered histogram: what it is found by, and its handle.
     struct Entry {
         shard: Option<ShardRef>,
         kind: Option<ErrorKind>,
-        /// [`op_key`] of `op`: compared before the whole name.
+        /// [`CmdName::prefix`] of `op`: compared before the whole name (which is compared
+        /// only when longer than the prefix).
         op_key: u64,
-        /// The ring ([`Shared::id`]): a [`ShardRef`] means something in its ring only.
-        ring: u64,
         op: CmdName,
         handle: Histogram,
     }
 
-    /// The first 7 bytes of a command name and its length, as one integer.
-    fn op_key(op: &CmdName) -> u64 {
-        let b = op.as_bytes();
-        let mut k = [0u8; 8];
-        let n = b.len().min(7);
-        k[..n].copy_from_slice(&b[..n]);
-        k[7] = b.len() as u8;
-        u64::from_le_bytes(k)
+    /// Entries of the cache (a power of two): a series takes the entry its key hashes to,
+    /// replacing whichever series had it (registered again when it comes back), so the
+    /// cache is bounded however many series an application makes.
+    const ENTRIES: usize = 64;
+
+    /// A rotate-xor hash of a few integers, multiplied once at the end (the cache's index; its worst case, all
+    /// series on one entry, costs a registration per command, not a wrong label).
+    struct Mix(u64);
+
+    impl Hasher for Mix {
+        fn finish(&self) -> u64 {
+            self.0.wrapping_mul(0x517c_c1b7_2722_0a95)
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            for &b in bytes {
+                self.write_u64(u64::from(b));
+            }
+        }
+        fn write_u32(&mut self, n: u32) {
+            self.write_u64(u64::from(n));
+        }
+        fn write_usize(&mut self, n: usize) {
+            self.write_u64(n as u64);
+        }
+        fn write_u64(&mut self, n: u64) {
+            self.0 = self.0.rotate_left(13) ^ n;
+        }
     }
 
-    /// The handles this thread registered, and with which recorder (its address).
-    #[derive(Default)]
-    struct Cache {
-        recorder: usize,
-        entries: Vec<Entry>,
-    }
-
-    /// More distinct (ring, operation, shard, outcome) series than this on one thread: start
-    /// over (an application sending arbitrary command names, or a ring whose shards come and
-    /// go, must not grow the cache forever).
-    const MOST: usize = 512;
-
-    thread_local! {
-        static CACHE: RefCell<Cache> = const {
-            RefCell::new(Cache {
-                recorder: 0,
-                entries: Vec::new(),
-            })
-        };
-    }
-
-    /// Records `seconds` in the histogram of `op` on `shard` of ring `shared` with outcome
-    /// `kind` (`None`: ok), outside the ring's lock.
+    /// A ring's `db.client.operation.duration` handles (kept in its state, used under its
+    /// lock), and the recorder they were registered with (its address).
     ///
-    /// `histogram!` would build the label strings, the key and its hash and ask the recorder
-    /// for a handle on every command, recorder or not (what the feature cost with nothing
-    /// installed); this registers each series once per thread and keeps the handle, as
-    /// `metrics` recommends for hot paths: a command compares a few integers per entry (the
-    /// shard is a copied [`ShardRef`], the name a prefix), and only the first command of a series on a thread asks the
-    /// ring for the shard's names (its labels). The cache is dropped when the recorder
-    /// changes (one installed after the first commands is used from then on, as with the
-    /// macro).
-    pub(super) fn record(
-        shared: &Shared,
-        op: CmdName,
+    /// `histogram!` would build the label strings, the key and its hash and ask the
+    /// recorder for a handle on every command, recorder or not (what the feature cost with
+    /// nothing installed); this registers each series once and keeps the handle, as
+    /// `metrics` recommends for hot paths: a command hashes a few integers (the shard is a
+    /// copied [`ShardRef`], the name a prefix) to one entry of a small direct-mapped cache
+    /// and compares them; only the first command of a series (or the first after another
+    /// series took its entry) builds the labels. The cache is dropped when the recorder the
+    /// calling thread sees changes (one installed after the first commands is used from
+    /// then on, as with the macro; a thread-local recorder is used on its thread).
+    #[derive(Default)]
+    pub(crate) struct Durations {
+        recorder: usize,
+        /// [`ENTRIES`] long once used.
+        entries: Vec<Option<Entry>>,
+    }
+
+    impl std::fmt::Debug for Durations {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Durations").finish_non_exhaustive()
+        }
+    }
+
+    impl Durations {
+        /// Records `seconds` in the histogram of `op` on `shard` of `core` with outcome
+        /// `kind` (`None`: ok).
+        pub(crate) fn record(
+            &mut self,
+            core: &RingCore,
+            op: &CmdName,
+            shard: Option<ShardRef>,
+            kind: Option<ErrorKind>,
+            seconds: f64,
+        ) {
+            let recorder = metrics::with_recorder(|r| {
+                std::ptr::from_ref::<dyn metrics::Recorder>(r).cast::<()>() as usize
+            });
+            if self.recorder != recorder || self.entries.is_empty() {
+                self.recorder = recorder;
+                self.entries.clear();
+                self.entries.resize_with(ENTRIES, || None);
+            }
+            let key = op.prefix();
+            let mut h = Mix(key);
+            shard.hash(&mut h);
+            kind.hash(&mut h);
+            let at = (h.finish() >> (64 - ENTRIES.trailing_zeros())) as usize;
+            let entry = &mut self.entries[at];
+            if let Some(e) = entry {
+                if e.op_key == key
+                    && e.shard == shard
+                    && e.kind == kind
+                    && (op.as_bytes().len() <= 8 || e.op == *op)
+                {
+                    e.handle.record(seconds);
+                    return;
+                }
+            }
+            *entry = Some(register(core, op, key, shard, kind));
+            if let Some(e) = entry {
+                e.handle.record(seconds);
+            }
+        }
+    }
+
+    /// Registers the series of `op` (whose [`CmdName::prefix`] is `key`) on `shard` of
+    /// `core` with outcome `kind` (`None`: ok): the first command of a series, kept out of
+    /// the hot path.
+    #[cold]
+    #[inline(never)]
+    fn register(
+        core: &RingCore,
+        op: &CmdName,
+        key: u64,
         shard: Option<ShardRef>,
         kind: Option<ErrorKind>,
-        seconds: f64,
-    ) {
-        let recorder = metrics::with_recorder(|r| {
-            std::ptr::from_ref::<dyn metrics::Recorder>(r).cast::<()>() as usize
-        });
-        let ring = shared.id();
-        let key = op_key(&op);
-        CACHE.with(|cache| {
-            let mut cache = cache.borrow_mut();
-            if cache.recorder != recorder || cache.entries.len() >= MOST {
-                cache.recorder = recorder;
-                cache.entries.clear();
-            }
-            let found = cache.entries.iter().find(|e| {
-                e.shard == shard
-                    && e.kind == kind
-                    && e.op_key == key
-                    && e.ring == ring
-                    && e.op == op
-            });
-            if let Some(e) = found {
-                e.handle.record(seconds);
-                return;
-            }
-            // The shard's names, from the ring (a shard gone since is labelled as none).
-            let names = shard.and_then(|r| shared.shard_names(r));
-            let (name, addr) = match names {
-                Some((n, a)) => (SharedString::from_shared(n), SharedString::from_shared(a)),
-                None => (SharedString::const_str(""), SharedString::const_str("")),
-            };
-            let handle = metrics::histogram!(
-                OPERATION_DURATION,
-                "db.operation.name" => op.as_str().to_owned(),
-                "redis_ring.shard" => name,
-                "server.address" => addr,
-                "outcome" => kind.map_or("ok", ErrorKind::as_str),
-            );
-            handle.record(seconds);
-            cache.entries.push(Entry {
-                shard,
-                kind,
-                op_key: key,
-                ring,
-                op,
-                handle,
-            });
-        });
+    ) -> Entry {
+        // The shard's names (a shard gone since its reply is labelled as none).
+        let names = shard.and_then(|r| core.shard_names(r));
+        let (name, addr) = match names {
+            Some((n, a)) => (
+                SharedString::from_shared(n.clone()),
+                SharedString::from_shared(a.clone()),
+            ),
+            None => (SharedString::const_str(""), SharedString::const_str("")),
+        };
+        let handle = metrics::histogram!(
+            OPERATION_DURATION,
+            "db.operation.name" => op.as_str().to_owned(),
+            "redis_ring.shard" => name,
+            "server.address" => addr,
+            "outcome" => kind.map_or("ok", ErrorKind::as_str),
+        );
+        Entry {
+            shard,
+            kind,
+            op_key: key,
+            op: *op,
+            handle,
+        }
     }
 }
 

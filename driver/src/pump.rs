@@ -169,6 +169,8 @@ impl<R: Runtime> Pump<R> {
                 if at == Instant::MAX || self.timer.as_mut().poll(cx).is_pending() {
                     st.armed = at;
                     st.driver = Some(cx.waker().clone());
+                    #[cfg(feature = "metrics")]
+                    st.update_gauges();
                     st.in_turn = false;
                     Shared::unlock_and_wake(st);
                     return Poll::Pending;
@@ -181,6 +183,8 @@ impl<R: Runtime> Pump<R> {
                 // A flooding socket used its budget, or plenty was done: let the callers
                 // woken by this poll (and other tasks) run, then continue.
                 st.driver = None;
+                #[cfg(feature = "metrics")]
+                st.update_gauges();
                 st.in_turn = false;
                 Shared::unlock_and_wake(st);
                 cx.waker().wake_by_ref();

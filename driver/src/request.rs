@@ -110,8 +110,8 @@ pub(crate) struct Request<'a> {
 enum Submitted {
     /// Sent; its reply is awaited.
     Waiting(RequestId),
-    /// Answered at once: failed fast in the core (how it ended), or refused before.
-    Done(Result<Value, Error>, Option<Ended>),
+    /// Answered at once: failed fast in the core, or refused before.
+    Done(Result<Value, Error>),
 }
 
 #[derive(Debug)]
@@ -157,18 +157,21 @@ impl Future for Request<'_> {
                     let now = shared.now();
                     let op = op.insert(Op::start(name, 1, st.core.config().conn.db, now));
                     match submit_one(st, target, cmd, timeout, now, cx.waker()) {
-                        Err(e) => Submitted::Done(Err(e), None),
+                        Err(e) => {
+                            op.resolve(st, None, Some(&e));
+                            Submitted::Done(Err(e))
+                        }
                         Ok((_, Some((result, ended)))) => {
-                            op.resolve(&st.core, &ended);
-                            Submitted::Done(result, Some(ended))
+                            op.resolve(st, Some(&ended), result.as_ref().err());
+                            Submitted::Done(result)
                         }
                         Ok((id, None)) => Submitted::Waiting(id),
                     }
                 });
                 match submitted {
-                    Submitted::Done(result, ended) => {
+                    Submitted::Done(result) => {
                         if let Some(op) = this.op.take() {
-                            op.finish(result.as_ref().err(), ended.as_ref(), shared);
+                            op.finish(result.as_ref().err());
                         }
                         Poll::Ready(result)
                     }
@@ -183,14 +186,14 @@ impl Future for Request<'_> {
                 let taken = shared.with(|st| {
                     let (result, ended) = st.take_reply_from(id, Some(cx.waker()))?;
                     if let Some(op) = op.as_mut() {
-                        op.resolve(&st.core, &ended);
+                        op.resolve(st, Some(&ended), result.as_ref().err());
                     }
-                    Some((result, ended))
+                    Some(result)
                 });
                 match taken {
-                    Some((result, ended)) => {
+                    Some(result) => {
                         if let Some(op) = this.op.take() {
-                            op.finish(result.as_ref().err(), Some(&ended), shared);
+                            op.finish(result.as_ref().err());
                         }
                         Poll::Ready(result)
                     }
@@ -413,7 +416,11 @@ impl Future for Gather<'_> {
         }
         st.end_group(this.group);
         if let Some(op) = this.op.as_mut() {
-            op.resolve(&st.core, &this.ended);
+            let error = observe::first_error(this.slots.iter().filter_map(|s| match s {
+                Slot::Done(r) => Some(r),
+                Slot::Waiting(_) => None,
+            }));
+            op.resolve(&mut st, Some(&this.ended), error);
         }
         Shared::unlock_and_wake(st);
         let name = this.name;
@@ -428,7 +435,7 @@ impl Future for Gather<'_> {
             })
             .collect();
         if let Some(op) = this.op.take() {
-            op.finish(observe::first_error(&results), Some(&this.ended), shared);
+            op.finish(observe::first_error(&results));
         }
         Poll::Ready(results)
     }

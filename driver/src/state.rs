@@ -40,9 +40,6 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// The core's time zero: core instants are nanoseconds since it.
     epoch: StdInstant,
-    /// Unique among the process's rings (what the `metrics` handle cache is keyed by).
-    #[cfg(feature = "metrics")]
-    id: u64,
     /// [`State::caller_poll`], readable without the lock.
     caller_poll: OnceLock<Arc<dyn CallerPoll>>,
 }
@@ -137,6 +134,9 @@ pub(crate) struct State {
     /// Connections and in-flight commands last reported to the `metrics` gauges.
     #[cfg(feature = "metrics")]
     gauges: (usize, usize),
+    /// The `db.client.operation.duration` handles of this ring's commands.
+    #[cfg(feature = "metrics")]
+    pub(crate) durations: observe::Durations,
     /// Wakers to wake once the lock is released.
     to_wake: Vec<Waker>,
     /// `events()` receivers; closed ones are dropped on the next event.
@@ -269,6 +269,8 @@ impl Shared {
                 io_stats: IoStats::default(),
                 #[cfg(feature = "metrics")]
                 gauges: (0, 0),
+                #[cfg(feature = "metrics")]
+                durations: observe::Durations::default(),
                 to_wake: Vec::new(),
                 events: Vec::new(),
                 caller_poll: None,
@@ -276,31 +278,7 @@ impl Shared {
             }),
             epoch,
             caller_poll: OnceLock::new(),
-            #[cfg(feature = "metrics")]
-            id: {
-                static RINGS: AtomicU64 = AtomicU64::new(0);
-                RINGS.fetch_add(1, Ordering::Relaxed)
-            },
         }
-    }
-
-    /// This ring's number, unique in the process.
-    #[cfg(feature = "metrics")]
-    pub(crate) fn id(&self) -> u64 {
-        self.id
-    }
-
-    /// The (name, address) of `shard`, if it is still configured (takes the lock).
-    #[cfg(feature = "metrics")]
-    pub(crate) fn shard_names(
-        &self,
-        shard: redis_ring_core::ring::ShardRef,
-    ) -> Option<(Arc<str>, Arc<str>)> {
-        self.with(|st| {
-            st.core
-                .shard_names(shard)
-                .map(|(n, a)| (Arc::clone(n), Arc::clone(a)))
-        })
     }
 
     /// Sets the reactor a blocking caller may wait on (once, after the driver is spawned).
@@ -479,8 +457,6 @@ impl State {
                     }
                 }
                 Output::Timeout(at) => {
-                    #[cfg(feature = "metrics")]
-                    self.update_gauges();
                     self.deadline = at;
                     if at < self.armed {
                         self.wake_driver();
@@ -539,9 +515,11 @@ impl State {
             .filter(|s| s.id() == id)
     }
 
-    /// Sets the connection and in-flight gauges when they changed since the last drain.
+    /// Sets the connection and in-flight gauges when they changed since the last call: at
+    /// the end of each driver turn (every socket event and timer goes through one; not at
+    /// every caller's drain, which would count the connections once per command).
     #[cfg(feature = "metrics")]
-    fn update_gauges(&mut self) {
+    pub(crate) fn update_gauges(&mut self) {
         let now = (self.socks.iter().flatten().count(), self.pending.len());
         if now != self.gauges {
             self.gauges = now;

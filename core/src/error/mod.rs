@@ -155,8 +155,19 @@ impl CmdName {
     }
 
     /// The name's bytes (printable ASCII): [`CmdName::as_str`] without the UTF-8 check.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..usize::from(self.len)]
+    }
+
+    /// The name's first 8 bytes as one integer (little-endian, zero-padded): two names of
+    /// at most 8 bytes are equal exactly when their prefixes are (a stored name never holds
+    /// a zero byte); longer names must be compared whole. A cheap key for a driver's cache.
+    #[inline]
+    pub fn prefix(&self) -> u64 {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&self.buf[..8]);
+        u64::from_le_bytes(b)
     }
 
     /// The name as text.

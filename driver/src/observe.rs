@@ -11,7 +11,7 @@
 //! `server.port`, `db.operation.batch.size`, `db.response.status_code` (the error prefix,
 //! e.g. `WRONGTYPE`), `error.type`, plus `redis_ring.shard`; never an argument. The
 //! histogram `db.client.operation.duration` (seconds) is labelled `db.operation.name`,
-//! `redis_ring.shard`, `server.address` and `outcome` (`ok` or an [`ErrorKind`](redis_ring_core::stats::ErrorKind) name).
+//! `redis_ring.shard`, `server.address` and `outcome` (`ok` or the name of an [error kind](redis_ring_core::stats::ErrorKind)).
 //! Shard events become `tracing` events (info; warn for a shard going down) and the
 //! `redis_ring.shard.transitions` counter and `redis_ring.shards.live` gauge.
 //!

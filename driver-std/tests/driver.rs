@@ -461,17 +461,21 @@ fn bad_addresses_are_refused_by_the_builder() {
     assert!(text.contains("shard b") && !text.contains("pw"), "{text}");
 }
 
-#[test]
-fn a_panicking_hook_fails_callers_instead_of_hanging_them() {
-    static EXPLODE: AtomicBool = AtomicBool::new(false);
-    let shards = Shards::start(1).unwrap();
+/// A ring on `shards` whose heartbeat check panics once `explode` is set (after one SET
+/// went through, so the ring was up): the next heartbeat's reply runs the hook, on the I/O
+/// thread or on a caller reading its own replies.
+fn ring_whose_hook_explodes(
+    shards: &Shards,
+    heartbeat: Duration,
+    explode: &'static AtomicBool,
+) -> Ring {
     let ring = Ring::builder()
         .config(fast_config())
         .shards(shards.named())
-        .heartbeat_interval(Duration::from_millis(20))
-        .heartbeat_check(|_| {
+        .heartbeat_interval(heartbeat)
+        .heartbeat_check(move |_| {
             assert!(
-                !EXPLODE.load(Ordering::Relaxed),
+                !explode.load(Ordering::Relaxed),
                 "hook exploded (on purpose)"
             );
             true
@@ -479,7 +483,15 @@ fn a_panicking_hook_fails_callers_instead_of_hanging_them() {
         .build()
         .unwrap();
     ring.set("panic:k", 1).unwrap();
-    EXPLODE.store(true, Ordering::Relaxed);
+    explode.store(true, Ordering::Relaxed);
+    ring
+}
+
+#[test]
+fn a_panicking_hook_fails_callers_instead_of_hanging_them() {
+    static EXPLODE: AtomicBool = AtomicBool::new(false);
+    let shards = Shards::start(1).unwrap();
+    let ring = ring_whose_hook_explodes(&shards, Duration::from_millis(20), &EXPLODE);
     // The next heartbeat kills the I/O thread; everything after fails with `Closed`.
     let deadline = Instant::now() + Duration::from_secs(5);
     while !ring.is_closed() {
@@ -500,21 +512,7 @@ fn a_panicking_hook_fails_callers_instead_of_hanging_them() {
 fn a_hook_panicking_on_a_driving_caller_closes_the_ring() {
     static EXPLODE: AtomicBool = AtomicBool::new(false);
     let shards = Shards::start(1).unwrap();
-    let ring = Ring::builder()
-        .config(fast_config())
-        .shards(shards.named())
-        .heartbeat_interval(Duration::from_millis(5))
-        .heartbeat_check(|_| {
-            assert!(
-                !EXPLODE.load(Ordering::Relaxed),
-                "hook exploded (on purpose)"
-            );
-            true
-        })
-        .build()
-        .unwrap();
-    ring.set("panic:k", 1).unwrap();
-    EXPLODE.store(true, Ordering::Relaxed);
+    let ring = ring_whose_hook_explodes(&shards, Duration::from_millis(5), &EXPLODE);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         assert!(Instant::now() < deadline, "the ring did not close");

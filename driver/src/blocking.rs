@@ -128,6 +128,10 @@ fn run<F: Future>(fut: F, deadline: Option<Instant>, ring: Option<&Shared>) -> O
                         // Hands the round trip back (the runtime's thread is unparked if
                         // it stepped aside) and waits as any caller.
                         Drive::Stop => driving = None,
+                        Drive::HandBack => {
+                            driving = None;
+                            continue;
+                        }
                     }
                 }
             }
@@ -203,7 +207,7 @@ fn drive(
     tw: &ThreadWaker,
     deadline: Option<Instant>,
 ) -> Drive {
-    let Some(mut until) = ring.with(|st| (!st.settling()).then(|| ring.std_instant(st.deadline)))
+    let Some(mut until) = ring.with(|st| st.may_drive().then(|| ring.std_instant(st.deadline)))
     else {
         return Drive::Stop;
     };
@@ -220,13 +224,18 @@ fn drive(
         // driver's: the same outcome as there (every waiting caller fails with `Closed`,
         // the ring counts as closed, the driver task ends), not a panic in this call.
         let read = std::panic::catch_unwind(AssertUnwindSafe(|| pump::read_ready(ring, &mut st)));
+        let backlog = read.as_ref().is_ok_and(|b| *b);
         if read.is_err() {
             st.wake_driver();
             st.abandon();
         }
         Shared::unlock_and_wake(st);
         tw.notified.store(false, Ordering::Release);
-        Drive::Waited
+        if backlog {
+            Drive::HandBack
+        } else {
+            Drive::Waited
+        }
     } else {
         Drive::Taken
     }
@@ -238,9 +247,13 @@ enum Drive {
     Waited,
     /// The reactor is taken (the runtime's thread has not stepped aside yet): park.
     Taken,
-    /// A connection is being opened ([`crate::state::State::settling`]): the round trip is
-    /// the runtime's thread's from here on; park as a caller that does not drive.
+    /// A connection is being opened, or the driver task reads a backlog
+    /// ([`crate::state::State::may_drive`]): the round trip is the runtime's thread's from
+    /// here on; park as a caller that does not drive.
     Stop,
+    /// Waited and read, and a socket had more than its read budget: poll the future again,
+    /// then wait as a caller that does not drive (the driver task reads the rest).
+    HandBack,
 }
 
 /// Runs `fut` to completion on the calling thread (parking it while the future waits).

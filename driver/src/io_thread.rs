@@ -1,17 +1,19 @@
 //! [`IoThread`]: a runtime of its own — one thread per ring that runs the ring's driver
 //! task and waits on a [`mio::Poll`] (epoll/kqueue/IOCP) for socket readiness, its timers
 //! and wake-ups. The blocking driver's runtime (`redis-ring-std`), and smol's driver thread
-//! (`Smol::driver_thread`): async callers on any executor only need their wakers woken. It is all the "async runtime" the shared driver layer needs: the
-//! driver task is the only future it runs, so readiness is a pair of flags per socket that
-//! the wait sets and the driver reads.
+//! (`Smol::driver_thread`): async callers on any executor only need their wakers woken. It
+//! is all the "async runtime" the shared driver layer needs: the driver task is the only
+//! future it runs, so readiness is a few atomics per socket that the wait sets and the
+//! driver reads.
 //!
 //! Sockets are registered once, edge-triggered, for reading and writing (as tokio does): no
 //! interest changes afterwards, and a wait is one `epoll_wait` (mio; `polling` 3 spends five
-//! syscalls per wait on Linux: its timerfd and notifier are re-armed each time). A flag is
-//! cleared when the driver sees `WouldBlock` (or a short read: the socket was drained), and
-//! the next edge sets it again. Timers may be polled from any thread (a blocking caller's `subscribe` waits
-//! on one): the nearest deadline bounds the wait, and a timer armed from another thread
-//! interrupts it.
+//! syscalls per wait on Linux: its timerfd and notifier are re-armed each time). A socket is
+//! readable from an edge until a read drains it (`WouldBlock` or a short read) — an edge
+//! counted, so that one recorded by another thread's wait during that read is not lost —
+//! and writable from an edge until the driver consumes it. Timers may be polled from any
+//! thread (a blocking caller's `subscribe` waits on one): the nearest deadline bounds the
+//! wait, and a timer armed from another thread interrupts it.
 //!
 //! **Stepping aside** ([`CallerPoll`]): a blocking caller whose round trip is the only one
 //! in flight waits on the same epoll itself (`drive`), reads its replies and dispatches
@@ -19,7 +21,10 @@
 //! per round trip, and this thread's own wake-up). While such a caller drives, this thread
 //! parks instead of waiting on the epoll (one waiter at a time: whoever holds `poller`),
 //! waking for its timers, a wake-up of the driver task, or every [`LINGER`] to see whether
-//! the callers are done; it is back on the epoll once none drives.
+//! the callers are done; it is back on the epoll once none drives. When its driver task
+//! woke itself (more to do at once) it looks at the epoll without waiting before the next
+//! turn, as when nobody drives: the other sockets' readiness never waits on a driving
+//! caller that is itself waiting for the ring's lock.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -86,10 +91,17 @@ struct Reactor {
 /// The token of the reactor's waker (sockets count from 1).
 const WAKE: Token = Token(0);
 
-/// One socket's readiness, as the last wait saw it.
+/// One socket's readiness, as the waits saw it.
 #[derive(Debug, Default)]
 struct Readiness {
-    readable: AtomicBool,
+    /// Readable edges recorded so far, by whichever thread waited on the epoll.
+    edges: AtomicU64,
+    /// [`Readiness::edges`] as it was before the last read that drained the socket: readable
+    /// while the two differ. A count, not a flag: an edge recorded by another thread's wait
+    /// while a read was draining the socket (the I/O thread and a driving caller both wait)
+    /// must survive that read's "drained", or the bytes that came with it would sit unread
+    /// until the next edge.
+    drained: AtomicU64,
     writable: AtomicBool,
     /// The peer closed (or the socket failed): reads report it from now on. Sticky, as no
     /// further edge comes: a short read may leave the EOF unread behind the last bytes.
@@ -154,7 +166,7 @@ impl Reactor {
                     r.closed.store(true, Ordering::Release);
                 }
                 if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                    r.readable.store(true, Ordering::Release);
+                    r.edges.fetch_add(1, Ordering::AcqRel);
                 }
                 if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
                     r.writable.store(true, Ordering::Release);
@@ -227,7 +239,12 @@ fn run(reactor: &Arc<Reactor>, mut driver: BoxFuture) {
         if driver.as_mut().poll(&mut cx).is_ready() {
             return;
         }
-        if reactor.drivers.load(Ordering::SeqCst) > 0 {
+        // A caller drives: stay aside — unless the driver task has more to do at once (it
+        // woke itself: a socket read up to its budget, bytes to write). Then look at the
+        // epoll without waiting, as when nobody drives: a driver task that keeps waking
+        // itself must not leave the other sockets' readiness to a caller that may be
+        // waiting for the lock meanwhile (a push flood starved every heartbeat so).
+        if reactor.drivers.load(Ordering::SeqCst) > 0 && !reactor.woken.load(Ordering::SeqCst) {
             reactor.park_aside();
             continue;
         }
@@ -317,13 +334,8 @@ impl Runtime for IoThread {
     }
 
     fn caller_poll(&self) -> Option<Arc<dyn CallerPoll>> {
-        // Switched off (2026-12-07): while a lone caller drove, a shard flooding pushes
-        // (the hostile suite's `endless_push_flood`, std) made every shard miss its
-        // heartbeat in 2 of 6 runs on an idle machine; 0 of 8 with this off. The reactor
-        // keeps implementing `CallerPoll`: handing it out here turns driving back on once
-        // a driving caller cannot starve the other sockets.
-        let _ = self;
-        None
+        let reactor: Arc<dyn CallerPoll> = self.reactor().ok()?.clone();
+        Some(reactor)
     }
 
     fn new_timer(&self) -> Pin<Box<dyn AsyncTimer>> {
@@ -466,7 +478,9 @@ where
     T: MioSource + TakeError + std::fmt::Debug + Send + Read + Write,
 {
     fn poll_readable(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.ready.readable.load(Ordering::Acquire) || self.ready.closed.load(Ordering::Acquire)
+        let ready = &self.ready;
+        if ready.edges.load(Ordering::Acquire) != ready.drained.load(Ordering::Acquire)
+            || ready.closed.load(Ordering::Acquire)
         {
             return Poll::Ready(Ok(()));
         }
@@ -484,12 +498,14 @@ where
     }
 
     fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Reads of one socket are serialised (under the ring's lock); waits are not.
+        let seen = self.ready.edges.load(Ordering::Acquire);
         let r = self.stream.read(buf);
-        // Drained (a short read or nothing): the next wait reports it again if more comes.
+        // Drained (a short read or nothing): not readable until an edge newer than `seen`.
         if matches!(&r, Ok(n) if *n < buf.len())
             || matches!(&r, Err(e) if e.kind() == io::ErrorKind::WouldBlock)
         {
-            self.ready.readable.store(false, Ordering::Release);
+            self.ready.drained.store(seen, Ordering::Release);
         }
         r
     }

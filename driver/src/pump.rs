@@ -167,6 +167,7 @@ impl<R: Runtime> Pump<R> {
                     self.timer_at = at;
                 }
                 if at == Instant::MAX || self.timer.as_mut().poll(cx).is_pending() {
+                    st.backlog = false;
                     st.armed = at;
                     st.driver = Some(cx.waker().clone());
                     #[cfg(feature = "metrics")]
@@ -183,6 +184,7 @@ impl<R: Runtime> Pump<R> {
                 // A flooding socket used its budget, or plenty was done: let the callers
                 // woken by this poll (and other tasks) run, then continue.
                 st.driver = None;
+                st.backlog = self.more_to_read;
                 #[cfg(feature = "metrics")]
                 st.update_gauges();
                 st.in_turn = false;
@@ -393,14 +395,17 @@ thread_local! {
 /// (`blocking`'s `drive`): reads every open connection the reactor saw readable and feeds
 /// what came, as the driver task would; then feeds `Timeout` if the core's deadline has
 /// passed. What else a turn does (connects, writes, a socket over its read budget, TLS
-/// output) is the driver task's, which is woken for it.
-pub(crate) fn read_ready(shared: &Shared, st: &mut State) {
+/// output) is the driver task's, which is woken for it. Returns whether a socket stopped at
+/// its read budget (a backlog, [`State::backlog`]): the caller stops driving then, and
+/// leaves the rest to the driver task.
+pub(crate) fn read_ready(shared: &Shared, st: &mut State) -> bool {
     if st.abandoned {
-        return;
+        return false;
     }
     let now = shared.now();
     let mut cx = Context::from_waker(std::task::Waker::noop());
     let mut wake = false;
+    let mut backlog = false;
     CALLER_BUF.with_borrow_mut(|buf| {
         if buf.is_empty() {
             *buf = vec![0; READ_BUF].into_boxed_slice();
@@ -425,7 +430,8 @@ pub(crate) fn read_ready(shared: &Shared, st: &mut State) {
             o.reads = 0;
             match read_open(o, &mut cx, st, buf, now) {
                 Ok(progress) => {
-                    wake |= o.reads >= MAX_READS_PER_TURN || o.io.wants_flush();
+                    backlog |= o.reads >= MAX_READS_PER_TURN;
+                    wake |= backlog || o.io.wants_flush();
                     put_back(st, i, sock, true, progress);
                     // Bytes the core queued while the socket was out of its slot are marked
                     // there without a `Transmit` wake-up: the driver task writes them.
@@ -446,7 +452,9 @@ pub(crate) fn read_ready(shared: &Shared, st: &mut State) {
         st.core.handle_input(Input::Timeout(now));
         st.drain();
     }
+    st.backlog |= backlog;
     if wake {
         st.wake_driver();
     }
+    backlog
 }

@@ -116,6 +116,10 @@ pub(crate) struct State {
     pub(crate) driver: Option<Waker>,
     /// The driver task holds the lock for a turn (it writes marked connections itself).
     pub(crate) in_turn: bool,
+    /// A socket stopped at its read budget in the last driver turn (or a driving caller's
+    /// read): more is waiting, and the driver task reads on at once. No caller drives
+    /// meanwhile ([`State::may_drive`]).
+    pub(crate) backlog: bool,
     /// The drain in progress may write an idle connection on the caller's thread: set by a
     /// pipeline's submit, or a lone caller's (nothing else pending); every other path wakes
     /// the driver, which batches whatever the other callers queue meanwhile.
@@ -261,6 +265,7 @@ impl Shared {
                 armed: Instant::MAX,
                 driver: None,
                 in_turn: false,
+                backlog: false,
                 inline: false,
                 flush: Vec::new(),
                 epoch,
@@ -647,12 +652,23 @@ impl State {
             })
     }
 
+    /// Whether a caller may drive its round trip now: not while a connection is being
+    /// opened ([`State::settling`]), nor while the driver task reads a backlog (a socket
+    /// over its read budget: a push flood, a huge reply). Then the driver task is busy on
+    /// its own thread anyway, and a driving caller would only compete with it for the lock
+    /// — while the other sockets' readiness waited on that caller (an endless push flood
+    /// made every shard miss its heartbeat so).
+    pub(crate) fn may_drive(&self) -> bool {
+        !self.backlog && !self.settling()
+    }
+
     /// After a submit: `lone` (nothing else was pending) on a thread that can drive lets
-    /// the caller drive its round trip itself; any other waiting request needs the driver
-    /// thread watching (woken if it stepped aside for a driving caller).
+    /// the caller drive its round trip itself ([`State::may_drive`]); any other waiting
+    /// request needs the driver thread watching (woken if it stepped aside for a driving
+    /// caller).
     pub(crate) fn submitted(&mut self, lone: bool) {
         if let Some(cp) = &self.caller_poll {
-            if lone && CAN_DRIVE.get() && !self.settling() {
+            if lone && CAN_DRIVE.get() && self.may_drive() {
                 MAY_DRIVE.set(true);
             } else {
                 cp.watch();

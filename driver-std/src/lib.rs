@@ -43,7 +43,9 @@
 //!   in flight (one at a time, or one pipeline) waits on the I/O thread's poller itself and
 //!   reads its replies on its own thread while the I/O thread steps aside: no hand-off
 //!   between threads per round trip (not while a connection is being opened: handshakes
-//!   stay the I/O thread's). No lock is held across a round trip.
+//!   stay the I/O thread's; nor while a socket has more to read than a turn's budget, as
+//!   in a push flood: the I/O thread reads it, and keeps watching every other socket). No
+//!   lock is held across a round trip.
 //! * **Nothing blocks the I/O thread**: connects are non-blocking, host names resolve on
 //!   short-lived threads, writes that do not fit wait for writability; a dead or frozen
 //!   shard delays nobody else.

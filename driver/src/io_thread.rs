@@ -21,10 +21,11 @@
 //! per round trip, and this thread's own wake-up). While such a caller drives, this thread
 //! parks instead of waiting on the epoll (one waiter at a time: whoever holds `poller`),
 //! waking for its timers, a wake-up of the driver task, or every [`LINGER`] to see whether
-//! the callers are done; it is back on the epoll once none drives. When its driver task
-//! woke itself (more to do at once) it looks at the epoll without waiting before the next
-//! turn, as when nobody drives: the other sockets' readiness never waits on a driving
-//! caller that is itself waiting for the ring's lock.
+//! the callers are done; it is back on the epoll once none drives. Each time it wakes
+//! aside, and before each turn of a driver task that woke itself (more to do at once), it
+//! looks at the epoll without waiting if the caller is not waiting on it: the sockets'
+//! readiness never depends on a driving caller that is busy elsewhere (waiting for the
+//! ring's lock, preempted).
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -153,6 +154,17 @@ impl Reactor {
         self.fire_timers();
     }
 
+    /// Records what the epoll has ready, without waiting — unless a caller waits on it (it
+    /// records every edge itself then).
+    fn look(&self) {
+        if let Some(mut poller) = self.try_poller() {
+            let (poll, events) = &mut *poller;
+            // Errors are EINTR: the next look or wait sees it.
+            let _ = poll.poll(events, Some(Duration::ZERO));
+            self.apply(events);
+        }
+    }
+
     /// Records what a wait saw in the sockets' readiness flags.
     fn apply(&self, events: &Events) {
         let sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
@@ -239,13 +251,15 @@ fn run(reactor: &Arc<Reactor>, mut driver: BoxFuture) {
         if driver.as_mut().poll(&mut cx).is_ready() {
             return;
         }
-        // A caller drives: stay aside — unless the driver task has more to do at once (it
-        // woke itself: a socket read up to its budget, bytes to write). Then look at the
-        // epoll without waiting, as when nobody drives: a driver task that keeps waking
-        // itself must not leave the other sockets' readiness to a caller that may be
-        // waiting for the lock meanwhile (a push flood starved every heartbeat so).
-        if reactor.drivers.load(Ordering::SeqCst) > 0 && !reactor.woken.load(Ordering::SeqCst) {
+        if reactor.drivers.load(Ordering::SeqCst) > 0 {
+            // A caller drives: stay aside (not at all if the driver task has more to do at
+            // once), then look at the epoll without waiting; the next turn reads what it
+            // found. Whatever that caller does meanwhile (reads, waits for the lock, is
+            // preempted), every socket's readiness is seen at least once per `LINGER` and
+            // once per driver turn: a push flood, with a caller waiting for the lock while
+            // this thread ran turn after turn on the flood, starved every heartbeat so.
             reactor.park_aside();
+            reactor.look();
             continue;
         }
         let Some(mut poller) = reactor.try_poller() else {

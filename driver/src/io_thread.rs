@@ -21,11 +21,11 @@
 //! per round trip, and this thread's own wake-up). While such a caller drives, this thread
 //! parks instead of waiting on the epoll (one waiter at a time: whoever holds `poller`),
 //! waking for its timers, a wake-up of the driver task, or every [`LINGER`] to see whether
-//! the callers are done; it is back on the epoll once none drives. Each time it wakes
-//! aside, and before each turn of a driver task that woke itself (more to do at once), it
-//! looks at the epoll without waiting if the caller is not waiting on it: the sockets'
-//! readiness never depends on a driving caller that is busy elsewhere (waiting for the
-//! ring's lock, preempted).
+//! the callers are done; it is back on the epoll once none drives. Before each turn of a
+//! driver task that woke itself (more to do at once), and when it wakes aside and no caller
+//! began a wait meanwhile, it looks at the epoll without waiting (unless a caller waits on
+//! it): the sockets' readiness never depends on a driving caller that is busy elsewhere
+//! (waiting for the ring's lock, preempted).
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -86,6 +86,9 @@ struct Reactor {
     aside: AtomicBool,
     /// Callers driving now ([`CallerPoll::driving`]).
     drivers: AtomicUsize,
+    /// Waits on the epoll begun by callers (so far): the thread aside looks at the epoll
+    /// itself when none began while it was parked.
+    caller_waits: AtomicU64,
     thread: OnceLock<Thread>,
 }
 
@@ -253,13 +256,20 @@ fn run(reactor: &Arc<Reactor>, mut driver: BoxFuture) {
         }
         if reactor.drivers.load(Ordering::SeqCst) > 0 {
             // A caller drives: stay aside (not at all if the driver task has more to do at
-            // once), then look at the epoll without waiting; the next turn reads what it
-            // found. Whatever that caller does meanwhile (reads, waits for the lock, is
-            // preempted), every socket's readiness is seen at least once per `LINGER` and
-            // once per driver turn: a push flood, with a caller waiting for the lock while
-            // this thread ran turn after turn on the flood, starved every heartbeat so.
+            // once), then look at the epoll without waiting — before each turn of a driver
+            // task that woke itself, and whenever no caller began a wait while this thread
+            // was parked — and the next turn reads what it found. Whatever the driving
+            // caller does meanwhile (reads, waits for the lock, is preempted), every
+            // socket's readiness is seen: a push flood, with the driving caller waiting
+            // for the lock while this thread ran turn after turn on the flood, starved
+            // every heartbeat so. A caller that keeps waiting sees the edges itself.
+            let waits = reactor.caller_waits.load(Ordering::SeqCst);
             reactor.park_aside();
-            reactor.look();
+            if reactor.woken.load(Ordering::SeqCst)
+                || reactor.caller_waits.load(Ordering::SeqCst) == waits
+            {
+                reactor.look();
+            }
             continue;
         }
         let Some(mut poller) = reactor.try_poller() else {
@@ -299,6 +309,7 @@ impl CallerPoll for Reactor {
         let Some(mut poller) = self.try_poller() else {
             return false;
         };
+        self.caller_waits.fetch_add(1, Ordering::SeqCst);
         let (poll, events) = &mut *poller;
         let timeout = until.map(|at| at.saturating_duration_since(Instant::now()));
         // Errors are EINTR: the caller goes round.
@@ -333,6 +344,7 @@ impl Runtime for IoThread {
             woken: AtomicBool::new(false),
             aside: AtomicBool::new(false),
             drivers: AtomicUsize::new(0),
+            caller_waits: AtomicU64::new(0),
             thread: OnceLock::new(),
         });
         self.reactor

@@ -31,7 +31,7 @@ use redis_ring_core::time::Instant;
 
 use crate::net::{connect, net_error, Resolver};
 use crate::runtime::{AsyncTimer, Runtime};
-use crate::state::{Open, Shared, Sock, State};
+use crate::state::{Open, Shared, Sock, State, DEFER_BOUND};
 use crate::tls::TlsConfigs;
 
 /// Rounds of work per poll before the task yields to others.
@@ -158,8 +158,13 @@ impl<R: Runtime> Pump<R> {
             }
             let idle = !progress && st.connects.is_empty();
             if idle && !self.more_to_read {
-                // Arm the timer for the core's next deadline, only if it moved.
-                let at = st.deadline;
+                // Arm the timer for the core's next deadline, only if it moved; sooner when
+                // this turn's wake-ups are left to the first caller woken (bounded wait).
+                let at = if st.will_defer() {
+                    st.deadline.min(now + DEFER_BOUND)
+                } else {
+                    st.deadline
+                };
                 if at != self.timer_at {
                     if let Some(t) = shared.std_instant(at) {
                         self.timer.as_mut().reset(t);
@@ -172,7 +177,7 @@ impl<R: Runtime> Pump<R> {
                     #[cfg(feature = "metrics")]
                     st.update_gauges();
                     st.in_turn = false;
-                    Shared::unlock_and_wake(st);
+                    Shared::unlock_and_wake_one(st);
                     return Poll::Pending;
                 }
                 // It fired in between: the deadline is due, go round again.

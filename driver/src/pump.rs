@@ -84,6 +84,11 @@ pub(crate) struct Pump<R: Runtime> {
     tls: TlsConfigs,
     /// How host names are resolved.
     resolver: Resolver,
+    /// [`Runtime::yield_after_caller_wake`].
+    yield_first: bool,
+    /// The last poll left the task's waker in `State::driver` (it waits for a caller, a
+    /// socket or its timer).
+    waiting: bool,
     _alive: Alive,
 }
 
@@ -109,12 +114,14 @@ impl<R: Runtime> Pump<R> {
         Pump {
             shared,
             timer: rt.new_timer(),
+            yield_first: rt.yield_after_caller_wake(),
             rt,
             timer_at: Instant::MAX,
             buf: vec![0; READ_BUF].into_boxed_slice(),
             more_to_read: false,
             tls: TlsConfigs::default(),
             resolver,
+            waiting: false,
             _alive: alive,
         }
     }
@@ -127,6 +134,16 @@ impl<R: Runtime> Pump<R> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let shared = self.shared.clone();
         let mut st = shared.lock_yielding();
+        // A caller woke it (took its waker, `State::wake_driver`) rather than a socket or
+        // the timer: on a runtime that asks for it, let the callers already runnable queue
+        // their commands first, so one write per shard takes them all. Once per wake-up
+        // (`waiting` is false on the poll after).
+        let by_caller = std::mem::take(&mut self.waiting) && st.driver.is_none();
+        if self.yield_first && by_caller {
+            Shared::unlock_and_wake(st);
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         st.io_stats.wakeups += 1;
         if st.abandoned {
             // A hook panicked on a driving caller's thread (`blocking`'s `drive`).
@@ -169,6 +186,7 @@ impl<R: Runtime> Pump<R> {
                 if at == Instant::MAX || self.timer.as_mut().poll(cx).is_pending() {
                     st.armed = at;
                     st.driver = Some(cx.waker().clone());
+                    self.waiting = true;
                     #[cfg(feature = "metrics")]
                     st.update_gauges();
                     st.in_turn = false;

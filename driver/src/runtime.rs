@@ -58,6 +58,18 @@ pub trait Runtime: Clone + fmt::Debug + Send + Sync + 'static {
     #[cfg(unix)]
     fn wrap_unix(&self, stream: UnixStream) -> io::Result<Box<dyn AsyncSocket>>;
 
+    /// Whether the driver task, when a caller woke it (a command queued while it waited),
+    /// first lets the tasks already runnable run — it wakes itself and returns once — so
+    /// that one write takes every command they queue meanwhile. For schedulers that run a
+    /// task woken from inside another task's poll next (tokio's LIFO slot): there the
+    /// driver would otherwise send each caller's command in a write of its own. Woken by
+    /// its sockets or its timer, it never yields first: a self-wake is not free there
+    /// (tokio's counts as a yield and unparks another worker). `false` (the default):
+    /// never.
+    fn yield_after_caller_wake(&self) -> bool {
+        false
+    }
+
     /// The reactor, when a blocking caller may wait on it itself instead of parking while
     /// the driver thread reads its replies ([`CallerPoll`]; the [`crate::IoThread`]'s,
     /// once spawned). `None` (the default): callers always park.

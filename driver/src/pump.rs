@@ -84,11 +84,13 @@ pub(crate) struct Pump<R: Runtime> {
     tls: TlsConfigs,
     /// How host names are resolved.
     resolver: Resolver,
-    /// [`Runtime::yield_after_caller_wake`].
+    /// [`Runtime::yield_to_callers`].
     yield_first: bool,
     /// The last poll left the task's waker in `State::driver` (it waits for a caller, a
     /// socket or its timer).
     waiting: bool,
+    /// The last poll only yielded (see [`Pump::poll`]): this one works, whatever it finds.
+    yielded: bool,
     _alive: Alive,
 }
 
@@ -114,7 +116,7 @@ impl<R: Runtime> Pump<R> {
         Pump {
             shared,
             timer: rt.new_timer(),
-            yield_first: rt.yield_after_caller_wake(),
+            yield_first: rt.yield_to_callers(),
             rt,
             timer_at: Instant::MAX,
             buf: vec![0; READ_BUF].into_boxed_slice(),
@@ -122,6 +124,7 @@ impl<R: Runtime> Pump<R> {
             tls: TlsConfigs::default(),
             resolver,
             waiting: false,
+            yielded: false,
             _alive: alive,
         }
     }
@@ -134,16 +137,19 @@ impl<R: Runtime> Pump<R> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let shared = self.shared.clone();
         let mut st = shared.lock_yielding();
-        // A caller woke it (took its waker, `State::wake_driver`) rather than a socket or
-        // the timer: on a runtime that asks for it, let the callers already runnable queue
-        // their commands first, so one write per shard takes them all. Once per wake-up
-        // (`waiting` is false on the poll after).
+        // Callers are about to queue commands — one woke it (took its waker,
+        // `State::wake_driver`), or replies wait for callers woken that have not run yet —
+        // on a runtime that asks for it, let them run first, so that one write per shard
+        // takes all their commands. Once per wake-up. Woken by a socket or the timer with
+        // no such caller, it works at once ([`Runtime::yield_to_callers`]).
         let by_caller = std::mem::take(&mut self.waiting) && st.driver.is_none();
-        if self.yield_first && by_caller {
+        if self.yield_first && !self.yielded && (by_caller || st.unclaimed() > 0) {
+            self.yielded = true;
             Shared::unlock_and_wake(st);
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
+        self.yielded = false;
         st.io_stats.wakeups += 1;
         if st.abandoned {
             // A hook panicked on a driving caller's thread (`blocking`'s `drive`).

@@ -58,15 +58,16 @@ pub trait Runtime: Clone + fmt::Debug + Send + Sync + 'static {
     #[cfg(unix)]
     fn wrap_unix(&self, stream: UnixStream) -> io::Result<Box<dyn AsyncSocket>>;
 
-    /// Whether the driver task, when a caller woke it (a command queued while it waited),
-    /// first lets the tasks already runnable run — it wakes itself and returns once — so
-    /// that one write takes every command they queue meanwhile. For schedulers that run a
-    /// task woken from inside another task's poll next (tokio's LIFO slot): there the
-    /// driver would otherwise send each caller's command in a write of its own. Woken by
-    /// its sockets or its timer, it never yields first: a self-wake is not free there
-    /// (tokio's counts as a yield and unparks another worker). `false` (the default):
-    /// never.
-    fn yield_after_caller_wake(&self) -> bool {
+    /// Whether the driver task, woken while callers are about to queue commands (one woke
+    /// it by queueing a command, or replies it delivered wait for callers that have not
+    /// run yet), first lets the runnable tasks run — it wakes itself and returns, once —
+    /// so that one write per shard takes every command they queue meanwhile. For
+    /// schedulers that run a task woken from inside another task's poll next (tokio's LIFO
+    /// slot): there the driver would otherwise send each caller's command in a write of
+    /// its own. With no such caller (a lone pipeline's replies arriving) it works at once:
+    /// a self-wake is not free (tokio's counts as a yield and unparks another worker).
+    /// `false` (the default): never.
+    fn yield_to_callers(&self) -> bool {
         false
     }
 

@@ -100,6 +100,9 @@ pub(crate) struct State {
     groups: HashMap<u64, Group, BuildHasherDefault<IdHasher>>,
     /// The last group id given (0 is "no group").
     last_group: u64,
+    /// Callers woken with their replies that have not taken them yet ([`State::unclaimed`]):
+    /// a single request's answered slot, or a group whose last reply came.
+    unclaimed: usize,
     /// Sockets, by connection index.
     pub(crate) socks: Vec<Option<Sock>>,
     /// Connections the core asked for, not started yet (the pump starts them).
@@ -166,6 +169,8 @@ struct Group {
     /// Replies still to come.
     remaining: usize,
     waker: Option<Waker>,
+    /// Counted in [`State::unclaimed`] (its last reply came) until it ends.
+    unclaimed: bool,
 }
 
 /// The driver's end of a subscription.
@@ -254,6 +259,7 @@ impl Shared {
                 pending: HashMap::default(),
                 groups: HashMap::default(),
                 last_group: 0,
+                unclaimed: 0,
                 socks: Vec::new(),
                 connects: Vec::new(),
                 closed_taken: Vec::new(),
@@ -529,6 +535,7 @@ impl State {
 
     fn deliver(&mut self, id: RequestId, result: Result<Value, Error>) {
         if let Some(slot) = self.pending.get_mut(&id.as_u64()) {
+            let first = slot.result.is_none();
             slot.result = Some(result);
             slot.ended = observe::ended(&self.core, id);
             if let Some(w) = slot.waker.take() {
@@ -537,10 +544,16 @@ impl State {
             if let Some(g) = self.groups.get_mut(&slot.group) {
                 g.remaining = g.remaining.saturating_sub(1);
                 if g.remaining == 0 {
+                    if !g.unclaimed {
+                        g.unclaimed = true;
+                        self.unclaimed += 1;
+                    }
                     if let Some(w) = g.waker.take() {
                         self.to_wake.push(w);
                     }
                 }
+            } else if first && slot.group == 0 {
+                self.unclaimed += 1;
             }
         }
     }
@@ -570,7 +583,9 @@ impl State {
 
     /// Forgets `group` (its requests are taken or forgotten one by one).
     pub(crate) fn end_group(&mut self, group: u64) {
-        self.groups.remove(&group);
+        if self.groups.remove(&group).is_some_and(|g| g.unclaimed) {
+            self.unclaimed = self.unclaimed.saturating_sub(1);
+        }
     }
 
     /// Wakes the driver task if it waits (once per wait).
@@ -607,6 +622,9 @@ impl State {
         let slot = self.pending.get_mut(&key)?;
         if slot.result.is_some() {
             let slot = self.pending.remove(&key)?;
+            if slot.group == 0 {
+                self.unclaimed = self.unclaimed.saturating_sub(1);
+            }
             return slot.result.map(|result| (result, slot.ended));
         }
         if let Some(w) = waker {
@@ -622,6 +640,9 @@ impl State {
     /// pending there.
     pub(crate) fn forget(&mut self, id: RequestId) {
         if let Some(slot) = self.pending.remove(&id.as_u64()) {
+            if slot.result.is_some() && slot.group == 0 {
+                self.unclaimed = self.unclaimed.saturating_sub(1);
+            }
             if slot.result.is_none() && self.core.cancel(id) {
                 self.drain();
             }
@@ -631,6 +652,14 @@ impl State {
     /// Requests waiting for their reply.
     pub(crate) fn waiting(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Callers woken with their replies (a single request's, or a group's last) that have
+    /// not taken them yet: they have not run since, and each will likely queue its next
+    /// command when it does. Only a hint for the driver's scheduling (`Pump::poll`): a
+    /// wrong count costs a yield or a write, never a reply.
+    pub(crate) fn unclaimed(&self) -> usize {
+        self.unclaimed
     }
 
     /// A connection is being opened: a connect or TLS handshake in progress (or about to
@@ -688,6 +717,9 @@ impl State {
         self.abandoned = true;
         for slot in self.pending.values_mut() {
             if slot.result.is_none() {
+                if slot.group == 0 {
+                    self.unclaimed += 1;
+                }
                 slot.result = Some(Err(Error::Closed {
                     command: CmdName::new(b"?"),
                 }));
@@ -700,6 +732,10 @@ impl State {
         // for a wake-up that never comes (found on branch perf3, whose test covers it).
         for g in self.groups.values_mut() {
             g.remaining = 0;
+            if !g.unclaimed {
+                g.unclaimed = true;
+                self.unclaimed += 1;
+            }
             if let Some(w) = g.waker.take() {
                 self.to_wake.push(w);
             }

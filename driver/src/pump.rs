@@ -86,9 +86,6 @@ pub(crate) struct Pump<R: Runtime> {
     resolver: Resolver,
     /// [`Runtime::yield_to_callers`].
     yield_first: bool,
-    /// The last poll left the task's waker in `State::driver` (it waits for a caller, a
-    /// socket or its timer).
-    waiting: bool,
     /// The last poll only yielded (see [`Pump::poll`]): this one works, whatever it finds.
     yielded: bool,
     _alive: Alive,
@@ -123,7 +120,6 @@ impl<R: Runtime> Pump<R> {
             more_to_read: false,
             tls: TlsConfigs::default(),
             resolver,
-            waiting: false,
             yielded: false,
             _alive: alive,
         }
@@ -137,13 +133,12 @@ impl<R: Runtime> Pump<R> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let shared = self.shared.clone();
         let mut st = shared.lock_yielding();
-        // Callers are about to queue commands — one woke it (took its waker,
-        // `State::wake_driver`), or replies wait for callers woken that have not run yet —
-        // on a runtime that asks for it, let them run first, so that one write per shard
-        // takes all their commands. Once per wake-up. Woken by a socket or the timer with
-        // no such caller, it works at once ([`Runtime::yield_to_callers`]).
-        let by_caller = std::mem::take(&mut self.waiting) && st.driver.is_none();
-        if self.yield_first && !self.yielded && (by_caller || st.unclaimed() > 0) {
+        // Several callers have requests in flight: on a runtime that asks for it, let the
+        // runnable ones queue their next commands first, so that one write per shard takes
+        // them all. Once per wake-up. With one caller's requests in flight (`solo`: a lone
+        // pipeline, say), nobody else is about to queue: it works at once
+        // ([`Runtime::yield_to_callers`]).
+        if self.yield_first && !self.yielded && !st.solo {
             self.yielded = true;
             Shared::unlock_and_wake(st);
             cx.waker().wake_by_ref();
@@ -192,7 +187,6 @@ impl<R: Runtime> Pump<R> {
                 if at == Instant::MAX || self.timer.as_mut().poll(cx).is_pending() {
                     st.armed = at;
                     st.driver = Some(cx.waker().clone());
-                    self.waiting = true;
                     #[cfg(feature = "metrics")]
                     st.update_gauges();
                     st.in_turn = false;

@@ -100,9 +100,6 @@ pub(crate) struct State {
     groups: HashMap<u64, Group, BuildHasherDefault<IdHasher>>,
     /// The last group id given (0 is "no group").
     last_group: u64,
-    /// Callers woken with their replies that have not taken them yet ([`State::unclaimed`]):
-    /// a single request's answered slot, or a group whose last reply came.
-    unclaimed: usize,
     /// Sockets, by connection index.
     pub(crate) socks: Vec<Option<Sock>>,
     /// Connections the core asked for, not started yet (the pump starts them).
@@ -119,6 +116,9 @@ pub(crate) struct State {
     pub(crate) driver: Option<Waker>,
     /// The driver task holds the lock for a turn (it writes marked connections itself).
     pub(crate) in_turn: bool,
+    /// The last submit found nothing else pending ([`State::submitted`]'s `lone`): what is
+    /// in flight is one caller's, who waits for it; no other caller is about to queue.
+    pub(crate) solo: bool,
     /// The drain in progress may write an idle connection on the caller's thread: set by a
     /// pipeline's submit, or a lone caller's (nothing else pending); every other path wakes
     /// the driver, which batches whatever the other callers queue meanwhile.
@@ -169,8 +169,6 @@ struct Group {
     /// Replies still to come.
     remaining: usize,
     waker: Option<Waker>,
-    /// Counted in [`State::unclaimed`] (its last reply came) until it ends.
-    unclaimed: bool,
 }
 
 /// The driver's end of a subscription.
@@ -259,7 +257,6 @@ impl Shared {
                 pending: HashMap::default(),
                 groups: HashMap::default(),
                 last_group: 0,
-                unclaimed: 0,
                 socks: Vec::new(),
                 connects: Vec::new(),
                 closed_taken: Vec::new(),
@@ -267,6 +264,7 @@ impl Shared {
                 armed: Instant::MAX,
                 driver: None,
                 in_turn: false,
+                solo: false,
                 inline: false,
                 flush: Vec::new(),
                 epoch,
@@ -535,7 +533,6 @@ impl State {
 
     fn deliver(&mut self, id: RequestId, result: Result<Value, Error>) {
         if let Some(slot) = self.pending.get_mut(&id.as_u64()) {
-            let first = slot.result.is_none();
             slot.result = Some(result);
             slot.ended = observe::ended(&self.core, id);
             if let Some(w) = slot.waker.take() {
@@ -544,16 +541,10 @@ impl State {
             if let Some(g) = self.groups.get_mut(&slot.group) {
                 g.remaining = g.remaining.saturating_sub(1);
                 if g.remaining == 0 {
-                    if !g.unclaimed {
-                        g.unclaimed = true;
-                        self.unclaimed += 1;
-                    }
                     if let Some(w) = g.waker.take() {
                         self.to_wake.push(w);
                     }
                 }
-            } else if first && slot.group == 0 {
-                self.unclaimed += 1;
             }
         }
     }
@@ -583,9 +574,7 @@ impl State {
 
     /// Forgets `group` (its requests are taken or forgotten one by one).
     pub(crate) fn end_group(&mut self, group: u64) {
-        if self.groups.remove(&group).is_some_and(|g| g.unclaimed) {
-            self.unclaimed = self.unclaimed.saturating_sub(1);
-        }
+        self.groups.remove(&group);
     }
 
     /// Wakes the driver task if it waits (once per wait).
@@ -622,9 +611,6 @@ impl State {
         let slot = self.pending.get_mut(&key)?;
         if slot.result.is_some() {
             let slot = self.pending.remove(&key)?;
-            if slot.group == 0 {
-                self.unclaimed = self.unclaimed.saturating_sub(1);
-            }
             return slot.result.map(|result| (result, slot.ended));
         }
         if let Some(w) = waker {
@@ -640,9 +626,6 @@ impl State {
     /// pending there.
     pub(crate) fn forget(&mut self, id: RequestId) {
         if let Some(slot) = self.pending.remove(&id.as_u64()) {
-            if slot.result.is_some() && slot.group == 0 {
-                self.unclaimed = self.unclaimed.saturating_sub(1);
-            }
             if slot.result.is_none() && self.core.cancel(id) {
                 self.drain();
             }
@@ -652,14 +635,6 @@ impl State {
     /// Requests waiting for their reply.
     pub(crate) fn waiting(&self) -> usize {
         self.pending.len()
-    }
-
-    /// Callers woken with their replies (a single request's, or a group's last) that have
-    /// not taken them yet: they have not run since, and each will likely queue its next
-    /// command when it does. Only a hint for the driver's scheduling (`Pump::poll`): a
-    /// wrong count costs a yield or a write, never a reply.
-    pub(crate) fn unclaimed(&self) -> usize {
-        self.unclaimed
     }
 
     /// A connection is being opened: a connect or TLS handshake in progress (or about to
@@ -678,8 +653,10 @@ impl State {
 
     /// After a submit: `lone` (nothing else was pending) on a thread that can drive lets
     /// the caller drive its round trip itself; any other waiting request needs the driver
-    /// thread watching (woken if it stepped aside for a driving caller).
+    /// thread watching (woken if it stepped aside for a driving caller). Records `lone` as
+    /// [`State::solo`].
     pub(crate) fn submitted(&mut self, lone: bool) {
+        self.solo = lone;
         if let Some(cp) = &self.caller_poll {
             if lone && CAN_DRIVE.get() && !self.settling() {
                 MAY_DRIVE.set(true);
@@ -717,9 +694,6 @@ impl State {
         self.abandoned = true;
         for slot in self.pending.values_mut() {
             if slot.result.is_none() {
-                if slot.group == 0 {
-                    self.unclaimed += 1;
-                }
                 slot.result = Some(Err(Error::Closed {
                     command: CmdName::new(b"?"),
                 }));
@@ -732,10 +706,6 @@ impl State {
         // for a wake-up that never comes (found on branch perf3, whose test covers it).
         for g in self.groups.values_mut() {
             g.remaining = 0;
-            if !g.unclaimed {
-                g.unclaimed = true;
-                self.unclaimed += 1;
-            }
             if let Some(w) = g.waker.take() {
                 self.to_wake.push(w);
             }

@@ -3,7 +3,9 @@
 # Markdown that goes there (dated, with the machine's load before and after) and written to
 # perf-<UTC date and time>.md in OUT_DIR (default: the current directory). Below the
 # figures, the same-run ratios issue 16 sets goals for (each with its goal and whether it
-# was met): pipelines against redis-benchmark -P 100, 50 callers against the redis crate on
+# was met): pipelines against redis-benchmark -P 100 (and, as a reference without a goal,
+# against three redis-benchmark -P 33 at once, one per shard: the same server work as the
+# ring's batches of 100 over 3 shards), 50 callers against the redis crate on
 # the same runtime and std against smol, sequential p50 against redis-benchmark -c 1's.
 #
 #   cli/scripts/compare.sh                 # the README's figures (about 7 minutes)
@@ -83,6 +85,21 @@ rb() { # key, redis-benchmark arguments...
     taskset -c 1 redis-benchmark -p "${P[0]}" -r 100000 -d 3 --csv "$@" >"$D/$k.csv"
     python3 -c "$RB" <"$D/$k.csv"
 }
+# The pipeline's server work without the ring: one redis-benchmark -c 1 -P 33 per shard, the
+# three at once (the ring's batch of 100 is ~33 per shard). Prints and keeps ($D/pipe3.rate)
+# the total rate: every request over the wall time until the last one finished.
+rb3() {
+    local t0 t1 i
+    t0=$(date +%s%N)
+    for i in 0 1 2; do
+        taskset -c 1 redis-benchmark -p "${P[$i]}" -r 100000 -d 3 --csv -c 1 -P 33 -n $((NP / 3)) \
+            -t set >"$D/pipe3-$i.csv" &
+    done
+    wait
+    t1=$(date +%s%N)
+    python3 -c "print(f'{3 * ($NP // 3) / (($t1 - $t0) / 1e9):.0f}')" >"$D/pipe3.rate"
+    python3 -c "print(f'{$(cat "$D/pipe3.rate") / 1000:.1f}k')"
+}
 
 declare -A ROW
 for r in $(seq "$ROUNDS"); do
@@ -97,7 +114,7 @@ for r in $(seq "$ROUNDS"); do
         ROW[seq,$c]=$(run "seq-$c" --mode seq --op set $args)
     done
     ROW[conc,rb]="$(rb conc -c 50 -n $N1 -t set,get) (SET / GET, \`-c 50\`)"
-    ROW[pipe,rb]="$(rb pipe -c 1 -P 100 -n $NP -t set) (\`-P 100\`)"
+    ROW[pipe,rb]="$(rb pipe -c 1 -P 100 -n $NP -t set) (\`-P 100\`); 3 shards at once, \`-P 33\` each: $(rb3)"
     ROW[seq,rb]="$(rb seq -c 1 -n $((N1 / 10)) -t set) (SET, \`-c 1\`)"
 done
 
@@ -161,11 +178,18 @@ def rb(k, col):
 rows = []
 def ratio(what, a, b, goal, at_least=True):
     r = a / b if b else float("nan")
+    if goal is None:  # a reference, not a goal
+        rows.append(f"| {what} | {r:.2f} | (reference) | — |")
+        return
     ok = r >= goal if at_least else r <= goal
     rows.append(f"| {what} | {r:.2f} | {'≥' if at_least else '≤'} {goal} | {'yes' if ok else 'no'} |")
 for drv in ["smol", "std", "tokio"]:
     ratio(f"pipelines of 100 SETs: redis-ring-{drv} / redis-benchmark `-P 100`",
           ops(f"pipe-{drv}"), rb("pipe", 1), 1.0)
+pipe3 = float(open(f"{d}/pipe3.rate").read())
+for drv in ["smol", "std", "tokio"]:
+    ratio(f"pipelines of 100 SETs: redis-ring-{drv} / 3 × redis-benchmark `-P 33` (one per shard, at once)",
+          ops(f"pipe-{drv}"), pipe3, None)
 for drv in ["smol", "tokio"]:
     ratio(f"50 callers: redis-ring-{drv} / redis crate on {drv}",
           ops(f"conc-{drv}"), ops(f"conc-rs-{drv}"), 1.5)

@@ -84,6 +84,10 @@ pub(crate) struct Pump<R: Runtime> {
     tls: TlsConfigs,
     /// How host names are resolved.
     resolver: Resolver,
+    /// [`Runtime::yield_to_callers`].
+    yield_first: bool,
+    /// The last poll only yielded (see [`Pump::poll`]): this one works, whatever it finds.
+    yielded: bool,
     _alive: Alive,
 }
 
@@ -109,12 +113,14 @@ impl<R: Runtime> Pump<R> {
         Pump {
             shared,
             timer: rt.new_timer(),
+            yield_first: rt.yield_to_callers(),
             rt,
             timer_at: Instant::MAX,
             buf: vec![0; READ_BUF].into_boxed_slice(),
             more_to_read: false,
             tls: TlsConfigs::default(),
             resolver,
+            yielded: false,
             _alive: alive,
         }
     }
@@ -127,6 +133,18 @@ impl<R: Runtime> Pump<R> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let shared = self.shared.clone();
         let mut st = shared.lock_yielding();
+        // Several callers have requests in flight: on a runtime that asks for it, let the
+        // runnable ones queue their next commands first, so that one write per shard takes
+        // them all. Once per wake-up. With one caller's requests in flight (`solo`: a lone
+        // pipeline, say), nobody else is about to queue: it works at once
+        // ([`Runtime::yield_to_callers`]).
+        if self.yield_first && !self.yielded && !st.solo {
+            self.yielded = true;
+            Shared::unlock_and_wake(st);
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        self.yielded = false;
         st.io_stats.wakeups += 1;
         if st.abandoned {
             // A hook panicked on a driving caller's thread (`blocking`'s `drive`).

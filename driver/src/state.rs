@@ -116,6 +116,9 @@ pub(crate) struct State {
     pub(crate) driver: Option<Waker>,
     /// The driver task holds the lock for a turn (it writes marked connections itself).
     pub(crate) in_turn: bool,
+    /// The last submit found nothing else pending ([`State::submitted`]'s `lone`): what is
+    /// in flight is one caller's, who waits for it; no other caller is about to queue.
+    pub(crate) solo: bool,
     /// The drain in progress may write an idle connection on the caller's thread: set by a
     /// pipeline's submit, or a lone caller's (nothing else pending); every other path wakes
     /// the driver, which batches whatever the other callers queue meanwhile.
@@ -270,6 +273,7 @@ impl Shared {
                 armed: Instant::MAX,
                 driver: None,
                 in_turn: false,
+                solo: false,
                 inline: false,
                 flush: Vec::new(),
                 epoch,
@@ -695,8 +699,10 @@ impl State {
 
     /// After a submit: `lone` (nothing else was pending) on a thread that can drive lets
     /// the caller drive its round trip itself; any other waiting request needs the driver
-    /// thread watching (woken if it stepped aside for a driving caller).
+    /// thread watching (woken if it stepped aside for a driving caller). Records `lone` as
+    /// [`State::solo`].
     pub(crate) fn submitted(&mut self, lone: bool) {
+        self.solo = lone;
         if let Some(cp) = &self.caller_poll {
             if lone && CAN_DRIVE.get() && !self.settling() {
                 MAY_DRIVE.set(true);

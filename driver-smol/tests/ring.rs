@@ -275,6 +275,52 @@ fn concurrent_commands_share_writes() {
     );
 }
 
+/// A driver turn wakes one of the callers whose replies it read and leaves the others for
+/// that caller to wake when it runs; a caller woken that never runs (its executor busy
+/// elsewhere) must not hold the others up: the driver wakes them itself after a bound.
+/// Two GETs on one paused server are answered in one read; the one submitted last (woken
+/// first) is a future nobody polls again. Without the bound the other would wait for the
+/// driver's next turn, which nothing here brings before the core's next deadline (60 s:
+/// every interval and timeout is set that long; measured: the test then fails after 60 s).
+#[test]
+fn a_woken_caller_that_never_runs_does_not_hold_up_the_others() {
+    let mut shards = Shards::start(1).unwrap();
+    let ring = Ring::builder()
+        .shards(shards.named())
+        .heartbeat_interval(Duration::from_secs(60))
+        .heartbeat_timeout(Duration::from_secs(60))
+        .connect_timeout(Duration::from_secs(60))
+        .command_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    smol::block_on(ring.set("k", "v")).unwrap();
+    shards.server(0).pause().unwrap();
+    let other = ring.clone();
+    let waiting = std::thread::spawn(move || {
+        let started = Instant::now();
+        let got = smol::block_on(other.get::<String>("k"));
+        (got, started.elapsed())
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ring.in_flight() < 1 {
+        assert!(Instant::now() < deadline, "the first GET was not submitted");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Submitted by its first poll, then never polled again (but not dropped).
+    let mut stuck = Box::pin(ring.get::<String>("k"));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(stuck.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(ring.in_flight(), 2);
+    shards.server(0).resume().unwrap();
+    let (got, took) = waiting.join().unwrap();
+    assert_eq!(got.unwrap(), "v");
+    assert!(
+        took < Duration::from_secs(20),
+        "the other caller waited {took:?} behind a woken caller that never ran"
+    );
+    drop(stuck);
+}
+
 /// A command future dropped before its reply is cancelled in the core: nothing stays in
 /// flight, and the ring keeps working.
 #[test]

@@ -352,6 +352,48 @@ async fn concurrent_commands_share_writes() {
     ring.close().await;
 }
 
+/// Automatic pipelining between spawned callers: a caller wakes the driver from inside its
+/// own poll, and tokio would run the driver next (the worker's LIFO slot) and write that
+/// one command alone; the driver yields first while callers are about to queue commands
+/// (`Runtime::yield_to_callers`), so the callers one batch of replies wakes share the next
+/// write. One worker, so the tasks' order is tokio's, not the machine's load.
+#[test]
+fn spawned_callers_share_writes() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let shards = Shards::start(1).unwrap();
+        let ring = steady_ring(&shards);
+        ring.set("k", "v").await.unwrap();
+        let before = ring.io_stats();
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let ring = ring.clone();
+                tokio::spawn(async move {
+                    for _ in 0..40 {
+                        assert_eq!(ring.get::<String>("k").await.unwrap(), "v");
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let io = ring.io_stats();
+        let (commands, writes) = (io.commands - before.commands, io.writes - before.writes);
+        println!("50 tasks x 40 commands: {commands} commands in {writes} writes");
+        assert_eq!(commands, 2000);
+        assert!(
+            writes * 4 <= commands,
+            "{writes} writes for {commands} commands from 50 tasks"
+        );
+        ring.close().await;
+    });
+}
+
 /// The quickstart example runs against local shards and shows what it promises.
 #[test]
 fn quickstart_example_runs() {

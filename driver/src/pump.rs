@@ -31,7 +31,7 @@ use redis_ring_core::time::Instant;
 
 use crate::net::{connect, net_error, Resolver};
 use crate::runtime::{AsyncTimer, Runtime};
-use crate::state::{Open, Shared, Sock, State};
+use crate::state::{Open, Shared, Sock, State, DEFER_BOUND};
 use crate::tls::TlsConfigs;
 
 /// Rounds of work per poll before the task yields to others.
@@ -84,6 +84,10 @@ pub(crate) struct Pump<R: Runtime> {
     tls: TlsConfigs,
     /// How host names are resolved.
     resolver: Resolver,
+    /// [`Runtime::yield_to_callers`].
+    yield_first: bool,
+    /// The last poll only yielded (see [`Pump::poll`]): this one works, whatever it finds.
+    yielded: bool,
     _alive: Alive,
 }
 
@@ -109,12 +113,14 @@ impl<R: Runtime> Pump<R> {
         Pump {
             shared,
             timer: rt.new_timer(),
+            yield_first: rt.yield_to_callers(),
             rt,
             timer_at: Instant::MAX,
             buf: vec![0; READ_BUF].into_boxed_slice(),
             more_to_read: false,
             tls: TlsConfigs::default(),
             resolver,
+            yielded: false,
             _alive: alive,
         }
     }
@@ -127,6 +133,18 @@ impl<R: Runtime> Pump<R> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let shared = self.shared.clone();
         let mut st = shared.lock_yielding();
+        // Several callers have requests in flight: on a runtime that asks for it, let the
+        // runnable ones queue their next commands first, so that one write per shard takes
+        // them all. Once per wake-up. With one caller's requests in flight (`solo`: a lone
+        // pipeline, say), nobody else is about to queue: it works at once
+        // ([`Runtime::yield_to_callers`]).
+        if self.yield_first && !self.yielded && !st.solo {
+            self.yielded = true;
+            Shared::unlock_and_wake(st);
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        self.yielded = false;
         st.io_stats.wakeups += 1;
         if st.abandoned {
             // A hook panicked on a driving caller's thread (`blocking`'s `drive`).
@@ -158,8 +176,13 @@ impl<R: Runtime> Pump<R> {
             }
             let idle = !progress && st.connects.is_empty();
             if idle && !self.more_to_read {
-                // Arm the timer for the core's next deadline, only if it moved.
-                let at = st.deadline;
+                // Arm the timer for the core's next deadline, only if it moved; sooner when
+                // this turn's wake-ups are left to the first caller woken (bounded wait).
+                let at = if st.will_defer() {
+                    st.deadline.min(now + DEFER_BOUND)
+                } else {
+                    st.deadline
+                };
                 if at != self.timer_at {
                     if let Some(t) = shared.std_instant(at) {
                         self.timer.as_mut().reset(t);
@@ -173,7 +196,7 @@ impl<R: Runtime> Pump<R> {
                     #[cfg(feature = "metrics")]
                     st.update_gauges();
                     st.in_turn = false;
-                    Shared::unlock_and_wake(st);
+                    Shared::unlock_and_wake_one(st);
                     return Poll::Pending;
                 }
                 // It fired in between: the deadline is due, go round again.

@@ -58,6 +58,18 @@ pub trait Runtime: Clone + fmt::Debug + Send + Sync + 'static {
     #[cfg(unix)]
     fn wrap_unix(&self, stream: UnixStream) -> io::Result<Box<dyn AsyncSocket>>;
 
+    /// Whether the driver task, woken while several callers have requests in flight, first
+    /// lets the runnable tasks run — it wakes itself and returns, once — so that one write
+    /// per shard takes every command they queue meanwhile. For schedulers that run a task
+    /// woken from inside another task's poll next (tokio's LIFO slot): there the driver
+    /// would otherwise send each caller's command in a write of its own. With one caller's
+    /// requests in flight (the last submit found nothing else pending: a lone pipeline) it
+    /// works at once: nobody is about to queue, and a self-wake is not free (tokio's counts
+    /// as a yield and unparks another worker). `false` (the default): never.
+    fn yield_to_callers(&self) -> bool {
+        false
+    }
+
     /// The reactor, when a blocking caller may wait on it itself instead of parking while
     /// the driver thread reads its replies ([`CallerPoll`]; the [`crate::IoThread`]'s,
     /// once spawned). `None` (the default): callers always park.

@@ -120,6 +120,9 @@ pub(crate) struct State {
     /// read): more is waiting, and the driver task reads on at once. No caller drives
     /// meanwhile ([`State::may_drive`]).
     pub(crate) backlog: bool,
+    /// The last submit found nothing else pending ([`State::submitted`]'s `lone`): what is
+    /// in flight is one caller's, who waits for it; no other caller is about to queue.
+    pub(crate) solo: bool,
     /// The drain in progress may write an idle connection on the caller's thread: set by a
     /// pipeline's submit, or a lone caller's (nothing else pending); every other path wakes
     /// the driver, which batches whatever the other callers queue meanwhile.
@@ -143,6 +146,9 @@ pub(crate) struct State {
     pub(crate) durations: observe::Durations,
     /// Wakers to wake once the lock is released.
     to_wake: Vec<Waker>,
+    /// Wakers a driver turn left for the first caller it woke to wake
+    /// ([`Shared::unlock_and_wake_one`]); whoever releases the lock next wakes them.
+    deferred: Vec<Waker>,
     /// `events()` receivers; closed ones are dropped on the next event.
     pub(crate) events: Vec<Sender<Event>>,
     /// The runtime's reactor, when a blocking caller may wait on it itself (set once the
@@ -214,6 +220,12 @@ pub(crate) fn take_may_drive() -> bool {
 /// CPU a yield returns at once, so each one more is a syscall wasted there.
 const YIELDS: u32 = 1;
 
+/// The longest a driver turn's deferred wakers wait for the caller it woke to run
+/// ([`Shared::unlock_and_wake_one`]) before the driver wakes them itself: its timer is armed
+/// for this at the latest when it defers. A caller whose executor is busy elsewhere (or
+/// which was dropped) cannot hold the others up for longer.
+pub(crate) const DEFER_BOUND: Duration = Duration::from_millis(1);
+
 /// The state, locked by this thread.
 pub(crate) struct Locked<'a> {
     guard: MutexGuard<'a, State>,
@@ -266,6 +278,7 @@ impl Shared {
                 driver: None,
                 in_turn: false,
                 backlog: false,
+                solo: false,
                 inline: false,
                 flush: Vec::new(),
                 epoch,
@@ -277,6 +290,7 @@ impl Shared {
                 #[cfg(feature = "metrics")]
                 durations: observe::Durations::default(),
                 to_wake: Vec::new(),
+                deferred: Vec::new(),
                 events: Vec::new(),
                 caller_poll: None,
                 subs: HashMap::default(),
@@ -369,18 +383,48 @@ impl Shared {
         r
     }
 
-    /// Releases `st` and wakes the wakers it collected, in one batch.
+    /// Releases `st` and wakes the wakers it collected, in one batch, with any a driver
+    /// turn deferred ([`Shared::unlock_and_wake_one`]).
     pub(crate) fn unlock_and_wake(mut st: Locked<'_>) {
-        if st.to_wake.is_empty() {
+        if st.to_wake.is_empty() && st.deferred.is_empty() {
             return;
         }
         let mut local = SCRATCH.take();
         std::mem::swap(&mut local, &mut st.to_wake);
+        local.append(&mut st.deferred);
         drop(st);
         for w in local.drain(..) {
             w.wake();
         }
         SCRATCH.set(local);
+    }
+
+    /// [`Shared::unlock_and_wake`] for the end of a driver turn: wakes one of the callers
+    /// the turn made ready and leaves the others in `deferred`, for that caller to wake
+    /// when it takes its reply (its poll locks the state; any other unlock wakes them too).
+    ///
+    /// Why: the driver usually runs on a thread of its own, and the callers' executor (or
+    /// their threads) may share its CPU. Waking a parked executor hands it the CPU at
+    /// once (the kernel's wake-up preemption), so waking 20 callers one after the other
+    /// from the driver's thread became 20 round trips between the two threads, each
+    /// executor visit running one caller and parking again (a futex pair and two context
+    /// switches per caller; seen with `perf sched` at 50 callers). Woken from the
+    /// executor's own thread, the others are queued on it with no syscall.
+    ///
+    /// Wakers still deferred from an earlier turn (the caller woken then has not run yet)
+    /// are all woken now, with the new ones: a caller that does not run delays the others
+    /// by one driver turn at most.
+    pub(crate) fn unlock_and_wake_one(mut st: Locked<'_>) {
+        if !st.will_defer() {
+            return Self::unlock_and_wake(st);
+        }
+        let first = st.to_wake.pop();
+        let st_ref = &mut *st;
+        std::mem::swap(&mut st_ref.deferred, &mut st_ref.to_wake);
+        drop(st);
+        if let Some(w) = first {
+            w.wake();
+        }
     }
 
     /// Marks the ring closed and wakes the driver (which then shuts everything down).
@@ -578,6 +622,12 @@ impl State {
         self.groups.remove(&group);
     }
 
+    /// Whether [`Shared::unlock_and_wake_one`] would leave wakers deferred now (the driver
+    /// then bounds its wait: [`DEFER_BOUND`]).
+    pub(crate) fn will_defer(&self) -> bool {
+        self.to_wake.len() >= 2 && self.deferred.is_empty()
+    }
+
     /// Wakes the driver task if it waits (once per wait).
     pub(crate) fn wake_driver(&mut self) {
         if let Some(w) = self.driver.take() {
@@ -665,8 +715,9 @@ impl State {
     /// After a submit: `lone` (nothing else was pending) on a thread that can drive lets
     /// the caller drive its round trip itself ([`State::may_drive`]); any other waiting
     /// request needs the driver thread watching (woken if it stepped aside for a driving
-    /// caller).
+    /// caller). Records `lone` as [`State::solo`].
     pub(crate) fn submitted(&mut self, lone: bool) {
+        self.solo = lone;
         if let Some(cp) = &self.caller_poll {
             if lone && CAN_DRIVE.get() && self.may_drive() {
                 MAY_DRIVE.set(true);

@@ -706,8 +706,8 @@ impl State {
     /// opened ([`State::settling`]), nor while the driver task reads a backlog (a socket
     /// over its read budget: a push flood, a huge reply). Then the driver task is busy on
     /// its own thread anyway, and a driving caller would only compete with it for the lock
-    /// — while the other sockets' readiness waited on that caller (an endless push flood
-    /// made every shard miss its heartbeat so).
+    /// (std's mutex is unfair: under an endless push flood such a caller lost it to the
+    /// I/O thread's turns for over a second, and every shard missed its heartbeat).
     pub(crate) fn may_drive(&self) -> bool {
         !self.backlog && !self.settling()
     }

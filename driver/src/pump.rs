@@ -434,21 +434,20 @@ pub(crate) fn read_ready(shared: &Shared, st: &mut State) -> bool {
             *buf = vec![0; READ_BUF].into_boxed_slice();
         }
         for i in 0..st.socks.len() {
-            match &st.socks[i] {
-                Some(Sock::Open(o)) if !o.write_blocked && !o.io.wants_flush() => {}
-                Some(_) => {
-                    wake = true;
-                    continue;
-                }
-                None => continue,
-            }
             let Some(mut sock) = st.socks[i].take() else {
                 continue;
             };
+            // Connecting, blocked on a write or with TLS output to flush: the driver task's.
             let Sock::Open(o) = &mut sock else {
                 st.socks[i] = Some(sock);
+                wake = true;
                 continue;
             };
+            if o.write_blocked || o.io.wants_flush() {
+                st.socks[i] = Some(sock);
+                wake = true;
+                continue;
+            }
             let id = o.id;
             o.reads = 0;
             match read_open(o, &mut cx, st, buf, now) {

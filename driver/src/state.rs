@@ -337,11 +337,20 @@ impl Shared {
     /// # Panics
     /// When this thread holds it already (callers check [`Shared::reentrant`] first).
     pub(crate) fn lock(&self) -> Locked<'_> {
+        self.not_reentrant();
+        self.held(self.state.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// [`Shared::lock`]'s check: this thread must not hold the lock already.
+    fn not_reentrant(&self) {
         assert!(
             !self.reentrant(),
             "redis-ring: the ring was called from one of its own hooks"
         );
-        let guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+    }
+
+    /// Marks the lock `guard` as this thread's ([`Shared::reentrant`]) until it is released.
+    fn held<'a>(&'a self, guard: MutexGuard<'a, State>) -> Locked<'a> {
         let prev = HELD.replace(std::ptr::from_ref(self) as usize);
         Locked { guard, prev }
     }
@@ -353,10 +362,7 @@ impl Shared {
     /// blocked thread's own unlock waking nobody: std's mutex stays marked contended);
     /// a yield is one `sched_yield`, after which the holder has usually finished.
     pub(crate) fn lock_yielding(&self) -> Locked<'_> {
-        assert!(
-            !self.reentrant(),
-            "redis-ring: the ring was called from one of its own hooks"
-        );
+        self.not_reentrant();
         let mut yields = 0;
         let guard = loop {
             match self.state.try_lock() {
@@ -371,8 +377,7 @@ impl Shared {
                 }
             }
         };
-        let prev = HELD.replace(std::ptr::from_ref(self) as usize);
-        Locked { guard, prev }
+        self.held(guard)
     }
 
     /// Runs `f` under the lock, then wakes whoever `f` made ready, outside the lock.

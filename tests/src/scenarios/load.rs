@@ -11,6 +11,14 @@ use super::util::{
 use super::{Cmd, Error, Job, RingSpec, RingUnderTest, Value};
 use crate::{RedisServer, Shards};
 
+/// Records a job's failure, keeping the first 10 for the assertion's message.
+fn keep_error(errors: &Mutex<Vec<String>>, line: String) {
+    let mut errors = errors.lock().unwrap();
+    if errors.len() < 10 {
+        errors.push(line);
+    }
+}
+
 /// Each task sets its own key and reads it back.
 struct SetGet {
     ok: AtomicU64,
@@ -37,12 +45,7 @@ impl Job for SetGet {
             Ok(v) if v == expected => {
                 self.ok.fetch_add(1, Ordering::Relaxed);
             }
-            other => {
-                let mut errors = self.errors.lock().unwrap();
-                if errors.len() < 10 {
-                    errors.push(format!("task {task} op {i}: {other:?}"));
-                }
-            }
+            other => keep_error(&self.errors, format!("task {task} op {i}: {other:?}")),
         }
     }
 }
@@ -322,10 +325,7 @@ impl Job for LargeValues {
                     Ok(Value::Bulk(b)) => format!("a {}-byte string", b.len()),
                     other => format!("{other:?}"),
                 };
-                let mut errors = self.errors.lock().unwrap();
-                if errors.len() < 10 {
-                    errors.push(format!("task {task} op {i}: {got}"));
-                }
+                keep_error(&self.errors, format!("task {task} op {i}: {got}"));
             }
         }
     }

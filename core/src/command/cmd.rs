@@ -7,30 +7,13 @@ use smallvec::SmallVec;
 
 use super::to_arg::{write_decimal_u64, ArgSink, ToArg};
 
-/// Where one word's payload sits in [`Cmd::buf`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct Span {
-    /// Offset of the word's `$` header.
-    header: usize,
-    /// Offset of the first payload byte.
-    start: usize,
-    /// Payload length.
-    len: usize,
-}
-
-impl Span {
-    /// One past the word's trailing `\r\n`.
-    fn end(self) -> usize {
-        self.start + self.len + 2
-    }
-}
-
 /// A Redis command: a name and its arguments, cheap to build and to encode.
 ///
 /// The words (name first) are kept in their RESP wire form, `$<len>\r\n<bytes>\r\n`, one
-/// after another in a single buffer, beside a small table of where each payload starts.
-/// Both live inside the `Cmd` while they are small (up to [`Cmd::INLINE_BYTES`] encoded
-/// bytes, [`Cmd::INLINE_WORDS`] words): a `GET k`, or a `SET k v` of short key and value, is
+/// after another in a single buffer, beside a small table of where each word starts (its
+/// payload's place and length are read back from its `$<len>` header). Both live inside
+/// the `Cmd` while they are small (up to [`Cmd::INLINE_BYTES`] encoded bytes,
+/// [`Cmd::INLINE_WORDS`] words): a `GET k`, or a `SET k v` of short key and value, is
 /// built without touching the heap; a larger command takes one allocation for its bytes
 /// (amortised), and one for the table past four words. [`Cmd::encode`] is the `*<n>\r\n`
 /// header plus one copy.
@@ -55,8 +38,10 @@ impl Span {
 pub struct Cmd {
     /// Every word, name first, as RESP bulk strings.
     buf: SmallVec<[u8; Cmd::INLINE_BYTES]>,
-    /// One span per word, name first.
-    spans: SmallVec<[Span; Cmd::INLINE_WORDS]>,
+    /// The offset in `buf` of each word's `$` header, name first. Offsets only (not payload
+    /// spans) keep a `Cmd` small: it is moved by value from its builder to the request slab
+    /// (issue 16: every byte of it is copied several times per command).
+    heads: SmallVec<[usize; Cmd::INLINE_WORDS]>,
     /// The caller declared that running the command twice is harmless (see
     /// [`Cmd::idempotent`]).
     idempotent: bool,
@@ -73,7 +58,7 @@ impl Cmd {
     pub fn new(name: impl AsRef<[u8]>) -> Cmd {
         let mut cmd = Cmd {
             buf: SmallVec::new(),
-            spans: SmallVec::new(),
+            heads: SmallVec::new(),
             idempotent: false,
         };
         cmd.push_word(name.as_ref());
@@ -86,7 +71,7 @@ impl Cmd {
         let name = name.as_ref();
         let mut cmd = Cmd {
             buf: SmallVec::with_capacity(name.len() + 8 + bytes + args * 8),
-            spans: SmallVec::with_capacity(args + 1),
+            heads: SmallVec::with_capacity(args + 1),
             idempotent: false,
         };
         cmd.push_word(name);
@@ -176,15 +161,11 @@ impl Cmd {
     /// # Panics
     /// If `other` has no argument `index`, as slice indexing does.
     pub fn push_arg_of(&mut self, other: &Cmd, index: usize) -> &mut Cmd {
-        let span = other.spans[index + 1];
-        let header = self.buf.len();
+        let head = other.heads[index + 1];
+        let (start, len) = other.payload(head);
+        self.heads.push(self.buf.len());
         self.buf
-            .extend_from_slice(&other.buf[span.header..span.end()]);
-        self.spans.push(Span {
-            header,
-            start: header + (span.start - span.header),
-            len: span.len,
-        });
+            .extend_from_slice(&other.buf[head..start + len + 2]);
         self
     }
 
@@ -205,15 +186,14 @@ impl Cmd {
     /// ```
     pub fn select<I: IntoIterator<Item = usize>>(&self, indices: I) -> Cmd {
         let indices = indices.into_iter();
-        let name = self.spans[0];
+        let (start, len) = self.payload(0);
         let mut cmd = Cmd {
             buf: SmallVec::with_capacity(self.buf.len()),
-            spans: SmallVec::with_capacity(indices.size_hint().0 + 1),
+            heads: SmallVec::with_capacity(indices.size_hint().0 + 1),
             idempotent: self.idempotent,
         };
-        cmd.buf
-            .extend_from_slice(&self.buf[name.header..name.end()]);
-        cmd.spans.push(name);
+        cmd.buf.extend_from_slice(&self.buf[..start + len + 2]);
+        cmd.heads.push(0);
         for i in indices {
             cmd.push_arg_of(self, i);
         }
@@ -227,7 +207,7 @@ impl Cmd {
 
     /// The number of arguments after the name.
     pub fn len(&self) -> usize {
-        self.spans.len() - 1
+        self.heads.len() - 1
     }
 
     /// Whether the command has no arguments after its name.
@@ -237,8 +217,9 @@ impl Cmd {
 
     /// Argument `index` (0 = the first after the name), if there is one.
     pub fn arg_at(&self, index: usize) -> Option<&[u8]> {
-        let span = *self.spans.get(index.checked_add(1)?)?;
-        Some(&self.buf[span.start..span.start + span.len])
+        let head = *self.heads.get(index.checked_add(1)?)?;
+        let (start, len) = self.payload(head);
+        Some(&self.buf[start..start + len])
     }
 
     /// The arguments after the name, in order.
@@ -246,7 +227,7 @@ impl Cmd {
         Args {
             cmd: self,
             next: 1,
-            end: self.spans.len(),
+            end: self.heads.len(),
         }
     }
 
@@ -255,7 +236,7 @@ impl Cmd {
         out.reserve(self.encoded_len());
         out.push(b'*');
         let mut digits = [0u8; 20];
-        out.extend_from_slice(write_decimal_u64(self.spans.len() as u64, &mut digits));
+        out.extend_from_slice(write_decimal_u64(self.heads.len() as u64, &mut digits));
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&self.buf);
     }
@@ -265,7 +246,7 @@ impl Cmd {
     pub(crate) fn encode_header(&self, out: &mut Vec<u8>) {
         out.push(b'*');
         let mut digits = [0u8; 20];
-        out.extend_from_slice(write_decimal_u64(self.spans.len() as u64, &mut digits));
+        out.extend_from_slice(write_decimal_u64(self.heads.len() as u64, &mut digits));
         out.extend_from_slice(b"\r\n");
     }
 
@@ -281,7 +262,7 @@ impl Cmd {
         let len = self.encoded_len();
         let out = out.get_mut(..len)?;
         let mut digits = [0u8; 20];
-        let count = write_decimal_u64(self.spans.len() as u64, &mut digits);
+        let count = write_decimal_u64(self.heads.len() as u64, &mut digits);
         let (head, rest) = out.split_at_mut(1 + count.len() + 2);
         head[0] = b'*';
         head[1..1 + count.len()].copy_from_slice(count);
@@ -292,30 +273,61 @@ impl Cmd {
 
     /// The exact number of bytes [`Cmd::encode`] appends.
     pub fn encoded_len(&self) -> usize {
-        1 + decimal_len(self.spans.len() as u64) + 2 + self.buf.len()
+        1 + decimal_len(self.heads.len() as u64) + 2 + self.buf.len()
     }
 
     fn word(&self, i: usize) -> &[u8] {
-        let span = self.spans[i];
-        &self.buf[span.start..span.start + span.len]
+        let (start, len) = self.payload(self.heads[i]);
+        &self.buf[start..start + len]
+    }
+
+    /// Where the payload of the word whose `$` header is at `head` starts, and its length
+    /// (read back from the header, which only `push_word` writes: `$<digits>\r\n`).
+    #[inline]
+    fn payload(&self, head: usize) -> (usize, usize) {
+        let mut len = 0usize;
+        let mut at = head + 1;
+        while let Some(&d @ b'0'..=b'9') = self.buf.get(at) {
+            len = len * 10 + usize::from(d - b'0');
+            at += 1;
+        }
+        (at + 2, len)
     }
 
     fn push_word(&mut self, bytes: &[u8]) {
-        let header = self.buf.len();
-        let mut digits = [0u8; 20];
-        let len = write_decimal_u64(bytes.len() as u64, &mut digits);
-        self.buf.reserve(len.len() + bytes.len() + 5);
-        self.buf.push(b'$');
-        self.buf.extend_from_slice(len);
-        self.buf.extend_from_slice(b"\r\n");
-        let start = self.buf.len();
-        self.buf.extend_from_slice(bytes);
-        self.buf.extend_from_slice(b"\r\n");
-        self.spans.push(Span {
-            header,
-            start,
-            len: bytes.len(),
-        });
+        /// Words up to this long are written in place, byte by byte into room made first;
+        /// longer ones are appended in three copies.
+        const SMALL: usize = 64;
+        let at = self.buf.len();
+        self.heads.push(at);
+        let n = bytes.len();
+        if n <= SMALL {
+            // In place, not assembled on the stack and copied: the copy of bytes just
+            // written piecewise stalls on store forwarding, and each `SmallVec` append is a
+            // call that checks the capacity and whether the vector spilled.
+            let digits = decimal_len(n as u64);
+            let end = at + digits + n + 5;
+            self.buf.resize(end, 0);
+            let word = &mut self.buf[at..end];
+            word[0] = b'$';
+            let mut rest = n;
+            for d in word[1..=digits].iter_mut().rev() {
+                *d = b'0' + (rest % 10) as u8;
+                rest /= 10;
+            }
+            word[digits + 1..digits + 3].copy_from_slice(b"\r\n");
+            word[digits + 3..digits + 3 + n].copy_from_slice(bytes);
+            word[digits + 3 + n..].copy_from_slice(b"\r\n");
+        } else {
+            let mut digits = [0u8; 20];
+            let len = write_decimal_u64(n as u64, &mut digits);
+            self.buf.reserve(len.len() + n + 5);
+            self.buf.push(b'$');
+            self.buf.extend_from_slice(len);
+            self.buf.extend_from_slice(b"\r\n");
+            self.buf.extend_from_slice(bytes);
+            self.buf.extend_from_slice(b"\r\n");
+        }
     }
 }
 

@@ -284,7 +284,7 @@ impl RingCore {
                     }
                 };
                 let started = req.started;
-                reqs.remove(rid);
+                reqs.discard(rid);
                 observed.ended(Some(slot), started, now, &result);
                 stats.replied += 1;
                 out.push_back(Output::Reply { id: rid, result });
@@ -301,7 +301,7 @@ impl RingCore {
                     limit: max_reply_len,
                     announced,
                 });
-                reqs.remove(rid);
+                reqs.discard(rid);
                 stats.replied += 1;
                 stats.replies_too_large += 1;
                 out.push_back(Output::Reply { id: rid, result });

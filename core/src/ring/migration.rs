@@ -572,7 +572,7 @@ impl RingCore {
             Some(slot) if retrying => self.dispatch(child, slot),
             Some(_) => {}
             None => {
-                self.reqs.remove(child);
+                self.reqs.discard(child);
                 self.migration.children.remove(&child);
             }
         }
@@ -643,7 +643,7 @@ impl RingCore {
         for m in members {
             if let Some(op) = self.migration.ops.remove(&m) {
                 self.migration.children.remove(&op.child);
-                self.reqs.remove(op.child);
+                self.reqs.discard(op.child);
             }
         }
         true

@@ -53,28 +53,29 @@ pub(crate) struct Requests {
 }
 
 impl Requests {
+    /// Stores `req` in a free slot (reused, or a new one). Inlined, and the slot written
+    /// field by field: the request then goes straight from its caller into the slot, not
+    /// through a temporary `Slot` (a request is a few hundred bytes, copied per command).
+    #[inline]
     pub(crate) fn insert(&mut self, req: Request) -> RequestId {
         self.next_seq += 1;
         let seq = self.next_seq;
         self.len += 1;
         let slot = match self.free.pop() {
-            Some(i) => {
-                self.slots[i as usize] = Slot {
-                    seq,
-                    req: Some(req),
-                    ended_on: None,
-                };
-                i
-            }
+            Some(i) => i,
             None => {
                 self.slots.push(Slot {
                     seq,
-                    req: Some(req),
+                    req: None,
                     ended_on: None,
                 });
                 (self.slots.len() - 1) as u32
             }
         };
+        let s = &mut self.slots[slot as usize];
+        s.seq = seq;
+        s.ended_on = None;
+        s.req = Some(req);
         RequestId { seq, slot }
     }
 
@@ -116,6 +117,26 @@ impl Requests {
         self.free.push(id.slot);
         self.len -= 1;
         Some(req)
+    }
+
+    /// Ends request `id` without handing it back (whether it was there): dropped where it
+    /// lies, not moved out whole as [`Requests::remove`] does, for the reply path, which
+    /// needs nothing more from it.
+    pub(crate) fn discard(&mut self, id: RequestId) -> bool {
+        let Some(s) = self.slots.get_mut(id.slot as usize) else {
+            return false;
+        };
+        if s.seq != id.seq {
+            return false;
+        }
+        let Some(req) = &s.req else {
+            return false;
+        };
+        s.ended_on = req.last_shard;
+        s.req = None;
+        self.free.push(id.slot);
+        self.len -= 1;
+        true
     }
 
     /// The shard request `id` last went to, once it has ended (until its slot is reused).
@@ -176,5 +197,22 @@ mod tests {
         assert_eq!(r.len(), 1);
         assert_eq!(r.id_at(b.slot as usize), Some(b));
         assert!(b > a);
+    }
+
+    #[test]
+    fn discard_ends_like_remove() {
+        let mut r = Requests::default();
+        let a = r.insert(Request {
+            last_shard: Some(3),
+            ..req()
+        });
+        assert!(r.discard(a));
+        assert!(!r.discard(a) && r.get(a).is_none() && r.len() == 0);
+        assert_eq!(r.ended_on(a), Some(3));
+        let b = r.insert(req());
+        assert_eq!(a.slot, b.slot);
+        assert!(!r.discard(a));
+        assert_eq!(r.ended_on(b), None);
+        assert!(r.get(b).is_some());
     }
 }

@@ -489,7 +489,7 @@ impl RingCore {
         if let Some(parent) = self.splits.parents.remove(&id) {
             for part in parent.parts {
                 self.splits.parts.remove(&part);
-                self.reqs.remove(part);
+                self.reqs.discard(part);
             }
             return true;
         }

@@ -525,7 +525,7 @@ impl RingCore {
             self.run_timers();
             return Ok(id);
         }
-        let shard = self.table.route(&cmd, &self.config.commands)?;
+        let shard = self.table.route_classified(&cmd, &routing)?;
         let deadline = self.now + timeout;
         let id = self.reqs.insert(Request {
             cmd: cmd.into(),

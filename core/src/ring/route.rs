@@ -12,7 +12,7 @@
 //! for their own purpose (`split`, `dedicated`, `fanout`): one router producing one plan per
 //! command is future work (see ARCHITECTURE.md).
 
-use crate::command::{Class, Cmd, CommandTable, KeyPositions, PubSubKind};
+use crate::command::{Class, Cmd, CommandTable, KeyPositions, PubSubKind, Routing};
 
 /// How a command is routed.
 #[derive(Clone, Debug)]
@@ -30,7 +30,11 @@ pub(crate) enum Route<'a> {
 
 /// The route of `cmd` according to `table`.
 pub(crate) fn classify<'a>(table: &'a CommandTable, cmd: &'a Cmd) -> Route<'a> {
-    let routing = table.classify(cmd);
+    route_of(&table.classify(cmd))
+}
+
+/// The route of a command already classified (`submit` classifies once for every check).
+pub(crate) fn route_of<'a>(routing: &Routing<'a>) -> Route<'a> {
     if routing.is_malformed() {
         // The server will reject it with its own message; any shard can say so.
         return Route::Any;

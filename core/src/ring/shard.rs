@@ -7,8 +7,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::api::ConnId;
-use super::route::{classify, Route};
-use crate::command::{Cmd, CommandTable};
+use super::route::{route_of, Route};
+use crate::command::{Cmd, CommandTable, Routing};
 use alloc::string::ToString;
 
 use crate::config::{ConnOptions, ShardSpec as ShardConfig};
@@ -272,17 +272,30 @@ impl ShardTable {
 
     /// Where `cmd` goes now, or why it cannot go anywhere.
     pub(crate) fn route(&mut self, cmd: &Cmd, commands: &CommandTable) -> Result<ShardSlot, Error> {
-        let command = CmdName::new(cmd.name());
-        let route = classify(commands, cmd);
+        self.route_classified(cmd, &commands.classify(cmd))
+    }
+
+    /// [`ShardTable::route`] of a command already classified (`routing` is `cmd`'s).
+    pub(crate) fn route_classified(
+        &mut self,
+        cmd: &Cmd,
+        routing: &Routing<'_>,
+    ) -> Result<ShardSlot, Error> {
+        // Only errors name the command: not built on the hot path.
+        let command = || CmdName::new(cmd.name());
+        let route = route_of(routing);
         if let Route::Refuse(reason) = route {
-            return Err(Error::Unsupported { command, reason });
+            return Err(Error::Unsupported {
+                command: command(),
+                reason,
+            });
         }
         if self.order.is_empty() {
-            return Err(Error::NoShards { command });
+            return Err(Error::NoShards { command: command() });
         }
         let keyed = matches!(route, Route::Key(_) | Route::SameShard(_));
         if self.live.is_empty() && !(self.place_all && keyed) {
-            return Err(self.all_down(command));
+            return Err(self.all_down(command()));
         }
         let by_key = |key| self.shard_for_key(key).unwrap_or(self.placed[0]);
         match route {
@@ -295,7 +308,7 @@ impl ShardTable {
                         self.same_shard(slot, keys, command)?;
                         Ok(slot)
                     }
-                    None if self.live.is_empty() => Err(self.all_down(command)),
+                    None if self.live.is_empty() => Err(self.all_down(command())),
                     None => Ok(self.any()),
                 }
             }
@@ -325,7 +338,7 @@ impl ShardTable {
         &self,
         first: ShardSlot,
         keys: impl Iterator<Item = &'k [u8]>,
-        command: CmdName,
+        command: impl FnOnce() -> CmdName,
     ) -> Result<(), Error> {
         let mut shards: Vec<ShardSlot> = Vec::new();
         for key in keys {
@@ -341,7 +354,7 @@ impl ShardTable {
             return Ok(());
         }
         Err(Error::CrossShard {
-            command,
+            command: command(),
             shards: shards
                 .iter()
                 .filter_map(|&s| self.get(s).map(|sh| sh.name.clone()))

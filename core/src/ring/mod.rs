@@ -596,6 +596,14 @@ impl RingCore {
     /// every state change.
     #[must_use = "drain every output until Output::Timeout"]
     pub fn poll_output(&mut self) -> Output {
+        if self.splits.is_empty() && self.migration.is_idle() && self.pinned.is_empty() {
+            // Nothing to merge or intercept (the common case): popped straight into the
+            // return value, not through a local inspected first (an output is a few hundred
+            // bytes; this runs once per reply).
+            if let Some(out) = self.out.pop_front() {
+                return out;
+            }
+        }
         while let Some(mut out) = self.out.pop_front() {
             // Parts of split commands are merged here, where every reply passes.
             if let Output::Reply { id, result } = &mut out {

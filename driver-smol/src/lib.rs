@@ -64,11 +64,14 @@ use std::net::TcpStream;
 #[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use async_io::{Async, Timer};
-use redis_ring_driver::{AsyncSocket, AsyncTimer, BoxFuture, IoThread, Runtime, TakeError};
+use redis_ring_driver::{
+    AsyncSocket, AsyncTimer, BoxFuture, CallerPoll, IoThread, Runtime, TakeError,
+};
 
 pub use redis_ring_driver::{
     cmds, core, driver_tasks, Algorithm, BuildError, Cmd, Config, ConnOptions, Error, ErrorCounts,
@@ -124,6 +127,10 @@ impl Runtime for Smol {
                 Ok(())
             }
         }
+    }
+
+    fn caller_poll(&self) -> Option<Arc<dyn CallerPoll>> {
+        self.thread.as_ref()?.caller_poll()
     }
 
     fn new_timer(&self) -> Pin<Box<dyn AsyncTimer>> {

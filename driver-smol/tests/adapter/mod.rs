@@ -1,6 +1,7 @@
 //! smol as the shared async adapter (`redis_ring_tests::async_adapter`) needs it, used by
 //! `tests/scenarios.rs`, `tests/scenarios_driver_thread.rs`,
-//! `tests/scenarios_ring_block_on.rs`, `tests/hostile.rs` and `tests/instrumentation.rs`.
+//! `tests/scenarios_ring_block_on.rs`, `tests/hostile.rs`, `tests/hostile_ring_block_on.rs` and
+//! `tests/instrumentation.rs`.
 //!
 //! Blocking-style calls are `smol::block_on` (or the ring's own `Ring::block_on`, in
 //! `tests/scenarios_ring_block_on.rs`); concurrent loads run as tasks of a `LocalExecutor`

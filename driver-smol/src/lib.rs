@@ -38,6 +38,30 @@
 //! more throughput and a much lower p99 on a busy machine (figures in the repository's
 //! `ARCHITECTURE.md`).
 //!
+//! With a driver thread, a thread of yours that mostly waits on the ring can run its future
+//! with the ring's own [`Ring::block_on`](redis_ring_driver::Ring::block_on) instead of
+//! `smol::block_on`: while a round trip is the only one in flight, that thread waits on the
+//! driver thread's reactor and reads the reply itself, as a blocking `redis-ring-std` caller
+//! does (no cross-thread wake-up: two syscalls fewer per round trip); with several in flight
+//! the driver thread reads for all of them.
+//!
+//! ```no_run
+//! use redis_ring_smol::{Ring, Smol};
+//!
+//! let ring = Ring::builder()
+//!     .shard("shard1", "127.0.0.1:7000")
+//!     .runtime(Smol::new().driver_thread(true))
+//!     .build()?;
+//! let ex = smol::LocalExecutor::new();
+//! ring.block_on(ex.run(async {
+//!     for i in 0..1000 {
+//!         ring.set(format!("k{i}"), i).await?;
+//!     }
+//!     Ok::<(), redis_ring_smol::Error>(())
+//! }))?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # The API at a glance
 //!
 //! | call | what |

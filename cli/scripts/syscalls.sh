@@ -4,7 +4,7 @@
 # counted. Start-up (connects, handshakes, thread creation) is inside the count too; with
 # DURATION=3s it adds well under 0.1 per 100 commands. Needs strace, redis-server and a
 # release build of the CLI (cargo build --release -p redis-ring-cli).
-#   cli/scripts/syscalls.sh                 # smol std (and tokio when the CLI has it)
+#   cli/scripts/syscalls.sh                 # smol std smol-block-on tokio (those the CLI has)
 #   DRIVERS="smol" DURATION=5s cli/scripts/syscalls.sh
 #   MODE=conc CALLERS=50 cli/scripts/syscalls.sh   # the same for 50 callers
 set -u
@@ -14,6 +14,7 @@ MODE=${MODE:-pipeline}
 CALLERS=${CALLERS:-1}
 if [ -z "${DRIVERS:-}" ]; then
     DRIVERS="smol std"
+    "$BIN" bench --help 2>/dev/null | grep -q smol-block-on && DRIVERS="$DRIVERS smol-block-on"
     "$BIN" bench --help 2>/dev/null | grep -q tokio && DRIVERS="$DRIVERS tokio"
 fi
 BASE=${PORT_BASE:-17211}
@@ -25,7 +26,7 @@ done
 trap 'kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$D"' EXIT
 sleep 1
 S="shard1=127.0.0.1:${P[0]},shard2=127.0.0.1:${P[1]},shard3=127.0.0.1:${P[2]}"
-printf '%-6s %10s %10s %12s  %s\n' driver commands syscalls per_100_cmd "top calls per 100 commands"
+printf '%-13s %10s %10s %12s  %s\n' driver commands syscalls per_100_cmd "top calls per 100 commands"
 for drv in $DRIVERS; do
     taskset -c 1 strace -f -c -o "$D/strace.$drv" "$BIN" --shards "$S" bench --mode "$MODE" \
         -c "$CALLERS" --pipeline 100 --op set --duration "$DURATION" --driver "$drv" --json >"$D/out.$drv"
@@ -42,6 +43,6 @@ for line in open(strace):
 total = sum(calls.values())
 top = sorted(calls.items(), key=lambda kv: -kv[1])[:8]
 desc = " ".join(f"{k}={v * 100 / ops:.1f}" for k, v in top)
-print(f"{drv:<6} {ops:>10} {total:>10} {total * 100 / ops:>12.1f}  {desc}")
+print(f"{drv:<13} {ops:>10} {total:>10} {total * 100 / ops:>12.1f}  {desc}")
 EOF
 done

@@ -344,6 +344,10 @@ pub(crate) enum Driver {
     Std,
     /// redis-ring-smol: async, one task per caller
     Smol,
+    /// redis-ring-smol, the callers' executor run by the ring's own `Ring::block_on`
+    /// (which waits on the ring's reactor while a lone round trip is in flight) instead of
+    /// futures-lite's `block_on`
+    SmolBlockOn,
     /// redis-ring-tokio: async, one task per caller on a tokio runtime (with --client
     /// redis-rs: the redis crate on tokio instead of smol)
     Tokio,

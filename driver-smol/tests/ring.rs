@@ -544,6 +544,77 @@ fn driver_thread_runs_and_ends_with_the_ring() {
     }
 }
 
+/// `Ring::block_on` with the driver on a thread of its own: while a round trip is the only
+/// one in flight, the calling thread waits on the driver thread's reactor and reads the
+/// reply itself (the driver task is not run for it), where `smol::block_on` has the driver
+/// thread read every reply and wake the caller; with many tasks in flight the driver thread
+/// takes over again, every command completes, and lone round trips are read on the caller's
+/// thread again afterwards.
+#[test]
+fn ring_block_on_reads_a_lone_round_trip_itself() {
+    const N: u64 = 2000;
+    let shards = Shards::start(2).unwrap();
+    let ring = Ring::builder()
+        .shards(shards.named())
+        .runtime(redis_ring_smol::Smol::new().driver_thread(true))
+        .heartbeat_timeout(Duration::from_secs(5))
+        .command_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let sets = |ring: Ring| async move {
+        for i in 0..N {
+            ring.set(format!("lone{i}"), i).await.unwrap();
+        }
+    };
+    // Driver task turns (`IoStats::wakeups`) and milliseconds spent on `N` round trips.
+    let turns = |block_on: &dyn Fn()| {
+        let (before, start) = (ring.io_stats().wakeups, Instant::now());
+        block_on();
+        let ms = u64::try_from(start.elapsed().as_millis()).unwrap();
+        (ring.io_stats().wakeups - before, ms)
+    };
+    ring.block_on(sets(ring.clone())); // connections open, shards up
+    let (handed, _) = turns(&|| smol::block_on(sets(ring.clone())));
+    let (driven, ms) = turns(&|| ring.block_on(sets(ring.clone())));
+    assert!(
+        handed >= N,
+        "smol::block_on: {handed} driver turns for {N} round trips (one per reply expected)"
+    );
+    // The driver thread, aside, still looks every few milliseconds (its linger).
+    assert!(
+        driven < N / 4 + ms / 2,
+        "Ring::block_on: {driven} driver turns for {N} round trips in {ms} ms \
+         (the caller's thread should have read them)"
+    );
+
+    let ex = smol::LocalExecutor::new();
+    ring.block_on(ex.run(async {
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let ring = ring.clone();
+                ex.spawn(async move {
+                    for _ in 0..100 {
+                        ring.incr("together").await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await;
+        }
+    }));
+    assert_eq!(
+        ring.block_on(ring.get::<i64>("together")).unwrap(),
+        2000,
+        "every concurrent INCR ran exactly once"
+    );
+    let (again, ms) = turns(&|| ring.block_on(sets(ring.clone())));
+    assert!(
+        again < N / 4 + ms / 2,
+        "after the concurrent tasks: {again} driver turns for {N} lone round trips in {ms} ms"
+    );
+}
+
 /// A blocking command waits on a dedicated connection of its shard: commands for the same
 /// shard are not stalled behind it, and it returns when its list gets an element.
 #[test]

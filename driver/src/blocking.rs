@@ -88,15 +88,34 @@ thread_local! {
     static IN_USE: Cell<bool> = const { Cell::new(false) };
 }
 
+/// What the future given to [`run`] with a ring is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// One call of the ring's (a command, a pipeline, a transaction): once it drives, it
+    /// drives until it is done.
+    Call,
+    /// Any future ([`crate::Ring::block_on`]: an executor's `run`, many tasks): it drives
+    /// while its round trip is the only one in flight, and stops once another is (the
+    /// runtime's thread reads for several callers better than an executor busy with
+    /// them) or none is; the next lone round trip it starts drives again.
+    Any,
+}
+
 /// Runs `fut` to completion on this thread, parking it while the future waits; with
-/// `deadline`, gives up (`None`) once it has passed. With `ring`, a call whose round trip
-/// is the only one in flight drives it itself ([`drive`]) when the runtime allows.
-fn run<F: Future>(fut: F, deadline: Option<Instant>, ring: Option<&Shared>) -> Option<F::Output> {
+/// `deadline`, gives up (`None`) once it has passed. With `ring`, a round trip that is
+/// the only one in flight is driven by this thread itself ([`drive`]) when the runtime
+/// allows, for as long as [`Scope`] says.
+fn run<F: Future>(
+    fut: F,
+    deadline: Option<Instant>,
+    ring: Option<(&Shared, Scope)>,
+) -> Option<F::Output> {
     let nested = IN_USE.replace(true);
     let own = nested.then(thread_waker);
+    let scope = ring.map_or(Scope::Call, |(_, scope)| scope);
     let reactor = ring
         .filter(|_| !nested)
-        .and_then(|r| Some((r, r.caller_poll()?)));
+        .and_then(|(r, _)| Some((r, r.caller_poll()?)));
     let could = state::can_drive(reactor.is_some());
     state::take_may_drive();
     let out = PARKER.with(|shared| {
@@ -109,6 +128,12 @@ fn run<F: Future>(fut: F, deadline: Option<Instant>, ring: Option<&Shared>) -> O
                 return Some(v);
             }
             if let Some((ring, cp)) = reactor {
+                if scope == Scope::Any
+                    && driving.is_some()
+                    && ring.with(|st| !st.solo || st.waiting() == 0)
+                {
+                    driving = None;
+                }
                 if driving.is_none() && state::take_may_drive() {
                     driving = Some(Driving::new(ring, cp));
                 }
@@ -271,7 +296,15 @@ pub fn block_on_timeout<F: Future>(fut: F, timeout: Duration) -> Option<F::Outpu
 
 /// [`block_on`] for a call on `ring`: may drive its round trip itself.
 fn block_on_ring<F: Future>(ring: &Shared, fut: F) -> F::Output {
-    match run(fut, None, Some(ring)) {
+    match run(fut, None, Some((ring, Scope::Call))) {
+        Some(v) => v,
+        None => unreachable!("no deadline"),
+    }
+}
+
+/// [`block_on`] for any future on a thread that uses `ring` ([`crate::Ring::block_on`]).
+pub(crate) fn block_on_with_ring<F: Future>(ring: &Shared, fut: F) -> F::Output {
+    match run(fut, None, Some((ring, Scope::Any))) {
         Some(v) => v,
         None => unreachable!("no deadline"),
     }

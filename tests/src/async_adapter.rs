@@ -62,6 +62,19 @@ pub trait AsyncRuntime: 'static {
     /// Runs every task concurrently on the test thread and returns when all are finished.
     fn join_all(tasks: Vec<LocalTask<'_>>);
 
+    /// [`AsyncRuntime::block_on`] for a call on `ring`; a runtime whose ring can wait on
+    /// its own reactor (`Ring::block_on`) uses that.
+    fn block_on_ring<F: Future>(ring: &Ring<Self::Rt>, fut: F) -> F::Output {
+        let _ = ring;
+        Self::block_on(fut)
+    }
+
+    /// [`AsyncRuntime::join_all`] for tasks calling `ring` (as [`AsyncRuntime::block_on_ring`]).
+    fn join_all_ring(ring: &Ring<Self::Rt>, tasks: Vec<LocalTask<'_>>) {
+        let _ = ring;
+        Self::join_all(tasks);
+    }
+
     /// Background tasks the driver (or the runtime) runs now (see
     /// [`RingUnderTest::background_tasks`]).
     fn background_tasks() -> usize;
@@ -84,7 +97,7 @@ impl<R: AsyncRuntime> AsyncRing<R> {
 
     /// Awaits `fut` from the test thread.
     fn on<F: Future>(&self, fut: F) -> F::Output {
-        R::block_on(fut)
+        R::block_on_ring(&self.ring, fut)
     }
 }
 
@@ -252,7 +265,7 @@ impl<R: AsyncRuntime> RingUnderTest for AsyncRing<R> {
                 })
             })
             .collect();
-        R::join_all(tasks);
+        R::join_all_ring(&self.ring, tasks);
     }
 
     fn clone_handle(&self) -> Self {

@@ -284,13 +284,19 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
         (Client::RedisRs, _) => ("redis-rs", "smol", redis_rs::SETUP),
         (Client::RedisRing, Driver::Std) => ("redis-ring", "std", ring_std::SETUP),
         (Client::RedisRing, Driver::Smol) => ("redis-ring", "smol", ring_smol::SETUP),
+        (Client::RedisRing, Driver::SmolBlockOn) => (
+            "redis-ring",
+            "smol-block-on",
+            ring_smol::SETUP_RING_BLOCK_ON,
+        ),
     };
     let measured = match (args.client, args.driver) {
         (Client::RedisRs, Driver::Tokio) => redis_rs_tokio::run(&mut bench)?,
         (Client::RedisRing, Driver::Tokio) => ring_tokio::run(&mut bench)?,
         (Client::RedisRs, _) => redis_rs::run(&mut bench)?,
         (Client::RedisRing, Driver::Std) => ring_std::run(&mut bench)?,
-        (Client::RedisRing, Driver::Smol) => ring_smol::run(&mut bench)?,
+        (Client::RedisRing, Driver::Smol) => ring_smol::run(&mut bench, false)?,
+        (Client::RedisRing, Driver::SmolBlockOn) => ring_smol::run(&mut bench, true)?,
     };
     measured.progress.finish();
     let mut merged = Recorder::new(measured.clock.start, bench.live.clone());

@@ -16,6 +16,12 @@ pub(super) const SETUP: &str = "callers: async tasks on one executor on the benc
                                 (futures-lite block_on); \
                                 I/O: the ring's driver on a thread of its own";
 
+/// [`SETUP`] with the executor run by the ring's own `Ring::block_on`.
+pub(super) const SETUP_RING_BLOCK_ON: &str =
+    "callers: async tasks on one executor on the bench's thread (the ring's Ring::block_on: \
+     waits on the ring's reactor and reads a lone round trip itself); \
+     I/O: the ring's driver on a thread of its own";
+
 fn build(shards: &[(String, String)], c: &ConnSettings) -> Result<Ring, String> {
     // The callers' tasks keep their executor busy; a driver of its own never waits behind
     // them (measured: ~1.4x the throughput with 50 callers). The redis crate's connection
@@ -26,11 +32,20 @@ fn build(shards: &[(String, String)], c: &ConnSettings) -> Result<Ring, String> 
         .map_err(|e| format!("cannot start the ring: {e}"))
 }
 
-/// Builds the ring, waits for its shards, measures, hands back the callers' recorders.
-pub(super) fn run(bench: &mut Bench) -> Result<Measured, String> {
+/// Builds the ring, waits for its shards, measures, hands back the callers' recorders;
+/// with `ring_block_on`, the callers' executor runs in the ring's own `Ring::block_on`.
+pub(super) fn run(bench: &mut Bench, ring_block_on: bool) -> Result<Measured, String> {
     let callers = smol::Executor::new();
-    caller::block_on(callers.run(async {
-        let ring = build(&bench.shards, &bench.conn)?;
+    let ring = build(&bench.shards, &bench.conn)?;
+    let on_ring = ring.clone();
+    let block_on = |f| {
+        if ring_block_on {
+            on_ring.block_on(f)
+        } else {
+            caller::block_on(f)
+        }
+    };
+    block_on(callers.run(async {
         let deadline = Instant::now() + bench.conn.timeout.max(Duration::from_secs(2));
         while !ring.stats().iter().all(|s| s.up) {
             if Instant::now() > deadline {

@@ -1,9 +1,11 @@
 //! smol as the shared async adapter (`redis_ring_tests::async_adapter`) needs it, used by
-//! `tests/scenarios.rs`, `tests/scenarios_driver_thread.rs`, `tests/hostile.rs` and
+//! `tests/scenarios.rs`, `tests/scenarios_driver_thread.rs`,
+//! `tests/scenarios_ring_block_on.rs`, `tests/hostile.rs`, `tests/hostile_ring_block_on.rs` and
 //! `tests/instrumentation.rs`.
 //!
-//! Blocking-style calls are `smol::block_on`; concurrent loads run as tasks of a
-//! `LocalExecutor` on the test thread.
+//! Blocking-style calls are `smol::block_on` (or the ring's own `Ring::block_on`, in
+//! `tests/scenarios_ring_block_on.rs`); concurrent loads run as tasks of a `LocalExecutor`
+//! on the test thread.
 
 use std::future::Future;
 use std::time::Duration;
@@ -13,17 +15,18 @@ use redis_ring_tests::async_adapter::{AsyncRuntime, LocalTask};
 use smol::future::FutureExt;
 
 /// The smol runtime; `THREAD` runs the ring's driver on a thread of its own
-/// (`Smol::driver_thread`) instead of smol's global executor.
+/// (`Smol::driver_thread`) instead of smol's global executor; `RING` waits with the ring's
+/// own `Ring::block_on` (on its driver thread's reactor) instead of `smol::block_on`.
 #[derive(Debug)]
-pub(crate) struct Smol<const THREAD: bool>;
+pub(crate) struct Smol<const THREAD: bool, const RING: bool = false>;
 
-impl<const THREAD: bool> AsyncRuntime for Smol<THREAD> {
+impl<const THREAD: bool, const RING: bool> AsyncRuntime for Smol<THREAD, RING> {
     type Rt = redis_ring_smol::Smol;
 
-    const DRIVER: &'static str = if THREAD {
-        "redis-ring-smol (driver thread)"
-    } else {
-        "redis-ring-smol"
+    const DRIVER: &'static str = match (THREAD, RING) {
+        (true, true) => "redis-ring-smol (driver thread, Ring::block_on)",
+        (true, false) => "redis-ring-smol (driver thread)",
+        (false, _) => "redis-ring-smol",
     };
 
     fn build(builder: RingBuilder) -> Result<Ring, BuildError> {
@@ -47,6 +50,27 @@ impl<const THREAD: bool> AsyncRuntime for Smol<THREAD> {
         let ex = smol::LocalExecutor::new();
         let handles: Vec<_> = tasks.into_iter().map(|t| ex.spawn(t)).collect();
         smol::block_on(ex.run(async {
+            for h in handles {
+                h.await;
+            }
+        }));
+    }
+
+    fn block_on_ring<F: Future>(ring: &Ring, fut: F) -> F::Output {
+        if RING {
+            ring.block_on(fut)
+        } else {
+            smol::block_on(fut)
+        }
+    }
+
+    fn join_all_ring(ring: &Ring, tasks: Vec<LocalTask<'_>>) {
+        if !RING {
+            return Self::join_all(tasks);
+        }
+        let ex = smol::LocalExecutor::new();
+        let handles: Vec<_> = tasks.into_iter().map(|t| ex.spawn(t)).collect();
+        ring.block_on(ex.run(async {
             for h in handles {
                 h.await;
             }

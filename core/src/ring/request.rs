@@ -108,35 +108,28 @@ impl Requests {
     }
 
     pub(crate) fn remove(&mut self, id: RequestId) -> Option<Request> {
-        let s = self.slots.get_mut(id.slot as usize)?;
-        if s.seq != id.seq {
-            return None;
-        }
-        let req = s.req.take()?;
-        s.ended_on = req.last_shard;
-        self.free.push(id.slot);
-        self.len -= 1;
-        Some(req)
+        self.end(id)?.req.take()
     }
 
     /// Ends request `id` without handing it back (whether it was there): dropped where it
     /// lies, not moved out whole as [`Requests::remove`] does, for the reply path, which
     /// needs nothing more from it.
     pub(crate) fn discard(&mut self, id: RequestId) -> bool {
-        let Some(s) = self.slots.get_mut(id.slot as usize) else {
-            return false;
-        };
+        self.end(id).map(|s| s.req = None).is_some()
+    }
+
+    /// The bookkeeping [`Requests::remove`] and [`Requests::discard`] share: if request `id`
+    /// is live, records where it ended and frees its slot, handing the slot back with the
+    /// request still in it for the caller to take or drop.
+    fn end(&mut self, id: RequestId) -> Option<&mut Slot> {
+        let s = self.slots.get_mut(id.slot as usize)?;
         if s.seq != id.seq {
-            return false;
+            return None;
         }
-        let Some(req) = &s.req else {
-            return false;
-        };
-        s.ended_on = req.last_shard;
-        s.req = None;
+        s.ended_on = s.req.as_ref()?.last_shard;
         self.free.push(id.slot);
         self.len -= 1;
-        true
+        Some(s)
     }
 
     /// The shard request `id` last went to, once it has ended (until its slot is reused).

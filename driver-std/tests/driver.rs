@@ -313,6 +313,86 @@ fn concurrent_callers_share_writes() {
     ring.close();
 }
 
+/// Blocking callers' threads are unparked by the driver turn itself, while the wakers of
+/// async callers beyond the first are left to the first one woken: a turn that answers
+/// both kinds at once (here: 16 blocking threads, and 4 threads each running 8 async calls
+/// at a time under `Ring::block_on`) must lose no wake-up of either kind.
+#[test]
+fn blocking_and_async_callers_together_lose_no_wake_up() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::Poll;
+
+    let shards = Shards::start(3).unwrap();
+    let ring = ring(&shards);
+    ring.ping().unwrap();
+    const ROUNDS: u64 = 100;
+    let done = std::sync::Arc::new(AtomicU64::new(0));
+    // A lost wake-up hangs a caller: the calls run on a thread of their own, watched with
+    // a wide margin (they take well under a second).
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (work_ring, work_done) = (ring.clone(), done.clone());
+    std::thread::spawn(move || {
+        let (ring, done) = (&work_ring, &*work_done);
+        std::thread::scope(|s| {
+            for t in 0..16 {
+                let (ring, done) = (ring.clone(), &done);
+                s.spawn(move || {
+                    for i in 0..ROUNDS {
+                        ring.set(format!("mix:b:{t}:{}", i % 5), i).unwrap();
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+            for t in 0..4 {
+                let (ring, done) = (ring.clone(), &done);
+                s.spawn(move || {
+                    let tasks = ring.as_async();
+                    for i in 0..ROUNDS {
+                        // Eight calls in flight at once, polled together (a tiny join).
+                        type Call<'a> = Pin<Box<dyn Future<Output = Result<i64, Error>> + 'a>>;
+                        let mut calls: Vec<Option<Call<'_>>> = (0..8)
+                            .map(|k| {
+                                let key = format!("mix:a:{t}:{k}:{}", i % 5);
+                                Some(Box::pin(tasks.incr(key)) as Call<'_>)
+                            })
+                            .collect();
+                        ring.as_async().block_on(std::future::poll_fn(|cx| {
+                            let mut waiting = false;
+                            for call in &mut calls {
+                                if let Some(f) = call {
+                                    match f.as_mut().poll(cx) {
+                                        Poll::Ready(r) => {
+                                            r.unwrap();
+                                            *call = None;
+                                        }
+                                        Poll::Pending => waiting = true,
+                                    }
+                                }
+                            }
+                            if waiting {
+                                Poll::Pending
+                            } else {
+                                Poll::Ready(())
+                            }
+                        }));
+                        done.fetch_add(8, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        let _ = tx.send(());
+    });
+    let finished = rx.recv_timeout(Duration::from_secs(60)).is_ok();
+    let count = done.load(Ordering::Relaxed);
+    assert!(
+        finished,
+        "a caller was never woken: {count} calls done after 60 s"
+    );
+    assert_eq!(count, 16 * ROUNDS + 4 * 8 * ROUNDS);
+    ring.close();
+}
+
 #[test]
 fn close_while_busy_fails_or_finishes_every_call_and_joins() {
     let shards = Shards::start(2).unwrap();

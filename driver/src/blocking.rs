@@ -117,6 +117,9 @@ fn run<F: Future>(
         .filter(|_| !nested)
         .and_then(|(r, _)| Some((r, r.caller_poll()?)));
     let could = state::can_drive(reactor.is_some());
+    // A call of the ring's is polled with this thread's waker alone (an executor run by
+    // `Scope::Any` registers its tasks' wakers instead).
+    let unparked = state::unparks(ring.is_some_and(|(_, scope)| scope == Scope::Call));
     state::take_may_drive();
     let out = PARKER.with(|shared| {
         let (tw, waker) = own.as_ref().unwrap_or(shared);
@@ -176,6 +179,7 @@ fn run<F: Future>(
         }
     });
     state::can_drive(could);
+    state::unparks(unparked);
     IN_USE.set(nested);
     out
 }

@@ -8,6 +8,8 @@
 //! woken — once: its waker is taken, so a burst of callers costs one wake-up. Wakers are
 //! collected while the lock is held and woken after it is released, in one batch
 //! ([`Shared::with`]), so a woken task never finds the lock taken by the one that woke it.
+//! A driver turn wakes one async caller and leaves the others to it
+//! ([`Shared::unlock_and_wake_one`]); blocking callers' threads it unparks itself.
 //!
 //! A waiting caller is a [`Waker`]: an async task's, or, for a blocking caller, one that
 //! unparks its thread (`blocking::block_on`): both share this dispatch code.
@@ -146,6 +148,9 @@ pub(crate) struct State {
     pub(crate) durations: observe::Durations,
     /// Wakers to wake once the lock is released.
     to_wake: Vec<Waker>,
+    /// Blocking callers' wakers (each unparks its thread) to wake once the lock is released:
+    /// never deferred ([`Shared::unlock_and_wake_one`]).
+    to_unpark: Vec<Waker>,
     /// Wakers a driver turn left for the first caller it woke to wake
     /// ([`Shared::unlock_and_wake_one`]); whoever releases the lock next wakes them.
     deferred: Vec<Waker>,
@@ -162,6 +167,8 @@ pub(crate) struct State {
 #[derive(Debug, Default)]
 struct Slot {
     waker: Option<Waker>,
+    /// `waker` unparks a blocking caller's thread ([`unparks`]).
+    thread: bool,
     result: Option<Result<Value, Error>>,
     /// The shard the reply came from and when (only with the `tracing` / `metrics`
     /// features).
@@ -176,6 +183,8 @@ struct Group {
     /// Replies still to come.
     remaining: usize,
     waker: Option<Waker>,
+    /// `waker` unparks a blocking caller's thread ([`unparks`]).
+    thread: bool,
 }
 
 /// The driver's end of a subscription.
@@ -200,6 +209,19 @@ thread_local! {
     static CAN_DRIVE: Cell<bool> = const { Cell::new(false) };
     /// Its last submit found nothing else pending: it may drive the round trip.
     static MAY_DRIVE: Cell<bool> = const { Cell::new(false) };
+    /// This thread is a blocking caller waiting for a call of the ring's: the wakers it
+    /// registers unpark it (see [`unparks`]).
+    static UNPARKS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks this thread as a blocking caller whose registered wakers unpark it (`on`), or
+/// not; returns the previous setting. Such wakers are never deferred by a driver turn
+/// ([`Shared::unlock_and_wake_one`]): each is one `futex` wake whoever makes it, and the
+/// driver's thread making them all keeps it off its reactor while the woken callers queue
+/// their next commands, so it writes them in one batch instead of being woken (eventfd)
+/// by the first of them.
+pub(crate) fn unparks(on: bool) -> bool {
+    UNPARKS.replace(on)
 }
 
 /// Marks this thread as a blocking caller able to drive (`on`), or not; returns the
@@ -290,6 +312,7 @@ impl Shared {
                 #[cfg(feature = "metrics")]
                 durations: observe::Durations::default(),
                 to_wake: Vec::new(),
+                to_unpark: Vec::new(),
                 deferred: Vec::new(),
                 events: Vec::new(),
                 caller_poll: None,
@@ -391,11 +414,12 @@ impl Shared {
     /// Releases `st` and wakes the wakers it collected, in one batch, with any a driver
     /// turn deferred ([`Shared::unlock_and_wake_one`]).
     pub(crate) fn unlock_and_wake(mut st: Locked<'_>) {
-        if st.to_wake.is_empty() && st.deferred.is_empty() {
+        if st.to_wake.is_empty() && st.deferred.is_empty() && st.to_unpark.is_empty() {
             return;
         }
         let mut local = SCRATCH.take();
-        std::mem::swap(&mut local, &mut st.to_wake);
+        std::mem::swap(&mut local, &mut st.to_unpark);
+        local.append(&mut st.to_wake);
         local.append(&mut st.deferred);
         drop(st);
         for w in local.drain(..) {
@@ -419,17 +443,29 @@ impl Shared {
     /// Wakers still deferred from an earlier turn (the caller woken then has not run yet)
     /// are all woken now, with the new ones: a caller that does not run delays the others
     /// by one driver turn at most.
+    ///
+    /// Blocking callers' threads ([`unparks`]) are all unparked here, never deferred: each
+    /// costs one `futex` wake whichever thread makes it, and deferring them measured worse
+    /// with 50 blocking callers (the driver's thread, back on its reactor at once, was woken
+    /// by the first caller's next command and wrote smaller batches; the deferred callers
+    /// waited for the first one to run: higher p99).
     pub(crate) fn unlock_and_wake_one(mut st: Locked<'_>) {
         if !st.will_defer() {
             return Self::unlock_and_wake(st);
         }
         let first = st.to_wake.pop();
+        let mut local = SCRATCH.take();
         let st_ref = &mut *st;
         std::mem::swap(&mut st_ref.deferred, &mut st_ref.to_wake);
+        std::mem::swap(&mut local, &mut st_ref.to_unpark);
         drop(st);
         if let Some(w) = first {
             w.wake();
         }
+        for w in local.drain(..) {
+            w.wake();
+        }
+        SCRATCH.set(local);
     }
 
     /// Marks the ring closed and wakes the driver (which then shuts everything down).
@@ -586,13 +622,21 @@ impl State {
             slot.result = Some(result);
             slot.ended = observe::ended(&self.core, id);
             if let Some(w) = slot.waker.take() {
-                self.to_wake.push(w);
+                if slot.thread {
+                    self.to_unpark.push(w);
+                } else {
+                    self.to_wake.push(w);
+                }
             }
             if let Some(g) = self.groups.get_mut(&slot.group) {
                 g.remaining = g.remaining.saturating_sub(1);
                 if g.remaining == 0 {
                     if let Some(w) = g.waker.take() {
-                        self.to_wake.push(w);
+                        if g.thread {
+                            self.to_unpark.push(w);
+                        } else {
+                            self.to_wake.push(w);
+                        }
                     }
                 }
             }
@@ -619,6 +663,7 @@ impl State {
             Some(old) if old.will_wake(waker) => {}
             _ => g.waker = Some(waker.clone()),
         }
+        g.thread = UNPARKS.get();
         false
     }
 
@@ -649,6 +694,7 @@ impl State {
             id.as_u64(),
             Slot {
                 waker,
+                thread: UNPARKS.get(),
                 result: None,
                 ended: Ended::default(),
                 group,
@@ -674,6 +720,7 @@ impl State {
                 Some(old) if old.will_wake(w) => {}
                 _ => slot.waker = Some(w.clone()),
             }
+            slot.thread = UNPARKS.get();
         }
         None
     }

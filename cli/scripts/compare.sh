@@ -18,7 +18,7 @@
 # its latency histogram (HdrHistogram, lowest value 10 µs, 3 digits) has 8 µs buckets below
 # 16 ms and reports a bucket's top, so its p50 near 55 µs can be up to 8 µs above the true one.
 #
-#   cli/scripts/compare.sh                 # the README's figures (about 9 minutes)
+#   cli/scripts/compare.sh                 # the README's figures (about 11 minutes)
 #   DUR=1s ROUNDS=1 QUICK=1 cli/scripts/compare.sh   # a quick check that it all works
 #   PORT_BASE=17301 cli/scripts/compare.sh # other ports (3 from PORT_BASE; default 17201)
 #   BUILD=0 PLACEMENT_BENCH=0 cli/scripts/compare.sh  # no cargo at all: the release binary
@@ -108,6 +108,9 @@ for r in $(seq "$ROUNDS"); do
         run "conc-$c" --mode conc -c 50 $args
         run "pipe-$c" --mode pipeline -c 1 --pipeline 100 --op set $args
         run "seq-$c" --mode seq --op set $args
+        # The ring's own pipelines beside each other: two callers, so one's batch is built
+        # while the other's is on the servers (a reference for the serial single caller).
+        [[ $c == rs-* ]] || run "pipe2-$c" --mode pipeline -c 2 --pipeline 100 --op set $args
     done
     rb conc -c 50 -n $N1 -t set,get
     rb pipe -c 1 -P 100 -n $NP -t set
@@ -167,7 +170,7 @@ EOF
 # The table's cells and the goals' ratios, all from this run's JSON and CSV: a cell is the
 # median over the rounds, a ratio the median of the rounds' ratios (their range beside it).
 python3 - "$D" "$ROUNDS" <<'EOF'
-import csv, json, statistics, sys
+import csv, json, os, statistics, sys
 d, rounds = sys.argv[1], range(1, int(sys.argv[2]) + 1)
 med = statistics.median
 def js(k):
@@ -191,10 +194,12 @@ table = [
     ("1 caller, pipelines of 100 SETs", "pipe",
      f"{rb_cell('pipe')} (`-P 100`); 3 shards at once, `-P 33` each: {med(pipe3) / 1000:.1f}k", "312k"),
     ("1 caller, sequential SET", "seq", f"{rb_cell('seq')} (SET, `-c 1`)", "—"),
+    ("2 callers, pipelines of 100 SETs (redis-ring only)", "pipe2", "—", "—"),
 ]
 with open(f"{d}/table.md", "w") as out:
     for what, mode, rb, go in table:
-        print(f"| {what} | " + " | ".join(cell(f"{mode}-{c}") for c in clients) + f" | {rb} | {go} |", file=out)
+        cells = [cell(f"{mode}-{c}") if os.path.exists(f"{d}/{mode}-{c}.r1.json") else "—" for c in clients]
+        print(f"| {what} | " + " | ".join(cells) + f" | {rb} | {go} |", file=out)
 
 rows = []
 def ratio(what, per_round, goal, at_least=True):
@@ -217,6 +222,9 @@ for drv in ring:
 for drv in ring:
     ratio(f"pipelines of 100 SETs: {ring[drv]} / 3 × redis-benchmark `-P 33` (one per shard, at once)",
           div(ops(f"pipe-{drv}"), pipe3), None)
+for drv in ring:
+    ratio(f"pipelines of 100 SETs, 2 callers: {ring[drv]} / 3 × redis-benchmark `-P 33` (one per shard, at once)",
+          div(ops(f"pipe2-{drv}"), pipe3), None)
 for drv, rt in [("smol", "smol"), ("smol-block-on", "smol"), ("tokio", "tokio")]:
     ratio(f"50 callers: {ring[drv]} / redis crate on {rt}", div(ops(f"conc-{drv}"), ops(f"conc-rs-{rt}")), 1.5)
 ratio("50 callers: redis-ring-std / redis-ring-smol", div(ops("conc-std"), ops("conc-smol")), 0.8)

@@ -8,7 +8,17 @@
 # ring's batches of 100 over 3 shards), 50 callers against the redis crate on
 # the same runtime and std against smol, sequential p50 against redis-benchmark -c 1's.
 #
-#   cli/scripts/compare.sh                 # the README's figures (about 7 minutes)
+# Every bench runs once per round, the rounds one after the other (ROUNDS, default 3), so
+# each client is measured beside the others in every round. A table cell is the median over
+# the rounds (ops/s, p50 and p99 each); a ratio is computed within each round and the median
+# of those is shown, with the rounds' range: this machine's speed drifts by 10-30% from one
+# minute to the next, which a single round's ratio cannot tell from a difference between
+# clients. The sequential row is compared twice: p50 (the goal) and the mean round trip
+# (1 / ops/s: with one caller, exactly the mean), because redis-benchmark's p50 is coarse —
+# its latency histogram (HdrHistogram, lowest value 10 µs, 3 digits) has 8 µs buckets below
+# 16 ms and reports a bucket's top, so its p50 near 55 µs can be up to 8 µs above the true one.
+#
+#   cli/scripts/compare.sh                 # the README's figures (about 11 minutes)
 #   DUR=1s ROUNDS=1 QUICK=1 cli/scripts/compare.sh   # a quick check that it all works
 #   PORT_BASE=17301 cli/scripts/compare.sh # other ports (3 from PORT_BASE; default 17201)
 #   BUILD=0 PLACEMENT_BENCH=0 cli/scripts/compare.sh  # no cargo at all: the release binary
@@ -18,9 +28,11 @@
 # (redis-server) on cpu 0, every client on cpu 1 (taskset); RESP3 for both clients; the async
 # callers are tasks on one executor of the bench's thread and the client's I/O runs on
 # another thread (redis-ring-smol: its driver thread; the redis crate: its connections'
-# tasks on smol's global executor); on tokio, both clients run on a multi-thread runtime of
-# two workers; redis-ring-std runs one OS thread per caller.
-# Figures come from the last of ROUNDS rounds. The go-redis column is a dated reference
+# tasks on smol's global executor); redis-ring-smol is measured twice, with that executor
+# run by futures-lite's block_on and by the ring's own `Ring::block_on` (the caller's thread
+# waits on the ring's reactor and reads a lone round trip itself); on tokio, both clients
+# run on a multi-thread runtime of two workers; redis-ring-std runs one OS thread per caller.
+# The go-redis column is a dated reference
 # measured outside this repository (Go is not part of the build); this script does not
 # produce it.
 #
@@ -28,8 +40,8 @@
 set -euo pipefail
 LOAD_BEFORE=$(cut -d" " -f1-3 /proc/loadavg)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-DUR=${DUR:-6s}              # each bench's measurement time
-ROUNDS=${ROUNDS:-2}
+DUR=${DUR:-4s}              # each bench's measurement time
+ROUNDS=${ROUNDS:-3}
 QUICK=${QUICK:-}            # set: fewer redis-benchmark requests, short failover, quick criterion
 BIN=$ROOT/target/release/redis-ring
 # (BUILD=0: use the release binary as it is, e.g. while another cargo holds the build lock.)
@@ -57,65 +69,53 @@ if [ -n "$QUICK" ]; then N1=60000; NP=300000; FAIL_AT=1; FAIL_FOR=1; FAIL_DUR=3s
     N1=600000; NP=3000000; FAIL_AT=3; FAIL_FOR=3; FAIL_DUR=9s; fi
 
 bench() { taskset -c 1 "$BIN" --shards "$S" bench --duration "$DUR" --json "$@"; }
-# A bench whose JSON is kept (for the ratios) as $D/<key>.json; prints the table cell.
+# One bench; its JSON kept as $D/<key>.r<round>.json (the table and the ratios read them).
 run() { # key, bench arguments...
     local k=$1; shift
-    bench "$@" >"$D/$k.json"
-    fmt <"$D/$k.json"
+    bench "$@" >"$D/$k.r$r.json"
+    python3 -c 'import json, sys; e = json.load(open(sys.argv[1]))["errors"]; sys.exit(f"{sys.argv[1]}: {e} errors" if e else 0)' \
+        "$D/$k.r$r.json"
 }
-# ops/s (p50, p99) from a bench's JSON; ops/s from redis-benchmark's CSV.
-FMT=$(cat <<'EOF'
-import json, sys
-j = json.load(sys.stdin)
-assert j["errors"] == 0, f"{j['errors']} errors"
-print(f"{j['ops_per_sec'] / 1000:.1f}k (p50 {j['p50_us']} µs, p99 {j['p99_us']} µs)")
-EOF
-)
-RB=$(cat <<'EOF'
-import csv, sys
-rows = list(csv.reader(sys.stdin))[1:]
-# "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",...
-print(" / ".join(f"{float(r[1]) / 1000:.1f}k (p50 {round(float(r[4]) * 1000)} µs)" for r in rows))
-EOF
-)
-fmt() { python3 -c "$FMT"; }
-# redis-benchmark against the first shard; its CSV kept as $D/<key>.csv.
+# redis-benchmark against the first shard; its CSV kept as $D/<key>.r<round>.csv.
 rb() { # key, redis-benchmark arguments...
     local k=$1; shift
-    taskset -c 1 redis-benchmark -p "${P[0]}" -r 100000 -d 3 --csv "$@" >"$D/$k.csv"
-    python3 -c "$RB" <"$D/$k.csv"
+    taskset -c 1 redis-benchmark -p "${P[0]}" -r 100000 -d 3 --csv "$@" >"$D/$k.r$r.csv"
 }
 # The pipeline's server work without the ring: one redis-benchmark -c 1 -P 33 per shard, the
-# three at once (the ring's batch of 100 is ~33 per shard). Prints and keeps ($D/pipe3.rate)
+# three at once (the ring's batch of 100 is ~33 per shard). Keeps ($D/pipe3.r<round>.rate)
 # the total rate: every request over the wall time until the last one finished.
 rb3() {
-    local t0 t1 i
+    local t0 t1 i pids=()
     t0=$(date +%s%N)
     for i in 0 1 2; do
         taskset -c 1 redis-benchmark -p "${P[$i]}" -r 100000 -d 3 --csv -c 1 -P 33 -n $((NP / 3)) \
             -t set >"$D/pipe3-$i.csv" &
+        pids+=($!)
     done
-    wait
+    wait "${pids[@]}" # (not a bare wait: the shards are this shell's children too)
     t1=$(date +%s%N)
-    python3 -c "print(f'{3 * ($NP // 3) / (($t1 - $t0) / 1e9):.0f}')" >"$D/pipe3.rate"
-    python3 -c "print(f'{$(cat "$D/pipe3.rate") / 1000:.1f}k')"
+    python3 -c "print(f'{3 * ($NP // 3) / (($t1 - $t0) / 1e9):.0f}')" >"$D/pipe3.r$r.rate"
 }
 
-declare -A ROW
+CLIENTS="smol smol-block-on std tokio rs-smol rs-tokio"
 for r in $(seq "$ROUNDS"); do
     echo "round $r of $ROUNDS..." >&2
-    for c in smol std tokio rs-smol rs-tokio; do
+    for c in $CLIENTS; do
         case $c in
             rs-*) args="--client redis-rs --driver ${c#rs-}" ;;
             *) args="--driver $c" ;;
         esac
-        ROW[conc,$c]=$(run "conc-$c" --mode conc -c 50 $args)
-        ROW[pipe,$c]=$(run "pipe-$c" --mode pipeline -c 1 --pipeline 100 --op set $args)
-        ROW[seq,$c]=$(run "seq-$c" --mode seq --op set $args)
+        run "conc-$c" --mode conc -c 50 $args
+        run "pipe-$c" --mode pipeline -c 1 --pipeline 100 --op set $args
+        run "seq-$c" --mode seq --op set $args
+        # The ring's own pipelines beside each other: two callers, so one's batch is built
+        # while the other's is on the servers (a reference for the serial single caller).
+        [[ $c == rs-* ]] || run "pipe2-$c" --mode pipeline -c 2 --pipeline 100 --op set $args
     done
-    ROW[conc,rb]="$(rb conc -c 50 -n $N1 -t set,get) (SET / GET, \`-c 50\`)"
-    ROW[pipe,rb]="$(rb pipe -c 1 -P 100 -n $NP -t set) (\`-P 100\`); 3 shards at once, \`-P 33\` each: $(rb3)"
-    ROW[seq,rb]="$(rb seq -c 1 -n $((N1 / 10)) -t set) (SET, \`-c 1\`)"
+    rb conc -c 50 -n $N1 -t set,get
+    rb pipe -c 1 -P 100 -n $NP -t set
+    rb3
+    rb seq -c 1 -n $((N1 / 10)) -t set
 done
 
 # Failover: kill -9 shard2 FAIL_AT s into a bench of 50 callers, restart it FAIL_FOR s later.
@@ -167,39 +167,75 @@ print(", ".join(f"{n} shards {1e9 / (float(v) * scale[u]):.0f} ns" for n, v, u i
 EOF
 )
 
-# The goals' ratios, all from this run's JSON and CSV.
-RATIOS=$(python3 - "$D" <<'EOF'
-import csv, json, sys
-d = sys.argv[1]
-j = lambda k: json.load(open(f"{d}/{k}.json"))
-ops = lambda k: j(k)["ops_per_sec"]
-def rb(k, col):
-    return float(list(csv.reader(open(f"{d}/{k}.csv")))[1][col])
+# The table's cells and the goals' ratios, all from this run's JSON and CSV: a cell is the
+# median over the rounds, a ratio the median of the rounds' ratios (their range beside it).
+python3 - "$D" "$ROUNDS" <<'EOF'
+import csv, json, os, statistics, sys
+d, rounds = sys.argv[1], range(1, int(sys.argv[2]) + 1)
+med = statistics.median
+def js(k):
+    return [json.load(open(f"{d}/{k}.r{r}.json")) for r in rounds]
+def rbs(k):  # per round: (rps, p50 µs) of each test row of the CSV
+    # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",...
+    return [[(float(row[1]), float(row[4]) * 1000) for row in list(csv.reader(open(f"{d}/{k}.r{r}.csv")))[1:]]
+            for r in rounds]
+def cell(k):
+    runs = js(k)
+    return (f"{med(x['ops_per_sec'] for x in runs) / 1000:.1f}k "
+            f"(p50 {med(x['p50_us'] for x in runs):g} µs, p99 {med(x['p99_us'] for x in runs):g} µs)")
+def rb_cell(k):
+    runs = rbs(k)
+    return " / ".join(f"{med(run[i][0] for run in runs) / 1000:.1f}k (p50 {med(run[i][1] for run in runs):.0f} µs)"
+                      for i in range(len(runs[0])))
+pipe3 = [float(open(f"{d}/pipe3.r{r}.rate").read()) for r in rounds]
+clients = ["smol", "smol-block-on", "std", "tokio", "rs-smol", "rs-tokio"]
+table = [
+    ("50 concurrent callers, SET/GET", "conc", f"{rb_cell('conc')} (SET / GET, `-c 50`)", "119k"),
+    ("1 caller, pipelines of 100 SETs", "pipe",
+     f"{rb_cell('pipe')} (`-P 100`); 3 shards at once, `-P 33` each: {med(pipe3) / 1000:.1f}k", "312k"),
+    ("1 caller, sequential SET", "seq", f"{rb_cell('seq')} (SET, `-c 1`)", "—"),
+    ("2 callers, pipelines of 100 SETs (redis-ring only)", "pipe2", "—", "—"),
+]
+with open(f"{d}/table.md", "w") as out:
+    for what, mode, rb, go in table:
+        cells = [cell(f"{mode}-{c}") if os.path.exists(f"{d}/{mode}-{c}.r1.json") else "—" for c in clients]
+        print(f"| {what} | " + " | ".join(cells) + f" | {rb} | {go} |", file=out)
+
 rows = []
-def ratio(what, a, b, goal, at_least=True):
-    r = a / b if b else float("nan")
+def ratio(what, per_round, goal, at_least=True):
+    r = med(per_round)
+    shown = f"{r:.2f} ({min(per_round):.2f}–{max(per_round):.2f})" if len(per_round) > 1 else f"{r:.2f}"
     if goal is None:  # a reference, not a goal
-        rows.append(f"| {what} | {r:.2f} | (reference) | — |")
+        rows.append(f"| {what} | {shown} | (reference) | — |")
         return
     ok = r >= goal if at_least else r <= goal
-    rows.append(f"| {what} | {r:.2f} | {'≥' if at_least else '≤'} {goal} | {'yes' if ok else 'no'} |")
-for drv in ["smol", "std", "tokio"]:
-    ratio(f"pipelines of 100 SETs: redis-ring-{drv} / redis-benchmark `-P 100`",
-          ops(f"pipe-{drv}"), rb("pipe", 1), 1.0)
-pipe3 = float(open(f"{d}/pipe3.rate").read())
-for drv in ["smol", "std", "tokio"]:
-    ratio(f"pipelines of 100 SETs: redis-ring-{drv} / 3 × redis-benchmark `-P 33` (one per shard, at once)",
-          ops(f"pipe-{drv}"), pipe3, None)
-for drv in ["smol", "tokio"]:
-    ratio(f"50 callers: redis-ring-{drv} / redis crate on {drv}",
-          ops(f"conc-{drv}"), ops(f"conc-rs-{drv}"), 1.5)
-ratio("50 callers: redis-ring-std / redis-ring-smol", ops("conc-std"), ops("conc-smol"), 0.8)
-for drv in ["smol", "std", "tokio"]:
-    ratio(f"sequential SET p50: redis-ring-{drv} / redis-benchmark `-c 1`",
-          j(f"seq-{drv}")["p50_us"], rb("seq", 4) * 1000, 1.1, at_least=False)
-print("\n".join(rows))
+    rows.append(f"| {what} | {shown} | {'≥' if at_least else '≤'} {goal} | {'yes' if ok else 'no'} |")
+ops = lambda k: [x["ops_per_sec"] for x in js(k)]
+p50 = lambda k: [x["p50_us"] for x in js(k)]
+div = lambda a, b: [x / y if y else float("nan") for x, y in zip(a, b)]
+ring = {"smol": "redis-ring-smol", "smol-block-on": "redis-ring-smol with `Ring::block_on`",
+        "std": "redis-ring-std", "tokio": "redis-ring-tokio"}
+rb_pipe, rb_seq = rbs("pipe"), rbs("seq")
+for drv in ring:
+    ratio(f"pipelines of 100 SETs: {ring[drv]} / redis-benchmark `-P 100`",
+          div(ops(f"pipe-{drv}"), [run[0][0] for run in rb_pipe]), 1.0)
+for drv in ring:
+    ratio(f"pipelines of 100 SETs: {ring[drv]} / 3 × redis-benchmark `-P 33` (one per shard, at once)",
+          div(ops(f"pipe-{drv}"), pipe3), None)
+for drv in ring:
+    ratio(f"pipelines of 100 SETs, 2 callers: {ring[drv]} / 3 × redis-benchmark `-P 33` (one per shard, at once)",
+          div(ops(f"pipe2-{drv}"), pipe3), None)
+for drv, rt in [("smol", "smol"), ("smol-block-on", "smol"), ("tokio", "tokio")]:
+    ratio(f"50 callers: {ring[drv]} / redis crate on {rt}", div(ops(f"conc-{drv}"), ops(f"conc-rs-{rt}")), 1.5)
+ratio("50 callers: redis-ring-std / redis-ring-smol", div(ops("conc-std"), ops("conc-smol")), 0.8)
+for drv in ring:
+    ratio(f"sequential SET p50: {ring[drv]} / redis-benchmark `-c 1`",
+          div(p50(f"seq-{drv}"), [run[0][1] for run in rb_seq]), 1.1, at_least=False)
+for drv in ring:
+    ratio(f"sequential SET, mean round trip (1 / ops/s): {ring[drv]} / redis-benchmark `-c 1`",
+          div([run[0][0] for run in rb_seq], ops(f"seq-{drv}")), None)
+open(f"{d}/ratios.md", "w").write("\n".join(rows) + "\n")
 EOF
-)
 
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 RS_VERSION=$(grep -A1 '^name = "redis"$' "$ROOT/Cargo.lock" | sed -n 's/version = "\(.*\)"/\1/p')
@@ -208,26 +244,25 @@ cat <<EOF
 ## Performance ($(date -u +%Y-%m-%d), one run on a $(nproc)-core machine; servers \`taskset -c 0\`, client \`taskset -c 1\`)
 
 Produced by \`cli/scripts/compare.sh\` (DUR=$DUR, ROUNDS=$ROUNDS${QUICK:+, QUICK}): 3 shards, 100k keys,
-3-byte values; figures from the last round. Same set-up for both clients: RESP3; on smol, async
-callers as tasks on one executor of the bench's thread, the client's I/O on another thread
-(redis-ring-smol: its driver thread; the \`redis\` crate: its connections' tasks on smol's
-global executor); on tokio, both on a multi-thread runtime of two workers; redis-ring-std
+3-byte values; each cell the median of the $ROUNDS rounds. Same set-up for both clients: RESP3;
+on smol, async callers as tasks on one executor of the bench's thread (run by futures-lite's
+\`block_on\`, or by the ring's \`Ring::block_on\` in its own column), the client's I/O on
+another thread (redis-ring-smol: its driver thread; the \`redis\` crate: its connections'
+tasks on smol's global executor); on tokio, both on a multi-thread runtime of two workers; redis-ring-std
 runs one OS thread per caller. One command: \`cli/scripts/compare.sh\`. Load average (1/5/15 min)
 before: $LOAD_BEFORE; after: $LOAD_AFTER. The machine is shared: compare within a row, not
 across days. go-redis: measured outside this repository on 2026-11-27 (a dated reference;
 the script does not produce it).
 
-| workload | redis-ring-smol | redis-ring-std | redis-ring-tokio | redis crate $RS_VERSION on smol (same placement) | redis crate $RS_VERSION on tokio | redis-benchmark (1 shard) | go-redis Ring (2026-11-27) |
-|---|---|---|---|---|---|---|---|
-| 50 concurrent callers, SET/GET | ${ROW[conc,smol]} | ${ROW[conc,std]} | ${ROW[conc,tokio]} | ${ROW[conc,rs-smol]} | ${ROW[conc,rs-tokio]} | ${ROW[conc,rb]} | 119k |
-| 1 caller, pipelines of 100 SETs | ${ROW[pipe,smol]} | ${ROW[pipe,std]} | ${ROW[pipe,tokio]} | ${ROW[pipe,rs-smol]} | ${ROW[pipe,rs-tokio]} | ${ROW[pipe,rb]} | 312k |
-| 1 caller, sequential SET | ${ROW[seq,smol]} | ${ROW[seq,std]} | ${ROW[seq,tokio]} | ${ROW[seq,rs-smol]} | ${ROW[seq,rs-tokio]} | ${ROW[seq,rb]} | — |
+| workload | redis-ring-smol | redis-ring-smol, \`Ring::block_on\` | redis-ring-std | redis-ring-tokio | redis crate $RS_VERSION on smol (same placement) | redis crate $RS_VERSION on tokio | redis-benchmark (1 shard) | go-redis Ring (2026-11-27) |
+|---|---|---|---|---|---|---|---|---|
+$(cat "$D/table.md")
 
-Same-run ratios (issue 16's goals):
+Same-run ratios (issue 16's goals): the median of the $ROUNDS rounds' ratios, their range in brackets.
 
 | ratio | this run | goal | met |
 |---|---|---|---|
-$RATIOS
+$(cat "$D/ratios.md")
 
 Key → shard lookup (\`cargo bench -p redis-ring-core --bench placement\`, median): $LOOKUP
 (go-redis: 36 ns for 3 shards).

@@ -348,6 +348,10 @@ pub(crate) enum Driver {
     /// (which waits on the ring's reactor while a lone round trip is in flight) instead of
     /// futures-lite's `block_on`
     SmolBlockOn,
+    /// redis-ring-smol with its default runtime (`Smol::new()`): the driver a task on
+    /// smol's global executor, its sockets on async-io's reactor, instead of a thread of
+    /// its own
+    SmolGlobal,
     /// redis-ring-tokio: async, one task per caller on a tokio runtime (with --client
     /// redis-rs: the redis crate on tokio instead of smol)
     Tokio,

@@ -227,6 +227,9 @@ fn run_tests(steps: &mut Steps) -> Result<(), String> {
             package(true).or_else(|_| package(false))
         },
     )?;
+    steps.run("published crates carry both license texts", || {
+        published.iter().try_for_each(|p| license_texts_packaged(p))
+    })?;
     steps.run(
         "published crates' docs (RUSTDOCFLAGS=\"-D warnings\" cargo doc --no-deps)",
         || {
@@ -254,6 +257,42 @@ fn run_tests(steps: &mut Steps) -> Result<(), String> {
             ))
         }
     })
+}
+
+/// Whether `package`'s `.crate` holds `LICENSE-APACHE` and `LICENSE-MIT` (the dual licence
+/// the workspace declares: each crate links the root's texts; a new crate that forgets the
+/// links would ship without them, and `cargo package` does not complain).
+fn license_texts_packaged(package: &str) -> Result<(), String> {
+    let out = cargo()
+        .args([
+            "package",
+            "--list",
+            "--allow-dirty",
+            "--offline",
+            "-p",
+            package,
+        ])
+        .output()
+        .map_err(|e| format!("cargo package --list -p {package}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo package --list -p {package}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let files = String::from_utf8_lossy(&out.stdout);
+    let missing: Vec<&str> = ["LICENSE-APACHE", "LICENSE-MIT"]
+        .into_iter()
+        .filter(|f| !files.lines().any(|l| l == *f))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{package} would be published without {missing:?}: link the workspace's \
+             (`ln -s ../LICENSE-MIT <crate>/`)"
+        ))
+    }
 }
 
 /// The workspace crates that may be published (no `publish = false`), which must package

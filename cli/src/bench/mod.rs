@@ -34,6 +34,7 @@ use crate::view;
 use progress::Progress;
 use recorder::{EventLog, Live, Recorder};
 use report::{Report, Settings};
+use ring_smol::Setup as SmolSetup;
 use workload::Workload;
 
 pub(crate) use ring_std::{up_down, wait_until_up};
@@ -283,11 +284,18 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
         (Client::RedisRing, Driver::Tokio) => ("redis-ring", "tokio", ring_tokio::SETUP),
         (Client::RedisRs, _) => ("redis-rs", "smol", redis_rs::SETUP),
         (Client::RedisRing, Driver::Std) => ("redis-ring", "std", ring_std::SETUP),
-        (Client::RedisRing, Driver::Smol) => ("redis-ring", "smol", ring_smol::SETUP),
+        (Client::RedisRing, Driver::Smol) => {
+            ("redis-ring", "smol", SmolSetup::DriverThread.describe())
+        }
         (Client::RedisRing, Driver::SmolBlockOn) => (
             "redis-ring",
             "smol-block-on",
-            ring_smol::SETUP_RING_BLOCK_ON,
+            SmolSetup::RingBlockOn.describe(),
+        ),
+        (Client::RedisRing, Driver::SmolGlobal) => (
+            "redis-ring",
+            "smol-global",
+            SmolSetup::GlobalExecutor.describe(),
         ),
     };
     let measured = match (args.client, args.driver) {
@@ -295,8 +303,13 @@ pub(crate) fn run(global: &Global, args: &BenchArgs) -> Result<ExitCode, String>
         (Client::RedisRing, Driver::Tokio) => ring_tokio::run(&mut bench)?,
         (Client::RedisRs, _) => redis_rs::run(&mut bench)?,
         (Client::RedisRing, Driver::Std) => ring_std::run(&mut bench)?,
-        (Client::RedisRing, Driver::Smol) => ring_smol::run(&mut bench, false)?,
-        (Client::RedisRing, Driver::SmolBlockOn) => ring_smol::run(&mut bench, true)?,
+        (Client::RedisRing, Driver::Smol) => ring_smol::run(&mut bench, SmolSetup::DriverThread)?,
+        (Client::RedisRing, Driver::SmolBlockOn) => {
+            ring_smol::run(&mut bench, SmolSetup::RingBlockOn)?
+        }
+        (Client::RedisRing, Driver::SmolGlobal) => {
+            ring_smol::run(&mut bench, SmolSetup::GlobalExecutor)?
+        }
     };
     measured.progress.finish();
     let mut merged = Recorder::new(measured.clock.start, bench.live.clone());

@@ -86,6 +86,24 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
+/// Runs `cmd` and returns its standard output, failing with the command line and its
+/// standard error when it does not succeed.
+fn output_of(cmd: &mut Command) -> Result<Vec<u8>, String> {
+    let line = format!("{cmd:?}");
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {line}: {e}"))?;
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(format!(
+            "{line} failed with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
 struct Steps {
     done: Vec<(String, Duration)>,
 }
@@ -263,24 +281,15 @@ fn run_tests(steps: &mut Steps) -> Result<(), String> {
 /// the workspace declares: each crate links the root's texts; a new crate that forgets the
 /// links would ship without them, and `cargo package` does not complain).
 fn license_texts_packaged(package: &str) -> Result<(), String> {
-    let out = cargo()
-        .args([
-            "package",
-            "--list",
-            "--allow-dirty",
-            "--offline",
-            "-p",
-            package,
-        ])
-        .output()
-        .map_err(|e| format!("cargo package --list -p {package}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "cargo package --list -p {package}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let files = String::from_utf8_lossy(&out.stdout);
+    let listed = output_of(cargo().args([
+        "package",
+        "--list",
+        "--allow-dirty",
+        "--offline",
+        "-p",
+        package,
+    ]))?;
+    let files = String::from_utf8_lossy(&listed);
     let missing: Vec<&str> = ["LICENSE-APACHE", "LICENSE-MIT"]
         .into_iter()
         .filter(|f| !files.lines().any(|l| l == *f))
@@ -298,24 +307,15 @@ fn license_texts_packaged(package: &str) -> Result<(), String> {
 /// The workspace crates that may be published (no `publish = false`), which must package
 /// cleanly and document without warnings.
 fn published_crates() -> Result<Vec<String>, String> {
-    let out = cargo()
-        .args([
-            "metadata",
-            "--no-deps",
-            "--format-version",
-            "1",
-            "--offline",
-        ])
-        .output()
-        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
+    let metadata = output_of(cargo().args([
+        "metadata",
+        "--no-deps",
+        "--format-version",
+        "1",
+        "--offline",
+    ]))?;
     let meta: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
+        serde_json::from_slice(&metadata).map_err(|e| format!("cargo metadata: {e}"))?;
     let names: Vec<String> = meta["packages"]
         .as_array()
         .ok_or("cargo metadata: no packages")?

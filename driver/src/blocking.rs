@@ -119,7 +119,7 @@ fn run<F: Future>(
     let could = state::can_drive(reactor.is_some());
     // A call of the ring's is polled with this thread's waker alone (an executor run by
     // `Scope::Any` registers its tasks' wakers instead).
-    let unparked = state::unparks(ring.is_some_and(|(_, scope)| scope == Scope::Call));
+    let unparked = state::unparks(ring.is_some() && scope == Scope::Call);
     state::take_may_drive();
     let out = PARKER.with(|shared| {
         let (tw, waker) = own.as_ref().unwrap_or(shared);

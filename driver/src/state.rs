@@ -163,12 +163,50 @@ pub(crate) struct State {
     pub(crate) subs: HashMap<u64, SubSink, BuildHasherDefault<IdHasher>>,
 }
 
+/// The caller waiting on a [`Slot`] or a [`Group`]: its waker, and whether that waker
+/// unparks a blocking caller's thread ([`unparks`]), which is never deferred.
+#[derive(Debug, Default)]
+struct Waiter {
+    waker: Option<Waker>,
+    thread: bool,
+}
+
+impl Waiter {
+    /// `waker` (if any), registered from this thread.
+    fn new(waker: Option<Waker>) -> Waiter {
+        Waiter {
+            waker,
+            thread: UNPARKS.get(),
+        }
+    }
+
+    /// Records `waker`, registered from this thread (kept if the one recorded already
+    /// wakes the same task).
+    fn set(&mut self, waker: &Waker) {
+        match &self.waker {
+            Some(old) if old.will_wake(waker) => {}
+            _ => self.waker = Some(waker.clone()),
+        }
+        self.thread = UNPARKS.get();
+    }
+
+    /// Queues the waker (if any) to be woken once the lock is released: a blocking
+    /// caller's thread in `to_unpark`, any other in `to_wake`.
+    fn wake_later(&mut self, to_wake: &mut Vec<Waker>, to_unpark: &mut Vec<Waker>) {
+        if let Some(w) = self.waker.take() {
+            if self.thread {
+                to_unpark.push(w);
+            } else {
+                to_wake.push(w);
+            }
+        }
+    }
+}
+
 /// Where a caller's reply lands.
 #[derive(Debug, Default)]
 struct Slot {
-    waker: Option<Waker>,
-    /// `waker` unparks a blocking caller's thread ([`unparks`]).
-    thread: bool,
+    waiter: Waiter,
     result: Option<Result<Value, Error>>,
     /// The shard the reply came from and when (only with the `tracing` / `metrics`
     /// features).
@@ -182,9 +220,7 @@ struct Slot {
 struct Group {
     /// Replies still to come.
     remaining: usize,
-    waker: Option<Waker>,
-    /// `waker` unparks a blocking caller's thread ([`unparks`]).
-    thread: bool,
+    waiter: Waiter,
 }
 
 /// The driver's end of a subscription.
@@ -621,23 +657,12 @@ impl State {
         if let Some(slot) = self.pending.get_mut(&id.as_u64()) {
             slot.result = Some(result);
             slot.ended = observe::ended(&self.core, id);
-            if let Some(w) = slot.waker.take() {
-                if slot.thread {
-                    self.to_unpark.push(w);
-                } else {
-                    self.to_wake.push(w);
-                }
-            }
+            slot.waiter
+                .wake_later(&mut self.to_wake, &mut self.to_unpark);
             if let Some(g) = self.groups.get_mut(&slot.group) {
                 g.remaining = g.remaining.saturating_sub(1);
                 if g.remaining == 0 {
-                    if let Some(w) = g.waker.take() {
-                        if g.thread {
-                            self.to_unpark.push(w);
-                        } else {
-                            self.to_wake.push(w);
-                        }
-                    }
+                    g.waiter.wake_later(&mut self.to_wake, &mut self.to_unpark);
                 }
             }
         }
@@ -659,11 +684,7 @@ impl State {
         if g.remaining == 0 {
             return true;
         }
-        match &g.waker {
-            Some(old) if old.will_wake(waker) => {}
-            _ => g.waker = Some(waker.clone()),
-        }
-        g.thread = UNPARKS.get();
+        g.waiter.set(waker);
         false
     }
 
@@ -693,8 +714,7 @@ impl State {
         self.pending.insert(
             id.as_u64(),
             Slot {
-                waker,
-                thread: UNPARKS.get(),
+                waiter: Waiter::new(waker),
                 result: None,
                 ended: Ended::default(),
                 group,
@@ -716,11 +736,7 @@ impl State {
             return slot.result.map(|result| (result, slot.ended));
         }
         if let Some(w) = waker {
-            match &slot.waker {
-                Some(old) if old.will_wake(w) => {}
-                _ => slot.waker = Some(w.clone()),
-            }
-            slot.thread = UNPARKS.get();
+            slot.waiter.set(w);
         }
         None
     }
@@ -810,7 +826,7 @@ impl State {
                 slot.result = Some(Err(Error::Closed {
                     command: CmdName::new(b"?"),
                 }));
-                if let Some(w) = slot.waker.take() {
+                if let Some(w) = slot.waiter.waker.take() {
                     self.to_wake.push(w);
                 }
             }
@@ -819,7 +835,7 @@ impl State {
         // for a wake-up that never comes (found on branch perf3, whose test covers it).
         for g in self.groups.values_mut() {
             g.remaining = 0;
-            if let Some(w) = g.waker.take() {
+            if let Some(w) = g.waiter.waker.take() {
                 self.to_wake.push(w);
             }
         }

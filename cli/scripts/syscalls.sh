@@ -4,7 +4,7 @@
 # counted. Start-up (connects, handshakes, thread creation) is inside the count too; with
 # DURATION=3s it adds well under 0.1 per 100 commands. Needs strace, redis-server and a
 # release build of the CLI (cargo build --release -p redis-ring-cli).
-#   cli/scripts/syscalls.sh                 # smol std smol-block-on tokio (those the CLI has)
+#   cli/scripts/syscalls.sh                 # smol std smol-block-on smol-global tokio (those the CLI has)
 #   DRIVERS="smol" DURATION=5s cli/scripts/syscalls.sh
 #   MODE=conc CALLERS=50 cli/scripts/syscalls.sh   # the same for 50 callers
 set -u
@@ -15,6 +15,7 @@ CALLERS=${CALLERS:-1}
 if [ -z "${DRIVERS:-}" ]; then
     DRIVERS="smol std"
     "$BIN" bench --help 2>/dev/null | grep -q smol-block-on && DRIVERS="$DRIVERS smol-block-on"
+    "$BIN" bench --help 2>/dev/null | grep -q smol-global && DRIVERS="$DRIVERS smol-global"
     "$BIN" bench --help 2>/dev/null | grep -q tokio && DRIVERS="$DRIVERS tokio"
 fi
 BASE=${PORT_BASE:-17211}
